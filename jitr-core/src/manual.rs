@@ -1,0 +1,46 @@
+//! The manual: how a connection is decided, and why it may be refused.
+//!
+//! ## The decision ([`Registry::decide`](crate::Registry::decide))
+//! 1. **Bounds.** An empty chain is `NO_CERTIFICATE`; more than
+//!    [`MAX_CHAIN_LEN`](crate::MAX_CHAIN_LEN) certificates is `CHAIN_TOO_LONG`; a
+//!    certificate over [`MAX_CERTIFICATE_DER_LEN`](crate::MAX_CERTIFICATE_DER_LEN) bytes
+//!    is `CERTIFICATE_TOO_LARGE`. Nothing is parsed before these checks.
+//! 2. **Known leaf.** The leaf's SHA-256 is its certificate ID. If it is registered, its
+//!    record decides: `ACTIVE` and valid now is allowed (else `CERTIFICATE_EXPIRED` /
+//!    `CERTIFICATE_NOT_YET_VALID`); `PENDING_ACTIVATION` re-publishes the registration
+//!    event (new `timestamp`, the original `certificateRegistrationTimestamp`) and is
+//!    refused as `PENDING_ACTIVATION`; `INACTIVE`, `REVOKED`, `PENDING_TRANSFER` and
+//!    `REGISTER_INACTIVE` are refused with their own codes. A CA later deactivated does
+//!    not stop certificates it already signed (AWS).
+//! 3. **Unknown leaf: candidates.** Registered CAs whose subject equals the leaf's issuer
+//!    (exact DER match). None: `UNKNOWN_ISSUER`. A CA certificate sent in the chain that
+//!    is a candidate narrows the candidates to itself. Only the CA that directly signed
+//!    the leaf counts: intermediates are never used to reach a registered root.
+//! 4. **SNI.** A leaf sent alone, without SNI, is refused as `SNI_REQUIRED`
+//!    ([`RegistryConfig::require_sni_for_leaf_only`](crate::RegistryConfig)).
+//! 5. **Path validation** by rustls-webpki against each candidate alone, for client
+//!    authentication (an EKU extension, when present, must contain clientAuth; none at
+//!    all is accepted, as AWS does): `BAD_SIGNATURE` when no candidate's key verifies,
+//!    `CERTIFICATE_EXPIRED`, `CERTIFICATE_NOT_YET_VALID`, `EKU_NOT_CLIENT_AUTH`, or
+//!    `INVALID_CERTIFICATE` with webpki's reason. Several candidates verifying (same
+//!    subject and key) is `AMBIGUOUS_CA`.
+//! 6. **The CA.** `CA_INACTIVE`, `AUTO_REGISTRATION_DISABLED`, `CA_REQUIRES_SNI` (an
+//!    `SNI_ONLY` CA is reached only through the SNI of its account), `CA_EXPIRED`,
+//!    `CA_NOT_YET_VALID`.
+//! 7. **Registration.** The leaf is stored as `PENDING_ACTIVATION` with the CA's ID and
+//!    mode, the event is published, and the connection is refused as
+//!    `REGISTERED_PENDING_ACTIVATION`. Of concurrent first connections exactly one
+//!    registers; the others see the pending certificate (step 2).
+//!
+//! A [`Directory`](crate::Directory) first selects the account by SNI: an unknown host
+//! name with no default account is `UNKNOWN_SERVER_NAME`, no SNI with no default account
+//! is `NO_ACCOUNT`.
+//!
+//! ## Choices where AWS is silent
+//! - The CA and the leaf must be valid now; CA registration also refuses an expired CA
+//!   or verification certificate.
+//! - `REVOKED` is final; nothing leaves `PENDING_TRANSFER` through UpdateCertificate.
+//! - Several registered CAs with the same subject and key are ambiguous unless the chain
+//!   names one.
+//! - A CA that webpki cannot use as a trust anchor (for example a v1 certificate) is
+//!   refused at registration rather than never matching later.

@@ -1,0 +1,451 @@
+//! CA certificate operations (spec §3, §4).
+
+use serde::{Deserialize, Serialize};
+
+use super::{lock, read, write, CaRecord, Meta, RegisterCertificateResponse, Registry};
+use crate::cert::Certificate;
+use crate::error::Error;
+use crate::id::CertificateId;
+use crate::status::{AutoRegistrationStatus, CaStatus, CertificateMode, Transition};
+use crate::time::{as_epoch_seconds, Timestamp, Validity, ValidityCheck};
+
+/// The longest CA certificate PEM accepted (AWS's limit).
+pub const MAX_CA_PEM_LEN: usize = 65_536;
+/// The longest JITP template body accepted (AWS's limit).
+pub const MAX_TEMPLATE_BODY_LEN: usize = 10_240;
+
+/// RegisterCACertificate's input.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RegisterCaCertificateRequest {
+    /// The CA certificate, PEM.
+    pub ca_certificate: String,
+    /// The verification certificate, PEM: required in `DEFAULT` mode, absent in
+    /// `SNI_ONLY` mode.
+    pub verification_certificate: Option<String>,
+    /// Register as `ACTIVE` (else `INACTIVE`).
+    pub set_as_active: bool,
+    /// Turn auto-registration on (`ENABLE`, else `DISABLE`).
+    pub allow_auto_registration: bool,
+    /// `DEFAULT` (with proof of possession) or `SNI_ONLY`.
+    pub certificate_mode: CertificateMode,
+    /// A just-in-time provisioning template, kept and described but not run.
+    pub registration_config: Option<RegistrationConfig>,
+    /// Tags.
+    pub tags: Vec<Tag>,
+}
+
+/// A just-in-time provisioning configuration.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RegistrationConfig {
+    /// The template body (JSON), at most 10,240 characters.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub template_body: Option<String>,
+    /// The IAM role ARN the template runs as.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub role_arn: Option<String>,
+    /// The template's name.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub template_name: Option<String>,
+}
+
+/// A resource tag.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Tag {
+    /// The key.
+    #[serde(rename = "Key")]
+    pub key: String,
+    /// The value.
+    #[serde(rename = "Value", skip_serializing_if = "Option::is_none", default)]
+    pub value: Option<String>,
+}
+
+/// UpdateCACertificate's input.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UpdateCaCertificateRequest {
+    /// The CA to update.
+    pub certificate_id: CertificateId,
+    /// The new status.
+    pub new_status: Option<CaStatus>,
+    /// The new auto-registration status.
+    pub new_auto_registration_status: Option<AutoRegistrationStatus>,
+    /// A new registration configuration.
+    pub registration_config: Option<RegistrationConfig>,
+    /// Drop the registration configuration.
+    pub remove_auto_registration: bool,
+}
+
+impl UpdateCaCertificateRequest {
+    /// A request that changes nothing yet.
+    pub fn new(certificate_id: CertificateId) -> Self {
+        Self {
+            certificate_id,
+            new_status: None,
+            new_auto_registration_status: None,
+            registration_config: None,
+            remove_auto_registration: false,
+        }
+    }
+}
+
+/// DescribeCACertificate's `certificateDescription`; its JSON is the AWS CLI's.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub struct CaCertificateDescription {
+    /// The ARN (`…:cacert/<id>`).
+    pub certificate_arn: String,
+    /// The ID.
+    pub certificate_id: CertificateId,
+    /// `ACTIVE` or `INACTIVE`.
+    pub status: CaStatus,
+    /// The PEM.
+    pub certificate_pem: String,
+    /// The owning account.
+    pub owned_by: String,
+    /// When it was registered.
+    #[serde(serialize_with = "as_epoch_seconds")]
+    pub creation_date: Timestamp,
+    /// `ENABLE` or `DISABLE`.
+    pub auto_registration_status: AutoRegistrationStatus,
+    /// When it last changed.
+    #[serde(serialize_with = "as_epoch_seconds")]
+    pub last_modified_date: Timestamp,
+    /// 1, +1 at every change.
+    pub customer_version: u64,
+    /// A fresh UUID at every change.
+    pub generation_id: String,
+    /// The certificate's validity window.
+    pub validity: Validity,
+    /// `DEFAULT` or `SNI_ONLY`.
+    pub certificate_mode: CertificateMode,
+}
+
+/// DescribeCACertificate's output.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub struct DescribeCaCertificateResponse {
+    /// The description.
+    pub certificate_description: CaCertificateDescription,
+    /// The registration configuration, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub registration_config: Option<RegistrationConfig>,
+}
+
+impl Registry {
+    /// RegisterCACertificate. Every rule of spec §3 is checked before anything is stored.
+    pub fn register_ca_certificate(
+        &self,
+        req: &RegisterCaCertificateRequest,
+        now: Timestamp,
+    ) -> Result<RegisterCertificateResponse, Error> {
+        if req.ca_certificate.len() > MAX_CA_PEM_LEN {
+            return Err(Error::InvalidRequest(format!(
+                "caCertificate is {} characters; at most {MAX_CA_PEM_LEN} are accepted",
+                req.ca_certificate.len()
+            )));
+        }
+        if let Some(cfg) = &req.registration_config {
+            validate_registration_config(cfg)?;
+        }
+        // 1. Exactly one parseable certificate.
+        let ca = Certificate::from_pem(&req.ca_certificate)?;
+        // 2. A CA, valid now, that the decision path can use as a trust anchor.
+        check_is_usable_ca(&ca, now)?;
+        // 3. Mode and verification certificate go together.
+        let verification = match (req.certificate_mode, &req.verification_certificate) {
+            (CertificateMode::Default, Some(pem)) => pem,
+            (CertificateMode::Default, None) => {
+                return Err(Error::InvalidRequest(
+                    "a verification certificate is required to register a CA certificate in DEFAULT mode".into(),
+                ))
+            }
+            (CertificateMode::SniOnly, None) => "",
+            (CertificateMode::SniOnly, Some(_)) => {
+                return Err(Error::InvalidRequest(
+                    "a CA certificate in SNI_ONLY mode is registered without a verification certificate".into(),
+                ))
+            }
+        };
+        // 4. Proof of possession.
+        if req.certificate_mode == CertificateMode::Default {
+            self.check_verification_certificate(&ca, verification, now)?;
+        }
+        let id = ca.id();
+        let arn = self.scope.ca_certificate_arn(&id);
+        let mut cas = write(&self.cas);
+        // 5. Not registered yet, here or (DEFAULT) in another account of this region.
+        if cas.contains_key(&id) {
+            return Err(Error::ResourceAlreadyExists {
+                message: format!("the CA certificate {id} is already registered"),
+                resource_id: id.to_string(),
+                resource_arn: arn,
+            });
+        }
+        // 6. Same-subject quota.
+        let same_subject = cas
+            .values()
+            .filter(|r| r.cert.subject().der() == ca.subject().der())
+            .count();
+        if same_subject >= self.config.max_cas_per_subject {
+            return Err(Error::LimitExceeded(format!(
+                "this account already has {same_subject} CA certificates with the subject {}; the limit is {}",
+                ca.subject().rfc4514(),
+                self.config.max_cas_per_subject
+            )));
+        }
+        if req.certificate_mode == CertificateMode::Default {
+            self.claim_default_ca(&id, &arn)?;
+        }
+        cas.insert(
+            id,
+            CaRecord {
+                cert: ca,
+                status: if req.set_as_active {
+                    CaStatus::Active
+                } else {
+                    CaStatus::Inactive
+                },
+                auto_registration: if req.allow_auto_registration {
+                    AutoRegistrationStatus::Enable
+                } else {
+                    AutoRegistrationStatus::Disable
+                },
+                mode: req.certificate_mode,
+                registration_config: req.registration_config.clone(),
+                tags: req.tags.clone(),
+                meta: Meta::new(now),
+            },
+        );
+        self.publish_ca_index(&cas);
+        Ok(RegisterCertificateResponse {
+            certificate_arn: arn,
+            certificate_id: id,
+        })
+    }
+
+    fn check_verification_certificate(
+        &self,
+        ca: &Certificate,
+        pem: &str,
+        now: Timestamp,
+    ) -> Result<(), Error> {
+        let verification = Certificate::from_pem(pem).map_err(|e| {
+            Error::CertificateValidation(format!("verificationCertificate: {}", e.message()))
+        })?;
+        let code = self.current_registration_code().ok_or_else(|| {
+            Error::RegistrationCodeValidation(
+                "this account has no registration code; call GetRegistrationCode and put it in the verification certificate's Common Name".into(),
+            )
+        })?;
+        match verification.subject().common_name() {
+            Some(cn) if cn.eq_ignore_ascii_case(&code) => {}
+            Some(_) => {
+                return Err(Error::RegistrationCodeValidation(
+                    "the verification certificate's Common Name is not this account's registration code".into(),
+                ))
+            }
+            None => {
+                return Err(Error::RegistrationCodeValidation(
+                    "the verification certificate has no Common Name; it must be this account's registration code".into(),
+                ))
+            }
+        }
+        verification.is_signed_by(ca).map_err(|e| {
+            Error::CertificateValidation(format!(
+                "the verification certificate was not signed by the CA certificate's key: {}",
+                e.message()
+            ))
+        })?;
+        if self.config.check_verification_certificate_validity {
+            check_validity(
+                "the verification certificate",
+                &verification.validity(),
+                now,
+            )?;
+        }
+        Ok(())
+    }
+
+    pub(super) fn claim_default_ca(&self, id: &CertificateId, arn: &str) -> Result<(), Error> {
+        let key = (
+            self.scope.partition().to_string(),
+            self.scope.region().to_string(),
+            *id,
+        );
+        let mut claims = lock(&self.claims.0);
+        match claims.get(&key) {
+            Some(owner) if owner != self.scope.account() => Err(Error::ResourceAlreadyExists {
+                message: format!(
+                    "the CA certificate {id} is registered in DEFAULT mode by another account in {}; a DEFAULT-mode CA belongs to one account per region (register it in SNI_ONLY mode to share it)",
+                    self.scope.region()
+                ),
+                resource_id: id.to_string(),
+                resource_arn: arn.to_string(),
+            }),
+            _ => {
+                claims.insert(key, self.scope.account().to_string());
+                Ok(())
+            }
+        }
+    }
+
+    fn release_default_ca(&self, id: &CertificateId) {
+        let key = (
+            self.scope.partition().to_string(),
+            self.scope.region().to_string(),
+            *id,
+        );
+        let mut claims = lock(&self.claims.0);
+        if claims.get(&key).map(String::as_str) == Some(self.scope.account()) {
+            claims.remove(&key);
+        }
+    }
+
+    /// UpdateCACertificate. Every ACTIVE↔INACTIVE move is allowed; a request that changes
+    /// nothing does not bump the version.
+    pub fn update_ca_certificate(
+        &self,
+        req: &UpdateCaCertificateRequest,
+        now: Timestamp,
+    ) -> Result<(), Error> {
+        if let Some(cfg) = &req.registration_config {
+            validate_registration_config(cfg)?;
+        }
+        if req.remove_auto_registration && req.registration_config.is_some() {
+            return Err(Error::InvalidRequest(
+                "registrationConfig and removeAutoRegistration cannot be given together".into(),
+            ));
+        }
+        let mut cas = write(&self.cas);
+        let ca = cas
+            .get_mut(&req.certificate_id)
+            .ok_or_else(|| Self::ca_not_found(&req.certificate_id))?;
+        let mut changed = false;
+        if let Some(status) = req.new_status {
+            if ca.status.transition_to(status) == Transition::Change {
+                ca.status = status;
+                changed = true;
+            }
+        }
+        if let Some(auto) = req.new_auto_registration_status {
+            if ca.auto_registration != auto {
+                ca.auto_registration = auto;
+                changed = true;
+            }
+        }
+        if let Some(cfg) = &req.registration_config {
+            if ca.registration_config.as_ref() != Some(cfg) {
+                ca.registration_config = Some(cfg.clone());
+                changed = true;
+            }
+        }
+        if req.remove_auto_registration && ca.registration_config.is_some() {
+            ca.registration_config = None;
+            changed = true;
+        }
+        if changed {
+            ca.meta.bump(now);
+            self.publish_ca_index(&cas);
+        }
+        Ok(())
+    }
+
+    /// DescribeCACertificate.
+    pub fn describe_ca_certificate(
+        &self,
+        id: &CertificateId,
+    ) -> Result<DescribeCaCertificateResponse, Error> {
+        let cas = read(&self.cas);
+        let ca = cas.get(id).ok_or_else(|| Self::ca_not_found(id))?;
+        Ok(DescribeCaCertificateResponse {
+            certificate_description: CaCertificateDescription {
+                certificate_arn: self.scope.ca_certificate_arn(id),
+                certificate_id: *id,
+                status: ca.status,
+                certificate_pem: ca.cert.to_pem(),
+                owned_by: self.scope.account().to_string(),
+                creation_date: ca.meta.creation_date,
+                auto_registration_status: ca.auto_registration,
+                last_modified_date: ca.meta.last_modified_date,
+                customer_version: ca.meta.customer_version,
+                generation_id: ca.meta.generation_id.clone(),
+                validity: ca.cert.validity(),
+                certificate_mode: ca.mode,
+            },
+            registration_config: ca.registration_config.clone(),
+        })
+    }
+
+    /// DeleteCACertificate: only an `INACTIVE` CA can be deleted. Device certificates it
+    /// signed stay, still naming it as their CA.
+    pub fn delete_ca_certificate(&self, id: &CertificateId) -> Result<(), Error> {
+        let mut cas = write(&self.cas);
+        let ca = cas.get(id).ok_or_else(|| Self::ca_not_found(id))?;
+        if ca.status != CaStatus::Inactive {
+            return Err(Error::CertificateState(format!(
+                "the CA certificate {id} is {}; set it INACTIVE before deleting it",
+                ca.status
+            )));
+        }
+        let mode = ca.mode;
+        cas.remove(id);
+        if mode == CertificateMode::Default {
+            self.release_default_ca(id);
+        }
+        self.publish_ca_index(&cas);
+        Ok(())
+    }
+}
+
+fn validate_registration_config(cfg: &RegistrationConfig) -> Result<(), Error> {
+    if let Some(body) = &cfg.template_body {
+        if body.chars().count() > MAX_TEMPLATE_BODY_LEN {
+            return Err(Error::InvalidRequest(format!(
+                "registrationConfig.templateBody is longer than {MAX_TEMPLATE_BODY_LEN} characters"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// A CA must be a CA (basicConstraints cA true), valid now, and readable by webpki as a
+/// trust anchor.
+pub(crate) fn check_is_usable_ca(ca: &Certificate, now: Timestamp) -> Result<(), Error> {
+    match ca.basic_constraints() {
+        Some(bc) if bc.ca => {}
+        Some(_) => {
+            return Err(Error::CertificateValidation(
+                "the CA certificate does not have the basicConstraints extension as true (cA is false)".into(),
+            ))
+        }
+        None => {
+            return Err(Error::CertificateValidation(
+                "the CA certificate does not have the basicConstraints extension as true (the extension is missing)".into(),
+            ))
+        }
+    }
+    check_validity("the CA certificate", &ca.validity(), now)?;
+    let der = rustls_pki_types::CertificateDer::from(ca.der());
+    webpki::anchor_from_trusted_cert(&der).map_err(|e| {
+        Error::CertificateValidation(format!(
+            "the CA certificate cannot be used to verify device certificates: {e}"
+        ))
+    })?;
+    Ok(())
+}
+
+fn check_validity(what: &str, validity: &Validity, now: Timestamp) -> Result<(), Error> {
+    match validity.check(now) {
+        ValidityCheck::Valid => Ok(()),
+        ValidityCheck::Expired => Err(Error::CertificateValidation(format!(
+            "{what} expired at {}",
+            validity.not_after
+        ))),
+        ValidityCheck::NotYetValid => Err(Error::CertificateValidation(format!(
+            "{what} is not valid before {}",
+            validity.not_before
+        ))),
+    }
+}

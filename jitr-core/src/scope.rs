@@ -1,0 +1,131 @@
+//! Where a registry lives: partition, region and account, and the ARNs it hands out.
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::Error;
+use crate::id::{truncate_for_message, CertificateId};
+
+/// The (partition, region, account) a [`Registry`](crate::Registry) is scoped to.
+///
+/// ```
+/// use jitr_core::{CertificateId, Scope};
+/// let scope = Scope::new("123456789012", "us-east-1").unwrap();
+/// let id = CertificateId::from_bytes([0; 32]);
+/// assert_eq!(scope.ca_certificate_arn(&id), format!("arn:aws:iot:us-east-1:123456789012:cacert/{id}"));
+/// assert!(Scope::new("1234", "us-east-1").is_err());
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "ScopeRepr")]
+pub struct Scope {
+    partition: String,
+    region: String,
+    account: String,
+}
+
+impl Scope {
+    /// A scope in the `aws` partition. The account must be 12 digits and the region a
+    /// lowercase AWS region name such as `us-east-1`.
+    pub fn new(account: &str, region: &str) -> Result<Self, Error> {
+        Self::with_partition("aws", account, region)
+    }
+
+    /// A scope in another partition (`aws-cn`, `aws-us-gov`, ...).
+    pub fn with_partition(partition: &str, account: &str, region: &str) -> Result<Self, Error> {
+        if account.len() != 12 || !account.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(Error::InvalidRequest(format!(
+                "the account ID must be 12 digits, got {:?}",
+                truncate_for_message(account)
+            )));
+        }
+        let label_ok = |s: &str| {
+            !s.is_empty()
+                && s.len() <= 32
+                && s.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+                && !s.starts_with('-')
+                && !s.ends_with('-')
+        };
+        if !label_ok(region) || !region.contains('-') {
+            return Err(Error::InvalidRequest(format!(
+                "{:?} is not a region name such as us-east-1",
+                truncate_for_message(region)
+            )));
+        }
+        if !label_ok(partition) || !partition.starts_with("aws") {
+            return Err(Error::InvalidRequest(format!(
+                "{:?} is not an AWS partition such as aws",
+                truncate_for_message(partition)
+            )));
+        }
+        Ok(Self {
+            partition: partition.into(),
+            region: region.into(),
+            account: account.into(),
+        })
+    }
+
+    /// The partition, e.g. `aws`.
+    pub fn partition(&self) -> &str {
+        &self.partition
+    }
+
+    /// The region, e.g. `us-east-1`.
+    pub fn region(&self) -> &str {
+        &self.region
+    }
+
+    /// The 12-digit account ID.
+    pub fn account(&self) -> &str {
+        &self.account
+    }
+
+    fn arn(&self, kind: &str, rest: &str) -> String {
+        format!(
+            "arn:{}:iot:{}:{}:{kind}/{rest}",
+            self.partition, self.region, self.account
+        )
+    }
+
+    /// `arn:<partition>:iot:<region>:<account>:cert/<id>`.
+    pub fn certificate_arn(&self, id: &CertificateId) -> String {
+        self.arn("cert", &id.to_string())
+    }
+
+    /// `arn:<partition>:iot:<region>:<account>:cacert/<id>`.
+    pub fn ca_certificate_arn(&self, id: &CertificateId) -> String {
+        self.arn("cacert", &id.to_string())
+    }
+
+    /// `arn:<partition>:iot:<region>:<account>:policy/<name>`.
+    pub fn policy_arn(&self, name: &str) -> String {
+        self.arn("policy", name)
+    }
+
+    /// The certificate ID in a device certificate ARN of this scope.
+    pub fn parse_certificate_arn(&self, arn: &str) -> Result<CertificateId, Error> {
+        let prefix = self.arn("cert", "");
+        match arn.strip_prefix(&prefix) {
+            Some(id) => id.parse(),
+            None => Err(Error::InvalidRequest(format!(
+                "{:?} is not a certificate ARN of this account and region ({prefix}<id>)",
+                truncate_for_message(arn)
+            ))),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ScopeRepr {
+    partition: String,
+    region: String,
+    account: String,
+}
+
+impl TryFrom<ScopeRepr> for Scope {
+    type Error = Error;
+
+    fn try_from(r: ScopeRepr) -> Result<Self, Error> {
+        Self::with_partition(&r.partition, &r.account, &r.region)
+    }
+}
