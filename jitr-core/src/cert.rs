@@ -233,7 +233,8 @@ impl Certificate {
                     (eku.ocsp_signing, "OCSPSigning"),
                 ]
                 .into_iter()
-                .filter_map(|(set, name)| set.then(|| name.to_string()))
+                .filter(|(set, _)| *set)
+                .map(|(_, name)| name.to_string())
                 .collect();
                 out.extend(eku.other.iter().map(|oid| oid.to_id_string()));
                 out

@@ -101,6 +101,7 @@ aws_enum! {
     }
 }
 
+#[allow(clippy::derivable_impls)] // the enum is declared by a macro
 impl Default for CertificateMode {
     fn default() -> Self {
         Self::Default

@@ -209,20 +209,21 @@ impl Registry {
 
     /// UpdateCertificate: moves a certificate to `new_status` if spec §5 allows it
     /// ([`CertificateStatus::transition_to`]). Idempotent: the same status changes
-    /// nothing. Takes effect on the next connection.
+    /// nothing and returns [`Transition::NoChange`]. Takes effect on the next connection.
     pub fn update_certificate(
         &self,
         id: &CertificateId,
         new_status: CertificateStatus,
         now: Timestamp,
-    ) -> Result<(), Error> {
+    ) -> Result<Transition, Error> {
         let mut shard = write(self.shard(id));
         let record = shard.get_mut(id).ok_or_else(|| Self::cert_not_found(id))?;
-        if record.status.transition_to(new_status)? == Transition::Change {
+        let transition = record.status.transition_to(new_status)?;
+        if transition == Transition::Change {
             record.status = new_status;
             record.meta.bump(now);
         }
-        Ok(())
+        Ok(transition)
     }
 
     /// DescribeCertificate.

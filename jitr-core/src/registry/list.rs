@@ -78,7 +78,7 @@ fn paginate<T>(mut items: Vec<(Key, T)>, req: &ListRequest) -> Result<Page<T>, E
         )));
     }
     let after = req.marker.as_deref().map(decode_marker).transpose()?;
-    items.sort_by(|a, b| a.0.cmp(&b.0));
+    items.sort_by_key(|a| a.0);
     if !req.ascending_order {
         items.reverse();
     }

@@ -1,0 +1,152 @@
+//! Certificates for tests, made with rcgen.
+#![allow(dead_code, unreachable_pub, clippy::unwrap_used)]
+
+use jitr_core::rustls_pki_types::CertificateDer;
+use jitr_core::*;
+use rcgen::{
+    BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
+    KeyUsagePurpose, PKCS_ED25519,
+};
+
+pub const ACCOUNT: &str = "123456789012";
+pub const REGION: &str = "us-east-1";
+
+/// 2026-06-01T00:00:00Z.
+pub fn now() -> Timestamp {
+    Timestamp::from_unix_secs(1_780_272_000)
+}
+
+pub fn registry() -> Registry {
+    Registry::new(Scope::new(ACCOUNT, REGION).unwrap())
+}
+
+pub struct Ca {
+    pub params: CertificateParams,
+    pub key: KeyPair,
+    pub cert: rcgen::Certificate,
+}
+
+impl Ca {
+    pub fn new(cn: &str) -> Self {
+        Self::with_key(cn, KeyPair::generate().unwrap())
+    }
+
+    pub fn ed25519(cn: &str) -> Self {
+        Self::with_key(cn, KeyPair::generate_for(&PKCS_ED25519).unwrap())
+    }
+
+    pub fn with_key(cn: &str, key: KeyPair) -> Self {
+        let mut params = CertificateParams::new(vec![]).unwrap();
+        params.distinguished_name.push(DnType::CommonName, cn);
+        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+        params.not_before = rcgen::date_time_ymd(2025, 1, 1);
+        params.not_after = rcgen::date_time_ymd(2035, 1, 1);
+        let cert = params.self_signed(&key).unwrap();
+        Self { params, key, cert }
+    }
+
+    /// A second CA certificate with the same subject and key (a re-issue).
+    pub fn reissue(&self) -> rcgen::Certificate {
+        let mut p = self.params.clone();
+        p.serial_number = Some(rcgen::SerialNumber::from(vec![0x42, 0x42]));
+        p.self_signed(&self.key).unwrap()
+    }
+
+    /// An intermediate CA signed by this one.
+    pub fn intermediate(&self, cn: &str) -> Ca {
+        let key = KeyPair::generate().unwrap();
+        let mut params = CertificateParams::new(vec![]).unwrap();
+        params.distinguished_name.push(DnType::CommonName, cn);
+        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        params.not_before = rcgen::date_time_ymd(2025, 1, 1);
+        params.not_after = rcgen::date_time_ymd(2035, 1, 1);
+        let cert = params.signed_by(&key, &self.issuer()).unwrap();
+        Ca { params, key, cert }
+    }
+
+    pub fn issuer(&self) -> Issuer<'_, &KeyPair> {
+        Issuer::new(self.params.clone(), &self.key)
+    }
+
+    pub fn pem(&self) -> String {
+        self.cert.pem()
+    }
+
+    pub fn der(&self) -> CertificateDer<'static> {
+        self.cert.der().clone()
+    }
+
+    pub fn id(&self) -> CertificateId {
+        CertificateId::of_der(self.cert.der())
+    }
+
+    pub fn verification(&self, code: &str) -> String {
+        let mut p = CertificateParams::new(vec![]).unwrap();
+        p.distinguished_name.push(DnType::CommonName, code);
+        p.not_before = rcgen::date_time_ymd(2025, 1, 1);
+        p.not_after = rcgen::date_time_ymd(2035, 1, 1);
+        p.signed_by(&KeyPair::generate().unwrap(), &self.issuer())
+            .unwrap()
+            .pem()
+    }
+
+    pub fn device(&self, cn: &str) -> Device {
+        self.device_with(cn, |_| {})
+    }
+
+    pub fn device_with(&self, cn: &str, tweak: impl FnOnce(&mut CertificateParams)) -> Device {
+        let mut p = CertificateParams::new(vec![]).unwrap();
+        p.distinguished_name.push(DnType::CommonName, cn);
+        p.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
+        p.not_before = rcgen::date_time_ymd(2025, 1, 1);
+        p.not_after = rcgen::date_time_ymd(2035, 1, 1);
+        tweak(&mut p);
+        let cert = p
+            .signed_by(&KeyPair::generate().unwrap(), &self.issuer())
+            .unwrap();
+        Device { cert }
+    }
+
+    /// Registers this CA, ACTIVE with auto-registration.
+    pub fn register(&self, reg: &Registry) -> CertificateId {
+        self.register_with(reg, true, true)
+    }
+
+    pub fn register_with(&self, reg: &Registry, active: bool, auto: bool) -> CertificateId {
+        reg.register_ca_certificate(
+            &RegisterCaCertificateRequest {
+                ca_certificate: self.pem(),
+                verification_certificate: Some(self.verification(&reg.get_registration_code())),
+                set_as_active: active,
+                allow_auto_registration: auto,
+                ..Default::default()
+            },
+            now(),
+        )
+        .unwrap()
+        .certificate_id
+    }
+}
+
+pub struct Device {
+    pub cert: rcgen::Certificate,
+}
+
+impl Device {
+    pub fn der(&self) -> CertificateDer<'static> {
+        self.cert.der().clone()
+    }
+
+    pub fn pem(&self) -> String {
+        self.cert.pem()
+    }
+
+    pub fn id(&self) -> CertificateId {
+        CertificateId::of_der(self.cert.der())
+    }
+
+    pub fn chain_with(&self, ca: &Ca) -> Vec<CertificateDer<'static>> {
+        vec![self.der(), ca.der()]
+    }
+}
