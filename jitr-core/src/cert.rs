@@ -434,6 +434,31 @@ impl Eq for Certificate {}
 /// assert!(err.message().contains("private key"));
 /// ```
 pub fn parse_pem_chain(pem_text: &str) -> Result<Vec<Certificate>, Error> {
+    let blocks = pem_blocks_der(pem_text)?;
+    if blocks.len() > MAX_CHAIN_LEN {
+        return Err(invalid(format!(
+            "the PEM text holds {} certificates; at most {MAX_CHAIN_LEN} are accepted",
+            blocks.len()
+        )));
+    }
+    blocks
+        .iter()
+        .enumerate()
+        .map(|(i, der)| {
+            Certificate::from_der(der).map_err(|e| {
+                invalid(format!(
+                    "certificate {} of the PEM text: {}",
+                    i + 1,
+                    e.message()
+                ))
+            })
+        })
+        .collect()
+}
+
+/// The DER contents of the CERTIFICATE blocks of a PEM text, without parsing them as
+/// X.509 (for handing a chain to the decision as a TLS server would).
+pub fn pem_blocks_der(pem_text: &str) -> Result<Vec<Vec<u8>>, Error> {
     if pem_text.len() > MAX_PEM_LEN {
         return Err(invalid(format!(
             "the PEM text is {} bytes; at most {MAX_PEM_LEN} are accepted",
@@ -452,25 +477,11 @@ pub fn parse_pem_chain(pem_text: &str) -> Result<Vec<Certificate>, Error> {
             "no PEM certificate (-----BEGIN CERTIFICATE-----) was found",
         ));
     }
-    if blocks.len() > MAX_CHAIN_LEN {
-        return Err(invalid(format!(
-            "the PEM text holds {} blocks; at most {MAX_CHAIN_LEN} certificates are accepted",
-            blocks.len()
-        )));
-    }
     blocks
-        .iter()
+        .into_iter()
         .enumerate()
-        .map(|(i, block)| match block.tag() {
-            "CERTIFICATE" | "X509 CERTIFICATE" => {
-                Certificate::from_der(block.contents()).map_err(|e| {
-                    invalid(format!(
-                        "certificate {} of the PEM text: {}",
-                        i + 1,
-                        e.message()
-                    ))
-                })
-            }
+        .map(|(i, b)| match b.tag() {
+            "CERTIFICATE" | "X509 CERTIFICATE" => Ok(b.into_contents()),
             tag => Err(invalid(format!(
                 "PEM block {} is {:?}, not a CERTIFICATE",
                 i + 1,

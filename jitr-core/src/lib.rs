@@ -85,6 +85,7 @@
 #![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+pub mod api;
 mod cert;
 mod directory;
 mod error;
@@ -98,8 +99,8 @@ mod time;
 
 // The public interface is:
 pub use cert::{
-    parse_pem_chain, BasicConstraints, Certificate, DistinguishedName, KeyAlgorithm,
-    MAX_CERTIFICATE_DER_LEN, MAX_CHAIN_LEN, MAX_PEM_LEN,
+    parse_pem_chain, pem_blocks_der, BasicConstraints, Certificate, DistinguishedName,
+    KeyAlgorithm, MAX_CERTIFICATE_DER_LEN, MAX_CHAIN_LEN, MAX_PEM_LEN,
 };
 pub use directory::Directory;
 pub use error::Error;
