@@ -38,7 +38,7 @@ fn run_step(reg: &Registry, step: &Value) -> Result<(), String> {
     let result = api::call(reg, op, &step["args"], now);
     if let Some(code) = expect.get("error") {
         return match result {
-            Err(e) if Value::from(e.code()) == *code => {
+            Err(e) if code.as_str() == Some(e.code()) => {
                 if reg.export_state() != before {
                     return Err(format!("{op} failed with {code} but changed the registry"));
                 }
