@@ -107,14 +107,14 @@ pub use error::Error;
 pub use event::{registration_topic, EventSink, RegistrationEvent};
 pub use id::CertificateId;
 pub use registry::{
-    validate_policy_document, validate_policy_name, AttachedPolicy, CaCertificateDescription,
-    CaCertificateState, CaCertificateSummary, CertificateDescription, CertificateState,
-    CertificateSummary, CreatePolicyResponse, Decision, DescribeCaCertificateResponse,
-    GetPolicyResponse, ListRequest, Page, PolicyState, RefusalReason, RegisterCaCertificateRequest,
-    RegisterCertificateRequest, RegisterCertificateResponse, RegistrationConfig, Registry,
-    RegistryConfig, RegistryState, Tag, TransferData, UpdateCaCertificateRequest,
-    DEFAULT_PAGE_SIZE, MAX_CA_PEM_LEN, MAX_PAGE_SIZE, MAX_POLICY_DOCUMENT_LEN,
-    MAX_TEMPLATE_BODY_LEN,
+    check_verification_certificate, preflight, validate_policy_document, validate_policy_name,
+    AttachedPolicy, CaCertificateDescription, CaCertificateState, CaCertificateSummary,
+    CertificateDescription, CertificateState, CertificateSummary, CreatePolicyResponse, Decision,
+    DescribeCaCertificateResponse, GetPolicyResponse, ListRequest, Page, PolicyState, PreflightCa,
+    PreflightCertificate, RefusalReason, RegisterCaCertificateRequest, RegisterCertificateRequest,
+    RegisterCertificateResponse, RegistrationConfig, Registry, RegistryConfig, RegistryState, Tag,
+    TransferData, UpdateCaCertificateRequest, DEFAULT_PAGE_SIZE, MAX_CA_PEM_LEN, MAX_PAGE_SIZE,
+    MAX_POLICY_DOCUMENT_LEN, MAX_TEMPLATE_BODY_LEN,
 };
 pub use scope::Scope;
 pub use status::{

@@ -399,3 +399,66 @@ fn concurrent_updates_lose_nothing() {
         );
     }
 }
+
+#[test]
+fn preflight_decides_on_a_throw_away_registry() {
+    let ca = Ca::new("CA");
+    let dev = ca.device("d");
+    let cas = |status, auto| {
+        vec![PreflightCa {
+            pem: ca.pem(),
+            status,
+            auto_registration_status: auto,
+            certificate_mode: CertificateMode::Default,
+        }]
+    };
+    let chain = dev.chain_with(&ca);
+    let d = preflight(
+        ACCOUNT,
+        &chain,
+        &cas(CaStatus::Active, AutoRegistrationStatus::Enable),
+        &[],
+        None,
+        now(),
+    )
+    .unwrap();
+    assert_eq!(d.reason_code(), Some("REGISTERED_PENDING_ACTIVATION"));
+    assert_eq!(d.event.unwrap().ca_certificate_id, ca.id());
+    let d = preflight(
+        ACCOUNT,
+        &chain,
+        &cas(CaStatus::Inactive, AutoRegistrationStatus::Enable),
+        &[],
+        None,
+        now(),
+    )
+    .unwrap();
+    assert_eq!(d.reason_code(), Some("CA_INACTIVE"));
+    let known = [PreflightCertificate {
+        certificate_id: dev.id(),
+        status: CertificateStatus::Revoked,
+    }];
+    let d = preflight(
+        ACCOUNT,
+        &chain,
+        &cas(CaStatus::Active, AutoRegistrationStatus::Enable),
+        &known,
+        None,
+        now(),
+    )
+    .unwrap();
+    assert_eq!(d.reason_code(), Some("CERTIFICATE_REVOKED"));
+    assert_eq!(d.ca_certificate_id, Some(ca.id()));
+    assert!(preflight(
+        ACCOUNT,
+        &chain,
+        &[PreflightCa {
+            pem: "junk".into(),
+            ..cas(CaStatus::Active, AutoRegistrationStatus::Enable).remove(0)
+        }],
+        &[],
+        None,
+        now()
+    )
+    .is_err());
+}

@@ -231,41 +231,18 @@ impl Registry {
         pem: &str,
         now: Timestamp,
     ) -> Result<(), Error> {
-        let verification = Certificate::from_pem(pem).map_err(|e| {
-            Error::CertificateValidation(format!("verificationCertificate: {}", e.message()))
-        })?;
         let code = self.current_registration_code().ok_or_else(|| {
             Error::RegistrationCodeValidation(
                 "this account has no registration code; call GetRegistrationCode and put it in the verification certificate's Common Name".into(),
             )
         })?;
-        match verification.subject().common_name() {
-            Some(cn) if cn.eq_ignore_ascii_case(&code) => {}
-            Some(_) => {
-                return Err(Error::RegistrationCodeValidation(
-                    "the verification certificate's Common Name is not this account's registration code".into(),
-                ))
-            }
-            None => {
-                return Err(Error::RegistrationCodeValidation(
-                    "the verification certificate has no Common Name; it must be this account's registration code".into(),
-                ))
-            }
-        }
-        verification.is_signed_by(ca).map_err(|e| {
-            Error::CertificateValidation(format!(
-                "the verification certificate was not signed by the CA certificate's key: {}",
-                e.message()
-            ))
-        })?;
-        if self.config.check_verification_certificate_validity {
-            check_validity(
-                "the verification certificate",
-                &verification.validity(),
-                now,
-            )?;
-        }
-        Ok(())
+        check_verification_certificate(
+            ca,
+            pem,
+            &code,
+            now,
+            self.config.check_verification_certificate_validity,
+        )
     }
 
     pub(super) fn claim_default_ca(&self, id: &CertificateId, arn: &str) -> Result<(), Error> {
@@ -399,6 +376,52 @@ impl Registry {
     }
 }
 
+/// The proof-of-possession check of CA registration (spec §3.4), on its own: the
+/// verification certificate's Common Name is `registration_code`, it was signed by the
+/// CA's key and its issuer is the CA's subject, and (if `check_validity`) it is valid at
+/// `now`. The CA itself is not checked here.
+///
+/// Errors are those RegisterCACertificate raises: `RegistrationCodeValidationException`
+/// or `CertificateValidationException`.
+pub fn check_verification_certificate(
+    ca: &Certificate,
+    verification_pem: &str,
+    registration_code: &str,
+    now: Timestamp,
+    check_validity: bool,
+) -> Result<(), Error> {
+    let verification = Certificate::from_pem(verification_pem).map_err(|e| {
+        Error::CertificateValidation(format!("verificationCertificate: {}", e.message()))
+    })?;
+    match verification.subject().common_name() {
+        Some(cn) if cn.eq_ignore_ascii_case(registration_code) => {}
+        Some(_) => {
+            return Err(Error::RegistrationCodeValidation(
+                "the verification certificate's Common Name is not this account's registration code".into(),
+            ))
+        }
+        None => {
+            return Err(Error::RegistrationCodeValidation(
+                "the verification certificate has no Common Name; it must be this account's registration code".into(),
+            ))
+        }
+    }
+    verification.is_signed_by(ca).map_err(|e| {
+        Error::CertificateValidation(format!(
+            "the verification certificate was not signed by the CA certificate's key: {}",
+            e.message()
+        ))
+    })?;
+    if check_validity {
+        check_validity_at(
+            "the verification certificate",
+            &verification.validity(),
+            now,
+        )?;
+    }
+    Ok(())
+}
+
 fn validate_registration_config(cfg: &RegistrationConfig) -> Result<(), Error> {
     if let Some(body) = &cfg.template_body {
         if body.chars().count() > MAX_TEMPLATE_BODY_LEN {
@@ -426,7 +449,7 @@ pub(crate) fn check_is_usable_ca(ca: &Certificate, now: Timestamp) -> Result<(),
             ))
         }
     }
-    check_validity("the CA certificate", &ca.validity(), now)?;
+    check_validity_at("the CA certificate", &ca.validity(), now)?;
     let der = rustls_pki_types::CertificateDer::from(ca.der());
     webpki::anchor_from_trusted_cert(&der).map_err(|e| {
         Error::CertificateValidation(format!(
@@ -436,7 +459,7 @@ pub(crate) fn check_is_usable_ca(ca: &Certificate, now: Timestamp) -> Result<(),
     Ok(())
 }
 
-fn check_validity(what: &str, validity: &Validity, now: Timestamp) -> Result<(), Error> {
+fn check_validity_at(what: &str, validity: &Validity, now: Timestamp) -> Result<(), Error> {
     match validity.check(now) {
         ValidityCheck::Valid => Ok(()),
         ValidityCheck::Expired => Err(Error::CertificateValidation(format!(

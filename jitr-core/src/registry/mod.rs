@@ -7,6 +7,7 @@ mod device;
 mod index;
 mod list;
 mod policy;
+mod preflight;
 mod state;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -24,8 +25,9 @@ use crate::status::{AutoRegistrationStatus, CaStatus, CertificateMode, Certifica
 use crate::time::Timestamp;
 
 pub use ca::{
-    CaCertificateDescription, DescribeCaCertificateResponse, RegisterCaCertificateRequest,
-    RegistrationConfig, Tag, UpdateCaCertificateRequest, MAX_CA_PEM_LEN, MAX_TEMPLATE_BODY_LEN,
+    check_verification_certificate, CaCertificateDescription, DescribeCaCertificateResponse,
+    RegisterCaCertificateRequest, RegistrationConfig, Tag, UpdateCaCertificateRequest,
+    MAX_CA_PEM_LEN, MAX_TEMPLATE_BODY_LEN,
 };
 pub use decide::{Decision, RefusalReason};
 pub use device::{
@@ -38,6 +40,7 @@ pub use policy::{
     validate_policy_document, validate_policy_name, AttachedPolicy, CreatePolicyResponse,
     GetPolicyResponse, MAX_POLICY_DOCUMENT_LEN,
 };
+pub use preflight::{preflight, PreflightCa, PreflightCertificate};
 pub use state::{CaCertificateState, CertificateState, PolicyState, RegistryState};
 
 /// Knobs for where the spec leaves a choice to jitr. The defaults refuse.
