@@ -1,11 +1,9 @@
 //! The JITR decision on one connection (spec §6).
 
-use std::collections::hash_map::Entry;
-
 use rustls_pki_types::{CertificateDer, SignatureVerificationAlgorithm};
 
 use super::index::CaEntry;
-use super::{write, CertRecord, Meta, Registry};
+use super::{CertRecord, Meta, Registry};
 use crate::cert::{Certificate, MAX_CERTIFICATE_DER_LEN, MAX_CHAIN_LEN};
 use crate::event::RegistrationEvent;
 use crate::id::CertificateId;
@@ -369,31 +367,24 @@ impl Registry {
             }
         };
         let (ca_id, mode) = (ca.id, ca.mode);
-        {
-            let mut shard = write(self.shard(&leaf_id));
-            match shard.entry(leaf_id) {
-                Entry::Vacant(slot) => {
-                    slot.insert(CertRecord {
-                        cert,
-                        ca_id: Some(ca_id),
-                        status: CertificateStatus::PendingActivation,
-                        mode,
-                        previous_owned_by: None,
-                        transfer_data: None,
-                        meta: Meta::new(now),
-                    });
-                }
-                // 7. Another connection registered it first: decide as for a known leaf.
-                Entry::Occupied(_) => {
-                    drop(shard);
-                    if let Some(d) = self.decide_known(&leaf_id, now) {
-                        return d;
-                    }
-                    // Deleted again in between: refuse, register nothing more.
-                    return Decision::refuse(RefusalReason::CertificateInactive)
-                        .with_ids(leaf_id, Some(ca_id));
-                }
+        let record = CertRecord {
+            cert,
+            ca_id: Some(ca_id),
+            status: CertificateStatus::PendingActivation,
+            mode,
+            previous_owned_by: None,
+            transfer_data: None,
+            meta: Meta::new(now),
+        };
+        // 7. Of concurrent first connections one inserts; the others find the record
+        // and are decided as for a known leaf.
+        if !self.insert_record(leaf_id, record) {
+            if let Some(d) = self.decide_known(&leaf_id, now) {
+                return d;
             }
+            // Deleted again in between: refuse, register nothing more.
+            return Decision::refuse(RefusalReason::CertificateInactive)
+                .with_ids(leaf_id, Some(ca_id));
         }
         let event = RegistrationEvent::new(leaf_id, ca_id, self.scope.account(), now, now);
         self.publish(&event);
@@ -412,23 +403,25 @@ impl Registry {
     }
 
     /// Step 1: the decision for a registered leaf, or `None` if it is not registered.
+    /// An `ACTIVE` certificate is decided from its 12-byte hot entry alone.
     fn decide_known(&self, id: &CertificateId, now: Timestamp) -> Option<Decision> {
-        let (status, ca_id, validity, registered_at) = {
-            let shard = super::read(self.shard(id));
-            let r = shard.get(id)?;
-            (r.status, r.ca_id, r.cert.validity(), r.meta.creation_date)
-        };
+        let hot = super::read(self.shard(id)).hot(id)?;
+        let status = hot.status();
+        let ca_id = self.ca_of_slot(hot.ca_slot());
         let reason = match status {
-            CertificateStatus::Active => match validity.check(now) {
+            CertificateStatus::Active => match hot.check(now) {
                 ValidityCheck::Valid => None,
                 ValidityCheck::Expired => Some(RefusalReason::CertificateExpired {
-                    not_after: validity.not_after,
+                    not_after: hot.validity().not_after,
                 }),
                 ValidityCheck::NotYetValid => Some(RefusalReason::CertificateNotYetValid {
-                    not_before: validity.not_before,
+                    not_before: hot.validity().not_before,
                 }),
             },
             CertificateStatus::PendingActivation => {
+                let registered_at = super::read(self.shard(id))
+                    .get(id)
+                    .map_or(now, |r| r.meta.creation_date);
                 let event = ca_id.map(|ca| {
                     RegistrationEvent::new(*id, ca, self.scope.account(), now, registered_at)
                 });

@@ -181,15 +181,7 @@ impl Registry {
     ) -> Result<RegisterCertificateResponse, Error> {
         let id = cert.id();
         let arn = self.scope.certificate_arn(&id);
-        let mut shard = write(self.shard(&id));
-        if shard.contains_key(&id) {
-            return Err(Error::ResourceAlreadyExists {
-                message: "The certificate is already provisioned or registered".into(),
-                resource_id: id.to_string(),
-                resource_arn: arn,
-            });
-        }
-        shard.insert(
+        let inserted = self.insert_record(
             id,
             CertRecord {
                 cert,
@@ -201,6 +193,13 @@ impl Registry {
                 meta: Meta::new(now),
             },
         );
+        if !inserted {
+            return Err(Error::ResourceAlreadyExists {
+                message: "The certificate is already provisioned or registered".into(),
+                resource_id: id.to_string(),
+                resource_arn: arn,
+            });
+        }
         Ok(RegisterCertificateResponse {
             certificate_arn: arn,
             certificate_id: id,
@@ -217,11 +216,15 @@ impl Registry {
         now: Timestamp,
     ) -> Result<Transition, Error> {
         let mut shard = write(self.shard(id));
-        let record = shard.get_mut(id).ok_or_else(|| Self::cert_not_found(id))?;
-        let transition = record.status.transition_to(new_status)?;
+        let current = shard
+            .get(id)
+            .ok_or_else(|| Self::cert_not_found(id))?
+            .status;
+        let transition = current.transition_to(new_status)?;
         if transition == Transition::Change {
-            record.status = new_status;
-            record.meta.bump(now);
+            if let Some(record) = shard.set_status(id, new_status) {
+                record.meta.bump(now);
+            }
         }
         Ok(transition)
     }

@@ -8,6 +8,7 @@ mod index;
 mod list;
 mod policy;
 mod preflight;
+mod shard;
 mod state;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -87,7 +88,10 @@ pub struct Registry {
     cas: RwLock<BTreeMap<CertificateId, CaRecord>>,
     ca_index: ArcSwap<index::CaIndex>,
     policies: RwLock<policy::Policies>,
-    shards: Box<[RwLock<HashMap<CertificateId, CertRecord>>]>,
+    shards: Box<[RwLock<shard::Shard>]>,
+    /// CA IDs by slot, for the hot entries: append-only, swapped whole on append.
+    ca_slots: ArcSwap<Vec<CertificateId>>,
+    ca_slot_of: Mutex<HashMap<CertificateId, u32>>,
 }
 
 const SHARDS: usize = 64;
@@ -174,6 +178,8 @@ impl Registry {
             ca_index: ArcSwap::from_pointee(index::CaIndex::default()),
             policies: RwLock::default(),
             shards: (0..SHARDS).map(|_| RwLock::default()).collect(),
+            ca_slots: ArcSwap::from_pointee(Vec::new()),
+            ca_slot_of: Mutex::default(),
         }
     }
 
@@ -219,13 +225,60 @@ impl Registry {
         lock(&self.registration_code).clone()
     }
 
-    fn shard(&self, id: &CertificateId) -> &RwLock<HashMap<CertificateId, CertRecord>> {
+    fn shard(&self, id: &CertificateId) -> &RwLock<shard::Shard> {
         &self.shards[usize::from(id.as_bytes()[0]) % SHARDS]
     }
 
     /// The number of device certificates registered.
     pub fn certificate_count(&self) -> usize {
         self.shards.iter().map(|s| read(s).len()).sum()
+    }
+
+    /// The slot of a CA ID in the hot entries' CA table, interning it if new.
+    fn ca_slot(&self, ca: Option<CertificateId>) -> u32 {
+        let Some(ca) = ca else {
+            return shard::NO_CA;
+        };
+        let mut slots = lock(&self.ca_slot_of);
+        if let Some(s) = slots.get(&ca) {
+            return *s;
+        }
+        let mut table = Vec::clone(&self.ca_slots.load());
+        let slot = u32::try_from(table.len())
+            .unwrap_or(shard::NO_CA)
+            .min(shard::NO_CA);
+        if slot == shard::NO_CA {
+            return slot; // 536 million CAs: the CA is then read from the record.
+        }
+        table.push(ca);
+        self.ca_slots.store(Arc::new(table));
+        slots.insert(ca, slot);
+        slot
+    }
+
+    fn ca_of_slot(&self, slot: u32) -> Option<CertificateId> {
+        self.ca_slots.load().get(slot as usize).copied()
+    }
+
+    /// Inserts a new device certificate record; false if the ID is already registered.
+    fn insert_record(&self, id: CertificateId, record: CertRecord) -> bool {
+        let slot = self.ca_slot(record.ca_id);
+        write(self.shard(&id)).insert_new(id, record, slot)
+    }
+
+    /// Bytes held by the decision path's index of registered certificates (the hot
+    /// entries: ID, validity, status, CA), for capacity planning.
+    pub fn hot_index_bytes(&self) -> usize {
+        self.shards.iter().map(|s| read(s).hot_bytes()).sum()
+    }
+
+    /// Benchmarks of the hot index only: inserts an `ACTIVE` hot entry with no record.
+    /// Such an entry is decided like any `ACTIVE` certificate but cannot be described.
+    #[cfg(feature = "bench-internals")]
+    #[doc(hidden)]
+    pub fn bench_insert_hot_active(&self, id: CertificateId, validity: &crate::Validity) {
+        let entry = shard::HotEntry::new(CertificateStatus::Active, validity, shard::NO_CA);
+        write(self.shard(&id)).insert_hot_only(id, entry);
     }
 
     /// The number of CA certificates registered.

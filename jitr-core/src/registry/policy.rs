@@ -200,7 +200,7 @@ impl Registry {
         if !policies.by_name.contains_key(name) {
             return Err(policy_not_found(name));
         }
-        if !read(self.shard(&id)).contains_key(&id) {
+        if !read(self.shard(&id)).contains(&id) {
             return Err(Self::cert_not_found(&id));
         }
         policies

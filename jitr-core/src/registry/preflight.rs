@@ -74,7 +74,7 @@ pub fn preflight(
                 .iter()
                 .find(|(_, r)| cert.is_signed_by(&r.cert).is_ok())
                 .map(|(id, _)| *id);
-            write(reg.shard(&leaf_id)).insert(
+            reg.insert_record(
                 leaf_id,
                 CertRecord {
                     cert,

@@ -302,10 +302,7 @@ impl Registry {
                     &c.generation_id,
                 )?,
             };
-            if write(reg.shard(&c.certificate_id))
-                .insert(c.certificate_id, record)
-                .is_some()
-            {
+            if !reg.insert_record(c.certificate_id, record) {
                 return Err(Error::InvalidRequest(format!(
                     "state: the certificate {} is listed twice",
                     c.certificate_id
@@ -331,7 +328,7 @@ impl Registry {
         }
         for (name, target) in &state.attachments {
             let id = reg.scope.parse_certificate_arn(target)?;
-            if !policies.by_name.contains_key(name) || !read(reg.shard(&id)).contains_key(&id) {
+            if !policies.by_name.contains_key(name) || !read(reg.shard(&id)).contains(&id) {
                 return Err(Error::InvalidRequest(format!(
                     "state: the attachment of {name} to {target} names a missing policy or certificate"
                 )));

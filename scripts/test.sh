@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Runs every test of jitr: Rust (fmt, clippy, tests, doc tests, docs, shared vectors),
+# Python and WASM. Installs what it needs itself; safe to run again.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export CARGO_TERM_COLOR=never
+
+step() { printf '\n==> %s\n' "$*"; }
+start=$SECONDS
+
+step "rust: format"
+cargo fmt --all -- --check
+
+step "rust: clippy (-D warnings)"
+cargo clippy --locked --workspace --exclude jitr-wasm --exclude jitr-py --all-targets -- -D warnings
+
+step "rust: tests (unit, integration, doc, shared vectors)"
+cargo test --locked --workspace --exclude jitr-wasm --exclude jitr-py
+
+step "rust: docs (-D warnings)"
+RUSTDOCFLAGS="-D warnings" cargo doc --locked --no-deps -p jitr-core -q
+
+step "shared vectors: regenerate and compare"
+cargo run --locked -q -p jitr-tests --bin gen-vectors
+if [ -d .git ] && ! git diff --exit-code --stat -- tests/vectors; then
+  echo "tests/vectors differ from what the generator writes: run the generator and commit" >&2
+  exit 1
+fi
+
+for suite in python wasm; do
+  if [ -x "scripts/test-$suite.sh" ]; then
+    step "$suite"
+    "scripts/test-$suite.sh"
+  fi
+done
+
+printf '\nall test suites passed in %ss\n' "$((SECONDS - start))"
