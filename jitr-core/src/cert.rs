@@ -48,6 +48,7 @@ struct Inner {
     extended_key_usage: Option<Vec<String>>,
     subject_alternative_names: Vec<String>,
     version: u32,
+    signature_algorithm: String,
 }
 
 /// A distinguished name (subject or issuer).
@@ -276,6 +277,7 @@ impl Certificate {
             extended_key_usage,
             subject_alternative_names,
             version: x509.version().0 + 1,
+            signature_algorithm: signature_algorithm_name(x509),
         })))
     }
 
@@ -381,6 +383,13 @@ impl Certificate {
     /// The X.509 version (1, 2 or 3).
     pub fn version(&self) -> u32 {
         self.0.version
+    }
+
+    /// The algorithm the issuer signed this certificate with, by its usual name:
+    /// `ecdsa-with-SHA256`, `sha256WithRSAEncryption`, `rsassaPss`, `ED25519`,
+    /// `sha1WithRSAEncryption`, ... (the dotted OID for others).
+    pub fn signature_algorithm(&self) -> &str {
+        &self.0.signature_algorithm
     }
 
     /// Whether `issuer` signed this certificate: the issuer's subject equals this
@@ -594,6 +603,31 @@ fn general_name(name: &GeneralName<'_>) -> String {
         GeneralName::OtherName(oid, _) => format!("othername:{}", oid.to_id_string()),
         _ => "unsupported".to_string(),
     }
+}
+
+fn signature_algorithm_name(x509: &X509Certificate<'_>) -> String {
+    let oid = x509.signature_algorithm.algorithm.to_id_string();
+    let name = match oid.as_str() {
+        "1.2.840.113549.1.1.2" => "md2WithRSAEncryption",
+        "1.2.840.113549.1.1.4" => "md5WithRSAEncryption",
+        "1.2.840.113549.1.1.5" | "1.3.14.3.2.29" => "sha1WithRSAEncryption",
+        "1.2.840.113549.1.1.10" => "rsassaPss",
+        "1.2.840.113549.1.1.11" => "sha256WithRSAEncryption",
+        "1.2.840.113549.1.1.12" => "sha384WithRSAEncryption",
+        "1.2.840.113549.1.1.13" => "sha512WithRSAEncryption",
+        "1.2.840.113549.1.1.14" => "sha224WithRSAEncryption",
+        "1.2.840.10045.4.1" => "ecdsa-with-SHA1",
+        "1.2.840.10045.4.3.1" => "ecdsa-with-SHA224",
+        "1.2.840.10045.4.3.2" => "ecdsa-with-SHA256",
+        "1.2.840.10045.4.3.3" => "ecdsa-with-SHA384",
+        "1.2.840.10045.4.3.4" => "ecdsa-with-SHA512",
+        "1.2.840.10040.4.3" => "dsa-with-SHA1",
+        "2.16.840.1.101.3.4.3.2" => "dsa-with-SHA256",
+        "1.3.101.112" => "ED25519",
+        "1.3.101.113" => "ED448",
+        _ => return oid,
+    };
+    name.to_string()
 }
 
 fn key_algorithm(x509: &X509Certificate<'_>) -> KeyAlgorithm {
