@@ -91,11 +91,14 @@ mod directory;
 mod error;
 mod event;
 mod id;
+pub mod inspect;
 pub mod manual;
 mod registry;
 mod scope;
 mod status;
 mod time;
+#[cfg(feature = "rustls")]
+pub mod verifier;
 
 // The public interface is:
 pub use cert::{

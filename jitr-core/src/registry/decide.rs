@@ -1,5 +1,9 @@
 //! The JITR decision on one connection (spec §6).
 
+// A refusal is a `Decision` returned by value once per connection; boxing it would add
+// an allocation to every refusal.
+#![allow(clippy::result_large_err)]
+
 use rustls_pki_types::{CertificateDer, SignatureVerificationAlgorithm};
 
 use super::index::CaEntry;
@@ -304,23 +308,10 @@ impl Registry {
         route: Route<'_>,
         now: Timestamp,
     ) -> Decision {
-        // Bound the work before touching the bytes.
-        let Some(leaf) = chain.first() else {
-            return Decision::refuse(RefusalReason::NoCertificate);
+        let leaf = match check_bounds(chain) {
+            Ok(leaf) => leaf,
+            Err(d) => return d,
         };
-        if chain.len() > MAX_CHAIN_LEN {
-            return Decision::refuse(RefusalReason::ChainTooLong { len: chain.len() });
-        }
-        if let Some((index, c)) = chain
-            .iter()
-            .enumerate()
-            .find(|(_, c)| c.len() > MAX_CERTIFICATE_DER_LEN)
-        {
-            return Decision::refuse(RefusalReason::CertificateTooLarge {
-                index,
-                len: c.len(),
-            });
-        }
         let leaf_id = CertificateId::of_der(leaf);
 
         // 1. A registered leaf is decided by its record alone.
@@ -396,6 +387,42 @@ impl Registry {
         }
     }
 
+    /// Protocol mode's handshake check (what AWS does during the TLS handshake): the
+    /// leaf is registered (in any status), or it is directly signed by a registered CA
+    /// (in any status) and valid now. Nothing is registered or published and no status
+    /// rule applies: the host asks [`decide`](Self::decide) when the device sends its
+    /// MQTT CONNECT. Returns the refusal otherwise.
+    pub fn authenticate(
+        &self,
+        chain: &[CertificateDer<'_>],
+        server_name: Option<&str>,
+        now: Timestamp,
+    ) -> Result<(), Decision> {
+        self.authenticate_routed(
+            chain,
+            Route {
+                server_name,
+                named_by_sni: server_name.is_some(),
+            },
+            now,
+        )
+    }
+
+    pub(crate) fn authenticate_routed(
+        &self,
+        chain: &[CertificateDer<'_>],
+        route: Route<'_>,
+        now: Timestamp,
+    ) -> Result<(), Decision> {
+        let leaf = check_bounds(chain)?;
+        let leaf_id = CertificateId::of_der(leaf);
+        if super::read(self.shard(&leaf_id)).contains(&leaf_id) {
+            return Ok(());
+        }
+        self.find_signing_ca(leaf, chain, &leaf_id, route, now)
+            .map(|_| ())
+    }
+
     fn publish(&self, event: &RegistrationEvent) {
         if let Some(sink) = &self.sink {
             sink.publish(&event.topic(), event);
@@ -449,9 +476,6 @@ impl Registry {
     }
 
     /// Steps 2–4: the one registered CA that directly signed `leaf`.
-    // The refusal is returned by value once per decision; boxing it would add an
-    // allocation to every refusal.
-    #[allow(clippy::result_large_err)]
     fn find_signing_ca(
         &self,
         leaf: &CertificateDer<'_>,
@@ -515,6 +539,32 @@ impl Registry {
             })),
         }
     }
+}
+
+/// Bounds the work before anything is parsed: the chain's length and each certificate's
+/// size. Returns the leaf.
+fn check_bounds<'a, 'b>(
+    chain: &'a [CertificateDer<'b>],
+) -> Result<&'a CertificateDer<'b>, Decision> {
+    let Some(leaf) = chain.first() else {
+        return Err(Decision::refuse(RefusalReason::NoCertificate));
+    };
+    if chain.len() > MAX_CHAIN_LEN {
+        return Err(Decision::refuse(RefusalReason::ChainTooLong {
+            len: chain.len(),
+        }));
+    }
+    if let Some((index, c)) = chain
+        .iter()
+        .enumerate()
+        .find(|(_, c)| c.len() > MAX_CERTIFICATE_DER_LEN)
+    {
+        return Err(Decision::refuse(RefusalReason::CertificateTooLarge {
+            index,
+            len: c.len(),
+        }));
+    }
+    Ok(leaf)
 }
 
 /// What the decision needs of the CA after the snapshot guard is dropped.

@@ -281,6 +281,14 @@ impl Registry {
         write(self.shard(&id)).insert_hot_only(id, entry);
     }
 
+    /// The registered CAs' subjects (DER, with the outer SEQUENCE), for TLS hints.
+    pub fn ca_subjects(&self) -> Vec<Vec<u8>> {
+        read(&self.cas)
+            .values()
+            .map(|r| r.cert.subject().der().to_vec())
+            .collect()
+    }
+
     /// The number of CA certificates registered.
     pub fn ca_certificate_count(&self) -> usize {
         read(&self.cas).len()

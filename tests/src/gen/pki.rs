@@ -17,35 +17,7 @@ use ring::signature::{EcdsaKeyPair, KeyPair as _, ECDSA_P256_SHA256_ASN1_SIGNING
 
 /// The one RSA key of the vectors, made once with
 /// `openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048` (test material only).
-const RSA_2048_PKCS8_PEM: &str = "-----BEGIN PRIVATE KEY-----
-MIIEvAIBADANBgkqhkiG9w0BAQEFAASCBKYwggSiAgEAAoIBAQDeomECx9gY5h0o
-jaKagew8nZWGWtQXg76Y74C8KBFVp8v4HsNKWUfm6hszo9BA1rHtEq72c3jDUOrC
-aNziEEGlnJULIFF9sHNOS6X8Qa93wWx6w4aHoJ7+TYJqZz14+gfFvzgiB00pmgtC
-QEHnonB91tMDENwr++ofMVRUiu2W1lV7h5kZOnYjwC9C6yc+siJYEG+r0YY+CeYZ
-bun/hZ1R5OhL2TshpSUQzrUB7sWf2ic1Y7MPMpQoRnin72SK0JeBRdzbut7v4vno
-g4Pj1/qUrMS6U5dw2tcAIu1J+Lj1zHUDYe7r+4ulTDRwWuFvaOQBU5omSK/ozD/Q
-Ru4Xv/AJAgMBAAECggEAE0hvLJrQkxTYm7BA0C8b81gWy69G8CPKDgcDLcjZT4Oc
-ErPfaFYj+H0jDq2hQQHCIW2H1/LCbUWvP61uIZUU39pDEoFMbZ2AhIc1gOF+PYTJ
-ojcYijDASfhpU6ajgryX5b8dMTKpXUa+s5Cgj1vYxcgl41MXhCZqmHm2UH2ZUddk
-iZtK/62fcuICvD84KR89qNVQBNZr4KInc7jRUtytdcQhRkknbl7R5CiKeGrsrzVG
-i05UicCkPelbTzarTkYqFhvk/k9sLuhQwX2dtRwHdH7ve7+ta9ESKKJ8JcRvNIGX
-z4v3Xu7oKz0s7rrrRYX7E0/jGcklGvGeQh70et0+XQKBgQD8QKzfNCO9C+gMOhwD
-OcyDBKoc9XfXS9dflNpdJyDWyJs4UrQ3CfvkT7VImd1YdXAN1JgWVLN8MP+i6obG
-W6eEYTQh7TfBI66p7fHKanQlL0/1IYAHIXV92QUMK1ApYlPqEvGpQyIPB/dSkF4k
-O7Adm8GI/vvxIA+QBCUuetk4UwKBgQDh8RBtbCJDRTVvWKMqUVKT4dcfqvr8uavT
-Bv73zka5hxD+1WQyu1TBMuGIJQRu43Wrut1jcse0QYdVE0Oc5Nhj8kOXNCCJYBAw
-Fk3AJXEJjWxi4FEkqlMN0d1WM6nij9eJwqR8bhKEnuT/Z4Sft5EAENw8tFCg9Ez3
-TpSDxiJ6swKBgHB6ylrw3erDL2KcWrdZg4b8gnpNPnXjHJNDRad59huv8f7IahGM
-wyRIIpbP/TIfk6qnHHYAqNP86VCU8Snr3qOZ0Gw8YbselRiywDk5BLc8BJRSrsr/
-MWu/ZI/LlIAPl0ltzxJhnANF0xOeykuvzdU2CbNzt5YKbMYUAxxZrRh/AoGAARww
-GnmHiZETfCKRWqnfn/5iEjPC2+8FmxnTst/+lPbG7JmbzmwBNJnNZd/Yr7rKXzeh
-0tVDie0wfwiDMoglUAhmsJ1+823XZoUViLYmYgeh2rKDc4yqr8yyK7RBR22xf2nH
-aR0ZVjF5qo+VpTs/qSJsEphINSI+JpDqReN5U+UCgYBtAzD3ZptFuuO8PeJgdozT
-fO242QYgzK2K8K0ZfeX52qLDrCFguTcVYgiBa78HUW2/anbQ1c6Rl+bo6lgPQwO2
-HKQx2pwlHxCBC8Je/ywiZTcfHgztfJ/CTfLVt0rgdPiQ1lzMXqDqFdT6EyLTrq7F
-MUffqskEzlbTal0bOAb3UA==
------END PRIVATE KEY-----
-";
+const RSA_2048_PKCS8_PEM: &str = include_str!("../../data/rsa-2048-key.pem");
 
 /// PKCS#8 v1 prefix of an Ed25519 private key; the 32-byte seed follows.
 const ED25519_PKCS8_PREFIX: [u8; 16] = [

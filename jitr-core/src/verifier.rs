@@ -1,0 +1,359 @@
+//! JITR as a rustls client-certificate verifier.
+//!
+//! Every line of jitr that touches rustls is in this file, so a change in rustls'
+//! verifier API (its main branch renames `ClientCertVerifier::verify_client_cert`) touches
+//! only here.
+//!
+//! Two ways to use it:
+//!
+//! - **Handshake mode** ([`Mode::Handshake`], the default): the verifier makes the JITR
+//!   decision during the handshake. A new certificate is registered, its event published
+//!   and the handshake refused; anything not `ACTIVE` is refused.
+//! - **Protocol mode** ([`Mode::Protocol`], what AWS does): the handshake only proves that
+//!   the chain leads to a registered CA (or that the certificate is registered); the
+//!   server asks [`JitrClientVerifier::decide`] once per connection when the device sends
+//!   its MQTT CONNECT, and answers CONNACK return code 5 (not authorized) on refusal.
+//!
+//! rustls does not give a verifier the client's SNI. To route by SNI (several accounts,
+//! or leaf-only chains), read the ClientHello with [`rustls::server::Acceptor`] and bind
+//! the verifier to it with [`JitrClientVerifier::for_server_name`]:
+//!
+//! ```no_run
+//! # use std::sync::Arc;
+//! # use jitr_core::{Registry, Scope};
+//! # use jitr_core::verifier::JitrClientVerifier;
+//! # fn serve(
+//! #     registry: Arc<Registry>,
+//! #     certs: Arc<dyn rustls::server::ResolvesServerCert>,
+//! #     stream: &mut std::net::TcpStream,
+//! # ) -> Result<(), Box<dyn std::error::Error>> {
+//! let verifier = JitrClientVerifier::builder(registry).build()?;
+//! let mut acceptor = rustls::server::Acceptor::default();
+//! let accepted = loop {
+//!     acceptor.read_tls(stream)?;
+//!     if let Some(accepted) = acceptor.accept().map_err(|(e, _)| e)? {
+//!         break accepted;
+//!     }
+//! };
+//! let sni = accepted.client_hello().server_name().map(str::to_owned);
+//! let config = rustls::ServerConfig::builder()
+//!     .with_client_cert_verifier(verifier.for_server_name(sni.as_deref()))
+//!     .with_cert_resolver(certs);
+//! let conn = accepted.into_connection(Arc::new(config)).map_err(|(e, _)| e)?;
+//! # let _ = conn; Ok(()) }
+//! ```
+
+use std::fmt;
+use std::sync::Arc;
+
+use rustls::client::danger::HandshakeSignatureValid;
+use rustls::crypto::{CryptoProvider, WebPkiSupportedAlgorithms};
+use rustls::pki_types::{CertificateDer, UnixTime};
+use rustls::server::danger::{ClientCertVerified, ClientCertVerifier};
+use rustls::{
+    CertificateError, DigitallySignedStruct, DistinguishedName, OtherError, SignatureScheme,
+};
+
+use crate::directory::Directory;
+use crate::registry::decide::Route;
+use crate::{Decision, RefusalReason, Registry, Timestamp};
+
+/// When the JITR decision is made.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Mode {
+    /// During the TLS handshake: only `ACTIVE` certificates complete it.
+    #[default]
+    Handshake,
+    /// After the handshake, when the application protocol asks (MQTT CONNECT): the
+    /// handshake only checks that the chain leads to a registered CA.
+    Protocol,
+}
+
+#[derive(Clone)]
+enum Source {
+    Registry(Arc<Registry>),
+    Directory(Arc<Directory>),
+}
+
+/// A rustls [`ClientCertVerifier`] that makes the JITR decision. See the module docs.
+#[derive(Clone)]
+pub struct JitrClientVerifier {
+    source: Source,
+    mode: Mode,
+    server_name: Option<Arc<str>>,
+    algorithms: WebPkiSupportedAlgorithms,
+    root_hints: Arc<[DistinguishedName]>,
+}
+
+/// Builds a [`JitrClientVerifier`]. The defaults refuse: handshake mode, no CA names
+/// advertised, client certificates mandatory.
+pub struct JitrClientVerifierBuilder {
+    source: Source,
+    mode: Mode,
+    provider: Option<Arc<CryptoProvider>>,
+    advertise_ca_names: bool,
+}
+
+/// Why a verifier could not be built.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum VerifierBuilderError {
+    /// No CA and no device certificate is registered: every client would be refused.
+    #[error(
+        "no CA certificate or device certificate is registered; every client would be refused"
+    )]
+    NothingRegistered,
+}
+
+impl JitrClientVerifier {
+    /// A builder over one account's registry.
+    pub fn builder(registry: Arc<Registry>) -> JitrClientVerifierBuilder {
+        JitrClientVerifierBuilder::new(Source::Registry(registry))
+    }
+
+    /// A builder over a multi-account directory (the SNI selects the account).
+    pub fn builder_for_directory(directory: Arc<Directory>) -> JitrClientVerifierBuilder {
+        JitrClientVerifierBuilder::new(Source::Directory(directory))
+    }
+
+    /// This verifier bound to a connection's SNI host name (from the ClientHello). Cheap:
+    /// it shares everything but the name.
+    pub fn for_server_name(&self, server_name: Option<&str>) -> Arc<Self> {
+        Arc::new(Self {
+            server_name: server_name.map(Arc::from),
+            ..self.clone()
+        })
+    }
+
+    /// The mode.
+    pub fn mode(&self) -> Mode {
+        self.mode
+    }
+
+    /// The JITR decision for a connection whose handshake completed, at `now`: what a
+    /// protocol-mode server calls once per connection (MQTT CONNECT).
+    pub fn decide(&self, chain: &[CertificateDer<'_>], now: Timestamp) -> Decision {
+        let sni = self.server_name.as_deref();
+        match &self.source {
+            Source::Registry(r) => r.decide(chain, sni, now),
+            Source::Directory(d) => d.decide(chain, sni, now),
+        }
+    }
+
+    fn authenticate(&self, chain: &[CertificateDer<'_>], now: Timestamp) -> Result<(), Decision> {
+        let sni = self.server_name.as_deref();
+        match &self.source {
+            Source::Registry(r) => r.authenticate(chain, sni, now),
+            Source::Directory(d) => match d.route(sni) {
+                Ok((r, named_by_sni)) => r.authenticate_routed(
+                    chain,
+                    Route {
+                        server_name: sni,
+                        named_by_sni,
+                    },
+                    now,
+                ),
+                Err(reason) => Err(Decision::refuse(reason)),
+            },
+        }
+    }
+}
+
+impl JitrClientVerifierBuilder {
+    fn new(source: Source) -> Self {
+        Self {
+            source,
+            mode: Mode::default(),
+            provider: None,
+            advertise_ca_names: false,
+        }
+    }
+
+    /// Sets the mode.
+    pub fn mode(mut self, mode: Mode) -> Self {
+        self.mode = mode;
+        self
+    }
+
+    /// The crypto provider whose signature algorithms check the TLS handshake
+    /// signatures. Default: the process default, else *ring*.
+    pub fn with_crypto_provider(mut self, provider: Arc<CryptoProvider>) -> Self {
+        self.provider = Some(provider);
+        self
+    }
+
+    /// Advertise the registered CAs' subjects in the CertificateRequest (a snapshot taken
+    /// at build time). Off by default: with many CAs the list overflows TLS's 64 KiB
+    /// message limit, and devices rarely need it.
+    pub fn advertise_ca_names(mut self, yes: bool) -> Self {
+        self.advertise_ca_names = yes;
+        self
+    }
+
+    /// Builds the verifier; fails when nothing at all is registered.
+    pub fn build(self) -> Result<Arc<JitrClientVerifier>, VerifierBuilderError> {
+        let registries: Vec<&Registry> = match &self.source {
+            Source::Registry(r) => vec![r],
+            Source::Directory(d) => d.accounts().iter().map(|r| &**r).collect(),
+        };
+        if registries
+            .iter()
+            .all(|r| r.ca_certificate_count() == 0 && r.certificate_count() == 0)
+        {
+            return Err(VerifierBuilderError::NothingRegistered);
+        }
+        let root_hints: Arc<[DistinguishedName]> = if self.advertise_ca_names {
+            registries
+                .iter()
+                .flat_map(|r| r.ca_subjects())
+                .map(DistinguishedName::from)
+                .collect()
+        } else {
+            Arc::from([])
+        };
+        let provider = self
+            .provider
+            .or_else(|| CryptoProvider::get_default().cloned())
+            .unwrap_or_else(|| Arc::new(rustls::crypto::ring::default_provider()));
+        Ok(Arc::new(JitrClientVerifier {
+            source: self.source,
+            mode: self.mode,
+            server_name: None,
+            algorithms: provider.signature_verification_algorithms,
+            root_hints,
+        }))
+    }
+}
+
+impl ClientCertVerifier for JitrClientVerifier {
+    fn root_hint_subjects(&self) -> &[DistinguishedName] {
+        &self.root_hints
+    }
+
+    fn verify_client_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        now: UnixTime,
+    ) -> Result<ClientCertVerified, rustls::Error> {
+        let mut chain = Vec::with_capacity(1 + intermediates.len());
+        chain.push(end_entity.clone());
+        chain.extend(intermediates.iter().cloned());
+        let now = clock(now);
+        let result = match self.mode {
+            Mode::Handshake => {
+                let d = self.decide(&chain, now);
+                if d.is_allowed() {
+                    Ok(())
+                } else {
+                    Err(d)
+                }
+            }
+            Mode::Protocol => self.authenticate(&chain, now),
+        };
+        result
+            .map(|()| ClientCertVerified::assertion())
+            .map_err(refusal_error)
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.algorithms)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.algorithms)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.algorithms.supported_schemes()
+    }
+}
+
+impl fmt::Debug for JitrClientVerifier {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("JitrClientVerifier")
+            .field("mode", &self.mode)
+            .field("server_name", &self.server_name)
+            .field("root_hints", &self.root_hints.len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// A JITR refusal as rustls carries it: inside
+/// `rustls::Error::InvalidCertificate(CertificateError::Other(OtherError(..)))`, so the
+/// host can tell it from a bad chain and read the decision (and any published event):
+///
+/// ```
+/// # use jitr_core::verifier::JitrRefusal;
+/// fn jitr_refusal(err: &rustls::Error) -> Option<&JitrRefusal> {
+///     match err {
+///         rustls::Error::InvalidCertificate(rustls::CertificateError::Other(other)) => {
+///             other.0.downcast_ref::<JitrRefusal>()
+///         }
+///         _ => None,
+///     }
+/// }
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct JitrRefusal {
+    /// The decision that refused the connection.
+    pub decision: Decision,
+}
+
+impl fmt::Display for JitrRefusal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}: {}",
+            self.decision.reason_code().unwrap_or("ALLOWED"),
+            self.decision.message()
+        )
+    }
+}
+
+impl std::error::Error for JitrRefusal {}
+
+/// The one place refusals become rustls errors. Chain problems map to rustls' own
+/// certificate errors (and so to the right TLS alerts); refusals that come from the
+/// registry's state are [`JitrRefusal`]s.
+fn refusal_error(d: Decision) -> rustls::Error {
+    use RefusalReason as R;
+    let e = match &d.refusal {
+        Some(R::UnknownIssuer) => CertificateError::UnknownIssuer,
+        Some(R::BadSignature) => CertificateError::BadSignature,
+        Some(R::CertificateExpired { .. }) => CertificateError::Expired,
+        Some(R::CertificateNotYetValid { .. }) => CertificateError::NotValidYet,
+        Some(R::EkuNotClientAuth) => CertificateError::InvalidPurpose,
+        Some(
+            R::NoCertificate
+            | R::ChainTooLong { .. }
+            | R::CertificateTooLarge { .. }
+            | R::MalformedCertificate { .. },
+        ) => CertificateError::BadEncoding,
+        _ => CertificateError::Other(OtherError(Arc::new(JitrRefusal { decision: d }))),
+    };
+    rustls::Error::InvalidCertificate(e)
+}
+
+/// The time of a handshake: the system clock (millisecond events) when rustls' `now` is
+/// the real time, else rustls' `now` (a test's fixed time provider).
+fn clock(now: UnixTime) -> Timestamp {
+    let given = Timestamp::from_unix_secs(now.as_secs() as i64);
+    let system = Timestamp::now();
+    if (system.unix_millis() - given.unix_millis()).abs() < 2_000 {
+        system
+    } else {
+        given
+    }
+}
