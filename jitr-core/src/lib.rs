@@ -83,6 +83,9 @@
 
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
+// A refusal is a `Decision` returned by value once per connection; boxing it would add
+// an allocation to every refusal.
+#![allow(clippy::result_large_err)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod api;

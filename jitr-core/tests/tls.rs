@@ -2,6 +2,8 @@
 //! in both modes, for P-256, RSA-2048 and Ed25519 devices, with and without the CA in the
 //! chain, with and without SNI.
 
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use std::io::{Read, Write};

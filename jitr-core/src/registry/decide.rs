@@ -1,9 +1,5 @@
 //! The JITR decision on one connection (spec §6).
 
-// A refusal is a `Decision` returned by value once per connection; boxing it would add
-// an allocation to every refusal.
-#![allow(clippy::result_large_err)]
-
 use rustls_pki_types::{CertificateDer, SignatureVerificationAlgorithm};
 
 use super::index::CaEntry;
