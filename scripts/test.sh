@@ -20,6 +20,9 @@ cargo test --locked --workspace --exclude jitr-wasm --exclude jitr-py
 step "rust: docs (-D warnings)"
 RUSTDOCFLAGS="-D warnings" cargo doc --locked --no-deps -p jitr-core -q
 
+step "the gateway demo (real TLS + MQTT on 127.0.0.1; exits non-zero if a step misbehaves)"
+cargo run --locked -q -p jitr-core --example gateway
+
 step "shared vectors: regenerate and compare"
 cargo run --locked -q -p jitr-tests --bin gen-vectors
 if [ -d .git ] && ! git diff --exit-code --stat -- tests/vectors; then
