@@ -12,7 +12,7 @@ step "rust: format"
 cargo fmt --all -- --check
 
 step "rust: clippy (-D warnings)"
-cargo clippy --locked --workspace --exclude jitr-wasm --exclude jitr-py --all-targets -- -D warnings
+cargo clippy --locked --workspace --exclude jitr-wasm --exclude jitr-py --all-targets --all-features -- -D warnings
 
 step "rust: tests (unit, integration, doc, shared vectors)"
 cargo test --locked --workspace --exclude jitr-wasm --exclude jitr-py

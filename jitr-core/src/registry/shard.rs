@@ -174,8 +174,14 @@ impl Shard {
 
     /// Bytes the hot map holds (buckets and control bytes), for the memory benchmark.
     pub(crate) fn hot_bytes(&self) -> usize {
-        let buckets = self.hot.capacity().next_power_of_two().max(1) * 8 / 7;
-        buckets * (core::mem::size_of::<(CertificateId, HotEntry)>() + 1)
+        // hashbrown: buckets are a power of two holding at most 7/8 of them; one control
+        // byte per bucket plus one group (16) of trailing control bytes.
+        let cap = self.hot.capacity();
+        if cap == 0 {
+            return 0;
+        }
+        let buckets = (cap * 8 / 7).next_power_of_two();
+        buckets * (core::mem::size_of::<(CertificateId, HotEntry)>() + 1) + 16
     }
 
     /// Inserts a bare hot entry with no record (benchmarks of the hot index only).
