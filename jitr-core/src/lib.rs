@@ -100,6 +100,8 @@ mod registry;
 mod scope;
 mod status;
 mod time;
+#[cfg(feature = "tooling")]
+pub mod tooling;
 #[cfg(feature = "rustls")]
 pub mod verifier;
 
@@ -116,11 +118,12 @@ pub use registry::{
     check_verification_certificate, preflight, validate_policy_document, validate_policy_name,
     AttachedPolicy, CaCertificateDescription, CaCertificateState, CaCertificateSummary,
     CertificateDescription, CertificateState, CertificateSummary, CreatePolicyResponse, Decision,
-    DescribeCaCertificateResponse, GetPolicyResponse, ListRequest, Page, PolicyState, PreflightCa,
-    PreflightCertificate, RefusalReason, RegisterCaCertificateRequest, RegisterCertificateRequest,
-    RegisterCertificateResponse, RegistrationConfig, Registry, RegistryConfig, RegistryState, Tag,
-    TransferData, UpdateCaCertificateRequest, DEFAULT_PAGE_SIZE, MAX_CA_PEM_LEN, MAX_PAGE_SIZE,
-    MAX_POLICY_DOCUMENT_LEN, MAX_TEMPLATE_BODY_LEN,
+    DescribeCaCertificateResponse, GetPolicyResponse, ListRequest, Page, PathOptions, PolicyState,
+    PreflightCa, PreflightCertificate, RefusalReason, RegisterCaCertificateRequest,
+    RegisterCertificateRequest, RegisterCertificateResponse, RegistrationConfig, Registry,
+    RegistryConfig, RegistryState, RequiredEku, Tag, TransferData, UpdateCaCertificateRequest,
+    DEFAULT_PAGE_SIZE, MAX_CA_PEM_LEN, MAX_PAGE_SIZE, MAX_POLICY_DOCUMENT_LEN,
+    MAX_TEMPLATE_BODY_LEN,
 };
 pub use scope::Scope;
 pub use status::{

@@ -486,10 +486,59 @@ impl Registry {
                 detail: e.to_string(),
             })
         })?;
+        // 4. Without the CA in the chain, AWS needs SNI to find the account. Checked
+        // before any signature is verified: the cheapest refusal first.
+        if chain.len() == 1 && route.server_name.is_none() && self.config.require_sni_for_leaf_only
+        {
+            return Err(refuse(RefusalReason::SniRequired));
+        }
         let index = self.ca_index.load();
+        self.verify_parsed(&ee, chain, PathOptions::default(), now, &index)
+            .map(CaSnapshot::from)
+            .map_err(refuse)
+    }
+
+    /// Path validation, exactly as the JITR decision does it, with the knobs a
+    /// conformance suite needs: which EKU the leaf must allow, and whether intermediates
+    /// may stand between the leaf and a registered CA (JITR: never). Returns the
+    /// registered CA the path ends at. Status rules (of the CA or the certificate) do not
+    /// apply here; bounds do.
+    pub fn verify_path(
+        &self,
+        chain: &[CertificateDer<'_>],
+        options: PathOptions,
+        now: Timestamp,
+    ) -> Result<CertificateId, RefusalReason> {
+        let leaf =
+            check_bounds(chain).map_err(|d| d.refusal.unwrap_or(RefusalReason::NoCertificate))?;
+        let ee = webpki::EndEntityCert::try_from(leaf).map_err(|e| {
+            RefusalReason::MalformedCertificate {
+                detail: e.to_string(),
+            }
+        })?;
+        let index = self.ca_index.load();
+        self.verify_parsed(&ee, chain, options, now, &index)
+            .map(|c| c.id)
+    }
+
+    fn verify_parsed<'i>(
+        &self,
+        ee: &webpki::EndEntityCert<'_>,
+        chain: &[CertificateDer<'_>],
+        options: PathOptions,
+        now: Timestamp,
+        index: &'i super::index::CaIndex,
+    ) -> Result<&'i CaEntry, RefusalReason> {
+        let usage = match options.eku {
+            RequiredEku::ClientAuth => webpki::KeyUsage::client_auth(),
+            RequiredEku::ServerAuth => webpki::KeyUsage::server_auth(),
+        };
+        if options.allow_intermediates && chain.len() > 1 {
+            return verify_through_intermediates(ee, chain, usage, now, index);
+        }
         let mut candidates: Vec<&CaEntry> = index.candidates(ee.issuer()).iter().collect();
         if candidates.is_empty() {
-            return Err(refuse(RefusalReason::UnknownIssuer));
+            return Err(RefusalReason::UnknownIssuer);
         }
         // A CA certificate the client sent narrows the candidates to itself.
         if chain.len() > 1 {
@@ -501,21 +550,16 @@ impl Registry {
                 candidates = vec![*c];
             }
         }
-        // 4. Without the CA in the chain, AWS needs SNI to find the account.
-        if chain.len() == 1 && route.server_name.is_none() && self.config.require_sni_for_leaf_only
-        {
-            return Err(refuse(RefusalReason::SniRequired));
-        }
         // 3. Only the directly signing CA counts: no intermediates are offered to webpki.
         let mut verified: Vec<&CaEntry> = Vec::new();
         let mut best: Option<webpki::Error> = None;
-        for c in &candidates {
+        for c in candidates {
             match ee.verify_for_usage(
                 SIGNATURE_ALGORITHMS,
                 core::slice::from_ref(&c.anchor),
                 &[],
                 now.to_unix_time(),
-                webpki::KeyUsage::client_auth(),
+                usage,
                 None,
                 None,
             ) {
@@ -528,12 +572,97 @@ impl Registry {
             }
         }
         match verified.as_slice() {
-            [one] => Ok(CaSnapshot::from(*one)),
-            [] => Err(refuse(webpki_refusal(best))),
-            many => Err(refuse(RefusalReason::AmbiguousCa {
+            [one] => Ok(one),
+            [] => Err(webpki_refusal(best)),
+            many => Err(RefusalReason::AmbiguousCa {
                 candidates: many.len(),
-            })),
+            }),
         }
+    }
+}
+
+/// The path may pass through the chain's intermediates: the candidate anchors are the
+/// registered CAs named as issuer by the leaf or by any intermediate (index lookups, never
+/// a scan), and webpki builds the path.
+fn verify_through_intermediates<'i>(
+    ee: &webpki::EndEntityCert<'_>,
+    chain: &[CertificateDer<'_>],
+    usage: webpki::KeyUsage,
+    now: Timestamp,
+    index: &'i super::index::CaIndex,
+) -> Result<&'i CaEntry, RefusalReason> {
+    let mut entries: Vec<&CaEntry> = index.candidates(ee.issuer()).iter().collect();
+    for c in &chain[1..] {
+        if let Ok(cert) = webpki::EndEntityCert::try_from(c) {
+            for e in index.candidates(cert.issuer()) {
+                if !entries.iter().any(|x| x.id == e.id) {
+                    entries.push(e);
+                }
+            }
+        }
+    }
+    if entries.is_empty() {
+        return Err(RefusalReason::UnknownIssuer);
+    }
+    let anchors: Vec<_> = entries.iter().map(|e| e.anchor.clone()).collect();
+    match ee.verify_for_usage(
+        SIGNATURE_ALGORITHMS,
+        &anchors,
+        &chain[1..],
+        now.to_unix_time(),
+        usage,
+        None,
+        None,
+    ) {
+        Ok(path) => {
+            let won = path.anchor();
+            entries
+                .into_iter()
+                .find(|e| {
+                    e.anchor.subject == won.subject
+                        && e.anchor.subject_public_key_info == won.subject_public_key_info
+                })
+                .ok_or(RefusalReason::UnknownIssuer)
+        }
+        Err(e) => Err(webpki_refusal(Some(e))),
+    }
+}
+
+/// Which extended key usage a leaf must allow. As RFC 5280 and webpki have it, the
+/// requirement applies only when the leaf has an EKU extension: device certificates
+/// without one are accepted, as AWS does.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum RequiredEku {
+    /// `id-kp-clientAuth` (device certificates: what JITR requires).
+    #[default]
+    ClientAuth,
+    /// `id-kp-serverAuth` (for conformance suites written for servers).
+    ServerAuth,
+}
+
+/// Options of [`Registry::verify_path`]. The default is what the JITR decision uses.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct PathOptions {
+    /// The EKU the leaf must allow.
+    pub eku: RequiredEku,
+    /// Whether intermediates sent in the chain may stand between the leaf and a
+    /// registered CA. JITR: false (only the CA that directly signed the leaf counts).
+    pub allow_intermediates: bool,
+}
+
+impl PathOptions {
+    /// These options with another required EKU.
+    pub fn with_eku(mut self, eku: RequiredEku) -> Self {
+        self.eku = eku;
+        self
+    }
+
+    /// These options with intermediates allowed or not.
+    pub fn with_intermediates(mut self, allow: bool) -> Self {
+        self.allow_intermediates = allow;
+        self
     }
 }
 

@@ -30,7 +30,7 @@ pub use ca::{
     RegisterCaCertificateRequest, RegistrationConfig, Tag, UpdateCaCertificateRequest,
     MAX_CA_PEM_LEN, MAX_TEMPLATE_BODY_LEN,
 };
-pub use decide::{Decision, RefusalReason};
+pub use decide::{Decision, PathOptions, RefusalReason, RequiredEku};
 pub use device::{
     CertificateDescription, RegisterCertificateRequest, RegisterCertificateResponse, TransferData,
 };
