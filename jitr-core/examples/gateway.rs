@@ -20,6 +20,8 @@ use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::sync::{mpsc, Arc};
 use std::time::Duration;
 
+use jitr_core::crl::CrlStore;
+use jitr_core::handler::{Action, Handler, PolicyTemplate};
 use jitr_core::verifier::{JitrClientVerifier, Mode};
 use jitr_core::*;
 use mqtt::control::variable_header::ConnectReturnCode;
@@ -37,45 +39,71 @@ type Error = Box<dyn std::error::Error + Send + Sync>;
 
 const HOST: &str = "iot.jitr.localhost";
 
-/// AWS's sample JITR policy (spec §8), for the in-process handler.
-fn sample_policy(scope: &Scope, id: &CertificateId) -> String {
-    let base = format!(
-        "arn:{}:iot:{}:{}",
-        scope.partition(),
-        scope.region(),
-        scope.account()
-    );
-    format!(
-        r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Action":["iot:Connect"],"Resource":["{base}:client/{id}"]}},{{"Effect":"Allow","Action":["iot:Publish","iot:Receive"],"Resource":["{base}:topic/foo/bar/{id}/*"]}},{{"Effect":"Allow","Action":["iot:Subscribe"],"Resource":["{base}:topicfilter/foo/bar/{id}/#"]}}]}}"#
-    )
+/// Runs jitr's activation handler (CRL check, AWS's sample policy, activation) on each
+/// event; sends back what it did, in words.
+fn spawn_handler(
+    registry: Arc<Registry>,
+    crls: Arc<CrlStore>,
+    events: mpsc::Receiver<RegistrationEvent>,
+) -> mpsc::Receiver<Vec<String>> {
+    let handler = Handler::new(registry, crls, PolicyTemplate::aws_sample());
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for event in events {
+            let words = match handler.handle(&event, Timestamp::now()) {
+                Ok(report) => report.actions.iter().map(describe).collect(),
+                Err(e) => vec![format!("failed: {} {}", e.code(), e.message())],
+            };
+            if tx.send(words).is_err() {
+                return;
+            }
+        }
+    });
+    rx
 }
 
-/// The activation handler, in process: on each registration event, create (or reuse)
-/// `Policy_<id>`, attach it and activate the certificate. Idempotent.
-fn activate(
-    registry: &Registry,
-    event: &RegistrationEvent,
-) -> Result<Vec<String>, jitr_core::Error> {
-    let id = event.certificate_id;
-    let now = Timestamp::now();
-    let d = registry.describe_certificate(&id)?;
-    if d.status != CertificateStatus::PendingActivation {
-        return Ok(vec![format!("left alone: the certificate is {}", d.status)]);
+fn describe(a: &Action) -> String {
+    match a {
+        Action::Revoked => "the serial is on the CA's CRL: set the certificate REVOKED".into(),
+        Action::PolicyCreated { name } => format!("created policy {name}"),
+        Action::PolicyReused { name } => format!("reused policy {name}"),
+        Action::PolicyAttached { name, target } => format!("attached {name} to {target}"),
+        Action::Activated => "set the certificate ACTIVE".into(),
+        Action::Skipped(s) => format!("left it alone: {}", s.message()),
+        other => format!("{other:?}"),
     }
-    let name = format!("Policy_{id}");
-    let mut actions = Vec::new();
-    match registry.create_policy(&name, &sample_policy(registry.scope(), &id), now) {
-        Ok(_) => actions.push(format!("created policy {name}")),
-        Err(jitr_core::Error::ResourceAlreadyExists { .. }) => {
-            actions.push(format!("reused policy {name}"))
-        }
-        Err(e) => return Err(e),
-    }
-    registry.attach_policy(&name, &d.certificate_arn)?;
-    actions.push(format!("attached it to {}", d.certificate_arn));
-    registry.update_certificate(&id, CertificateStatus::Active, now)?;
-    actions.push("set the certificate ACTIVE".into());
-    Ok(actions)
+}
+
+fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+fn crl_listing(
+    ca: &CertificateParams,
+    key: &KeyPair,
+    serial: &[u8],
+) -> Result<jitr_core::crl::Crl, Error> {
+    let now = time_now();
+    let params = rcgen::CertificateRevocationListParams {
+        this_update: now - std::time::Duration::from_secs(3600),
+        next_update: now + std::time::Duration::from_secs(7 * 86400),
+        crl_number: rcgen::SerialNumber::from(1u64),
+        issuing_distribution_point: None,
+        revoked_certs: vec![rcgen::RevokedCertParams {
+            serial_number: rcgen::SerialNumber::from(serial.to_vec()),
+            revocation_time: now - std::time::Duration::from_secs(60),
+            reason_code: Some(rcgen::RevocationReason::KeyCompromise),
+            invalidity_date: None,
+        }],
+        key_identifier_method: rcgen::KeyIdMethod::Sha256,
+    };
+    let crl = params.signed_by(&Issuer::new(ca.clone(), key))?;
+    Ok(jitr_core::crl::Crl::from_pem_or_der(crl.der())?)
+}
+
+fn time_now() -> time::OffsetDateTime {
+    time::OffsetDateTime::from_unix_timestamp(Timestamp::now().unix_secs())
+        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH)
 }
 
 struct Pki {
@@ -235,8 +263,19 @@ fn issue_device(
     ca_der: &CertificateDer<'static>,
     name: &'static str,
 ) -> Result<Device, Error> {
+    issue_device_with_serial(ca_params, ca_key, ca_der, name, None)
+}
+
+fn issue_device_with_serial(
+    ca_params: &CertificateParams,
+    ca_key: &KeyPair,
+    ca_der: &CertificateDer<'static>,
+    name: &'static str,
+    serial: Option<Vec<u8>>,
+) -> Result<Device, Error> {
     let key = KeyPair::generate()?;
     let mut p = CertificateParams::new(vec![])?;
+    p.serial_number = serial.map(rcgen::SerialNumber::from);
     p.distinguished_name.push(DnType::CommonName, name);
     p.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
     let cert = p.signed_by(&key, &Issuer::new(ca_params.clone(), ca_key))?;
@@ -313,18 +352,19 @@ fn demo() -> Result<(), Error> {
     registry.update_ca_certificate(&enable, now)?;
     println!("  auto-registration ENABLE");
 
+    // The CA's CRL, which the handler checks: it lists device-2's serial.
+    let crls = Arc::new(CrlStore::new());
+    let revoked_serial = vec![0x0d, 0xe2];
+    crls.set(
+        &Certificate::from_pem(&ca_cert.pem())?,
+        crl_listing(&ca_params, &ca_key, &revoked_serial)?,
+    )?;
+    println!(
+        "  the CA's CRL is loaded (it lists serial {})",
+        hex(&revoked_serial)
+    );
     // The activation handler runs beside the gateway, fed by the event sink.
-    let handler_registry = registry.clone();
-    let (acted_tx, acted_rx) = mpsc::channel::<Vec<String>>();
-    std::thread::spawn(move || {
-        for event in events_rx {
-            let actions = activate(&handler_registry, &event)
-                .unwrap_or_else(|e| vec![format!("failed: {} {}", e.code(), e.message())]);
-            if acted_tx.send(actions).is_err() {
-                return;
-            }
-        }
-    });
+    let acted_rx = spawn_handler(registry.clone(), crls, events_rx);
 
     let verifier = JitrClientVerifier::builder(registry.clone())
         .mode(Mode::Protocol)
@@ -370,21 +410,40 @@ fn demo() -> Result<(), Error> {
         &device,
         Ok(5),
     );
-    let actions = acted_rx
-        .recv_timeout(Duration::from_secs(10))
-        .map_err(|_| "the handler did not run")?;
-    println!("4. The activation handler ran:");
-    for a in &actions {
-        println!("  handler {a}");
-    }
+    let handler_ran = |n: &str| -> Result<(), Error> {
+        let actions = acted_rx
+            .recv_timeout(Duration::from_secs(10))
+            .map_err(|_| "the handler did not run")?;
+        println!("{n} The activation handler ran:");
+        for a in &actions {
+            println!("  handler {a}");
+        }
+        Ok(())
+    };
+    handler_ran("4.")?;
     step("5.", "device-1 connects again.", &device, Ok(0));
+    let device2 = issue_device_with_serial(
+        &ca_params,
+        &ca_key,
+        ca_cert.der(),
+        "device-2",
+        Some(revoked_serial.clone()),
+    )?;
+    step(
+        "6.",
+        "device-2, whose serial is on the CA's CRL, connects.",
+        &device2,
+        Ok(5),
+    );
+    handler_ran("7.")?;
+    step("8.", "device-2 connects again.", &device2, Ok(5));
     registry.update_certificate(&device_id, CertificateStatus::Revoked, Timestamp::now())?;
-    println!("6. The fleet owner revokes device-1.");
-    step("7.", "device-1 connects after revocation.", &device, Ok(5));
+    println!("9. The fleet owner revokes device-1.");
+    step("10.", "device-1 connects after revocation.", &device, Ok(5));
     let (sp, sk, sc) = fleet_ca("Someone else's CA")?;
     let stranger = issue_device(&sp, &sk, sc.der(), "stranger")?;
     step(
-        "8.",
+        "11.",
         "a device of an unregistered CA connects.",
         &stranger,
         Err(()),
@@ -446,13 +505,10 @@ fn listen(args: &[String]) -> Result<(), Error> {
     std::fs::write(dir.join("fleet-ca.pem"), ca_cert.pem())?;
     std::fs::write(dir.join("fleet-ca.key"), ca_key.serialize_pem())?;
     std::fs::write(dir.join("server-ca.pem"), pki.server_ca.pem())?;
-    let handler_registry = registry.clone();
+    let acted = spawn_handler(registry.clone(), Arc::new(CrlStore::new()), events_rx);
     std::thread::spawn(move || {
-        for event in events_rx {
-            match activate(&handler_registry, &event) {
-                Ok(actions) => println!("handler: {}", actions.join("; ")),
-                Err(e) => println!("handler failed: {} {}", e.code(), e.message()),
-            }
+        for actions in acted {
+            println!("handler: {}", actions.join("; "));
         }
     });
     let verifier = JitrClientVerifier::builder(registry)

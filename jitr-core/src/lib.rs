@@ -90,9 +90,11 @@
 
 pub mod api;
 mod cert;
+pub mod crl;
 mod directory;
 mod error;
 mod event;
+pub mod handler;
 mod id;
 pub mod inspect;
 pub mod manual;

@@ -1,0 +1,344 @@
+//! CRLs and the activation handler (spec §8).
+
+mod common;
+
+use std::sync::Arc;
+
+use common::*;
+use jitr_core::crl::{Crl, CrlStore, StaleCrlPolicy};
+use jitr_core::handler::{Action, Handler, PolicyTemplate, Skip};
+use jitr_core::*;
+use rcgen::{CertificateRevocationListParams, KeyIdMethod, RevokedCertParams, SerialNumber};
+
+fn crl(ca: &Ca, revoked: &[&[u8]], this: (i32, u8, u8), next: (i32, u8, u8)) -> Crl {
+    let params = CertificateRevocationListParams {
+        this_update: rcgen::date_time_ymd(this.0, this.1, this.2),
+        next_update: rcgen::date_time_ymd(next.0, next.1, next.2),
+        crl_number: SerialNumber::from(1u64),
+        issuing_distribution_point: None,
+        revoked_certs: revoked
+            .iter()
+            .map(|s| RevokedCertParams {
+                serial_number: SerialNumber::from(s.to_vec()),
+                revocation_time: rcgen::date_time_ymd(2026, 1, 1),
+                reason_code: None,
+                invalidity_date: None,
+            })
+            .collect(),
+        key_identifier_method: KeyIdMethod::Sha256,
+    };
+    let der = params.signed_by(&ca.issuer()).unwrap();
+    Crl::from_pem_or_der(der.der()).unwrap()
+}
+
+fn fresh(ca: &Ca, revoked: &[&[u8]]) -> Crl {
+    crl(ca, revoked, (2026, 5, 1), (2026, 7, 1))
+}
+
+struct Setup {
+    reg: Arc<Registry>,
+    ca: Ca,
+    crls: Arc<CrlStore>,
+}
+
+fn setup() -> Setup {
+    let reg = Arc::new(registry());
+    let ca = Ca::new("Fleet CA");
+    ca.register(&reg);
+    Setup {
+        reg,
+        ca,
+        crls: Arc::new(CrlStore::new()),
+    }
+}
+
+impl Setup {
+    /// A device with this serial, connected once (so PENDING_ACTIVATION), and its event.
+    fn pending(&self, serial: &[u8]) -> (CertificateId, RegistrationEvent) {
+        let dev = self.ca.device_with("device", |p| {
+            p.serial_number = Some(SerialNumber::from(serial.to_vec()))
+        });
+        let d = self.reg.decide(&dev.chain_with(&self.ca), None, now());
+        (dev.id(), d.event.unwrap())
+    }
+
+    fn handler(&self) -> Handler {
+        Handler::new(
+            self.reg.clone(),
+            self.crls.clone(),
+            PolicyTemplate::aws_sample(),
+        )
+    }
+
+    fn status(&self, id: &CertificateId) -> CertificateStatus {
+        self.reg.describe_certificate(id).unwrap().status
+    }
+
+    fn policies(&self, id: &CertificateId) -> Vec<String> {
+        self.reg
+            .list_attached_policies(&self.reg.scope().certificate_arn(id))
+            .unwrap()
+            .into_iter()
+            .map(|p| p.policy_name)
+            .collect()
+    }
+}
+
+#[test]
+fn clean_activation_then_a_repeated_event_is_a_no_op() {
+    let s = setup();
+    s.crls
+        .set(
+            &Certificate::from_pem(&s.ca.pem()).unwrap(),
+            fresh(&s.ca, &[&[0x99]]),
+        )
+        .unwrap();
+    let (id, event) = s.pending(&[0x01, 0x02]);
+    let report = s.handler().handle(&event, now()).unwrap();
+    let name = format!("Policy_{id}");
+    assert_eq!(
+        report.actions,
+        [
+            Action::PolicyCreated { name: name.clone() },
+            Action::PolicyAttached {
+                name: name.clone(),
+                target: s.reg.scope().certificate_arn(&id)
+            },
+            Action::Activated
+        ]
+    );
+    assert_eq!(s.status(&id), CertificateStatus::Active);
+    assert_eq!(s.policies(&id), [name.clone()]);
+    let doc = s.reg.get_policy(&name).unwrap().policy_document;
+    assert!(
+        doc.contains(&format!("arn:aws:iot:us-east-1:123456789012:client/{id}")),
+        "{doc}"
+    );
+    assert!(doc.contains(&format!("topicfilter/foo/bar/{id}/#")));
+    let version = s.reg.describe_certificate(&id).unwrap().customer_version;
+    let again = s.handler().handle(&event, now()).unwrap();
+    assert_eq!(
+        again.actions,
+        [Action::Skipped(Skip::NotPending {
+            status: CertificateStatus::Active
+        })]
+    );
+    assert_eq!(
+        s.reg.describe_certificate(&id).unwrap().customer_version,
+        version
+    );
+    assert!(s
+        .reg
+        .decide(
+            &[s.reg
+                .describe_certificate(&id)
+                .map(|d| Certificate::from_pem(&d.certificate_pem)
+                    .unwrap()
+                    .der()
+                    .to_vec())
+                .unwrap()
+                .into()],
+            None,
+            now()
+        )
+        .is_allowed());
+}
+
+#[test]
+fn a_listed_serial_is_revoked_without_a_policy() {
+    let s = setup();
+    s.crls
+        .set(
+            &Certificate::from_pem(&s.ca.pem()).unwrap(),
+            fresh(&s.ca, &[&[0x01, 0x02], &[0x77]]),
+        )
+        .unwrap();
+    let (id, event) = s.pending(&[0x01, 0x02]);
+    let report = s.handler().handle(&event, now()).unwrap();
+    assert_eq!(report.actions, [Action::Revoked]);
+    assert_eq!(s.status(&id), CertificateStatus::Revoked);
+    assert!(s.policies(&id).is_empty());
+    assert!(
+        s.reg.get_policy(&format!("Policy_{id}")).is_err(),
+        "no policy was created"
+    );
+}
+
+#[test]
+fn crl_problems_leave_the_certificate_pending_with_a_reason() {
+    let s = setup();
+    let ca_cert = Certificate::from_pem(&s.ca.pem()).unwrap();
+    // Refused by the store: another issuer's CRL, or this issuer's name with another key.
+    let other = Ca::new("Other CA");
+    assert_eq!(
+        s.crls.set(&ca_cert, fresh(&other, &[])).unwrap_err().code(),
+        "CRL_WRONG_ISSUER"
+    );
+    let impostor = Ca::new("Fleet CA");
+    assert_eq!(
+        s.crls
+            .set(&ca_cert, fresh(&impostor, &[]))
+            .unwrap_err()
+            .code(),
+        "CRL_BAD_SIGNATURE"
+    );
+    // Stale: refused by default, accepted when the host says so.
+    s.crls
+        .set(&ca_cert, crl(&s.ca, &[], (2026, 1, 1), (2026, 2, 1)))
+        .unwrap();
+    let (id, event) = s.pending(&[0x05]);
+    let report = s.handler().handle(&event, now()).unwrap();
+    assert!(
+        matches!(&report.actions[..], [Action::Skipped(Skip::Crl(p))] if p.code() == "CRL_STALE"),
+        "{report:?}"
+    );
+    assert_eq!(s.status(&id), CertificateStatus::PendingActivation);
+    assert!(s.policies(&id).is_empty());
+    let report = s
+        .handler()
+        .with_stale_crl_policy(StaleCrlPolicy::Accept)
+        .handle(&event, now())
+        .unwrap();
+    assert_eq!(report.actions.last(), Some(&Action::Activated));
+    // From the future.
+    let s = setup();
+    s.crls
+        .set(
+            &Certificate::from_pem(&s.ca.pem()).unwrap(),
+            crl(&s.ca, &[], (2027, 1, 1), (2027, 2, 1)),
+        )
+        .unwrap();
+    let (_, event) = s.pending(&[0x06]);
+    let report = s.handler().handle(&event, now()).unwrap();
+    assert!(
+        matches!(&report.actions[..], [Action::Skipped(Skip::Crl(p))] if p.code() == "CRL_NOT_YET_VALID")
+    );
+}
+
+#[test]
+fn templates_name_missing_fields_and_unknown_placeholders() {
+    assert!(PolicyTemplate::new("P", "{\"x\": \"{{nope}}\"}")
+        .unwrap_err()
+        .message()
+        .contains("{{nope}}"));
+    assert!(PolicyTemplate::new("P_{{certificateId", "{}").is_err());
+    let s = setup();
+    let (id, event) = s.pending(&[0x07]);
+    let t = PolicyTemplate::new(
+        "Org_{{subject.Organization}}",
+        r#"{"Statement":[{"Effect":"Allow","Action":"iot:Connect","Resource":"${iot:ClientId}"}]}"#,
+    )
+    .unwrap();
+    let err = Handler::new(s.reg.clone(), s.crls.clone(), t)
+        .handle(&event, now())
+        .unwrap_err();
+    assert!(err.message().contains("Organization (O)"), "{err}");
+    assert_eq!(
+        s.status(&id),
+        CertificateStatus::PendingActivation,
+        "nothing changed"
+    );
+    assert!(s.reg.get_policy("Org_").is_err());
+    // A template whose field the certificate has; the AWS policy variable passes through.
+    let t = PolicyTemplate::new(
+        "Device_{{subject.CommonName}}",
+        r#"{"Statement":[{"Effect":"Allow","Action":"iot:Connect","Resource":"arn:{{partition}}:iot:{{region}}:{{accountId}}:client/${iot:ClientId}"}]}"#,
+    )
+    .unwrap();
+    Handler::new(s.reg.clone(), s.crls.clone(), t)
+        .handle(&event, now())
+        .unwrap();
+    let doc = s.reg.get_policy("Device_device").unwrap().policy_document;
+    assert!(
+        doc.contains("arn:aws:iot:us-east-1:123456789012:client/${iot:ClientId}"),
+        "{doc}"
+    );
+}
+
+#[test]
+fn bad_events_and_unknown_certificates_are_typed_errors() {
+    let s = setup();
+    for bad in [
+        "{}",
+        "not json",
+        r#"{"certificateId":"zz","caCertificateId":"00","timestamp":1,"certificateStatus":"PENDING_ACTIVATION","awsAccountId":"123456789012","certificateRegistrationTimestamp":"1"}"#,
+        r#"{"certificateId":"0000000000000000000000000000000000000000000000000000000000000000","caCertificateId":"0000000000000000000000000000000000000000000000000000000000000000","timestamp":"1","certificateStatus":"PENDING_ACTIVATION","awsAccountId":"123456789012","certificateRegistrationTimestamp":"1"}"#,
+    ] {
+        assert_eq!(
+            RegistrationEvent::from_json(bad).unwrap_err().code(),
+            "InvalidRequestException",
+            "{bad}"
+        );
+    }
+    let unknown = RegistrationEvent::new(
+        CertificateId::from_bytes([1; 32]),
+        s.ca.id(),
+        ACCOUNT,
+        now(),
+        now(),
+    );
+    assert_eq!(
+        s.handler().handle(&unknown, now()).unwrap_err().code(),
+        "ResourceNotFoundException"
+    );
+}
+
+#[test]
+fn concurrent_handlers_make_one_policy_and_one_attachment() {
+    let s = setup();
+    let (id, event) = s.pending(&[0x08]);
+    let handler = Arc::new(s.handler());
+    let threads: Vec<_> = (0..8)
+        .map(|_| {
+            let (h, e) = (handler.clone(), event.clone());
+            std::thread::spawn(move || h.handle(&e, now()).unwrap())
+        })
+        .collect();
+    let reports: Vec<_> = threads.into_iter().map(|t| t.join().unwrap()).collect();
+    let count = |f: &dyn Fn(&Action) -> bool| {
+        reports
+            .iter()
+            .flat_map(|r| &r.actions)
+            .filter(|a| f(a))
+            .count()
+    };
+    assert_eq!(count(&|a| matches!(a, Action::PolicyCreated { .. })), 1);
+    assert_eq!(count(&|a| matches!(a, Action::Activated)), 1);
+    assert_eq!(s.policies(&id).len(), 1);
+    assert_eq!(s.status(&id), CertificateStatus::Active);
+    assert_eq!(s.reg.describe_certificate(&id).unwrap().customer_version, 2);
+}
+
+#[test]
+fn the_real_amazon_crl_loads_and_answers_lookups() {
+    let Some(dir) = corpora() else {
+        println!("SKIP amazon CRL: corpus not found (set JITR_CORPORA_DIR)");
+        return;
+    };
+    let der = std::fs::read(dir.join("rustls-webpki-tests/amazon/r2m02.crl")).unwrap();
+    let crl = Crl::from_pem_or_der(&der).unwrap();
+    assert_eq!(crl.len(), 14_102);
+    assert!(!crl.is_revoked(&[0x12, 0x34, 0x56]));
+    let ca = Certificate::from_pem_or_der(
+        &std::fs::read(dir.join("rustls-webpki-tests/amazon/r2m02.cer")).unwrap(),
+    )
+    .unwrap();
+    crl.verify_issued_by(&ca).unwrap();
+    let other = Certificate::from_pem_or_der(
+        &std::fs::read(dir.join("rustls-webpki-tests/amazon/e2m01.cer")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        crl.verify_issued_by(&other).unwrap_err().code(),
+        "CRL_WRONG_ISSUER"
+    );
+}
+
+fn corpora() -> Option<std::path::PathBuf> {
+    let dir = std::env::var_os("JITR_CORPORA_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| {
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpora")
+        });
+    dir.is_dir().then_some(dir)
+}
