@@ -108,7 +108,7 @@ fn clean_activation_then_a_repeated_event_is_a_no_op() {
         ]
     );
     assert_eq!(s.status(&id), CertificateStatus::Active);
-    assert_eq!(s.policies(&id), [name.clone()]);
+    assert_eq!(s.policies(&id), std::slice::from_ref(&name));
     let doc = s.reg.get_policy(&name).unwrap().policy_document;
     assert!(
         doc.contains(&format!("arn:aws:iot:us-east-1:123456789012:client/{id}")),
