@@ -471,18 +471,50 @@ fn verify_path_is_the_decisions_path_validation_with_knobs() {
     let inter = root.intermediate("Intermediate");
     let below = inter.device("below");
     let chain = [below.der(), inter.der()];
-    assert_eq!(reg.verify_path(&chain, PathOptions::default(), now()), Err(RefusalReason::UnknownIssuer));
-    assert_eq!(reg.verify_path(&chain, PathOptions::default().with_intermediates(true), now()), Ok(root_id));
-    let server = root.device_with("server", |p| p.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::ServerAuth]);
-    assert_eq!(reg.verify_path(&[server.der()], PathOptions::default(), now()), Err(RefusalReason::EkuNotClientAuth));
-    assert_eq!(reg.verify_path(&[server.der()], PathOptions::default().with_eku(RequiredEku::ServerAuth), now()), Ok(root_id));
-    let client = root.device("client");
-    assert_eq!(reg.verify_path(&[client.der()], PathOptions::default(), now()), Ok(root_id));
     assert_eq!(
-        reg.verify_path(&[client.der()], PathOptions::default().with_eku(RequiredEku::ServerAuth), now()),
+        reg.verify_path(&chain, PathOptions::default(), now()),
+        Err(RefusalReason::UnknownIssuer)
+    );
+    assert_eq!(
+        reg.verify_path(
+            &chain,
+            PathOptions::default().with_intermediates(true),
+            now()
+        ),
+        Ok(root_id)
+    );
+    let server = root.device_with("server", |p| {
+        p.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::ServerAuth]
+    });
+    assert_eq!(
+        reg.verify_path(&[server.der()], PathOptions::default(), now()),
+        Err(RefusalReason::EkuNotClientAuth)
+    );
+    assert_eq!(
+        reg.verify_path(
+            &[server.der()],
+            PathOptions::default().with_eku(RequiredEku::ServerAuth),
+            now()
+        ),
+        Ok(root_id)
+    );
+    let client = root.device("client");
+    assert_eq!(
+        reg.verify_path(&[client.der()], PathOptions::default(), now()),
+        Ok(root_id)
+    );
+    assert_eq!(
+        reg.verify_path(
+            &[client.der()],
+            PathOptions::default().with_eku(RequiredEku::ServerAuth),
+            now()
+        ),
         Err(RefusalReason::EkuNotClientAuth),
         "the EKU refusal code names what JITR requires; the reason is the EKU mismatch"
     );
     assert_eq!(reg.certificate_count(), 0, "verify_path registers nothing");
-    assert_eq!(reg.verify_path(&[], PathOptions::default(), now()), Err(RefusalReason::NoCertificate));
+    assert_eq!(
+        reg.verify_path(&[], PathOptions::default(), now()),
+        Err(RefusalReason::NoCertificate)
+    );
 }
