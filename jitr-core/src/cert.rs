@@ -85,6 +85,15 @@ impl DistinguishedName {
             .map(|(_, v)| v.as_str())
     }
 
+    /// The DER contents of the `Name` without its outer SEQUENCE header: the form webpki
+    /// hands out, and the CA index's key.
+    pub(crate) fn der_contents(&self) -> Option<&[u8]> {
+        use x509_parser::asn1_rs::FromDer as _;
+        x509_parser::asn1_rs::Any::from_der(&self.der)
+            .ok()
+            .map(|(_, any)| any.data)
+    }
+
     /// The first Common Name.
     pub fn common_name(&self) -> Option<&str> {
         self.get("CN")

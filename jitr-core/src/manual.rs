@@ -44,3 +44,9 @@
 //!   names one.
 //! - A CA that webpki cannot use as a trust anchor (for example a v1 certificate) is
 //!   refused at registration rather than never matching later.
+//! - X.509 v1 *device* certificates are accepted, as AWS accepts them (`openssl x509
+//!   -req` without an extensions file makes them, as in AWS's JITR walkthrough). webpki
+//!   refuses v1, so jitr checks such a leaf itself: same CA index, directly signed by the
+//!   CA (signature verified with its key), valid now; the verifier checks the TLS
+//!   handshake signature with the certificate's key. Switch it off with
+//!   [`RegistryConfig::accept_v1_device_certificates`](crate::RegistryConfig).

@@ -263,7 +263,31 @@ impl ClientCertVerifier for JitrClientVerifier {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.algorithms)
+        match rustls::crypto::verify_tls12_signature(message, cert, dss, &self.algorithms) {
+            Err(_) if is_v1(cert) => {
+                let key = V1Key::of(cert)?;
+                let algs = self
+                    .algorithms
+                    .mapping
+                    .iter()
+                    .find(|(scheme, _)| *scheme == dss.scheme)
+                    .map(|(_, algs)| *algs)
+                    .ok_or(rustls::Error::PeerMisbehaved(
+                        rustls::PeerMisbehaved::SignedHandshakeWithUnadvertisedSigScheme,
+                    ))?;
+                algs.iter()
+                    .filter(|alg| alg.public_key_alg_id().as_ref() == key.algorithm.as_slice())
+                    .any(|alg| {
+                        alg.verify_signature(&key.bits, message, dss.signature())
+                            .is_ok()
+                    })
+                    .then(HandshakeSignatureValid::assertion)
+                    .ok_or(rustls::Error::InvalidCertificate(
+                        CertificateError::BadSignature,
+                    ))
+            }
+            other => other,
+        }
     }
 
     fn verify_tls13_signature(
@@ -272,7 +296,18 @@ impl ClientCertVerifier for JitrClientVerifier {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.algorithms)
+        match rustls::crypto::verify_tls13_signature(message, cert, dss, &self.algorithms) {
+            Err(_) if is_v1(cert) => {
+                let key = V1Key::of(cert)?;
+                rustls::crypto::verify_tls13_signature_with_raw_key(
+                    message,
+                    &rustls::pki_types::SubjectPublicKeyInfoDer::from(key.spki.as_slice()),
+                    dss,
+                    &self.algorithms,
+                )
+            }
+            other => other,
+        }
     }
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
@@ -344,6 +379,45 @@ fn refusal_error(d: Decision) -> rustls::Error {
         _ => CertificateError::Other(OtherError(Arc::new(JitrRefusal { decision: d }))),
     };
     rustls::Error::InvalidCertificate(e)
+}
+
+/// Whether webpki refuses `cert` only for being X.509 v1: such a device certificate got
+/// through `verify_client_cert` by jitr's own v1 check
+/// ([`RegistryConfig::accept_v1_device_certificates`](crate::RegistryConfig)), and its
+/// handshake signature is checked with the key taken from it here.
+fn is_v1(cert: &CertificateDer<'_>) -> bool {
+    matches!(
+        webpki::EndEntityCert::try_from(cert),
+        Err(webpki::Error::UnsupportedCertVersion)
+    )
+}
+
+/// The public key of a v1 certificate, in the forms rustls and webpki compare.
+struct V1Key {
+    /// The whole SubjectPublicKeyInfo.
+    spki: Vec<u8>,
+    /// The contents of its AlgorithmIdentifier.
+    algorithm: Vec<u8>,
+    /// The subjectPublicKey bits.
+    bits: Vec<u8>,
+}
+
+impl V1Key {
+    fn of(cert: &CertificateDer<'_>) -> Result<Self, rustls::Error> {
+        use x509_parser::asn1_rs::{Any, FromDer as _};
+        let bad = || rustls::Error::InvalidCertificate(CertificateError::BadEncoding);
+        let (_, x509) =
+            x509_parser::certificate::X509Certificate::from_der(cert).map_err(|_| bad())?;
+        let spki = x509.public_key().raw.to_vec();
+        let (_, seq) = Any::from_der(&spki).map_err(|_| bad())?;
+        let (rest, alg) = Any::from_der(seq.data).map_err(|_| bad())?;
+        let (_, bits) = Any::from_der(rest).map_err(|_| bad())?;
+        Ok(Self {
+            algorithm: alg.data.to_vec(),
+            bits: bits.data.get(1..).ok_or_else(bad)?.to_vec(),
+            spki,
+        })
+    }
 }
 
 /// The time of a handshake: the system clock (millisecond events) when rustls' `now` is

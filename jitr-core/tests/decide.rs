@@ -518,3 +518,75 @@ fn verify_path_is_the_decisions_path_validation_with_knobs() {
         Err(RefusalReason::NoCertificate)
     );
 }
+
+/// What `openssl x509 -req` issues without an extensions file, as in AWS's JITR
+/// walkthrough: webpki refuses v1, jitr accepts it when a registered CA signed it.
+#[test]
+fn v1_device_certificates_are_registered_as_aws_does() {
+    let ca_pem = include_str!("data/v1/ca.pem");
+    let device = Certificate::from_pem(include_str!("data/v1/device.pem")).unwrap();
+    assert_eq!(device.version(), 1);
+    let later = Timestamp::from_unix_secs(1_798_761_600); // 2027-01-01
+    let reg = registry();
+    let ca_id = reg
+        .register_ca_certificate(
+            &RegisterCaCertificateRequest {
+                ca_certificate: ca_pem.into(),
+                certificate_mode: CertificateMode::SniOnly,
+                set_as_active: true,
+                allow_auto_registration: true,
+                ..Default::default()
+            },
+            later,
+        )
+        .unwrap()
+        .certificate_id;
+    let leaf = CertificateDer::from(device.der().to_vec());
+    let ca_der = CertificateDer::from(Certificate::from_pem(ca_pem).unwrap().der().to_vec());
+    assert_eq!(
+        reg.verify_path(&[leaf.clone()], PathOptions::default(), later),
+        Ok(ca_id)
+    );
+    // Tampered signature: refused.
+    let mut forged = leaf.to_vec();
+    let n = forged.len();
+    forged[n - 3] ^= 0x01;
+    let forged = CertificateDer::from(forged);
+    assert!(!reg
+        .decide(&[forged.clone(), ca_der.clone()], Some("sni"), later)
+        .is_allowed());
+    assert_eq!(reg.certificate_count(), 0);
+    // Not yet valid before its notBefore.
+    assert_eq!(
+        reg.decide(&[leaf.clone()], Some("sni"), now())
+            .reason_code(),
+        Some("CERTIFICATE_NOT_YET_VALID")
+    );
+    let d = reg.decide(&[leaf.clone(), ca_der.clone()], Some("sni"), later);
+    assert_eq!(d.reason_code(), Some("REGISTERED_PENDING_ACTIVATION"));
+    assert_eq!(d.ca_certificate_id, Some(ca_id));
+    // Switched off, the same certificate is malformed to jitr, as to webpki.
+    let strict = Registry::with_config(Scope::new(ACCOUNT, REGION).unwrap(), {
+        let mut c = RegistryConfig::default();
+        c.accept_v1_device_certificates = false;
+        c
+    });
+    strict
+        .register_ca_certificate(
+            &RegisterCaCertificateRequest {
+                ca_certificate: ca_pem.into(),
+                certificate_mode: CertificateMode::SniOnly,
+                set_as_active: true,
+                allow_auto_registration: true,
+                ..Default::default()
+            },
+            later,
+        )
+        .unwrap();
+    assert_eq!(
+        strict
+            .decide(&[leaf, ca_der], Some("sni"), later)
+            .reason_code(),
+        Some("MALFORMED_CERTIFICATE")
+    );
+}

@@ -13,6 +13,7 @@ use common::*;
 use jitr_core::verifier::{JitrClientVerifier, JitrRefusal, Mode, VerifierBuilderError};
 use jitr_core::*;
 use rcgen::{CertificateParams, KeyPair, SanType};
+use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer, ServerName};
 use rustls::server::{Acceptor, ResolvesServerCert};
 use rustls::{ClientConfig, ClientConnection, RootCertStore, ServerConfig, ServerConnection};
@@ -429,4 +430,111 @@ fn directory_routes_by_sni_over_loopback_tcp() {
         "{outcomes:?}"
     );
     assert_eq!(outcomes[1], "allowed");
+}
+
+/// An X.509 v1 device certificate (as AWS's JITR walkthrough issues them with
+/// `openssl x509 -req`) through real handshakes, TLS 1.3 and 1.2: webpki refuses v1, so the
+/// verifier checks the handshake signature with the certificate's key itself.
+#[test]
+fn v1_device_certificates_complete_handshakes_in_both_tls_versions() {
+    let srv = fixed_server();
+    let ca_pem = include_str!("data/v1/ca.pem");
+    let leaf = CertificateDer::from(
+        Certificate::from_pem(include_str!("data/v1/device.pem"))
+            .unwrap()
+            .der()
+            .to_vec(),
+    );
+    let ca_der = CertificateDer::from(Certificate::from_pem(ca_pem).unwrap().der().to_vec());
+    let key = PrivateKeyDer::from_pem_slice(include_bytes!("data/v1/device.key")).unwrap();
+    let reg = Arc::new(registry());
+    reg.register_ca_certificate(
+        &RegisterCaCertificateRequest {
+            ca_certificate: ca_pem.into(),
+            certificate_mode: CertificateMode::SniOnly,
+            set_as_active: true,
+            allow_auto_registration: true,
+            ..Default::default()
+        },
+        Timestamp::now(),
+    )
+    .unwrap();
+    let verifier = JitrClientVerifier::builder(reg.clone()).build().unwrap();
+    for version in [&rustls::version::TLS13, &rustls::version::TLS12] {
+        let config = v1_client(
+            &srv,
+            version,
+            vec![leaf.clone(), ca_der.clone()],
+            key.clone_key(),
+        );
+        let conn = || {
+            ClientConnection::new(Arc::new(config.clone()), ServerName::try_from(SNI).unwrap())
+                .unwrap()
+        };
+        let first = jitr_code(handshake(&srv, &verifier, conn()));
+        if reg.certificate_count() == 0
+            || first.as_ref().err().map(String::as_str) == Some("REGISTERED_PENDING_ACTIVATION")
+        {
+            assert_eq!(
+                first.err().as_deref(),
+                Some("REGISTERED_PENDING_ACTIVATION"),
+                "{version:?}"
+            );
+            reg.update_certificate(
+                &CertificateId::of_der(&leaf),
+                CertificateStatus::Active,
+                Timestamp::now(),
+            )
+            .unwrap();
+        }
+        let ok =
+            handshake(&srv, &verifier, conn()).unwrap_or_else(|e| panic!("{version:?}: {e:?}"));
+        assert_eq!(ok.peer_certificates().unwrap()[0], leaf);
+    }
+    // A client that holds the certificate but not its key cannot complete the handshake.
+    let wrong_key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(
+        KeyPair::generate().unwrap().serialize_der(),
+    ));
+    for version in [&rustls::version::TLS13, &rustls::version::TLS12] {
+        let config = v1_client(
+            &srv,
+            version,
+            vec![leaf.clone(), ca_der.clone()],
+            wrong_key.clone_key(),
+        );
+        let conn =
+            ClientConnection::new(Arc::new(config), ServerName::try_from(SNI).unwrap()).unwrap();
+        assert!(handshake(&srv, &verifier, conn).is_err(), "{version:?}");
+    }
+}
+
+/// rustls' client builder checks that its key matches its certificate by parsing the
+/// certificate with webpki, which refuses v1; a resolver hands the pair over as it is.
+fn v1_client(
+    srv: &Server,
+    version: &'static rustls::SupportedProtocolVersion,
+    chain: Vec<CertificateDer<'static>>,
+    key: PrivateKeyDer<'static>,
+) -> ClientConfig {
+    #[derive(Debug)]
+    struct Resolver(Arc<rustls::sign::CertifiedKey>);
+    impl rustls::client::ResolvesClientCert for Resolver {
+        fn resolve(
+            &self,
+            _: &[&[u8]],
+            _: &[rustls::SignatureScheme],
+        ) -> Option<Arc<rustls::sign::CertifiedKey>> {
+            Some(self.0.clone())
+        }
+        fn has_certs(&self) -> bool {
+            true
+        }
+    }
+    let provider = rustls::crypto::ring::default_provider();
+    let signing = provider.key_provider.load_private_key(key).unwrap();
+    ClientConfig::builder_with_protocol_versions(&[version])
+        .with_root_certificates(srv.roots.clone())
+        .with_client_cert_resolver(Arc::new(Resolver(Arc::new(
+            rustls::sign::CertifiedKey::new(chain, signing),
+        ))))
 }

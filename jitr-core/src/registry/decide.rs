@@ -481,11 +481,18 @@ impl Registry {
         now: Timestamp,
     ) -> Result<CaSnapshot, Decision> {
         let refuse = |reason| Decision::refuse(reason).with_ids(*leaf_id, None);
-        let ee = webpki::EndEntityCert::try_from(leaf).map_err(|e| {
-            refuse(RefusalReason::MalformedCertificate {
-                detail: e.to_string(),
-            })
-        })?;
+        let parsed = webpki::EndEntityCert::try_from(leaf);
+        let v1 = matches!(parsed, Err(webpki::Error::UnsupportedCertVersion))
+            && self.config.accept_v1_device_certificates;
+        let ee = match parsed {
+            Ok(ee) => Some(ee),
+            Err(_) if v1 => None,
+            Err(e) => {
+                return Err(refuse(RefusalReason::MalformedCertificate {
+                    detail: e.to_string(),
+                }))
+            }
+        };
         // 4. Without the CA in the chain, AWS needs SNI to find the account. Checked
         // before any signature is verified: the cheapest refusal first.
         if chain.len() == 1 && route.server_name.is_none() && self.config.require_sni_for_leaf_only
@@ -493,9 +500,11 @@ impl Registry {
             return Err(refuse(RefusalReason::SniRequired));
         }
         let index = self.ca_index.load();
-        self.verify_parsed(&ee, chain, PathOptions::default(), now, &index)
-            .map(CaSnapshot::from)
-            .map_err(refuse)
+        let found = match &ee {
+            Some(ee) => self.verify_parsed(ee, chain, PathOptions::default(), now, &index),
+            None => verify_v1_leaf(leaf, chain, now, &index),
+        };
+        found.map(CaSnapshot::from).map_err(refuse)
     }
 
     /// Path validation, exactly as the JITR decision does it, with the knobs a
@@ -511,14 +520,20 @@ impl Registry {
     ) -> Result<CertificateId, RefusalReason> {
         let leaf =
             check_bounds(chain).map_err(|d| d.refusal.unwrap_or(RefusalReason::NoCertificate))?;
-        let ee = webpki::EndEntityCert::try_from(leaf).map_err(|e| {
-            RefusalReason::MalformedCertificate {
-                detail: e.to_string(),
-            }
-        })?;
         let index = self.ca_index.load();
-        self.verify_parsed(&ee, chain, options, now, &index)
-            .map(|c| c.id)
+        match webpki::EndEntityCert::try_from(leaf) {
+            Ok(ee) => self.verify_parsed(&ee, chain, options, now, &index),
+            Err(webpki::Error::UnsupportedCertVersion)
+                if self.config.accept_v1_device_certificates
+                    && !(options.allow_intermediates && chain.len() > 1) =>
+            {
+                verify_v1_leaf(leaf, chain, now, &index)
+            }
+            Err(e) => Err(RefusalReason::MalformedCertificate {
+                detail: e.to_string(),
+            }),
+        }
+        .map(|c| c.id)
     }
 
     fn verify_parsed<'i>(
@@ -578,6 +593,69 @@ impl Registry {
                 candidates: many.len(),
             }),
         }
+    }
+}
+
+/// A v1 device certificate (no extensions), which webpki does not read: the candidates
+/// come from the same index, a CA sent in the chain narrows them the same way, and the
+/// leaf must be directly signed by one of them (x509-parser and ring verify the
+/// signature) and valid now. A v1 certificate has no extensions, so there is no EKU or
+/// constraint to check.
+fn verify_v1_leaf<'i>(
+    leaf: &CertificateDer<'_>,
+    chain: &[CertificateDer<'_>],
+    now: Timestamp,
+    index: &'i super::index::CaIndex,
+) -> Result<&'i CaEntry, RefusalReason> {
+    let cert = Certificate::from_der(leaf).map_err(|e| RefusalReason::MalformedCertificate {
+        detail: e.message().to_string(),
+    })?;
+    if cert.version() != 1 {
+        return Err(RefusalReason::MalformedCertificate {
+            detail: format!("unsupported certificate version {}", cert.version()),
+        });
+    }
+    let issuer = cert
+        .issuer()
+        .der_contents()
+        .ok_or(RefusalReason::UnknownIssuer)?;
+    let mut candidates: Vec<&CaEntry> = index.candidates(issuer).iter().collect();
+    if candidates.is_empty() {
+        return Err(RefusalReason::UnknownIssuer);
+    }
+    if chain.len() > 1 {
+        let sent: Vec<CertificateId> = chain[1..]
+            .iter()
+            .map(|c| CertificateId::of_der(c))
+            .collect();
+        if let Some(c) = candidates.iter().find(|c| sent.contains(&c.id)) {
+            candidates = vec![*c];
+        }
+    }
+    let v = cert.validity();
+    match v.check(now) {
+        ValidityCheck::Valid => {}
+        ValidityCheck::Expired => {
+            return Err(RefusalReason::CertificateExpired {
+                not_after: v.not_after,
+            })
+        }
+        ValidityCheck::NotYetValid => {
+            return Err(RefusalReason::CertificateNotYetValid {
+                not_before: v.not_before,
+            })
+        }
+    }
+    let verified: Vec<&CaEntry> = candidates
+        .into_iter()
+        .filter(|c| cert.is_signed_by(&c.cert).is_ok())
+        .collect();
+    match verified.as_slice() {
+        [one] => Ok(one),
+        [] => Err(RefusalReason::BadSignature),
+        many => Err(RefusalReason::AmbiguousCa {
+            candidates: many.len(),
+        }),
     }
 }
 

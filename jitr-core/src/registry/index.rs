@@ -20,6 +20,8 @@ pub(crate) struct CaIndex {
 
 pub(crate) struct CaEntry {
     pub(crate) id: CertificateId,
+    /// The CA certificate itself, for the v1-device fallback (a reference count).
+    pub(crate) cert: crate::cert::Certificate,
     pub(crate) anchor: TrustAnchor<'static>,
     pub(crate) status: CaStatus,
     pub(crate) auto_registration: AutoRegistrationStatus,
@@ -43,6 +45,7 @@ impl CaIndex {
                 .or_default()
                 .push(CaEntry {
                     id: *id,
+                    cert: ca.cert.clone(),
                     anchor,
                     status: ca.status,
                     auto_registration: ca.auto_registration,

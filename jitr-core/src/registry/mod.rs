@@ -56,6 +56,12 @@ pub struct RegistryConfig {
     pub check_verification_certificate_validity: bool,
     /// The most CA certificates with the same subject in one account. Default: 10.
     pub max_cas_per_subject: usize,
+    /// Accept X.509 v1 device certificates (no extensions), as AWS IoT does: what
+    /// `openssl x509 -req` issues without an extensions file, as in AWS's own JITR
+    /// walkthrough. rustls-webpki refuses v1 certificates, so jitr checks such a leaf
+    /// itself: directly signed by a registered CA (the same index), signature verified
+    /// with that CA's key, valid now. Default: true.
+    pub accept_v1_device_certificates: bool,
 }
 
 impl Default for RegistryConfig {
@@ -64,6 +70,7 @@ impl Default for RegistryConfig {
             require_sni_for_leaf_only: true,
             check_verification_certificate_validity: true,
             max_cas_per_subject: 10,
+            accept_v1_device_certificates: true,
         }
     }
 }
