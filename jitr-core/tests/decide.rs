@@ -544,7 +544,7 @@ fn v1_device_certificates_are_registered_as_aws_does() {
     let leaf = CertificateDer::from(device.der().to_vec());
     let ca_der = CertificateDer::from(Certificate::from_pem(ca_pem).unwrap().der().to_vec());
     assert_eq!(
-        reg.verify_path(&[leaf.clone()], PathOptions::default(), later),
+        reg.verify_path(std::slice::from_ref(&leaf), PathOptions::default(), later),
         Ok(ca_id)
     );
     // Tampered signature: refused.
@@ -558,7 +558,7 @@ fn v1_device_certificates_are_registered_as_aws_does() {
     assert_eq!(reg.certificate_count(), 0);
     // Not yet valid before its notBefore.
     assert_eq!(
-        reg.decide(&[leaf.clone()], Some("sni"), now())
+        reg.decide(std::slice::from_ref(&leaf), Some("sni"), now())
             .reason_code(),
         Some("CERTIFICATE_NOT_YET_VALID")
     );
