@@ -302,11 +302,7 @@ impl Certificate {
 
     /// The PEM encoding (`-----BEGIN CERTIFICATE-----`, 64-column lines, `\n` endings).
     pub fn to_pem(&self) -> String {
-        let block = pem::Pem::new("CERTIFICATE", self.0.der.clone());
-        pem::encode_config(
-            &block,
-            pem::EncodeConfig::new().set_line_ending(pem::LineEnding::LF),
-        )
+        der_to_pem(&self.0.der)
     }
 
     /// The subject name.
@@ -507,6 +503,30 @@ pub fn pem_blocks_der(pem_text: &str) -> Result<Vec<Vec<u8>>, Error> {
             ))),
         })
         .collect()
+}
+
+/// A certificate's DER as PEM (64-column lines, `\n` endings).
+pub(crate) fn der_to_pem(der: &[u8]) -> String {
+    let block = pem::Pem::new("CERTIFICATE", der.to_vec());
+    pem::encode_config(
+        &block,
+        pem::EncodeConfig::new().set_line_ending(pem::LineEnding::LF),
+    )
+}
+
+/// The validity window of a DER certificate, from a shallow parse (extensions are not
+/// parsed): what registration needs of a certificate webpki already verified.
+pub(crate) fn validity_of_der(der: &[u8]) -> Result<Validity, Error> {
+    use x509_parser::nom::Parser as _;
+    use x509_parser::prelude::X509CertificateParser;
+    let (_, x509) = X509CertificateParser::new()
+        .with_deep_parse_extensions(false)
+        .parse(der)
+        .map_err(|e| invalid(format!("the certificate is not valid DER X.509: {e}")))?;
+    Ok(Validity {
+        not_before: Timestamp::from_unix_secs(x509.validity().not_before.timestamp()),
+        not_after: Timestamp::from_unix_secs(x509.validity().not_after.timestamp()),
+    })
 }
 
 /// Whether `input` looks like PEM text rather than DER.

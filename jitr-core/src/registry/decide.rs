@@ -343,9 +343,10 @@ impl Registry {
                 })
             }
         }
-        // 6. Register and publish.
-        let cert = match Certificate::from_der(leaf) {
-            Ok(c) => c,
+        // 6. Register and publish. webpki verified the certificate; a shallow parse reads
+        // its validity window for the record.
+        let validity = match crate::cert::validity_of_der(leaf) {
+            Ok(v) => v,
             Err(e) => {
                 return Decision::refuse(RefusalReason::MalformedCertificate {
                     detail: e.message().to_string(),
@@ -355,7 +356,8 @@ impl Registry {
         };
         let (ca_id, mode) = (ca.id, ca.mode);
         let record = CertRecord {
-            cert,
+            der: leaf.as_ref().into(),
+            validity,
             ca_id: Some(ca_id),
             status: CertificateStatus::PendingActivation,
             mode,
@@ -555,16 +557,8 @@ impl Registry {
         if candidates.is_empty() {
             return Err(RefusalReason::UnknownIssuer);
         }
-        // A CA certificate the client sent narrows the candidates to itself.
-        if chain.len() > 1 {
-            let sent: Vec<CertificateId> = chain[1..]
-                .iter()
-                .map(|c| CertificateId::of_der(c))
-                .collect();
-            if let Some(c) = candidates.iter().find(|c| sent.contains(&c.id)) {
-                candidates = vec![*c];
-            }
-        }
+        // A CA certificate the client sent narrows several candidates to itself.
+        narrow_by_chain(&mut candidates, chain);
         // 3. Only the directly signing CA counts: no intermediates are offered to webpki.
         let mut verified: Vec<&CaEntry> = Vec::new();
         let mut best: Option<webpki::Error> = None;
@@ -623,15 +617,7 @@ fn verify_v1_leaf<'i>(
     if candidates.is_empty() {
         return Err(RefusalReason::UnknownIssuer);
     }
-    if chain.len() > 1 {
-        let sent: Vec<CertificateId> = chain[1..]
-            .iter()
-            .map(|c| CertificateId::of_der(c))
-            .collect();
-        if let Some(c) = candidates.iter().find(|c| sent.contains(&c.id)) {
-            candidates = vec![*c];
-        }
-    }
+    narrow_by_chain(&mut candidates, chain);
     let v = cert.validity();
     match v.check(now) {
         ValidityCheck::Valid => {}
@@ -656,6 +642,22 @@ fn verify_v1_leaf<'i>(
         many => Err(RefusalReason::AmbiguousCa {
             candidates: many.len(),
         }),
+    }
+}
+
+/// When several registered CAs share the leaf's issuer name, a CA certificate the client
+/// sent (by certificate ID) narrows them to itself. With one candidate nothing is hashed.
+fn narrow_by_chain(candidates: &mut Vec<&CaEntry>, chain: &[CertificateDer<'_>]) {
+    if candidates.len() < 2 {
+        return;
+    }
+    let sent: Vec<CertificateId> = chain
+        .iter()
+        .skip(1)
+        .map(|c| CertificateId::of_der(c))
+        .collect();
+    if let Some(c) = candidates.iter().find(|c| sent.contains(&c.id)) {
+        *candidates = vec![*c];
     }
 }
 

@@ -184,7 +184,8 @@ impl Registry {
         let inserted = self.insert_record(
             id,
             CertRecord {
-                cert,
+                der: cert.der().into(),
+                validity: cert.validity(),
                 ca_id,
                 status,
                 mode,
@@ -241,7 +242,7 @@ impl Registry {
             certificate_id: *id,
             ca_certificate_id: r.ca_id,
             status: r.status,
-            certificate_pem: r.cert.to_pem(),
+            certificate_pem: crate::cert::der_to_pem(&r.der),
             owned_by: self.scope.account().to_string(),
             previous_owned_by: r.previous_owned_by.clone(),
             creation_date: r.meta.creation_date,
@@ -249,7 +250,7 @@ impl Registry {
             customer_version: r.meta.customer_version,
             transfer_data: r.transfer_data.clone(),
             generation_id: r.meta.generation_id.clone(),
-            validity: r.cert.validity(),
+            validity: r.validity,
             certificate_mode: r.mode,
         })
     }

@@ -119,9 +119,13 @@ pub(crate) struct CaRecord {
     pub(crate) meta: Meta,
 }
 
+/// A device certificate's record: its DER and what management reads. The certificate is
+/// not kept parsed (PEM and fields are derived on demand), which keeps registration cheap
+/// and a record small.
 #[derive(Clone, Debug)]
 pub(crate) struct CertRecord {
-    pub(crate) cert: Certificate,
+    pub(crate) der: Arc<[u8]>,
+    pub(crate) validity: crate::time::Validity,
     pub(crate) ca_id: Option<CertificateId>,
     pub(crate) status: CertificateStatus,
     pub(crate) mode: CertificateMode,

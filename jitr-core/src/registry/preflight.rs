@@ -77,7 +77,8 @@ pub fn preflight(
             reg.insert_record(
                 leaf_id,
                 CertRecord {
-                    cert,
+                    der: cert.der().into(),
+                    validity: cert.validity(),
                     ca_id,
                     status: known.status,
                     mode: CertificateMode::Default,

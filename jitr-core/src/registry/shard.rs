@@ -137,10 +137,8 @@ impl Shard {
         if self.hot.contains_key(&id) {
             return false;
         }
-        self.hot.insert(
-            id,
-            HotEntry::new(record.status, &record.cert.validity(), ca_slot),
-        );
+        self.hot
+            .insert(id, HotEntry::new(record.status, &record.validity, ca_slot));
         self.cold.insert(id, record);
         true
     }

@@ -194,7 +194,7 @@ impl Registry {
         for shard in self.shards.iter() {
             certificates.extend(read(shard).iter().map(|(id, r)| CertificateState {
                 certificate_id: *id,
-                certificate_pem: r.cert.to_pem(),
+                certificate_pem: crate::cert::der_to_pem(&r.der),
                 ca_certificate_id: r.ca_id,
                 status: r.status,
                 certificate_mode: r.mode,
@@ -289,7 +289,8 @@ impl Registry {
         for c in &state.certificates {
             let cert = parse_with_id(&c.certificate_pem, &c.certificate_id)?;
             let record = CertRecord {
-                cert,
+                der: cert.der().into(),
+                validity: cert.validity(),
                 ca_id: c.ca_certificate_id,
                 status: c.status,
                 mode: c.certificate_mode,
