@@ -13,9 +13,11 @@ cargo fmt --all -- --check
 
 step "rust: clippy (-D warnings)"
 cargo clippy --locked --workspace --exclude jitr-wasm --exclude jitr-py --all-targets --all-features -- -D warnings
+# The Python binding without maturin (pyo3 finds python3; no extension-module linking).
+cargo clippy --locked -p jitr-py --all-targets -- -D warnings
 
 step "rust: tests (unit, integration, doc, shared vectors)"
-cargo test --locked --workspace --exclude jitr-wasm --exclude jitr-py
+cargo test --locked --workspace --exclude jitr-wasm --exclude jitr-py --all-features
 
 step "rust: docs (-D warnings)"
 RUSTDOCFLAGS="-D warnings" cargo doc --locked --no-deps -p jitr-core -q

@@ -84,7 +84,10 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 // Library code never unwraps: input must not reach a panic.
-#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
 // A refusal is a `Decision` returned by value once per connection; boxing it would add
 // an allocation to every refusal.
 #![allow(clippy::result_large_err)]

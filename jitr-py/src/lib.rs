@@ -1,1 +1,47 @@
+//! Python bindings for jitr: the native module `jitr._jitr`.
+//!
+//! A thin layer over `jitr-core`: it converts Python values to what the core takes and
+//! back, and maps core errors to Python exceptions. Every rule (statuses, validation,
+//! payloads) is the core's; the boto3-shaped operations go through
+//! [`jitr_core::api::call`], as the shared test vectors do in Rust.
 
+use pyo3::prelude::*;
+use pyo3::types::PyTuple;
+
+mod cert;
+mod convert;
+mod errors;
+mod internal;
+mod registry;
+mod tooling;
+
+#[pymodule]
+fn _jitr(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    let py = m.py();
+    m.add_class::<registry::Registry>()?;
+    m.add_class::<registry::Decision>()?;
+    m.add_class::<cert::Certificate>()?;
+    m.add_class::<tooling::GeneratedCertificate>()?;
+    m.add_function(wrap_pyfunction!(cert::load_pem_chain, m)?)?;
+    m.add_function(wrap_pyfunction!(cert::certificate_id, m)?)?;
+    m.add_function(wrap_pyfunction!(tooling::generate_ca, m)?)?;
+    m.add_function(wrap_pyfunction!(
+        tooling::generate_verification_certificate,
+        m
+    )?)?;
+    m.add_function(wrap_pyfunction!(tooling::issue_certificate, m)?)?;
+    m.add_function(wrap_pyfunction!(internal::_bench_decide, m)?)?;
+    m.add_function(wrap_pyfunction!(internal::_bench_certificate_id, m)?)?;
+    m.add_function(wrap_pyfunction!(internal::_api_call, m)?)?;
+    m.add_function(wrap_pyfunction!(internal::_panic_for_test, m)?)?;
+    m.add("ERROR_CODES", PyTuple::new(py, jitr_core::Error::CODES)?)?;
+    let key_types = jitr_core::tooling::KeyType::ALL.map(|k| k.as_str());
+    m.add("KEY_TYPES", PyTuple::new(py, key_types)?)?;
+    let operations = jitr_core::api::OPERATIONS
+        .iter()
+        .filter(|op| **op != "connect")
+        .collect::<Vec<_>>();
+    m.add("OPERATIONS", PyTuple::new(py, operations)?)?;
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    Ok(())
+}

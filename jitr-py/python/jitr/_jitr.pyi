@@ -1,0 +1,445 @@
+"""Type stubs for the native module ``jitr._jitr`` (checked by ``mypy.stubtest``)."""
+
+from datetime import datetime
+from typing import Any, Dict, List, Optional, Sequence, Tuple, Type, Union
+
+from typing_extensions import NotRequired, TypedDict, final
+
+from jitr._errors import (
+    CertificateConflictException,
+    CertificateStateException,
+    CertificateValidationException,
+    DeleteConflictException,
+    InvalidRequestException,
+    JitrError,
+    LimitExceededException,
+    MalformedPolicyException,
+    RegistrationCodeValidationException,
+    ResourceAlreadyExistsException,
+    ResourceNotFoundException,
+)
+
+__all__ = [
+    "Registry",
+    "Decision",
+    "Certificate",
+    "GeneratedCertificate",
+    "load_pem_chain",
+    "certificate_id",
+    "generate_ca",
+    "generate_verification_certificate",
+    "issue_certificate",
+    "_bench_decide",
+    "_bench_certificate_id",
+    "_api_call",
+    "_panic_for_test",
+    "ERROR_CODES",
+    "KEY_TYPES",
+    "OPERATIONS",
+    "__version__",
+]
+
+__version__: str
+ERROR_CODES: Tuple[str, ...]
+KEY_TYPES: Tuple[str, ...]
+OPERATIONS: Tuple[str, ...]
+
+# A point in time: a timezone-aware datetime, or epoch seconds; None reads the clock.
+_Time = Union[datetime, float, None]
+_Chain = Union[str, bytes, bytearray, Sequence[Union[str, bytes, bytearray]]]
+
+class _ResponseMetadata(TypedDict):
+    RequestId: str
+    HTTPStatusCode: int
+    HTTPHeaders: Dict[str, str]
+    RetryAttempts: int
+
+class _Empty(TypedDict):
+    ResponseMetadata: _ResponseMetadata
+
+class _RegistrationCode(TypedDict):
+    registrationCode: str
+    ResponseMetadata: _ResponseMetadata
+
+class _Registered(TypedDict):
+    certificateArn: str
+    certificateId: str
+    ResponseMetadata: _ResponseMetadata
+
+class _Validity(TypedDict):
+    notBefore: datetime
+    notAfter: datetime
+
+class _RegistrationConfig(TypedDict, total=False):
+    templateBody: str
+    roleArn: str
+    templateName: str
+
+class _Tag(TypedDict):
+    Key: str
+    Value: NotRequired[str]
+
+class _CaCertificateDescription(TypedDict):
+    certificateArn: str
+    certificateId: str
+    status: str
+    certificatePem: str
+    ownedBy: str
+    creationDate: datetime
+    autoRegistrationStatus: str
+    lastModifiedDate: datetime
+    customerVersion: int
+    generationId: str
+    validity: _Validity
+    certificateMode: str
+
+class _DescribeCaCertificate(TypedDict):
+    certificateDescription: _CaCertificateDescription
+    registrationConfig: NotRequired[_RegistrationConfig]
+    ResponseMetadata: _ResponseMetadata
+
+class _TransferData(TypedDict, total=False):
+    transferMessage: str
+    rejectReason: str
+
+class _CertificateDescription(TypedDict):
+    certificateArn: str
+    certificateId: str
+    caCertificateId: NotRequired[str]
+    status: str
+    certificatePem: str
+    ownedBy: str
+    previousOwnedBy: NotRequired[str]
+    creationDate: datetime
+    lastModifiedDate: datetime
+    customerVersion: int
+    transferData: NotRequired[_TransferData]
+    generationId: str
+    validity: _Validity
+    certificateMode: str
+
+class _DescribeCertificate(TypedDict):
+    certificateDescription: _CertificateDescription
+    ResponseMetadata: _ResponseMetadata
+
+class _CaCertificateSummary(TypedDict):
+    certificateArn: str
+    certificateId: str
+    status: str
+    creationDate: datetime
+
+class _ListCaCertificates(TypedDict):
+    certificates: List[_CaCertificateSummary]
+    nextMarker: NotRequired[str]
+    ResponseMetadata: _ResponseMetadata
+
+class _CertificateSummary(TypedDict):
+    certificateArn: str
+    certificateId: str
+    status: str
+    certificateMode: str
+    creationDate: datetime
+
+class _ListCertificates(TypedDict):
+    certificates: List[_CertificateSummary]
+    nextMarker: NotRequired[str]
+    ResponseMetadata: _ResponseMetadata
+
+class _CreatePolicy(TypedDict):
+    policyName: str
+    policyArn: str
+    policyDocument: str
+    policyVersionId: str
+    ResponseMetadata: _ResponseMetadata
+
+class _GetPolicy(TypedDict):
+    policyName: str
+    policyArn: str
+    policyDocument: str
+    defaultVersionId: str
+    creationDate: datetime
+    lastModifiedDate: datetime
+    generationId: str
+    ResponseMetadata: _ResponseMetadata
+
+class _AttachedPolicy(TypedDict):
+    policyName: str
+    policyArn: str
+
+class _ListAttachedPolicies(TypedDict):
+    policies: List[_AttachedPolicy]
+    nextMarker: NotRequired[str]
+    ResponseMetadata: _ResponseMetadata
+
+class _RegistrationEvent(TypedDict):
+    """The registration event payload, as AWS IoT publishes it."""
+
+    certificateId: str
+    caCertificateId: str
+    timestamp: int
+    certificateStatus: str
+    awsAccountId: str
+    certificateRegistrationTimestamp: str
+
+class _Exceptions:
+    ClientError: Type[JitrError]
+    JitrError: Type[JitrError]
+    ResourceNotFoundException: Type[ResourceNotFoundException]
+    ResourceAlreadyExistsException: Type[ResourceAlreadyExistsException]
+    RegistrationCodeValidationException: Type[RegistrationCodeValidationException]
+    InvalidRequestException: Type[InvalidRequestException]
+    CertificateValidationException: Type[CertificateValidationException]
+    CertificateStateException: Type[CertificateStateException]
+    CertificateConflictException: Type[CertificateConflictException]
+    LimitExceededException: Type[LimitExceededException]
+    DeleteConflictException: Type[DeleteConflictException]
+    MalformedPolicyException: Type[MalformedPolicyException]
+
+@final
+class Decision:
+    """What JITR decided about one connection."""
+
+    @property
+    def allowed(self) -> bool: ...
+    @property
+    def reason(self) -> Optional[str]: ...
+    @property
+    def message(self) -> str: ...
+    @property
+    def certificate_id(self) -> Optional[str]: ...
+    @property
+    def ca_certificate_id(self) -> Optional[str]: ...
+    @property
+    def topic(self) -> Optional[str]: ...
+    @property
+    def event_json(self) -> Optional[str]: ...
+    @property
+    def event(self) -> Optional[_RegistrationEvent]: ...
+
+@final
+class Registry:
+    """One AWS account in one region, with boto3's ``iot`` client methods."""
+
+    def __new__(
+        cls,
+        account_id: str = "123456789012",
+        region: str = "us-east-1",
+        partition: str = "aws",
+        *,
+        registration_code: Optional[str] = None,
+        require_sni_for_leaf_only: bool = True,
+        check_verification_certificate_validity: bool = True,
+        max_cas_per_subject: int = 10,
+    ) -> Registry: ...
+    @classmethod
+    def from_state(
+        cls,
+        state: str,
+        *,
+        require_sni_for_leaf_only: bool = True,
+        check_verification_certificate_validity: bool = True,
+        max_cas_per_subject: int = 10,
+    ) -> Registry: ...
+    def export_state(self) -> str: ...
+    @property
+    def account_id(self) -> str: ...
+    @property
+    def region(self) -> str: ...
+    @property
+    def partition(self) -> str: ...
+    @property
+    def exceptions(self) -> _Exceptions: ...
+    def get_registration_code(self, *, now: _Time = None) -> _RegistrationCode: ...
+    def delete_registration_code(self, *, now: _Time = None) -> _Empty: ...
+    def register_ca_certificate(
+        self,
+        *,
+        caCertificate: str,
+        verificationCertificate: Optional[str] = None,
+        setAsActive: Optional[bool] = None,
+        allowAutoRegistration: Optional[bool] = None,
+        registrationConfig: Optional[_RegistrationConfig] = None,
+        tags: Optional[Sequence[_Tag]] = None,
+        certificateMode: Optional[str] = None,
+        now: _Time = None,
+    ) -> _Registered: ...
+    def update_ca_certificate(
+        self,
+        *,
+        certificateId: str,
+        newStatus: Optional[str] = None,
+        newAutoRegistrationStatus: Optional[str] = None,
+        registrationConfig: Optional[_RegistrationConfig] = None,
+        removeAutoRegistration: Optional[bool] = None,
+        now: _Time = None,
+    ) -> _Empty: ...
+    def describe_ca_certificate(
+        self, *, certificateId: str, now: _Time = None
+    ) -> _DescribeCaCertificate: ...
+    def list_ca_certificates(
+        self,
+        *,
+        pageSize: Optional[int] = None,
+        marker: Optional[str] = None,
+        ascendingOrder: Optional[bool] = None,
+        now: _Time = None,
+    ) -> _ListCaCertificates: ...
+    def delete_ca_certificate(self, *, certificateId: str, now: _Time = None) -> _Empty: ...
+    def register_certificate(
+        self,
+        *,
+        certificatePem: str,
+        caCertificatePem: Optional[str] = None,
+        setAsActive: Optional[bool] = None,
+        status: Optional[str] = None,
+        now: _Time = None,
+    ) -> _Registered: ...
+    def register_certificate_without_ca(
+        self, *, certificatePem: str, status: Optional[str] = None, now: _Time = None
+    ) -> _Registered: ...
+    def update_certificate(
+        self, *, certificateId: str, newStatus: str, now: _Time = None
+    ) -> _Empty: ...
+    def describe_certificate(
+        self, *, certificateId: str, now: _Time = None
+    ) -> _DescribeCertificate: ...
+    def list_certificates(
+        self,
+        *,
+        pageSize: Optional[int] = None,
+        marker: Optional[str] = None,
+        ascendingOrder: Optional[bool] = None,
+        now: _Time = None,
+    ) -> _ListCertificates: ...
+    def list_certificates_by_ca(
+        self,
+        *,
+        caCertificateId: str,
+        pageSize: Optional[int] = None,
+        marker: Optional[str] = None,
+        ascendingOrder: Optional[bool] = None,
+        now: _Time = None,
+    ) -> _ListCertificates: ...
+    def delete_certificate(
+        self, *, certificateId: str, forceDelete: Optional[bool] = None, now: _Time = None
+    ) -> _Empty: ...
+    def create_policy(
+        self,
+        *,
+        policyName: str,
+        policyDocument: str,
+        tags: Optional[Sequence[_Tag]] = None,
+        now: _Time = None,
+    ) -> _CreatePolicy: ...
+    def get_policy(self, *, policyName: str, now: _Time = None) -> _GetPolicy: ...
+    def delete_policy(self, *, policyName: str, now: _Time = None) -> _Empty: ...
+    def attach_policy(self, *, policyName: str, target: str, now: _Time = None) -> _Empty: ...
+    def detach_policy(self, *, policyName: str, target: str, now: _Time = None) -> _Empty: ...
+    def list_attached_policies(
+        self,
+        *,
+        target: str,
+        recursive: Optional[bool] = None,
+        marker: Optional[str] = None,
+        pageSize: Optional[int] = None,
+        now: _Time = None,
+    ) -> _ListAttachedPolicies: ...
+    def connect(
+        self,
+        certificate_chain: _Chain,
+        server_name: Optional[str] = None,
+        now: _Time = None,
+    ) -> Decision: ...
+
+@final
+class Certificate:
+    """A parsed X.509 certificate."""
+
+    @staticmethod
+    def from_pem(pem: str) -> Certificate: ...
+    @staticmethod
+    def from_der(der: Union[bytes, bytearray]) -> Certificate: ...
+    @property
+    def certificate_id(self) -> str: ...
+    @property
+    def subject(self) -> str: ...
+    @property
+    def issuer(self) -> str: ...
+    @property
+    def serial_number(self) -> str: ...
+    @property
+    def not_before(self) -> datetime: ...
+    @property
+    def not_after(self) -> datetime: ...
+    @property
+    def is_ca(self) -> bool: ...
+    @property
+    def subject_key_identifier(self) -> Optional[str]: ...
+    @property
+    def authority_key_identifier(self) -> Optional[str]: ...
+    @property
+    def key_algorithm(self) -> str: ...
+    @property
+    def key_usage(self) -> Optional[List[str]]: ...
+    @property
+    def extended_key_usage(self) -> Optional[List[str]]: ...
+    @property
+    def subject_alternative_names(self) -> List[str]: ...
+    def is_signed_by(self, issuer: Certificate) -> bool: ...
+    def to_pem(self) -> str: ...
+    def to_der(self) -> bytes: ...
+    def __eq__(self, value: object, /) -> bool: ...
+    def __hash__(self) -> int: ...
+    def __reduce__(self) -> Tuple[Any, ...]: ...
+
+@final
+class GeneratedCertificate:
+    """A certificate with its private key."""
+
+    @staticmethod
+    def from_pem(certificate_pem: str, private_key_pem: str) -> GeneratedCertificate: ...
+    @property
+    def certificate_pem(self) -> str: ...
+    @property
+    def private_key_pem(self) -> str: ...
+    @property
+    def certificate(self) -> Certificate: ...
+    @property
+    def certificate_id(self) -> str: ...
+
+def load_pem_chain(pem: str) -> List[Certificate]: ...
+def certificate_id(pem_or_der: Union[str, bytes, bytearray]) -> str: ...
+def generate_ca(
+    common_name: str,
+    key_type: str = "EC_P256",
+    valid_days: int = 3650,
+    issuer: Optional[GeneratedCertificate] = None,
+    *,
+    organization: Optional[str] = None,
+    path_len: Optional[int] = None,
+    not_before: _Time = None,
+) -> GeneratedCertificate: ...
+def generate_verification_certificate(
+    ca: GeneratedCertificate,
+    registration_code: str,
+    *,
+    key_type: str = "EC_P256",
+    valid_days: int = 365,
+    not_before: _Time = None,
+) -> GeneratedCertificate: ...
+def issue_certificate(
+    issuer: GeneratedCertificate,
+    common_name: str,
+    key_type: str = "EC_P256",
+    valid_days: int = 365,
+    *,
+    organization: Optional[str] = None,
+    client_auth: bool = True,
+    not_before: _Time = None,
+) -> GeneratedCertificate: ...
+def _bench_decide(
+    registry: Registry, chains: Sequence[_Chain], server_name: Optional[str] = None, repeat: int = 1
+) -> int: ...
+def _bench_certificate_id(pem: str, n: int) -> None: ...
+def _panic_for_test() -> None: ...
+def _api_call(registry: Registry, operation: str, params: str, now_ms: int) -> Tuple[bool, str]: ...

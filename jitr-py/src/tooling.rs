@@ -1,0 +1,205 @@
+//! Certificate tooling over `jitr_core::tooling`: `generate_ca`,
+//! `generate_verification_certificate`, `issue_certificate` and `GeneratedCertificate`.
+
+use jitr_core::tooling::{self, CertificateOptions, KeyType};
+use pyo3::prelude::*;
+
+use crate::cert::Certificate;
+use crate::convert::{int_arg, repr, timestamp_arg};
+use crate::errors::OrRaise;
+
+/// A certificate with its private key, as the generators return it.
+///
+/// ``repr()`` never shows the key.
+#[pyclass(module = "jitr", frozen)]
+pub(crate) struct GeneratedCertificate {
+    inner: tooling::GeneratedCertificate,
+}
+
+#[pymethods]
+impl GeneratedCertificate {
+    /// Loads an existing certificate and its PKCS#8 private key (``-----BEGIN PRIVATE
+    /// KEY-----``), e.g. your CA, to sign verification or device certificates with.
+    #[staticmethod]
+    fn from_pem(certificate_pem: &str, private_key_pem: &str) -> PyResult<Self> {
+        let inner =
+            tooling::GeneratedCertificate::from_pem(certificate_pem, private_key_pem).or_raise()?;
+        Ok(Self { inner })
+    }
+
+    /// The certificate, PEM.
+    #[getter]
+    fn certificate_pem(&self) -> String {
+        self.inner.certificate_pem()
+    }
+
+    /// The private key, PEM (PKCS#8).
+    #[getter]
+    fn private_key_pem(&self) -> String {
+        self.inner.private_key_pem()
+    }
+
+    /// The certificate, parsed.
+    #[getter]
+    fn certificate(&self) -> Certificate {
+        Certificate {
+            inner: self.inner.certificate().clone(),
+        }
+    }
+
+    /// The certificate's AWS ID.
+    #[getter]
+    fn certificate_id(&self) -> String {
+        self.inner.certificate().id().to_string()
+    }
+
+    fn __repr__(&self, py: Python<'_>) -> String {
+        let c = self.inner.certificate();
+        format!(
+            "GeneratedCertificate(subject={}, certificate_id={}, private_key_pem=<redacted>)",
+            repr(py, c.subject().rfc4514()),
+            repr(py, &c.id().to_string())
+        )
+    }
+}
+
+fn valid_days(obj: &Bound<'_, PyAny>) -> PyResult<u32> {
+    int_arg(obj, "valid_days")
+}
+
+fn path_len(obj: &Bound<'_, PyAny>) -> PyResult<Option<u8>> {
+    if obj.is_none() {
+        return Ok(None);
+    }
+    int_arg(obj, "path_len").map(Some)
+}
+
+fn options(
+    key_type: &str,
+    valid_days: u32,
+    not_before: Option<&Bound<'_, PyAny>>,
+    organization: Option<String>,
+) -> PyResult<CertificateOptions> {
+    let mut o = CertificateOptions::new(timestamp_arg(not_before, "not_before")?);
+    o.key_type = key_type.parse::<KeyType>().or_raise()?;
+    o.valid_days = valid_days;
+    o.organization = organization;
+    Ok(o)
+}
+
+/// A CA certificate and its key: self-signed, or an intermediate CA when ``issuer`` (a
+/// CA's ``GeneratedCertificate``) is given. Key types: ``EC_P256``, ``EC_P384``,
+/// ``RSA_2048``, ``ED25519``. ``not_before`` (a timezone-aware ``datetime`` or epoch
+/// seconds) defaults to now; ``path_len`` sets basicConstraints' pathLenConstraint.
+///
+/// >>> import jitr
+/// >>> root = jitr.generate_ca("Root CA", valid_days=3650)
+/// >>> intermediate = jitr.generate_ca("Fleet CA", "EC_P384", issuer=root, path_len=0)
+/// >>> cert = intermediate.certificate
+/// >>> cert.issuer, cert.is_ca, cert.key_algorithm, cert.is_signed_by(root.certificate)
+/// ('CN=Root CA', True, 'EC_P384', True)
+#[pyfunction]
+#[pyo3(signature = (
+    common_name,
+    key_type = "EC_P256",
+    valid_days = 3650,
+    issuer = None,
+    *,
+    organization = None,
+    path_len = None,
+    not_before = None,
+))]
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn generate_ca(
+    py: Python<'_>,
+    common_name: &str,
+    key_type: &str,
+    #[pyo3(from_py_with = valid_days)] valid_days: u32,
+    issuer: Option<&Bound<'_, GeneratedCertificate>>,
+    organization: Option<String>,
+    #[pyo3(from_py_with = path_len)] path_len: Option<u8>,
+    not_before: Option<&Bound<'_, PyAny>>,
+) -> PyResult<GeneratedCertificate> {
+    let mut o = options(key_type, valid_days, not_before, organization)?;
+    o.path_len = path_len;
+    let issuer = issuer.map(|i| &i.get().inner);
+    let inner = py
+        .detach(|| tooling::generate_ca(common_name, &o, issuer))
+        .or_raise()?;
+    Ok(GeneratedCertificate { inner })
+}
+
+/// The verification certificate that proves possession of ``ca``'s key when registering
+/// it: Common Name ``registration_code`` (from ``Registry.get_registration_code()``),
+/// signed by the CA.
+///
+/// >>> import jitr
+/// >>> registry = jitr.Registry()
+/// >>> code = registry.get_registration_code()["registrationCode"]
+/// >>> ca = jitr.generate_ca("Fleet CA")
+/// >>> proof = jitr.generate_verification_certificate(ca, code)
+/// >>> proof.certificate.subject == "CN=" + code
+/// True
+/// >>> response = registry.register_ca_certificate(
+/// ...     caCertificate=ca.certificate_pem,
+/// ...     verificationCertificate=proof.certificate_pem,
+/// ... )
+/// >>> response["certificateId"] == ca.certificate_id
+/// True
+#[pyfunction]
+#[pyo3(signature = (ca, registration_code, *, key_type = "EC_P256", valid_days = 365, not_before = None))]
+pub(crate) fn generate_verification_certificate(
+    py: Python<'_>,
+    ca: &Bound<'_, GeneratedCertificate>,
+    registration_code: &str,
+    key_type: &str,
+    #[pyo3(from_py_with = valid_days)] valid_days: u32,
+    not_before: Option<&Bound<'_, PyAny>>,
+) -> PyResult<GeneratedCertificate> {
+    let o = options(key_type, valid_days, not_before, None)?;
+    let ca = &ca.get().inner;
+    let inner = py
+        .detach(|| tooling::generate_verification_certificate(ca, registration_code, &o))
+        .or_raise()?;
+    Ok(GeneratedCertificate { inner })
+}
+
+/// A device certificate for ``common_name`` signed by ``issuer`` (a CA's
+/// ``GeneratedCertificate``), with extended key usage clientAuth unless ``client_auth`` is
+/// false.
+///
+/// >>> import jitr
+/// >>> ca = jitr.generate_ca("Fleet CA")
+/// >>> device = jitr.issue_certificate(ca, "device-1", organization="Example Corp")
+/// >>> device.certificate.subject, device.certificate.extended_key_usage
+/// ('O=Example Corp,CN=device-1', ['clientAuth'])
+#[pyfunction]
+#[pyo3(signature = (
+    issuer,
+    common_name,
+    key_type = "EC_P256",
+    valid_days = 365,
+    *,
+    organization = None,
+    client_auth = true,
+    not_before = None,
+))]
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn issue_certificate(
+    py: Python<'_>,
+    issuer: &Bound<'_, GeneratedCertificate>,
+    common_name: &str,
+    key_type: &str,
+    #[pyo3(from_py_with = valid_days)] valid_days: u32,
+    organization: Option<String>,
+    client_auth: bool,
+    not_before: Option<&Bound<'_, PyAny>>,
+) -> PyResult<GeneratedCertificate> {
+    let mut o = options(key_type, valid_days, not_before, organization)?;
+    o.client_auth = client_auth;
+    let issuer = &issuer.get().inner;
+    let inner = py
+        .detach(|| tooling::issue_certificate(issuer, common_name, &o))
+        .or_raise()?;
+    Ok(GeneratedCertificate { inner })
+}

@@ -1,0 +1,88 @@
+"""The examples in the docstrings (Rust and Python) and in the README run, and the README
+shows examples/quickstart.py as it is."""
+
+from __future__ import annotations
+
+import doctest
+import inspect
+import re
+import runpy
+from pathlib import Path
+from typing import Any, Dict, Iterator, Tuple
+
+import pytest
+
+import jitr
+from jitr import _errors
+
+PY = Path(__file__).resolve().parents[1]
+README = PY / "README.md"
+EXAMPLE = PY / "examples" / "quickstart.py"
+
+
+def docstrings() -> Iterator[Tuple[str, str]]:
+    """(name, docstring) of the package, every public object and their members."""
+    yield "jitr", jitr.__doc__ or ""
+    yield "jitr._errors", _errors.__doc__ or ""
+    for name in jitr.__all__:
+        obj = getattr(jitr, name)
+        if not (inspect.isclass(obj) or callable(obj)):
+            continue
+        yield f"jitr.{name}", obj.__doc__ or ""
+        if inspect.isclass(obj):
+            for member, value in vars(obj).items():
+                doc = getattr(value, "__doc__", None)
+                if isinstance(doc, str) and not member.startswith("__"):
+                    yield f"jitr.{name}.{member}", doc
+
+
+EXAMPLES = [(name, doc) for name, doc in docstrings() if ">>>" in doc]
+
+
+def test_the_documented_objects_have_examples() -> None:
+    with_examples = {name for name, _ in EXAMPLES}
+    for name in [
+        "jitr",
+        "jitr.Registry",
+        "jitr.Certificate",
+        "jitr.JitrError",
+        "jitr.load_pem_chain",
+        "jitr.certificate_id",
+        "jitr.generate_ca",
+        "jitr.generate_verification_certificate",
+        "jitr.issue_certificate",
+    ]:
+        assert name in with_examples, name
+
+
+@pytest.mark.parametrize("name,doc", EXAMPLES, ids=[n for n, _ in EXAMPLES])
+def test_docstring_examples(name: str, doc: str) -> None:
+    test = doctest.DocTestParser().get_doctest(doc, {}, name, None, 0)
+    assert test.examples
+    runner = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS)
+    output: list[str] = []
+    runner.run(test, out=output.append)
+    assert runner.failures == 0, "".join(output)
+
+
+def python_blocks(markdown: str) -> list[str]:
+    return re.findall(r"```python\n(.*?)```", markdown, flags=re.S)
+
+
+def test_readme_shows_the_example() -> None:
+    blocks = python_blocks(README.read_text())
+    assert blocks, "the README has no Python example"
+    assert EXAMPLE.read_text() in blocks
+
+
+def test_readme_examples_run(capsys: pytest.CaptureFixture[str]) -> None:
+    for block in python_blocks(README.read_text()):
+        namespace: Dict[str, Any] = {"__name__": "__readme__"}
+        exec(compile(block, str(README), "exec"), namespace)
+    assert "PENDING_ACTIVATION" in capsys.readouterr().out
+
+
+def test_the_example_runs(capsys: pytest.CaptureFixture[str]) -> None:
+    runpy.run_path(str(EXAMPLE), run_name="__main__")
+    out = capsys.readouterr().out
+    assert "registered as PENDING_ACTIVATION" in out and "refused:" in out

@@ -1,0 +1,188 @@
+"""Every error code the core exports has its exception class, raised by a real operation,
+with botocore's ``ClientError.response`` shape and AWS's HTTP status."""
+
+from __future__ import annotations
+
+import pickle
+from datetime import timedelta
+from typing import Callable, Dict, List
+
+import pytest
+
+import jitr
+from conftest import CODE, NOW, load_vector, register_ca
+
+# The HTTP status of each exception in the AWS IoT API model (botocore iot 2015-05-28,
+# the error shapes' "httpStatusCode").
+AWS_HTTP_STATUS = {
+    "ResourceNotFoundException": 404,
+    "ResourceAlreadyExistsException": 409,
+    "RegistrationCodeValidationException": 400,
+    "InvalidRequestException": 400,
+    "CertificateValidationException": 400,
+    "CertificateStateException": 406,
+    "CertificateConflictException": 409,
+    "LimitExceededException": 410,
+    "DeleteConflictException": 409,
+    "MalformedPolicyException": 400,
+}
+
+DOCUMENT = '{"Version":"2012-10-17","Statement":[]}'
+
+
+def _cert(ca: jitr.GeneratedCertificate, name: str) -> str:
+    return jitr.issue_certificate(ca, name, not_before=NOW - timedelta(days=1)).certificate_pem
+
+
+def _resource_not_found(r: jitr.Registry, ca: jitr.GeneratedCertificate, proof: jitr.GeneratedCertificate) -> None:
+    r.describe_certificate(certificateId="ab" * 32)
+
+
+def _resource_already_exists(r: jitr.Registry, ca: jitr.GeneratedCertificate, proof: jitr.GeneratedCertificate) -> None:
+    register_ca(r, ca, proof)
+    register_ca(r, ca, proof)
+
+
+def _registration_code_validation(r: jitr.Registry, ca: jitr.GeneratedCertificate, proof: jitr.GeneratedCertificate) -> None:
+    wrong = jitr.generate_verification_certificate(ca, "ab" * 32, not_before=NOW - timedelta(days=1))
+    register_ca(r, ca, wrong)
+
+
+def _invalid_request(r: jitr.Registry, ca: jitr.GeneratedCertificate, proof: jitr.GeneratedCertificate) -> None:
+    r.list_certificates(pageSize=-1)
+
+
+def _certificate_validation(r: jitr.Registry, ca: jitr.GeneratedCertificate, proof: jitr.GeneratedCertificate) -> None:
+    r.register_certificate_without_ca(certificatePem="-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n")
+
+
+def _certificate_state(r: jitr.Registry, ca: jitr.GeneratedCertificate, proof: jitr.GeneratedCertificate) -> None:
+    cid = r.register_certificate_without_ca(certificatePem=_cert(ca, "active"), status="ACTIVE")["certificateId"]
+    r.delete_certificate(certificateId=cid)
+
+
+def _certificate_conflict(r: jitr.Registry, ca: jitr.GeneratedCertificate, proof: jitr.GeneratedCertificate) -> None:
+    # Two registered CAs with the same subject and key, from the shared vectors' certificates.
+    v = load_vector("device-registration.json")
+    certs = v["certificates"]
+    twins = jitr.Registry(registration_code=v["registrationCode"])
+    for name in ["ca-twin-a", "ca-twin-b"]:
+        twins.register_ca_certificate(
+            caCertificate=certs[name]["pem"],
+            verificationCertificate=certs["verification-twin"]["pem"],
+            setAsActive=True,
+            now=NOW,
+        )
+    twins.register_certificate(certificatePem=certs["device-twin-1"]["pem"], now=NOW)
+
+
+def _limit_exceeded(r: jitr.Registry, ca: jitr.GeneratedCertificate, proof: jitr.GeneratedCertificate) -> None:
+    for _ in range(11):  # at most 10 CAs with one subject per account
+        same_subject = jitr.generate_ca("Same Subject", not_before=NOW - timedelta(days=1))
+        register_ca(r, same_subject, jitr.generate_verification_certificate(same_subject, CODE, not_before=NOW - timedelta(days=1)))
+
+
+def _delete_conflict(r: jitr.Registry, ca: jitr.GeneratedCertificate, proof: jitr.GeneratedCertificate) -> None:
+    arn = r.register_certificate_without_ca(certificatePem=_cert(ca, "attached"))["certificateArn"]
+    r.create_policy(policyName="p", policyDocument=DOCUMENT)
+    r.attach_policy(policyName="p", target=arn)
+    r.delete_policy(policyName="p")
+
+
+def _malformed_policy(r: jitr.Registry, ca: jitr.GeneratedCertificate, proof: jitr.GeneratedCertificate) -> None:
+    r.create_policy(policyName="p", policyDocument="[1, 2")
+
+
+TRIGGERS: Dict[str, Callable[[jitr.Registry, jitr.GeneratedCertificate, jitr.GeneratedCertificate], None]] = {
+    "ResourceNotFoundException": _resource_not_found,
+    "ResourceAlreadyExistsException": _resource_already_exists,
+    "RegistrationCodeValidationException": _registration_code_validation,
+    "InvalidRequestException": _invalid_request,
+    "CertificateValidationException": _certificate_validation,
+    "CertificateStateException": _certificate_state,
+    "CertificateConflictException": _certificate_conflict,
+    "LimitExceededException": _limit_exceeded,
+    "DeleteConflictException": _delete_conflict,
+    "MalformedPolicyException": _malformed_policy,
+}
+
+
+def test_every_core_code_has_its_class() -> None:
+    codes = jitr.ERROR_CODES
+    assert len(codes) == len(set(codes)) >= 9
+    subclasses = {c.__name__ for c in jitr.JitrError.__subclasses__()}
+    assert subclasses == set(codes)
+    errors = jitr.Registry().exceptions
+    for code in codes:
+        cls = getattr(jitr, code)
+        assert issubclass(cls, jitr.JitrError) and issubclass(cls, Exception)
+        assert cls.code == code
+        assert code in jitr.__all__
+        assert getattr(errors, code) is cls
+    assert errors.ClientError is jitr.ClientError is jitr.JitrError
+
+
+@pytest.mark.parametrize("code", jitr.ERROR_CODES)
+def test_each_code_is_raised_with_botocore_shape(
+    code: str, registry: jitr.Registry, ca: jitr.GeneratedCertificate, proof: jitr.GeneratedCertificate
+) -> None:
+    trigger = TRIGGERS.get(code)
+    assert trigger is not None, f"no test triggers {code}: add one to TRIGGERS"
+    cls = getattr(jitr, code)
+    with pytest.raises(jitr.JitrError) as info:
+        trigger(registry, ca, proof)
+    e = info.value
+    assert type(e) is cls
+    assert e.code == code and e.message and str(e) == e.message and e.args == (e.message,)
+    assert e.http_status == AWS_HTTP_STATUS[code]
+    response = e.response
+    assert response["Error"] == {"Code": code, "Message": e.message}
+    assert response["message"] == e.message
+    meta = response["ResponseMetadata"]
+    assert meta["HTTPStatusCode"] == AWS_HTTP_STATUS[code]
+    assert set(meta) == {"RequestId", "HTTPStatusCode", "HTTPHeaders", "RetryAttempts"}
+    assert meta["HTTPHeaders"]["x-amzn-requestid"] == meta["RequestId"]
+    if code == "ResourceAlreadyExistsException":
+        assert e.resource_id == ca.certificate_id
+        assert e.resource_arn == f"arn:aws:iot:us-east-1:123456789012:cacert/{ca.certificate_id}"
+        assert (response["resourceId"], response["resourceArn"]) == (e.resource_id, e.resource_arn)
+    else:
+        assert "resourceId" not in response and e.resource_id is None
+
+
+def test_boto3_style_handling(registry: jitr.Registry) -> None:
+    # What code written against boto3 does, unchanged.
+    caught: List[str] = []
+    try:
+        registry.describe_ca_certificate(certificateId="cd" * 32)
+    except registry.exceptions.ResourceNotFoundException as err:
+        caught.append(err.response["Error"]["Code"])
+    try:
+        registry.update_certificate(certificateId="cd" * 32, newStatus="ACTIVE")
+    except jitr.ClientError as err:
+        if err.response["Error"]["Code"] == "ResourceNotFoundException":
+            caught.append("generic")
+    assert caught == ["ResourceNotFoundException", "generic"]
+
+
+def test_errors_pickle_and_repr() -> None:
+    try:
+        jitr.Registry().describe_certificate(certificateId="ab" * 32)
+    except jitr.ResourceNotFoundException as e:
+        copy = pickle.loads(pickle.dumps(e))
+        assert type(copy) is jitr.ResourceNotFoundException
+        assert (copy.message, copy.code, copy.http_status) == (e.message, e.code, 404)
+        assert repr(e) == f"ResourceNotFoundException({e.message!r})"
+    else:
+        raise AssertionError("no error")
+    made = jitr.ResourceAlreadyExistsException("exists", resource_id="i", resource_arn="a", http_status=409)
+    copy2 = pickle.loads(pickle.dumps(made))
+    assert (copy2.resource_id, copy2.resource_arn, copy2.response["resourceId"]) == ("i", "a", "i")
+
+
+def test_an_unknown_code_still_raises_a_jitr_error() -> None:
+    from jitr._errors import _from_core
+
+    e = _from_core("BrandNewException", "m", 418, None, None)
+    assert type(e) is jitr.JitrError and e.code == "BrandNewException" and e.http_status == 418
+    assert e.response["Error"]["Code"] == "BrandNewException"
