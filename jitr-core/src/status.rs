@@ -134,14 +134,7 @@ impl CertificateStatus {
     /// ```
     pub fn transition_to(self, target: CertificateStatus) -> Result<Transition, Error> {
         use CertificateStatus::*;
-        match target {
-            PendingActivation | PendingTransfer | RegisterInactive => {
-                return Err(Error::InvalidRequest(format!(
-                    "a certificate's status cannot be set to {target}"
-                )))
-            }
-            Active | Inactive | Revoked => {}
-        }
+        target.check_update_target()?;
         if self == target {
             return Ok(Transition::NoChange);
         }
@@ -153,6 +146,18 @@ impl CertificateStatus {
                 "the certificate is PENDING_TRANSFER; it cannot become {target} until the transfer is accepted, rejected or cancelled"
             ))),
             Active | Inactive | PendingActivation | RegisterInactive => Ok(Transition::Change),
+        }
+    }
+
+    /// Whether UpdateCertificate may target this status at all (ACTIVE, INACTIVE or
+    /// REVOKED); checked before the certificate is looked up.
+    pub(crate) fn check_update_target(self) -> Result<(), Error> {
+        use CertificateStatus::*;
+        match self {
+            Active | Inactive | Revoked => Ok(()),
+            PendingActivation | PendingTransfer | RegisterInactive => Err(Error::InvalidRequest(
+                format!("a certificate's status cannot be set to {self}"),
+            )),
         }
     }
 

@@ -619,3 +619,29 @@ fn default_ca_belongs_to_one_account_per_region() {
     a.delete_ca_certificate(&ca.id()).unwrap();
     ca.register(&b);
 }
+
+#[test]
+fn request_shape_is_checked_before_resources_are_looked_up() {
+    let reg = registry();
+    let unknown = CertificateId::from_bytes([3; 32]);
+    for target in [
+        CertificateStatus::PendingTransfer,
+        CertificateStatus::PendingActivation,
+    ] {
+        refused(&reg, "InvalidRequestException", |r| {
+            r.update_certificate(&unknown, target, now())
+        });
+    }
+    refused(&reg, "ResourceNotFoundException", |r| {
+        r.update_certificate(&unknown, CertificateStatus::Active, now())
+    });
+    let err = api::call(
+        &reg,
+        "register_ca_certificate",
+        &serde_json::json!({"caCertificate": "x", "registrationConfig": {"templateBody": "{}", "nope": 1}}),
+        now(),
+    )
+    .unwrap_err();
+    assert_eq!(err.code(), "InvalidRequestException");
+    assert!(err.message().contains("nope"), "{err}");
+}

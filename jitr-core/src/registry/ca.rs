@@ -36,7 +36,7 @@ pub struct RegisterCaCertificateRequest {
 
 /// A just-in-time provisioning configuration.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RegistrationConfig {
     /// The template body (JSON), at most 10,240 characters.
     #[serde(skip_serializing_if = "Option::is_none", default)]
@@ -51,6 +51,7 @@ pub struct RegistrationConfig {
 
 /// A resource tag.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Tag {
     /// The key.
     #[serde(rename = "Key")]

@@ -216,6 +216,7 @@ impl Registry {
         new_status: CertificateStatus,
         now: Timestamp,
     ) -> Result<Transition, Error> {
+        new_status.check_update_target()?;
         let mut shard = write(self.shard(id));
         let current = shard
             .get(id)
