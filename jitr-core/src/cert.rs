@@ -486,6 +486,13 @@ pub fn pem_blocks_der(pem_text: &str) -> Result<Vec<Vec<u8>>, Error> {
     }
     let blocks = pem::parse_many(pem_text)
         .map_err(|e| invalid(format!("the PEM text is malformed: {e}")))?;
+    let begins = pem_text.matches("-----BEGIN ").count();
+    if blocks.len() < begins {
+        return Err(invalid(format!(
+            "{} of the {begins} PEM blocks never end (no matching -----END line): the text looks truncated",
+            begins - blocks.len()
+        )));
+    }
     if blocks.is_empty() {
         return Err(invalid(
             "no PEM certificate (-----BEGIN CERTIFICATE-----) was found",
@@ -722,6 +729,11 @@ mod tests {
             .unwrap_err()
             .message()
             .contains("not a CERTIFICATE"));
+        let truncated = "-----BEGIN CERTIFICATE-----\nMIIBXjCCARCgAwIBAgICEAEw\n";
+        assert!(parse_pem_chain(truncated)
+            .unwrap_err()
+            .message()
+            .contains("truncated"));
         let garbage_b64 = "-----BEGIN CERTIFICATE-----\n!!!!\n-----END CERTIFICATE-----\n";
         assert!(parse_pem_chain(garbage_b64).is_err());
         assert!(parse_pem_chain(&"x".repeat(MAX_PEM_LEN + 1)).is_err());

@@ -165,13 +165,15 @@ pub fn inspect(cert: &Certificate, role: Role, now: Timestamp) -> Vec<Finding> {
 
     // Format and algorithms.
     if cert.version() != 3 {
+        let v = cert.version();
         add(
             "NOT_X509_V3",
-            Severity::Error,
-            format!(
-                "this is an X.509 v{} certificate, which has no extensions: webpki refuses it as a device certificate and it cannot be a CA (no basicConstraints)",
-                cert.version()
-            ),
+            Severity::Warning,
+            if as_ca {
+                format!("this is an X.509 v{v} certificate, which has no extensions: it cannot be a CA (no basicConstraints)")
+            } else {
+                format!("this is an X.509 v{v} certificate, which has no extensions: AWS IoT and jitr accept it as a device certificate (openssl x509 -req issues one without an extensions file), but strict TLS verifiers such as webpki refuse it")
+            },
         );
     }
     // The issuer's own signature on a root that is registered as a CA is never checked
@@ -456,13 +458,13 @@ PDiVA4tOEGky6Rr0Gv9RrulDdOQWo9JrqRq06A==
         assert_eq!(cert.signature_algorithm(), "sha1WithRSAEncryption");
         assert!(is_self_signed(&cert));
         let now = at(2030, 1, 1);
-        // As a device: every error, then the warning.
+        // As a device: every error, then the warnings.
         assert_eq!(
             codes(&cert, Role::Device, now),
             [
-                "NOT_X509_V3",
                 "WEAK_SIGNATURE_ALGORITHM",
                 "WEAK_KEY",
+                "NOT_X509_V3",
                 "SELF_SIGNED_DEVICE"
             ]
         );
@@ -500,10 +502,14 @@ PDiVA4tOEGky6Rr0Gv9RrulDdOQWo9JrqRq06A==
         );
         let f = &inspect(&server_only, Role::Device, now)[0];
         assert!(f.message.contains("(serverAuth)"), "{}", f.message);
-        // A CA certificate presented as a device.
+        // A CA certificate presented as a device (its keyUsage is a CA's too).
         assert_eq!(
             codes(&pki.ca_cert, Role::Device, now),
-            ["CA_USED_AS_DEVICE", "SELF_SIGNED_DEVICE"]
+            [
+                "CA_USED_AS_DEVICE",
+                "KEY_USAGE_WITHOUT_DIGITAL_SIGNATURE",
+                "SELF_SIGNED_DEVICE"
+            ]
         );
         // Marked cA false but with keyCertSign: a would-be CA when the role is unsaid.
         let not_ca = device(&pki, |p| {

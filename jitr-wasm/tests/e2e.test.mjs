@@ -1,0 +1,365 @@
+// The page, end to end: Debian's Chromium (headless, driven by playwright-core) against
+// the page served on 127.0.0.1 by tools/serve.mjs. Drops a device certificate and its CA,
+// checks the displayed ID and verdict, saves a screenshot (www/screenshot.png with JITR_UPDATE_SCREENSHOT=1), and checks bad input,
+// the absence of outside requests, keyboard use and a phone-sized screen.
+import { test, before, after, describe } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtempSync, mkdirSync, readFileSync, rmSync } from "node:fs";
+import { createRequire } from "node:module";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { chromium } from "playwright-core";
+import { serve } from "../tools/serve.mjs";
+
+const require = createRequire(import.meta.url);
+const jitr = require("../pkg-node/jitr_wasm.js");
+const here = (p) => fileURLToPath(new URL(p, import.meta.url));
+const story = JSON.parse(readFileSync(here("../../tests/vectors/jitr-story.json"), "utf8"));
+const CA = story.certificates["ca-ed25519"];
+const DEVICE = story.certificates["device-story"];
+const LEGACY = readFileSync(here("fixtures/legacy-v1-rsa1024-sha1.pem"), "utf8");
+// The README's screenshot is refreshed only on request (JITR_UPDATE_SCREENSHOT=1); test runs
+// write theirs to test-results/ so a run leaves the tree clean.
+const SCREENSHOT = process.env.JITR_UPDATE_SCREENSHOT === "1"
+  ? here("../www/screenshot.png")
+  : here("../test-results/screenshot.png");
+const ARTIFACTS = here("../test-results/");
+const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
+const FLAGS = [
+  "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+  "--disable-background-networking", "--disable-component-update", "--disable-sync",
+];
+// The page evaluates at this instant (typed into its "Evaluate at" field, browser in UTC).
+const WHEN = "2026-06-01T00:00:00";
+const WHEN_MS = Date.UTC(2026, 5, 1);
+
+let server;
+let origin;
+let context;
+let userDataDir;
+const requests = [];
+
+before(async () => {
+  const started = await serve(0);
+  server = started.server;
+  origin = new URL(started.url).origin;
+  userDataDir = mkdtempSync(join(tmpdir(), "jitr-chromium-"));
+  mkdirSync(ARTIFACTS, { recursive: true });
+  context = await chromium.launchPersistentContext(userDataDir, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: FLAGS,
+    timezoneId: "UTC",
+    locale: "en-US",
+    viewport: { width: 1280, height: 900 },
+    deviceScaleFactor: 1,
+    colorScheme: "light",
+  });
+  context.on("request", (r) => requests.push(r.url()));
+  // Anything that is not this server is refused (and recorded above, so a test can fail on it).
+  await context.route("**/*", (route) => {
+    const url = route.request().url();
+    return url.startsWith(origin + "/") ? route.continue() : route.abort();
+  });
+});
+
+after(async () => {
+  await context?.close();
+  await new Promise((r) => (server ? server.close(r) : r()));
+  if (userDataDir) rmSync(userDataDir, { recursive: true, force: true });
+});
+
+/** A fresh page on the jitr page, evaluating at WHEN. */
+async function openPage() {
+  const page = await context.newPage();
+  // Intercept file choosers from the start (enabling it lazily races the first one).
+  page.on("filechooser", () => {});
+  const errors = [];
+  page.on("pageerror", (e) => errors.push(String(e)));
+  page.on("console", (m) => m.type() === "error" && errors.push(m.text()));
+  await page.goto(`${origin}/www/`);
+  await page.waitForSelector("body[data-ready=true]", { timeout: 20000 });
+  await page.fill("#when", WHEN);
+  await page.dispatchEvent("#when", "change");
+  return { page, errors };
+}
+
+/** Drops files on an element, as a person dragging them from a file manager would. */
+async function drop(page, selector, files) {
+  const dataTransfer = await page.evaluateHandle((files) => {
+    const dt = new DataTransfer();
+    for (const f of files) {
+      const bytes = typeof f.content === "string" ? f.content : new Uint8Array(f.content);
+      dt.items.add(new File([bytes], f.name, { type: f.type ?? "application/x-pem-file" }));
+    }
+    return dt;
+  }, files);
+  for (const type of ["dragenter", "dragover", "drop"]) {
+    await page.dispatchEvent(selector, type, { dataTransfer });
+  }
+}
+
+const verdictTitle = (page) => page.textContent("#verdict-body .verdict-title");
+
+/** Waits until the page's messages match `re` (files are read asynchronously). */
+async function expectMessage(page, re) {
+  try {
+    await page.waitForFunction((src) => new RegExp(src).test(document.getElementById("messages").textContent), re.source, {
+      timeout: 5000,
+    });
+  } catch {
+    assert.fail(`no message matches ${re}; messages: ${await page.textContent("#messages")}`);
+  }
+}
+
+/** Pastes `text` into `selector` through the clipboard, as Ctrl+V does. */
+async function paste(page, selector, text) {
+  await page.evaluate((t) => navigator.clipboard.writeText(t), text);
+  await page.focus(selector);
+  await page.keyboard.press("Control+V");
+}
+
+/** A page with the story's device and CA, dropped. */
+async function pageWithDeviceAndCa() {
+  const opened = await openPage();
+  const { page } = opened;
+  await drop(page, "#device-drop", [{ name: "device.pem", content: DEVICE.pem }]);
+  await page.waitForSelector("#chain .cert-id");
+  await drop(page, "#ca-drop", [{ name: "fleet-ca.pem", content: CA.pem }]);
+  await page.waitForSelector("#ca-list .cert-id");
+  return opened;
+}
+
+describe("the page", () => {
+  test("drop a device certificate and its CA: the ID and the verdict", async () => {
+    const { page, errors } = await openPage();
+    assert.match(await page.textContent("#privacy"), /Nothing leaves this browser/);
+    assert.match(await verdictTitle(page), /What would JITR decide/);
+
+    await drop(page, "#device-drop", [{ name: "device.pem", content: DEVICE.pem }]);
+    await page.waitForSelector("#chain .cert-id");
+    assert.equal(await page.textContent("#chain .cert-id"), DEVICE.certificateId);
+    // No CA registered yet: refused, and the page says which CA is missing.
+    await page.waitForFunction(() => /Refused/.test(document.querySelector(".verdict-title").textContent));
+    assert.match(
+      await page.textContent("#verdict-body .verdict-hint"),
+      /No registered CA has this certificate's issuer \(CN=jitr Ed25519 CA,O=jitr test vectors\)/,
+    );
+
+    await drop(page, "#ca-drop", [{ name: "fleet-ca.pem", content: CA.pem }]);
+    await page.waitForSelector("#ca-list .cert-id");
+    assert.equal(await page.textContent("#ca-list .cert-id"), CA.certificateId);
+    assert.equal(
+      await verdictTitle(page),
+      `This device will be registered as PENDING_ACTIVATION under CA ${CA.certificateId.slice(0, 8)}…; the event below will be published.`,
+    );
+    assert.equal(await page.textContent("#verdict-body .topic"), `$aws/events/certificates/registered/${CA.certificateId}`);
+    const expected = jitr.registrationEvent({
+      certificateId: DEVICE.certificateId,
+      caCertificateId: CA.certificateId,
+      awsAccountId: "123456789012",
+      timestamp: WHEN_MS,
+    });
+    assert.equal(await page.textContent("#verdict-body .payload"), expected);
+    assert.match(await page.textContent("#chain .card"), /No problems found/);
+    // The copy button puts the ID on the clipboard.
+    await context.grantPermissions(["clipboard-read", "clipboard-write"], { origin });
+    await page.click("#chain .id-row .copy");
+    assert.equal(await page.evaluate(() => navigator.clipboard.readText()), DEVICE.certificateId);
+    await page.mouse.move(0, 0);
+    await page.evaluate(() => window.scrollTo(0, 0));
+    await page.waitForFunction(() => document.querySelector("#chain .id-row .copy").textContent === "Copy");
+    await page.screenshot({ path: SCREENSHOT, fullPage: true });
+    assert.deepEqual(errors, []);
+    await page.close();
+  });
+
+  test("the CA's settings and the certificate's state change the verdict", async () => {
+    const { page, errors } = await pageWithDeviceAndCa();
+    const body = () => page.textContent("#verdict-body");
+    await page.selectOption("#ca-list select[id$=-status]", "INACTIVE");
+    assert.match(await body(), /CA_INACTIVE/);
+    await page.selectOption("#ca-list select[id$=-status]", "ACTIVE");
+    await page.selectOption("#ca-list select[id$=-auto]", "DISABLE");
+    assert.match(await body(), /AUTO_REGISTRATION_DISABLED/);
+    await page.selectOption("#ca-list select[id$=-auto]", "ENABLE");
+    await page.selectOption("#ca-list select[id$=-mode]", "SNI_ONLY");
+    assert.match(await body(), /CA_REQUIRES_SNI/);
+    await page.fill("#sni", "abc123-ats.iot.us-east-1.amazonaws.com");
+    assert.match(await verdictTitle(page), /will be registered as PENDING_ACTIVATION/);
+    await page.selectOption("#ca-list select[id$=-mode]", "DEFAULT");
+    await page.fill("#sni", "");
+    await page.uncheck("#send-ca");
+    assert.match(await body(), /SNI_REQUIRED/);
+    await page.check("#send-ca");
+    await page.selectOption("#known", "ACTIVE");
+    assert.equal(await verdictTitle(page), "The connection is allowed.");
+    await page.selectOption("#known", "PENDING_ACTIVATION");
+    assert.match(await verdictTitle(page), /Waiting for activation/);
+    assert.ok(await page.textContent("#verdict-body .payload"));
+    await page.selectOption("#known", "REVOKED");
+    assert.match(await body(), /CERTIFICATE_REVOKED/);
+    await page.selectOption("#known", "");
+    await page.fill("#account", "12345");
+    assert.match(await body(), /account ID must be 12 digits/);
+    await page.fill("#account", "210987654321");
+    assert.match(await page.textContent("#verdict-body .payload"), /"awsAccountId":"210987654321"/);
+    // 2040: past both certificates' notAfter.
+    await page.fill("#when", "2040-01-01T00:00:00");
+    await page.dispatchEvent("#when", "change");
+    assert.match(await body(), /CERTIFICATE_EXPIRED|CA_EXPIRED/);
+    assert.match(await page.textContent("#chain .findings"), /EXPIRED/);
+    assert.deepEqual(errors, []);
+    await page.close();
+  });
+
+  test("bad input: said plainly, keys never shown, the page stays responsive", async () => {
+    const { page, errors } = await openPage();
+
+    // A private key pasted by mistake (with a certificate): it never reaches the box.
+    const secret = "MC4CAQAwBQYDK2VwBCIEIJitrSecretKeyMaterialDoNotShow0000000000";
+    const keyText = `${DEVICE.pem}-----BEGIN PRIVATE KEY-----\n${secret}\n-----END PRIVATE KEY-----\n`;
+    await context.grantPermissions(["clipboard-read", "clipboard-write"], { origin });
+    await page.click("#device-drop ~ details summary");
+    await page.evaluate(() => {
+      window.seenInBox = [];
+      document.getElementById("device-text").addEventListener("input", (e) => window.seenInBox.push(e.target.value));
+    });
+    await paste(page, "#device-text", keyText);
+    await expectMessage(page, /private key/);
+    assert.equal(await page.inputValue("#device-text"), "");
+    assert.deepEqual(await page.evaluate(() => window.seenInBox), []);
+    // Typed (or filled) and added with the button: cleared.
+    await page.fill("#device-text", keyText);
+    await page.click("#device-add");
+    await expectMessage(page, /private key/);
+    assert.equal(await page.inputValue("#device-text"), "");
+    const visible = await page.evaluate(
+      () => document.body.innerText + [...document.querySelectorAll("textarea,input")].map((e) => e.value).join(""),
+    );
+    assert.ok(!visible.includes(secret), "the key is shown somewhere");
+
+    // A key in a dropped file.
+    await drop(page, "#device-drop", [
+      { name: "device-key.pem", content: `-----BEGIN EC PRIVATE KEY-----\n${secret}\n-----END EC PRIVATE KEY-----\n` },
+    ]);
+    await expectMessage(page, /device-key\.pem: .*private key/);
+
+    // A JPEG, an empty file, a truncated PEM.
+    await drop(page, "#device-drop", [
+      { name: "photo.jpg", content: [0xff, 0xd8, 0xff, 0xe0, 0, 16, 74, 70, 73, 70], type: "image/jpeg" },
+    ]);
+    await expectMessage(page, /photo\.jpg: the input is neither PEM text/);
+    await drop(page, "#device-drop", [{ name: "empty.pem", content: "" }]);
+    await expectMessage(page, /empty\.pem: the file is empty/);
+    await drop(page, "#device-drop", [{ name: "cut.pem", content: DEVICE.pem.slice(0, 200) }]);
+    await expectMessage(page, /cut\.pem: /);
+    assert.equal(await page.locator("#chain .card").count(), 0);
+
+    // 10 MB of text, dropped and pasted; a 1,000-certificate bundle.
+    const cases = [
+      [
+        () => drop(page, "#device-drop", [{ name: "big.pem", content: "A".repeat(10 * 1024 * 1024) }]),
+        /big\.pem: the file is 10\.0 MiB; at most 1\.0 MiB/,
+      ],
+      [
+        () => paste(page, "#device-text", "B".repeat(10 * 1024 * 1024)),
+        /pasted text is 10,485,760 characters; at most 1,048,576/,
+      ],
+      [
+        () => drop(page, "#device-drop", [{ name: "bundle.pem", content: CA.pem.repeat(1000) }]),
+        /bundle\.pem: the PEM text holds 1000 certificates; at most 16/,
+      ],
+    ];
+    for (const [run, expected] of cases) {
+      const t0 = Date.now();
+      await run();
+      await expectMessage(page, expected);
+      const ms = Date.now() - t0;
+      assert.ok(ms < 3000, `${expected} took ${ms} ms`);
+      // Still responsive: a round trip into the page answers at once.
+      const t1 = Date.now();
+      await page.evaluate(() => document.querySelectorAll("*").length);
+      assert.ok(Date.now() - t1 < 500);
+    }
+    assert.equal(await page.inputValue("#device-text"), "");
+
+    // A legacy certificate: every problem listed, not just the first.
+    await drop(page, "#device-drop", [{ name: "legacy.pem", content: LEGACY }]);
+    await page.waitForSelector("#chain .findings");
+    const findings = await page.textContent("#chain .findings");
+    for (const code of ["WEAK_SIGNATURE_ALGORITHM", "WEAK_KEY", "NOT_X509_V3"]) assert.match(findings, new RegExp(code));
+    await page.screenshot({ path: join(ARTIFACTS, "bad-input.png"), fullPage: true });
+    assert.deepEqual(errors, []);
+    await page.close();
+  });
+
+  test("keyboard only: choose files, reach every control, names for all", async () => {
+    const { page, errors } = await openPage();
+    // Every interactive element has an accessible name.
+    const unnamed = await page.evaluate(() =>
+      [...document.querySelectorAll("button, select, input:not([hidden]), textarea, summary")]
+        .filter((el) => {
+          const label =
+            el.getAttribute("aria-label") ||
+            el.textContent.trim() ||
+            (el.id && document.querySelector(`label[for="${el.id}"]`)?.textContent.trim());
+          return !label;
+        })
+        .map((el) => el.outerHTML.slice(0, 80)),
+    );
+    assert.deepEqual(unnamed, []);
+    // Tab from the top reaches both file choosers.
+    const seen = [];
+    for (let i = 0; i < 30; i++) {
+      await page.keyboard.press("Tab");
+      seen.push(await page.evaluate(() => document.activeElement?.textContent?.trim() || document.activeElement?.id || ""));
+    }
+    assert.ok(seen.filter((s) => s === "Choose files…").length >= 2, `tab order: ${seen.join(" | ")}`);
+    // Choose the device file and the CA file with the keyboard.
+    for (const [button, name, content] of [
+      ["#device-drop button", "device.pem", DEVICE.pem],
+      ["#ca-drop button", "ca.pem", CA.pem],
+    ]) {
+      await page.focus(button);
+      const [chooser] = await Promise.all([page.waitForEvent("filechooser"), page.keyboard.press("Enter")]);
+      await chooser.setFiles({ name, mimeType: "application/x-pem-file", buffer: Buffer.from(content) });
+    }
+    await page.waitForSelector("#ca-list .cert-id");
+    assert.equal(await page.locator("#chain .card").count(), 1);
+    assert.match(await verdictTitle(page), /will be registered as PENDING_ACTIVATION/);
+    // Change a CA setting with the keyboard.
+    await page.focus("#ca-list select[id$=-status]");
+    await page.keyboard.press("ArrowDown");
+    assert.match(await page.textContent("#verdict-body"), /CA_INACTIVE/);
+    assert.deepEqual(errors, []);
+    await page.close();
+  });
+
+  test("readable on a phone: no sideways scrolling", async () => {
+    const page = await context.newPage();
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.goto(`${origin}/www/`);
+    await page.waitForSelector("body[data-ready=true]");
+    await page.click("#example");
+    await page.waitForSelector("#ca-list .cert-id");
+    await page.fill("#when", WHEN);
+    await page.dispatchEvent("#when", "change");
+    assert.match(await verdictTitle(page), /will be registered as PENDING_ACTIVATION/);
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    assert.ok(overflow <= 0, `the page is ${overflow}px wider than the screen`);
+    const size = await page.evaluate(() => parseFloat(getComputedStyle(document.querySelector(".cert-id")).fontSize));
+    assert.ok(size >= 12, `IDs are ${size}px`);
+    await page.screenshot({ path: join(ARTIFACTS, "phone.png"), fullPage: true });
+    await page.close();
+  });
+
+  test("nothing but the page's own files was requested", () => {
+    assert.ok(requests.length > 0);
+    const outside = requests.filter((u) => !u.startsWith(origin + "/"));
+    assert.deepEqual(outside, []);
+    assert.ok(requests.some((u) => u.endsWith("/pkg/jitr_wasm_bg.wasm")));
+    assert.ok(requests.some((u) => u.endsWith("/www/examples/fleet-ca.pem")));
+  });
+});

@@ -1,0 +1,616 @@
+// The jitr page: reads certificates the user pastes or drops, and shows what jitr-core
+// (compiled to WebAssembly) says about them. Everything stays in this tab: the only
+// requests are for this page's own files (and the example certificates, on request).
+import init, {
+  inspectCertificate,
+  preflight,
+  limits,
+  version,
+} from "../pkg/jitr_wasm.js";
+
+const $ = (id) => document.getElementById(id);
+const PRIVATE_KEY = /-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----/;
+const MAX_CAS = 100;
+
+const state = {
+  /** Certificates the device presents, leaf first: { pem, name } */
+  chain: [],
+  /** Registered CAs: { pem, name, status, autoRegistrationStatus, certificateMode } */
+  cas: [],
+};
+let LIMITS = { maxPemLength: 1 << 20, maxChainLength: 16, maxCertificateDerLength: 1 << 16 };
+
+// --- small DOM helpers (text only: certificate fields are never parsed as HTML) -------
+
+function h(tag, attrs = {}, ...children) {
+  const el = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (v === undefined || v === null || v === false) continue;
+    if (k === "class") el.className = v;
+    else if (k.startsWith("on")) el.addEventListener(k.slice(2), v);
+    else el.setAttribute(k, v === true ? "" : v);
+  }
+  for (const c of children.flat()) {
+    if (c === undefined || c === null || c === false) continue;
+    el.append(c instanceof Node ? c : document.createTextNode(String(c)));
+  }
+  return el;
+}
+
+function announce(text) {
+  const s = $("status");
+  s.textContent = "";
+  setTimeout(() => (s.textContent = text), 30);
+}
+
+function shortId(id) {
+  return `${id.slice(0, 8)}…`;
+}
+
+function fmtDate(ms) {
+  const d = new Date(ms);
+  return Number.isNaN(d.getTime()) ? String(ms) : d.toISOString().replace(".000Z", "Z").replace("T", " ");
+}
+
+function fmtBytes(n) {
+  if (n >= 1 << 20) return `${(n / (1 << 20)).toFixed(1)} MiB`;
+  if (n >= 1 << 10) return `${(n / (1 << 10)).toFixed(1)} KiB`;
+  return `${n} bytes`;
+}
+
+// --- messages --------------------------------------------------------------------------
+
+function showMessage(text, kind = "error") {
+  const box = $("messages");
+  const item = h(
+    "div",
+    { class: `message ${kind}` },
+    h("span", { class: "message-text" }, text),
+    h("button", { type: "button", class: "dismiss", "aria-label": "Dismiss this message", onclick: () => item.remove() }, "×"),
+  );
+  box.append(item);
+  while (box.children.length > 4) box.firstElementChild.remove();
+}
+
+function clearMessages() {
+  $("messages").replaceChildren();
+}
+
+function errorText(e) {
+  if (e instanceof Error) return e.name && e.name !== "Error" ? `${e.message} (${e.name})` : e.message;
+  return String(e);
+}
+
+// --- reading input ---------------------------------------------------------------------
+
+/** Certificates in one input (text or bytes), or a message saying what is wrong. */
+function readCertificates(input, label) {
+  try {
+    return inspectCertificate(input, { now: evaluationTime() }).map((c) => ({ pem: c.pem, name: label }));
+  } catch (e) {
+    showMessage(`${label}: ${errorText(e)}`);
+    return [];
+  }
+}
+
+async function readFiles(files, kind) {
+  clearMessages();
+  const added = [];
+  for (const file of files) {
+    if (file.size === 0) {
+      showMessage(`${file.name}: the file is empty.`);
+      continue;
+    }
+    if (file.size > LIMITS.maxPemLength) {
+      showMessage(
+        `${file.name}: the file is ${fmtBytes(file.size)}; at most ${fmtBytes(LIMITS.maxPemLength)} is read ` +
+          `(a chain of at most ${LIMITS.maxChainLength} certificates). Is this the right file?`,
+      );
+      continue;
+    }
+    const bytes = new Uint8Array(await file.arrayBuffer());
+    added.push(...readCertificates(bytes, file.name));
+  }
+  addCertificates(added, kind);
+}
+
+function readText(kind, pasted) {
+  const area = $(`${kind}-text`);
+  const text = pasted ?? area.value;
+  clearMessages();
+  if (PRIVATE_KEY.test(text)) {
+    // Never keep or show a private key: a paste never reaches the box, typed text is cleared.
+    area.value = "";
+    showMessage(
+      "That text contains a private key. It was not read, stored or shown, and the box is empty. " +
+        "Only certificates are needed here; keep the key secret.",
+    );
+    return;
+  }
+  if (text.trim() === "") {
+    showMessage("The box is empty: paste one or more PEM certificates (-----BEGIN CERTIFICATE-----).");
+    return;
+  }
+  if (text.length > LIMITS.maxPemLength) {
+    area.value = "";
+    showMessage(
+      `The ${pasted === undefined ? "text in the box" : "pasted text"} is ${text.length.toLocaleString("en")} characters; ` +
+        `at most ${LIMITS.maxPemLength.toLocaleString("en")} are read (a chain of at most ${LIMITS.maxChainLength} certificates).`,
+    );
+    return;
+  }
+  const added = readCertificates(text, kind === "device" ? "Pasted text" : "Pasted CA");
+  // Added: the box empties. Refused: the text stays in the box to be corrected.
+  area.value = added.length ? "" : text;
+  addCertificates(added, kind);
+}
+
+function addCertificates(certs, kind) {
+  if (!certs.length) return;
+  if (kind === "device") {
+    const room = LIMITS.maxChainLength - state.chain.length;
+    if (certs.length > room) {
+      showMessage(`A chain holds at most ${LIMITS.maxChainLength} certificates; ${certs.length - Math.max(room, 0)} were not added.`);
+    }
+    state.chain.push(...certs.slice(0, Math.max(room, 0)));
+    announce(`${Math.min(certs.length, Math.max(room, 0))} certificate(s) added to the chain.`);
+  } else {
+    let added = 0;
+    for (const c of certs) {
+      const info = inspectCertificate(c.pem)[0];
+      if (state.cas.some((x) => x.id === info.id)) {
+        showMessage(`${c.name}: the CA ${shortId(info.id)} is already registered (ResourceAlreadyExistsException).`, "info");
+        continue;
+      }
+      if (state.cas.length >= MAX_CAS) {
+        showMessage(`At most ${MAX_CAS} CA certificates are listed here.`);
+        break;
+      }
+      state.cas.push({
+        pem: c.pem,
+        id: info.id,
+        name: c.name,
+        status: "ACTIVE",
+        autoRegistrationStatus: "ENABLE",
+        certificateMode: "DEFAULT",
+      });
+      added++;
+    }
+    if (added) announce(`${added} CA certificate(s) registered.`);
+  }
+  render();
+}
+
+// --- time ------------------------------------------------------------------------------
+
+function evaluationTime() {
+  const v = $("when").value;
+  if (!v) return Date.now();
+  const t = new Date(v).getTime();
+  return Number.isNaN(t) ? Date.now() : t;
+}
+
+// --- rendering -------------------------------------------------------------------------
+
+function copyButton(text, what) {
+  return h(
+    "button",
+    {
+      type: "button",
+      class: "copy secondary",
+      "aria-label": `Copy ${what}`,
+      onclick: async (ev) => {
+        const btn = ev.currentTarget;
+        try {
+          await navigator.clipboard.writeText(text);
+        } catch {
+          const ta = h("textarea", { class: "visually-hidden" });
+          ta.value = text;
+          document.body.append(ta);
+          ta.select();
+          document.execCommand("copy");
+          ta.remove();
+        }
+        btn.textContent = "Copied";
+        announce(`${what} copied`);
+        setTimeout(() => (btn.textContent = "Copy"), 1500);
+      },
+    },
+    "Copy",
+  );
+}
+
+function roleBadge(info, position) {
+  if (position === 0) return h("span", { class: "badge device" }, "Device (leaf)");
+  if (info.isCa && info.selfSigned) return h("span", { class: "badge root" }, "Root CA");
+  if (info.isCa) return h("span", { class: "badge ca" }, "CA");
+  return h("span", { class: "badge other" }, "Certificate");
+}
+
+const SEVERITY_LABEL = { error: "Problem", warning: "Warning", info: "Note" };
+
+function findingsList(findings) {
+  if (!findings.length) {
+    return h("p", { class: "no-findings" }, h("span", { "aria-hidden": "true" }, "✓ "), "No problems found.");
+  }
+  return h(
+    "ul",
+    { class: "findings", "aria-label": "Findings" },
+    findings.map((f) =>
+      h(
+        "li",
+        { class: `finding ${f.severity}` },
+        h("span", { class: "sev" }, SEVERITY_LABEL[f.severity] ?? f.severity),
+        h("span", { class: "finding-text" }, `${capitalise(f.message)}. `, h("code", { class: "code" }, f.code)),
+      ),
+    ),
+  );
+}
+
+function fieldRows(info) {
+  const rows = [
+    ["Subject", info.subject || "(empty)"],
+    ["Issuer", info.issuer || "(empty)"],
+    ["Serial", info.serialNumber],
+    ["Valid", `${fmtDate(info.notBefore)} → ${fmtDate(info.notAfter)}`],
+    ["Key", info.keyAlgorithm],
+    ["Signature", info.signatureAlgorithm],
+    [
+      "Basic constraints",
+      info.hasBasicConstraints ? (info.isCa ? `CA${info.pathLen !== null ? `, path length ≤ ${info.pathLen}` : ""}` : "not a CA") : "absent",
+    ],
+    ["Key usage", info.keyUsage ? info.keyUsage.join(", ") || "(none)" : "absent"],
+    ["Extended key usage", info.extendedKeyUsage ? info.extendedKeyUsage.join(", ") || "(none)" : "absent"],
+  ];
+  if (info.subjectAlternativeNames.length) rows.push(["Alternative names", info.subjectAlternativeNames.join(", ")]);
+  if (info.subjectKeyIdentifier) rows.push(["Subject key ID", info.subjectKeyIdentifier]);
+  if (info.authorityKeyIdentifier) rows.push(["Authority key ID", info.authorityKeyIdentifier]);
+  rows.push(["X.509 version", `v${info.version}`]);
+  return h("dl", { class: "fields" }, rows.map(([k, v]) => [h("dt", {}, k), h("dd", {}, v)]));
+}
+
+function certificateCard(info, { badge, name, onRemove, removeLabel, controls }) {
+  const title = info.subjectCommonName || info.subject || "(no subject)";
+  const errors = info.findings.filter((f) => f.severity === "error").length;
+  return h(
+    "li",
+    { class: `card${errors ? " has-errors" : ""}`, "data-id": info.id },
+    h(
+      "div",
+      { class: "card-head" },
+      badge,
+      h("h3", { class: "card-title" }, title),
+      h("button", { type: "button", class: "remove secondary", "aria-label": removeLabel, onclick: onRemove }, "Remove"),
+    ),
+    name ? h("p", { class: "source" }, `from ${name}`) : null,
+    h(
+      "div",
+      { class: "id-row" },
+      h("span", { class: "id-label" }, "Certificate ID"),
+      h("code", { class: "cert-id" }, info.id),
+      copyButton(info.id, `certificate ID of ${title}`),
+    ),
+    controls ?? null,
+    findingsList(info.findings),
+    h("details", { class: "more" }, h("summary", {}, "Fields"), fieldRows(info)),
+  );
+}
+
+function select(id, label, value, options, onchange) {
+  return h(
+    "div",
+    { class: "field" },
+    h("label", { for: id }, label),
+    h(
+      "select",
+      { id, onchange: (ev) => onchange(ev.currentTarget.value) },
+      options.map((o) => h("option", { value: o, selected: o === value }, o)),
+    ),
+  );
+}
+
+function renderChain(now) {
+  const list = $("chain");
+  const infos = [];
+  list.replaceChildren(
+    ...state.chain.map((c, i) => {
+      const info = inspectCertificate(c.pem, { now, role: i === 0 ? "device" : "ca" })[0];
+      infos.push(info);
+      const title = info.subjectCommonName || info.subject;
+      return certificateCard(info, {
+        badge: roleBadge(info, i),
+        name: c.name,
+        removeLabel: `Remove ${title} from the chain`,
+        onRemove: () => {
+          state.chain.splice(i, 1);
+          render();
+          announce(`${title} removed from the chain.`);
+        },
+      });
+    }),
+  );
+  if (!state.chain.length) {
+    list.replaceChildren(h("li", { class: "empty" }, "No certificates yet."));
+  }
+  return infos;
+}
+
+function renderCas(now) {
+  const list = $("ca-list");
+  const infos = [];
+  list.replaceChildren(
+    ...state.cas.map((ca, i) => {
+      const info = inspectCertificate(ca.pem, { now, role: "ca" })[0];
+      infos.push(info);
+      const title = info.subjectCommonName || info.subject;
+      const set = (key) => (v) => {
+        ca[key] = v;
+        render();
+        announce(`${title}: ${v}.`);
+      };
+      const controls = h(
+        "div",
+        { class: "ca-controls" },
+        select(`ca-${i}-status`, "Status", ca.status, ["ACTIVE", "INACTIVE"], set("status")),
+        select(`ca-${i}-auto`, "Auto-registration", ca.autoRegistrationStatus, ["ENABLE", "DISABLE"], set("autoRegistrationStatus")),
+        select(`ca-${i}-mode`, "Mode", ca.certificateMode, ["DEFAULT", "SNI_ONLY"], set("certificateMode")),
+      );
+      return certificateCard(info, {
+        badge: h("span", { class: `badge ${info.selfSigned ? "root" : "ca"}` }, info.selfSigned ? "Root CA" : "CA"),
+        name: ca.name,
+        removeLabel: `Deregister ${title}`,
+        onRemove: () => {
+          state.cas.splice(i, 1);
+          render();
+          announce(`${title} deregistered.`);
+        },
+        controls,
+      });
+    }),
+  );
+  if (!state.cas.length) {
+    list.replaceChildren(h("li", { class: "empty" }, "No CA registered yet."));
+  }
+  return infos;
+}
+
+function verdictView(kind, title, ...body) {
+  const box = $("verdict-body");
+  box.className = `verdict ${kind}`;
+  box.replaceChildren(h("p", { class: "verdict-title" }, title), ...body.filter((b) => b !== null && b !== undefined));
+}
+
+function renderVerdict(now, chainInfos, caInfos) {
+  if (!state.chain.length) {
+    verdictView(
+      "neutral",
+      "What would JITR decide?",
+      h(
+        "ol",
+        { class: "howto" },
+        h("li", {}, "Drop or paste the device certificate (and the CA it sends, if any) in ", h("strong", {}, "1"), "."),
+        h("li", {}, "Add the CA certificates registered in the account in ", h("strong", {}, "2"), ", and set their status."),
+        h("li", {}, "The verdict appears here: registered, allowed or refused, and why."),
+      ),
+    );
+    return;
+  }
+  const leaf = chainInfos[0];
+  const chain = state.chain.map((c) => c.pem);
+  let sentCa = null;
+  if ($("send-ca").checked) {
+    // The device sends its CA: the registered CA named by the leaf's issuer, when there is
+    // exactly one and the chain lacks it.
+    const issuers = caInfos.filter((ca) => ca.subject === leaf.issuer);
+    if (issuers.length === 1 && !chainInfos.some((c) => c.id === issuers[0].id)) {
+      sentCa = issuers[0];
+      chain.push(state.cas[caInfos.indexOf(sentCa)].pem);
+    }
+  }
+  const known = $("known").value;
+  const sni = $("sni").value.trim();
+  let d;
+  try {
+    d = preflight({
+      chain,
+      registeredCas: state.cas.map(({ pem, status, autoRegistrationStatus, certificateMode }) => ({
+        pem,
+        status,
+        autoRegistrationStatus,
+        certificateMode,
+      })),
+      registeredCertificates: known ? [{ certificateId: leaf.id, status: known }] : [],
+      serverName: sni || null,
+      account: $("account").value.trim(),
+      now,
+    });
+  } catch (e) {
+    verdictView("refused", "No verdict: the input is not usable.", h("p", {}, errorText(e)));
+    return;
+  }
+  const leafName = leaf.subjectCommonName || leaf.subject;
+  const sent = h(
+    "p",
+    { class: "verdict-context" },
+    `Device ${leafName} (${shortId(leaf.id)}) presents ${chain.length} certificate${chain.length > 1 ? "s" : ""}`,
+    sentCa ? ` (its CA ${sentCa.subjectCommonName || sentCa.subject} added, as the device sends it)` : "",
+    sni ? `, with SNI ${sni}` : ", without SNI",
+    `, at ${fmtDate(now)}.`,
+  );
+  const leafErrors = leaf.findings.filter((f) => f.severity === "error").length;
+  const problems =
+    leafErrors > 0
+      ? h("p", { class: "verdict-note" }, `The device certificate has ${leafErrors} problem${leafErrors > 1 ? "s" : ""}: see its findings below.`)
+      : null;
+  const code = d.reason ? h("p", { class: "verdict-code" }, "Reason code ", h("code", {}, d.reason)) : null;
+  const event = d.event
+    ? h(
+        "div",
+        { class: "event" },
+        h("p", { class: "event-label" }, "Topic"),
+        h("div", { class: "mono-row" }, h("code", { class: "topic" }, d.topic), copyButton(d.topic, "topic")),
+        h("p", { class: "event-label" }, "Payload"),
+        h("div", { class: "mono-row" }, h("pre", { class: "payload" }, h("code", {}, d.event)), copyButton(d.event, "event payload")),
+      )
+    : null;
+  const ca = d.caCertificateId ? `CA ${shortId(d.caCertificateId)}` : "its CA";
+  if (d.reason === "REGISTERED_PENDING_ACTIVATION") {
+    verdictView(
+      "registered",
+      `This device will be registered as PENDING_ACTIVATION under ${ca}; the event below will be published.`,
+      sent,
+      h(
+        "p",
+        {},
+        "The connection itself is refused this time (AWS closes it; over MQTT, CONNACK 5, not authorized). ",
+        "Once the activation handler sets the certificate ACTIVE and attaches a policy, the device connects.",
+      ),
+      event,
+      problems,
+    );
+  } else if (d.allowed) {
+    verdictView("allowed", "The connection is allowed.", sent, h("p", {}, capitalise(d.message) + "."), problems);
+  } else if (d.reason === "PENDING_ACTIVATION") {
+    verdictView(
+      "pending",
+      `Waiting for activation: the certificate is PENDING_ACTIVATION under ${ca}.`,
+      sent,
+      h("p", {}, capitalise(d.message) + ". The connection is refused."),
+      code,
+      event,
+      problems,
+    );
+  } else {
+    // A hint from the fields (the decision's own reason comes first): the usual cause.
+    const issuerRegistered = caInfos.some((c) => c.subject === leaf.issuer);
+    const hint = issuerRegistered
+      ? null
+      : h(
+          "p",
+          { class: "verdict-hint" },
+          `No registered CA has this certificate's issuer (${leaf.issuer || "empty"}) as its subject: register the CA that directly signed it in 2.`,
+        );
+    verdictView(
+      "refused",
+      "Refused: this device will not be registered.",
+      sent,
+      h("p", { class: "verdict-reason" }, capitalise(d.message) + "."),
+      code,
+      hint,
+      problems,
+    );
+  }
+}
+
+function capitalise(s) {
+  return s ? s[0].toUpperCase() + s.slice(1) : s;
+}
+
+function render() {
+  const now = evaluationTime();
+  const chainInfos = renderChain(now);
+  const caInfos = renderCas(now);
+  renderVerdict(now, chainInfos, caInfos);
+}
+
+// --- wiring ----------------------------------------------------------------------------
+
+function wireDropZone(zone, kind) {
+  const over = (ev) => {
+    ev.preventDefault();
+    zone.classList.add("over");
+  };
+  zone.addEventListener("dragenter", over);
+  zone.addEventListener("dragover", over);
+  zone.addEventListener("dragleave", () => zone.classList.remove("over"));
+  zone.addEventListener("drop", (ev) => {
+    ev.preventDefault();
+    zone.classList.remove("over");
+    const dt = ev.dataTransfer;
+    if (dt?.files?.length) {
+      readFiles([...dt.files], kind);
+    } else if (dt) {
+      const text = dt.getData("text/plain");
+      if (text) {
+        $(`${kind}-text`).value = text;
+        readText(kind);
+      }
+    }
+  });
+}
+
+async function loadExample() {
+  clearMessages();
+  const get = async (name) => {
+    const res = await fetch(`examples/${name}`);
+    if (!res.ok) throw new Error(`examples/${name}: ${res.status}`);
+    return res.text();
+  };
+  try {
+    const [device, ca] = await Promise.all([get("device.pem"), get("fleet-ca.pem")]);
+    state.chain = readCertificates(device, "examples/device.pem");
+    state.cas = [];
+    addCertificates(readCertificates(ca, "examples/fleet-ca.pem"), "ca");
+    announce("Example loaded: a device certificate and its CA.");
+  } catch (e) {
+    showMessage(`The example could not be loaded: ${errorText(e)}`);
+  }
+}
+
+async function main() {
+  try {
+    await init();
+  } catch (e) {
+    verdictView(
+      "refused",
+      "This page could not start its WebAssembly module.",
+      h("p", {}, `${errorText(e)}. Serve the page over http (for example: node jitr-wasm/tools/serve.mjs) after building it (jitr-wasm/build.sh).`),
+    );
+    return;
+  }
+  LIMITS = limits();
+  $("version").textContent = version();
+  // A file dropped outside a drop zone must not navigate away from the page.
+  for (const type of ["dragover", "drop"]) window.addEventListener(type, (ev) => ev.preventDefault());
+  for (const zone of document.querySelectorAll(".drop")) wireDropZone(zone, zone.dataset.kind);
+  for (const btn of document.querySelectorAll("[data-choose]")) {
+    btn.addEventListener("click", () => $(btn.dataset.choose).click());
+  }
+  for (const kind of ["device", "ca"]) {
+    const input = $(`${kind}-files`);
+    input.addEventListener("change", () => {
+      readFiles([...input.files], kind);
+      input.value = "";
+    });
+    const area = $(`${kind}-text`);
+    // A paste is read at once, before it reaches the box (so that a key or 10 MB of text
+    // never lands there); typed text on the button or Ctrl+Enter.
+    area.addEventListener("paste", (ev) => {
+      const text = ev.clipboardData?.getData("text/plain");
+      if (typeof text !== "string") return;
+      ev.preventDefault();
+      readText(kind, area.value.trim() ? `${area.value}\n${text}` : text);
+    });
+    area.addEventListener("keydown", (ev) => {
+      if (ev.key === "Enter" && (ev.ctrlKey || ev.metaKey)) readText(kind);
+    });
+    $(`${kind}-add`).addEventListener("click", () => readText(kind));
+  }
+  $("device-clear").addEventListener("click", () => {
+    state.chain = [];
+    clearMessages();
+    render();
+    announce("The chain is empty.");
+  });
+  $("example").addEventListener("click", loadExample);
+  for (const id of ["send-ca", "known", "when"]) $(id).addEventListener("change", render);
+  for (const id of ["sni", "account"]) $(id).addEventListener("input", render);
+  $("when-now").addEventListener("click", () => {
+    $("when").value = "";
+    render();
+  });
+  render();
+  document.body.dataset.ready = "true";
+}
+
+main();
