@@ -11,6 +11,7 @@ use pyo3::types::PyTuple;
 mod cert;
 mod convert;
 mod errors;
+mod handler;
 mod internal;
 mod registry;
 mod tooling;
@@ -22,6 +23,10 @@ fn _jitr(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<registry::Decision>()?;
     m.add_class::<cert::Certificate>()?;
     m.add_class::<tooling::GeneratedCertificate>()?;
+    m.add_class::<handler::Crl>()?;
+    m.add_class::<handler::PolicyTemplate>()?;
+    m.add_function(wrap_pyfunction!(handler::parse_registration_event, m)?)?;
+    m.add_function(wrap_pyfunction!(handler::plan_activation, m)?)?;
     m.add_function(wrap_pyfunction!(cert::load_pem_chain, m)?)?;
     m.add_function(wrap_pyfunction!(cert::certificate_id, m)?)?;
     m.add_function(wrap_pyfunction!(tooling::generate_ca, m)?)?;

@@ -8,7 +8,7 @@ import inspect
 import re
 import runpy
 from pathlib import Path
-from typing import Any, Dict, Iterator, Tuple
+from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
 
 import pytest
 
@@ -24,6 +24,9 @@ def docstrings() -> Iterator[Tuple[str, str]]:
     """(name, docstring) of the package, every public object and their members."""
     yield "jitr", jitr.__doc__ or ""
     yield "jitr._errors", _errors.__doc__ or ""
+    yield "jitr.handler", jitr.handler.__doc__ or ""
+    for name in ["activate", "lambda_handler"]:
+        yield f"jitr.handler.{name}", getattr(jitr.handler, name).__doc__ or ""
     for name in jitr.__all__:
         obj = getattr(jitr, name)
         if not (inspect.isclass(obj) or callable(obj)):
@@ -51,6 +54,10 @@ def test_the_documented_objects_have_examples() -> None:
         "jitr.generate_ca",
         "jitr.generate_verification_certificate",
         "jitr.issue_certificate",
+        "jitr.Crl",
+        "jitr.PolicyTemplate",
+        "jitr.parse_registration_event",
+        "jitr.handler",
     ]:
         assert name in with_examples, name
 
@@ -75,11 +82,23 @@ def test_readme_shows_the_example() -> None:
     assert EXAMPLE.read_text() in blocks
 
 
-def test_readme_examples_run(capsys: pytest.CaptureFixture[str]) -> None:
+def test_readme_examples_run(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    # The Lambda example configures jitr.handler: restore its settings afterwards.
+    for setting in ["crl_source", "policy_template", "iot_client"]:
+        monkeypatch.setattr(jitr.handler, setting, getattr(jitr.handler, setting))
+    namespaces: List[Dict[str, Any]] = []
     for block in python_blocks(README.read_text()):
         namespace: Dict[str, Any] = {"__name__": "__readme__"}
         exec(compile(block, str(README), "exec"), namespace)
+        namespaces.append(namespace)
     assert "PENDING_ACTIVATION" in capsys.readouterr().out
+    # The Lambda module's CRL source answers "no CRL" for a CA without a file.
+    [app] = [n for n in namespaces if "crl_for" in n]
+    crl_for: Callable[[str], Optional[bytes]] = app["crl_for"]
+    assert crl_for("ab" * 32) is None
+    assert jitr.handler.crl_source is crl_for
+    template = jitr.handler.policy_template
+    assert template is not None and template.name == "Fleet_{{subject.CommonName}}"
 
 
 def test_the_example_runs(capsys: pytest.CaptureFixture[str]) -> None:

@@ -28,6 +28,7 @@ from jitr._errors import (
     CertificateStateException,
     CertificateValidationException,
     ClientError,
+    CrlError,
     DeleteConflictException,
     InvalidRequestException,
     JitrError,
@@ -42,8 +43,10 @@ from jitr._jitr import (
     KEY_TYPES,
     OPERATIONS,
     Certificate,
+    Crl,
     Decision,
     GeneratedCertificate,
+    PolicyTemplate,
     Registry,
     __version__,
     certificate_id,
@@ -51,6 +54,8 @@ from jitr._jitr import (
     generate_verification_certificate,
     issue_certificate,
     load_pem_chain,
+    parse_registration_event,
+    plan_activation,
 )
 
 __all__ = [
@@ -63,6 +68,10 @@ __all__ = [
     "generate_ca",
     "generate_verification_certificate",
     "issue_certificate",
+    "Crl",
+    "PolicyTemplate",
+    "parse_registration_event",
+    "plan_activation",
     "ERROR_CODES",
     "KEY_TYPES",
     "OPERATIONS",
@@ -78,5 +87,10 @@ __all__ = [
     "LimitExceededException",
     "DeleteConflictException",
     "MalformedPolicyException",
+    "CrlError",
     "__version__",
 ]
+
+# The activation handler (jitr.handler.activate, jitr.handler.lambda_handler): pure
+# Python over plan_activation; imports boto3 only when lambda_handler needs it.
+from jitr import handler as handler  # noqa: E402

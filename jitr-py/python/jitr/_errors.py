@@ -30,6 +30,7 @@ __all__ = [
     "LimitExceededException",
     "DeleteConflictException",
     "MalformedPolicyException",
+    "CrlError",
 ]
 
 
@@ -170,6 +171,28 @@ class DeleteConflictException(JitrError):
 
 class MalformedPolicyException(JitrError):
     """A policy document is not valid."""
+
+
+class CrlError(ValueError):
+    """A CRL cannot be used with a CA (raised by ``Crl.verify_issued_by``).
+
+    ``code`` is the reason, as the activation handler records it when it skips a
+    certificate: ``CRL_WRONG_ISSUER`` (the CRL's issuer is not the CA's subject),
+    ``CRL_BAD_SIGNATURE`` (the CA's key does not verify it), ``CRL_STALE`` (its nextUpdate
+    has passed) or ``CRL_NOT_YET_VALID`` (its thisUpdate is in the future); ``message`` a
+    sentence. Not an AWS error, so not a ``JitrError``: AWS IoT never checks CRLs.
+    """
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+    def __reduce__(self) -> Tuple[Any, ...]:
+        return (type(self), (self.code, self.message))
+
+    def __repr__(self) -> str:
+        return f"CrlError({self.code!r}, {self.message!r})"
 
 
 _CLASSES: Dict[str, Type[JitrError]] = {

@@ -1,7 +1,7 @@
 """Type stubs for the native module ``jitr._jitr`` (checked by ``mypy.stubtest``)."""
 
 from datetime import datetime
-from typing import Any, Dict, List, Optional, Sequence, Tuple, Type, Union
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Type, Union
 
 from typing_extensions import NotRequired, TypedDict, final
 
@@ -29,6 +29,10 @@ __all__ = [
     "generate_ca",
     "generate_verification_certificate",
     "issue_certificate",
+    "Crl",
+    "PolicyTemplate",
+    "parse_registration_event",
+    "plan_activation",
     "_bench_decide",
     "_bench_certificate_id",
     "_api_call",
@@ -437,6 +441,63 @@ def issue_certificate(
     client_auth: bool = True,
     not_before: _Time = None,
 ) -> GeneratedCertificate: ...
+@final
+class Crl:
+    """A certificate revocation list."""
+
+    @staticmethod
+    def from_bytes(data: Union[bytes, bytearray, str]) -> Crl: ...
+    def is_revoked(self, serial: Union[bytes, bytearray, int, str]) -> bool: ...
+    @property
+    def this_update(self) -> datetime: ...
+    @property
+    def next_update(self) -> Optional[datetime]: ...
+    @property
+    def issuer(self) -> str: ...
+    def verify_issued_by(self, ca: Union[str, Certificate]) -> None: ...
+    def __len__(self) -> int: ...
+
+@final
+class PolicyTemplate:
+    """A policy name and document with placeholders."""
+
+    def __new__(cls, name: str, document: str) -> PolicyTemplate: ...
+    @staticmethod
+    def aws_sample() -> PolicyTemplate: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def document(self) -> str: ...
+    def __eq__(self, value: object, /) -> bool: ...
+    def __hash__(self) -> int: ...
+
+class _Plan(TypedDict):
+    """What the activation handler will do: action ``SKIP`` (with ``reason`` and
+    ``message``), ``REVOKE``, or ``ACTIVATE`` (with ``policyName`` and ``policyDocument``)."""
+
+    action: str
+    reason: NotRequired[str]
+    message: NotRequired[str]
+    policyName: NotRequired[str]
+    policyDocument: NotRequired[str]
+
+_Event = Union[Mapping[str, Any], str]
+
+def parse_registration_event(event: _Event) -> _RegistrationEvent: ...
+def plan_activation(
+    event: _Event,
+    *,
+    certificate_pem: str,
+    status: str,
+    account_id: str,
+    region: str,
+    partition: str = "aws",
+    ca_certificate_pem: Optional[str] = None,
+    crl: Optional[Crl] = None,
+    template: Optional[PolicyTemplate] = None,
+    stale_crl: str = "REFUSE",
+    now: _Time = None,
+) -> _Plan: ...
 def _bench_decide(
     registry: Registry, chains: Sequence[_Chain], server_name: Optional[str] = None, repeat: int = 1
 ) -> int: ...
