@@ -259,15 +259,19 @@ fn handshakes(c: &mut Criterion) {
     let (leaf, key) = fleet.device("device");
     let mut roots = rustls::RootCertStore::empty();
     roots.add(tls.server_ca.clone()).unwrap();
-    let client = Arc::new(
-        rustls::ClientConfig::builder()
+    let client = Arc::new({
+        // Full handshakes only: no session resumption (a resumed TLS 1.3 handshake
+        // carries no client certificate).
+        let mut c = rustls::ClientConfig::builder()
             .with_root_certificates(roots)
             .with_client_auth_cert(
                 vec![leaf.clone(), fleet.der.clone()],
                 PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key)),
             )
-            .unwrap(),
-    );
+            .unwrap();
+        c.resumption = rustls::client::Resumption::disabled();
+        c
+    });
     let fillers = filler_cas(99_999);
     for n in [1usize, 100_000] {
         let mut pems: Vec<&str> = fillers[..n - 1].iter().map(String::as_str).collect();
@@ -288,16 +292,22 @@ fn handshakes(c: &mut Criterion) {
             .unwrap();
         let jitr_verifier = JitrClientVerifier::builder(reg).build().unwrap();
         let resolver = Arc::new(Fixed(tls.server.clone()));
-        let webpki_server = Arc::new(
-            rustls::ServerConfig::builder()
+        let webpki_server = Arc::new({
+            let mut s = rustls::ServerConfig::builder()
                 .with_client_cert_verifier(webpki_verifier)
-                .with_cert_resolver(resolver.clone()),
-        );
-        let jitr_server = Arc::new(
-            rustls::ServerConfig::builder()
+                .with_cert_resolver(resolver.clone());
+            s.send_tls13_tickets = 0;
+            s.session_storage = Arc::new(rustls::server::NoServerSessionStorage {});
+            s
+        });
+        let jitr_server = Arc::new({
+            let mut s = rustls::ServerConfig::builder()
                 .with_client_cert_verifier(jitr_verifier)
-                .with_cert_resolver(resolver),
-        );
+                .with_cert_resolver(resolver);
+            s.send_tls13_tickets = 0;
+            s.session_storage = Arc::new(rustls::server::NoServerSessionStorage {});
+            s
+        });
         let mut g = c.benchmark_group(format!("handshake/{n}"));
         let server_side = |server: &Arc<rustls::ServerConfig>| {
             let (client, server) = (client.clone(), server.clone());
