@@ -25,18 +25,9 @@ use std::time::{Duration, Instant};
 
 use common::*;
 use criterion::{criterion_group, criterion_main, Criterion};
-use jitr_core::rustls_pki_types::{
-    CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer, ServerName, TrustAnchor, UnixTime,
-};
+use jitr_core::rustls_pki_types::{CertificateDer, ServerName, TrustAnchor};
 use jitr_core::verifier::JitrClientVerifier;
 use jitr_core::*;
-
-static ALGS: &[&dyn jitr_core::rustls_pki_types::SignatureVerificationAlgorithm] = &[
-    webpki::ring::ECDSA_P256_SHA256,
-    webpki::ring::ECDSA_P384_SHA384,
-    webpki::ring::ED25519,
-    webpki::ring::RSA_PKCS1_2048_8192_SHA256,
-];
 
 fn sha256(data: &[u8]) -> [u8; 32] {
     let mut out = [0u8; 32];
@@ -102,17 +93,7 @@ fn new_cert(c: &mut Criterion) {
         g.bench_function("floor: webpki parse + verify", |b| {
             b.iter(|| {
                 i = (i + 1) % pool.len();
-                let ee = webpki::EndEntityCert::try_from(&pool[i]).unwrap();
-                ee.verify_for_usage(
-                    ALGS,
-                    core::slice::from_ref(&anchor),
-                    &[],
-                    UnixTime::since_unix_epoch(Duration::from_secs(now().unix_secs() as u64)),
-                    webpki::KeyUsage::client_auth(),
-                    None,
-                    None,
-                )
-                .is_ok()
+                webpki_verify(&pool[i], core::slice::from_ref(&anchor))
             })
         });
         g.bench_function("jitr: Registry::decide (registers)", |b| {
@@ -164,19 +145,7 @@ fn ca_scaling(c: &mut Criterion) {
         let chain = [leaf.clone(), target.der.clone()];
         let mut g = c.benchmark_group(format!("ca_scaling/{n}"));
         g.bench_function("webpki verify_for_usage, all CAs as anchors", |b| {
-            b.iter(|| {
-                let ee = webpki::EndEntityCert::try_from(&leaf).unwrap();
-                ee.verify_for_usage(
-                    ALGS,
-                    &anchors,
-                    &[],
-                    UnixTime::since_unix_epoch(Duration::from_secs(now().unix_secs() as u64)),
-                    webpki::KeyUsage::client_auth(),
-                    None,
-                    None,
-                )
-                .is_ok()
-            })
+            b.iter(|| webpki_verify(&leaf, &anchors))
         });
         g.bench_function("jitr: Registry::authenticate (new device)", |b| {
             b.iter(|| assert!(reg.authenticate(black_box(&chain), None, now()).is_ok()))
@@ -191,40 +160,6 @@ fn ca_scaling(c: &mut Criterion) {
             });
         }
         g.finish();
-    }
-}
-
-struct Tls {
-    server_ca: CertificateDer<'static>,
-    server: Arc<rustls::sign::CertifiedKey>,
-}
-
-#[derive(Debug)]
-struct Fixed(Arc<rustls::sign::CertifiedKey>);
-
-impl rustls::server::ResolvesServerCert for Fixed {
-    fn resolve(
-        &self,
-        _: rustls::server::ClientHello<'_>,
-    ) -> Option<Arc<rustls::sign::CertifiedKey>> {
-        Some(self.0.clone())
-    }
-}
-
-fn tls_server() -> Tls {
-    let ca = Ca::p256("Server CA");
-    let key = rcgen::KeyPair::generate().unwrap();
-    let p = rcgen::CertificateParams::new(vec!["iot.example".into()]).unwrap();
-    let cert = p
-        .signed_by(&key, &rcgen::Issuer::new(ca.params.clone(), &ca.key))
-        .unwrap();
-    let provider = rustls::crypto::ring::default_provider();
-    let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der()));
-    Tls {
-        server_ca: ca.der.clone(),
-        server: Arc::new(
-            rustls::sign::CertifiedKey::from_der(vec![cert.der().clone()], key, &provider).unwrap(),
-        ),
     }
 }
 
@@ -257,21 +192,7 @@ fn handshakes(c: &mut Criterion) {
     let tls = tls_server();
     let fleet = Ca::p256("Fleet CA");
     let (leaf, key) = fleet.device("device");
-    let mut roots = rustls::RootCertStore::empty();
-    roots.add(tls.server_ca.clone()).unwrap();
-    let client = Arc::new({
-        // Full handshakes only: no session resumption (a resumed TLS 1.3 handshake
-        // carries no client certificate).
-        let mut c = rustls::ClientConfig::builder()
-            .with_root_certificates(roots)
-            .with_client_auth_cert(
-                vec![leaf.clone(), fleet.der.clone()],
-                PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key)),
-            )
-            .unwrap();
-        c.resumption = rustls::client::Resumption::disabled();
-        c
-    });
+    let client = tls.client(vec![leaf.clone(), fleet.der.clone()], key);
     let fillers = filler_cas(99_999);
     for n in [1usize, 100_000] {
         let mut pems: Vec<&str> = fillers[..n - 1].iter().map(String::as_str).collect();
@@ -291,23 +212,8 @@ fn handshakes(c: &mut Criterion) {
             .build()
             .unwrap();
         let jitr_verifier = JitrClientVerifier::builder(reg).build().unwrap();
-        let resolver = Arc::new(Fixed(tls.server.clone()));
-        let webpki_server = Arc::new({
-            let mut s = rustls::ServerConfig::builder()
-                .with_client_cert_verifier(webpki_verifier)
-                .with_cert_resolver(resolver.clone());
-            s.send_tls13_tickets = 0;
-            s.session_storage = Arc::new(rustls::server::NoServerSessionStorage {});
-            s
-        });
-        let jitr_server = Arc::new({
-            let mut s = rustls::ServerConfig::builder()
-                .with_client_cert_verifier(jitr_verifier)
-                .with_cert_resolver(resolver);
-            s.send_tls13_tickets = 0;
-            s.session_storage = Arc::new(rustls::server::NoServerSessionStorage {});
-            s
-        });
+        let webpki_server = tls.server(webpki_verifier);
+        let jitr_server = tls.server(jitr_verifier);
         let mut g = c.benchmark_group(format!("handshake/{n}"));
         let server_side = |server: &Arc<rustls::ServerConfig>| {
             let (client, server) = (client.clone(), server.clone());

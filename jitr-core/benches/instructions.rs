@@ -13,38 +13,11 @@ use std::hint::black_box;
 use std::sync::Arc;
 
 use common::*;
-use jitr_core::rustls_pki_types::{
-    CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer, ServerName, TrustAnchor, UnixTime,
-};
+use jitr_core::rustls_pki_types::{CertificateDer, ServerName};
 use jitr_core::verifier::JitrClientVerifier;
 use jitr_core::*;
 
 const N: usize = 200;
-
-static ALGS: &[&dyn jitr_core::rustls_pki_types::SignatureVerificationAlgorithm] = &[
-    webpki::ring::ECDSA_P256_SHA256,
-    webpki::ring::ECDSA_P384_SHA384,
-    webpki::ring::ED25519,
-    webpki::ring::RSA_PKCS1_2048_8192_SHA256,
-];
-
-fn unix_now() -> UnixTime {
-    UnixTime::since_unix_epoch(std::time::Duration::from_secs(now().unix_secs() as u64))
-}
-
-fn webpki_verify(leaf: &CertificateDer<'_>, anchors: &[TrustAnchor<'_>]) -> bool {
-    let ee = webpki::EndEntityCert::try_from(leaf).unwrap();
-    ee.verify_for_usage(
-        ALGS,
-        anchors,
-        &[],
-        unix_now(),
-        webpki::KeyUsage::client_auth(),
-        None,
-        None,
-    )
-    .is_ok()
-}
 
 /// Everything inside is counted (callgrind `--toggle-collect=instructions::measure`).
 #[inline(never)]
@@ -79,18 +52,6 @@ fn server_step(s: &mut rustls::ServerConnection, buf: &mut Vec<u8>) {
     s.process_new_packets().unwrap();
     buf.clear();
     s.write_tls(buf).unwrap();
-}
-
-#[derive(Debug)]
-struct Fixed(Arc<rustls::sign::CertifiedKey>);
-
-impl rustls::server::ResolvesServerCert for Fixed {
-    fn resolve(
-        &self,
-        _: rustls::server::ClientHello<'_>,
-    ) -> Option<Arc<rustls::sign::CertifiedKey>> {
-        Some(self.0.clone())
-    }
 }
 
 fn main() {
@@ -174,62 +135,17 @@ fn main() {
     }
 
     // Server side of full TLS 1.3 handshakes, known ACTIVE device, 1 CA.
-    let server_ca = Ca::p256("Server CA");
-    let skey = rcgen::KeyPair::generate().unwrap();
-    let scert = rcgen::CertificateParams::new(vec!["iot.example".into()])
-        .unwrap()
-        .signed_by(
-            &skey,
-            &rcgen::Issuer::new(server_ca.params.clone(), &server_ca.key),
-        )
-        .unwrap();
-    let provider = rustls::crypto::ring::default_provider();
-    let certified = Arc::new(
-        rustls::sign::CertifiedKey::from_der(
-            vec![scert.der().clone()],
-            PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(skey.serialize_der())),
-            &provider,
-        )
-        .unwrap(),
-    );
-    let mut roots = rustls::RootCertStore::empty();
-    roots.add(server_ca.der.clone()).unwrap();
-    let client = Arc::new({
-        // Full handshakes only: no session resumption (a resumed TLS 1.3 handshake
-        // carries no client certificate).
-        let mut c = rustls::ClientConfig::builder()
-            .with_root_certificates(roots)
-            .with_client_auth_cert(
-                vec![leaf.clone(), ca.der.clone()],
-                PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key)),
-            )
-            .unwrap();
-        c.resumption = rustls::client::Resumption::disabled();
-        c
-    });
+    let tls = tls_server();
+    let client = tls.client(vec![leaf.clone(), ca.der.clone()], key);
     let mut client_roots = rustls::RootCertStore::empty();
     client_roots.add(ca.der.clone()).unwrap();
-    let webpki_server = Arc::new({
-        let mut s = rustls::ServerConfig::builder()
-            .with_client_cert_verifier(
-                rustls::server::WebPkiClientVerifier::builder(Arc::new(client_roots))
-                    .clear_root_hint_subjects()
-                    .build()
-                    .unwrap(),
-            )
-            .with_cert_resolver(Arc::new(Fixed(certified.clone())));
-        s.send_tls13_tickets = 0;
-        s.session_storage = Arc::new(rustls::server::NoServerSessionStorage {});
-        s
-    });
-    let jitr_server = Arc::new({
-        let mut s = rustls::ServerConfig::builder()
-            .with_client_cert_verifier(JitrClientVerifier::builder(Arc::new(reg)).build().unwrap())
-            .with_cert_resolver(Arc::new(Fixed(certified)));
-        s.send_tls13_tickets = 0;
-        s.session_storage = Arc::new(rustls::server::NoServerSessionStorage {});
-        s
-    });
+    let webpki_server = tls.server(
+        rustls::server::WebPkiClientVerifier::builder(Arc::new(client_roots))
+            .clear_root_hint_subjects()
+            .build()
+            .unwrap(),
+    );
+    let jitr_server = tls.server(JitrClientVerifier::builder(Arc::new(reg)).build().unwrap());
     let server = match case.as_str() {
         "handshake-webpki" => &webpki_server,
         "handshake-jitr" => &jitr_server,

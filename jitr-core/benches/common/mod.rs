@@ -1,7 +1,11 @@
 //! Certificates and registries for the benchmarks.
 #![allow(dead_code, unreachable_pub, clippy::unwrap_used)]
 
-use jitr_core::rustls_pki_types::CertificateDer;
+use std::sync::Arc;
+
+use jitr_core::rustls_pki_types::{
+    CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer, TrustAnchor, UnixTime,
+};
 use jitr_core::*;
 use rcgen::{
     BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
@@ -105,4 +109,95 @@ pub fn filler_cas(n: usize) -> Vec<String> {
             .pem
         })
         .collect()
+}
+
+/// The signature algorithms the baselines accept (those the benches' keys use).
+pub static ALGS: &[&dyn jitr_core::rustls_pki_types::SignatureVerificationAlgorithm] = &[
+    webpki::ring::ECDSA_P256_SHA256,
+    webpki::ring::ECDSA_P384_SHA384,
+    webpki::ring::ED25519,
+    webpki::ring::RSA_PKCS1_2048_8192_SHA256,
+];
+
+/// The baseline for a new certificate: webpki parse + `verify_for_usage` against `anchors`.
+pub fn webpki_verify(leaf: &CertificateDer<'_>, anchors: &[TrustAnchor<'_>]) -> bool {
+    let ee = webpki::EndEntityCert::try_from(leaf).unwrap();
+    let now = UnixTime::since_unix_epoch(std::time::Duration::from_secs(now().unix_secs() as u64));
+    ee.verify_for_usage(
+        ALGS,
+        anchors,
+        &[],
+        now,
+        webpki::KeyUsage::client_auth(),
+        None,
+        None,
+    )
+    .is_ok()
+}
+
+/// A TLS server identity ("iot.example") and the roots a client trusts it with.
+pub struct Tls {
+    pub roots: rustls::RootCertStore,
+    pub resolver: Arc<dyn rustls::server::ResolvesServerCert>,
+}
+
+#[derive(Debug)]
+struct Fixed(Arc<rustls::sign::CertifiedKey>);
+
+impl rustls::server::ResolvesServerCert for Fixed {
+    fn resolve(
+        &self,
+        _: rustls::server::ClientHello<'_>,
+    ) -> Option<Arc<rustls::sign::CertifiedKey>> {
+        Some(self.0.clone())
+    }
+}
+
+pub fn tls_server() -> Tls {
+    let ca = Ca::p256("Server CA");
+    let key = KeyPair::generate().unwrap();
+    let cert = CertificateParams::new(vec!["iot.example".into()])
+        .unwrap()
+        .signed_by(&key, &Issuer::new(ca.params.clone(), &ca.key))
+        .unwrap();
+    let provider = rustls::crypto::ring::default_provider();
+    let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der()));
+    let certified =
+        rustls::sign::CertifiedKey::from_der(vec![cert.der().clone()], key, &provider).unwrap();
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(ca.der.clone()).unwrap();
+    Tls {
+        roots,
+        resolver: Arc::new(Fixed(Arc::new(certified))),
+    }
+}
+
+impl Tls {
+    /// A client presenting `chain`, full handshakes only: no session resumption (a
+    /// resumed TLS 1.3 handshake carries no client certificate).
+    pub fn client(
+        &self,
+        chain: Vec<CertificateDer<'static>>,
+        key: Vec<u8>,
+    ) -> Arc<rustls::ClientConfig> {
+        let mut c = rustls::ClientConfig::builder()
+            .with_root_certificates(self.roots.clone())
+            .with_client_auth_cert(chain, PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key)))
+            .unwrap();
+        c.resumption = rustls::client::Resumption::disabled();
+        Arc::new(c)
+    }
+
+    /// A server with this client-certificate verifier, issuing no session tickets.
+    pub fn server(
+        &self,
+        verifier: Arc<dyn rustls::server::danger::ClientCertVerifier>,
+    ) -> Arc<rustls::ServerConfig> {
+        let mut s = rustls::ServerConfig::builder()
+            .with_client_cert_verifier(verifier)
+            .with_cert_resolver(self.resolver.clone());
+        s.send_tls13_tickets = 0;
+        s.session_storage = Arc::new(rustls::server::NoServerSessionStorage {});
+        Arc::new(s)
+    }
 }
