@@ -32,7 +32,7 @@ if [ -d .git ] && ! git diff --exit-code --stat -- tests/vectors; then
   exit 1
 fi
 
-for suite in python wasm; do
+for suite in python wasm fuzz; do
   if [ -x "scripts/test-$suite.sh" ]; then
     step "$suite"
     "scripts/test-$suite.sh"
