@@ -7,6 +7,8 @@ export CARGO_TERM_COLOR=never
 
 step() { printf '\n==> %s\n' "$*"; }
 start=$SECONDS
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
 
 step "rust: format"
 cargo fmt --all -- --check
@@ -17,7 +19,7 @@ cargo clippy --locked --workspace --exclude jitr-wasm --exclude jitr-py --all-ta
 cargo clippy --locked -p jitr-py --all-targets -- -D warnings
 
 step "rust: tests (unit, integration, doc, shared vectors)"
-cargo test --locked --workspace --exclude jitr-wasm --exclude jitr-py --all-features
+cargo test --locked --workspace --exclude jitr-wasm --exclude jitr-py --all-features 2>&1 | tee -a "$log"
 
 step "rust: docs (-D warnings)"
 RUSTDOCFLAGS="-D warnings" cargo doc --locked --no-deps -p jitr-core -q
@@ -35,8 +37,19 @@ fi
 for suite in python wasm fuzz; do
   if [ -x "scripts/test-$suite.sh" ]; then
     step "$suite"
-    "scripts/test-$suite.sh"
+    "scripts/test-$suite.sh" 2>&1 | tee -a "$log"
   fi
 done
 
+# One closing line for every suite: Rust's test results, pytest's and the WASM suite's.
+passed=$(python3 - "$log" <<'PY'
+import re, sys
+text = open(sys.argv[1], errors="replace").read()
+rust = sum(int(n) for n in re.findall(r"^test result: ok\. (\d+) passed", text, re.M))
+python = sum(int(n) for n in re.findall(r"^(\d+) passed in [\d.]+s", text, re.M))
+wasm = sum(int(n) for n in re.findall(r"^(\d+) passed, 0 failed$", text, re.M))
+print(rust + python + wasm)
+PY
+)
 printf '\nall test suites passed in %ss\n' "$((SECONDS - start))"
+echo "tests: $passed passed, 0 failed"
