@@ -128,6 +128,8 @@ def from_corpora(seeds, limbo_seeds, corpora):
         if not path.is_file() or path.suffix in SKIP_SUFFIXES or "LICENSE" in path.name:
             continue
         data = path.read_bytes()
+        if path.suffix in (".crl", ".crl_der") or b"BEGIN X509 CRL" in data:
+            seeds.add("crl", data)
         if b"-----BEGIN" in data:
             seeds.cert_text(data.decode("latin-1"))
         elif data[:1] == b"\x30":
@@ -151,8 +153,10 @@ def from_limbo(seeds, path):
             der = b"".join(d for s in chain for _, d in pem_blocks(s))
             seeds.add("decide", bytes([DECIDE_SNI]) + der)
         for crl in case.get("crls") or []:
+            seeds.add("crl", crl)
             for _, der in pem_blocks(crl):
                 seeds.add("der", der)
+                seeds.add("crl", der)
 
 
 def api_operations():

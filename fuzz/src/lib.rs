@@ -50,6 +50,7 @@ pub const TARGETS: &[(&str, Body)] = &[
     ("event_json", event_json),
     ("api_call", api_call),
     ("registry_ops", registry_ops),
+    ("crl", crl),
 ];
 
 /// The shared vector file whose CAs make the fixed registry of `decide`, `register_ca`
@@ -526,4 +527,23 @@ pub fn api_call(data: &[u8]) {
 /// `registry_ops`: operation sequences against a model (see [`model`]).
 pub fn registry_ops(data: &[u8]) {
     model::run(data);
+}
+
+/// `crl`: CRL parsing (PEM or DER) and lookup. Garbage is `InvalidRequestException`; a
+/// parsed CRL answers lookups consistently and checks freshness without panicking.
+pub fn crl(data: &[u8]) {
+    match jitr_core::crl::Crl::from_pem_or_der(data) {
+        Ok(crl) => {
+            let serial = &data[..data.len().min(20)];
+            assert_eq!(crl.is_revoked(serial), crl.is_revoked(serial));
+            assert_eq!(crl.is_empty(), crl.len() == 0);
+            for t in [i64::MIN / 2000, 0, 1_780_000_000, i64::MAX / 2000] {
+                let _ = crl.check_fresh(
+                    jitr_core::Timestamp::from_unix_secs(t),
+                    jitr_core::crl::StaleCrlPolicy::Refuse,
+                );
+            }
+        }
+        Err(e) => assert_eq!(e.code(), "InvalidRequestException", "{e:?}"),
+    }
 }
