@@ -64,6 +64,10 @@ pub enum CrlProblem {
         /// The CRL's nextUpdate.
         next_update: Timestamp,
     },
+    /// The CRL has no `nextUpdate`, so it cannot be judged current (RFC 5280 requires
+    /// one); refused under [`StaleCrlPolicy::Refuse`].
+    #[error("the CRL has no nextUpdate, so it cannot be judged current")]
+    NoNextUpdate,
     /// `thisUpdate` is in the future.
     #[error("the CRL is not valid yet: its thisUpdate is {this_update}")]
     NotYetValid {
@@ -79,6 +83,7 @@ impl CrlProblem {
             Self::WrongIssuer { .. } => "CRL_WRONG_ISSUER",
             Self::BadSignature => "CRL_BAD_SIGNATURE",
             Self::Stale { .. } => "CRL_STALE",
+            Self::NoNextUpdate => "CRL_NO_NEXT_UPDATE",
             Self::NotYetValid { .. } => "CRL_NOT_YET_VALID",
         }
     }
@@ -99,6 +104,7 @@ impl Crl {
         if !rest.is_empty() {
             return Err(bad(format!("{} bytes of trailing data", rest.len())));
         }
+        check_complete(&crl).map_err(bad)?;
         let revoked = crl
             .iter_revoked_certificates()
             .map(|r| normalize_serial(r.raw_serial()).into())
@@ -191,9 +197,136 @@ impl Crl {
             (Some(next_update), StaleCrlPolicy::Refuse) if now > next_update => {
                 Err(CrlProblem::Stale { next_update })
             }
+            (None, StaleCrlPolicy::Refuse) => Err(CrlProblem::NoNextUpdate),
             _ => Ok(()),
         }
     }
+}
+
+/// A CRL is used only to answer "is this serial revoked?", so jitr accepts only CRLs
+/// whose list is complete for their issuer: no delta CRL, no indirect CRL (entries for
+/// other issuers), no partition by reasons, not CA or attribute certificates only, and no
+/// critical extension (of the CRL or of an entry) it does not understand. Misreading any
+/// of these could miss a revocation.
+fn check_complete(crl: &CertificateRevocationList<'_>) -> Result<(), String> {
+    use x509_parser::extensions::ParsedExtension as P;
+    // RFC 5280 5.1.1.2: the signature algorithm outside must be the one signed inside.
+    if crl.signature_algorithm != crl.tbs_cert_list.signature {
+        return Err("its outer signature algorithm differs from the one it signed".into());
+    }
+    // RFC 5280 5.1.2.1: a v1 CRL omits the version; a present version must be v2.
+    if let Some(v) = crl.version() {
+        if v.0 != 1 {
+            return Err(format!(
+                "its version field is v{}; only v2 may be written",
+                v.0 + 1
+            ));
+        }
+    }
+    for ext in crl.extensions() {
+        match ext.parsed_extension() {
+            P::CRLNumber(_) | P::AuthorityKeyIdentifier(_) => {}
+            P::IssuingDistributionPoint(idp) => {
+                if !idp_flags_are_der(ext.value) {
+                    return Err(
+                        "its issuing distribution point has an unknown field or a flag encoded as neither TRUE nor FALSE, so what it covers is uncertain"
+                            .into(),
+                    );
+                }
+                if idp.indirect_crl {
+                    return Err("it is an indirect CRL (entries for other issuers)".into());
+                }
+                if idp.only_some_reasons.is_some() {
+                    return Err("it covers only some revocation reasons".into());
+                }
+                if idp.only_contains_attribute_certs {
+                    return Err("it covers attribute certificates only".into());
+                }
+                if idp.only_contains_ca_certs {
+                    return Err(
+                        "it covers CA certificates only, so it cannot revoke a device certificate"
+                            .into(),
+                    );
+                }
+            }
+            _ if ext.oid.to_id_string() == "2.5.29.27" => {
+                return Err("it is a delta CRL; load the complete (base) CRL".into())
+            }
+            P::UnsupportedExtension { .. } | P::ParseError { .. } if ext.critical => {
+                return Err(format!(
+                    "it has a critical extension jitr does not understand ({})",
+                    ext.oid.to_id_string()
+                ))
+            }
+            // The distribution point decides what the list covers: it must be readable.
+            P::ParseError { error } if ext.critical || ext.oid.to_id_string() == "2.5.29.28" => {
+                return Err(format!(
+                    "extension {} is malformed: {error}",
+                    ext.oid.to_id_string()
+                ))
+            }
+            _ if ext.critical => {
+                return Err(format!(
+                    "it has a critical extension jitr does not understand ({})",
+                    ext.oid.to_id_string()
+                ))
+            }
+            _ => {}
+        }
+    }
+    for entry in crl.iter_revoked_certificates() {
+        for ext in entry.extensions() {
+            match ext.parsed_extension() {
+                _ if ext.oid.to_id_string() == "2.5.29.29" => {
+                    return Err("an entry names another issuer (indirect CRL)".into())
+                }
+                // A malformed non-critical entry extension (an invalidity date, say) does
+                // not change that the serial is revoked.
+                P::ParseError { error } if ext.critical => {
+                    return Err(format!(
+                        "an entry's extension {} is malformed: {error}",
+                        ext.oid.to_id_string()
+                    ))
+                }
+                P::ReasonCode(_) | P::InvalidityDate(_) => {}
+                _ if ext.critical => {
+                    return Err(format!(
+                        "an entry has a critical extension jitr does not understand ({})",
+                        ext.oid.to_id_string()
+                    ))
+                }
+                _ => {}
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The IDP holds only its schema's fields, and its flags (onlyContainsUserCerts [1], onlyContainsCACerts [2], indirectCRL [4],
+/// onlyContainsAttributeCerts [5]) are BOOLEAN DEFAULT FALSE: in DER a present flag is
+/// TRUE, one byte 0xFF (an explicit FALSE, 0x00, is unambiguous and accepted). A parser
+/// lenient about other encodings could read a flag as FALSE that the issuer meant as
+/// TRUE, and take a partial CRL for a complete one.
+fn idp_flags_are_der(value: &[u8]) -> bool {
+    use x509_parser::asn1_rs::{Any, Class, FromDer as _};
+    let Ok((_, seq)) = Any::from_der(value) else {
+        return false;
+    };
+    let mut rest = seq.data;
+    while !rest.is_empty() {
+        let Ok((next, item)) = Any::from_der(rest) else {
+            return false;
+        };
+        // Only the schema's fields [0] to [5] may appear.
+        if item.class() != Class::ContextSpecific || item.tag().0 > 5 {
+            return false;
+        }
+        if matches!(item.tag().0, 1 | 2 | 4 | 5) && item.data != [0xFF] && item.data != [0x00] {
+            return false;
+        }
+        rest = next;
+    }
+    true
 }
 
 /// DER INTEGER contents may carry a leading zero byte to stay positive; compare without it.

@@ -1,0 +1,155 @@
+//! rustls-webpki's CRL vectors (`rustls-webpki-tests/crls/`, `expectations.json`) through
+//! `Crl::from_pem_or_der`: every file parses or is refused with a typed error (never a
+//! panic), revoked-serial lookups agree with webpki's where both parse, and jitr refuses
+//! every CRL it could misread (delta, indirect, reason-partitioned, unknown critical
+//! extensions). Where jitr's policy differs from webpki's, the reason is written here.
+
+use std::path::PathBuf;
+
+use jitr_core::crl::Crl;
+
+fn corpora() -> Option<PathBuf> {
+    let dir = std::env::var_os("JITR_CORPORA_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpora"));
+    dir.is_dir().then_some(dir)
+}
+
+/// Files webpki refuses but jitr accepts, and why that is safe for activation.
+const JITR_ACCEPTS: &[(&str, &str)] = &[
+    ("crl.missing.next.update.der", "nextUpdate is OPTIONAL in the ASN.1, so it parses; but without it the CRL cannot be judged current and the default stale policy refuses it for activation (CRL_NO_NEXT_UPDATE)"),
+    ("crl.invalid.this.update.time.der", "x509-parser reads the year-1 GeneralizedTime; the CRL also lacks nextUpdate, so the default stale policy refuses it for activation"),
+    ("crl.negative.crl.number.der", "the CRL number orders CRLs; jitr does not use it, so a malformed one cannot mislead a lookup"),
+    ("crl.too.long.crl.number.der", "same: the CRL number is not used"),
+    ("crl.idp.name_relative_to_issuer.der", "the distribution point's name does not change which serials are listed; no partition flag is set"),
+    ("crl.idp.no_distribution_point_name.der", "same: no partition flag is set"),
+    ("crl.entry.invalid.reason.der", "the reason code does not change that the serial is revoked"),
+    ("crl.missing.exts.der", "an empty extensions list (SIZE 1..MAX violated) changes nothing about which serials are listed"),
+    ("crl.idp.invalid.name.der", "the distribution point's name is not used"),
+];
+
+/// Files webpki parses but jitr refuses, because activation could misread them.
+const JITR_REFUSES: &[(&str, &str)] = &[
+    ("crl.idp.only_ca_certs.der", "it covers CA certificates only: checking a device certificate against it would always say 'not revoked'"),
+];
+
+#[test]
+fn webpki_crl_vectors() {
+    let Some(dir) = corpora() else {
+        println!("SKIP rustls-webpki CRL vectors: corpus not found (set JITR_CORPORA_DIR)");
+        return;
+    };
+    let dir = dir.join("rustls-webpki-tests");
+    let expectations: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("expectations.json")).unwrap())
+            .unwrap();
+    let serials = &expectations["revoked_serials_hex"];
+    let serial = |name: &str| hex::decode(serials[name].as_str().unwrap()).unwrap();
+    let mut agree = 0;
+    let mut differ = Vec::new();
+    for (file, exp) in expectations["files"].as_object().unwrap() {
+        let der = std::fs::read(dir.join("crls").join(file)).unwrap();
+        let parsed = std::panic::catch_unwind(|| Crl::from_pem_or_der(&der)).expect("no panic");
+        let webpki_ok = exp["parse"].as_str().unwrap().starts_with("ok")
+            && !exp["entry"].as_str().unwrap_or("").starts_with("err");
+        match (&parsed, webpki_ok) {
+            (Ok(crl), false) if file.contains("next.update") || file.contains("this.update") => {
+                let now = jitr_core::Timestamp::from_unix_secs(1_780_000_000);
+                let refused = crl.check_fresh(now, jitr_core::crl::StaleCrlPolicy::Refuse);
+                assert_eq!(
+                    refused.map_err(|p| p.code()),
+                    Err("CRL_NO_NEXT_UPDATE"),
+                    "{file}"
+                );
+                differ.push(format!(
+                    "{file}: accepted ({})",
+                    JITR_ACCEPTS
+                        .iter()
+                        .find(|(f, _)| f == file)
+                        .map(|(_, r)| *r)
+                        .unwrap_or("?")
+                ));
+            }
+            (Ok(crl), true) => {
+                let entry = exp["entry"].as_str().unwrap_or("");
+                for name in [
+                    "REVOKED_SERIAL",
+                    "REVOKED_SERIAL_NEGATIVE",
+                    "REVOKED_SERIAL_WITH_TOP_BIT_SET",
+                ] {
+                    if entry.contains(&format!("{name} present")) {
+                        assert!(
+                            crl.is_revoked(&serial(name)),
+                            "{file}: {name} must be listed"
+                        );
+                    }
+                    if entry.contains(&format!("{name} absent")) {
+                        assert!(
+                            !crl.is_revoked(&serial(name)),
+                            "{file}: {name} must not be listed"
+                        );
+                    }
+                }
+                if entry == "no entries" {
+                    assert!(crl.is_empty(), "{file}");
+                }
+                agree += 1;
+            }
+            (Err(e), false) => {
+                assert_eq!(e.code(), "InvalidRequestException");
+                agree += 1;
+            }
+            (Ok(_), false) => {
+                let reason = JITR_ACCEPTS
+                    .iter()
+                    .find(|(f, _)| f == file)
+                    .map(|(_, r)| *r)
+                    .unwrap_or_else(|| panic!("{file}: webpki refuses it ({}), jitr accepts it, and no reason is written", exp["parse"]));
+                differ.push(format!("{file}: accepted ({reason})"));
+            }
+            (Err(e), true) => {
+                let reason = JITR_REFUSES
+                    .iter()
+                    .find(|(f, _)| f == file)
+                    .map(|(_, r)| *r)
+                    .unwrap_or_else(|| {
+                        panic!(
+                            "{file}: webpki parses it, jitr refuses ({}), and no reason is written",
+                            e.message()
+                        )
+                    });
+                differ.push(format!("{file}: refused ({reason})"));
+            }
+        }
+    }
+    for (f, _) in JITR_ACCEPTS.iter().chain(JITR_REFUSES) {
+        assert!(
+            differ.iter().any(|d| d.starts_with(f)),
+            "{f} no longer differs: remove it from JITR_ACCEPTS"
+        );
+    }
+    println!(
+        "CRL vectors: {agree} agree with webpki, {} differ by jitr's policy:",
+        differ.len()
+    );
+    for d in &differ {
+        println!("  {d}");
+    }
+    // The refusals that matter for activation are jitr's too.
+    for must_refuse in [
+        "crl.delta.der",
+        "crl.idp.indirect_crl.der",
+        "crl.entry.issuer.ext.der",
+        "crl.idp.only_some_reasons.der",
+        "crl.idp.only_attribute_certs.der",
+        "crl.unknown.crit.ext.der",
+        "crl.entry.unknown.crit.ext.der",
+        "crl.idp.only_ca_certs.der",
+    ] {
+        let der = std::fs::read(dir.join("crls").join(must_refuse)).unwrap();
+        assert!(
+            Crl::from_pem_or_der(&der).is_err(),
+            "{must_refuse} must be refused"
+        );
+    }
+}
