@@ -96,11 +96,14 @@ pub struct Validity {
 }
 
 impl Validity {
-    /// Where `now` falls with respect to this window.
+    /// Where `now` falls with respect to this window, to the second (X.509 times have
+    /// one-second resolution, and webpki compares whole seconds too: a time within
+    /// notAfter's second is still valid).
     pub fn check(&self, now: Timestamp) -> ValidityCheck {
-        if now < self.not_before {
+        let t = now.unix_secs();
+        if t < self.not_before.unix_secs() {
             ValidityCheck::NotYetValid
-        } else if now > self.not_after {
+        } else if t > self.not_after.unix_secs() {
             ValidityCheck::Expired
         } else {
             ValidityCheck::Valid
@@ -146,7 +149,12 @@ mod tests {
         assert_eq!(v.check(Timestamp::from_unix_secs(10)), ValidityCheck::Valid);
         assert_eq!(v.check(Timestamp::from_unix_secs(20)), ValidityCheck::Valid);
         assert_eq!(
-            v.check(Timestamp::from_unix_millis(20_001)),
+            v.check(Timestamp::from_unix_millis(20_999)),
+            ValidityCheck::Valid,
+            "within notAfter's second"
+        );
+        assert_eq!(
+            v.check(Timestamp::from_unix_secs(21)),
             ValidityCheck::Expired
         );
     }
