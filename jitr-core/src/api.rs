@@ -67,17 +67,13 @@ pub fn call(
     params: &Value,
     now: Timestamp,
 ) -> Result<Value, Error> {
-    let empty = Map::new();
-    let obj = match params {
-        Value::Object(m) => m,
-        Value::Null => &empty,
-        _ => {
-            return Err(Error::InvalidRequest(
-                "parameters must be a JSON object".into(),
-            ))
-        }
-    };
-    let p = Value::Object(obj.clone());
+    if !matches!(params, Value::Object(_) | Value::Null) {
+        return Err(Error::InvalidRequest(
+            "parameters must be a JSON object".into(),
+        ));
+    }
+    // Parsed straight from the caller's value: no copy of the parameters (PEMs included).
+    let p = params;
     match operation {
         "get_registration_code" => {
             let _: NoParams = parse(p)?;
@@ -258,8 +254,13 @@ pub fn decision_value(d: &Decision) -> Value {
     })
 }
 
-fn parse<T: DeserializeOwned>(v: Value) -> Result<T, Error> {
-    serde_json::from_value(v).map_err(|e| Error::InvalidRequest(format!("invalid parameters: {e}")))
+fn parse<T: DeserializeOwned>(v: &Value) -> Result<T, Error> {
+    // `Null` stands for no parameters, as an empty object does.
+    let result = match v {
+        Value::Null => T::deserialize(&Value::Object(Map::new())),
+        v => T::deserialize(v),
+    };
+    result.map_err(|e| Error::InvalidRequest(format!("invalid parameters: {e}")))
 }
 
 fn to_value<T: serde::Serialize>(v: &T) -> Result<Value, Error> {

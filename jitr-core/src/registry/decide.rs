@@ -434,15 +434,7 @@ impl Registry {
         let status = hot.status();
         let ca_id = self.ca_of_slot(hot.ca_slot());
         let reason = match status {
-            CertificateStatus::Active => match hot.check(now) {
-                ValidityCheck::Valid => None,
-                ValidityCheck::Expired => Some(RefusalReason::CertificateExpired {
-                    not_after: hot.validity().not_after,
-                }),
-                ValidityCheck::NotYetValid => Some(RefusalReason::CertificateNotYetValid {
-                    not_before: hot.validity().not_before,
-                }),
-            },
+            CertificateStatus::Active => leaf_validity(&hot.validity(), now).err(),
             CertificateStatus::PendingActivation => {
                 let registered_at = super::read(self.shard(id))
                     .get(id)
@@ -618,20 +610,7 @@ fn verify_v1_leaf<'i>(
         return Err(RefusalReason::UnknownIssuer);
     }
     narrow_by_chain(&mut candidates, chain);
-    let v = cert.validity();
-    match v.check(now) {
-        ValidityCheck::Valid => {}
-        ValidityCheck::Expired => {
-            return Err(RefusalReason::CertificateExpired {
-                not_after: v.not_after,
-            })
-        }
-        ValidityCheck::NotYetValid => {
-            return Err(RefusalReason::CertificateNotYetValid {
-                not_before: v.not_before,
-            })
-        }
-    }
+    leaf_validity(&cert.validity(), now)?;
     let verified: Vec<&CaEntry> = candidates
         .into_iter()
         .filter(|c| cert.is_signed_by(&c.cert).is_ok())
@@ -641,6 +620,19 @@ fn verify_v1_leaf<'i>(
         [] => Err(RefusalReason::BadSignature),
         many => Err(RefusalReason::AmbiguousCa {
             candidates: many.len(),
+        }),
+    }
+}
+
+/// The device certificate's validity at `now`, as a refusal when outside it.
+fn leaf_validity(v: &crate::time::Validity, now: Timestamp) -> Result<(), RefusalReason> {
+    match v.check(now) {
+        ValidityCheck::Valid => Ok(()),
+        ValidityCheck::Expired => Err(RefusalReason::CertificateExpired {
+            not_after: v.not_after,
+        }),
+        ValidityCheck::NotYetValid => Err(RefusalReason::CertificateNotYetValid {
+            not_before: v.not_before,
         }),
     }
 }

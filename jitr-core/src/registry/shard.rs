@@ -7,7 +7,7 @@ use std::hash::{BuildHasherDefault, Hasher};
 use super::CertRecord;
 use crate::id::CertificateId;
 use crate::status::CertificateStatus;
-use crate::time::{Timestamp, Validity, ValidityCheck};
+use crate::time::{Timestamp, Validity};
 
 /// Certificate IDs are SHA-256 digests: uniformly distributed, and only a registered
 /// certificate (signed by a registered CA) becomes a key, so they need no keyed hash.
@@ -100,10 +100,6 @@ impl HotEntry {
             not_before: Timestamp::from_unix_secs(i64::from(self.not_before)),
             not_after: Timestamp::from_unix_secs(i64::from(self.not_after)),
         }
-    }
-
-    pub(crate) fn check(&self, now: Timestamp) -> ValidityCheck {
-        self.validity().check(now)
     }
 }
 
