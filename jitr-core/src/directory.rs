@@ -64,6 +64,7 @@ impl Directory {
     ) -> Result<Arc<Registry>, Error> {
         if self.accounts.iter().any(|r| r.scope() == &scope) {
             return Err(Error::ResourceAlreadyExists {
+                resource: crate::error::ResourceKind::Account,
                 message: format!(
                     "account {} in {} is already in the directory",
                     scope.account(),

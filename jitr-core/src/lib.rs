@@ -118,7 +118,7 @@ pub use cert::{
     KeyAlgorithm, MAX_CERTIFICATE_DER_LEN, MAX_CHAIN_LEN, MAX_PEM_LEN,
 };
 pub use directory::Directory;
-pub use error::Error;
+pub use error::{CertificateError, CertificateErrorKind, Error, InternalError, ResourceKind};
 pub use event::{registration_topic, EventSink, RegistrationEvent};
 pub use id::CertificateId;
 pub use registry::{

@@ -282,7 +282,7 @@ impl GeneratedCertificate {
             )));
         }
         Issuer::from_ca_cert_der(&CertificateDer::from(self.certificate.der()), &*self.key)
-            .map_err(|e| failed("read the issuer", e))
+            .map_err(|e| Error::InvalidRequest(format!("could not read the issuer: {e}")))
     }
 }
 
@@ -393,8 +393,10 @@ fn random_serial() -> Vec<u8> {
     serial.to_vec()
 }
 
-fn failed(what: &str, e: impl fmt::Display) -> Error {
-    Error::InvalidRequest(format!("could not {what}: {e}"))
+/// A key could not be generated or a certificate signed: nothing the caller sent explains
+/// it (the system's randomness or the crypto library failed).
+fn failed(what: &'static str, e: impl fmt::Display) -> Error {
+    Error::Internal(crate::error::InternalError::new(what, e.to_string()))
 }
 
 #[cfg(test)]

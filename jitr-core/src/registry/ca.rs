@@ -179,6 +179,7 @@ impl Registry {
         // 5. Not registered yet, here or (DEFAULT) in another account of this region.
         if cas.contains_key(&id) {
             return Err(Error::ResourceAlreadyExists {
+                resource: crate::error::ResourceKind::CaCertificate,
                 message: format!("the CA certificate {id} is already registered"),
                 resource_id: id.to_string(),
                 resource_arn: arn,
@@ -255,6 +256,7 @@ impl Registry {
         let mut claims = lock(&self.claims.0);
         match claims.get(&key) {
             Some(owner) if owner != self.scope.account() => Err(Error::ResourceAlreadyExists {
+                resource: crate::error::ResourceKind::CaCertificate,
                 message: format!(
                     "the CA certificate {id} is registered in DEFAULT mode by another account in {}; a DEFAULT-mode CA belongs to one account per region (register it in SNI_ONLY mode to share it)",
                     self.scope.region()

@@ -196,6 +196,7 @@ impl Registry {
         );
         if !inserted {
             return Err(Error::ResourceAlreadyExists {
+                resource: crate::error::ResourceKind::Certificate,
                 message: "The certificate is already provisioned or registered".into(),
                 resource_id: id.to_string(),
                 resource_arn: arn,

@@ -311,11 +311,11 @@ impl Registry {
     }
 
     fn ca_not_found(id: &CertificateId) -> Error {
-        Error::ResourceNotFound(format!("the CA certificate {id} does not exist"))
+        Error::not_found(crate::error::ResourceKind::CaCertificate, id)
     }
 
     fn cert_not_found(id: &CertificateId) -> Error {
-        Error::ResourceNotFound(format!("the certificate {id} does not exist"))
+        Error::not_found(crate::error::ResourceKind::Certificate, id)
     }
 
     /// The set of policy names attached to a target ARN (for tests of invariants).

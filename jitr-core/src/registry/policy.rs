@@ -139,6 +139,7 @@ impl Registry {
         let mut policies = write(&self.policies);
         if policies.by_name.contains_key(name) {
             return Err(Error::ResourceAlreadyExists {
+                resource: crate::error::ResourceKind::Policy,
                 message: format!("the policy {name} already exists"),
                 resource_id: name.to_string(),
                 resource_arn: arn,
@@ -238,8 +239,5 @@ impl Registry {
 }
 
 fn policy_not_found(name: &str) -> Error {
-    Error::ResourceNotFound(format!(
-        "the policy {} does not exist",
-        truncate_for_message(name)
-    ))
+    Error::not_found(crate::error::ResourceKind::Policy, name)
 }
