@@ -499,7 +499,7 @@ pub fn pem_blocks_der(pem_text: &str) -> Result<Vec<Vec<u8>>, Error> {
         ));
     }
     if pem_text.contains("PRIVATE KEY-----") {
-        return Err(invalid(PrivateKey, 
+        return Err(invalid(PrivateKey,
             "the input contains a private key; only certificates are accepted (the key was not stored or shown)",
         ));
     }

@@ -173,6 +173,7 @@ pub struct InternalError {
 }
 
 impl InternalError {
+    #[cfg_attr(not(feature = "tooling"), allow(dead_code))]
     pub(crate) fn new(what: &'static str, detail: impl Into<String>) -> Self {
         Self {
             what,

@@ -822,7 +822,7 @@ fn invalid(msg: impl Into<String>) -> JsValue {
 
 /// A JS `Error` whose `name` is the error's code (its AWS exception name).
 fn js_error(e: &Error) -> JsValue {
-    let err = js_sys::Error::new(e.message());
+    let err = js_sys::Error::new(&e.message());
     err.set_name(e.code());
     if let Error::ResourceAlreadyExists {
         resource_id,
