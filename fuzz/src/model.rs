@@ -481,11 +481,7 @@ impl Model {
                 _ => refuse("UNKNOWN_STATUS"),
             };
         }
-        // 4. A leaf alone needs SNI.
-        if !send_ca && !sni {
-            return refuse("SNI_REQUIRED");
-        }
-        // 2. Candidates by subject; a sent CA narrows them.
+        // 3. Candidates by subject; a sent CA narrows them.
         let mut candidates: Vec<usize> = self
             .cas
             .keys()
@@ -494,6 +490,10 @@ impl Model {
             .collect();
         if candidates.is_empty() {
             return refuse("UNKNOWN_ISSUER");
+        }
+        // 4. A leaf alone needs SNI (SNI would not help an unknown issuer).
+        if !send_ca && !sni {
+            return refuse("SNI_REQUIRED");
         }
         if send_ca && candidates.contains(&dev.ca) {
             candidates = vec![dev.ca];

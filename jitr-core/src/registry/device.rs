@@ -2,6 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::index::NoSigner;
 use super::{read, write, CertRecord, Meta, Registry};
 use crate::cert::Certificate;
 use crate::error::Error;
@@ -96,10 +97,10 @@ impl Registry {
         status.check_registrable()?;
         let (ca_id, mode) = {
             let cas = read(&self.cas);
-            let chosen = match &req.ca_certificate_pem {
+            let (ca_id, record) = match &req.ca_certificate_pem {
                 Some(pem) => {
                     let ca = Certificate::from_pem(pem).map_err(|e| {
-                        Error::CertificateValidation(format!("caCertificatePem: {}", e.message()))
+                        Error::CertificateValidation(format!("caCertificatePem: {e}"))
                     })?;
                     let record = cas.get(&ca.id()).ok_or_else(|| {
                         Error::CertificateState(format!(
@@ -111,42 +112,30 @@ impl Registry {
                     (ca.id(), record)
                 }
                 None => {
-                    let same_subject: Vec<_> = cas
-                        .iter()
-                        .filter(|(_, r)| r.cert.subject().der() == cert.issuer().der())
-                        .collect();
-                    if same_subject.is_empty() {
-                        return Err(Error::CertificateState(format!(
-                            "no CA certificate with the subject {} is registered in this account",
-                            cert.issuer().rfc4514()
-                        )));
-                    }
-                    let mut last_err = None;
-                    let mut signers = Vec::new();
-                    for (id, r) in same_subject {
-                        match cert.is_signed_by(&r.cert) {
-                            Ok(()) => signers.push((*id, r)),
-                            Err(e) => last_err = Some(e),
-                        }
-                    }
-                    match signers.len() {
-                        1 => signers.remove(0),
-                        0 => {
-                            return Err(last_err.unwrap_or_else(|| {
+                    let index = self.ca_index.load();
+                    let issuer = cert.issuer().der_contents().unwrap_or_default();
+                    let signer = index
+                        .signer(issuer, &[], |c| cert.is_signed_by(&c.cert))
+                        .map_err(|no| match no {
+                            NoSigner::Unknown => Error::CertificateState(format!(
+                                "no CA certificate with the subject {} is registered in this account",
+                                cert.issuer().rfc4514()
+                            )),
+                            NoSigner::Failed(mut errors) => errors.pop().unwrap_or_else(|| {
                                 Error::CertificateValidation(
                                     "the certificate does not verify with a registered CA".into(),
                                 )
-                            }))
-                        }
-                        n => {
-                            return Err(Error::CertificateConflict(format!(
+                            }),
+                            NoSigner::Ambiguous(n) => Error::CertificateConflict(format!(
                                 "{n} registered CA certificates have this certificate's issuer name and key; pass caCertificatePem to choose one"
-                            )))
-                        }
-                    }
+                            )),
+                        })?;
+                    let record = cas
+                        .get(&signer.id)
+                        .ok_or_else(|| Self::ca_not_found(&signer.id))?;
+                    (signer.id, record)
                 }
             };
-            let (ca_id, record) = chosen;
             if record.status != CaStatus::Active {
                 return Err(Error::CertificateState(format!(
                     "the CA certificate {ca_id} is {}; it must be ACTIVE to register certificates it signed",

@@ -64,4 +64,67 @@ impl CaIndex {
             .map(Vec::as_slice)
             .unwrap_or(&[])
     }
+
+    /// "Which registered CA signed this leaf?", answered once for every caller: the CAs
+    /// whose subject is the leaf's `issuer` name, narrowed to a CA certificate the client
+    /// `sent` after its leaf when several share the name, each checked with `verify` (the
+    /// caller's check: full path validation for a connection, the signature alone for
+    /// RegisterCertificate). Exactly one must pass.
+    pub(crate) fn signer<E>(
+        &self,
+        issuer: &[u8],
+        sent: &[CertificateDer<'_>],
+        mut verify: impl FnMut(&CaEntry) -> Result<(), E>,
+    ) -> Result<&CaEntry, NoSigner<E>> {
+        let mut candidates: Vec<&CaEntry> = self.candidates(issuer).iter().collect();
+        if candidates.is_empty() {
+            return Err(NoSigner::Unknown);
+        }
+        narrow_by_chain(&mut candidates, sent);
+        let mut signer = None;
+        let mut signers = 0;
+        let mut errors = Vec::new();
+        for c in candidates {
+            match verify(c) {
+                Ok(()) => {
+                    signers += 1;
+                    signer.get_or_insert(c);
+                }
+                Err(e) => errors.push(e),
+            }
+        }
+        match (signer, signers) {
+            (Some(c), 1) => Ok(c),
+            (None, _) => Err(NoSigner::Failed(errors)),
+            (Some(_), n) => Err(NoSigner::Ambiguous(n)),
+        }
+    }
+}
+
+/// Why [`CaIndex::signer`] found no single signer.
+#[derive(Debug)]
+pub(crate) enum NoSigner<E> {
+    /// No registered CA has the leaf's issuer name as its subject.
+    Unknown,
+    /// CAs have the name, but none passed the check: each one's error.
+    Failed(Vec<E>),
+    /// This many CAs passed (same subject and key, and the chain names none of them).
+    Ambiguous(usize),
+}
+
+/// When several registered CAs share the leaf's issuer name, a CA certificate the client
+/// sent after its leaf (by certificate ID) narrows them to itself. With one candidate
+/// nothing is hashed.
+fn narrow_by_chain(candidates: &mut Vec<&CaEntry>, chain: &[CertificateDer<'_>]) {
+    if candidates.len() < 2 {
+        return;
+    }
+    let sent: Vec<CertificateId> = chain
+        .iter()
+        .skip(1)
+        .map(|c| CertificateId::of_der(c))
+        .collect();
+    if let Some(c) = candidates.iter().find(|c| sent.contains(&c.id)) {
+        *candidates = vec![*c];
+    }
 }

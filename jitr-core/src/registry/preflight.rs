@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 
 use rustls_pki_types::CertificateDer;
 
+use super::index::NoSigner;
 use super::{write, CaRecord, CertRecord, Decision, Meta, Registry, RegistryConfig};
 use crate::cert::Certificate;
 use crate::error::Error;
@@ -65,15 +66,26 @@ pub fn preflight(
             meta: Meta::new(now),
         });
     }
+    reg.publish_ca_index(&records);
     if let Some(leaf) = chain.first() {
         let leaf_id = CertificateId::of_der(leaf);
         if let Some(known) = certificates.iter().find(|c| c.certificate_id == leaf_id) {
             let cert = Certificate::from_der(leaf)?;
             // The CA link: the registered CA that signed it, if one did.
-            let ca_id = records
-                .iter()
-                .find(|(_, r)| cert.is_signed_by(&r.cert).is_ok())
-                .map(|(id, _)| *id);
+            let issuer = cert.issuer().der_contents().unwrap_or_default();
+            let ca_id = match reg
+                .ca_index
+                .load()
+                .signer(issuer, chain, |c| cert.is_signed_by(&c.cert))
+            {
+                Ok(c) => Some(c.id),
+                Err(NoSigner::Ambiguous(n)) => {
+                    return Err(Error::CertificateConflict(format!(
+                        "{n} of the given CA certificates have this certificate's issuer name and key; give one of them or send it in the chain"
+                    )))
+                }
+                Err(NoSigner::Unknown | NoSigner::Failed(_)) => None,
+            };
             reg.insert_record(
                 leaf_id,
                 CertRecord {
@@ -89,7 +101,6 @@ pub fn preflight(
             );
         }
     }
-    reg.publish_ca_index(&records);
     *write(&reg.cas) = records;
     Ok(reg.decide(chain, server_name, now))
 }
