@@ -32,7 +32,9 @@ static SIGNATURE_ALGORITHMS: &[&dyn SignatureVerificationAlgorithm] = &[
     webpki::ring::RSA_PSS_2048_8192_SHA512_LEGACY_KEY,
 ];
 
-/// A device certificate as path validation reads it.
+/// A device certificate as path validation reads it. Lives on the stack once per
+/// decision; boxing the large variant would add an allocation to every new device.
+#[allow(clippy::large_enum_variant)]
 pub(super) enum Leaf<'a> {
     /// Read by webpki (X.509 v3).
     Parsed(webpki::EndEntityCert<'a>),
