@@ -17,7 +17,7 @@ fn code(r: &RefusalReason) -> &'static str {
     r.code()
 }
 
-/// 1. Bounds come first: a registered, ACTIVE leaf in a chain that is too long is refused
+/// Step 1: Bounds come first: a registered, ACTIVE leaf in a chain that is too long is refused
 /// for the chain, and nothing is parsed.
 #[test]
 fn step_1_bounds_before_the_known_leaf() {
@@ -44,7 +44,7 @@ fn step_1_bounds_before_the_known_leaf() {
     );
 }
 
-/// 2. A registered leaf is decided by its record, even when its CA is gone and it was
+/// Step 2: A registered leaf is decided by its record, even when its CA is gone and it was
 /// sent alone without SNI (which would fail steps 3 and 4).
 #[test]
 fn step_2_the_known_leaf_before_candidates_and_sni() {
@@ -69,7 +69,7 @@ fn step_2_the_known_leaf_before_candidates_and_sni() {
     );
 }
 
-/// 3. An unknown leaf that is not a certificate, or whose issuer no registered CA is, is
+/// Step 3: An unknown leaf that is not a certificate, or whose issuer no registered CA is, is
 /// refused for that — not for the missing SNI (SNI would not help).
 #[test]
 fn step_3_malformed_and_unknown_issuer_before_sni() {
@@ -86,7 +86,7 @@ fn step_3_malformed_and_unknown_issuer_before_sni() {
     );
 }
 
-/// 4. With a candidate CA, a leaf sent alone without SNI is refused for the SNI before
+/// Step 4: With a candidate CA, a leaf sent alone without SNI is refused for the SNI before
 /// its signature or validity is checked.
 #[test]
 fn step_4_sni_before_path_validation() {
@@ -118,7 +118,7 @@ fn step_4_sni_before_path_validation() {
     );
 }
 
-/// 5. Path validation before the CA's state: an expired or forged leaf under an INACTIVE
+/// Step 5: Path validation before the CA's state: an expired or forged leaf under an INACTIVE
 /// CA with auto-registration off is refused for itself.
 #[test]
 fn step_5_path_validation_before_the_ca() {
@@ -152,7 +152,7 @@ fn step_5_path_validation_before_the_ca() {
     );
 }
 
-/// 6. The CA's checks in order: INACTIVE, then auto-registration, then SNI_ONLY reach,
+/// Step 6: The CA's checks in order: INACTIVE, then auto-registration, then SNI_ONLY reach,
 /// then the CA's validity.
 #[test]
 fn step_6_the_cas_checks_in_order() {
@@ -199,7 +199,7 @@ fn step_6_the_cas_checks_in_order() {
     assert!(matches!(r, RefusalReason::CaExpired { .. }), "{r:?}");
 }
 
-/// 7. Only when every check passes is the leaf registered.
+/// Step 7: Only when every check passes is the leaf registered.
 #[test]
 fn step_7_registration_last() {
     let reg = registry();
