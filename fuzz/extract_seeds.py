@@ -162,8 +162,8 @@ def from_limbo(seeds, path):
 def api_operations():
     """The selector order of `api_call`: jitr_core::api::OPERATIONS, read from source."""
     src = (ROOT / "jitr-core" / "src" / "api.rs").read_text()
-    block = re.search(r"pub const OPERATIONS: &\[&str\] = &\[(.*?)\];", src, re.DOTALL)
-    return re.findall(r'"([a-z_]+)"', block.group(1)) if block else []
+    block = re.search(r"pub static OPERATIONS: &\[Operation\] = &\[(.*?)\];", src, re.DOTALL)
+    return re.findall(r'op\("([a-z_]+)"', block.group(1)) if block else []
 
 
 def from_vectors(seeds):

@@ -496,8 +496,7 @@ pub fn api_call(data: &[u8]) {
     // One selector value in `len + 1` names no operation at all.
     let op = ops
         .get(usize::from(selector) % (ops.len() + 1))
-        .copied()
-        .unwrap_or("no_such_operation");
+        .map_or("no_such_operation", api::Operation::name);
     let text = String::from_utf8_lossy(rest);
     let params: Value = serde_json::from_str(&text).unwrap_or(Value::String(text.into_owned()));
     let reg = fixed_registry(true);

@@ -44,7 +44,8 @@ fn _jitr(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("KEY_TYPES", PyTuple::new(py, key_types)?)?;
     let operations = jitr_core::api::OPERATIONS
         .iter()
-        .filter(|op| **op != "connect")
+        .map(jitr_core::api::Operation::name)
+        .filter(|op| *op != "connect")
         .collect::<Vec<_>>();
     m.add("OPERATIONS", PyTuple::new(py, operations)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
