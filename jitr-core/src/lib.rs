@@ -136,7 +136,9 @@ pub use scope::Scope;
 pub use status::{
     AutoRegistrationStatus, CaStatus, CertificateMode, CertificateStatus, Transition,
 };
-pub use time::{Timestamp, Validity, ValidityCheck};
+#[cfg(not(all(target_arch = "wasm32", target_os = "unknown")))]
+pub use time::SystemClock;
+pub use time::{Clock, FixedClock, Timestamp, Validity, ValidityCheck};
 
 /// Re-exported so hosts name the same types jitr takes.
 pub use rustls_pki_types;

@@ -56,6 +56,7 @@ use rustls::{
 
 use crate::directory::Directory;
 use crate::registry::decide::Route;
+use crate::time::{Clock, SystemClock};
 use crate::{Decision, RefusalReason, Registry, Timestamp};
 
 /// When the JITR decision is made.
@@ -84,6 +85,7 @@ pub struct JitrClientVerifier {
     server_name: Option<Arc<str>>,
     algorithms: WebPkiSupportedAlgorithms,
     root_hints: Arc<[DistinguishedName]>,
+    clock: Arc<dyn Clock>,
 }
 
 /// Builds a [`JitrClientVerifier`]. The defaults refuse: handshake mode, no CA names
@@ -93,6 +95,7 @@ pub struct JitrClientVerifierBuilder {
     mode: Mode,
     provider: Option<Arc<CryptoProvider>>,
     advertise_ca_names: bool,
+    clock: Arc<dyn Clock>,
 }
 
 /// Why a verifier could not be built.
@@ -167,6 +170,7 @@ impl JitrClientVerifierBuilder {
             mode: Mode::default(),
             provider: None,
             advertise_ca_names: false,
+            clock: Arc::new(SystemClock),
         }
     }
 
@@ -180,6 +184,14 @@ impl JitrClientVerifierBuilder {
     /// signatures. Default: the process default, else *ring*.
     pub fn with_crypto_provider(mut self, provider: Arc<CryptoProvider>) -> Self {
         self.provider = Some(provider);
+        self
+    }
+
+    /// The clock the decisions read (default: the system clock). rustls passes its own
+    /// time in whole seconds; the verifier reads this clock instead, so registration
+    /// events carry milliseconds. A host that fakes rustls' time gives the same time here.
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
         self
     }
 
@@ -222,6 +234,7 @@ impl JitrClientVerifierBuilder {
             server_name: None,
             algorithms: provider.signature_verification_algorithms,
             root_hints,
+            clock: self.clock,
         }))
     }
 }
@@ -235,12 +248,13 @@ impl ClientCertVerifier for JitrClientVerifier {
         &self,
         end_entity: &CertificateDer<'_>,
         intermediates: &[CertificateDer<'_>],
-        now: UnixTime,
+        _rustls_now: UnixTime,
     ) -> Result<ClientCertVerified, rustls::Error> {
         let mut chain = Vec::with_capacity(1 + intermediates.len());
         chain.push(end_entity.clone());
         chain.extend(intermediates.iter().cloned());
-        let now = clock(now);
+        // The verifier's clock, not rustls' whole seconds: events carry milliseconds.
+        let now = self.clock.now();
         let result = match self.mode {
             Mode::Handshake => {
                 let d = self.decide(&chain, now);
@@ -417,17 +431,5 @@ impl V1Key {
             bits: bits.data.get(1..).ok_or_else(bad)?.to_vec(),
             spki,
         })
-    }
-}
-
-/// The time of a handshake: the system clock (millisecond events) when rustls' `now` is
-/// the real time, else rustls' `now` (a test's fixed time provider).
-fn clock(now: UnixTime) -> Timestamp {
-    let given = Timestamp::from_unix_secs(now.as_secs() as i64);
-    let system = Timestamp::now();
-    if (system.unix_millis() - given.unix_millis()).abs() < 2_000 {
-        system
-    } else {
-        given
     }
 }

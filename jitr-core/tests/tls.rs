@@ -538,3 +538,42 @@ fn v1_client(
             rustls::sign::CertifiedKey::new(chain, signing),
         ))))
 }
+
+#[test]
+fn the_verifier_reads_the_clock_the_host_gives_it() {
+    let srv = fixed_server();
+    let (reg, ca, events) = setup();
+    let (leaf, key) = device(&ca, KeyKind::P256, "clocked");
+    let chain = vec![leaf, ca.der()];
+    // Before the device's notBefore (rcgen's default, 1975) by the host's clock: refused,
+    // whatever rustls' own time says.
+    let early = Timestamp::from_unix_secs(100_000_000); // 1973
+    let verifier = JitrClientVerifier::builder(reg.clone())
+        .clock(Arc::new(FixedClock(early)))
+        .build()
+        .unwrap();
+    let r = handshake(
+        &srv,
+        &verifier,
+        client(&srv, chain.clone(), key.clone_key(), true),
+    );
+    assert!(
+        matches!(
+            r.err(),
+            Some(rustls::Error::InvalidCertificate(
+                rustls::CertificateError::NotValidYet
+            ))
+        ),
+        "the fixed clock decides"
+    );
+    // In range, to the millisecond: the event's timestamp is the clock's.
+    let at = Timestamp::from_unix_millis(1_780_272_000_123);
+    let verifier = JitrClientVerifier::builder(reg.clone())
+        .clock(Arc::new(FixedClock(at)))
+        .build()
+        .unwrap();
+    let r = jitr_code(handshake(&srv, &verifier, client(&srv, chain, key, true)));
+    assert_eq!(r.err().as_deref(), Some("REGISTERED_PENDING_ACTIVATION"));
+    let event = RegistrationEvent::from_json(&events.lock().unwrap()[0]).unwrap();
+    assert_eq!(event.timestamp, at.unix_millis());
+}
