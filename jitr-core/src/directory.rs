@@ -8,6 +8,109 @@ use rustls_pki_types::CertificateDer;
 use crate::error::Error;
 use crate::event::EventSink;
 use crate::registry::{decide::Route, CaClaims, Decision, RefusalReason, Registry, RegistryConfig};
+
+/// Which account decides a connection, and whether the connection's SNI named it.
+#[derive(Clone, Copy, Debug)]
+#[non_exhaustive]
+pub struct Routed<'a> {
+    /// The account's registry.
+    pub registry: &'a Registry,
+    /// Whether the SNI selected this account (needed to reach `SNI_ONLY` CAs), as
+    /// opposed to falling back to a default account.
+    pub named_by_sni: bool,
+}
+
+/// How a connection reaches an account: a [`Registry`] serves every connection itself
+/// (any SNI names it); a [`Directory`] picks the account by SNI. The rustls verifier and
+/// hosts decide through this one trait.
+pub trait Router: Send + Sync {
+    /// The account that decides a connection with this SNI host name.
+    fn route(&self, server_name: Option<&str>) -> Result<Routed<'_>, RefusalReason>;
+
+    /// Every account this router reaches.
+    fn accounts(&self) -> Vec<&Registry>;
+
+    /// The JITR decision ([`Registry::decide`]), in the account the SNI selects.
+    fn decide(
+        &self,
+        chain: &[CertificateDer<'_>],
+        server_name: Option<&str>,
+        now: Timestamp,
+    ) -> Decision {
+        match self.route(server_name) {
+            Ok(r) => r.registry.decide_routed(
+                chain,
+                Route {
+                    server_name,
+                    named_by_sni: r.named_by_sni,
+                },
+                now,
+            ),
+            Err(reason) => Decision::refuse(reason),
+        }
+    }
+
+    /// Protocol mode's handshake check ([`Registry::authenticate`]), in the account the
+    /// SNI selects.
+    fn authenticate(
+        &self,
+        chain: &[CertificateDer<'_>],
+        server_name: Option<&str>,
+        now: Timestamp,
+    ) -> Result<(), Decision> {
+        match self.route(server_name) {
+            Ok(r) => r.registry.authenticate_routed(
+                chain,
+                Route {
+                    server_name,
+                    named_by_sni: r.named_by_sni,
+                },
+                now,
+            ),
+            Err(reason) => Err(Decision::refuse(reason)),
+        }
+    }
+}
+
+impl Router for Registry {
+    fn route(&self, server_name: Option<&str>) -> Result<Routed<'_>, RefusalReason> {
+        Ok(Routed {
+            registry: self,
+            named_by_sni: server_name.is_some(),
+        })
+    }
+
+    fn accounts(&self) -> Vec<&Registry> {
+        vec![self]
+    }
+}
+
+impl Router for Directory {
+    fn route(&self, server_name: Option<&str>) -> Result<Routed<'_>, RefusalReason> {
+        if let Some(name) = server_name {
+            if let Some(r) = self.by_host.get(&normalize_host(name)) {
+                return Ok(Routed {
+                    registry: r,
+                    named_by_sni: true,
+                });
+            }
+        }
+        match (&self.default, server_name) {
+            (Some(r), _) => Ok(Routed {
+                registry: r,
+                named_by_sni: false,
+            }),
+            (None, Some(name)) => Err(RefusalReason::UnknownServerName {
+                server_name: name.to_string(),
+            }),
+            (None, None) => Err(RefusalReason::NoAccount),
+        }
+    }
+
+    fn accounts(&self) -> Vec<&Registry> {
+        self.accounts.iter().map(|r| &**r).collect()
+    }
+}
 use crate::scope::Scope;
 use crate::time::Timestamp;
 
@@ -28,10 +131,11 @@ use crate::time::Timestamp;
 ///     )
 ///     .unwrap();
 /// dir.set_default_account(&a);
-/// let (reg, by_sni) = dir.route(Some("A1B2C3-ats.iot.eu-west-1.amazonaws.com.")).unwrap();
-/// assert!(by_sni);
-/// assert_eq!(reg.scope().account(), "111111111111");
-/// assert!(!dir.route(None).unwrap().1);
+/// use jitr_core::Router;
+/// let routed = dir.route(Some("A1B2C3-ats.iot.eu-west-1.amazonaws.com.")).unwrap();
+/// assert!(routed.named_by_sni);
+/// assert_eq!(routed.registry.scope().account(), "111111111111");
+/// assert!(!dir.route(None).unwrap().named_by_sni);
 /// ```
 #[derive(Default)]
 pub struct Directory {
@@ -109,46 +213,6 @@ impl Directory {
     /// Every account, in the order added.
     pub fn accounts(&self) -> &[Arc<Registry>] {
         &self.accounts
-    }
-
-    /// The registry that decides a connection with this SNI, and whether the SNI named
-    /// it (as opposed to falling back to the default account).
-    pub fn route(
-        &self,
-        server_name: Option<&str>,
-    ) -> Result<(&Arc<Registry>, bool), RefusalReason> {
-        if let Some(name) = server_name {
-            if let Some(r) = self.by_host.get(&normalize_host(name)) {
-                return Ok((r, true));
-            }
-        }
-        match (&self.default, server_name) {
-            (Some(r), _) => Ok((r, false)),
-            (None, Some(name)) => Err(RefusalReason::UnknownServerName {
-                server_name: name.to_string(),
-            }),
-            (None, None) => Err(RefusalReason::NoAccount),
-        }
-    }
-
-    /// The JITR decision, in the account the SNI selects (spec §11).
-    pub fn decide(
-        &self,
-        chain: &[CertificateDer<'_>],
-        server_name: Option<&str>,
-        now: Timestamp,
-    ) -> Decision {
-        match self.route(server_name) {
-            Ok((registry, named_by_sni)) => registry.decide_routed(
-                chain,
-                Route {
-                    server_name,
-                    named_by_sni,
-                },
-                now,
-            ),
-            Err(reason) => Decision::refuse(reason),
-        }
     }
 }
 

@@ -117,7 +117,7 @@ pub use cert::{
     parse_pem_chain, pem_blocks_der, BasicConstraints, Certificate, DistinguishedName,
     KeyAlgorithm, MAX_CERTIFICATE_DER_LEN, MAX_CHAIN_LEN, MAX_PEM_LEN,
 };
-pub use directory::Directory;
+pub use directory::{Directory, Routed, Router};
 pub use error::{CertificateError, CertificateErrorKind, Error, InternalError, ResourceKind};
 pub use event::{registration_topic, EventSink, RegistrationEvent};
 pub use id::CertificateId;

@@ -54,10 +54,9 @@ use rustls::{
     CertificateError, DigitallySignedStruct, DistinguishedName, OtherError, SignatureScheme,
 };
 
-use crate::directory::Directory;
-use crate::registry::decide::Route;
+use crate::directory::{Directory, Router};
 use crate::time::{Clock, SystemClock};
-use crate::{Decision, RefusalReason, Registry, Timestamp};
+use crate::{Decision, RefusalReason, Timestamp};
 
 /// When the JITR decision is made.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -71,16 +70,10 @@ pub enum Mode {
     Protocol,
 }
 
-#[derive(Clone)]
-enum Source {
-    Registry(Arc<Registry>),
-    Directory(Arc<Directory>),
-}
-
 /// A rustls [`ClientCertVerifier`] that makes the JITR decision. See the module docs.
 #[derive(Clone)]
 pub struct JitrClientVerifier {
-    source: Source,
+    router: Arc<dyn Router>,
     mode: Mode,
     server_name: Option<Arc<str>>,
     algorithms: WebPkiSupportedAlgorithms,
@@ -91,7 +84,7 @@ pub struct JitrClientVerifier {
 /// Builds a [`JitrClientVerifier`]. The defaults refuse: handshake mode, no CA names
 /// advertised, client certificates mandatory.
 pub struct JitrClientVerifierBuilder {
-    source: Source,
+    router: Arc<dyn Router>,
     mode: Mode,
     provider: Option<Arc<CryptoProvider>>,
     advertise_ca_names: bool,
@@ -110,14 +103,15 @@ pub enum VerifierBuilderError {
 }
 
 impl JitrClientVerifier {
-    /// A builder over one account's registry.
-    pub fn builder(registry: Arc<Registry>) -> JitrClientVerifierBuilder {
-        JitrClientVerifierBuilder::new(Source::Registry(registry))
+    /// A builder over one account's [`Registry`](crate::Registry) or a multi-account [`Directory`] (the
+    /// SNI selects the account): any [`Router`].
+    pub fn builder(router: Arc<dyn Router>) -> JitrClientVerifierBuilder {
+        JitrClientVerifierBuilder::new(router)
     }
 
-    /// A builder over a multi-account directory (the SNI selects the account).
+    /// A builder over a multi-account directory: the same as [`builder`](Self::builder).
     pub fn builder_for_directory(directory: Arc<Directory>) -> JitrClientVerifierBuilder {
-        JitrClientVerifierBuilder::new(Source::Directory(directory))
+        JitrClientVerifierBuilder::new(directory)
     }
 
     /// This verifier bound to a connection's SNI host name (from the ClientHello). Cheap:
@@ -137,36 +131,19 @@ impl JitrClientVerifier {
     /// The JITR decision for a connection whose handshake completed, at `now`: what a
     /// protocol-mode server calls once per connection (MQTT CONNECT).
     pub fn decide(&self, chain: &[CertificateDer<'_>], now: Timestamp) -> Decision {
-        let sni = self.server_name.as_deref();
-        match &self.source {
-            Source::Registry(r) => r.decide(chain, sni, now),
-            Source::Directory(d) => d.decide(chain, sni, now),
-        }
+        self.router.decide(chain, self.server_name.as_deref(), now)
     }
 
     fn authenticate(&self, chain: &[CertificateDer<'_>], now: Timestamp) -> Result<(), Decision> {
-        let sni = self.server_name.as_deref();
-        match &self.source {
-            Source::Registry(r) => r.authenticate(chain, sni, now),
-            Source::Directory(d) => match d.route(sni) {
-                Ok((r, named_by_sni)) => r.authenticate_routed(
-                    chain,
-                    Route {
-                        server_name: sni,
-                        named_by_sni,
-                    },
-                    now,
-                ),
-                Err(reason) => Err(Decision::refuse(reason)),
-            },
-        }
+        self.router
+            .authenticate(chain, self.server_name.as_deref(), now)
     }
 }
 
 impl JitrClientVerifierBuilder {
-    fn new(source: Source) -> Self {
+    fn new(router: Arc<dyn Router>) -> Self {
         Self {
-            source,
+            router,
             mode: Mode::default(),
             provider: None,
             advertise_ca_names: false,
@@ -205,10 +182,7 @@ impl JitrClientVerifierBuilder {
 
     /// Builds the verifier; fails when nothing at all is registered.
     pub fn build(self) -> Result<Arc<JitrClientVerifier>, VerifierBuilderError> {
-        let registries: Vec<&Registry> = match &self.source {
-            Source::Registry(r) => vec![r],
-            Source::Directory(d) => d.accounts().iter().map(|r| &**r).collect(),
-        };
+        let registries = self.router.accounts();
         if registries
             .iter()
             .all(|r| r.ca_certificate_count() == 0 && r.certificate_count() == 0)
@@ -229,7 +203,7 @@ impl JitrClientVerifierBuilder {
             .or_else(|| CryptoProvider::get_default().cloned())
             .unwrap_or_else(|| Arc::new(rustls::crypto::ring::default_provider()));
         Ok(Arc::new(JitrClientVerifier {
-            source: self.source,
+            router: self.router.clone(),
             mode: self.mode,
             server_name: None,
             algorithms: provider.signature_verification_algorithms,

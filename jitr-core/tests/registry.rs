@@ -522,10 +522,7 @@ fn state_round_trips_exactly() {
     );
     assert_eq!(d.reason_code(), Some("PENDING_ACTIVATION"));
     let e = d.event.unwrap();
-    assert_eq!(
-        e.certificate_registration_timestamp,
-        now().unix_millis().to_string()
-    );
+    assert_eq!(e.certificate_registration_timestamp, now());
     assert_eq!(e.ca_certificate_id, ca_id);
 
     // Tampered states are refused.

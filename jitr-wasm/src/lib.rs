@@ -526,7 +526,9 @@ pub fn registration_topic(ca_certificate_id: &str) -> Result<String, JsValue> {
 #[wasm_bindgen(js_name = parseRegistrationEvent, skip_typescript)]
 pub fn parse_registration_event(payload: &str) -> Result<JsValue, JsValue> {
     let event = RegistrationEvent::from_json(payload).map_err(|e| js_error(&e))?;
-    to_js(&serde_json::to_value(&event).map_err(|e| invalid(e.to_string()))?)
+    // The checked event, in its wire form (the payload's own field types).
+    let wire: Value = serde_json::from_str(&event.to_json()).map_err(|e| invalid(e.to_string()))?;
+    to_js(&wire)
 }
 
 /// A registry of one account in one region, held by JS: the boto3-shaped API of

@@ -46,14 +46,7 @@ impl Registry {
         server_name: Option<&str>,
         now: Timestamp,
     ) -> Decision {
-        self.decide_routed(
-            chain,
-            Route {
-                server_name,
-                named_by_sni: server_name.is_some(),
-            },
-            now,
-        )
+        crate::Router::decide(self, chain, server_name, now)
     }
 
     pub(crate) fn decide_routed(
@@ -132,14 +125,7 @@ impl Registry {
         server_name: Option<&str>,
         now: Timestamp,
     ) -> Result<(), Decision> {
-        self.authenticate_routed(
-            chain,
-            Route {
-                server_name,
-                named_by_sni: server_name.is_some(),
-            },
-            now,
-        )
+        crate::Router::authenticate(self, chain, server_name, now)
     }
 
     pub(crate) fn authenticate_routed(

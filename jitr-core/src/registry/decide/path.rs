@@ -141,7 +141,7 @@ impl Registry {
     /// apply here; bounds do.
     ///
     /// **For conformance suites** (x509-limbo): the decision itself does not call this
-    /// entry point but the same [`verify_leaf`] behind it.
+    /// entry point but the same path validation behind it.
     pub fn verify_path(
         &self,
         chain: &[CertificateDer<'_>],
