@@ -96,7 +96,7 @@ fn fixture() -> &'static Fixture {
             cas.insert(ca.id(), ca);
         }
         Fixture {
-            state: reg.export_state(),
+            state: reg.export_state().expect("the state exports"),
             code,
             cas,
         }
@@ -428,7 +428,7 @@ pub fn register_ca(data: &[u8]) {
                 "{e:?}"
             );
             assert_eq!(
-                &reg.export_state(),
+                &reg.export_state().expect("the state exports"),
                 before,
                 "a refused registration stored something"
             );
@@ -513,7 +513,7 @@ pub fn api_call(data: &[u8]) {
             assert!(e.code().ends_with("Exception"), "{e:?}");
             let _ = e.message();
             assert_eq!(
-                &reg.export_state(),
+                &reg.export_state().expect("the state exports"),
                 before,
                 "{op} failed ({e:?}) but changed the registry"
             );

@@ -678,7 +678,7 @@ fn perform(reg: &Registry, pool: &Pool, op: Op, now: Timestamp) -> Outcome {
 /// The registry's exported state must be exactly the model's: the same CAs and
 /// certificates (so nothing twice), statuses, versions and CA links.
 fn check_state(reg: &Registry, pool: &Pool, model: &Model, context: &str) {
-    let state = reg.export_state();
+    let state = reg.export_state().expect("the state exports");
     let mut cas = BTreeMap::new();
     for c in &state.ca_certificates {
         let m = ModelCa {

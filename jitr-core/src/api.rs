@@ -122,12 +122,12 @@ pub fn call(
 
 fn get_registration_code(registry: &Registry, p: &Value, _: Timestamp) -> Result<Value, Error> {
     let _: NoParams = parse(p)?;
-    Ok(json!({"registrationCode": registry.get_registration_code()}))
+    Ok(json!({"registrationCode": registry.get_registration_code()?}))
 }
 
 fn delete_registration_code(registry: &Registry, p: &Value, _: Timestamp) -> Result<Value, Error> {
     let _: NoParams = parse(p)?;
-    registry.delete_registration_code();
+    registry.delete_registration_code()?;
     Ok(json!({}))
 }
 

@@ -1,4 +1,4 @@
-//! Several accounts in one process, selected by SNI (spec §11).
+//! Several accounts in one process, selected by SNI (behaviour §11).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -7,7 +7,8 @@ use rustls_pki_types::CertificateDer;
 
 use crate::error::Error;
 use crate::event::EventSink;
-use crate::registry::{decide::Route, CaClaims, Decision, RefusalReason, Registry, RegistryConfig};
+use crate::registry::{decide::Route, Decision, RefusalReason, Registry, RegistryConfig};
+use crate::store::Store;
 
 /// Which account decides a connection, and whether the connection's SNI named it.
 #[derive(Clone, Copy, Debug)]
@@ -117,8 +118,8 @@ use crate::time::Timestamp;
 /// The account registries of one process, keyed by the endpoint host names (SNI) that
 /// select them, with an optional default account for connections without SNI.
 ///
-/// Registries made by one directory share the rule that a `DEFAULT`-mode CA belongs to
-/// one account per region.
+/// Registries made by one directory share its store, and with it the rule that a
+/// `DEFAULT`-mode CA belongs to one account per region.
 ///
 /// ```
 /// use jitr_core::{Directory, RegistryConfig, Scope};
@@ -137,19 +138,36 @@ use crate::time::Timestamp;
 /// assert_eq!(routed.registry.scope().account(), "111111111111");
 /// assert!(!dir.route(None).unwrap().named_by_sni);
 /// ```
-#[derive(Default)]
 pub struct Directory {
-    claims: Arc<CaClaims>,
+    store: Store,
     sink: Option<Arc<dyn EventSink>>,
     by_host: HashMap<String, Arc<Registry>>,
     accounts: Vec<Arc<Registry>>,
     default: Option<Arc<Registry>>,
 }
 
+impl Default for Directory {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl Directory {
-    /// An empty directory.
+    /// An empty directory whose accounts live in memory.
     pub fn new() -> Self {
-        Self::default()
+        Self::with_store(Store::memory())
+    }
+
+    /// An empty directory whose accounts live in `store` (the rule that a `DEFAULT` CA
+    /// belongs to one account per region is the store's, across every process sharing it).
+    pub fn with_store(store: Store) -> Self {
+        Self {
+            store,
+            sink: None,
+            by_host: HashMap::new(),
+            accounts: Vec::new(),
+            default: None,
+        }
     }
 
     /// Sets the event sink given to accounts added from now on.
@@ -187,12 +205,8 @@ impl Directory {
                 "the endpoint host name {h:?} is empty or already serves another account"
             )));
         }
-        let mut registry = Registry::build(
-            scope,
-            config,
-            self.claims.clone(),
-            Some(super::registry::random_code()),
-        );
+        let mut registry = Registry::open(scope, config, &self.store)?;
+        registry.get_registration_code()?;
         if let Some(sink) = &self.sink {
             registry = registry.with_event_sink(sink.clone());
         }

@@ -45,7 +45,7 @@
 //! let mut v_params = CertificateParams::new(vec![])?;
 //! v_params
 //!     .distinguished_name
-//!     .push(DnType::CommonName, registry.get_registration_code());
+//!     .push(DnType::CommonName, registry.get_registration_code()?);
 //! let verification = v_params.signed_by(&KeyPair::generate()?, &ca)?;
 //!
 //! let ca_id = registry
@@ -106,6 +106,7 @@ pub mod manual;
 mod registry;
 mod scope;
 mod status;
+pub mod store;
 mod time;
 #[cfg(feature = "tooling")]
 pub mod tooling;
@@ -128,14 +129,15 @@ pub use registry::{
     DescribeCaCertificateResponse, GetPolicyResponse, ListRequest, Page, PathOptions, PolicyState,
     PreflightCa, PreflightCertificate, RefusalReason, RegisterCaCertificateRequest,
     RegisterCertificateRequest, RegisterCertificateResponse, RegistrationConfig, Registry,
-    RegistryConfig, RegistryState, RequiredEku, Tag, TransferData, UpdateCaCertificateRequest,
-    DEFAULT_PAGE_SIZE, MAX_CA_PEM_LEN, MAX_PAGE_SIZE, MAX_POLICY_DOCUMENT_LEN,
-    MAX_TEMPLATE_BODY_LEN,
+    RegistryConfig, RegistryState, RequiredEku, StoreOutage, Subscription, Tag, TransferData,
+    UpdateCaCertificateRequest, DEFAULT_PAGE_SIZE, MAX_CA_PEM_LEN, MAX_PAGE_SIZE,
+    MAX_POLICY_DOCUMENT_LEN, MAX_TEMPLATE_BODY_LEN,
 };
 pub use scope::Scope;
 pub use status::{
     AutoRegistrationStatus, CaStatus, CertificateMode, CertificateStatus, Transition,
 };
+pub use store::{Change, Committed, Store};
 #[cfg(not(all(target_arch = "wasm32", target_os = "unknown")))]
 pub use time::SystemClock;
 pub use time::{Clock, FixedClock, Timestamp, Validity, ValidityCheck};

@@ -18,7 +18,7 @@
 //! let opts = CertificateOptions::new(now);
 //! let ca = tooling::generate_ca("Fleet CA", &opts, None)?;
 //! let proof =
-//!     tooling::generate_verification_certificate(&ca, &registry.get_registration_code(), &opts)?;
+//!     tooling::generate_verification_certificate(&ca, &registry.get_registration_code()?, &opts)?;
 //! let device = tooling::issue_certificate(&ca, "device-1", &opts)?;
 //! assert!(device.certificate().is_signed_by(ca.certificate()).is_ok());
 //! assert_eq!(device.certificate().extended_key_usage(), Some(&["clientAuth".to_string()][..]));
@@ -432,12 +432,15 @@ mod tests {
             ca.certificate().key_algorithm().to_string(),
             key_type.as_str()
         );
-        let proof =
-            generate_verification_certificate(&ca, &reg.get_registration_code(), &opts(key_type))
-                .unwrap();
+        let proof = generate_verification_certificate(
+            &ca,
+            &reg.get_registration_code().unwrap(),
+            &opts(key_type),
+        )
+        .unwrap();
         assert_eq!(
             proof.certificate().subject().common_name(),
-            Some(reg.get_registration_code().as_str())
+            Some(reg.get_registration_code().unwrap().as_str())
         );
         let ca_id = reg
             .register_ca_certificate(

@@ -200,7 +200,9 @@ fn ambiguous_cas_and_narrowing_by_the_chain() {
         .register_ca_certificate(
             &RegisterCaCertificateRequest {
                 ca_certificate: twin.pem(),
-                verification_certificate: Some(ca.verification(&reg.get_registration_code())),
+                verification_certificate: Some(
+                    ca.verification(&reg.get_registration_code().unwrap()),
+                ),
                 set_as_active: true,
                 allow_auto_registration: true,
                 ..Default::default()

@@ -597,8 +597,11 @@ impl JsRegistry {
 
     /// The whole registry as JSON text (for persistence, or to compare before and after).
     #[wasm_bindgen(js_name = exportState, skip_typescript)]
-    pub fn export_state(&self) -> String {
-        self.inner.export_state().to_json()
+    pub fn export_state(&self) -> Result<String, JsValue> {
+        self.inner
+            .export_state()
+            .map(|s| s.to_json())
+            .map_err(|e| js_error(&e))
     }
 
     /// The account.

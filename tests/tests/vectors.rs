@@ -34,12 +34,12 @@ fn run_step(reg: &Registry, step: &Value) -> Result<(), String> {
     let op = step["op"].as_str().ok_or("op is a string")?;
     let now = Timestamp::from_unix_millis(step["now"].as_i64().ok_or("now is an integer")?);
     let expect = step["expect"].as_object().ok_or("expect is an object")?;
-    let before = reg.export_state();
+    let before = reg.export_state().expect("the state exports");
     let result = api::call(reg, op, &step["args"], now);
     if let Some(code) = expect.get("error") {
         return match result {
             Err(e) if code.as_str() == Some(e.code()) => {
-                if reg.export_state() != before {
+                if reg.export_state().expect("the state exports") != before {
                     return Err(format!("{op} failed with {code} but changed the registry"));
                 }
                 Ok(())

@@ -117,7 +117,9 @@ impl Ca {
         reg.register_ca_certificate(
             &RegisterCaCertificateRequest {
                 ca_certificate: self.pem(),
-                verification_certificate: Some(self.verification(&reg.get_registration_code())),
+                verification_certificate: Some(
+                    self.verification(&reg.get_registration_code().unwrap()),
+                ),
                 set_as_active: active,
                 allow_auto_registration: auto,
                 ..Default::default()

@@ -8,11 +8,12 @@ mod refusal;
 use rustls_pki_types::CertificateDer;
 
 use super::index::CaEntry;
-use super::{CertRecord, Meta, Registry};
+use super::Registry;
 use crate::cert::{MAX_CERTIFICATE_DER_LEN, MAX_CHAIN_LEN};
 use crate::event::RegistrationEvent;
 use crate::id::CertificateId;
 use crate::status::{AutoRegistrationStatus, CaStatus, CertificateMode, CertificateStatus};
+use crate::store::{CertRow, Change, Meta};
 use crate::time::Timestamp;
 
 use path::Leaf;
@@ -84,33 +85,44 @@ impl Registry {
         if let Some(reason) = RefusalReason::for_validity(&ca.validity, now, Whose::Ca) {
             return refuse(reason);
         }
-        // 7. Register and publish. Of concurrent first connections one inserts; the
-        // others find the record and are decided as for a known leaf.
-        let (ca_id, mode) = (ca.id, ca.mode);
-        let record = CertRecord {
-            der: leaf.as_ref().into(),
-            validity,
-            ca_id: Some(ca_id),
+        // 7. Register and publish, once: inside the store's write transaction a
+        // certificate that is already there (another connection or node registered it
+        // first) is decided from its row instead.
+        let row = CertRow {
+            certificate_id: leaf_id,
+            certificate_pem: crate::cert::der_to_pem(leaf),
+            ca_certificate_id: Some(ca.id),
             status: CertificateStatus::PendingActivation,
-            mode,
+            certificate_mode: ca.mode,
+            validity,
             previous_owned_by: None,
             transfer_data: None,
             meta: Meta::new(now),
         };
-        if !self.insert_record(leaf_id, record) {
-            if let Some(d) = self.decide_known(&leaf_id, now) {
-                return d;
+        let outcome = self.commit(|r| match r.certificate(&self.scope, &leaf_id)? {
+            Some(existing) => Ok((Some(existing), Vec::new())),
+            None => Ok((None, vec![Change::CertificateRegistered(row.clone())])),
+        });
+        match outcome {
+            Ok(None) => {
+                let event = RegistrationEvent::new(leaf_id, ca.id, self.scope.account(), now, now);
+                self.publish(&event);
+                Decision {
+                    certificate_id: Some(leaf_id),
+                    ca_certificate_id: Some(ca.id),
+                    refusal: Some(RefusalReason::RegisteredPendingActivation),
+                    event: Some(event),
+                }
             }
-            // Deleted again in between: refuse, register nothing more.
-            return refuse(RefusalReason::CertificateInactive);
-        }
-        let event = RegistrationEvent::new(leaf_id, ca_id, self.scope.account(), now, now);
-        self.publish(&event);
-        Decision {
-            certificate_id: Some(leaf_id),
-            ca_certificate_id: Some(ca_id),
-            refusal: Some(RefusalReason::RegisteredPendingActivation),
-            event: Some(event),
+            Ok(Some(existing)) => self.decide_status(
+                &leaf_id,
+                existing.ca_certificate_id,
+                existing.status,
+                &existing.validity,
+                existing.meta.creation_date,
+                now,
+            ),
+            Err(_) => refuse(RefusalReason::StoreUnavailable),
         }
     }
 
@@ -136,57 +148,79 @@ impl Registry {
     ) -> Result<(), Decision> {
         let leaf = check_bounds(chain)?;
         let leaf_id = CertificateId::of_der(leaf);
-        if super::read(self.shard(&leaf_id)).contains(&leaf_id) {
+        if super::read(self.caches.shard(&leaf_id))
+            .hot(&leaf_id)
+            .is_some()
+        {
             return Ok(());
         }
         self.find_signing_ca(leaf, chain, &leaf_id, route, now)
             .map(|_| ())
     }
 
-    fn publish(&self, event: &RegistrationEvent) {
-        if let Some(sink) = &self.sink {
-            sink.publish(&event.topic(), event);
+    /// Step 2: the decision for a registered leaf, or `None` if it is not registered.
+    /// An `ACTIVE` certificate is decided from its hot entry alone; while the store is
+    /// unreachable, [`StoreOutage`](crate::StoreOutage) says whether known certificates
+    /// still connect.
+    fn decide_known(&self, id: &CertificateId, now: Timestamp) -> Option<Decision> {
+        let shard = super::read(self.caches.shard(id));
+        let hot = shard.hot(id)?;
+        let registered_at = shard.registered_at(id).unwrap_or(now);
+        drop(shard);
+        if self.config.store_outage == crate::StoreOutage::RefuseAll && !self.store_available() {
+            return Some(
+                Decision::refuse(RefusalReason::StoreUnavailable)
+                    .with_ids(*id, self.caches.ca_of_slot(hot.ca_slot())),
+            );
         }
+        Some(self.decide_status(
+            id,
+            self.caches.ca_of_slot(hot.ca_slot()),
+            hot.status(),
+            &hot.validity(),
+            registered_at,
+            now,
+        ))
     }
 
-    /// Step 1: the decision for a registered leaf, or `None` if it is not registered.
-    /// An `ACTIVE` certificate is decided from its 12-byte hot entry alone.
-    fn decide_known(&self, id: &CertificateId, now: Timestamp) -> Option<Decision> {
-        let hot = super::read(self.shard(id)).hot(id)?;
-        let status = hot.status();
-        let ca_id = self.ca_of_slot(hot.ca_slot());
+    /// A registered certificate's decision from its status: `ACTIVE` and valid now is
+    /// allowed; `PENDING_ACTIVATION` publishes the event again.
+    fn decide_status(
+        &self,
+        id: &CertificateId,
+        ca_id: Option<CertificateId>,
+        status: CertificateStatus,
+        validity: &crate::time::Validity,
+        registered_at: Timestamp,
+        now: Timestamp,
+    ) -> Decision {
         let reason = match status {
-            CertificateStatus::Active => {
-                RefusalReason::for_validity(&hot.validity(), now, Whose::Device)
-            }
+            CertificateStatus::Active => RefusalReason::for_validity(validity, now, Whose::Device),
             CertificateStatus::PendingActivation => {
-                let registered_at = super::read(self.shard(id))
-                    .get(id)
-                    .map_or(now, |r| r.meta.creation_date);
                 let event = ca_id.map(|ca| {
                     RegistrationEvent::new(*id, ca, self.scope.account(), now, registered_at)
                 });
                 if let Some(event) = &event {
                     self.publish(event);
                 }
-                return Some(Decision {
+                return Decision {
                     certificate_id: Some(*id),
                     ca_certificate_id: ca_id,
                     refusal: Some(RefusalReason::PendingActivation),
                     event,
-                });
+                };
             }
             CertificateStatus::Inactive => Some(RefusalReason::CertificateInactive),
             CertificateStatus::Revoked => Some(RefusalReason::CertificateRevoked),
             CertificateStatus::PendingTransfer => Some(RefusalReason::CertificatePendingTransfer),
             CertificateStatus::RegisterInactive => Some(RefusalReason::CertificateRegisterInactive),
         };
-        Some(Decision {
+        Decision {
             certificate_id: Some(*id),
             ca_certificate_id: ca_id,
             refusal: reason,
             event: None,
-        })
+        }
     }
 
     /// Steps 3–5: the one registered CA that directly signed `leaf`, and the leaf's
@@ -203,7 +237,7 @@ impl Registry {
         // 3. Read the leaf; the registered CAs named by its issuer are the candidates.
         let parsed =
             Leaf::parse(leaf, self.config.accept_v1_device_certificates).map_err(refuse)?;
-        let index = self.ca_index.load();
+        let index = &self.caches.ca_index;
         if index.candidates(parsed.issuer()).is_empty() {
             return Err(refuse(RefusalReason::UnknownIssuer));
         }
@@ -214,8 +248,8 @@ impl Registry {
             return Err(refuse(RefusalReason::SniRequired));
         }
         // 5. Path validation against each candidate alone.
-        let ca = path::verify_leaf(&parsed, chain, PathOptions::default(), now, &index)
-            .map(CaSnapshot::from)
+        let ca = path::verify_leaf(&parsed, chain, PathOptions::default(), now, index)
+            .map(|c| CaSnapshot::from(&*c))
             .map_err(refuse)?;
         let validity = match &parsed {
             Leaf::V1(cert) => cert.validity(),

@@ -5,6 +5,8 @@
 //! with the check each one needs. [`Registry::verify_path`] is the entry point for
 //! conformance suites only: the same validation with the knobs those suites need.
 
+use std::sync::Arc;
+
 use rustls_pki_types::{CertificateDer, SignatureVerificationAlgorithm};
 
 use super::refusal::{RefusalReason, Whose};
@@ -82,13 +84,13 @@ impl<'a> Leaf<'a> {
 /// and (v3) allowed for `options.eku`. A v1 leaf has no extensions, so there is no EKU or
 /// constraint to check: its signature is verified with the CA's key (x509-parser and
 /// ring) and its validity window read.
-pub(super) fn verify_leaf<'i>(
+pub(super) fn verify_leaf(
     leaf: &Leaf<'_>,
     chain: &[CertificateDer<'_>],
     options: PathOptions,
     now: Timestamp,
-    index: &'i CaIndex,
-) -> Result<&'i CaEntry, RefusalReason> {
+    index: &CaIndex,
+) -> Result<Arc<CaEntry>, RefusalReason> {
     let found = match leaf {
         Leaf::Parsed(ee) => {
             let usage = match options.eku {
@@ -153,27 +155,26 @@ impl Registry {
         let accept_v1 = self.config().accept_v1_device_certificates
             && !(options.allow_intermediates && chain.len() > 1);
         let leaf = Leaf::parse(leaf, accept_v1)?;
-        let index = self.ca_index.load();
-        verify_leaf(&leaf, chain, options, now, &index).map(|c| c.id)
+        verify_leaf(&leaf, chain, options, now, &self.caches.ca_index).map(|c| c.id)
     }
 }
 
 /// The path may pass through the chain's intermediates: the candidate anchors are the
 /// registered CAs named as issuer by the leaf or by any intermediate (index lookups, never
 /// a scan), and webpki builds the path.
-fn verify_through_intermediates<'i>(
+fn verify_through_intermediates(
     ee: &webpki::EndEntityCert<'_>,
     chain: &[CertificateDer<'_>],
     usage: webpki::KeyUsage,
     now: Timestamp,
-    index: &'i CaIndex,
-) -> Result<&'i CaEntry, RefusalReason> {
-    let mut entries: Vec<&CaEntry> = index.candidates(ee.issuer()).iter().collect();
+    index: &CaIndex,
+) -> Result<Arc<CaEntry>, RefusalReason> {
+    let mut entries: Vec<Arc<CaEntry>> = index.candidates(ee.issuer()).to_vec();
     for c in &chain[1..] {
         if let Ok(cert) = webpki::EndEntityCert::try_from(c) {
-            for e in index.candidates(cert.issuer()) {
+            for e in index.candidates(cert.issuer()).iter() {
                 if !entries.iter().any(|x| x.id == e.id) {
-                    entries.push(e);
+                    entries.push(e.clone());
                 }
             }
         }

@@ -156,6 +156,9 @@ pub enum RefusalReason {
     },
     /// No SNI was sent and there is no default account.
     NoAccount,
+    /// The store cannot be reached: a new certificate cannot be registered (and, with
+    /// [`StoreOutage::RefuseAll`](crate::StoreOutage), no certificate is admitted).
+    StoreUnavailable,
 }
 
 impl RefusalReason {
@@ -187,6 +190,7 @@ impl RefusalReason {
             Self::InvalidCertificate { .. } => "INVALID_CERTIFICATE",
             Self::UnknownServerName { .. } => "UNKNOWN_SERVER_NAME",
             Self::NoAccount => "NO_ACCOUNT",
+            Self::StoreUnavailable => "STORE_UNAVAILABLE",
         }
     }
 
@@ -237,6 +241,7 @@ impl RefusalReason {
                 crate::id::truncate_for_message(server_name)
             ),
             Self::NoAccount => "the client sent no SNI and there is no default account".into(),
+            Self::StoreUnavailable => "the registry's store cannot be reached: the certificate cannot be registered now; the device may retry".into(),
         }
     }
 }

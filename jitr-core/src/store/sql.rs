@@ -1,0 +1,1 @@
+//! SQL stores (SQLite, PostgreSQL): see the parent module.
