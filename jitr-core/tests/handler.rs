@@ -8,51 +8,10 @@ use common::*;
 use jitr_core::crl::{CaCrl, Crl, CrlStore, StaleCrlPolicy};
 use jitr_core::handler::{Action, CrlRequirement, Handler, PolicyTemplate, Skip};
 use jitr_core::*;
-use rcgen::{
-    CertificateRevocationListParams, CrlDistributionPoint, CrlIssuingDistributionPoint, CrlScope,
-    Issuer, KeyIdMethod, KeyPair, KeyUsagePurpose, RevokedCertParams, SerialNumber,
-};
+use rcgen::{CrlScope, KeyUsagePurpose, SerialNumber};
 
 fn crl(ca: &Ca, revoked: &[&[u8]], this: (i32, u8, u8), next: (i32, u8, u8)) -> Crl {
-    crl_by(&ca.issuer(), revoked, this, next, None)
-}
-
-/// A CRL signed by `issuer`, optionally with an issuingDistributionPoint.
-fn crl_by(
-    issuer: &Issuer<'_, &KeyPair>,
-    revoked: &[&[u8]],
-    this: (i32, u8, u8),
-    next: (i32, u8, u8),
-    idp: Option<CrlIssuingDistributionPoint>,
-) -> Crl {
-    let params = CertificateRevocationListParams {
-        this_update: rcgen::date_time_ymd(this.0, this.1, this.2),
-        next_update: rcgen::date_time_ymd(next.0, next.1, next.2),
-        crl_number: SerialNumber::from(1u64),
-        issuing_distribution_point: idp,
-        revoked_certs: revoked
-            .iter()
-            .map(|s| RevokedCertParams {
-                serial_number: SerialNumber::from(s.to_vec()),
-                revocation_time: rcgen::date_time_ymd(2026, 1, 1),
-                reason_code: None,
-                invalidity_date: None,
-            })
-            .collect(),
-        key_identifier_method: KeyIdMethod::Sha256,
-    };
-    let der = params.signed_by(issuer).unwrap();
-    Crl::from_pem_or_der(der.der()).unwrap()
-}
-
-/// An IDP naming one URI as the CRL's distribution point.
-fn idp(uri: &str, scope: Option<CrlScope>) -> Option<CrlIssuingDistributionPoint> {
-    Some(CrlIssuingDistributionPoint {
-        distribution_point: CrlDistributionPoint {
-            uris: vec![uri.into()],
-        },
-        scope,
-    })
+    signed_crl(&ca.issuer(), revoked, this, next, None)
 }
 
 fn fresh(ca: &Ca, revoked: &[&[u8]]) -> Crl {
@@ -90,9 +49,7 @@ impl Setup {
         let dev = self.ca.device_with("device", |p| {
             p.serial_number = Some(SerialNumber::from(serial.to_vec()));
             if !points.is_empty() {
-                p.crl_distribution_points = vec![CrlDistributionPoint {
-                    uris: points.iter().map(|u| u.to_string()).collect(),
-                }];
+                distribution_point(p, points);
             }
         });
         let d = self.reg.decide(&dev.chain_with(&self.ca), None, now());
@@ -350,22 +307,6 @@ fn concurrent_handlers_make_one_policy_and_one_attachment() {
     assert_eq!(s.reg.describe_certificate(&id).unwrap().customer_version, 2);
 }
 
-/// A CA (self-signed, registrable) with these key usages; none means no extension.
-fn ca_with_usages(cn: &str, usages: Vec<KeyUsagePurpose>) -> Ca {
-    let mut ca = Ca::new(cn);
-    ca.params.key_usages = usages;
-    ca.cert = ca.params.self_signed(&ca.key).unwrap();
-    ca
-}
-
-/// rcgen refuses to sign a CRL for an issuer whose key usage lacks cRLSign; the CRL a
-/// misconfigured CA signs anyway is signed here with the same name and key.
-fn signer_ignoring_key_usage(ca: &Ca) -> Issuer<'_, &KeyPair> {
-    let mut params = ca.params.clone();
-    params.key_usages.clear();
-    Issuer::new(params, &ca.key)
-}
-
 #[test]
 fn a_crl_from_a_ca_whose_key_usage_lacks_crl_sign_is_not_used() {
     // RFC 5280 §4.2.1.3 and §6.3.3(f): the CRL issuer's key usage, when present, must
@@ -377,7 +318,7 @@ fn a_crl_from_a_ca_whose_key_usage_lacks_crl_sign_is_not_used() {
             KeyUsagePurpose::DigitalSignature,
         ],
     ));
-    let listing_nobody = crl_by(
+    let listing_nobody = signed_crl(
         &signer_ignoring_key_usage(&s.ca),
         &[],
         (2026, 5, 1),
@@ -418,7 +359,7 @@ fn a_crl_from_a_ca_whose_key_usage_lacks_crl_sign_is_not_used() {
             vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign],
         ),
     ] {
-        let crl = crl_by(
+        let crl = signed_crl(
             &signer_ignoring_key_usage(&ca),
             &[],
             (2026, 5, 1),
@@ -443,7 +384,7 @@ fn a_crl_for_another_distribution_point_does_not_say_not_revoked() {
     s.crls
         .set(
             &s.ca_cert(),
-            crl_by(
+            signed_crl(
                 &s.ca.issuer(),
                 &[&[0x31]],
                 (2026, 5, 1),
@@ -482,7 +423,7 @@ fn a_crl_for_another_distribution_point_does_not_say_not_revoked() {
 fn a_crl_of_end_entity_certificates_only_does_not_cover_a_ca_certificate() {
     // RFC 5280 §6.3.3(b)(2)(ii): onlyContainsUserCerts.
     let ca = Ca::new("Fleet CA");
-    let crl = crl_by(
+    let crl = signed_crl(
         &ca.issuer(),
         &[],
         (2026, 5, 1),
@@ -494,9 +435,7 @@ fn a_crl_of_end_entity_certificates_only_does_not_cover_a_ca_certificate() {
             if is_ca {
                 p.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
             }
-            p.crl_distribution_points = vec![CrlDistributionPoint {
-                uris: vec![POINT.into()],
-            }];
+            distribution_point(p, &[POINT]);
         });
         Certificate::from_pem(&cert.pem()).unwrap()
     };
