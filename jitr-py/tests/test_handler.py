@@ -1286,3 +1286,14 @@ def test_the_shared_scenarios_through_the_python_driver(
         if got != s["expect"]:
             failures.append(f"{s['name']}: got {got}, expected {s['expect']}")
     assert not failures, "\n".join(failures)
+
+
+def test_the_machines_docstring_example_runs() -> None:
+    """test_docs runs the package's documented examples; the machine's lives in jitr.handler."""
+    import doctest
+
+    doc = Activation.__doc__ or ""
+    assert ">>>" in doc
+    test = doctest.DocTestParser().get_doctest(doc, {}, "jitr.handler.Activation", None, 0)
+    result = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS).run(test)
+    assert result.failed == 0 and result.attempted >= 3

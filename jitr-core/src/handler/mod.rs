@@ -69,12 +69,12 @@
 //! | `POLICY_ATTACHED` | `policyName`, `target` | attached by this run (`target`: the certificate ARN) |
 //! | `ACTIVATED` | | UpdateCertificate `ACTIVE` succeeded |
 //! | `REVOKED` | | the serial is on the CA's CRL; UpdateCertificate `REVOKED` succeeded |
-//! | `SKIPPED` | `reason`, `message` | left alone: `NOT_PENDING_ACTIVATION`, or a [`CrlProblem`] code under a requirement that fails closed |
-//! | `CRL_NOT_CHECKED` | `reason`, `message` | activated without a revocation check ([`CrlRequirement::Never`]); `reason` is the [`CrlProblem`] code |
+//! | `SKIPPED` | `reason`, `message` | left alone: `NOT_PENDING_ACTIVATION`, or a [`CrlProblem`](crate::crl::CrlProblem) code under a requirement that fails closed |
+//! | `CRL_NOT_CHECKED` | `reason`, `message` | activated without a revocation check ([`CrlRequirement::Never`]); `reason` is the [`CrlProblem`](crate::crl::CrlProblem) code |
 //! | `POLICY_DETACHED` | `policyName`, `target` | rollback: detached what this run attached |
 //! | `POLICY_DETACH_FAILED` | `policyName`, `target`, `reason`, `message` | rollback failed (`reason`: DetachPolicy's error code) |
 //!
-//! `reason` codes of CRL problems ([`CrlProblem::code`]): `CRL_WRONG_ISSUER`,
+//! `reason` codes of CRL problems ([`CrlProblem::code`](crate::crl::CrlProblem::code)): `CRL_WRONG_ISSUER`,
 //! `CRL_CA_NOT_CRL_SIGNER`, `CRL_BAD_SIGNATURE`, `CRL_STALE`, `CRL_NO_NEXT_UPDATE`,
 //! `CRL_NOT_YET_VALID`, `CRL_DOES_NOT_COVER`, `CRL_NOT_CONFIGURED`, `CRL_CA_NOT_FOUND`.
 //!
