@@ -152,3 +152,68 @@ impl Device {
         vec![self.der(), ca.der()]
     }
 }
+
+/// A CA (self-signed, registrable) with these key usages; none means no extension.
+pub fn ca_with_usages(cn: &str, usages: Vec<KeyUsagePurpose>) -> Ca {
+    let mut ca = Ca::new(cn);
+    ca.params.key_usages = usages;
+    ca.cert = ca.params.self_signed(&ca.key).unwrap();
+    ca
+}
+
+/// `ca`'s name and key as a CRL signer, whatever its key usage says: rcgen refuses to
+/// sign a CRL for an issuer whose key usage lacks cRLSign, and a misconfigured CA's CRL
+/// is what some tests need.
+pub fn signer_ignoring_key_usage(ca: &Ca) -> Issuer<'_, &KeyPair> {
+    let mut params = ca.params.clone();
+    params.key_usages.clear();
+    Issuer::new(params, &ca.key)
+}
+
+/// A CRL signed by `issuer` from `this` to `next` (year, month, day), listing
+/// `revoked`, with an issuingDistributionPoint naming `point` if given.
+pub fn signed_crl(
+    issuer: &Issuer<'_, &KeyPair>,
+    revoked: &[&[u8]],
+    this: (i32, u8, u8),
+    next: (i32, u8, u8),
+    idp: Option<rcgen::CrlIssuingDistributionPoint>,
+) -> crl::Crl {
+    let params = rcgen::CertificateRevocationListParams {
+        this_update: rcgen::date_time_ymd(this.0, this.1, this.2),
+        next_update: rcgen::date_time_ymd(next.0, next.1, next.2),
+        crl_number: rcgen::SerialNumber::from(1u64),
+        issuing_distribution_point: idp,
+        revoked_certs: revoked
+            .iter()
+            .map(|s| rcgen::RevokedCertParams {
+                serial_number: rcgen::SerialNumber::from(s.to_vec()),
+                revocation_time: rcgen::date_time_ymd(2026, 1, 1),
+                reason_code: None,
+                invalidity_date: None,
+            })
+            .collect(),
+        key_identifier_method: rcgen::KeyIdMethod::Sha256,
+    };
+    crl::Crl::from_der(params.signed_by(issuer).unwrap().der()).unwrap()
+}
+
+/// An issuingDistributionPoint naming `uri`.
+pub fn idp(
+    uri: &str,
+    scope: Option<rcgen::CrlScope>,
+) -> Option<rcgen::CrlIssuingDistributionPoint> {
+    Some(rcgen::CrlIssuingDistributionPoint {
+        distribution_point: rcgen::CrlDistributionPoint {
+            uris: vec![uri.into()],
+        },
+        scope,
+    })
+}
+
+/// Sets a certificate's CRL distribution point to these URIs.
+pub fn distribution_point(params: &mut CertificateParams, uris: &[&str]) {
+    params.crl_distribution_points = vec![rcgen::CrlDistributionPoint {
+        uris: uris.iter().map(|u| u.to_string()).collect(),
+    }];
+}
