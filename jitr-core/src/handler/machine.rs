@@ -308,7 +308,7 @@ impl ServiceError {
 
 impl From<&Error> for ServiceError {
     fn from(e: &Error) -> Self {
-        Self::new(Some(e.code()), e.message())
+        Self::new(Some(e.code()), &e.message())
     }
 }
 
