@@ -268,7 +268,7 @@ fn hostile_chains_are_refused_without_registering() {
     let ca = Ca::new("CA");
     ca.register(&reg);
     let dev = ca.device("d");
-    let long: Vec<_> = std::iter::repeat(dev.der()).take(1000).collect();
+    let long: Vec<_> = std::iter::repeat_n(dev.der(), 1000).collect();
     assert_eq!(reason(&reg, &long, None), Some("CHAIN_TOO_LONG"));
     let huge = CertificateDer::from(vec![0x30; 1024 * 1024]);
     assert_eq!(reason(&reg, &[huge], None), Some("CERTIFICATE_TOO_LARGE"));
@@ -565,7 +565,7 @@ fn v1_device_certificates_are_registered_as_aws_does() {
     assert_eq!(d.reason_code(), Some("REGISTERED_PENDING_ACTIVATION"));
     assert_eq!(d.ca_certificate_id, Some(ca_id));
     // Switched off, the same certificate is malformed to jitr, as to webpki.
-    let strict = Registry::with_config(Scope::new(ACCOUNT, REGION).unwrap(), {
+    let strict = registry_in(Scope::new(ACCOUNT, REGION).unwrap(), {
         let mut c = RegistryConfig::default();
         c.accept_v1_device_certificates = false;
         c

@@ -545,7 +545,7 @@ fn state_round_trips_exactly() {
 
 #[test]
 fn default_ca_belongs_to_one_account_per_region() {
-    let mut dir = Directory::new();
+    let mut dir = Directory::with_store(common::store::fresh_store());
     let a = dir
         .add_account(
             Scope::new("111111111111", REGION).unwrap(),

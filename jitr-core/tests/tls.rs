@@ -350,7 +350,7 @@ fn bad_chains_are_rustls_certificate_errors_not_jitr_refusals() {
 #[test]
 fn directory_routes_by_sni_over_loopback_tcp() {
     let srv = Arc::new(fixed_server());
-    let mut dir = Directory::new();
+    let mut dir = Directory::with_store(common::store::fresh_store());
     let reg = dir
         .add_account(
             Scope::new(ACCOUNT, REGION).unwrap(),

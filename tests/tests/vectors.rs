@@ -1,9 +1,13 @@
 //! Runs every shared vector in `tests/vectors/` through `jitr_core::api::call`, the entry
 //! point the Python and JavaScript front ends wrap.
 
+#[path = "../../jitr-core/tests/common/store.rs"]
+#[allow(dead_code, unreachable_pub)]
+mod store;
+
 use std::path::PathBuf;
 
-use jitr_core::{api, Registry, Scope, Timestamp};
+use jitr_core::{api, Registry, RegistryConfig, Scope, Store, Timestamp};
 use serde_json::{Map, Value};
 
 fn vector_files() -> Vec<PathBuf> {
@@ -130,7 +134,9 @@ fn shared_vectors() {
             v["region"].as_str().expect("region"),
         )
         .expect("valid scope");
-        let reg = Registry::new(scope)
+        let store = Store::open(&store::fresh_store_url()).expect("the test store opens");
+        let reg = Registry::open(scope, RegistryConfig::default(), &store)
+            .expect("the registry opens")
             .with_registration_code(v["registrationCode"].as_str().expect("code"))
             .expect("valid code");
         for (i, step) in v["steps"].as_array().expect("steps").iter().enumerate() {

@@ -580,19 +580,24 @@ impl Caches {
             if store.backend.is_shared() && c.seq <= *applied {
                 continue; // the follower got there first
             }
-            self.deliver(&mut applied, c);
+            self.deliver(store, &mut applied, c)?;
         }
         Ok(())
     }
 
-    fn deliver(&self, applied: &mut u64, c: Committed) {
+    fn deliver(&self, store: &Store, applied: &mut u64, c: Committed) -> Result<(), Error> {
         *applied = c.seq;
         if c.scope != self.scope {
-            return;
+            return Ok(());
         }
-        self.apply(&c.change);
+        if c.change == Change::AccountImported {
+            self.reload_locked(store, applied)?;
+        } else {
+            self.apply(&c.change);
+        }
         let mut subscribers = lock(&self.subscribers);
         subscribers.retain(|s| s.send(c.clone()).is_ok());
+        Ok(())
     }
 
     fn catch_up(&self, store: &Store) -> Result<(), Error> {
@@ -615,7 +620,7 @@ impl Caches {
                     return Ok(());
                 }
                 if c.seq > *applied {
-                    self.deliver(applied, c);
+                    self.deliver(store, applied, c)?;
                 }
             }
             if last >= until {

@@ -325,6 +325,7 @@ impl State {
                     .by_target
                     .remove(&(target.clone(), policy_name.clone()));
             }
+            Change::AccountImported => {}
         }
     }
 

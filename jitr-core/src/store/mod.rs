@@ -250,6 +250,9 @@ pub enum Change {
         /// The target ARN.
         target: String,
     },
+    /// The account's whole state was imported into the store
+    /// ([`Registry::import_state`](crate::Registry::import_state)): nodes reload it.
+    AccountImported,
 }
 
 impl Change {

@@ -16,8 +16,22 @@ pub fn now() -> Timestamp {
     Timestamp::from_unix_secs(1_780_272_000)
 }
 
+pub mod store;
+
+/// A registry of the test account, in the store `JITR_TEST_STORE` names.
 pub fn registry() -> Registry {
-    Registry::new(Scope::new(ACCOUNT, REGION).unwrap())
+    registry_in(
+        Scope::new(ACCOUNT, REGION).unwrap(),
+        RegistryConfig::default(),
+    )
+}
+
+/// A registry of `scope` with `config`, in a fresh store of the kind `JITR_TEST_STORE`
+/// names, with its registration code minted.
+pub fn registry_in(scope: Scope, config: RegistryConfig) -> Registry {
+    let reg = Registry::open(scope, config, &store::fresh_store()).unwrap();
+    reg.get_registration_code().unwrap();
+    reg
 }
 
 pub struct Ca {

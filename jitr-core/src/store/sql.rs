@@ -1,1 +1,0 @@
-//! SQL stores (SQLite, PostgreSQL): see the parent module.
