@@ -44,9 +44,10 @@ const CLOUDFORMATION_ONLY: &[&str] = &[
 /// 4,096 characters each cannot reach it without repeating values thousands of times).
 pub const MAX_EVALUATION_OUTPUT: usize = 1 << 20;
 
-/// Whether an object key calls a function (`Ref`, `Fn::…`, `Condition`).
+/// Whether an object key calls a function (`Ref`, `Fn::…`). CloudFormation's
+/// `Condition` is not one here: a policy statement's `Condition` is data.
 pub(crate) fn is_function_key(key: &str) -> bool {
-    key == "Ref" || key.starts_with("Fn::") || key == "Condition"
+    key == "Ref" || key.starts_with("Fn::")
 }
 
 /// A value of the mapping table or of an evaluation: a string or a list of strings.

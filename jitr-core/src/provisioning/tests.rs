@@ -479,7 +479,9 @@ fn policy_documents_as_objects_are_evaluated_and_validated() {
         "",
         r#", "policy": {"Type": "AWS::IoT::Policy", "Properties": {"PolicyDocument": {
               "Version": "2012-10-17",
-              "Statement": [{"Effect": "Allow", "Action": ["iot:Publish"],
+              "Statement": [{"Effect": "Allow", "Action": ["iot:Connect"], "Resource": "*",
+                             "Condition": {"Bool": {"iot:Connection.Thing.IsAttached": "true"}}},
+                            {"Effect": "Allow", "Action": ["iot:Publish"],
                              "Resource": [{"Fn::Join": ["", ["arn:aws:iot:us-east-1:123456789012:topic/", {"Ref": "AWS::IoT::Certificate::Id"}]]}]}]}}}"#,
     );
     let plan = Template::parse(&t)
@@ -493,7 +495,7 @@ fn policy_documents_as_objects_are_evaluated_and_validated() {
     assert_eq!(
         doc,
         format!(
-            r#"{{"Statement":[{{"Action":["iot:Publish"],"Effect":"Allow","Resource":["arn:aws:iot:us-east-1:123456789012:topic/{ID}"]}}],"Version":"2012-10-17"}}"#
+            r#"{{"Statement":[{{"Action":["iot:Connect"],"Condition":{{"Bool":{{"iot:Connection.Thing.IsAttached":"true"}}}},"Effect":"Allow","Resource":"*"}},{{"Action":["iot:Publish"],"Effect":"Allow","Resource":["arn:aws:iot:us-east-1:123456789012:topic/{ID}"]}}],"Version":"2012-10-17"}}"#
         )
     );
     let digest = ring::digest::digest(&ring::digest::SHA256, doc.as_bytes());
