@@ -134,7 +134,8 @@ fn jitp_vectors_cover_the_issue() {
 #[test]
 fn the_runner_can_fail() {
     let v = vector();
-    let flips: [(&str, fn(&mut Value)); 5] = [
+    type Flip = fn(&mut Value);
+    let flips: [(&str, Flip); 5] = [
         ("aws-example", |e| {
             e["thing"]["thingGroups"][1] = "US".into();
         }),

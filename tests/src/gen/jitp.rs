@@ -784,7 +784,9 @@ pub(crate) fn jitp() -> Result<J, Error> {
 
     // Template errors: refused when stored.
     let thing = |name: Value| with_thing(declare(&[CN, ID]), json!({"ThingName": name}));
-    let errors: Vec<(&str, &str, String, &str, &str, &[&str])> = vec![
+    // (name, description, template, code, path, message parts)
+    type TemplateErrorCase<'a> = (&'a str, &'a str, String, &'a str, &'a str, &'a [&'a str]);
+    let errors: Vec<TemplateErrorCase<'_>> = vec![
         (
             "template-not-json",
             "not JSON",
