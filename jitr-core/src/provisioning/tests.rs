@@ -940,3 +940,43 @@ fn preview_reports_plans_failures_and_template_errors() {
         Err("CertificateValidationException")
     );
 }
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig { cases: 256, ..Default::default() })]
+
+    /// AWS's example provisions exactly the devices whose fields make valid names and
+    /// attribute values, and then uses them unchanged.
+    #[test]
+    fn aws_example_takes_exactly_the_valid_fields(
+        cn in "[ -~]{0,12}",
+        serial in "[a-zA-Z0-9 .#=-]{0,8}",
+        country in "[A-Za-z ]{0,3}",
+    ) {
+        let t = Template::parse(AWS_EXAMPLE).expect("parses");
+        let p = params(&[
+            ("AWS::IoT::Certificate::CommonName", &cn),
+            ("AWS::IoT::Certificate::SerialNumber", &serial),
+            ("AWS::IoT::Certificate::Country", &country),
+            ("AWS::IoT::Certificate::Id", ID),
+        ]);
+        let name = |s: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || ":_-".contains(c));
+        let valid = name(&cn)
+            && serial.chars().all(|c| c.is_ascii_alphanumeric() || "_.,@/:#=[]-".contains(c))
+            && name(&country);
+        let result = t.evaluate(&p);
+        proptest::prop_assert_eq!(&result, &t.evaluate(&p));
+        match result {
+            Ok(plan) => {
+                proptest::prop_assert!(valid);
+                let thing = plan.thing.expect("a thing");
+                proptest::prop_assert_eq!(thing.thing_name, cn);
+                proptest::prop_assert_eq!(&thing.attributes["serialNumber"], &serial);
+                proptest::prop_assert_eq!(&thing.thing_groups[1], &country);
+            }
+            Err(f) => {
+                proptest::prop_assert!(!valid, "{}", f);
+                proptest::prop_assert_eq!(f.code(), "INVALID_PROPERTY_VALUE");
+            }
+        }
+    }
+}
