@@ -476,27 +476,51 @@ fn quoted(s: &str) -> String {
 }
 
 /// The path of the first value nested deeper than [`MAX_TEMPLATE_DEPTH`], without
-/// recursion.
+/// recursion. Paths are only built when the cheap scan finds the template too deep.
 fn too_deep(root: &Value) -> Option<String> {
-    let mut stack: Vec<(&Value, usize, String)> = vec![(root, 1, String::new())];
-    while let Some((v, depth, path)) = stack.pop() {
-        let children: Vec<(String, &Value)> = match v {
-            Value::Object(m) => m.iter().map(|(k, v)| (k.clone(), v)).collect(),
-            Value::Array(a) => a
-                .iter()
-                .enumerate()
-                .map(|(i, v)| (i.to_string(), v))
-                .collect(),
-            _ => continue,
-        };
-        if depth >= MAX_TEMPLATE_DEPTH && !children.is_empty() {
-            return Some(path);
+    let children = |v: &Value| -> usize {
+        match v {
+            Value::Object(m) => m.len(),
+            Value::Array(a) => a.len(),
+            _ => 0,
         }
-        for (k, c) in children {
-            stack.push((c, depth + 1, child(&path, &k)));
+    };
+    let mut stack: Vec<(&Value, usize)> = vec![(root, 1)];
+    let mut exceeded = false;
+    while let Some((v, depth)) = stack.pop() {
+        if depth >= MAX_TEMPLATE_DEPTH && children(v) > 0 {
+            exceeded = true;
+            break;
+        }
+        match v {
+            Value::Object(m) => stack.extend(m.values().map(|c| (c, depth + 1))),
+            Value::Array(a) => stack.extend(a.iter().map(|c| (c, depth + 1))),
+            _ => {}
         }
     }
-    None
+    if !exceeded {
+        return None;
+    }
+    let mut stack: Vec<(&Value, usize, String)> = vec![(root, 1, String::new())];
+    while let Some((v, depth, path)) = stack.pop() {
+        if depth >= MAX_TEMPLATE_DEPTH && children(v) > 0 {
+            return Some(path);
+        }
+        match v {
+            Value::Object(m) => {
+                stack.extend(m.iter().map(|(k, c)| (c, depth + 1, child(&path, k))));
+            }
+            Value::Array(a) => {
+                stack.extend(
+                    a.iter()
+                        .enumerate()
+                        .map(|(i, c)| (c, depth + 1, child(&path, &i.to_string()))),
+                );
+            }
+            _ => {}
+        }
+    }
+    Some(String::new())
 }
 
 fn object<'v>(
