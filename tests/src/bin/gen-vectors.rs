@@ -5,6 +5,8 @@
 //! certificate ids are SHA-256 of the DER, ARNs and event payloads are formatted by hand.
 //! Running it twice yields byte-identical files (CI regenerates them and checks `git diff`).
 
+#[path = "../gen/jitp.rs"]
+mod jitp;
 #[path = "../gen/json.rs"]
 mod json;
 #[path = "../gen/pki.rs"]
@@ -2549,5 +2551,8 @@ fn main() -> Result<(), Error> {
         std::fs::write(&path, text)?;
         println!("{} ({} steps)", path.display(), s.steps.len());
     }
+    let path = dir.join("jitp.json");
+    std::fs::write(&path, json::to_pretty(&jitp::jitp()?)?)?;
+    println!("{} (JITP previews)", path.display());
     Ok(())
 }
