@@ -29,19 +29,19 @@ step "tools: pytest, mypy, maturin, cryptography, moto[iot]"
 step "pip install ./jitr-py (release build)"
 build_start=$SECONDS
 "$py" -m pip install -q --force-reinstall --no-deps ./jitr-py
-echo "built and installed in $((SECONDS - build_start))s: $("$py" -c 'import jitr; print(jitr.__file__)')"
+echo "built and installed in $((SECONDS - build_start))s: $("$py" -c 'import jitr_iot; print(jitr_iot.__file__)')"
 
 cd jitr-py
 step "pytest"
 "../$py" -m pytest tests -q -p no:cacheprovider
 
 step "mypy --strict (the package's Python sources)"
-(cd python && "../../$py" -m mypy --strict --cache-dir ../../target/mypy-cache-package jitr)
+(cd python && "../../$py" -m mypy --strict --cache-dir ../../target/mypy-cache-package jitr_iot)
 
 step "mypy --strict (tests, examples, bench)"
 "../$py" -m mypy --strict --cache-dir ../target/mypy-cache tests examples bench
 
 step "mypy.stubtest (the installed package's stubs)"
-"../$py" -m mypy.stubtest jitr
+"../$py" -m mypy.stubtest jitr_iot
 
 printf '\npython: all checks passed in %ss\n' "$((SECONDS - start))"

@@ -1,4 +1,4 @@
-//! `jitr.Certificate`, `jitr.load_pem_chain` and `jitr.certificate_id`.
+//! `jitr_iot.Certificate`, `jitr_iot.load_pem_chain` and `jitr_iot.certificate_id`.
 
 use jitr_core::{parse_pem_chain, Certificate as CoreCertificate};
 use pyo3::exceptions::PyTypeError;
@@ -10,14 +10,14 @@ use crate::errors::OrRaise;
 
 /// A parsed X.509 certificate.
 ///
-/// >>> import jitr
-/// >>> ca = jitr.generate_ca("Example CA")
-/// >>> cert = jitr.Certificate.from_pem(ca.certificate_pem)
+/// >>> import jitr_iot
+/// >>> ca = jitr_iot.generate_ca("Example CA")
+/// >>> cert = jitr_iot.Certificate.from_pem(ca.certificate_pem)
 /// >>> cert.subject, cert.is_ca, cert.key_algorithm
 /// ('CN=Example CA', True, 'EC_P256')
-/// >>> cert == jitr.Certificate.from_der(cert.to_der())
+/// >>> cert == jitr_iot.Certificate.from_der(cert.to_der())
 /// True
-#[pyclass(module = "jitr", frozen)]
+#[pyclass(module = "jitr_iot", frozen)]
 pub(crate) struct Certificate {
     pub(crate) inner: CoreCertificate,
 }
@@ -171,10 +171,10 @@ impl Certificate {
 
 /// Parses a PEM text holding one or more certificates (a bundle or a chain, in order).
 ///
-/// >>> import jitr
-/// >>> ca = jitr.generate_ca("Root")
-/// >>> device = jitr.issue_certificate(ca, "device-1")
-/// >>> [c.subject for c in jitr.load_pem_chain(device.certificate_pem + ca.certificate_pem)]
+/// >>> import jitr_iot
+/// >>> ca = jitr_iot.generate_ca("Root")
+/// >>> device = jitr_iot.issue_certificate(ca, "device-1")
+/// >>> [c.subject for c in jitr_iot.load_pem_chain(device.certificate_pem + ca.certificate_pem)]
 /// ['CN=device-1', 'CN=Root']
 #[pyfunction]
 pub(crate) fn load_pem_chain(pem: &str) -> PyResult<Vec<Certificate>> {
@@ -188,10 +188,10 @@ pub(crate) fn load_pem_chain(pem: &str) -> PyResult<Vec<Certificate>> {
 /// The AWS certificate ID of one certificate given as PEM (``str``) or DER (``bytes``):
 /// lowercase hex SHA-256 of the DER. The certificate must parse.
 ///
-/// >>> import hashlib, jitr
-/// >>> pem = jitr.generate_ca("CA").certificate_pem
-/// >>> der = jitr.Certificate.from_pem(pem).to_der()
-/// >>> jitr.certificate_id(pem) == jitr.certificate_id(der) == hashlib.sha256(der).hexdigest()
+/// >>> import hashlib, jitr_iot
+/// >>> pem = jitr_iot.generate_ca("CA").certificate_pem
+/// >>> der = jitr_iot.Certificate.from_pem(pem).to_der()
+/// >>> jitr_iot.certificate_id(pem) == jitr_iot.certificate_id(der) == hashlib.sha256(der).hexdigest()
 /// True
 #[pyfunction]
 pub(crate) fn certificate_id(pem_or_der: &Bound<'_, PyAny>) -> PyResult<String> {

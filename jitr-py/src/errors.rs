@@ -1,6 +1,6 @@
 //! The one conversion from a core error to a Python exception.
 //!
-//! The classes live in `python/jitr/_errors.py` (`jitr.JitrError` and one subclass per
+//! The classes live in `python/jitr_iot/_errors.py` (`jitr_iot.JitrError` and one subclass per
 //! code in [`jitr_core::Error::CODES`]); this module picks one by the core's code and
 //! fills in the message, the HTTP status AWS answers with, and for
 //! `ResourceAlreadyExistsException` the existing resource's ID and ARN.
@@ -21,7 +21,7 @@ impl<T> OrRaise<T> for Result<T, Error> {
     }
 }
 
-/// The Python exception for a core error, e.g. `jitr.CertificateStateException`.
+/// The Python exception for a core error, e.g. `jitr_iot.CertificateStateException`.
 pub(crate) fn to_pyerr(e: Error) -> PyErr {
     Python::attach(|py| exception(py, &e).unwrap_or_else(|failure| failure))
 }
@@ -36,7 +36,7 @@ fn exception(py: Python<'_>, e: &Error) -> PyResult<PyErr> {
         } => (Some(resource_id.as_str()), Some(resource_arn.as_str())),
         _ => (None, None),
     };
-    let value = FROM_CORE.import(py, "jitr._errors", "_from_core")?.call1((
+    let value = FROM_CORE.import(py, "jitr_iot._errors", "_from_core")?.call1((
         e.code(),
         e.message(),
         e.http_status(),
@@ -53,6 +53,6 @@ pub(crate) fn response_metadata<'py>(
 ) -> PyResult<Bound<'py, PyAny>> {
     static METADATA: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
     METADATA
-        .import(py, "jitr._errors", "_response_metadata")?
+        .import(py, "jitr_iot._errors", "_response_metadata")?
         .call1((http_status,))
 }

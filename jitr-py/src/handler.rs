@@ -1,7 +1,7 @@
-//! The activation handler's pieces (spec §8): `jitr.Crl`, `jitr.PolicyTemplate`,
-//! `jitr.parse_registration_event` and `jitr.plan_activation`, which wraps the core's pure
+//! The activation handler's pieces (spec §8): `jitr_iot.Crl`, `jitr_iot.PolicyTemplate`,
+//! `jitr_iot.parse_registration_event` and `jitr_iot.plan_activation`, which wraps the core's pure
 //! [`jitr_core::handler::plan`]. Conversions only: the decision is the core's, and
-//! `python/jitr/handler.py` carries it out against a `jitr.Registry` or a boto3 client.
+//! `python/jitr_iot/handler.py` carries it out against a `jitr_iot.Registry` or a boto3 client.
 
 use std::sync::Arc;
 
@@ -19,22 +19,22 @@ use crate::errors::OrRaise;
 
 /// A certificate revocation list, parsed once; lookups are O(1).
 ///
-/// >>> import jitr
+/// >>> import jitr_iot
 /// >>> try:
-/// ...     jitr.Crl.from_bytes(b"not a CRL")
-/// ... except jitr.InvalidRequestException as e:
+/// ...     jitr_iot.Crl.from_bytes(b"not a CRL")
+/// ... except jitr_iot.InvalidRequestException as e:
 /// ...     print(e.code)
 /// InvalidRequestException
-#[pyclass(module = "jitr", frozen)]
+#[pyclass(module = "jitr_iot", frozen)]
 pub(crate) struct Crl {
     inner: Arc<CoreCrl>,
 }
 
-/// The `jitr.CrlError` for a CRL problem.
+/// The `jitr_iot.CrlError` for a CRL problem.
 fn crl_error(py: Python<'_>, p: &CrlProblem) -> PyErr {
     static CRL_ERROR: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
     match CRL_ERROR
-        .import(py, "jitr._errors", "CrlError")
+        .import(py, "jitr_iot._errors", "CrlError")
         .and_then(|cls| cls.call1((p.code(), p.to_string())))
     {
         Ok(value) => PyErr::from_value(value),
@@ -112,7 +112,7 @@ fn serial_arg(obj: &Bound<'_, PyAny>) -> PyResult<Vec<u8>> {
         .collect()
 }
 
-/// A CA certificate given as a PEM `str` or a `jitr.Certificate`.
+/// A CA certificate given as a PEM `str` or a `jitr_iot.Certificate`.
 fn ca_arg(obj: &Bound<'_, PyAny>) -> PyResult<CoreCertificate> {
     if let Ok(c) = obj.cast::<Certificate>() {
         Ok(c.get().inner.clone())
@@ -120,7 +120,7 @@ fn ca_arg(obj: &Bound<'_, PyAny>) -> PyResult<CoreCertificate> {
         CoreCertificate::from_pem(&s.to_cow()?).or_raise()
     } else {
         Err(PyTypeError::new_err(format!(
-            "ca must be a PEM str or a jitr.Certificate, not {}",
+            "ca must be a PEM str or a jitr_iot.Certificate, not {}",
             obj.get_type().name()?
         )))
     }
@@ -168,9 +168,9 @@ impl Crl {
         self.inner.issuer()
     }
 
-    /// Checks that ``ca`` (a PEM ``str`` or a ``jitr.Certificate``) issued this CRL: its
+    /// Checks that ``ca`` (a PEM ``str`` or a ``jitr_iot.Certificate``) issued this CRL: its
     /// subject is the CRL's issuer and its key verifies the CRL's signature. Raises
-    /// ``jitr.CrlError`` (code ``CRL_WRONG_ISSUER`` or ``CRL_BAD_SIGNATURE``) if not.
+    /// ``jitr_iot.CrlError`` (code ``CRL_WRONG_ISSUER`` or ``CRL_BAD_SIGNATURE``) if not.
     fn verify_issued_by(&self, py: Python<'_>, ca: &Bound<'_, PyAny>) -> PyResult<()> {
         let ca = ca_arg(ca)?;
         py.detach(|| self.inner.verify_issued_by(&ca))
@@ -204,15 +204,15 @@ impl Crl {
 /// ``InvalidRequestException`` here; a field the certificate lacks raises it when the
 /// handler runs, naming the field.
 ///
-/// >>> import jitr
-/// >>> jitr.PolicyTemplate.aws_sample().name
+/// >>> import jitr_iot
+/// >>> jitr_iot.PolicyTemplate.aws_sample().name
 /// 'Policy_{{certificateId}}'
 /// >>> try:
-/// ...     jitr.PolicyTemplate("P_{{subject.Nickname}}", "{}")
-/// ... except jitr.InvalidRequestException as e:
+/// ...     jitr_iot.PolicyTemplate("P_{{subject.Nickname}}", "{}")
+/// ... except jitr_iot.InvalidRequestException as e:
 /// ...     print(e.message)
 /// the policy template has an unknown placeholder {{subject.Nickname}}
-#[pyclass(module = "jitr", frozen)]
+#[pyclass(module = "jitr_iot", frozen)]
 pub(crate) struct PolicyTemplate {
     inner: CoreTemplate,
 }
@@ -299,8 +299,8 @@ fn loads<'py>(py: Python<'py>, json: &str) -> PyResult<Bound<'py, PyAny>> {
 /// field, a wrong type or an ID that is not 64 hex characters raises
 /// ``InvalidRequestException``.
 ///
-/// >>> import jitr
-/// >>> event = jitr.parse_registration_event({
+/// >>> import jitr_iot
+/// >>> event = jitr_iot.parse_registration_event({
 /// ...     "certificateId": "AB" * 32, "caCertificateId": "cd" * 32,
 /// ...     "timestamp": 1623724243659, "certificateStatus": "PENDING_ACTIVATION",
 /// ...     "awsAccountId": "123456789012",

@@ -1,4 +1,4 @@
-//! Python bindings for jitr: the native module `jitr._jitr`.
+//! Python bindings for jitr: the native module `jitr_iot._jitr`.
 //!
 //! A thin layer over `jitr-core`: it converts Python values to what the core takes and
 //! back, and maps core errors to Python exceptions. Every rule (statuses, validation,

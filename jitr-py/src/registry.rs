@@ -1,5 +1,5 @@
-//! `jitr.Registry` (boto3's `iot` client methods over [`jitr_core::api::call`]) and
-//! `jitr.Decision`.
+//! `jitr_iot.Registry` (boto3's `iot` client methods over [`jitr_core::api::call`]) and
+//! `jitr_iot.Decision`.
 //!
 //! Every boto3 method takes boto3's keyword arguments, builds the parameter object,
 //! calls the core with the GIL released and converts the response; all rules are the
@@ -68,13 +68,13 @@ macro_rules! params {
 ///
 /// Safe to share between threads; the GIL is released while the core works.
 ///
-/// >>> import jitr
-/// >>> registry = jitr.Registry(account_id="123456789012", region="eu-west-1")
+/// >>> import jitr_iot
+/// >>> registry = jitr_iot.Registry(account_id="123456789012", region="eu-west-1")
 /// >>> len(registry.get_registration_code()["registrationCode"])
 /// 64
 /// >>> registry.list_certificates()["certificates"]
 /// []
-#[pyclass(module = "jitr", frozen)]
+#[pyclass(module = "jitr_iot", frozen)]
 pub(crate) struct Registry {
     pub(crate) inner: jitr_core::Registry,
 }
@@ -214,7 +214,7 @@ impl Registry {
         static ERRORS: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
         ERRORS
             .get_or_try_init(py, || {
-                py.import("jitr._errors").map(|m| m.into_any().unbind())
+                py.import("jitr_iot._errors").map(|m| m.into_any().unbind())
             })
             .map(|m| m.bind(py).clone())
     }
@@ -569,7 +569,7 @@ impl Registry {
 }
 
 /// What JITR decided about one connection (returned by ``Registry.connect``).
-#[pyclass(module = "jitr", frozen)]
+#[pyclass(module = "jitr_iot", frozen)]
 pub(crate) struct Decision {
     inner: CoreDecision,
 }

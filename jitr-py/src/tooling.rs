@@ -11,7 +11,7 @@ use crate::errors::OrRaise;
 /// A certificate with its private key, as the generators return it.
 ///
 /// ``repr()`` never shows the key.
-#[pyclass(module = "jitr", frozen)]
+#[pyclass(module = "jitr_iot", frozen)]
 pub(crate) struct GeneratedCertificate {
     inner: tooling::GeneratedCertificate,
 }
@@ -92,9 +92,9 @@ fn options(
 /// ``RSA_2048``, ``ED25519``. ``not_before`` (a timezone-aware ``datetime`` or epoch
 /// seconds) defaults to now; ``path_len`` sets basicConstraints' pathLenConstraint.
 ///
-/// >>> import jitr
-/// >>> root = jitr.generate_ca("Root CA", valid_days=3650)
-/// >>> intermediate = jitr.generate_ca("Fleet CA", "EC_P384", issuer=root, path_len=0)
+/// >>> import jitr_iot
+/// >>> root = jitr_iot.generate_ca("Root CA", valid_days=3650)
+/// >>> intermediate = jitr_iot.generate_ca("Fleet CA", "EC_P384", issuer=root, path_len=0)
 /// >>> cert = intermediate.certificate
 /// >>> cert.issuer, cert.is_ca, cert.key_algorithm, cert.is_signed_by(root.certificate)
 /// ('CN=Root CA', True, 'EC_P384', True)
@@ -133,11 +133,11 @@ pub(crate) fn generate_ca(
 /// it: Common Name ``registration_code`` (from ``Registry.get_registration_code()``),
 /// signed by the CA.
 ///
-/// >>> import jitr
-/// >>> registry = jitr.Registry()
+/// >>> import jitr_iot
+/// >>> registry = jitr_iot.Registry()
 /// >>> code = registry.get_registration_code()["registrationCode"]
-/// >>> ca = jitr.generate_ca("Fleet CA")
-/// >>> proof = jitr.generate_verification_certificate(ca, code)
+/// >>> ca = jitr_iot.generate_ca("Fleet CA")
+/// >>> proof = jitr_iot.generate_verification_certificate(ca, code)
 /// >>> proof.certificate.subject == "CN=" + code
 /// True
 /// >>> response = registry.register_ca_certificate(
@@ -168,9 +168,9 @@ pub(crate) fn generate_verification_certificate(
 /// ``GeneratedCertificate``), with extended key usage clientAuth unless ``client_auth`` is
 /// false.
 ///
-/// >>> import jitr
-/// >>> ca = jitr.generate_ca("Fleet CA")
-/// >>> device = jitr.issue_certificate(ca, "device-1", organization="Example Corp")
+/// >>> import jitr_iot
+/// >>> ca = jitr_iot.generate_ca("Fleet CA")
+/// >>> device = jitr_iot.issue_certificate(ca, "device-1", organization="Example Corp")
 /// >>> device.certificate.subject, device.certificate.extended_key_usage
 /// ('O=Example Corp,CN=device-1', ['clientAuth'])
 #[pyfunction]

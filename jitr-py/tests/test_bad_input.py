@@ -1,4 +1,4 @@
-"""Each class of bad input raises a clear Python exception (a jitr.JitrError subclass,
+"""Each class of bad input raises a clear Python exception (a jitr_iot.JitrError subclass,
 TypeError or ValueError) — never a panic or a crash."""
 
 from __future__ import annotations
@@ -9,14 +9,14 @@ from typing import Any, Callable, List, Type, Union
 
 import pytest
 
-import jitr
+import jitr_iot
 from conftest import NOW, SNI, register_ca
 
 Expected = Union[Type[BaseException], tuple[Type[BaseException], ...]]
 CID = "ab" * 32
 
 
-def call(registry: jitr.Registry, op: str, **kwargs: Any) -> Any:
+def call(registry: jitr_iot.Registry, op: str, **kwargs: Any) -> Any:
     return getattr(registry, op)(**kwargs)
 
 
@@ -32,12 +32,12 @@ WRONG_TYPES: List[tuple[str, dict[str, Any], Expected]] = [
     ("register_ca_certificate", {"caCertificate": "x", "tags": [{1: "k"}]}, TypeError),
     ("register_ca_certificate", {"caCertificate": "x", "tags": {"Key", "Value"}}, TypeError),  # a set
     ("register_ca_certificate", {"caCertificate": "x", "registrationConfig": object()}, TypeError),
-    ("register_ca_certificate", {"caCertificate": "x", "registrationConfig": {"roleArn": 5}}, jitr.InvalidRequestException),
+    ("register_ca_certificate", {"caCertificate": "x", "registrationConfig": {"roleArn": 5}}, jitr_iot.InvalidRequestException),
     ("register_ca_certificate", {"caCertificate": "x", "registrationConfig": {"roleArn": float("nan")}}, ValueError),
     ("register_ca_certificate", {"caCertificate": "x", "tags": [{"Key": 2**80}]}, ValueError),
-    ("list_certificates", {"pageSize": "10"}, jitr.InvalidRequestException),
-    ("list_certificates", {"pageSize": 2.5}, jitr.InvalidRequestException),
-    ("list_certificates", {"pageSize": True}, jitr.InvalidRequestException),
+    ("list_certificates", {"pageSize": "10"}, jitr_iot.InvalidRequestException),
+    ("list_certificates", {"pageSize": 2.5}, jitr_iot.InvalidRequestException),
+    ("list_certificates", {"pageSize": True}, jitr_iot.InvalidRequestException),
     ("list_certificates", {"pageSize": 2**70}, ValueError),
     ("list_certificates", {"ascendingOrder": "true"}, TypeError),
     ("list_certificates", {"marker": 3}, TypeError),
@@ -45,16 +45,16 @@ WRONG_TYPES: List[tuple[str, dict[str, Any], Expected]] = [
 
 
 @pytest.mark.parametrize("op,kwargs,expected", WRONG_TYPES)
-def test_wrong_types(registry: jitr.Registry, op: str, kwargs: dict[str, Any], expected: Expected) -> None:
+def test_wrong_types(registry: jitr_iot.Registry, op: str, kwargs: dict[str, Any], expected: Expected) -> None:
     with pytest.raises(expected) as e:
         call(registry, op, **kwargs)
     assert str(e.value)
 
 
 @pytest.mark.parametrize("page_size", [-1, -(2**40), 0, 251])
-def test_page_sizes_out_of_range(registry: jitr.Registry, page_size: int) -> None:
+def test_page_sizes_out_of_range(registry: jitr_iot.Registry, page_size: int) -> None:
     for op, extra in [("list_certificates", {}), ("list_ca_certificates", {}), ("list_certificates_by_ca", {"caCertificateId": CID})]:
-        with pytest.raises(jitr.InvalidRequestException, match="pageSize"):
+        with pytest.raises(jitr_iot.InvalidRequestException, match="pageSize"):
             call(registry, op, pageSize=page_size, **extra)
 
 
@@ -70,15 +70,15 @@ def test_page_sizes_out_of_range(registry: jitr.Registry, page_size: int) -> Non
         ("register_certificate_without_ca", {"certificatePem": "x", "status": ""}),
     ],
 )
-def test_unknown_enum_strings(registry: jitr.Registry, op: str, kwargs: dict[str, Any]) -> None:
-    with pytest.raises(jitr.InvalidRequestException):
+def test_unknown_enum_strings(registry: jitr_iot.Registry, op: str, kwargs: dict[str, Any]) -> None:
+    with pytest.raises(jitr_iot.InvalidRequestException):
         call(registry, op, **kwargs)
 
 
 @pytest.mark.parametrize("bad_id", ["", "xyz", "ab" * 31, "ab" * 33, "gg" * 32, " " + CID, "0y" + CID])
-def test_malformed_ids(registry: jitr.Registry, bad_id: str) -> None:
+def test_malformed_ids(registry: jitr_iot.Registry, bad_id: str) -> None:
     for op in ["describe_certificate", "describe_ca_certificate", "delete_certificate", "delete_ca_certificate"]:
-        with pytest.raises(jitr.InvalidRequestException):
+        with pytest.raises(jitr_iot.InvalidRequestException):
             call(registry, op, certificateId=bad_id)
 
 
@@ -96,13 +96,13 @@ def test_malformed_ids(registry: jitr.Registry, bad_id: str) -> None:
         ([1], TypeError),
     ],
 )
-def test_bad_times(registry: jitr.Registry, now: Any, expected: Expected) -> None:
+def test_bad_times(registry: jitr_iot.Registry, now: Any, expected: Expected) -> None:
     with pytest.raises(expected):
         registry.get_registration_code(now=now)
     with pytest.raises(expected):
         registry.connect([], now=now)
     with pytest.raises(expected):
-        jitr.generate_ca("x", not_before=now)
+        jitr_iot.generate_ca("x", not_before=now)
 
 
 @pytest.mark.parametrize(
@@ -113,32 +113,32 @@ def test_bad_times(registry: jitr.Registry, now: Any, expected: Expected) -> Non
         ({"leaf": "pem"}, TypeError),
         ([5], TypeError),
         ([None], TypeError),
-        ("not pem", jitr.CertificateValidationException),
-        (["-----BEGIN CERTIFICATE-----\n!!\n-----END CERTIFICATE-----\n"], jitr.CertificateValidationException),
-        ("-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n", jitr.CertificateValidationException),
+        ("not pem", jitr_iot.CertificateValidationException),
+        (["-----BEGIN CERTIFICATE-----\n!!\n-----END CERTIFICATE-----\n"], jitr_iot.CertificateValidationException),
+        ("-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n", jitr_iot.CertificateValidationException),
     ],
 )
-def test_bad_chains(registry: jitr.Registry, chain: Any, expected: Expected) -> None:
+def test_bad_chains(registry: jitr_iot.Registry, chain: Any, expected: Expected) -> None:
     with pytest.raises(expected):
         registry.connect(chain, SNI, NOW)
 
 
 def test_bad_input_to_certificates() -> None:
     with pytest.raises(TypeError):
-        jitr.Certificate.from_pem(b"-----BEGIN CERTIFICATE-----")  # type: ignore[arg-type]
+        jitr_iot.Certificate.from_pem(b"-----BEGIN CERTIFICATE-----")  # type: ignore[arg-type]
     with pytest.raises(TypeError):
-        jitr.Certificate.from_der("30")  # type: ignore[arg-type]
+        jitr_iot.Certificate.from_der("30")  # type: ignore[arg-type]
     with pytest.raises(TypeError):
-        jitr.certificate_id(5)  # type: ignore[arg-type]
+        jitr_iot.certificate_id(5)  # type: ignore[arg-type]
     with pytest.raises(TypeError):
-        jitr.load_pem_chain(None)  # type: ignore[arg-type]
-    with pytest.raises(jitr.CertificateValidationException, match="at most"):
-        jitr.Certificate.from_der(b"\x30" * (64 * 1024 + 1))
-    with pytest.raises(jitr.CertificateValidationException, match="at most"):
-        jitr.load_pem_chain("x" * (1024 * 1024 + 1))
+        jitr_iot.load_pem_chain(None)  # type: ignore[arg-type]
+    with pytest.raises(jitr_iot.CertificateValidationException, match="at most"):
+        jitr_iot.Certificate.from_der(b"\x30" * (64 * 1024 + 1))
+    with pytest.raises(jitr_iot.CertificateValidationException, match="at most"):
+        jitr_iot.load_pem_chain("x" * (1024 * 1024 + 1))
 
 
-def test_hostile_structures(registry: jitr.Registry) -> None:
+def test_hostile_structures(registry: jitr_iot.Registry) -> None:
     loop: List[Any] = []
     loop.append(loop)
     with pytest.raises(ValueError, match="nest"):
@@ -148,7 +148,7 @@ def test_hostile_structures(registry: jitr.Registry) -> None:
         deep = {"k": deep}
     with pytest.raises(ValueError, match="nest"):
         registry.register_ca_certificate(caCertificate="x", registrationConfig=deep)
-    with pytest.raises(jitr.InvalidRequestException):
+    with pytest.raises(jitr_iot.InvalidRequestException):
         registry.register_ca_certificate(caCertificate="x" * 70_000)
 
 
@@ -156,33 +156,33 @@ def test_a_rust_panic_cannot_escape() -> None:
     """pyo3 turns a Rust panic into pyo3_runtime.PanicException (a BaseException): the
     interpreter survives and jitr keeps working. No public input reaches a panic (see the
     mutation test below); this private function panics on purpose."""
-    from jitr import _jitr
+    from jitr_iot import _jitr
 
     with pytest.raises(BaseException) as e:
         _jitr._panic_for_test()
     assert type(e.value).__name__ == "PanicException"
     assert not isinstance(e.value, Exception)
     assert "deliberate panic" in str(e.value)
-    assert len(jitr.Registry().get_registration_code()["registrationCode"]) == 64
+    assert len(jitr_iot.Registry().get_registration_code()["registrationCode"]) == 64
 
 
 def test_mutated_certificates_never_panic(
-    registry: jitr.Registry,
-    ca: jitr.GeneratedCertificate,
-    proof: jitr.GeneratedCertificate,
-    devices: List[jitr.GeneratedCertificate],
+    registry: jitr_iot.Registry,
+    ca: jitr_iot.GeneratedCertificate,
+    proof: jitr_iot.GeneratedCertificate,
+    devices: List[jitr_iot.GeneratedCertificate],
 ) -> None:
     """Random byte flips, truncations and extensions of real certificates through every
     entry point that parses: each either works or raises an allowed exception."""
     register_ca(registry, ca, proof)
     rng = random.Random(4)
     seeds = [devices[0].certificate.to_der(), ca.certificate.to_der()]
-    allowed = (jitr.JitrError, TypeError, ValueError)
+    allowed = (jitr_iot.JitrError, TypeError, ValueError)
     entry_points: List[Callable[[bytes], object]] = [
         lambda b: registry.connect([b, seeds[1]], SNI, NOW),
         lambda b: registry.connect(b, SNI, NOW),
-        jitr.Certificate.from_der,
-        jitr.certificate_id,
+        jitr_iot.Certificate.from_der,
+        jitr_iot.certificate_id,
         lambda b: registry.register_certificate(
             certificatePem="-----BEGIN CERTIFICATE-----\n" + __import__("base64").encodebytes(b).decode() + "-----END CERTIFICATE-----\n",
             now=NOW,

@@ -9,7 +9,7 @@ from typing import Callable, Dict, List
 
 import pytest
 
-import jitr
+import jitr_iot
 from conftest import CODE, NOW, load_vector, register_ca
 
 # The HTTP status of each exception in the AWS IoT API model (botocore iot 2015-05-28,
@@ -30,42 +30,42 @@ AWS_HTTP_STATUS = {
 DOCUMENT = '{"Version":"2012-10-17","Statement":[]}'
 
 
-def _cert(ca: jitr.GeneratedCertificate, name: str) -> str:
-    return jitr.issue_certificate(ca, name, not_before=NOW - timedelta(days=1)).certificate_pem
+def _cert(ca: jitr_iot.GeneratedCertificate, name: str) -> str:
+    return jitr_iot.issue_certificate(ca, name, not_before=NOW - timedelta(days=1)).certificate_pem
 
 
-def _resource_not_found(r: jitr.Registry, ca: jitr.GeneratedCertificate, proof: jitr.GeneratedCertificate) -> None:
+def _resource_not_found(r: jitr_iot.Registry, ca: jitr_iot.GeneratedCertificate, proof: jitr_iot.GeneratedCertificate) -> None:
     r.describe_certificate(certificateId="ab" * 32)
 
 
-def _resource_already_exists(r: jitr.Registry, ca: jitr.GeneratedCertificate, proof: jitr.GeneratedCertificate) -> None:
+def _resource_already_exists(r: jitr_iot.Registry, ca: jitr_iot.GeneratedCertificate, proof: jitr_iot.GeneratedCertificate) -> None:
     register_ca(r, ca, proof)
     register_ca(r, ca, proof)
 
 
-def _registration_code_validation(r: jitr.Registry, ca: jitr.GeneratedCertificate, proof: jitr.GeneratedCertificate) -> None:
-    wrong = jitr.generate_verification_certificate(ca, "ab" * 32, not_before=NOW - timedelta(days=1))
+def _registration_code_validation(r: jitr_iot.Registry, ca: jitr_iot.GeneratedCertificate, proof: jitr_iot.GeneratedCertificate) -> None:
+    wrong = jitr_iot.generate_verification_certificate(ca, "ab" * 32, not_before=NOW - timedelta(days=1))
     register_ca(r, ca, wrong)
 
 
-def _invalid_request(r: jitr.Registry, ca: jitr.GeneratedCertificate, proof: jitr.GeneratedCertificate) -> None:
+def _invalid_request(r: jitr_iot.Registry, ca: jitr_iot.GeneratedCertificate, proof: jitr_iot.GeneratedCertificate) -> None:
     r.list_certificates(pageSize=-1)
 
 
-def _certificate_validation(r: jitr.Registry, ca: jitr.GeneratedCertificate, proof: jitr.GeneratedCertificate) -> None:
+def _certificate_validation(r: jitr_iot.Registry, ca: jitr_iot.GeneratedCertificate, proof: jitr_iot.GeneratedCertificate) -> None:
     r.register_certificate_without_ca(certificatePem="-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n")
 
 
-def _certificate_state(r: jitr.Registry, ca: jitr.GeneratedCertificate, proof: jitr.GeneratedCertificate) -> None:
+def _certificate_state(r: jitr_iot.Registry, ca: jitr_iot.GeneratedCertificate, proof: jitr_iot.GeneratedCertificate) -> None:
     cid = r.register_certificate_without_ca(certificatePem=_cert(ca, "active"), status="ACTIVE")["certificateId"]
     r.delete_certificate(certificateId=cid)
 
 
-def _certificate_conflict(r: jitr.Registry, ca: jitr.GeneratedCertificate, proof: jitr.GeneratedCertificate) -> None:
+def _certificate_conflict(r: jitr_iot.Registry, ca: jitr_iot.GeneratedCertificate, proof: jitr_iot.GeneratedCertificate) -> None:
     # Two registered CAs with the same subject and key, from the shared vectors' certificates.
     v = load_vector("device-registration.json")
     certs = v["certificates"]
-    twins = jitr.Registry(registration_code=v["registrationCode"])
+    twins = jitr_iot.Registry(registration_code=v["registrationCode"])
     for name in ["ca-twin-a", "ca-twin-b"]:
         twins.register_ca_certificate(
             caCertificate=certs[name]["pem"],
@@ -76,24 +76,24 @@ def _certificate_conflict(r: jitr.Registry, ca: jitr.GeneratedCertificate, proof
     twins.register_certificate(certificatePem=certs["device-twin-1"]["pem"], now=NOW)
 
 
-def _limit_exceeded(r: jitr.Registry, ca: jitr.GeneratedCertificate, proof: jitr.GeneratedCertificate) -> None:
+def _limit_exceeded(r: jitr_iot.Registry, ca: jitr_iot.GeneratedCertificate, proof: jitr_iot.GeneratedCertificate) -> None:
     for _ in range(11):  # at most 10 CAs with one subject per account
-        same_subject = jitr.generate_ca("Same Subject", not_before=NOW - timedelta(days=1))
-        register_ca(r, same_subject, jitr.generate_verification_certificate(same_subject, CODE, not_before=NOW - timedelta(days=1)))
+        same_subject = jitr_iot.generate_ca("Same Subject", not_before=NOW - timedelta(days=1))
+        register_ca(r, same_subject, jitr_iot.generate_verification_certificate(same_subject, CODE, not_before=NOW - timedelta(days=1)))
 
 
-def _delete_conflict(r: jitr.Registry, ca: jitr.GeneratedCertificate, proof: jitr.GeneratedCertificate) -> None:
+def _delete_conflict(r: jitr_iot.Registry, ca: jitr_iot.GeneratedCertificate, proof: jitr_iot.GeneratedCertificate) -> None:
     arn = r.register_certificate_without_ca(certificatePem=_cert(ca, "attached"))["certificateArn"]
     r.create_policy(policyName="p", policyDocument=DOCUMENT)
     r.attach_policy(policyName="p", target=arn)
     r.delete_policy(policyName="p")
 
 
-def _malformed_policy(r: jitr.Registry, ca: jitr.GeneratedCertificate, proof: jitr.GeneratedCertificate) -> None:
+def _malformed_policy(r: jitr_iot.Registry, ca: jitr_iot.GeneratedCertificate, proof: jitr_iot.GeneratedCertificate) -> None:
     r.create_policy(policyName="p", policyDocument="[1, 2")
 
 
-TRIGGERS: Dict[str, Callable[[jitr.Registry, jitr.GeneratedCertificate, jitr.GeneratedCertificate], None]] = {
+TRIGGERS: Dict[str, Callable[[jitr_iot.Registry, jitr_iot.GeneratedCertificate, jitr_iot.GeneratedCertificate], None]] = {
     "ResourceNotFoundException": _resource_not_found,
     "ResourceAlreadyExistsException": _resource_already_exists,
     "RegistrationCodeValidationException": _registration_code_validation,
@@ -108,28 +108,28 @@ TRIGGERS: Dict[str, Callable[[jitr.Registry, jitr.GeneratedCertificate, jitr.Gen
 
 
 def test_every_core_code_has_its_class() -> None:
-    codes = jitr.ERROR_CODES
+    codes = jitr_iot.ERROR_CODES
     assert len(codes) == len(set(codes)) >= 9
-    subclasses = {c.__name__ for c in jitr.JitrError.__subclasses__()}
+    subclasses = {c.__name__ for c in jitr_iot.JitrError.__subclasses__()}
     assert subclasses == set(codes)
-    errors = jitr.Registry().exceptions
+    errors = jitr_iot.Registry().exceptions
     for code in codes:
-        cls = getattr(jitr, code)
-        assert issubclass(cls, jitr.JitrError) and issubclass(cls, Exception)
+        cls = getattr(jitr_iot, code)
+        assert issubclass(cls, jitr_iot.JitrError) and issubclass(cls, Exception)
         assert cls.code == code
-        assert code in jitr.__all__
+        assert code in jitr_iot.__all__
         assert getattr(errors, code) is cls
-    assert errors.ClientError is jitr.ClientError is jitr.JitrError
+    assert errors.ClientError is jitr_iot.ClientError is jitr_iot.JitrError
 
 
-@pytest.mark.parametrize("code", jitr.ERROR_CODES)
+@pytest.mark.parametrize("code", jitr_iot.ERROR_CODES)
 def test_each_code_is_raised_with_botocore_shape(
-    code: str, registry: jitr.Registry, ca: jitr.GeneratedCertificate, proof: jitr.GeneratedCertificate
+    code: str, registry: jitr_iot.Registry, ca: jitr_iot.GeneratedCertificate, proof: jitr_iot.GeneratedCertificate
 ) -> None:
     trigger = TRIGGERS.get(code)
     assert trigger is not None, f"no test triggers {code}: add one to TRIGGERS"
-    cls = getattr(jitr, code)
-    with pytest.raises(jitr.JitrError) as info:
+    cls = getattr(jitr_iot, code)
+    with pytest.raises(jitr_iot.JitrError) as info:
         trigger(registry, ca, proof)
     e = info.value
     assert type(e) is cls
@@ -150,7 +150,7 @@ def test_each_code_is_raised_with_botocore_shape(
         assert "resourceId" not in response and e.resource_id is None
 
 
-def test_boto3_style_handling(registry: jitr.Registry) -> None:
+def test_boto3_style_handling(registry: jitr_iot.Registry) -> None:
     # What code written against boto3 does, unchanged.
     caught: List[str] = []
     try:
@@ -159,7 +159,7 @@ def test_boto3_style_handling(registry: jitr.Registry) -> None:
         caught.append(err.response["Error"]["Code"])
     try:
         registry.update_certificate(certificateId="cd" * 32, newStatus="ACTIVE")
-    except jitr.ClientError as err:
+    except jitr_iot.ClientError as err:
         if err.response["Error"]["Code"] == "ResourceNotFoundException":
             caught.append("generic")
     assert caught == ["ResourceNotFoundException", "generic"]
@@ -167,22 +167,22 @@ def test_boto3_style_handling(registry: jitr.Registry) -> None:
 
 def test_errors_pickle_and_repr() -> None:
     try:
-        jitr.Registry().describe_certificate(certificateId="ab" * 32)
-    except jitr.ResourceNotFoundException as e:
+        jitr_iot.Registry().describe_certificate(certificateId="ab" * 32)
+    except jitr_iot.ResourceNotFoundException as e:
         copy = pickle.loads(pickle.dumps(e))
-        assert type(copy) is jitr.ResourceNotFoundException
+        assert type(copy) is jitr_iot.ResourceNotFoundException
         assert (copy.message, copy.code, copy.http_status) == (e.message, e.code, 404)
         assert repr(e) == f"ResourceNotFoundException({e.message!r})"
     else:
         raise AssertionError("no error")
-    made = jitr.ResourceAlreadyExistsException("exists", resource_id="i", resource_arn="a", http_status=409)
+    made = jitr_iot.ResourceAlreadyExistsException("exists", resource_id="i", resource_arn="a", http_status=409)
     copy2 = pickle.loads(pickle.dumps(made))
     assert (copy2.resource_id, copy2.resource_arn, copy2.response["resourceId"]) == ("i", "a", "i")
 
 
 def test_an_unknown_code_still_raises_a_jitr_error() -> None:
-    from jitr._errors import _from_core
+    from jitr_iot._errors import _from_core
 
     e = _from_core("BrandNewException", "m", 418, None, None)
-    assert type(e) is jitr.JitrError and e.code == "BrandNewException" and e.http_status == 418
+    assert type(e) is jitr_iot.JitrError and e.code == "BrandNewException" and e.http_status == 418
     assert e.response["Error"]["Code"] == "BrandNewException"

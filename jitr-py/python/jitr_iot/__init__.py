@@ -1,19 +1,19 @@
-"""jitr: Just-in-Time Registration of X.509 device certificates, as AWS IoT Core does it.
+"""jitr_iot (distribution ``jitr-iot``): Just-in-Time Registration of X.509 device certificates, as AWS IoT Core does it.
 
 An offline, faithful stand-in for the AWS IoT certificate APIs (boto3's ``iot`` client
 method names, keyword arguments, responses and exceptions) plus the JITR decision on each
 device connection, and certificate tooling. The work is done by the Rust core
 (``jitr-core``); this package only converts.
 
->>> import jitr
->>> registry = jitr.Registry()
->>> ca = jitr.generate_ca("Fleet CA")
->>> proof = jitr.generate_verification_certificate(
+>>> import jitr_iot
+>>> registry = jitr_iot.Registry()
+>>> ca = jitr_iot.generate_ca("Fleet CA")
+>>> proof = jitr_iot.generate_verification_certificate(
 ...     ca, registry.get_registration_code()["registrationCode"])
 >>> ca_id = registry.register_ca_certificate(
 ...     caCertificate=ca.certificate_pem, verificationCertificate=proof.certificate_pem,
 ...     setAsActive=True, allowAutoRegistration=True)["certificateId"]
->>> device = jitr.issue_certificate(ca, "device-1")
+>>> device = jitr_iot.issue_certificate(ca, "device-1")
 >>> chain = [device.certificate_pem, ca.certificate_pem]
 >>> first = registry.connect(chain)
 >>> first.allowed, first.reason, first.event["certificateStatus"]
@@ -23,7 +23,7 @@ device connection, and certificate tooling. The work is done by the Rust core
 True
 """
 
-from jitr._errors import (
+from jitr_iot._errors import (
     CertificateConflictException,
     CertificateStateException,
     CertificateValidationException,
@@ -38,7 +38,7 @@ from jitr._errors import (
     ResourceAlreadyExistsException,
     ResourceNotFoundException,
 )
-from jitr._jitr import (
+from jitr_iot._jitr import (
     ERROR_CODES,
     KEY_TYPES,
     OPERATIONS,
@@ -91,6 +91,6 @@ __all__ = [
     "__version__",
 ]
 
-# The activation handler (jitr.handler.activate, jitr.handler.lambda_handler): pure
+# The activation handler (jitr_iot.handler.activate, jitr_iot.handler.lambda_handler): pure
 # Python over plan_activation; imports boto3 only when lambda_handler needs it.
-from jitr import handler as handler  # noqa: E402
+from jitr_iot import handler as handler  # noqa: E402

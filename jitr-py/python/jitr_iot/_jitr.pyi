@@ -1,11 +1,11 @@
-"""Type stubs for the native module ``jitr._jitr`` (checked by ``mypy.stubtest``)."""
+"""Type stubs for the native module ``jitr_iot._jitr`` (checked by ``mypy.stubtest``)."""
 
 from datetime import datetime
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Type, Union
 
 from typing_extensions import NotRequired, TypedDict, final
 
-from jitr._errors import (
+from jitr_iot._errors import (
     CertificateConflictException,
     CertificateStateException,
     CertificateValidationException,

@@ -5,7 +5,7 @@ like botocore's ``ClientError.response``, so boto3-style handling works unchange
 
     try:
         registry.describe_certificate(certificateId="00" * 32)
-    except jitr.JitrError as e:
+    except jitr_iot.JitrError as e:
         assert e.response["Error"]["Code"] == "ResourceNotFoundException"
 
 The native module raises these by name (``_from_core``); the HTTP status of each comes
@@ -61,10 +61,10 @@ class JitrError(Exception):
     ``ResourceAlreadyExistsException`` also has ``resource_id`` and ``resource_arn`` (and
     ``resourceId``/``resourceArn`` in ``response``), as AWS returns them.
 
-    >>> import jitr
+    >>> import jitr_iot
     >>> try:
-    ...     jitr.Registry().describe_certificate(certificateId="ab" * 32)
-    ... except jitr.ResourceNotFoundException as e:
+    ...     jitr_iot.Registry().describe_certificate(certificateId="ab" * 32)
+    ... except jitr_iot.ResourceNotFoundException as e:
     ...     print(e.code, e.http_status, e.response["Error"]["Code"])
     ResourceNotFoundException 404 ResourceNotFoundException
     """
