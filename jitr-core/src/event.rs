@@ -86,7 +86,10 @@ impl RegistrationEvent {
             ));
         }
         let event: Self = serde_json::from_str(json).map_err(|e| {
-            crate::Error::InvalidRequest(format!("malformed registration event: {e}"))
+            crate::Error::InvalidRequest(format!(
+                "malformed registration event: {}",
+                crate::json_message::describe(&e)
+            ))
         })?;
         if event
             .certificate_registration_timestamp
