@@ -2,6 +2,7 @@
 //! `generate_verification_certificate`, `issue_certificate` and `GeneratedCertificate`.
 
 use jitr_core::tooling::{self, CertificateOptions, KeyType};
+use jitr_core::Timestamp;
 use pyo3::prelude::*;
 
 use crate::cert::Certificate;
@@ -63,8 +64,11 @@ impl GeneratedCertificate {
     }
 }
 
-fn valid_days(obj: &Bound<'_, PyAny>) -> PyResult<u32> {
-    int_arg(obj, "valid_days")
+fn valid_days(obj: &Bound<'_, PyAny>) -> PyResult<Option<u32>> {
+    if obj.is_none() {
+        return Ok(None);
+    }
+    int_arg(obj, "valid_days").map(Some)
 }
 
 fn path_len(obj: &Bound<'_, PyAny>) -> PyResult<Option<u8>> {
@@ -74,23 +78,32 @@ fn path_len(obj: &Bound<'_, PyAny>) -> PyResult<Option<u8>> {
     int_arg(obj, "path_len").map(Some)
 }
 
+/// The core's options (`defaults`: `CertificateOptions::new` or `new_ca`) with what the
+/// caller gave; `None` keeps the core's default.
 fn options(
-    key_type: &str,
-    valid_days: u32,
+    defaults: fn(Timestamp) -> CertificateOptions,
+    key_type: Option<&str>,
+    valid_days: Option<u32>,
     not_before: Option<&Bound<'_, PyAny>>,
     organization: Option<String>,
 ) -> PyResult<CertificateOptions> {
-    let mut o = CertificateOptions::new(timestamp_arg(not_before, "not_before")?);
-    o.key_type = key_type.parse::<KeyType>().or_raise()?;
-    o.valid_days = valid_days;
+    let mut o = defaults(timestamp_arg(not_before, "not_before")?);
+    if let Some(key_type) = key_type {
+        o.key_type = key_type.parse::<KeyType>().or_raise()?;
+    }
+    if let Some(days) = valid_days {
+        o.valid_days = days;
+    }
     o.organization = organization;
     Ok(o)
 }
 
 /// A CA certificate and its key: self-signed, or an intermediate CA when ``issuer`` (a
-/// CA's ``GeneratedCertificate``) is given. Key types: ``EC_P256``, ``EC_P384``,
-/// ``RSA_2048``, ``ED25519``. ``not_before`` (a timezone-aware ``datetime`` or epoch
-/// seconds) defaults to now; ``path_len`` sets basicConstraints' pathLenConstraint.
+/// CA's ``GeneratedCertificate``) is given. Key types (``KEY_TYPES``): ``EC_P256``,
+/// ``EC_P384``, ``RSA_2048``, ``ED25519``. ``None`` takes the core's default: ``key_type``
+/// ``EC_P256``, ``valid_days`` 3650 for a CA. ``not_before`` (a timezone-aware
+/// ``datetime`` or epoch seconds) defaults to now; ``path_len`` sets basicConstraints'
+/// pathLenConstraint.
 ///
 /// >>> import jitr_iot
 /// >>> root = jitr_iot.generate_ca("Root CA", valid_days=3650)
@@ -101,8 +114,8 @@ fn options(
 #[pyfunction]
 #[pyo3(signature = (
     common_name,
-    key_type = "EC_P256",
-    valid_days = 3650,
+    key_type = None,
+    valid_days = None,
     issuer = None,
     *,
     organization = None,
@@ -113,14 +126,20 @@ fn options(
 pub(crate) fn generate_ca(
     py: Python<'_>,
     common_name: &str,
-    key_type: &str,
-    #[pyo3(from_py_with = valid_days)] valid_days: u32,
+    key_type: Option<&str>,
+    #[pyo3(from_py_with = valid_days)] valid_days: Option<u32>,
     issuer: Option<&Bound<'_, GeneratedCertificate>>,
     organization: Option<String>,
     #[pyo3(from_py_with = path_len)] path_len: Option<u8>,
     not_before: Option<&Bound<'_, PyAny>>,
 ) -> PyResult<GeneratedCertificate> {
-    let mut o = options(key_type, valid_days, not_before, organization)?;
+    let mut o = options(
+        CertificateOptions::new_ca,
+        key_type,
+        valid_days,
+        not_before,
+        organization,
+    )?;
     o.path_len = path_len;
     let issuer = issuer.map(|i| &i.get().inner);
     let inner = py
@@ -131,7 +150,8 @@ pub(crate) fn generate_ca(
 
 /// The verification certificate that proves possession of ``ca``'s key when registering
 /// it: Common Name ``registration_code`` (from ``Registry.get_registration_code()``),
-/// signed by the CA.
+/// signed by the CA. ``None`` takes the core's default: ``key_type`` ``EC_P256``,
+/// ``valid_days`` 365.
 ///
 /// >>> import jitr_iot
 /// >>> registry = jitr_iot.Registry()
@@ -147,16 +167,22 @@ pub(crate) fn generate_ca(
 /// >>> response["certificateId"] == ca.certificate_id
 /// True
 #[pyfunction]
-#[pyo3(signature = (ca, registration_code, *, key_type = "EC_P256", valid_days = 365, not_before = None))]
+#[pyo3(signature = (ca, registration_code, *, key_type = None, valid_days = None, not_before = None))]
 pub(crate) fn generate_verification_certificate(
     py: Python<'_>,
     ca: &Bound<'_, GeneratedCertificate>,
     registration_code: &str,
-    key_type: &str,
-    #[pyo3(from_py_with = valid_days)] valid_days: u32,
+    key_type: Option<&str>,
+    #[pyo3(from_py_with = valid_days)] valid_days: Option<u32>,
     not_before: Option<&Bound<'_, PyAny>>,
 ) -> PyResult<GeneratedCertificate> {
-    let o = options(key_type, valid_days, not_before, None)?;
+    let o = options(
+        CertificateOptions::new,
+        key_type,
+        valid_days,
+        not_before,
+        None,
+    )?;
     let ca = &ca.get().inner;
     let inner = py
         .detach(|| tooling::generate_verification_certificate(ca, registration_code, &o))
@@ -166,7 +192,7 @@ pub(crate) fn generate_verification_certificate(
 
 /// A device certificate for ``common_name`` signed by ``issuer`` (a CA's
 /// ``GeneratedCertificate``), with extended key usage clientAuth unless ``client_auth`` is
-/// false.
+/// false. ``None`` takes the core's default: ``key_type`` ``EC_P256``, ``valid_days`` 365.
 ///
 /// >>> import jitr_iot
 /// >>> ca = jitr_iot.generate_ca("Fleet CA")
@@ -177,8 +203,8 @@ pub(crate) fn generate_verification_certificate(
 #[pyo3(signature = (
     issuer,
     common_name,
-    key_type = "EC_P256",
-    valid_days = 365,
+    key_type = None,
+    valid_days = None,
     *,
     organization = None,
     client_auth = true,
@@ -189,13 +215,19 @@ pub(crate) fn issue_certificate(
     py: Python<'_>,
     issuer: &Bound<'_, GeneratedCertificate>,
     common_name: &str,
-    key_type: &str,
-    #[pyo3(from_py_with = valid_days)] valid_days: u32,
+    key_type: Option<&str>,
+    #[pyo3(from_py_with = valid_days)] valid_days: Option<u32>,
     organization: Option<String>,
     client_auth: bool,
     not_before: Option<&Bound<'_, PyAny>>,
 ) -> PyResult<GeneratedCertificate> {
-    let mut o = options(key_type, valid_days, not_before, organization)?;
+    let mut o = options(
+        CertificateOptions::new,
+        key_type,
+        valid_days,
+        not_before,
+        organization,
+    )?;
     o.client_auth = client_auth;
     let issuer = &issuer.get().inner;
     let inner = py

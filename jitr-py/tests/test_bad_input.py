@@ -1,9 +1,11 @@
 """Each class of bad input raises a clear Python exception (a jitr_iot.JitrError subclass,
-TypeError or ValueError) — never a panic or a crash."""
+ParamValidationError (botocore's, and a TypeError), TypeError or ValueError), in Python's
+terms — never a panic or a crash."""
 
 from __future__ import annotations
 
 import random
+import re
 from datetime import date, datetime, timezone
 from typing import Any, Callable, List, Type, Union
 
@@ -20,35 +22,82 @@ def call(registry: jitr_iot.Registry, op: str, **kwargs: Any) -> Any:
     return getattr(registry, op)(**kwargs)
 
 
-WRONG_TYPES: List[tuple[str, dict[str, Any], Expected]] = [
-    ("describe_certificate", {"certificateId": 5}, TypeError),
-    ("describe_certificate", {"certificateId": None}, TypeError),
-    ("describe_certificate", {"certificateId": CID.encode()}, TypeError),  # bytes where str expected
-    ("describe_certificate", {}, TypeError),  # a required parameter is missing
-    ("register_certificate", {"certificatePem": b"-----BEGIN CERTIFICATE-----"}, TypeError),
-    ("register_ca_certificate", {"caCertificate": "x", "setAsActive": "yes"}, TypeError),
-    ("register_ca_certificate", {"caCertificate": "x", "setAsActive": 1}, TypeError),
-    ("register_ca_certificate", {"caCertificate": "x", "tags": [{"Key": b"k"}]}, TypeError),
-    ("register_ca_certificate", {"caCertificate": "x", "tags": [{1: "k"}]}, TypeError),
-    ("register_ca_certificate", {"caCertificate": "x", "tags": {"Key", "Value"}}, TypeError),  # a set
-    ("register_ca_certificate", {"caCertificate": "x", "registrationConfig": object()}, TypeError),
-    ("register_ca_certificate", {"caCertificate": "x", "registrationConfig": {"roleArn": 5}}, jitr_iot.InvalidRequestException),
-    ("register_ca_certificate", {"caCertificate": "x", "registrationConfig": {"roleArn": float("nan")}}, ValueError),
-    ("register_ca_certificate", {"caCertificate": "x", "tags": [{"Key": 2**80}]}, ValueError),
-    ("list_certificates", {"pageSize": "10"}, jitr_iot.InvalidRequestException),
-    ("list_certificates", {"pageSize": 2.5}, jitr_iot.InvalidRequestException),
-    ("list_certificates", {"pageSize": True}, jitr_iot.InvalidRequestException),
-    ("list_certificates", {"pageSize": 2**70}, ValueError),
-    ("list_certificates", {"ascendingOrder": "true"}, TypeError),
-    ("list_certificates", {"marker": 3}, TypeError),
+PVE = jitr_iot.ParamValidationError  # botocore's ParamValidationError, and a TypeError
+
+WRONG_TYPES: List[tuple[str, dict[str, Any], Expected, str]] = [
+    ("describe_certificate", {"certificateId": 5}, PVE, "Invalid type for parameter certificateId, value: 5, type: <class 'int'>, valid types: <class 'str'>"),
+    ("describe_certificate", {"certificateId": None}, PVE, "Invalid type for parameter certificateId, value: None, type: <class 'NoneType'>, valid types: <class 'str'>"),
+    ("describe_certificate", {"certificateId": CID.encode()}, PVE, "type: <class 'bytes'>, valid types: <class 'str'>"),  # bytes where str expected
+    ("describe_certificate", {}, TypeError, "certificateId"),  # a required parameter is missing
+    ("register_certificate", {"certificatePem": b"-----BEGIN CERTIFICATE-----"}, PVE, "parameter certificatePem"),
+    ("register_ca_certificate", {"caCertificate": "x", "setAsActive": "yes"}, PVE, "parameter setAsActive, value: yes, type: <class 'str'>, valid types: <class 'bool'>"),
+    ("register_ca_certificate", {"caCertificate": "x", "setAsActive": 1}, PVE, "valid types: <class 'bool'>"),
+    ("register_ca_certificate", {"caCertificate": "x", "setAsActive": None}, PVE, "parameter setAsActive, value: None"),
+    ("register_ca_certificate", {"caCertificate": "x", "tags": [{"Key": b"k"}]}, TypeError, "bytes"),
+    ("register_ca_certificate", {"caCertificate": "x", "tags": [{1: "k"}]}, TypeError, "keys must be str"),
+    ("register_ca_certificate", {"caCertificate": "x", "tags": {"Key", "Value"}}, PVE, "parameter tags, value: {"),  # a set
+    ("register_ca_certificate", {"caCertificate": "x", "tags": [{"Key": "k", "Value": None}]}, PVE, "parameter tags[0].Value, value: None"),
+    ("register_ca_certificate", {"caCertificate": "x", "registrationConfig": object()}, PVE, "valid types: <class 'dict'>"),
+    ("register_ca_certificate", {"caCertificate": "x", "registrationConfig": {"roleArn": None}}, PVE, "parameter registrationConfig.roleArn, value: None"),
+    ("register_ca_certificate", {"caCertificate": "x", "registrationConfig": {"roleArn": 5}}, jitr_iot.InvalidRequestException, "invalid type: integer `5`, expected a string"),
+    ("register_ca_certificate", {"caCertificate": "x", "registrationConfig": {"roleArn": float("nan")}}, ValueError, "not a finite number"),
+    ("register_ca_certificate", {"caCertificate": "x", "tags": [{"Key": 2**80}]}, ValueError, "does not fit in 64 bits"),
+    ("list_certificates", {"pageSize": "10"}, PVE, "parameter pageSize, value: 10, type: <class 'str'>, valid types: <class 'int'>"),
+    ("list_certificates", {"pageSize": 2.5}, PVE, "type: <class 'float'>, valid types: <class 'int'>"),
+    ("list_certificates", {"pageSize": True}, PVE, "type: <class 'bool'>, valid types: <class 'int'>"),
+    ("list_certificates", {"pageSize": 2**70}, ValueError, "does not fit in 64 bits"),
+    ("list_certificates", {"ascendingOrder": "true"}, PVE, "valid types: <class 'bool'>"),
+    ("list_certificates", {"marker": 3}, PVE, "valid types: <class 'str'>"),
+    ("list_certificates", {"marker": None}, PVE, "parameter marker, value: None"),
 ]
 
+#: Rust's type names, which must never reach a Python caller.
+RUST_TERMS = re.compile(r"\b(?:[iu](?:8|16|32|64|128|size)|f32|f64|Vec|Option|String)\b")
 
-@pytest.mark.parametrize("op,kwargs,expected", WRONG_TYPES)
-def test_wrong_types(registry: jitr_iot.Registry, op: str, kwargs: dict[str, Any], expected: Expected) -> None:
+
+@pytest.mark.parametrize("op,kwargs,expected,message", WRONG_TYPES)
+def test_wrong_types(registry: jitr_iot.Registry, op: str, kwargs: dict[str, Any], expected: Expected, message: str) -> None:
     with pytest.raises(expected) as e:
         call(registry, op, **kwargs)
-    assert str(e.value)
+    assert message in str(e.value)
+    assert not RUST_TERMS.search(str(e.value)), str(e.value)
+    error: Any = e.value
+    if isinstance(error, jitr_iot.ParamValidationError):
+        import botocore.exceptions
+
+        assert str(error).startswith("Parameter validation failed:\n")
+        assert error.kwargs == {"report": str(error).split("\n", 1)[1]}
+        # What boto3 raises for the same mistake, and a TypeError as Python expects.
+        assert isinstance(error, botocore.exceptions.ParamValidationError) and isinstance(error, TypeError)
+
+
+def test_messages_speak_python_not_rust(registry: jitr_iot.Registry) -> None:
+    """No error a Python caller sees names a Rust type ("expected i64")."""
+    event = {
+        "certificateId": CID,
+        "caCertificateId": CID,
+        "timestamp": "x",
+        "certificateStatus": "PENDING_ACTIVATION",
+        "awsAccountId": "123456789012",
+        "certificateRegistrationTimestamp": "1",
+    }
+    attempts: List[Callable[[], object]] = [
+        lambda: jitr_iot.parse_registration_event(event),
+        lambda: jitr_iot.parse_registration_event({**event, "timestamp": -1.5}),
+        lambda: jitr_iot.Registry.from_state('{"registrationCode": 5}'),
+        lambda: jitr_iot.Registry(max_cas_per_subject="3"),  # type: ignore[arg-type]
+        lambda: jitr_iot.Registry(max_cas_per_subject=-3),
+        lambda: jitr_iot.generate_ca("x", valid_days="3"),  # type: ignore[arg-type]
+        lambda: jitr_iot.generate_ca("x", valid_days=2**40),
+        lambda: registry.list_certificates(pageSize=2**63),
+        lambda: registry.register_ca_certificate(caCertificate="x", tags=[{"Key": "k", "Value": 5}]),  # type: ignore[typeddict-item]
+    ]
+    for attempt in attempts:
+        with pytest.raises((jitr_iot.JitrError, TypeError, ValueError)) as e:
+            attempt()
+        assert not RUST_TERMS.search(str(e.value)), str(e.value)
+    with pytest.raises(jitr_iot.InvalidRequestException, match="expected an integer"):
+        jitr_iot.parse_registration_event(event)
 
 
 @pytest.mark.parametrize("page_size", [-1, -(2**40), 0, 251])

@@ -27,7 +27,7 @@ def decode_with_ssl(pem: str, tmp_path: Path) -> Dict[str, Any]:
 
 
 @pytest.mark.parametrize("key_type", ["EC_P256", "EC_P384", "ED25519"])
-def test_fields_agree_with_openssl(key_type: str, tmp_path: Path) -> None:
+def test_fields_agree_with_openssl(key_type: jitr_iot.KeyType, tmp_path: Path) -> None:
     root = jitr_iot.generate_ca("Root", key_type, valid_days=30, organization="Example Corp", not_before=NOW)
     leaf = jitr_iot.issue_certificate(root, "device-7", key_type, 10, not_before=NOW + timedelta(seconds=5))
     cert = jitr_iot.Certificate.from_pem(leaf.certificate_pem)

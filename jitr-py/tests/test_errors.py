@@ -1,12 +1,15 @@
 """Every error code the core exports has its exception class, raised by a real operation,
-with botocore's ``ClientError.response`` shape and AWS's HTTP status."""
+a botocore ``ClientError`` with its ``response`` shape, ``operation_name`` and AWS's HTTP
+status; every exception name of the ``iot`` model is reachable."""
 
 from __future__ import annotations
 
 import pickle
 from datetime import timedelta
-from typing import Callable, Dict, List
+from typing import Any, Callable, Dict, List, cast
 
+import botocore.exceptions
+import botocore.session
 import pytest
 
 import jitr_iot
@@ -110,16 +113,58 @@ TRIGGERS: Dict[str, Callable[[jitr_iot.Registry, jitr_iot.GeneratedCertificate, 
 def test_every_core_code_has_its_class() -> None:
     codes = jitr_iot.ERROR_CODES
     assert len(codes) == len(set(codes)) >= 9
-    subclasses = {c.__name__ for c in jitr_iot.JitrError.__subclasses__()}
-    assert subclasses == set(codes)
     errors = jitr_iot.Registry().exceptions
+    assert cast(object, errors) is jitr_iot.exceptions
     for code in codes:
         cls = getattr(jitr_iot, code)
-        assert issubclass(cls, jitr_iot.JitrError) and issubclass(cls, Exception)
-        assert cls.code == code
+        assert issubclass(cls, jitr_iot.JitrError) and issubclass(cls, botocore.exceptions.ClientError)
+        assert cls.code == code and cls.default_http_status == AWS_HTTP_STATUS[code]
         assert code in jitr_iot.__all__
-        assert getattr(errors, code) is cls
-    assert errors.ClientError is jitr_iot.ClientError is jitr_iot.JitrError
+        assert getattr(errors, code) is cls is errors.from_code(code)
+    # boto3's client.exceptions.ClientError is botocore's: so is jitr's.
+    assert errors.ClientError is jitr_iot.ClientError is botocore.exceptions.ClientError
+    assert errors.from_code("NoSuchCode") is botocore.exceptions.ClientError
+    assert jitr_iot.exceptions.BOTOCORE
+
+
+def iot_model() -> Any:
+    return botocore.session.get_session().get_service_model("iot")
+
+
+def test_every_exception_of_the_iot_model_is_reachable() -> None:
+    """Every exception name of botocore's iot model is a class on ``registry.exceptions``
+    (as on a boto3 client) with the model's HTTP status: no ``AttributeError`` inside an
+    ``except`` clause written for boto3."""
+    model = {shape.name: shape.metadata["error"]["httpStatusCode"] for shape in iot_model().error_shapes}
+    assert len(model) >= 30
+    errors = jitr_iot.Registry().exceptions
+    classes = {c.__name__ for c in jitr_iot.JitrError.__subclasses__()}
+    assert classes == set(model), classes ^ set(model)
+    assert set(model) <= set(jitr_iot.exceptions.__all__)
+    assert set(jitr_iot.ERROR_CODES) <= set(model)
+    for name, status in model.items():
+        cls = getattr(errors, name)
+        assert cls.default_http_status == status, name
+        e = cls("made by a test")
+        assert (e.code, e.http_status, e.response["Error"]["Code"]) == (name, status, name)
+    # An except clause naming an exception jitr never raises is harmless.
+    try:
+        jitr_iot.Registry().describe_certificate(certificateId="ab" * 32)
+    except errors.ThrottlingException:
+        raise AssertionError("not throttled")
+    except errors.ResourceNotFoundException:
+        pass
+
+
+def test_operation_names_are_the_models() -> None:
+    from botocore import xform_name
+
+    from jitr_iot._errors import _aws_operation_name
+
+    names = set(iot_model().operation_names)
+    for op in jitr_iot.OPERATIONS:
+        name = _aws_operation_name(op)
+        assert name in names and xform_name(name) == op, (op, name)
 
 
 @pytest.mark.parametrize("code", jitr_iot.ERROR_CODES)
@@ -129,12 +174,16 @@ def test_each_code_is_raised_with_botocore_shape(
     trigger = TRIGGERS.get(code)
     assert trigger is not None, f"no test triggers {code}: add one to TRIGGERS"
     cls = getattr(jitr_iot, code)
-    with pytest.raises(jitr_iot.JitrError) as info:
+    with pytest.raises(botocore.exceptions.ClientError) as info:
         trigger(registry, ca, proof)
     e = info.value
-    assert type(e) is cls
-    assert e.code == code and e.message and str(e) == e.message and e.args == (e.message,)
+    assert type(e) is cls and isinstance(e, jitr_iot.JitrError)
+    assert e.code == code and e.message
     assert e.http_status == AWS_HTTP_STATUS[code]
+    # botocore's message and attributes.
+    assert e.operation_name in iot_model().operation_names
+    assert str(e) == f"An error occurred ({code}) when calling the {e.operation_name} operation: {e.message}"
+    assert e.args == (str(e),)
     response = e.response
     assert response["Error"] == {"Code": code, "Message": e.message}
     assert response["message"] == e.message
@@ -171,18 +220,42 @@ def test_errors_pickle_and_repr() -> None:
     except jitr_iot.ResourceNotFoundException as e:
         copy = pickle.loads(pickle.dumps(e))
         assert type(copy) is jitr_iot.ResourceNotFoundException
-        assert (copy.message, copy.code, copy.http_status) == (e.message, e.code, 404)
+        assert (copy.message, copy.code, copy.http_status, copy.operation_name) == (e.message, e.code, 404, "DescribeCertificate")
+        assert copy.response == e.response and str(copy) == str(e)
         assert repr(e) == f"ResourceNotFoundException({e.message!r})"
     else:
         raise AssertionError("no error")
-    made = jitr_iot.ResourceAlreadyExistsException("exists", resource_id="i", resource_arn="a", http_status=409)
+    made = jitr_iot.ResourceAlreadyExistsException("exists", resource_id="i", resource_arn="a")
+    assert made.http_status == 409 and made.operation_name is None
+    assert str(made) == "An error occurred (ResourceAlreadyExistsException): exists"
     copy2 = pickle.loads(pickle.dumps(made))
     assert (copy2.resource_id, copy2.resource_arn, copy2.response["resourceId"]) == ("i", "a", "i")
+    # Built as botocore builds its errors: (error_response, operation_name).
+    as_botocore = jitr_iot.exceptions.CertificateStateException(
+        {"Error": {"Code": "CertificateStateException", "Message": "m"}, "ResponseMetadata": {"HTTPStatusCode": 406}},
+        "DeleteCertificate",
+    )
+    assert (as_botocore.code, as_botocore.message, as_botocore.http_status) == ("CertificateStateException", "m", 406)
+    assert str(as_botocore) == "An error occurred (CertificateStateException) when calling the DeleteCertificate operation: m"
+    pve = pickle.loads(pickle.dumps(jitr_iot.ParamValidationError(report="r")))
+    assert type(pve) is jitr_iot.ParamValidationError and str(pve) == "Parameter validation failed:\nr"
 
 
 def test_an_unknown_code_still_raises_a_jitr_error() -> None:
     from jitr_iot._errors import _from_core
 
-    e = _from_core("BrandNewException", "m", 418, None, None)
+    e = _from_core("BrandNewException", "m", 418, None, None, "describe_certificate")
     assert type(e) is jitr_iot.JitrError and e.code == "BrandNewException" and e.http_status == 418
-    assert e.response["Error"]["Code"] == "BrandNewException"
+    assert e.response["Error"]["Code"] == "BrandNewException" and e.operation_name == "DescribeCertificate"
+
+
+def test_botocore_clienterror_catches_jitr_errors(registry: jitr_iot.Registry) -> None:
+    """Code written for boto3 (``except botocore.exceptions.ClientError``) catches jitr's
+    errors, with the same fields boto3's errors have."""
+    try:
+        registry.update_certificate(certificateId="cd" * 32, newStatus="ACTIVE")
+    except botocore.exceptions.ClientError as err:
+        assert err.response["Error"]["Code"] == "ResourceNotFoundException"
+        assert err.operation_name == "UpdateCertificate"
+    else:
+        raise AssertionError("no error")

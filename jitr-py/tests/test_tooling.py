@@ -4,6 +4,7 @@ GeneratedCertificate: every key type through the whole JITR loop, and the option
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
+from typing import Any, List
 
 import pytest
 
@@ -12,7 +13,7 @@ from conftest import CODE, NOW, SNI
 
 
 @pytest.mark.parametrize("key_type", ["EC_P256", "EC_P384", "RSA_2048", "ED25519"])
-def test_every_key_type_through_jitr(key_type: str) -> None:
+def test_every_key_type_through_jitr(key_type: jitr_iot.KeyType) -> None:
     registry = jitr_iot.Registry(registration_code=CODE)
     ca = jitr_iot.generate_ca(f"{key_type} CA", key_type, not_before=NOW)
     # The verification and device keys default to EC P-256 (fast); the CA signs them.
@@ -36,7 +37,7 @@ def test_every_key_type_through_jitr(key_type: str) -> None:
 
 
 @pytest.mark.parametrize("key_type", ["EC_P384", "ED25519"])
-def test_leaf_and_proof_key_types(key_type: str, ca: jitr_iot.GeneratedCertificate) -> None:
+def test_leaf_and_proof_key_types(key_type: jitr_iot.KeyType, ca: jitr_iot.GeneratedCertificate) -> None:
     leaf = jitr_iot.issue_certificate(ca, "d", key_type)
     proof = jitr_iot.generate_verification_certificate(ca, CODE, key_type=key_type)
     assert leaf.certificate.key_algorithm == proof.certificate.key_algorithm == key_type
@@ -90,7 +91,8 @@ def test_bad_tooling_input(ca: jitr_iot.GeneratedCertificate) -> None:
     for code in ["", "xyz", "g" * 64, CODE + "0"]:
         with pytest.raises(jitr_iot.InvalidRequestException):
             jitr_iot.generate_verification_certificate(ca, code)
-    for key_type in ["RSA_4096", "ec_p256", ""]:
+    unknown: List[Any] = ["RSA_4096", "ec_p256", ""]
+    for key_type in unknown:
         with pytest.raises(jitr_iot.InvalidRequestException, match="key type"):
             jitr_iot.generate_ca("x", key_type)
     with pytest.raises(jitr_iot.InvalidRequestException):

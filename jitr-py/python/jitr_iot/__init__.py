@@ -23,25 +23,17 @@ device connection, and certificate tooling. The work is done by the Rust core
 True
 """
 
-from jitr_iot._errors import (
-    CertificateConflictException,
-    CertificateStateException,
-    CertificateValidationException,
-    ClientError,
-    CrlError,
-    DeleteConflictException,
-    InvalidRequestException,
-    JitrError,
-    LimitExceededException,
-    MalformedPolicyException,
-    RegistrationCodeValidationException,
-    ResourceAlreadyExistsException,
-    ResourceNotFoundException,
-)
+from jitr_iot import exceptions as exceptions
+from jitr_iot._errors import CrlError
 from jitr_iot._jitr import (
+    AUTO_REGISTRATION_STATUSES,
+    CA_STATUSES,
+    CERTIFICATE_MODES,
+    CERTIFICATE_STATUSES,
     ERROR_CODES,
     KEY_TYPES,
     OPERATIONS,
+    REFUSAL_CODES,
     Certificate,
     Crl,
     Decision,
@@ -57,6 +49,32 @@ from jitr_iot._jitr import (
     parse_registration_event,
     plan_activation,
 )
+from jitr_iot._types import (
+    AutoRegistrationStatus,
+    CaStatus,
+    CertificateMode,
+    CertificateStatus,
+    IotClient,
+    KeyType,
+    RefusalCode,
+)
+from jitr_iot.exceptions import (
+    CertificateConflictException,
+    CertificateStateException,
+    CertificateValidationException,
+    ClientError,
+    DeleteConflictException,
+    InvalidRequestException,
+    JitrError,
+    LimitExceededException,
+    MalformedPolicyException,
+    OperationNotImplementedError,
+    ParamValidationError,
+    RegistrationCodeValidationException,
+    ResourceAlreadyExistsException,
+    ResourceNotFoundException,
+)
+from jitr_iot.mock import MockIot, mock_iot
 
 __all__ = [
     "Registry",
@@ -72,11 +90,28 @@ __all__ = [
     "PolicyTemplate",
     "parse_registration_event",
     "plan_activation",
+    "mock_iot",
+    "MockIot",
+    "exceptions",
     "ERROR_CODES",
     "KEY_TYPES",
     "OPERATIONS",
+    "REFUSAL_CODES",
+    "CERTIFICATE_STATUSES",
+    "CA_STATUSES",
+    "AUTO_REGISTRATION_STATUSES",
+    "CERTIFICATE_MODES",
+    "CertificateStatus",
+    "CaStatus",
+    "AutoRegistrationStatus",
+    "CertificateMode",
+    "RefusalCode",
+    "KeyType",
+    "IotClient",
     "JitrError",
     "ClientError",
+    "ParamValidationError",
+    "OperationNotImplementedError",
     "ResourceNotFoundException",
     "ResourceAlreadyExistsException",
     "RegistrationCodeValidationException",
