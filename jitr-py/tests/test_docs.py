@@ -13,7 +13,7 @@ from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
 import pytest
 
 import jitr_iot
-from jitr_iot import _errors
+from jitr_iot import _errors, _types
 
 PY = Path(__file__).resolve().parents[1]
 README = PY / "README.md"
@@ -25,6 +25,9 @@ def docstrings() -> Iterator[Tuple[str, str]]:
     yield "jitr_iot", jitr_iot.__doc__ or ""
     yield "jitr_iot._errors", _errors.__doc__ or ""
     yield "jitr_iot.handler", jitr_iot.handler.__doc__ or ""
+    yield "jitr_iot.exceptions", jitr_iot.exceptions.__doc__ or ""
+    yield "jitr_iot.mock", jitr_iot.mock.__doc__ or ""
+    yield "jitr_iot._types", _types.__doc__ or ""
     for name in ["activate", "lambda_handler"]:
         yield f"jitr_iot.handler.{name}", getattr(jitr_iot.handler, name).__doc__ or ""
     for name in jitr_iot.__all__:
@@ -58,6 +61,11 @@ def test_the_documented_objects_have_examples() -> None:
         "jitr_iot.PolicyTemplate",
         "jitr_iot.parse_registration_event",
         "jitr_iot.handler",
+        "jitr_iot.exceptions",
+        "jitr_iot.mock",
+        "jitr_iot.mock_iot",
+        "jitr_iot.ParamValidationError",
+        "jitr_iot._types",
     ]:
         assert name in with_examples, name
 

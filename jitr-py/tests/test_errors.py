@@ -259,3 +259,33 @@ def test_botocore_clienterror_catches_jitr_errors(registry: jitr_iot.Registry) -
         assert err.operation_name == "UpdateCertificate"
     else:
         raise AssertionError("no error")
+
+
+def test_without_botocore() -> None:
+    """Without botocore the classes are jitr's own, with botocore's constructors, messages
+    and attributes (ClientError, ParamValidationError), and everything else works."""
+    code = """
+import sys
+sys.modules["botocore"] = None  # importing botocore now fails
+import jitr_iot
+from jitr_iot import exceptions
+assert not exceptions.BOTOCORE
+r = jitr_iot.Registry()
+try:
+    r.describe_certificate(certificateId="ab" * 32)
+except exceptions.ClientError as e:
+    assert type(e) is jitr_iot.ResourceNotFoundException and e.operation_name == "DescribeCertificate"
+    assert str(e).startswith("An error occurred (ResourceNotFoundException) when calling the DescribeCertificate operation: ")
+    assert e.response["ResponseMetadata"]["HTTPStatusCode"] == 404
+try:
+    r.list_certificates(marker=None)
+except TypeError as e:
+    assert type(e) is jitr_iot.ParamValidationError and e.kwargs["report"].startswith("Invalid type for parameter marker")
+print("ok", exceptions.ClientError.__module__)
+"""
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["ok", "jitr_iot.exceptions"]

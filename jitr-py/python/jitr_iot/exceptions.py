@@ -124,8 +124,9 @@ else:
         from botocore.exceptions import ParamValidationError as _BotoParamValidationError
 
         BOTOCORE = True
-    except ImportError:  # pragma: no cover - the test suite runs with botocore
+    except ImportError:  # tested in a subprocess (tests/test_errors.py)
         ClientError = _ClientError
+        ClientError.__name__ = ClientError.__qualname__ = "ClientError"
         _BotoParamValidationError = _ParamValidationError
         BOTOCORE = False
 
