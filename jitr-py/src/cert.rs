@@ -5,7 +5,7 @@ use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyString, PyTuple};
 
-use crate::convert::{bytes_arg, datetime, repr};
+use crate::convert::{self as arg, bytes_arg, datetime, repr};
 use crate::errors::OrRaise;
 
 /// A parsed X.509 certificate.
@@ -30,8 +30,8 @@ fn hex_opt(b: Option<&[u8]>) -> Option<String> {
 impl Certificate {
     /// Parses a PEM text holding exactly one certificate.
     #[staticmethod]
-    fn from_pem(pem: &str) -> PyResult<Self> {
-        let inner = CoreCertificate::from_pem(pem).or_raise()?;
+    fn from_pem(#[pyo3(from_py_with = arg::pem)] pem: String) -> PyResult<Self> {
+        let inner = CoreCertificate::from_pem(&pem).or_raise()?;
         Ok(Self { inner })
     }
 
@@ -177,8 +177,10 @@ impl Certificate {
 /// >>> [c.subject for c in jitr_iot.load_pem_chain(device.certificate_pem + ca.certificate_pem)]
 /// ['CN=device-1', 'CN=Root']
 #[pyfunction]
-pub(crate) fn load_pem_chain(pem: &str) -> PyResult<Vec<Certificate>> {
-    Ok(parse_pem_chain(pem)
+pub(crate) fn load_pem_chain(
+    #[pyo3(from_py_with = arg::pem)] pem: String,
+) -> PyResult<Vec<Certificate>> {
+    Ok(parse_pem_chain(&pem)
         .or_raise()?
         .into_iter()
         .map(|inner| Certificate { inner })

@@ -394,6 +394,66 @@ pub(crate) fn repr_opt(py: Python<'_>, s: Option<&str>) -> String {
     s.map_or_else(|| "None".to_string(), |s| repr(py, s))
 }
 
+/// A `str` argument; anything else is a `TypeError` that names the parameter
+/// (`common_name must be a str, not int`) where PyO3's would only name the types.
+pub(crate) fn str_arg(obj: &Bound<'_, PyAny>, name: &str) -> PyResult<String> {
+    if obj.is_instance_of::<PyString>() {
+        obj.extract()
+    } else {
+        Err(PyTypeError::new_err(format!(
+            "{name} must be a str, not {}",
+            type_name(obj)
+        )))
+    }
+}
+
+/// An optional `str` argument (`None` is `None`), as [`str_arg`].
+pub(crate) fn opt_str_arg(obj: &Bound<'_, PyAny>, name: &str) -> PyResult<Option<String>> {
+    if obj.is_none() {
+        Ok(None)
+    } else {
+        str_arg(obj, name).map(Some)
+    }
+}
+
+/// A `bool` argument; anything else (`0`, `"yes"`) is a `TypeError` naming the parameter.
+pub(crate) fn bool_arg(obj: &Bound<'_, PyAny>, name: &str) -> PyResult<bool> {
+    if obj.is_instance_of::<PyBool>() {
+        obj.is_truthy()
+    } else {
+        Err(PyTypeError::new_err(format!(
+            "{name} must be a bool, not {}",
+            type_name(obj)
+        )))
+    }
+}
+
+/// `#[pyo3(from_py_with = ...)]` extractors that name their parameter in the error.
+macro_rules! named_args {
+    ($($f:ident -> $ty:ty = $conv:ident($name:literal);)*) => {
+        $(
+            #[doc = concat!("The argument `", $name, "` (see [`", stringify!($conv), "`]).")]
+            pub(crate) fn $f(obj: &Bound<'_, PyAny>) -> PyResult<$ty> {
+                $conv(obj, $name)
+            }
+        )*
+    };
+}
+
+named_args! {
+    common_name -> String = str_arg("common_name");
+    registration_code -> String = str_arg("registration_code");
+    opt_registration_code -> Option<String> = opt_str_arg("registration_code");
+    certificate_pem -> String = str_arg("certificate_pem");
+    private_key_pem -> String = str_arg("private_key_pem");
+    pem -> String = str_arg("pem");
+    state -> String = str_arg("state");
+    organization -> Option<String> = opt_str_arg("organization");
+    key_type -> Option<String> = opt_str_arg("key_type");
+    server_name -> Option<String> = opt_str_arg("server_name");
+    client_auth -> bool = bool_arg("client_auth");
+}
+
 fn type_name(obj: &Bound<'_, PyAny>) -> String {
     obj.get_type()
         .name()

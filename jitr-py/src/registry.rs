@@ -20,6 +20,7 @@ use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyBool, PyDict, PyInt, PyType};
 use serde_json::{Map, Value};
 
+use crate::convert as arg;
 use crate::convert::{
     chain_arg, int_arg, json_to_py, param_to_json, repr, repr_opt, timestamp_arg, Kind,
 };
@@ -167,14 +168,14 @@ impl Registry {
         account_id: &str,
         region: &str,
         partition: &str,
-        registration_code: Option<&str>,
+        #[pyo3(from_py_with = arg::opt_registration_code)] registration_code: Option<String>,
         config: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<Self> {
         let config = self::config(config)?;
         let scope = Scope::with_partition(partition, account_id, region).or_raise()?;
         let mut inner = jitr_core::Registry::with_config(scope, config);
         if let Some(code) = registration_code {
-            inner = inner.with_registration_code(code).or_raise()?;
+            inner = inner.with_registration_code(&code).or_raise()?;
         }
         Ok(Self { inner })
     }
@@ -187,13 +188,13 @@ impl Registry {
     fn from_state(
         _cls: &Bound<'_, PyType>,
         py: Python<'_>,
-        state: &str,
+        #[pyo3(from_py_with = arg::state)] state: String,
         config: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<Self> {
         let config = self::config(config)?;
         let inner = py
             .detach(|| {
-                let state = RegistryState::from_json(state)?;
+                let state = RegistryState::from_json(&state)?;
                 jitr_core::Registry::from_state(&state, config)
             })
             .or_raise()?;
@@ -640,13 +641,13 @@ impl Registry {
         &self,
         py: Python<'_>,
         certificate_chain: &Bound<'_, PyAny>,
-        server_name: Option<&str>,
+        #[pyo3(from_py_with = arg::server_name)] server_name: Option<String>,
         now: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Decision> {
         let chain = chain_arg(certificate_chain)?;
         let chain = chain.ders();
         let now = timestamp_arg(now, "now")?;
-        let inner = py.detach(|| self.inner.decide(&chain, server_name, now));
+        let inner = py.detach(|| self.inner.decide(&chain, server_name.as_deref(), now));
         Ok(Decision { inner })
     }
 }

@@ -6,7 +6,7 @@ use jitr_core::Timestamp;
 use pyo3::prelude::*;
 
 use crate::cert::Certificate;
-use crate::convert::{int_arg, repr, timestamp_arg};
+use crate::convert::{self as arg, int_arg, repr, timestamp_arg};
 use crate::errors::OrRaise;
 
 /// A certificate with its private key, as the generators return it.
@@ -22,9 +22,12 @@ impl GeneratedCertificate {
     /// Loads an existing certificate and its PKCS#8 private key (``-----BEGIN PRIVATE
     /// KEY-----``), e.g. your CA, to sign verification or device certificates with.
     #[staticmethod]
-    fn from_pem(certificate_pem: &str, private_key_pem: &str) -> PyResult<Self> {
-        let inner =
-            tooling::GeneratedCertificate::from_pem(certificate_pem, private_key_pem).or_raise()?;
+    fn from_pem(
+        #[pyo3(from_py_with = arg::certificate_pem)] certificate_pem: String,
+        #[pyo3(from_py_with = arg::private_key_pem)] private_key_pem: String,
+    ) -> PyResult<Self> {
+        let inner = tooling::GeneratedCertificate::from_pem(&certificate_pem, &private_key_pem)
+            .or_raise()?;
         Ok(Self { inner })
     }
 
@@ -82,13 +85,13 @@ fn path_len(obj: &Bound<'_, PyAny>) -> PyResult<Option<u8>> {
 /// caller gave; `None` keeps the core's default.
 fn options(
     defaults: fn(Timestamp) -> CertificateOptions,
-    key_type: Option<&str>,
+    key_type: Option<String>,
     valid_days: Option<u32>,
     not_before: Option<&Bound<'_, PyAny>>,
     organization: Option<String>,
 ) -> PyResult<CertificateOptions> {
     let mut o = defaults(timestamp_arg(not_before, "not_before")?);
-    if let Some(key_type) = key_type {
+    if let Some(key_type) = key_type.as_deref() {
         o.key_type = key_type.parse::<KeyType>().or_raise()?;
     }
     if let Some(days) = valid_days {
@@ -125,11 +128,11 @@ fn options(
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn generate_ca(
     py: Python<'_>,
-    common_name: &str,
-    key_type: Option<&str>,
+    #[pyo3(from_py_with = arg::common_name)] common_name: String,
+    #[pyo3(from_py_with = arg::key_type)] key_type: Option<String>,
     #[pyo3(from_py_with = valid_days)] valid_days: Option<u32>,
     issuer: Option<&Bound<'_, GeneratedCertificate>>,
-    organization: Option<String>,
+    #[pyo3(from_py_with = arg::organization)] organization: Option<String>,
     #[pyo3(from_py_with = path_len)] path_len: Option<u8>,
     not_before: Option<&Bound<'_, PyAny>>,
 ) -> PyResult<GeneratedCertificate> {
@@ -143,7 +146,7 @@ pub(crate) fn generate_ca(
     o.path_len = path_len;
     let issuer = issuer.map(|i| &i.get().inner);
     let inner = py
-        .detach(|| tooling::generate_ca(common_name, &o, issuer))
+        .detach(|| tooling::generate_ca(&common_name, &o, issuer))
         .or_raise()?;
     Ok(GeneratedCertificate { inner })
 }
@@ -171,8 +174,8 @@ pub(crate) fn generate_ca(
 pub(crate) fn generate_verification_certificate(
     py: Python<'_>,
     ca: &Bound<'_, GeneratedCertificate>,
-    registration_code: &str,
-    key_type: Option<&str>,
+    #[pyo3(from_py_with = arg::registration_code)] registration_code: String,
+    #[pyo3(from_py_with = arg::key_type)] key_type: Option<String>,
     #[pyo3(from_py_with = valid_days)] valid_days: Option<u32>,
     not_before: Option<&Bound<'_, PyAny>>,
 ) -> PyResult<GeneratedCertificate> {
@@ -185,7 +188,7 @@ pub(crate) fn generate_verification_certificate(
     )?;
     let ca = &ca.get().inner;
     let inner = py
-        .detach(|| tooling::generate_verification_certificate(ca, registration_code, &o))
+        .detach(|| tooling::generate_verification_certificate(ca, &registration_code, &o))
         .or_raise()?;
     Ok(GeneratedCertificate { inner })
 }
@@ -214,11 +217,11 @@ pub(crate) fn generate_verification_certificate(
 pub(crate) fn issue_certificate(
     py: Python<'_>,
     issuer: &Bound<'_, GeneratedCertificate>,
-    common_name: &str,
-    key_type: Option<&str>,
+    #[pyo3(from_py_with = arg::common_name)] common_name: String,
+    #[pyo3(from_py_with = arg::key_type)] key_type: Option<String>,
     #[pyo3(from_py_with = valid_days)] valid_days: Option<u32>,
-    organization: Option<String>,
-    client_auth: bool,
+    #[pyo3(from_py_with = arg::organization)] organization: Option<String>,
+    #[pyo3(from_py_with = arg::client_auth)] client_auth: bool,
     not_before: Option<&Bound<'_, PyAny>>,
 ) -> PyResult<GeneratedCertificate> {
     let mut o = options(
@@ -231,7 +234,7 @@ pub(crate) fn issue_certificate(
     o.client_auth = client_auth;
     let issuer = &issuer.get().inner;
     let inner = py
-        .detach(|| tooling::issue_certificate(issuer, common_name, &o))
+        .detach(|| tooling::issue_certificate(issuer, &common_name, &o))
         .or_raise()?;
     Ok(GeneratedCertificate { inner })
 }

@@ -252,3 +252,28 @@ def test_mutated_certificates_never_panic(
                 entry(bytes(data))
             except allowed:
                 pass
+
+
+def test_type_errors_name_the_parameter(registry: jitr_iot.Registry) -> None:
+    """A wrong type says which parameter and which type it takes, in Python's words."""
+    ca = jitr_iot.generate_ca("CA")
+    bad: Any = 5
+    attempts: List[tuple[Callable[[], object], str]] = [
+        (lambda: jitr_iot.generate_ca(bad), "common_name must be a str, not int"),
+        (lambda: jitr_iot.generate_ca("x", organization=bad), "organization must be a str, not int"),
+        (lambda: jitr_iot.generate_ca("x", key_type=bad), "key_type must be a str, not int"),
+        (lambda: jitr_iot.generate_ca("x", valid_days="9"), "valid_days must be an int, not str"),  # type: ignore[arg-type]
+        (lambda: jitr_iot.issue_certificate(ca, "d", client_auth=bad), "client_auth must be a bool, not int"),
+        (lambda: jitr_iot.generate_verification_certificate(ca, bad), "registration_code must be a str, not int"),
+        (lambda: jitr_iot.GeneratedCertificate.from_pem("x", bad), "private_key_pem must be a str, not int"),
+        (lambda: jitr_iot.Certificate.from_pem(b"x"), "pem must be a str, not bytes"),  # type: ignore[arg-type]
+        (lambda: jitr_iot.load_pem_chain(bad), "pem must be a str, not int"),
+        (lambda: jitr_iot.Registry(registration_code=bad), "registration_code must be a str, not int"),
+        (lambda: jitr_iot.Registry.from_state(bad), "state must be a str, not int"),
+        (lambda: registry.connect([], server_name=bad), "server_name must be a str, not int"),
+        (lambda: jitr_iot.Registry(max_cas_per_subject=bad * 1.0), "max_cas_per_subject must be an int, not float"),
+    ]
+    for attempt, message in attempts:
+        with pytest.raises(TypeError) as e:
+            attempt()
+        assert str(e.value) == message
