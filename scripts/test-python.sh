@@ -2,10 +2,11 @@
 # The Python package's tests, on the package as a user installs it: the manylinux2014 wheel.
 #   1. scripts/build-wheels.sh x86_64: the release wheel a user (or AWS Lambda) installs,
 #      tagged manylinux2014 and checked with auditwheel (tools in .venv, made if missing);
-#   2. a clean virtual environment (target/py-wheel-venv, made afresh each run) with the
-#      test tools — pytest, mypy, and what the tests use as independent implementations:
-#      `cryptography` (makes CRLs), boto3/botocore and `moto[iot]` (a mocked boto3 `iot`
-#      client) — and the wheel, installed with pip;
+#   2. a virtual environment holding only the test tools (target/py-wheel-venv, made if
+#      missing, or afresh with JITR_FRESH_VENV=1) — pytest, mypy, and what the tests use as
+#      independent implementations: `cryptography` (makes CRLs), boto3/botocore and
+#      `moto[iot]` (a mocked boto3 `iot` client) — into which the wheel is installed with
+#      pip (any previous jitr-iot uninstalled first);
 #   3. pytest on jitr-py/tests against the installed wheel, `mypy --strict` on the
 #      package's Python sources, the tests, examples and benchmark, and `mypy.stubtest` on
 #      the installed package's type stubs.
@@ -25,15 +26,20 @@ echo "wheel built in $((SECONDS - build_start))s"
 
 python=${PYTHON:-python3}
 venv=$PWD/target/py-wheel-venv
-step "a clean venv ($venv) with $($python --version)"
 tools_start=$SECONDS
-"$python" -m venv --clear "$venv"
+if [ "${JITR_FRESH_VENV:-0}" = 1 ] || [ ! -x "$venv/bin/python" ]; then
+  step "a new venv ($venv) with $($python --version)"
+  "$python" -m venv --clear "$venv"
+else
+  step "the test venv ($venv): test tools only, never a source or editable jitr"
+fi
 py=$venv/bin/python
 "$py" -m pip install -q "pytest>=7" "mypy>=1.10" "cryptography>=42" "moto[iot]>=5" boto3
 echo "venv and test tools in $((SECONDS - tools_start))s"
 
 step "pip install $(basename "$wheel")"
 install_start=$SECONDS
+"$py" -m pip uninstall -q -y jitr-iot 2>/dev/null || true
 "$py" -m pip install -q --no-deps "$wheel"
 where=$("$py" -c 'import jitr_iot; print(jitr_iot.__file__)')
 echo "installed in $((SECONDS - install_start))s: $where"
