@@ -162,6 +162,11 @@ pub enum RefusalReason {
 }
 
 impl RefusalReason {
+    /// Every [`code`](Self::code), in the order of the variants: front ends type refusal
+    /// codes from it (e.g. the Python stubs' `Literal`).
+    pub const CODES: &'static [&'static str] = &[
+    ];
+
     /// The stable machine code, e.g. `"UNKNOWN_ISSUER"`.
     pub fn code(&self) -> &'static str {
         match self {
@@ -273,5 +278,88 @@ impl RefusalReason {
                 not_before: v.not_before,
             }),
         }
+    }
+}
+
+#[cfg(test)]
+mod codes_tests {
+    use super::RefusalReason::{self, *};
+    use crate::Timestamp;
+
+    /// One refusal of each kind. The `match` has no wildcard: a new variant does not
+    /// compile until it is listed here (and so checked against `CODES`).
+    fn one_of_each() -> Vec<RefusalReason> {
+        let t = Timestamp::from_unix_secs(0);
+        let all = vec![
+            NoCertificate,
+            ChainTooLong { len: 9 },
+            CertificateTooLarge { index: 0, len: 1 },
+            MalformedCertificate {
+                detail: String::new(),
+            },
+            RegisteredPendingActivation,
+            PendingActivation,
+            CertificateInactive,
+            CertificateRevoked,
+            CertificatePendingTransfer,
+            CertificateRegisterInactive,
+            CertificateExpired { not_after: t },
+            CertificateNotYetValid { not_before: t },
+            UnknownIssuer,
+            BadSignature,
+            AmbiguousCa { candidates: 2 },
+            SniRequired,
+            CaInactive,
+            AutoRegistrationDisabled,
+            CaExpired { not_after: t },
+            CaNotYetValid { not_before: t },
+            CaRequiresSni,
+            EkuNotClientAuth,
+            InvalidCertificate {
+                detail: String::new(),
+            },
+            UnknownServerName {
+                server_name: String::new(),
+            },
+            NoAccount,
+            StoreUnavailable,
+        ];
+        for r in &all {
+            match r {
+                NoCertificate
+                | ChainTooLong { .. }
+                | CertificateTooLarge { .. }
+                | MalformedCertificate { .. }
+                | RegisteredPendingActivation
+                | PendingActivation
+                | CertificateInactive
+                | CertificateRevoked
+                | CertificatePendingTransfer
+                | CertificateRegisterInactive
+                | CertificateExpired { .. }
+                | CertificateNotYetValid { .. }
+                | UnknownIssuer
+                | BadSignature
+                | AmbiguousCa { .. }
+                | SniRequired
+                | CaInactive
+                | AutoRegistrationDisabled
+                | CaExpired { .. }
+                | CaNotYetValid { .. }
+                | CaRequiresSni
+                | EkuNotClientAuth
+                | InvalidCertificate { .. }
+                | UnknownServerName { .. }
+                | NoAccount
+                | StoreUnavailable => {}
+            }
+        }
+        all
+    }
+
+    #[test]
+    fn codes_lists_every_code_once() {
+        let codes: Vec<&str> = one_of_each().iter().map(RefusalReason::code).collect();
+        assert_eq!(codes, RefusalReason::CODES);
     }
 }
