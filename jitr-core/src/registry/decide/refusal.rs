@@ -165,6 +165,32 @@ impl RefusalReason {
     /// Every [`code`](Self::code), in the order of the variants: front ends type refusal
     /// codes from it (e.g. the Python stubs' `Literal`).
     pub const CODES: &'static [&'static str] = &[
+        "NO_CERTIFICATE",
+        "CHAIN_TOO_LONG",
+        "CERTIFICATE_TOO_LARGE",
+        "MALFORMED_CERTIFICATE",
+        "REGISTERED_PENDING_ACTIVATION",
+        "PENDING_ACTIVATION",
+        "CERTIFICATE_INACTIVE",
+        "CERTIFICATE_REVOKED",
+        "CERTIFICATE_PENDING_TRANSFER",
+        "CERTIFICATE_REGISTER_INACTIVE",
+        "CERTIFICATE_EXPIRED",
+        "CERTIFICATE_NOT_YET_VALID",
+        "UNKNOWN_ISSUER",
+        "BAD_SIGNATURE",
+        "AMBIGUOUS_CA",
+        "SNI_REQUIRED",
+        "CA_INACTIVE",
+        "AUTO_REGISTRATION_DISABLED",
+        "CA_EXPIRED",
+        "CA_NOT_YET_VALID",
+        "CA_REQUIRES_SNI",
+        "EKU_NOT_CLIENT_AUTH",
+        "INVALID_CERTIFICATE",
+        "UNKNOWN_SERVER_NAME",
+        "NO_ACCOUNT",
+        "STORE_UNAVAILABLE",
     ];
 
     /// The stable machine code, e.g. `"UNKNOWN_ISSUER"`.
