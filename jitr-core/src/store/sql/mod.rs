@@ -446,7 +446,10 @@ fn apply(conn: &mut dyn Conn, scope: &Scope, change: &Change) -> Result<(), Erro
     };
     match change {
         Change::RegistrationCodeSet { code } => {
-            conn.execute("DELETE FROM accounts WHERE scope = $1", std::slice::from_ref(&s))?;
+            conn.execute(
+                "DELETE FROM accounts WHERE scope = $1",
+                std::slice::from_ref(&s),
+            )?;
             conn.execute(
                 "INSERT INTO accounts (scope, registration_code) VALUES ($1, $2)",
                 &[s, Value::Text(code.clone())],
