@@ -473,40 +473,15 @@ pub fn parse_pem_chain(pem_text: &str) -> Result<Vec<Certificate>, Error> {
 /// The DER contents of the CERTIFICATE blocks of a PEM text, without parsing them as
 /// X.509 (for handing a chain to the decision as a TLS server would).
 pub fn pem_blocks_der(pem_text: &str) -> Result<Vec<Vec<u8>>, Error> {
-    if pem_text.len() > MAX_PEM_LEN {
-        return Err(invalid(format!(
-            "the PEM text is {} bytes; at most {MAX_PEM_LEN} are accepted",
-            pem_text.len()
-        )));
-    }
-    if pem_text.contains("PRIVATE KEY-----") {
-        return Err(invalid(
-            "the input contains a private key; only certificates are accepted (the key was not stored or shown)",
-        ));
-    }
-    let blocks = pem::parse_many(pem_text)
-        .map_err(|e| invalid(format!("the PEM text is malformed: {e}")))?;
-    let begins = pem_text.matches("-----BEGIN ").count();
-    if blocks.len() < begins {
-        return Err(invalid(format!(
-            "{} of the {begins} PEM blocks never end (no matching -----END line): the text looks truncated",
-            begins - blocks.len()
-        )));
-    }
-    if blocks.is_empty() {
-        return Err(invalid(
-            "no PEM certificate (-----BEGIN CERTIFICATE-----) was found",
-        ));
-    }
-    blocks
+    crate::input::pem_blocks(pem_text, MAX_PEM_LEN)?
         .into_iter()
         .enumerate()
-        .map(|(i, b)| match b.tag() {
-            "CERTIFICATE" | "X509 CERTIFICATE" => Ok(b.into_contents()),
+        .map(|(i, (tag, der))| match tag.as_str() {
+            "CERTIFICATE" | "X509 CERTIFICATE" => Ok(der),
             tag => Err(invalid(format!(
-                "PEM block {} is {:?}, not a CERTIFICATE",
+                "PEM block {} is {}, not a CERTIFICATE",
                 i + 1,
-                crate::id::truncate_for_message(tag)
+                crate::input::quote(tag)
             ))),
         })
         .collect()

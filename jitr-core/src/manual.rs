@@ -50,3 +50,118 @@
 //!   CA (signature verified with its key), valid now; the verifier checks the TLS
 //!   handshake signature with the certificate's key. Switch it off with
 //!   [`RegistryConfig::accept_v1_device_certificates`](crate::RegistryConfig).
+
+use crate::RefusalReason;
+
+impl RefusalReason {
+    /// Every refusal code ([`RefusalReason::code`]), in declaration order: for front ends
+    /// that list them, and for the tests that check their types against the core.
+    pub const CODES: &'static [&'static str] = &[
+        "NO_CERTIFICATE",
+        "CHAIN_TOO_LONG",
+        "CERTIFICATE_TOO_LARGE",
+        "MALFORMED_CERTIFICATE",
+        "REGISTERED_PENDING_ACTIVATION",
+        "PENDING_ACTIVATION",
+        "CERTIFICATE_INACTIVE",
+        "CERTIFICATE_REVOKED",
+        "CERTIFICATE_PENDING_TRANSFER",
+        "CERTIFICATE_REGISTER_INACTIVE",
+        "CERTIFICATE_EXPIRED",
+        "CERTIFICATE_NOT_YET_VALID",
+        "UNKNOWN_ISSUER",
+        "BAD_SIGNATURE",
+        "AMBIGUOUS_CA",
+        "SNI_REQUIRED",
+        "CA_INACTIVE",
+        "AUTO_REGISTRATION_DISABLED",
+        "CA_EXPIRED",
+        "CA_NOT_YET_VALID",
+        "CA_REQUIRES_SNI",
+        "EKU_NOT_CLIENT_AUTH",
+        "INVALID_CERTIFICATE",
+        "UNKNOWN_SERVER_NAME",
+        "NO_ACCOUNT",
+    ];
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::{RefusalReason, Timestamp};
+
+    /// One value of every variant. The match is exhaustive (no wildcard): a new reason
+    /// does not compile here until it is listed, and then `CODES` must list its code.
+    fn every_reason() -> Vec<RefusalReason> {
+        use RefusalReason as R;
+        let t = Timestamp::from_unix_millis(0);
+        let all = vec![
+            R::NoCertificate,
+            R::ChainTooLong { len: 17 },
+            R::CertificateTooLarge { index: 0, len: 1 },
+            R::MalformedCertificate {
+                detail: String::new(),
+            },
+            R::RegisteredPendingActivation,
+            R::PendingActivation,
+            R::CertificateInactive,
+            R::CertificateRevoked,
+            R::CertificatePendingTransfer,
+            R::CertificateRegisterInactive,
+            R::CertificateExpired { not_after: t },
+            R::CertificateNotYetValid { not_before: t },
+            R::UnknownIssuer,
+            R::BadSignature,
+            R::AmbiguousCa { candidates: 2 },
+            R::SniRequired,
+            R::CaInactive,
+            R::AutoRegistrationDisabled,
+            R::CaExpired { not_after: t },
+            R::CaNotYetValid { not_before: t },
+            R::CaRequiresSni,
+            R::EkuNotClientAuth,
+            R::InvalidCertificate {
+                detail: String::new(),
+            },
+            R::UnknownServerName {
+                server_name: String::new(),
+            },
+            R::NoAccount,
+        ];
+        for r in &all {
+            match r {
+                R::NoCertificate
+                | R::ChainTooLong { .. }
+                | R::CertificateTooLarge { .. }
+                | R::MalformedCertificate { .. }
+                | R::RegisteredPendingActivation
+                | R::PendingActivation
+                | R::CertificateInactive
+                | R::CertificateRevoked
+                | R::CertificatePendingTransfer
+                | R::CertificateRegisterInactive
+                | R::CertificateExpired { .. }
+                | R::CertificateNotYetValid { .. }
+                | R::UnknownIssuer
+                | R::BadSignature
+                | R::AmbiguousCa { .. }
+                | R::SniRequired
+                | R::CaInactive
+                | R::AutoRegistrationDisabled
+                | R::CaExpired { .. }
+                | R::CaNotYetValid { .. }
+                | R::CaRequiresSni
+                | R::EkuNotClientAuth
+                | R::InvalidCertificate { .. }
+                | R::UnknownServerName { .. }
+                | R::NoAccount => {}
+            }
+        }
+        all
+    }
+
+    #[test]
+    fn codes_list_every_reason_once() {
+        let codes: Vec<&str> = every_reason().iter().map(RefusalReason::code).collect();
+        assert_eq!(codes, RefusalReason::CODES);
+    }
+}
