@@ -13,7 +13,7 @@ import { chromium } from "playwright-core";
 import { serve } from "../tools/serve.mjs";
 
 const require = createRequire(import.meta.url);
-const jitr = require("../pkg-node/jitr_wasm.js");
+const jitr = require("../pkg/node.cjs");
 const here = (p) => fileURLToPath(new URL(p, import.meta.url));
 const story = JSON.parse(readFileSync(here("../../tests/vectors/jitr-story.json"), "utf8"));
 const CA = story.certificates["ca-ed25519"];
