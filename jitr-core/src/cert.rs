@@ -161,8 +161,12 @@ impl Certificate {
                 der.len()
             )));
         }
-        let (rest, x509) = X509Certificate::from_der(der)
-            .map_err(|e| invalid(format!("the certificate is not valid DER X.509: {e}")))?;
+        let (rest, x509) = X509Certificate::from_der(der).map_err(|e| {
+            invalid(format!(
+                "the certificate is not valid DER X.509: {}",
+                crate::input::x509_error(&e)
+            ))
+        })?;
         if !rest.is_empty() {
             return Err(invalid(format!(
                 "{} bytes of trailing data follow the certificate",
@@ -407,10 +411,18 @@ impl Certificate {
                 issuer.subject().rfc4514()
             )));
         }
-        let (_, me) = X509Certificate::from_der(self.der())
-            .map_err(|e| invalid(format!("the certificate cannot be re-read: {e}")))?;
-        let (_, ca) = X509Certificate::from_der(issuer.der())
-            .map_err(|e| invalid(format!("the CA certificate cannot be re-read: {e}")))?;
+        let (_, me) = X509Certificate::from_der(self.der()).map_err(|e| {
+            invalid(format!(
+                "the certificate cannot be re-read: {}",
+                crate::input::x509_error(&e)
+            ))
+        })?;
+        let (_, ca) = X509Certificate::from_der(issuer.der()).map_err(|e| {
+            invalid(format!(
+                "the CA certificate cannot be re-read: {}",
+                crate::input::x509_error(&e)
+            ))
+        })?;
         me.verify_signature(Some(ca.public_key())).map_err(|e| {
             invalid(format!(
                 "the certificate's signature does not verify with the CA's public key: {e}"
@@ -504,7 +516,12 @@ pub(crate) fn validity_of_der(der: &[u8]) -> Result<Validity, Error> {
     let (_, x509) = X509CertificateParser::new()
         .with_deep_parse_extensions(false)
         .parse(der)
-        .map_err(|e| invalid(format!("the certificate is not valid DER X.509: {e}")))?;
+        .map_err(|e| {
+            invalid(format!(
+                "the certificate is not valid DER X.509: {}",
+                crate::input::x509_error(&e)
+            ))
+        })?;
     Ok(Validity {
         not_before: Timestamp::from_unix_secs(x509.validity().not_before.timestamp()),
         not_after: Timestamp::from_unix_secs(x509.validity().not_after.timestamp()),

@@ -429,6 +429,35 @@ pub(crate) fn quote(s: &str) -> String {
     format!("\u{201c}{clean}\u{201d}")
 }
 
+/// What is wrong with DER that x509-parser refused, as a sentence (its own Display prints
+/// Rust debug text such as `Der(UnexpectedTag { expected: Some(Tag(16)), .. })`).
+pub(crate) fn x509_error(e: &x509_parser::nom::Err<x509_parser::error::X509Error>) -> String {
+    use x509_parser::asn1_rs::Error as Ber;
+    use x509_parser::error::X509Error as X;
+    use x509_parser::nom::Err;
+    let inner = match e {
+        Err::Incomplete(_) => {
+            return "the data ends before the certificate does (is it cut short?)".into()
+        }
+        Err::Error(x) | Err::Failure(x) => x,
+    };
+    match inner {
+        X::Der(Ber::Incomplete(_)) | X::NomError(x509_parser::nom::error::ErrorKind::Eof) => {
+            "the data ends before the certificate does (is it cut short?)".into()
+        }
+        X::Der(Ber::InvalidLength) => "an element's length is wrong".into(),
+        X::Der(Ber::UnexpectedTag { .. } | Ber::InvalidTag | Ber::UnknownTag(_)) => {
+            "an element is not of the type X.509 puts there".into()
+        }
+        X::Der(Ber::DerConstraintFailed(_) | Ber::IndefiniteLengthUnexpected) => {
+            "it is BER, not DER (an indefinite length or a non-minimal encoding)".into()
+        }
+        X::Der(_) | X::NomError(_) | X::Generic => "it is not valid DER".into(),
+        // x509-parser's own sentences: "invalid version", "invalid X.509 name", ...
+        other => other.to_string(),
+    }
+}
+
 fn check_len(len: usize, bound: Bound) -> Result<(), Error> {
     if len > bound.max_len() {
         return Err(invalid(format!(

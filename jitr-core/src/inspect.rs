@@ -778,6 +778,54 @@ fn hex_lines(bytes: &[u8]) -> Vec<String> {
     bytes.chunks(16).map(colon_hex).collect()
 }
 
+/// What webpki reported about a certificate (a refusal's `detail`, which holds webpki's
+/// error name, e.g. `CaUsedAsEndEntity` or `TrailingData(Certificate)`), as a sentence
+/// for people. Details that are sentences already pass through.
+pub(crate) fn path_error(detail: &str) -> String {
+    // webpki's error names are identifiers, some with a parenthesised payload.
+    let name = detail.split(['(', ' ', '{']).next().unwrap_or(detail);
+    if detail.contains(' ') && !detail.contains('{') && !detail.contains('(') {
+        return detail.to_string();
+    }
+    let sentence = match name {
+        "BadDer" => "it is not valid DER",
+        "BadDerTime" => "a time in it is not valid DER",
+        "TrailingData" => "data follows the end of the certificate",
+        "UnsupportedCertVersion" => "its X.509 version is not supported (v3 is needed)",
+        "CaUsedAsEndEntity" => "it is a CA certificate (basicConstraints cA true), which cannot be a device certificate",
+        "EndEntityUsedAsCa" => "the certificate that issued it is not a CA",
+        "ExtensionValueInvalid" => "an extension's value is invalid",
+        "MalformedExtensions" => "its extensions are malformed",
+        "UnsupportedCriticalExtension" => "it has a critical extension webpki does not support",
+        "EmptyEkuExtension" => "its extendedKeyUsage extension is empty",
+        "InvalidSerialNumber" => "its serial number is invalid (zero, negative, or longer than 20 bytes)",
+        "InvalidCertValidity" => "its validity period ends before it begins",
+        "InvalidSignatureForPublicKey" => "its signature does not verify with the CA's key",
+        "SignatureAlgorithmMismatch" => "its signature algorithm differs from the one its contents name",
+        "UnsupportedSignatureAlgorithm"
+        | "UnsupportedSignatureAlgorithmContext"
+        | "UnsupportedSignatureAlgorithmForPublicKey"
+        | "UnsupportedSignatureAlgorithmForPublicKeyContext" => {
+            "it is signed with an algorithm jitr does not verify"
+        }
+        "PathLenConstraintViolated" => "the path is longer than a CA's pathLenConstraint allows",
+        "NameConstraintViolation" | "MalformedNameConstraint" | "InvalidNetworkMaskConstraint" => {
+            "its names break the CA's name constraints"
+        }
+        "MaximumSignatureChecksExceeded"
+        | "MaximumPathBuildCallsExceeded"
+        | "MaximumPathDepthExceeded"
+        | "MaximumNameConstraintComparisonsExceeded" => {
+            "path building gave up: too many candidate CAs or checks"
+        }
+        "UnsupportedNameType" | "MalformedDnsIdentifier" => "it holds a name webpki cannot check",
+        "CertRevoked" => "it is revoked",
+        "CertDistrusted" => "it is distrusted",
+        _ => return format!("webpki refuses it ({name})"),
+    };
+    sentence.to_string()
+}
+
 enum SignatureSupport {
     Supported,
     Weak,
@@ -1209,5 +1257,47 @@ PDiVA4tOEGky6Rr0Gv9RrulDdOQWo9JrqRq06A==
             err.message(),
             "role must be \"any\", \"device\" or \"ca\", got “leaf”"
         );
+    }
+
+    #[test]
+    fn messages_are_sentences_not_debug_text() {
+        assert_eq!(
+            path_error("CaUsedAsEndEntity"),
+            "it is a CA certificate (basicConstraints cA true), which cannot be a device certificate"
+        );
+        assert_eq!(
+            path_error("TrailingData(Certificate)"),
+            "data follows the end of the certificate"
+        );
+        assert_eq!(
+            path_error("SomethingNew { a: 1 }"),
+            "webpki refuses it (SomethingNew)"
+        );
+        assert_eq!(
+            path_error("the certificate is empty"),
+            "the certificate is empty"
+        );
+        // x509-parser's errors, through Certificate::from_der.
+        let pki = pki();
+        let der = pki.ca_cert.der();
+        let mut bad_tag = der.to_vec();
+        bad_tag[4] = 0x02; // the TBSCertificate's SEQUENCE made an INTEGER
+        for input in [
+            &der[..der.len() / 2],
+            &bad_tag[..],
+            &[0x30, 0x03, 0x02, 0x01][..],
+        ] {
+            let msg = Certificate::from_der(input)
+                .unwrap_err()
+                .message()
+                .to_string();
+            assert!(
+                msg.starts_with("the certificate is not valid DER X.509: "),
+                "{msg}"
+            );
+            for debug in ["Der(", "Some(", "Tag(", "NomError", "{", "Parsing Error"] {
+                assert!(!msg.contains(debug), "{msg}");
+            }
+        }
     }
 }
