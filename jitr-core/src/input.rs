@@ -614,7 +614,7 @@ pub struct RegisteredCertificate {
     pub status: CertificateStatus,
 }
 
-/// A pre-flight ([`preflight`](crate::preflight)) as JSON: everything but the chain,
+/// A pre-flight ([`preflight`]) as JSON: everything but the chain,
 /// which may hold DER bytes and comes separately ([`chain_der`]).
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -637,7 +637,7 @@ pub struct PreflightRequest {
 }
 
 impl PreflightRequest {
-    /// The decision for `chain` ([`preflight`](crate::preflight)).
+    /// The decision for `chain` ([`preflight`]).
     pub fn decide(
         &self,
         chain: &[CertificateDer<'_>],
@@ -722,7 +722,7 @@ pub struct VerificationOptions {
 
 impl VerificationOptions {
     /// Checks a verification certificate as RegisterCACertificate does
-    /// ([`check_verification_certificate`](crate::check_verification_certificate)); a CA
+    /// ([`check_verification_certificate`]); a CA
     /// that is not one certificate is a `CertificateValidationException` that says so.
     pub fn check(
         &self,
