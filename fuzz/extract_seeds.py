@@ -7,7 +7,8 @@ Sources, read in place and never committed:
   x509-parser-assets, ...;
 - the PEM strings inside x509-limbo/limbo.json (and its chains, for `decide`);
 - the project's own generated vectors, tests/vectors/*.json (their certificates, the
-  chains of their `connect` steps, their CA registrations, events and API calls).
+  chains of their `connect` steps (also as PKCS#7 bundles), their CA registrations,
+  events and API calls).
 
 Seeds are deduplicated by SHA-256 (the file name is the hash), so running this again
 adds nothing. Input formats are those of fuzz/src/lib.rs. Standard library only.
@@ -180,9 +181,11 @@ def from_vectors(seeds):
             if op in ops:
                 seeds.add("api_call", bytes([ops.index(op)]) + json.dumps(args).encode())
             if op == "connect":
-                der = b"".join(d for pem in args["chain"] for _, d in pem_blocks(pem))
+                ders = [d for pem in args["chain"] for _, d in pem_blocks(pem)]
                 flags = DECIDE_SNI if args.get("serverName") else 0
-                seeds.add("decide", bytes([flags]) + der)
+                seeds.add("decide", bytes([flags]) + b"".join(ders))
+                if ders:
+                    seeds.add("pkcs7", p7b(ders))
             if op == "register_ca_certificate" and args.get("registrationConfig"):
                 template = args["registrationConfig"].get("templateBody")
                 if template:
@@ -214,6 +217,22 @@ def from_previews(seeds):
         params = preview["input"].get("parameters")
         if params:
             seeds.add("template", body.encode() + b"\0" + json.dumps(params).encode())
+
+
+def p7b(ders):
+    """A certs-only PKCS#7 SignedData (DER) holding `ders`, as `openssl crl2pkcs7` writes it."""
+    def tlv(tag, content):
+        n = len(content)
+        if n < 0x80:
+            head = bytes([tag, n])
+        else:
+            size = n.to_bytes((n.bit_length() + 7) // 8, "big")
+            head = bytes([tag, 0x80 | len(size)]) + size
+        return head + content
+    oid = lambda b: tlv(0x06, bytes(b))
+    sd = (tlv(0x02, b"\x01") + tlv(0x31, b"") + tlv(0x30, oid([0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 1, 7, 1]))
+          + tlv(0xa0, b"".join(ders)) + tlv(0x31, b""))
+    return tlv(0x30, oid([0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 1, 7, 2]) + tlv(0xa0, tlv(0x30, sd)))
 
 
 def handmade(seeds):

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# Builds jitr-wasm into two npm packages:
-#   jitr-wasm/pkg/       ES module for browsers (wasm-bindgen --target web): `await init()` first
-#   jitr-wasm/pkg-node/  CommonJS for Node (wasm-bindgen --target nodejs): ready on require/import
+# Builds the npm package jitr-wasm into jitr-wasm/pkg/ (one package for browsers, bundlers
+# and Node, ES module and CommonJS; see npm/package.json and tools/package.mjs), and
+# `npm pack`s it into jitr-wasm/pkg/jitr-wasm-<version>.tgz when given --pack.
 # Needs: the wasm32-unknown-unknown target, clang (ring), wasm-bindgen-cli at the version
-# jitr-wasm pins (scripts/test-wasm.sh installs all three). Prints the .wasm size.
+# jitr-wasm pins, and the npm dev dependencies (esbuild) in jitr-wasm/node_modules
+# (scripts/test-wasm.sh installs them all). Prints the .wasm size.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PATH"
@@ -21,15 +22,17 @@ cargo build --locked -q -p jitr-wasm --target wasm32-unknown-unknown --profile w
 wasm="${CARGO_TARGET_DIR:-target}/wasm32-unknown-unknown/wasm-release/jitr_wasm.wasm"
 
 version=$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n1)
-for target in web nodejs; do
-  out=jitr-wasm/pkg
-  [ "$target" = nodejs ] && out=jitr-wasm/pkg-node
-  rm -rf "$out"
-  wasm-bindgen --target "$target" --out-dir "$out" --out-name jitr_wasm \
-    --remove-name-section --remove-producers-section "$wasm"
-  sed "s/@VERSION@/$version/" "jitr-wasm/npm/package.$target.json" >"$out/package.json"
-  cp jitr-wasm/README.md "$out/README.md"
-done
+bindgen=$(mktemp -d)
+trap 'rm -rf "$bindgen"' EXIT
+wasm-bindgen --target web --no-typescript --out-dir "$bindgen" --out-name jitr_wasm \
+  --remove-name-section --remove-producers-section "$wasm"
+rm -rf jitr-wasm/pkg jitr-wasm/pkg-node
+node jitr-wasm/tools/package.mjs "$bindgen" jitr-wasm/pkg "$version"
+
+if [ "${1:-}" = "--pack" ]; then
+  (cd jitr-wasm/pkg && npm pack --silent --pack-destination . >/dev/null)
+  echo "packed: jitr-wasm/pkg/jitr-wasm-$version.tgz ($(wc -c <"jitr-wasm/pkg/jitr-wasm-$version.tgz") bytes)"
+fi
 
 raw=$(wc -c <jitr-wasm/pkg/jitr_wasm_bg.wasm)
 gz=$(gzip -9 -c jitr-wasm/pkg/jitr_wasm_bg.wasm | wc -c)

@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
-# Builds jitr-wasm (wasm32 + wasm-bindgen, for browsers and Node) and runs all its tests:
-# wasm-bindgen-test under Node, the shared vectors through the JS API, tsc over the
-# TypeScript types, and the page end to end in headless Chromium.
+# Builds the npm package jitr-wasm (wasm32 + wasm-bindgen + the JS layer, packed with
+# `npm pack`) and runs all its tests: wasm-bindgen-test under Node, the JS API and its
+# errors, the shared vectors through the JS API, tsc over the TypeScript types, the page
+# end to end in headless Chromium, and the packed tarball in scratch consumers (Node ESM
+# and CommonJS, esbuild, webpack, Vite, TypeScript).
 #
 # Installs what it needs itself, each step skipped when already present at the right
 # version: clang and chromium (Debian), the wasm32 target, wasm-bindgen-cli at the version
-# jitr-wasm pins, and the npm dev dependencies from jitr-wasm/package-lock.json.
+# jitr-wasm pins, and the npm packages of jitr-wasm/package-lock.json and
+# jitr-wasm/tests/consumers/package-lock.json (from the npm registry).
 #
 # Usage (from anywhere): scripts/test-wasm.sh [--install-only]
 # CHROMIUM=/path overrides the browser of the end-to-end test (default: Debian's /usr/bin/chromium).
@@ -53,13 +56,17 @@ else
   cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION" --no-default-features
 fi
 
-step "npm dev dependencies (jitr-wasm/package-lock.json)"
-if [ -f jitr-wasm/node_modules/.package-lock.json ] &&
-  [ jitr-wasm/node_modules/.package-lock.json -nt jitr-wasm/package-lock.json ]; then
-  echo "present"
-else
-  (cd jitr-wasm && npm ci --no-audit --no-fund --loglevel=error)
-fi
+npm_ci() { # dir: npm ci there unless node_modules is newer than the lock file
+  step "npm packages ($1/package-lock.json)"
+  if [ -f "$1/node_modules/.package-lock.json" ] &&
+    [ "$1/node_modules/.package-lock.json" -nt "$1/package-lock.json" ]; then
+    echo "present"
+  else
+    (cd "$1" && npm ci --no-audit --no-fund --loglevel=error)
+  fi
+}
+npm_ci jitr-wasm
+npm_ci jitr-wasm/tests/consumers
 
 if [ "${1:-}" = "--install-only" ]; then
   exit 0
@@ -120,18 +127,19 @@ count_node() { # name command...: adds up node:test's TAP "# pass N" / "# fail N
 }
 
 check "rustfmt (jitr-wasm)" cargo fmt -p jitr-wasm -- --check
-check "build: wasm32 + wasm-bindgen (pkg/, pkg-node/)" jitr-wasm/build.sh
+check "build: wasm32 + wasm-bindgen + the JS layer, packed (pkg/)" jitr-wasm/build.sh --pack
 check "clippy (jitr-wasm, wasm32, -D warnings)" \
   cargo clippy --locked -q -p jitr-wasm --target wasm32-unknown-unknown --all-targets -- -D warnings
 count_cargo "wasm-bindgen-test under Node (jitr-wasm/tests/api.rs)" \
   env CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
   cargo test --locked -p jitr-wasm --target wasm32-unknown-unknown
-if [ -f jitr-wasm/pkg/jitr_wasm_bg.wasm ] && [ -f jitr-wasm/pkg-node/jitr_wasm_bg.wasm ]; then
+if [ -f jitr-wasm/pkg/jitr_wasm_bg.wasm ] && [ -f jitr-wasm/pkg/node.cjs ]; then
   check "tsc --noEmit over the .d.ts and a typed usage example" \
     jitr-wasm/node_modules/.bin/tsc -p jitr-wasm/tests/types
-  count_node "node:test: JS API, shared vectors, the page in Chromium" \
+  count_node "node:test: JS API, errors, shared vectors, the page in Chromium, the packed tarball's consumers" \
     env CHROMIUM="$CHROMIUM" node --test --test-reporter=tap \
-    jitr-wasm/tests/api.test.mjs jitr-wasm/tests/vectors.test.mjs jitr-wasm/tests/e2e.test.mjs
+    jitr-wasm/tests/api.test.mjs jitr-wasm/tests/errors.test.mjs jitr-wasm/tests/vectors.test.mjs \
+    jitr-wasm/tests/e2e.test.mjs jitr-wasm/tests/consumers.test.mjs
 else
   echo "FAILED: no build, so no JS tests" >&2
   failed=$((failed + 1))

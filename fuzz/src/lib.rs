@@ -19,6 +19,8 @@
 //! - `crl`: a CRL, PEM or DER (the target came with CRL support, issue 7).
 //! - `template`: a provisioning template, then optionally a NUL byte and the parameters
 //!   as a JSON object of strings (else every JITP certificate parameter is given).
+//! - `pkcs7`: a PKCS#7 certificate bundle (`.p7b`), DER or BER, or anything the page may
+//!   be handed as a file (came with PKCS#7 support in `jitr_core::input`, issue 15).
 
 use std::collections::HashMap;
 use std::sync::OnceLock;
@@ -53,6 +55,7 @@ pub const TARGETS: &[(&str, Body)] = &[
     ("registry_ops", registry_ops),
     ("crl", crl),
     ("template", template),
+    ("pkcs7", pkcs7),
 ];
 
 /// The shared vector file whose CAs make the fixed registry of `decide`, `register_ca`
@@ -659,4 +662,105 @@ pub fn template(data: &[u8]) {
         None => assert_eq!(out["failure"]["stage"], "TEMPLATE", "{out}"),
         Some(provisioned) => assert_eq!(out["provisioned"], provisioned, "{out}"),
     }
+}
+
+/// `pkcs7`: PKCS#7 bundles and the sniffing of certificate input
+/// (`jitr_core::input`). Typed errors only; the certificates read are slices of the input
+/// (their IDs are hashes of those exact bytes), within the bound; a bundle rebuilt from
+/// them, DER or PEM, reads back to the same certificates; reading them through the
+/// sniffing entry point gives their IDs or the X.509 parser's error.
+pub fn pkcs7(data: &[u8]) {
+    use jitr_core::input::{self, Bound, Input, MAX_CA_BUNDLE_LEN};
+    let typed =
+        |e: &jitr_core::Error| assert_eq!(e.code(), "CertificateValidationException", "{e:?}");
+    match input::pkcs7_certificates(data, MAX_CA_BUNDLE_LEN) {
+        Ok(certs) => {
+            assert!(!certs.is_empty() && certs.len() <= MAX_CA_BUNDLE_LEN);
+            let range = data.as_ptr_range();
+            for c in &certs {
+                let r = c.as_ptr_range();
+                assert!(
+                    range.start <= r.start && r.end <= range.end,
+                    "a certificate is not a slice of the input"
+                );
+            }
+            let rebuilt = p7b(&certs);
+            assert_eq!(
+                input::pkcs7_certificates(&rebuilt, MAX_CA_BUNDLE_LEN).ok(),
+                Some(certs.clone())
+            );
+            let pem = pem_armor("PKCS7", &rebuilt);
+            let parsed: Result<Vec<CertificateId>, _> = certs
+                .iter()
+                .map(|c| Certificate::from_der(c).map(|c| c.id()))
+                .collect();
+            for (via, how) in [
+                (
+                    input::certificates(Input::Text(&pem), Bound::CaBundle),
+                    "PEM",
+                ),
+                (
+                    input::certificates(Input::Bytes(&rebuilt), Bound::CaBundle),
+                    "DER",
+                ),
+            ] {
+                match (&via, &parsed) {
+                    (Ok(got), Ok(want)) => {
+                        assert_eq!(
+                            &got.iter().map(Certificate::id).collect::<Vec<_>>(),
+                            want,
+                            "{how}"
+                        )
+                    }
+                    (Err(e), Err(_)) => typed(e),
+                    _ => panic!(
+                        "{how}: the bundle read {:?}, its certificates {:?}",
+                        via.is_ok(),
+                        parsed.is_ok()
+                    ),
+                }
+            }
+            let chain = input::chain_der(&[Input::Bytes(&rebuilt)]).expect("a bundle is a chain");
+            assert_eq!(chain.iter().map(|c| c.as_ref()).collect::<Vec<_>>(), certs);
+        }
+        Err(e) => typed(&e),
+    }
+    // Whatever the input is, the sniffing entry points answer with typed errors.
+    for bound in [Bound::Chain, Bound::CaBundle] {
+        match input::certificates(Input::Bytes(data), bound) {
+            Ok(certs) => assert!(!certs.is_empty() && certs.len() <= bound.max_certificates()),
+            Err(e) => typed(&e),
+        }
+    }
+    if let Err(e) = input::chain_der(&[Input::Bytes(data)]) {
+        typed(&e);
+    }
+}
+
+/// A certs-only PKCS#7 SignedData (DER) holding `certs`, as `openssl crl2pkcs7` writes it.
+pub fn p7b(certs: &[&[u8]]) -> Vec<u8> {
+    fn tlv(tag: u8, content: &[u8]) -> Vec<u8> {
+        let mut out = vec![tag];
+        let len = content.len();
+        if len < 0x80 {
+            out.push(len as u8);
+        } else {
+            let bytes = len.to_be_bytes();
+            let skip = bytes.iter().take_while(|b| **b == 0).count();
+            out.push(0x80 | (bytes.len() - skip) as u8);
+            out.extend_from_slice(&bytes[skip..]);
+        }
+        out.extend_from_slice(content);
+        out
+    }
+    const SIGNED_DATA: &[u8] = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x07, 0x02];
+    const DATA: &[u8] = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x07, 0x01];
+    let mut sd = tlv(0x02, &[1]);
+    sd.extend(tlv(0x31, &[]));
+    sd.extend(tlv(0x30, &tlv(0x06, DATA)));
+    sd.extend(tlv(0xa0, &certs.concat()));
+    sd.extend(tlv(0x31, &[]));
+    let mut ci = tlv(0x06, SIGNED_DATA);
+    ci.extend(tlv(0xa0, &tlv(0x30, &sd)));
+    tlv(0x30, &ci)
 }

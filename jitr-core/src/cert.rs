@@ -11,7 +11,7 @@ use x509_parser::x509::X509Name;
 use crate::error::{CertificateError, CertificateErrorKind, Error};
 use crate::id::CertificateId;
 use crate::time::{Timestamp, Validity};
-use CertificateErrorKind::{Count, Der, Pem, PrivateKey, Signature, TooLarge};
+use CertificateErrorKind::{Count, Der, Pem, Signature, TooLarge};
 
 /// The largest certificate accepted, in DER bytes (64 KiB).
 pub const MAX_CERTIFICATE_DER_LEN: usize = 64 * 1024;
@@ -165,8 +165,15 @@ impl Certificate {
                 ),
             ));
         }
-        let (rest, x509) = X509Certificate::from_der(der)
-            .map_err(|e| invalid(Der, format!("the certificate is not valid DER X.509: {e}")))?;
+        let (rest, x509) = X509Certificate::from_der(der).map_err(|e| {
+            invalid(
+                Der,
+                format!(
+                    "the certificate is not valid DER X.509: {}",
+                    crate::input::x509_error(&e)
+                ),
+            )
+        })?;
         if !rest.is_empty() {
             return Err(invalid(
                 Der,
@@ -418,10 +425,24 @@ impl Certificate {
                 ),
             ));
         }
-        let (_, me) = X509Certificate::from_der(self.der())
-            .map_err(|e| invalid(Der, format!("the certificate cannot be re-read: {e}")))?;
-        let (_, ca) = X509Certificate::from_der(issuer.der())
-            .map_err(|e| invalid(Der, format!("the CA certificate cannot be re-read: {e}")))?;
+        let (_, me) = X509Certificate::from_der(self.der()).map_err(|e| {
+            invalid(
+                Der,
+                format!(
+                    "the certificate cannot be re-read: {}",
+                    crate::input::x509_error(&e)
+                ),
+            )
+        })?;
+        let (_, ca) = X509Certificate::from_der(issuer.der()).map_err(|e| {
+            invalid(
+                Der,
+                format!(
+                    "the CA certificate cannot be re-read: {}",
+                    crate::input::x509_error(&e)
+                ),
+            )
+        })?;
         me.verify_signature(Some(ca.public_key())).map_err(|e| {
             invalid(
                 Signature,
@@ -489,46 +510,17 @@ pub fn parse_pem_chain(pem_text: &str) -> Result<Vec<Certificate>, Error> {
 /// The DER contents of the CERTIFICATE blocks of a PEM text, without parsing them as
 /// X.509 (for handing a chain to the decision as a TLS server would).
 pub fn pem_blocks_der(pem_text: &str) -> Result<Vec<Vec<u8>>, Error> {
-    if pem_text.len() > MAX_PEM_LEN {
-        return Err(invalid(
-            TooLarge,
-            format!(
-                "the PEM text is {} bytes; at most {MAX_PEM_LEN} are accepted",
-                pem_text.len()
-            ),
-        ));
-    }
-    if pem_text.contains("PRIVATE KEY-----") {
-        return Err(invalid(PrivateKey,
-            "the input contains a private key; only certificates are accepted (the key was not stored or shown)",
-        ));
-    }
-    let blocks = pem::parse_many(pem_text)
-        .map_err(|e| invalid(Pem, format!("the PEM text is malformed: {e}")))?;
-    let begins = pem_text.matches("-----BEGIN ").count();
-    if blocks.len() < begins {
-        return Err(invalid(Pem, format!(
-            "{} of the {begins} PEM blocks never end (no matching -----END line): the text looks truncated",
-            begins - blocks.len()
-        )));
-    }
-    if blocks.is_empty() {
-        return Err(invalid(
-            Pem,
-            "no PEM certificate (-----BEGIN CERTIFICATE-----) was found",
-        ));
-    }
-    blocks
+    crate::input::pem_blocks(pem_text, MAX_PEM_LEN)?
         .into_iter()
         .enumerate()
-        .map(|(i, b)| match b.tag() {
-            "CERTIFICATE" | "X509 CERTIFICATE" => Ok(b.into_contents()),
+        .map(|(i, (tag, der))| match tag.as_str() {
+            "CERTIFICATE" | "X509 CERTIFICATE" => Ok(der),
             tag => Err(invalid(
                 Pem,
                 format!(
-                    "PEM block {} is {:?}, not a CERTIFICATE",
+                    "PEM block {} is {}, not a CERTIFICATE",
                     i + 1,
-                    crate::id::truncate_for_message(tag)
+                    crate::input::quote(tag)
                 ),
             )),
         })
@@ -552,7 +544,15 @@ pub(crate) fn validity_of_der(der: &[u8]) -> Result<Validity, Error> {
     let (_, x509) = X509CertificateParser::new()
         .with_deep_parse_extensions(false)
         .parse(der)
-        .map_err(|e| invalid(Der, format!("the certificate is not valid DER X.509: {e}")))?;
+        .map_err(|e| {
+            invalid(
+                Der,
+                format!(
+                    "the certificate is not valid DER X.509: {}",
+                    crate::input::x509_error(&e)
+                ),
+            )
+        })?;
     Ok(Validity {
         not_before: Timestamp::from_unix_secs(x509.validity().not_before.timestamp()),
         not_after: Timestamp::from_unix_secs(x509.validity().not_after.timestamp()),

@@ -21,10 +21,24 @@
 //! // A self-signed device certificate is never auto-registered.
 //! assert!(findings.iter().any(|f| f.code == "SELF_SIGNED_DEVICE"));
 //! ```
+//!
+//! [`describe`] gives the whole view of a certificate a tool shows (its fields, every
+//! extension decoded as `openssl x509 -text` prints it, and its findings), and
+//! [`issued_by`] answers "did this CA issue this certificate?" by the rule JITR links a
+//! device certificate to its CA with.
 
-use serde::Serialize;
+use core::str::FromStr;
+use std::borrow::Cow;
+
+use serde::{Deserialize, Deserializer, Serialize};
+use x509_parser::certificate::X509Certificate;
+use x509_parser::extensions::{DistributionPointName, GeneralName, ParsedExtension, X509Extension};
+use x509_parser::oid_registry::Oid;
+use x509_parser::prelude::FromDer;
 
 use crate::cert::{Certificate, KeyAlgorithm};
+use crate::error::Error;
+use crate::id::CertificateId;
 use crate::time::{Timestamp, ValidityCheck};
 
 /// How serious a finding is.
@@ -62,6 +76,42 @@ pub enum Role {
     Device,
     /// A CA certificate to register with RegisterCACertificate.
     Ca,
+}
+
+impl Role {
+    /// `"any"`, `"device"` or `"ca"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Any => "any",
+            Self::Device => "device",
+            Self::Ca => "ca",
+        }
+    }
+}
+
+impl FromStr for Role {
+    type Err = Error;
+
+    /// Parses `"any"`, `"device"` or `"ca"`.
+    fn from_str(s: &str) -> Result<Self, Error> {
+        match s {
+            "any" => Ok(Self::Any),
+            "device" => Ok(Self::Device),
+            "ca" => Ok(Self::Ca),
+            other => Err(Error::InvalidRequest(format!(
+                "role must be \"any\", \"device\" or \"ca\", got {}",
+                crate::input::quote(other)
+            ))),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Role {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = Cow::<'de, str>::deserialize(d)?;
+        s.parse()
+            .map_err(|e: Error| serde::de::Error::custom(e.message()))
+    }
 }
 
 /// One thing found about a certificate.
@@ -317,6 +367,463 @@ pub fn inspect(cert: &Certificate, role: Role, now: Timestamp) -> Vec<Finding> {
     }
     out.sort_by_key(|f| f.severity);
     out
+}
+
+/// Whether `issuer` issued `cert`, by the rule JITR links a device certificate to its CA
+/// with: the CA's subject is the certificate's issuer, compared as DER (as the decision's
+/// CA index compares them, never as text), and the CA's public key verifies the
+/// certificate's signature.
+pub fn issued_by(cert: &Certificate, issuer: &Certificate) -> bool {
+    cert.is_signed_by(issuer).is_ok()
+}
+
+/// Everything a tool shows about one certificate: its ID, fields, every extension and
+/// every finding. It serializes (camelCase) as the JavaScript API's `CertificateInfo`;
+/// times are epoch milliseconds.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub struct CertificateInfo {
+    /// The AWS certificate ID.
+    pub id: CertificateId,
+    /// The certificate as PEM.
+    pub pem: String,
+    /// The X.509 version: 1, 2 or 3.
+    pub version: u32,
+    /// The subject, RFC 4514.
+    pub subject: String,
+    /// The subject's first Common Name.
+    pub subject_common_name: Option<String>,
+    /// The issuer, RFC 4514.
+    pub issuer: String,
+    /// The serial number, lowercase hex.
+    pub serial_number: String,
+    /// notBefore.
+    pub not_before: Timestamp,
+    /// notAfter.
+    pub not_after: Timestamp,
+    /// basicConstraints present with `cA` true.
+    pub is_ca: bool,
+    /// basicConstraints' pathLenConstraint.
+    pub path_len: Option<u32>,
+    /// basicConstraints present at all.
+    pub has_basic_constraints: bool,
+    /// It signed itself ([`is_self_signed`]).
+    pub self_signed: bool,
+    /// `EC_P256`, `RSA_2048`, `ED25519`, ...
+    pub key_algorithm: String,
+    /// `ecdsa-with-SHA256`, `sha256WithRSAEncryption`, ...
+    pub signature_algorithm: String,
+    /// Lowercase hex.
+    pub subject_key_identifier: Option<String>,
+    /// Lowercase hex.
+    pub authority_key_identifier: Option<String>,
+    /// Key usage names; `None` when the extension is absent.
+    pub key_usage: Option<Vec<&'static str>>,
+    /// Extended key usage names or OIDs; `None` when the extension is absent.
+    pub extended_key_usage: Option<Vec<String>>,
+    /// `DNS:…`, `IP:…`, `URI:…`, `email:…`.
+    pub subject_alternative_names: Vec<String>,
+    /// Every extension, in the certificate's order.
+    pub extensions: Vec<Extension>,
+    /// Every finding ([`inspect`]).
+    pub findings: Vec<Finding>,
+}
+
+/// One extension of a certificate, decoded as `openssl x509 -text` prints it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub struct Extension {
+    /// The dotted OID, e.g. `2.5.29.19`.
+    pub oid: String,
+    /// The name OpenSSL gives it, e.g. `X509v3 Basic Constraints`; `None` for an
+    /// extension jitr does not know (shown by its OID).
+    pub name: Option<&'static str>,
+    /// The critical flag.
+    pub critical: bool,
+    /// The value, one entry per line as OpenSSL prints it (nested lines indented by two
+    /// spaces); the DER as colon-separated hex for an extension it cannot decode.
+    pub value: Vec<String>,
+}
+
+/// The whole view of `cert` in `role` at `now`.
+pub fn describe(cert: &Certificate, role: Role, now: Timestamp) -> CertificateInfo {
+    let hex_lower = |b: &[u8]| b.iter().map(|x| format!("{x:02x}")).collect::<String>();
+    CertificateInfo {
+        id: cert.id(),
+        pem: cert.to_pem(),
+        version: cert.version(),
+        subject: cert.subject().rfc4514().to_string(),
+        subject_common_name: cert.subject().common_name().map(str::to_string),
+        issuer: cert.issuer().rfc4514().to_string(),
+        serial_number: cert.serial_hex(),
+        not_before: cert.validity().not_before,
+        not_after: cert.validity().not_after,
+        is_ca: cert.is_ca(),
+        path_len: cert.path_len(),
+        has_basic_constraints: cert.basic_constraints().is_some(),
+        self_signed: is_self_signed(cert),
+        key_algorithm: cert.key_algorithm().to_string(),
+        signature_algorithm: cert.signature_algorithm().to_string(),
+        subject_key_identifier: cert.subject_key_identifier().map(hex_lower),
+        authority_key_identifier: cert.authority_key_identifier().map(hex_lower),
+        key_usage: cert.key_usage().map(<[&str]>::to_vec),
+        extended_key_usage: cert.extended_key_usage().map(<[String]>::to_vec),
+        subject_alternative_names: cert.subject_alternative_names().to_vec(),
+        extensions: extensions(cert),
+        findings: inspect(cert, role, now),
+    }
+}
+
+/// Every extension of `cert`, in its order, decoded.
+pub fn extensions(cert: &Certificate) -> Vec<Extension> {
+    // The certificate parsed once already; reading it again cannot fail.
+    let Ok((_, x509)) = X509Certificate::from_der(cert.der()) else {
+        return Vec::new();
+    };
+    x509.extensions().iter().map(extension).collect()
+}
+
+fn extension(ext: &X509Extension<'_>) -> Extension {
+    let oid = ext.oid.to_id_string();
+    let name = extension_name(&oid);
+    let value = match ext.parsed_extension() {
+        ParsedExtension::BasicConstraints(bc) => vec![match (bc.ca, bc.path_len_constraint) {
+            (true, Some(n)) => format!("CA:TRUE, pathlen:{n}"),
+            (true, None) => "CA:TRUE".to_string(),
+            (false, _) => "CA:FALSE".to_string(),
+        }],
+        ParsedExtension::KeyUsage(ku) => vec![[
+            (ku.digital_signature(), "Digital Signature"),
+            (ku.non_repudiation(), "Non Repudiation"),
+            (ku.key_encipherment(), "Key Encipherment"),
+            (ku.data_encipherment(), "Data Encipherment"),
+            (ku.key_agreement(), "Key Agreement"),
+            (ku.key_cert_sign(), "Certificate Sign"),
+            (ku.crl_sign(), "CRL Sign"),
+            (ku.encipher_only(), "Encipher Only"),
+            (ku.decipher_only(), "Decipher Only"),
+        ]
+        .iter()
+        .filter_map(|(set, n)| set.then_some(*n))
+        .collect::<Vec<_>>()
+        .join(", ")],
+        ParsedExtension::ExtendedKeyUsage(eku) => {
+            let mut names: Vec<String> = [
+                (eku.server_auth, "TLS Web Server Authentication"),
+                (eku.client_auth, "TLS Web Client Authentication"),
+                (eku.code_signing, "Code Signing"),
+                (eku.email_protection, "E-mail Protection"),
+                (eku.time_stamping, "Time Stamping"),
+                (eku.ocsp_signing, "OCSP Signing"),
+                (eku.any, "Any Extended Key Usage"),
+            ]
+            .iter()
+            .filter(|(set, _)| *set)
+            .map(|(_, n)| n.to_string())
+            .collect();
+            names.extend(eku.other.iter().map(Oid::to_id_string));
+            vec![names.join(", ")]
+        }
+        ParsedExtension::SubjectKeyIdentifier(ki) => vec![colon_hex(ki.0)],
+        ParsedExtension::AuthorityKeyIdentifier(aki) => {
+            let mut lines = Vec::new();
+            if let Some(ki) = &aki.key_identifier {
+                lines.push(colon_hex(ki.0));
+            }
+            for n in aki.authority_cert_issuer.iter().flatten() {
+                lines.push(general_name(n));
+            }
+            if let Some(serial) = aki.authority_cert_serial {
+                lines.push(format!("serial:{}", colon_hex(serial)));
+            }
+            lines
+        }
+        ParsedExtension::SubjectAlternativeName(san) => vec![names(&san.general_names)],
+        ParsedExtension::IssuerAlternativeName(ian) => vec![names(&ian.general_names)],
+        ParsedExtension::AuthorityInfoAccess(aia) => aia
+            .accessdescs
+            .iter()
+            .map(|d| access(&d.access_method, &d.access_location))
+            .collect(),
+        ParsedExtension::SubjectInfoAccess(sia) => sia
+            .accessdescs
+            .iter()
+            .map(|d| access(&d.access_method, &d.access_location))
+            .collect(),
+        ParsedExtension::CRLDistributionPoints(dps) => {
+            let mut lines = Vec::new();
+            for dp in &dps.points {
+                match &dp.distribution_point {
+                    Some(DistributionPointName::FullName(names)) => {
+                        lines.push("Full Name:".to_string());
+                        lines.extend(names.iter().map(|n| format!("  {}", general_name(n))));
+                    }
+                    Some(DistributionPointName::NameRelativeToCRLIssuer(_)) => {
+                        lines.push("Relative Name: (not decoded)".to_string())
+                    }
+                    None => {}
+                }
+                if let Some(issuer) = &dp.crl_issuer {
+                    lines.push(format!("CRL Issuer: {}", names(issuer)));
+                }
+            }
+            lines
+        }
+        ParsedExtension::CertificatePolicies(policies) => {
+            let mut lines = Vec::new();
+            for p in policies.iter() {
+                lines.push(format!("Policy: {}", policy_name(&p.policy_id)));
+                for q in p.policy_qualifiers.iter().flatten() {
+                    let qid = q.policy_qualifier_id.to_id_string();
+                    lines.push(match (qid.as_str(), ia5(q.qualifier)) {
+                        ("1.3.6.1.5.5.7.2.1", Some(uri)) => format!("  CPS: {uri}"),
+                        ("1.3.6.1.5.5.7.2.2", _) => "  User Notice: (not decoded)".to_string(),
+                        _ => format!("  {qid}: {}", colon_hex(q.qualifier)),
+                    });
+                }
+            }
+            lines
+        }
+        ParsedExtension::PolicyMappings(pm) => pm
+            .mappings
+            .iter()
+            .map(|m| {
+                format!(
+                    "{}:{}",
+                    m.issuer_domain_policy.to_id_string(),
+                    m.subject_domain_policy.to_id_string()
+                )
+            })
+            .collect(),
+        ParsedExtension::PolicyConstraints(pc) => {
+            let mut parts = Vec::new();
+            if let Some(n) = pc.require_explicit_policy {
+                parts.push(format!("Require Explicit Policy:{n}"));
+            }
+            if let Some(n) = pc.inhibit_policy_mapping {
+                parts.push(format!("Inhibit Policy Mapping:{n}"));
+            }
+            vec![parts.join(", ")]
+        }
+        ParsedExtension::InhibitAnyPolicy(iap) => vec![iap.skip_certs.to_string()],
+        ParsedExtension::NameConstraints(nc) => {
+            let mut lines = Vec::new();
+            for (label, trees) in [
+                ("Permitted:", &nc.permitted_subtrees),
+                ("Excluded:", &nc.excluded_subtrees),
+            ] {
+                if let Some(trees) = trees {
+                    lines.push(label.to_string());
+                    lines.extend(trees.iter().map(|t| format!("  {}", general_name(&t.base))));
+                }
+            }
+            lines
+        }
+        ParsedExtension::NSCertType(t) => vec![[
+            (t.ssl_client(), "SSL Client"),
+            (t.ssl_server(), "SSL Server"),
+            (t.smime(), "S/MIME"),
+            (t.object_signing(), "Object Signing"),
+            (t.ssl_ca(), "SSL CA"),
+            (t.smime_ca(), "S/MIME CA"),
+            (t.object_signing_ca(), "Object Signing CA"),
+        ]
+        .iter()
+        .filter_map(|(set, n)| set.then_some(*n))
+        .collect::<Vec<_>>()
+        .join(", ")],
+        ParsedExtension::NsCertComment(c) => vec![c.to_string()],
+        ParsedExtension::SCT(scts) => {
+            let mut lines = Vec::new();
+            for sct in scts {
+                lines.push("Signed Certificate Timestamp:".to_string());
+                lines.push(format!(
+                    "  Version: v{} (0x{:x})",
+                    sct.version.0 + 1,
+                    sct.version.0
+                ));
+                lines.push(format!("  Log ID: {}", colon_hex(sct.id.key_id)));
+                let at = i64::try_from(sct.timestamp)
+                    .map(|ms| Timestamp::from_unix_millis(ms).to_string())
+                    .unwrap_or_else(|_| sct.timestamp.to_string());
+                lines.push(format!("  Timestamp: {at}"));
+            }
+            lines
+        }
+        ParsedExtension::CRLNumber(n) => vec![n.to_string()],
+        ParsedExtension::ParseError { .. } => vec![
+            "(not decoded: the value is malformed)".to_string(),
+            colon_hex(ext.value),
+        ],
+        _ => hex_lines(ext.value),
+    };
+    Extension {
+        oid,
+        name,
+        critical: ext.critical,
+        value,
+    }
+}
+
+/// The names OpenSSL prints for the extensions it knows.
+fn extension_name(oid: &str) -> Option<&'static str> {
+    Some(match oid {
+        "2.5.29.9" => "X509v3 Subject Directory Attributes",
+        "2.5.29.14" => "X509v3 Subject Key Identifier",
+        "2.5.29.15" => "X509v3 Key Usage",
+        "2.5.29.16" => "X509v3 Private Key Usage Period",
+        "2.5.29.17" => "X509v3 Subject Alternative Name",
+        "2.5.29.18" => "X509v3 Issuer Alternative Name",
+        "2.5.29.19" => "X509v3 Basic Constraints",
+        "2.5.29.30" => "X509v3 Name Constraints",
+        "2.5.29.31" => "X509v3 CRL Distribution Points",
+        "2.5.29.32" => "X509v3 Certificate Policies",
+        "2.5.29.33" => "X509v3 Policy Mappings",
+        "2.5.29.35" => "X509v3 Authority Key Identifier",
+        "2.5.29.36" => "X509v3 Policy Constraints",
+        "2.5.29.37" => "X509v3 Extended Key Usage",
+        "2.5.29.46" => "X509v3 Freshest CRL",
+        "2.5.29.54" => "X509v3 Inhibit Any Policy",
+        "1.3.6.1.5.5.7.1.1" => "Authority Information Access",
+        "1.3.6.1.5.5.7.1.11" => "Subject Information Access",
+        "1.3.6.1.5.5.7.1.24" => "TLS Feature",
+        "1.3.6.1.4.1.11129.2.4.2" => "CT Precertificate SCTs",
+        "1.3.6.1.4.1.11129.2.4.3" => "CT Precertificate Poison",
+        "2.16.840.1.113730.1.1" => "Netscape Cert Type",
+        "2.16.840.1.113730.1.13" => "Netscape Comment",
+        _ => return None,
+    })
+}
+
+fn policy_name(oid: &Oid<'_>) -> String {
+    let id = oid.to_id_string();
+    match id.as_str() {
+        "2.5.29.32.0" => "X509v3 Any Policy".to_string(),
+        _ => id,
+    }
+}
+
+fn access(method: &Oid<'_>, location: &GeneralName<'_>) -> String {
+    let id = method.to_id_string();
+    let label = match id.as_str() {
+        "1.3.6.1.5.5.7.48.1" => "OCSP",
+        "1.3.6.1.5.5.7.48.2" => "CA Issuers",
+        "1.3.6.1.5.5.7.48.3" => "Time Stamping",
+        "1.3.6.1.5.5.7.48.5" => "CA Repository",
+        other => other,
+    };
+    format!("{label} - {}", general_name(location))
+}
+
+fn names(list: &[GeneralName<'_>]) -> String {
+    list.iter().map(general_name).collect::<Vec<_>>().join(", ")
+}
+
+fn general_name(name: &GeneralName<'_>) -> String {
+    match name {
+        GeneralName::DNSName(s) => format!("DNS:{s}"),
+        GeneralName::URI(s) => format!("URI:{s}"),
+        GeneralName::RFC822Name(s) => format!("email:{s}"),
+        GeneralName::IPAddress(b) => match b.len() {
+            4 => format!(
+                "IP Address:{}",
+                std::net::Ipv4Addr::from([b[0], b[1], b[2], b[3]])
+            ),
+            16 => {
+                let mut a = [0u8; 16];
+                a.copy_from_slice(b);
+                format!("IP Address:{}", std::net::Ipv6Addr::from(a))
+            }
+            // Name constraints: an address and its mask.
+            8 | 32 => {
+                let (addr, mask) = b.split_at(b.len() / 2);
+                format!("IP Address:{}/{}", colon_hex(addr), colon_hex(mask))
+            }
+            _ => format!("IP Address:{}", colon_hex(b)),
+        },
+        GeneralName::DirectoryName(n) => format!("DirName:{n}"),
+        GeneralName::RegisteredID(oid) => format!("Registered ID:{}", oid.to_id_string()),
+        GeneralName::OtherName(oid, _) => format!("othername:{}", oid.to_id_string()),
+        GeneralName::X400Address(_) => "X400Name:(not decoded)".to_string(),
+        GeneralName::EDIPartyName(_) => "EdiPartyName:(not decoded)".to_string(),
+        GeneralName::Invalid(_, b) => format!("(invalid name: {})", colon_hex(b)),
+    }
+}
+
+/// The text of a DER IA5String.
+fn ia5(der: &[u8]) -> Option<String> {
+    use x509_parser::asn1_rs::{Any, FromBer, Tag};
+    let (_, any) = Any::from_ber(der).ok()?;
+    (any.tag() == Tag::Ia5String)
+        .then(|| core::str::from_utf8(any.data).ok().map(str::to_string))
+        .flatten()
+}
+
+/// Bytes as uppercase colon-separated hex, as OpenSSL prints key identifiers.
+fn colon_hex(bytes: &[u8]) -> String {
+    bytes
+        .iter()
+        .map(|b| format!("{b:02X}"))
+        .collect::<Vec<_>>()
+        .join(":")
+}
+
+/// An undecoded value: its DER as colon-separated hex, 16 bytes a line.
+fn hex_lines(bytes: &[u8]) -> Vec<String> {
+    if bytes.is_empty() {
+        return vec!["(empty)".to_string()];
+    }
+    bytes.chunks(16).map(colon_hex).collect()
+}
+
+/// What webpki reported about a certificate (a refusal's `detail`, which holds webpki's
+/// error name, e.g. `CaUsedAsEndEntity` or `TrailingData(Certificate)`), as a sentence
+/// for people. Details that are sentences already pass through.
+pub(crate) fn path_error(detail: &str) -> String {
+    // webpki's error names are identifiers, some with a parenthesised payload.
+    let name = detail.split(['(', ' ', '{']).next().unwrap_or(detail);
+    if detail.contains(' ') && !detail.contains('{') && !detail.contains('(') {
+        return detail.to_string();
+    }
+    let sentence = match name {
+        "BadDer" => "it is not valid DER",
+        "BadDerTime" => "a time in it is not valid DER",
+        "TrailingData" => "data follows the end of the certificate",
+        "UnsupportedCertVersion" => "its X.509 version is not supported (v3 is needed)",
+        "CaUsedAsEndEntity" => "it is a CA certificate (basicConstraints cA true), which cannot be a device certificate",
+        "EndEntityUsedAsCa" => "the certificate that issued it is not a CA",
+        "ExtensionValueInvalid" => "an extension's value is invalid",
+        "MalformedExtensions" => "its extensions are malformed",
+        "UnsupportedCriticalExtension" => "it has a critical extension webpki does not support",
+        "EmptyEkuExtension" => "its extendedKeyUsage extension is empty",
+        "InvalidSerialNumber" => "its serial number is invalid (zero, negative, or longer than 20 bytes)",
+        "InvalidCertValidity" => "its validity period ends before it begins",
+        "InvalidSignatureForPublicKey" => "its signature does not verify with the CA's key",
+        "SignatureAlgorithmMismatch" => "its signature algorithm differs from the one its contents name",
+        "UnsupportedSignatureAlgorithm"
+        | "UnsupportedSignatureAlgorithmContext"
+        | "UnsupportedSignatureAlgorithmForPublicKey"
+        | "UnsupportedSignatureAlgorithmForPublicKeyContext" => {
+            "it is signed with an algorithm jitr does not verify"
+        }
+        "PathLenConstraintViolated" => "the path is longer than a CA's pathLenConstraint allows",
+        "NameConstraintViolation" | "MalformedNameConstraint" | "InvalidNetworkMaskConstraint" => {
+            "its names break the CA's name constraints"
+        }
+        "MaximumSignatureChecksExceeded"
+        | "MaximumPathBuildCallsExceeded"
+        | "MaximumPathDepthExceeded"
+        | "MaximumNameConstraintComparisonsExceeded" => {
+            "path building gave up: too many candidate CAs or checks"
+        }
+        "UnsupportedNameType" | "MalformedDnsIdentifier" => "it holds a name webpki cannot check",
+        "CertRevoked" => "it is revoked",
+        "CertDistrusted" => "it is distrusted",
+        _ => return format!("webpki refuses it ({name})"),
+    };
+    sentence.to_string()
 }
 
 enum SignatureSupport {
@@ -586,5 +1093,211 @@ PDiVA4tOEGky6Rr0Gv9RrulDdOQWo9JrqRq06A==
             r#"{"code":"EXPIRED","severity":"error","message":"m"}"#
         );
         assert_eq!(Severity::Warning.as_str(), "warning");
+    }
+
+    #[test]
+    fn describe_lists_every_extension_as_openssl_does() {
+        use rcgen::{CrlDistributionPoint, CustomExtension, SanType};
+        let pki = pki();
+        let dev = device(&pki, |p| {
+            p.extended_key_usages = vec![
+                ExtendedKeyUsagePurpose::ClientAuth,
+                ExtendedKeyUsagePurpose::Other(vec![1, 3, 6, 1, 4, 1, 99999, 1]),
+            ];
+            p.key_usages = vec![
+                KeyUsagePurpose::DigitalSignature,
+                KeyUsagePurpose::KeyEncipherment,
+            ];
+            p.is_ca = IsCa::ExplicitNoCa;
+            p.subject_alt_names = vec![
+                SanType::DnsName("device-1.example.com".try_into().unwrap()),
+                SanType::IpAddress([192, 0, 2, 1].into()),
+                SanType::URI("spiffe://example/device-1".try_into().unwrap()),
+            ];
+            p.crl_distribution_points = vec![CrlDistributionPoint {
+                uris: vec!["http://crl.example.com/fleet.crl".into()],
+            }];
+            p.use_authority_key_identifier_extension = true;
+            // Authority Information Access (OCSP), as raw DER: x509-parser decodes it.
+            let uri = b"http://ocsp.example.com";
+            let mut aia = vec![
+                0x30,
+                (2 + 10 + 2 + uri.len()) as u8,
+                0x30,
+                (10 + 2 + uri.len()) as u8,
+            ];
+            aia.extend([
+                0x06,
+                0x08,
+                0x2b,
+                0x06,
+                0x01,
+                0x05,
+                0x05,
+                0x07,
+                0x30,
+                0x01,
+                0x86,
+                uri.len() as u8,
+            ]);
+            aia.extend(uri);
+            p.custom_extensions = vec![
+                CustomExtension::from_oid_content(&[1, 3, 6, 1, 5, 5, 7, 1, 1], aia),
+                {
+                    let mut e = CustomExtension::from_oid_content(
+                        &[1, 2, 3, 4, 5],
+                        vec![0x04, 0x02, 0xab, 0xcd],
+                    );
+                    e.set_criticality(true);
+                    e
+                },
+            ];
+        });
+        let info = describe(&dev, Role::Device, at(2026, 6, 1));
+        let by_oid = |oid: &str| {
+            info.extensions
+                .iter()
+                .find(|e| e.oid == oid)
+                .unwrap_or_else(|| panic!("{oid} in {:#?}", info.extensions))
+        };
+        let bc = by_oid("2.5.29.19");
+        assert_eq!(
+            (bc.name, bc.critical, bc.value.clone()),
+            (
+                Some("X509v3 Basic Constraints"),
+                true,
+                vec!["CA:FALSE".to_string()]
+            )
+        );
+        let ku = by_oid("2.5.29.15");
+        assert_eq!(
+            (ku.critical, ku.value.clone()),
+            (
+                true,
+                vec!["Digital Signature, Key Encipherment".to_string()]
+            )
+        );
+        assert_eq!(
+            by_oid("2.5.29.37").value,
+            ["TLS Web Client Authentication, 1.3.6.1.4.1.99999.1"]
+        );
+        assert_eq!(
+            by_oid("2.5.29.17").value,
+            ["DNS:device-1.example.com, IP Address:192.0.2.1, URI:spiffe://example/device-1"]
+        );
+        assert_eq!(
+            by_oid("2.5.29.31").value,
+            ["Full Name:", "  URI:http://crl.example.com/fleet.crl"]
+        );
+        assert_eq!(
+            by_oid("1.3.6.1.5.5.7.1.1").value,
+            ["OCSP - URI:http://ocsp.example.com"]
+        );
+        let aki = by_oid("2.5.29.35");
+        let ski_hex = info.authority_key_identifier.clone().unwrap();
+        assert_eq!(aki.value[0].replace(':', "").to_lowercase(), ski_hex);
+        let unknown = by_oid("1.2.3.4.5");
+        assert_eq!(
+            (unknown.name, unknown.critical, unknown.value.clone()),
+            (None, true, vec!["04:02:AB:CD".to_string()])
+        );
+        // The certificate's order is kept, and every extension is there.
+        let (_, x509) = X509Certificate::from_der(dev.der()).unwrap();
+        let oids: Vec<String> = x509
+            .extensions()
+            .iter()
+            .map(|e| e.oid.to_id_string())
+            .collect();
+        assert_eq!(
+            info.extensions
+                .iter()
+                .map(|e| e.oid.clone())
+                .collect::<Vec<_>>(),
+            oids
+        );
+        // The view model: the fields and the findings, times in epoch milliseconds.
+        assert_eq!(info.id, dev.id());
+        assert_eq!(info.not_before, at(2026, 1, 1));
+        assert_eq!(info.findings, inspect(&dev, Role::Device, at(2026, 6, 1)));
+        let json = serde_json::to_value(&info).unwrap();
+        assert_eq!(
+            json["notAfter"],
+            serde_json::json!(at(2027, 1, 1).unix_millis())
+        );
+        assert_eq!(
+            json["extensions"][0]["critical"],
+            serde_json::json!(bc.oid == oids[0])
+        );
+        assert_eq!(json["subjectCommonName"], "device-1");
+    }
+
+    #[test]
+    fn issued_by_is_the_decision_rule() {
+        let fleet = pki();
+        let dev = device(&fleet, |_| {});
+        assert!(issued_by(&dev, &fleet.ca_cert));
+        assert!(!issued_by(&fleet.ca_cert, &dev));
+        // Same subject, another key: the name alone does not make an issuer.
+        let other = pki();
+        assert_eq!(
+            other.ca_cert.subject().rfc4514(),
+            fleet.ca_cert.subject().rfc4514()
+        );
+        assert!(!issued_by(&dev, &other.ca_cert));
+    }
+
+    #[test]
+    fn roles_parse_from_their_names() {
+        for role in [Role::Any, Role::Device, Role::Ca] {
+            assert_eq!(role.as_str().parse::<Role>().unwrap(), role);
+        }
+        let err = "leaf".parse::<Role>().unwrap_err();
+        assert_eq!(err.code(), "InvalidRequestException");
+        assert_eq!(
+            err.message(),
+            "role must be \"any\", \"device\" or \"ca\", got “leaf”"
+        );
+    }
+
+    #[test]
+    fn messages_are_sentences_not_debug_text() {
+        assert_eq!(
+            path_error("CaUsedAsEndEntity"),
+            "it is a CA certificate (basicConstraints cA true), which cannot be a device certificate"
+        );
+        assert_eq!(
+            path_error("TrailingData(Certificate)"),
+            "data follows the end of the certificate"
+        );
+        assert_eq!(
+            path_error("SomethingNew { a: 1 }"),
+            "webpki refuses it (SomethingNew)"
+        );
+        assert_eq!(
+            path_error("the certificate is empty"),
+            "the certificate is empty"
+        );
+        // x509-parser's errors, through Certificate::from_der.
+        let pki = pki();
+        let der = pki.ca_cert.der();
+        let mut bad_tag = der.to_vec();
+        bad_tag[4] = 0x02; // the TBSCertificate's SEQUENCE made an INTEGER
+        for input in [
+            &der[..der.len() / 2],
+            &bad_tag[..],
+            &[0x30, 0x03, 0x02, 0x01][..],
+        ] {
+            let msg = Certificate::from_der(input)
+                .unwrap_err()
+                .message()
+                .to_string();
+            assert!(
+                msg.starts_with("the certificate is not valid DER X.509: "),
+                "{msg}"
+            );
+            for debug in ["Der(", "Some(", "Tag(", "NomError", "{", "Parsing Error"] {
+                assert!(!msg.contains(debug), "{msg}");
+            }
+        }
     }
 }

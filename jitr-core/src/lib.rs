@@ -101,6 +101,7 @@ mod error;
 mod event;
 pub mod handler;
 mod id;
+pub mod input;
 pub mod inspect;
 mod json_message;
 pub mod manual;

@@ -33,8 +33,8 @@ impl Scope {
     pub fn with_partition(partition: &str, account: &str, region: &str) -> Result<Self, Error> {
         if account.len() != 12 || !account.bytes().all(|b| b.is_ascii_digit()) {
             return Err(Error::InvalidRequest(format!(
-                "the account ID must be 12 digits, got {:?}",
-                truncate_for_message(account)
+                "the account ID must be 12 digits, got {}",
+                crate::input::quote(account)
             )));
         }
         let label_ok = |s: &str| {
@@ -47,14 +47,14 @@ impl Scope {
         };
         if !label_ok(region) || !region.contains('-') {
             return Err(Error::InvalidRequest(format!(
-                "{:?} is not a region name such as us-east-1",
-                truncate_for_message(region)
+                "{} is not a region name such as us-east-1",
+                crate::input::quote(region)
             )));
         }
         if !label_ok(partition) || !partition.starts_with("aws") {
             return Err(Error::InvalidRequest(format!(
-                "{:?} is not an AWS partition such as aws",
-                truncate_for_message(partition)
+                "{} is not an AWS partition such as aws",
+                crate::input::quote(partition)
             )));
         }
         Ok(Self {

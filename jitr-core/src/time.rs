@@ -93,11 +93,29 @@ impl fmt::Debug for Timestamp {
     }
 }
 
+/// RFC 3339 in UTC, to the second (`2026-06-01T00:00:00Z`), with milliseconds when there
+/// are any (`2026-06-01T00:00:00.250Z`): the one format every front end shows.
 impl fmt::Display for Timestamp {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match x509_parser::time::ASN1Time::from_timestamp(self.unix_secs()) {
-            Ok(t) => write!(f, "{t}"),
-            Err(_) => write!(f, "{}ms since the epoch", self.0),
+            Ok(t) if (0..=9999).contains(&t.to_datetime().year()) => {
+                let d = t.to_datetime();
+                write!(
+                    f,
+                    "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}",
+                    d.year(),
+                    u8::from(d.month()),
+                    d.day(),
+                    d.hour(),
+                    d.minute(),
+                    d.second()
+                )?;
+                match self.0.rem_euclid(1000) {
+                    0 => f.write_str("Z"),
+                    ms => write!(f, ".{ms:03}Z"),
+                }
+            }
+            _ => write!(f, "{}ms since the epoch", self.0),
         }
     }
 }
@@ -178,6 +196,26 @@ mod tests {
         assert_eq!(
             v.check(Timestamp::from_unix_secs(21)),
             ValidityCheck::Expired
+        );
+    }
+
+    #[test]
+    fn displays_as_rfc_3339_utc() {
+        assert_eq!(
+            Timestamp::from_unix_millis(1_780_272_000_000).to_string(),
+            "2026-06-01T00:00:00Z"
+        );
+        assert_eq!(
+            Timestamp::from_unix_millis(1_780_272_000_250).to_string(),
+            "2026-06-01T00:00:00.250Z"
+        );
+        assert_eq!(
+            Timestamp::from_unix_millis(-1).to_string(),
+            "1969-12-31T23:59:59.999Z"
+        );
+        assert_eq!(
+            Timestamp::from_unix_millis(i64::MAX).to_string(),
+            format!("{}ms since the epoch", i64::MAX)
         );
     }
 

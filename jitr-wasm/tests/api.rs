@@ -1,5 +1,7 @@
-//! The JS API from Rust, under Node (`wasm-bindgen-test-runner`): conversions, error
-//! names and bad input. Certificates come from the shared vectors.
+//! The binding from Rust, under Node (`wasm-bindgen-test-runner`): conversions, error
+//! names and bad input, below the JavaScript module that checks types and sizes first.
+//! Requests go in as JSON text, as that module sends them. Certificates come from the
+//! shared vectors.
 #![cfg(target_arch = "wasm32")]
 #![allow(clippy::unwrap_used)]
 
@@ -55,17 +57,42 @@ fn thrown<T>(r: Result<T, JsValue>) -> (String, String) {
     (e.name().into(), e.message().into())
 }
 
-// The exports take optional arguments as `Option`s; these take them as JS does.
+/// A JS options object as the JSON text the JavaScript module sends.
+fn text(options: &JsValue) -> String {
+    if options.is_undefined() {
+        return "null".into();
+    }
+    JSON::stringify(options).unwrap().as_string().unwrap()
+}
+
 fn inspect(input: JsValue, options: JsValue) -> Result<JsValue, JsValue> {
-    inspect_certificate(input, Some(options))
+    inspect_certificate(input, &text(&options))
 }
 
 fn check(ca: &str, verification: &str, code: &str, options: JsValue) -> Result<(), JsValue> {
-    check_verification_certificate_js(ca, verification, code, Some(options))
+    check_verification_certificate(ca, verification, code, &text(&options))
 }
 
 fn call(reg: &JsRegistry, op: &str, params: JsValue, now: JsValue) -> Result<JsValue, JsValue> {
-    reg.call(op, Some(params), Some(now))
+    let params = (!params.is_undefined()).then(|| {
+        params
+            .as_string()
+            .unwrap_or_else(|| JSON::stringify(&params).unwrap().as_string().unwrap())
+    });
+    reg.call(op, params, now.as_f64())
+}
+
+/// `preflight` as the JavaScript module calls it: the chain apart, the rest as JSON.
+fn pre(input: JsValue) -> Result<JsValue, JsValue> {
+    let chain = Reflect::get(&input, &"chain".into()).unwrap_or(JsValue::UNDEFINED);
+    let chain = if chain.is_string() {
+        Array::of1(&chain).into()
+    } else {
+        chain
+    };
+    let rest = js_sys::Object::assign(&js_sys::Object::new(), input.unchecked_ref());
+    Reflect::delete_property(&rest, &"chain".into()).unwrap();
+    preflight(chain, &text(&rest.into()))
 }
 
 fn opts_now() -> JsValue {
@@ -127,11 +154,9 @@ fn inspect_collects_every_finding_and_honours_role_and_time() {
     );
     assert_eq!(out[0]["signatureAlgorithm"], json!("sha1WithRSAEncryption"));
     assert_eq!(out[0]["keyAlgorithm"], json!("RSA_1024"));
-    // 2040: expired. A Date is accepted as well as milliseconds.
-    let later = js_sys::Date::new(&JsValue::from_f64(2_208_988_800_000.0));
-    let opts = js_sys::Object::new();
-    Reflect::set(&opts, &"now".into(), &later).unwrap();
-    let out = js(&inspect(story().device.into(), opts.into()).unwrap());
+    // 2040: expired. (The JavaScript module turns Dates into milliseconds.)
+    let opts = obj(json!({"now": 2_208_988_800_000_i64}));
+    let out = js(&inspect(story().device.into(), opts).unwrap());
     assert_eq!(out[0]["findings"][0]["code"], json!("EXPIRED"));
     assert_eq!(out[0]["findings"][0]["severity"], json!("error"));
     let (name, msg) = thrown(inspect(story().device.into(), obj(json!({"role": "leaf"}))));
@@ -231,6 +256,11 @@ fn bad_input_is_a_named_error_never_a_panic() {
             "expected PEM text",
         ),
         (
+            Array::new().into(),
+            "InvalidRequestException",
+            "expected PEM text",
+        ),
+        (
             JsValue::NULL,
             "InvalidRequestException",
             "expected PEM text",
@@ -284,7 +314,7 @@ fn preflight_is_the_core_decision() {
         }))
     };
     let chain = json!([s.device, s.ca]);
-    let d = js(&preflight(input(json!([active_ca(&s.ca)]), json!([]), chain.clone())).unwrap());
+    let d = js(&pre(input(json!([active_ca(&s.ca)]), json!([]), chain.clone())).unwrap());
     assert_eq!(d["allowed"], json!(false));
     assert_eq!(d["reason"], json!("REGISTERED_PENDING_ACTIVATION"));
     assert_eq!(d["certificateId"], json!(s.device_id));
@@ -303,16 +333,16 @@ fn preflight_is_the_core_decision() {
     // The CA's state decides.
     let mut inactive = active_ca(&s.ca);
     inactive["status"] = json!("INACTIVE");
-    let d = js(&preflight(input(json!([inactive]), json!([]), chain.clone())).unwrap());
+    let d = js(&pre(input(json!([inactive]), json!([]), chain.clone())).unwrap());
     assert_eq!(d["reason"], json!("CA_INACTIVE"));
     // A known ACTIVE leaf connects.
     let known = json!([{"certificateId": s.device_id, "status": "ACTIVE"}]);
-    let d = js(&preflight(input(json!([active_ca(&s.ca)]), known, chain.clone())).unwrap());
+    let d = js(&pre(input(json!([active_ca(&s.ca)]), known, chain.clone())).unwrap());
     assert_eq!(d["allowed"], json!(true));
     assert_eq!(d["reason"], Value::Null);
     // The leaf alone, no SNI: refused with that reason; with SNI it registers.
     let leaf_only = json!([s.device]);
-    let d = js(&preflight(input(
+    let d = js(&pre(input(
         json!([active_ca(&s.ca)]),
         json!([]),
         leaf_only.clone(),
@@ -323,10 +353,10 @@ fn preflight_is_the_core_decision() {
         "chain": s.device, "registeredCas": [active_ca(&s.ca)], "now": NOW,
         "serverName": "abc123-ats.iot.us-east-1.amazonaws.com",
     }));
-    let d = js(&preflight(with_sni).unwrap());
+    let d = js(&pre(with_sni).unwrap());
     assert_eq!(d["reason"], json!("REGISTERED_PENDING_ACTIVATION"));
     // No CA registered.
-    let d = js(&preflight(input(json!([]), json!([]), chain)).unwrap());
+    let d = js(&pre(input(json!([]), json!([]), chain)).unwrap());
     assert_eq!(d["reason"], json!("UNKNOWN_ISSUER"));
 }
 
@@ -345,7 +375,7 @@ fn preflight_takes_der_chains_and_refuses_bad_arguments_by_name() {
     )
     .unwrap();
     Reflect::set(&input, &"now".into(), &NOW.into()).unwrap();
-    let d = js(&preflight(input.into()).unwrap());
+    let d = js(&pre(input.into()).unwrap());
     assert_eq!(d["reason"], json!("REGISTERED_PENDING_ACTIVATION"));
 
     let mut bad_status = active_ca(&s.ca);
@@ -360,13 +390,13 @@ fn preflight_takes_der_chains_and_refuses_bad_arguments_by_name() {
         json!({"chain": 7, "registeredCas": []}),
     ];
     for b in bad {
-        let (name, msg) = thrown(preflight(obj(b.clone())));
+        let (name, msg) = thrown(pre(obj(b.clone())));
         assert_eq!(name, "InvalidRequestException", "{b}: {msg}");
     }
-    let (name, _) = thrown(preflight(JsValue::from_str("nope")));
+    let (name, _) = thrown(preflight(Array::new().into(), "nope"));
     assert_eq!(name, "InvalidRequestException");
     // A CA that is not a certificate is the core's CertificateValidationException.
-    let (name, _) = thrown(preflight(obj(json!({
+    let (name, _) = thrown(pre(obj(json!({
         "chain": [s.device],
         "registeredCas": [active_ca("-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n")],
     }))));
@@ -376,13 +406,13 @@ fn preflight_takes_der_chains_and_refuses_bad_arguments_by_name() {
 #[wasm_bindgen_test]
 fn registration_event_payload_is_exact() {
     let s = story();
-    let payload = registration_event(obj(json!({
+    let payload = registration_event(&text(&obj(json!({
         "certificateId": s.device_id.to_uppercase(),
         "caCertificateId": s.ca_id,
         "awsAccountId": "123456789012",
         "timestamp": 1_623_724_243_659_i64,
         "certificateRegistrationTimestamp": 1_623_723_165_331_i64,
-    })))
+    }))))
     .unwrap();
     assert_eq!(
         payload,
@@ -401,26 +431,29 @@ fn registration_event_payload_is_exact() {
         registration_topic(&s.ca_id).unwrap(),
         format!("$aws/events/certificates/registered/{}", s.ca_id)
     );
-    let (name, _) = thrown(registration_event(obj(json!({
+    let (name, _) = thrown(registration_event(&text(&obj(json!({
         "certificateId": "xyz", "caCertificateId": s.ca_id, "awsAccountId": "123456789012",
-    }))));
+    })))));
     assert_eq!(name, "InvalidRequestException");
-    let (name, _) = thrown(registration_event(obj(json!({
+    let (name, _) = thrown(registration_event(&text(&obj(json!({
         "certificateId": s.device_id, "caCertificateId": s.ca_id, "awsAccountId": "12",
-    }))));
+    })))));
     assert_eq!(name, "InvalidRequestException");
     let (name, _) = thrown(parse_registration_event("{}"));
     assert_eq!(name, "InvalidRequestException");
-    let (name, _) = thrown(registration_event(JsValue::UNDEFINED));
+    let (name, _) = thrown(registration_event("[]"));
     assert_eq!(name, "InvalidRequestException");
 }
 
 #[wasm_bindgen_test]
 fn registry_call_wraps_the_api_and_names_errors() {
     let s = story();
-    let reg = JsRegistry::new(obj(json!({
-        "account": "123456789012", "registrationCode": s.code,
-    })))
+    let reg = JsRegistry::new(
+        &json!({
+            "account": "123456789012", "registrationCode": s.code,
+        })
+        .to_string(),
+    )
     .unwrap();
     assert_eq!(reg.account(), "123456789012");
     assert_eq!(reg.region(), "us-east-1");
@@ -465,9 +498,9 @@ fn registry_call_wraps_the_api_and_names_errors() {
         f64::NAN.into(),
     ));
     assert_eq!(name, "InvalidRequestException");
-    let (name, _) = thrown(JsRegistry::new(obj(json!({"account": "nope"}))));
+    let (name, _) = thrown(JsRegistry::new(r#"{"account": "nope"}"#));
     assert_eq!(name, "InvalidRequestException");
-    let (name, _) = thrown(JsRegistry::new(JsValue::UNDEFINED));
+    let (name, _) = thrown(JsRegistry::new("null"));
     assert_eq!(name, "InvalidRequestException");
 }
 
@@ -476,5 +509,36 @@ fn limits_are_the_core_limits() {
     let l = js(&limits().unwrap());
     assert_eq!(l["maxPemLength"], json!(jitr_core::MAX_PEM_LEN));
     assert_eq!(l["maxChainLength"], json!(jitr_core::MAX_CHAIN_LEN));
+    assert_eq!(
+        l["maxCaBundleLength"],
+        json!(jitr_core::input::MAX_CA_BUNDLE_LEN)
+    );
+    assert_eq!(
+        l["maxInputLength"],
+        json!(jitr_core::input::LIMITS.max_input_length)
+    );
     assert!(!version().is_empty());
+    let c = js(&codes().unwrap());
+    assert_eq!(c["refusal"], json!(jitr_core::RefusalReason::CODES));
+    assert_eq!(c["error"], json!(jitr_core::Error::CODES));
+    assert_eq!(c["finding"], json!(jitr_core::inspect::CODES));
+    assert_eq!(c["caStatus"], json!(["ACTIVE", "INACTIVE"]));
+    assert_eq!(c["operation"], json!(jitr_core::api::OPERATIONS));
+}
+
+#[wasm_bindgen_test]
+fn issued_by_and_ca_bundles_are_the_core_rules() {
+    let s = story();
+    assert!(issued_by(s.device.clone().into(), s.ca.clone().into()).unwrap());
+    assert!(!issued_by(s.ca.clone().into(), s.device.clone().into()).unwrap());
+    assert!(!issued_by(s.device.clone().into(), LEGACY_V1.into()).unwrap());
+    let (name, _) = thrown(issued_by(s.device.clone().into(), JsValue::from_f64(1.0)));
+    assert_eq!(name, "InvalidRequestException");
+    // More than 16 certificates: a CA bundle, not a chain.
+    let bundle = s.ca.repeat(20);
+    let out = js(&inspect(bundle.clone().into(), obj(json!({"role": "ca"}))).unwrap());
+    assert_eq!(out.as_array().unwrap().len(), 20);
+    let (name, msg) = thrown(inspect(bundle.into(), JsValue::UNDEFINED));
+    assert_eq!(name, "CertificateValidationException");
+    assert!(msg.contains("holds 20 certificates; at most 16"), "{msg}");
 }

@@ -1,10 +1,12 @@
 // The page, end to end: Debian's Chromium (headless, driven by playwright-core) against
 // the page served on 127.0.0.1 by tools/serve.mjs. Drops a device certificate and its CA,
-// checks the displayed ID and verdict, saves a screenshot (www/screenshot.png with JITR_UPDATE_SCREENSHOT=1), and checks bad input,
-// the absence of outside requests, keyboard use and a phone-sized screen.
+// checks the displayed ID and verdict, opens every panel of every card, reads PKCS#7 and
+// large CA bundles, saves a screenshot (www/screenshot.png with JITR_UPDATE_SCREENSHOT=1),
+// and checks bad input (no Rust debug text in any message), one date format, the absence
+// of outside requests, keyboard use and a phone-sized screen.
 import { test, before, after, describe } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, mkdirSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -13,12 +15,32 @@ import { chromium } from "playwright-core";
 import { serve } from "../tools/serve.mjs";
 
 const require = createRequire(import.meta.url);
-const jitr = require("../pkg-node/jitr_wasm.js");
+const jitr = require("../pkg/node.cjs");
 const here = (p) => fileURLToPath(new URL(p, import.meta.url));
 const story = JSON.parse(readFileSync(here("../../tests/vectors/jitr-story.json"), "utf8"));
 const CA = story.certificates["ca-ed25519"];
 const DEVICE = story.certificates["device-story"];
 const LEGACY = readFileSync(here("fixtures/legacy-v1-rsa1024-sha1.pem"), "utf8");
+// Every distinct CA certificate of the shared vectors: more than a device chain's 16.
+const VECTOR_CAS = (() => {
+  const byId = new Map();
+  for (const f of readdirSync(here("../../tests/vectors/")).filter((f) => f.endsWith(".json")).sort()) {
+    const v = JSON.parse(readFileSync(here(`../../tests/vectors/${f}`), "utf8"));
+    for (const c of Object.values(v.certificates ?? {})) {
+      try {
+        const [info] = jitr.inspectCertificate(c.pem);
+        if (info.isCa) byId.set(info.id, c.pem);
+      } catch {
+        // not a certificate this test needs
+      }
+    }
+  }
+  return [...byId.values()];
+})();
+/** Text that is Rust's debug formatting, which no message may show. */
+const DEBUG_TEXT = /Some\(|\bNone\b|Der\(|Tag\(|NomError|Parsing Error|\w+ \{ \w+: |\\"/;
+/** A date written otherwise than RFC 3339 (2026-06-01T00:00:00Z). */
+const OTHER_DATE = /\b(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) +\d{1,2} \d\d:|\d{4}-\d\d-\d\d \d\d:\d\d|\+00:00/;
 // The README's screenshot is refreshed only on request (JITR_UPDATE_SCREENSHOT=1); test runs
 // write theirs to test-results/ so a run leaves the tree clean.
 const SCREENSHOT = process.env.JITR_UPDATE_SCREENSHOT === "1"
@@ -80,10 +102,52 @@ async function openPage() {
   page.on("console", (m) => m.type() === "error" && errors.push(m.text()));
   await page.goto(`${origin}/www/`);
   await page.waitForSelector("body[data-ready=true]", { timeout: 20000 });
+  // Every message and verdict the page ever shows, for the checks on their wording.
+  await page.evaluate(() => {
+    window.shown = [];
+    const record = () => {
+      for (const el of document.querySelectorAll("#messages .message-text, #verdict-body")) window.shown.push(el.textContent);
+    };
+    new MutationObserver(record).observe(document.body, { childList: true, subtree: true, characterData: true });
+  });
   await page.fill("#when", WHEN);
   await page.dispatchEvent("#when", "change");
   return { page, errors };
 }
+
+/** Every message and verdict shown so far: sentences, with one date format. */
+async function checkWording(page) {
+  const shown = await page.evaluate(() => window.shown);
+  assert.ok(shown.length > 0);
+  for (const text of new Set(shown)) {
+    assert.doesNotMatch(text, DEBUG_TEXT, `Rust debug text shown: ${text}`);
+    assert.doesNotMatch(text, OTHER_DATE, `a date not in RFC 3339: ${text}`);
+  }
+}
+
+/** Opens every panel of every card; returns, per card, its ID and each panel's text. */
+async function openAllPanels(page) {
+  const cards = page.locator(".card[data-id]");
+  const out = [];
+  for (let i = 0; i < (await cards.count()); i++) {
+    const card = cards.nth(i);
+    const panels = {};
+    const details = card.locator("details");
+    for (let j = 0; j < (await details.count()); j++) {
+      const d = details.nth(j);
+      await d.locator("summary").click();
+      assert.equal(await d.evaluate((el) => el.open), true);
+      const summary = await d.locator("summary").textContent();
+      const body = await d.evaluate((el) => [...el.children].filter((c) => c.tagName !== "SUMMARY").map((c) => c.innerText).join("\n"));
+      assert.ok(await d.locator(":scope > :not(summary)").first().isVisible(), `${summary} is open but shows nothing`);
+      panels[summary.replace(/ \(\d+\)$/, "")] = { summary, body };
+    }
+    out.push({ id: await card.getAttribute("data-id"), panels });
+  }
+  return out;
+}
+
+const iso = (ms) => new Date(ms).toISOString().replace(".000Z", "Z");
 
 /** Drops files on an element, as a person dragging them from a file manager would. */
 async function drop(page, selector, files) {
@@ -144,7 +208,7 @@ describe("the page", () => {
     await page.waitForFunction(() => /Refused/.test(document.querySelector(".verdict-title").textContent));
     assert.match(
       await page.textContent("#verdict-body .verdict-hint"),
-      /No registered CA has this certificate's issuer \(CN=jitr Ed25519 CA,O=jitr test vectors\)/,
+      /No registered CA issued this certificate \(its issuer is CN=jitr Ed25519 CA,O=jitr test vectors\)/,
     );
 
     await drop(page, "#ca-drop", [{ name: "fleet-ca.pem", content: CA.pem }]);
@@ -290,9 +354,121 @@ describe("the page", () => {
     await page.waitForSelector("#chain .findings");
     const findings = await page.textContent("#chain .findings");
     for (const code of ["WEAK_SIGNATURE_ALGORITHM", "WEAK_KEY", "NOT_X509_V3"]) assert.match(findings, new RegExp(code));
+    // Malformed DER in several ways, as files: each said in a sentence.
+    const der = Buffer.from(DEVICE.pem.replace(/-----[^-]+-----/g, "").replace(/\s+/g, ""), "base64");
+    const flipped = Buffer.from(der);
+    flipped[4] = 0x02;
+    await drop(page, "#device-drop", [
+      { name: "short.der", content: [...der.subarray(0, 100)], type: "application/x-x509-ca-cert" },
+      { name: "tag.der", content: [...flipped], type: "application/x-x509-ca-cert" },
+      { name: "bad.p7b", content: [0x30, 0x0b, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x07, 0x02], type: "application/x-pkcs7-certificates" },
+    ]);
+    await expectMessage(page, /bad\.p7b: the PKCS#7 bundle is malformed/);
+    await expectMessage(page, /short\.der: the certificate is not valid DER X\.509: the data ends before/);
+    // A chain whose leaf is malformed: the decision's message is a sentence too.
+    await page.click("#device-clear");
+    await paste(page, "#device-text", CA.pem);
+    await page.fill("#sni", "abc123-ats.iot.us-east-1.amazonaws.com");
+    await drop(page, "#ca-drop", [{ name: "fleet-ca.pem", content: CA.pem }]);
+    await page.waitForSelector("#ca-list .cert-id");
+    assert.match(await page.textContent("#verdict-body"), /CA certificate \(basicConstraints cA true\), which cannot be a device certificate/);
+    await checkWording(page);
     await page.screenshot({ path: join(ARTIFACTS, "bad-input.png"), fullPage: true });
     assert.deepEqual(errors, []);
     await page.close();
+  });
+
+  test("every panel of every card opens and shows the certificate's fields and extensions", async () => {
+    const { page, errors } = await pageWithDeviceAndCa();
+    // A v1 certificate (no extensions) in the chain too.
+    await drop(page, "#device-drop", [{ name: "legacy.pem", content: LEGACY }]);
+    await page.waitForFunction(() => document.querySelectorAll("#chain .card").length === 2);
+    const cards = await openAllPanels(page);
+    assert.equal(cards.length, 3);
+    for (const { id, panels } of cards) {
+      const pem = [DEVICE.pem, CA.pem, LEGACY].find((p) => jitr.certificateId(p) === id);
+      const [info] = jitr.inspectCertificate(pem);
+      assert.deepEqual(Object.keys(panels), ["Fields", "Extensions"], id);
+      const fields = panels.Fields.body;
+      assert.doesNotMatch(fields, /\[object|undefined|NaN/, fields);
+      for (const [label, value] of [
+        ["Subject", info.subject],
+        ["Issuer", info.issuer],
+        ["Serial", info.serialNumber],
+        ["Valid", `${iso(info.notBefore)} → ${iso(info.notAfter)}`],
+        ["Key", info.keyAlgorithm],
+        ["Signature", info.signatureAlgorithm],
+        ["X.509 version", `v${info.version}`],
+      ]) {
+        assert.ok(fields.includes(`${label}\n${value}`) || fields.includes(`${label}\t${value}`), `${label} ${value} in:\n${fields}`);
+      }
+      const ext = panels.Extensions;
+      assert.equal(ext.summary, `Extensions (${info.extensions.length})`);
+      if (info.extensions.length === 0) assert.match(ext.body, /X\.509 v1 certificate has no extensions/);
+      for (const x of info.extensions) {
+        assert.ok(ext.body.includes(x.name ?? `Unknown extension ${x.oid}`), `${x.oid} in ${ext.body}`);
+        for (const line of x.value) assert.ok(ext.body.includes(line.trim()), `${line} in ${ext.body}`);
+      }
+      assert.equal((ext.body.match(/critical/gi) ?? []).length, info.extensions.filter((x) => x.critical).length, ext.body);
+    }
+    // The device's extensions as OpenSSL prints them.
+    const device = cards.find((c) => c.id === DEVICE.certificateId).panels.Extensions.body;
+    assert.match(device, /X509v3 Key Usage 2\.5\.29\.15\s*critical\s*Digital Signature/i);
+    assert.match(device, /X509v3 Extended Key Usage 2\.5\.29\.37\s*TLS Web Client Authentication/);
+    // One date format on the whole page.
+    const text = await page.evaluate(() => document.body.innerText);
+    assert.doesNotMatch(text, OTHER_DATE);
+    assert.match(text, /\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ/);
+    await checkWording(page);
+    assert.deepEqual(errors, []);
+    await page.close();
+  });
+
+  test("PKCS#7 bundles and CA bundles of more than 16 certificates", async () => {
+    assert.ok(VECTOR_CAS.length > 16, `${VECTOR_CAS.length} CAs`);
+    const ders = VECTOR_CAS.map((pem) => Buffer.from(pem.replace(/-----[^-]+-----/g, "").replace(/\s+/g, ""), "base64"));
+    const p7b = (certs) => {
+      const tlv = (tag, content) => {
+        const n = content.length;
+        const len = n < 0x80 ? [n] : n < 0x100 ? [0x81, n] : n < 0x10000 ? [0x82, n >> 8, n & 0xff] : [0x83, n >> 16, (n >> 8) & 0xff, n & 0xff];
+        return Buffer.concat([Buffer.from([tag, ...len]), content]);
+      };
+      const oid = (...b) => tlv(0x06, Buffer.from(b));
+      const sd = tlv(0x30, Buffer.concat([
+        tlv(0x02, Buffer.from([1])), tlv(0x31, Buffer.alloc(0)), tlv(0x30, oid(0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x07, 0x01)),
+        tlv(0xa0, Buffer.concat(certs)), tlv(0x31, Buffer.alloc(0)),
+      ]));
+      return tlv(0x30, Buffer.concat([oid(0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x07, 0x02), tlv(0xa0, sd)]));
+    };
+    // A .p7b (DER) of every CA, on the CA side.
+    {
+      const { page, errors } = await openPage();
+      await drop(page, "#ca-drop", [{ name: "fleet.p7b", content: [...p7b(ders)], type: "application/x-pkcs7-certificates" }]);
+      await page.waitForFunction((n) => document.querySelectorAll("#ca-list .card").length === n, VECTOR_CAS.length);
+      const shown = await page.$$eval("#ca-list .cert-id", (els) => els.map((e) => e.textContent));
+      assert.deepEqual(shown, VECTOR_CAS.map((pem) => jitr.certificateId(pem)));
+      // The same bundle on the device side is more than a chain holds.
+      await drop(page, "#device-drop", [{ name: "fleet.p7b", content: [...p7b(ders)], type: "application/x-pkcs7-certificates" }]);
+      await expectMessage(page, /fleet\.p7b: the PKCS#7 bundle holds more than 16 certificates/);
+      assert.deepEqual(errors, []);
+      await page.close();
+    }
+    // A PEM bundle of every CA, pasted on the CA side; a PEM PKCS#7 chain on the device side.
+    {
+      const { page, errors } = await openPage();
+      await page.click("#ca-drop ~ details summary");
+      await paste(page, "#ca-text", VECTOR_CAS.join(""));
+      await page.waitForFunction((n) => document.querySelectorAll("#ca-list .card").length === n, VECTOR_CAS.length);
+      const chain = p7b([DEVICE.pem, CA.pem].map((pem) => Buffer.from(pem.replace(/-----[^-]+-----/g, "").replace(/\s+/g, ""), "base64")));
+      const pem = `-----BEGIN PKCS7-----\n${chain.toString("base64").replace(/.{64}/g, "$&\n")}\n-----END PKCS7-----\n`;
+      await drop(page, "#device-drop", [{ name: "chain.p7b", content: pem }]);
+      await page.waitForFunction(() => document.querySelectorAll("#chain .card").length === 2);
+      assert.equal(await page.textContent("#chain .cert-id"), DEVICE.certificateId);
+      assert.match(await verdictTitle(page), /will be registered as PENDING_ACTIVATION/);
+      await checkWording(page);
+      assert.deepEqual(errors, []);
+      await page.close();
+    }
   });
 
   test("keyboard only: choose files, reach every control, names for all", async () => {

@@ -1,4 +1,4 @@
-// Runs every shared vector in tests/vectors/*.json through the JS API (the Node build's
+// Runs every shared vector in tests/vectors/*.json through the JS API (the CommonJS build's
 // `Registry.call`, a wrapper of jitr_core::api::call), with the comparison rules of
 // tests/vectors/README.md. The Rust runner tests/tests/vectors.rs is the reference.
 //
@@ -10,7 +10,7 @@ import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
 
 const require = createRequire(import.meta.url);
-const jitr = require("../pkg-node/jitr_wasm.js");
+const jitr = require("../pkg/node.cjs");
 const VECTORS = fileURLToPath(new URL("../../tests/vectors/", import.meta.url));
 
 /** Checks expected ⊆ actual; a null expectation means absent or null. Returns an error or null. */

@@ -1,8 +1,12 @@
 // The jitr page: reads certificates the user pastes or drops, and shows what jitr-core
 // (compiled to WebAssembly) says about them. Everything stays in this tab: the only
 // requests are for this page's own files (and the example certificates, on request).
+// Every rule (what a certificate is, which CA issued it, the decision) is the core's;
+// this file only displays.
 import init, {
   inspectCertificate,
+  issuedBy,
+  isJitrError,
   preflight,
   limits,
   version,
@@ -10,15 +14,40 @@ import init, {
 
 const $ = (id) => document.getElementById(id);
 const PRIVATE_KEY = /-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----/;
-const MAX_CAS = 100;
 
 const state = {
-  /** Certificates the device presents, leaf first: { pem, name } */
+  /** Certificates the device presents, leaf first: { pem, id, name } */
   chain: [],
-  /** Registered CAs: { pem, name, status, autoRegistrationStatus, certificateMode } */
+  /** Registered CAs: { pem, id, name, status, autoRegistrationStatus, certificateMode } */
   cas: [],
 };
-let LIMITS = { maxPemLength: 1 << 20, maxChainLength: 16, maxCertificateDerLength: 1 << 16 };
+let LIMITS = null;
+
+// What the core said, kept while nothing it depends on changes.
+const infoCache = { now: null, byKey: new Map() };
+const issuerCache = new Map();
+
+/** The core's view of a certificate (role: "device" or "ca") at `now`. */
+function infoOf(cert, role, now) {
+  if (infoCache.now !== now) {
+    infoCache.now = now;
+    infoCache.byKey.clear();
+  }
+  const key = `${cert.id}|${role}`;
+  let found = infoCache.byKey.get(key);
+  if (!found) {
+    found = inspectCertificate(cert.pem, { now, role })[0];
+    infoCache.byKey.set(key, found);
+  }
+  return found;
+}
+
+/** Whether the registered CA `ca` issued `cert`, by the core's rule (names as DER and the signature). */
+function issued(cert, ca) {
+  const key = `${cert.id}|${ca.id}`;
+  if (!issuerCache.has(key)) issuerCache.set(key, issuedBy(cert.pem, ca.pem));
+  return issuerCache.get(key);
+}
 
 // --- small DOM helpers (text only: certificate fields are never parsed as HTML) -------
 
@@ -30,7 +59,7 @@ function h(tag, attrs = {}, ...children) {
     else if (k.startsWith("on")) el.addEventListener(k.slice(2), v);
     else el.setAttribute(k, v === true ? "" : v);
   }
-  for (const c of children.flat()) {
+  for (const c of children.flat(Infinity)) {
     if (c === undefined || c === null || c === false) continue;
     el.append(c instanceof Node ? c : document.createTextNode(String(c)));
   }
@@ -47,9 +76,10 @@ function shortId(id) {
   return `${id.slice(0, 8)}…`;
 }
 
+/** RFC 3339 in UTC, as the core writes dates in its messages: 2026-06-01T00:00:00Z. */
 function fmtDate(ms) {
   const d = new Date(ms);
-  return Number.isNaN(d.getTime()) ? String(ms) : d.toISOString().replace(".000Z", "Z").replace("T", " ");
+  return Number.isNaN(d.getTime()) ? String(ms) : d.toISOString().replace(".000Z", "Z");
 }
 
 function fmtBytes(n) {
@@ -77,16 +107,25 @@ function clearMessages() {
 }
 
 function errorText(e) {
-  if (e instanceof Error) return e.name && e.name !== "Error" ? `${e.message} (${e.name})` : e.message;
+  if (isJitrError(e)) return `${e.message} (${e.code})`;
+  if (e instanceof Error) return e.message;
   return String(e);
+}
+
+/** How much a drop zone reads, and what the bound is for. */
+function bound(kind) {
+  return kind === "ca"
+    ? { length: LIMITS.maxCaBundlePemLength, what: `a CA bundle of at most ${LIMITS.maxCaBundleLength.toLocaleString("en")} certificates` }
+    : { length: LIMITS.maxPemLength, what: `a chain of at most ${LIMITS.maxChainLength} certificates` };
 }
 
 // --- reading input ---------------------------------------------------------------------
 
-/** Certificates in one input (text or bytes), or a message saying what is wrong. */
-function readCertificates(input, label) {
+/** Certificates in one input (text or bytes: PEM, DER or PKCS#7), or a message saying what is wrong. */
+function readCertificates(input, label, kind) {
   try {
-    return inspectCertificate(input, { now: evaluationTime() }).map((c) => ({ pem: c.pem, name: label }));
+    const role = kind === "ca" ? "ca" : "any";
+    return inspectCertificate(input, { now: evaluationTime(), role }).map((c) => ({ pem: c.pem, id: c.id, name: label }));
   } catch (e) {
     showMessage(`${label}: ${errorText(e)}`);
     return [];
@@ -101,15 +140,13 @@ async function readFiles(files, kind) {
       showMessage(`${file.name}: the file is empty.`);
       continue;
     }
-    if (file.size > LIMITS.maxPemLength) {
-      showMessage(
-        `${file.name}: the file is ${fmtBytes(file.size)}; at most ${fmtBytes(LIMITS.maxPemLength)} is read ` +
-          `(a chain of at most ${LIMITS.maxChainLength} certificates). Is this the right file?`,
-      );
+    const { length, what } = bound(kind);
+    if (file.size > length) {
+      showMessage(`${file.name}: the file is ${fmtBytes(file.size)}; at most ${fmtBytes(length)} is read (${what}). Is this the right file?`);
       continue;
     }
     const bytes = new Uint8Array(await file.arrayBuffer());
-    added.push(...readCertificates(bytes, file.name));
+    added.push(...readCertificates(bytes, file.name, kind));
   }
   addCertificates(added, kind);
 }
@@ -131,15 +168,16 @@ function readText(kind, pasted) {
     showMessage("The box is empty: paste one or more PEM certificates (-----BEGIN CERTIFICATE-----).");
     return;
   }
-  if (text.length > LIMITS.maxPemLength) {
+  const { length, what } = bound(kind);
+  if (text.length > length) {
     area.value = "";
     showMessage(
       `The ${pasted === undefined ? "text in the box" : "pasted text"} is ${text.length.toLocaleString("en")} characters; ` +
-        `at most ${LIMITS.maxPemLength.toLocaleString("en")} are read (a chain of at most ${LIMITS.maxChainLength} certificates).`,
+        `at most ${length.toLocaleString("en")} are read (${what}).`,
     );
     return;
   }
-  const added = readCertificates(text, kind === "device" ? "Pasted text" : "Pasted CA");
+  const added = readCertificates(text, kind === "device" ? "Pasted text" : "Pasted CA", kind);
   // Added: the box empties. Refused: the text stays in the box to be corrected.
   area.value = added.length ? "" : text;
   addCertificates(added, kind);
@@ -157,18 +195,17 @@ function addCertificates(certs, kind) {
   } else {
     let added = 0;
     for (const c of certs) {
-      const info = inspectCertificate(c.pem)[0];
-      if (state.cas.some((x) => x.id === info.id)) {
-        showMessage(`${c.name}: the CA ${shortId(info.id)} is already registered (ResourceAlreadyExistsException).`, "info");
+      if (state.cas.some((x) => x.id === c.id)) {
+        showMessage(`${c.name}: the CA ${shortId(c.id)} is already registered (ResourceAlreadyExistsException).`, "info");
         continue;
       }
-      if (state.cas.length >= MAX_CAS) {
-        showMessage(`At most ${MAX_CAS} CA certificates are listed here.`);
+      if (state.cas.length >= LIMITS.maxCaBundleLength) {
+        showMessage(`At most ${LIMITS.maxCaBundleLength.toLocaleString("en")} CA certificates are listed here.`);
         break;
       }
       state.cas.push({
         pem: c.pem,
-        id: info.id,
+        id: c.id,
         name: c.name,
         status: "ACTIVE",
         autoRegistrationStatus: "ENABLE",
@@ -269,6 +306,27 @@ function fieldRows(info) {
   return h("dl", { class: "fields" }, rows.map(([k, v]) => [h("dt", {}, k), h("dd", {}, v)]));
 }
 
+/** Every extension, as `openssl x509 -text` lists them: name (or OID), critical flag, value. */
+function extensionList(info) {
+  if (!info.extensions.length) {
+    return h("p", { class: "no-extensions" }, info.version < 3 ? `None: an X.509 v${info.version} certificate has no extensions.` : "None.");
+  }
+  return h(
+    "dl",
+    { class: "extensions" },
+    info.extensions.map((x) => [
+      h(
+        "dt",
+        {},
+        h("span", { class: "ext-name" }, x.name ?? `Unknown extension ${x.oid}`),
+        x.name ? h("span", { class: "ext-oid" }, ` ${x.oid}`) : null,
+        x.critical ? h("span", { class: "critical" }, "critical") : null,
+      ),
+      h("dd", {}, h("pre", { class: "ext-value" }, x.value.join("\n"))),
+    ]),
+  );
+}
+
 function certificateCard(info, { badge, name, onRemove, removeLabel, controls }) {
   const title = info.subjectCommonName || info.subject || "(no subject)";
   const errors = info.findings.filter((f) => f.severity === "error").length;
@@ -292,7 +350,13 @@ function certificateCard(info, { badge, name, onRemove, removeLabel, controls })
     ),
     controls ?? null,
     findingsList(info.findings),
-    h("details", { class: "more" }, h("summary", {}, "Fields"), fieldRows(info)),
+    h("details", { class: "more fields-panel" }, h("summary", {}, "Fields"), fieldRows(info)),
+    h(
+      "details",
+      { class: "more extensions-panel" },
+      h("summary", {}, `Extensions (${info.extensions.length})`),
+      extensionList(info),
+    ),
   );
 }
 
@@ -314,7 +378,7 @@ function renderChain(now) {
   const infos = [];
   list.replaceChildren(
     ...state.chain.map((c, i) => {
-      const info = inspectCertificate(c.pem, { now, role: i === 0 ? "device" : "ca" })[0];
+      const info = infoOf(c, i === 0 ? "device" : "ca", now);
       infos.push(info);
       const title = info.subjectCommonName || info.subject;
       return certificateCard(info, {
@@ -340,7 +404,7 @@ function renderCas(now) {
   const infos = [];
   list.replaceChildren(
     ...state.cas.map((ca, i) => {
-      const info = inspectCertificate(ca.pem, { now, role: "ca" })[0];
+      const info = infoOf(ca, "ca", now);
       infos.push(info);
       const title = info.subjectCommonName || info.subject;
       const set = (key) => (v) => {
@@ -397,14 +461,15 @@ function renderVerdict(now, chainInfos, caInfos) {
   }
   const leaf = chainInfos[0];
   const chain = state.chain.map((c) => c.pem);
+  // The registered CAs that issued the leaf, by the core's rule.
+  const issuers = state.cas.filter((ca) => issued(state.chain[0], ca));
   let sentCa = null;
   if ($("send-ca").checked) {
-    // The device sends its CA: the registered CA named by the leaf's issuer, when there is
+    // The device sends its CA: the registered CA that issued the leaf, when there is
     // exactly one and the chain lacks it.
-    const issuers = caInfos.filter((ca) => ca.subject === leaf.issuer);
-    if (issuers.length === 1 && !chainInfos.some((c) => c.id === issuers[0].id)) {
-      sentCa = issuers[0];
-      chain.push(state.cas[caInfos.indexOf(sentCa)].pem);
+    if (issuers.length === 1 && !state.chain.some((c) => c.id === issuers[0].id)) {
+      sentCa = caInfos[state.cas.indexOf(issuers[0])];
+      chain.push(issuers[0].pem);
     }
   }
   const known = $("known").value;
@@ -481,14 +546,13 @@ function renderVerdict(now, chainInfos, caInfos) {
       problems,
     );
   } else {
-    // A hint from the fields (the decision's own reason comes first): the usual cause.
-    const issuerRegistered = caInfos.some((c) => c.subject === leaf.issuer);
-    const hint = issuerRegistered
+    // A hint (the decision's own reason comes first): the usual cause.
+    const hint = issuers.length
       ? null
       : h(
           "p",
           { class: "verdict-hint" },
-          `No registered CA has this certificate's issuer (${leaf.issuer || "empty"}) as its subject: register the CA that directly signed it in 2.`,
+          `No registered CA issued this certificate (its issuer is ${leaf.issuer || "empty"}): register the CA that directly signed it in 2.`,
         );
     verdictView(
       "refused",
@@ -548,9 +612,9 @@ async function loadExample() {
   };
   try {
     const [device, ca] = await Promise.all([get("device.pem"), get("fleet-ca.pem")]);
-    state.chain = readCertificates(device, "examples/device.pem");
+    state.chain = readCertificates(device, "examples/device.pem", "device");
     state.cas = [];
-    addCertificates(readCertificates(ca, "examples/fleet-ca.pem"), "ca");
+    addCertificates(readCertificates(ca, "examples/fleet-ca.pem", "ca"), "ca");
     announce("Example loaded: a device certificate and its CA.");
   } catch (e) {
     showMessage(`The example could not be loaded: ${errorText(e)}`);
@@ -559,7 +623,8 @@ async function loadExample() {
 
 async function main() {
   try {
-    await init();
+    // The module streams from this page's own origin (pkg/ next to www/).
+    await init(new URL("../pkg/jitr_wasm_bg.wasm", import.meta.url));
   } catch (e) {
     verdictView(
       "refused",

@@ -9,12 +9,17 @@ import init, {
   parseRegistrationEvent,
   registrationTopic,
   limits,
+  codes,
+  issuedBy,
+  isJitrError,
+  JitrError,
   Registry,
   type CertificateInfo,
   type Decision,
+  type Extension,
   type Finding,
-  type JitrError,
   type PreflightInput,
+  type RefusalCode,
 } from "../../pkg/jitr_wasm.js";
 
 declare const caPem: string;
@@ -39,9 +44,13 @@ export async function diagnose(): Promise<string> {
   try {
     checkVerificationCertificate(caPem, verificationPem, registrationCode);
   } catch (e) {
-    const err = e as JitrError;
-    if (err.name === "RegistrationCodeValidationException") return err.message;
+    if (isJitrError(e) && e.code === "RegistrationCodeValidationException") return e.message;
+    if (e instanceof JitrError && e.name === "InvalidRequestException") return e.code;
   }
+  const critical: Extension[] = first.extensions.filter((x) => x.critical);
+  const named: string = critical[0]?.name ?? critical[0]?.oid ?? "";
+  const signed: boolean = issuedBy(devicePem, caPem);
+  const refusals: RefusalCode[] = codes().refusal;
 
   const input: PreflightInput = {
     chain: [devicePem, caPem],
@@ -52,7 +61,8 @@ export async function diagnose(): Promise<string> {
   };
   const d: Decision = preflight(input);
   const payload: string | null = d.event;
-  if (d.reason === "REGISTERED_PENDING_ACTIVATION" && payload !== null && d.topic !== null) {
+  const reason: RefusalCode | null = d.reason;
+  if (reason === "REGISTERED_PENDING_ACTIVATION" && payload !== null && d.topic !== null) {
     const event = parseRegistrationEvent(payload);
     const again: string = registrationEvent({
       certificateId: event.certificateId,
@@ -80,10 +90,14 @@ export async function diagnose(): Promise<string> {
   reg.call("describe_thing", {});
   // @ts-expect-error findings are typed
   const wrong: number = first.findings[0]?.severity;
+  // @ts-expect-error refusal codes are the core's
+  const notACode: RefusalCode = "UNKNOWN_CA";
+  // @ts-expect-error a finding code is one of the core's
+  const notAFinding: Finding["code"] = "EXPIRED_SOON";
+  // @ts-expect-error an error code is an AWS exception name
+  new JitrError("TypeError", "x");
+  // @ts-expect-error connect returns a Decision
+  const notADecision: string = reg.call("connect", { chain: [devicePem] });
 
-  return `${errors.length} ${notAfter.toISOString()} ${eku?.join(",")} ${String(code)} ${String(wrong)}`;
+  return `${errors.length} ${notAfter.toISOString()} ${eku?.join(",")} ${String(code)} ${String(wrong)} ${named} ${signed} ${refusals.length} ${notACode} ${notAFinding} ${notADecision}`;
 }
-
-// The Node build has the same API without init().
-import * as nodeBuild from "../../pkg-node/jitr_wasm.js";
-export const nodeId: string = nodeBuild.certificateId(new Uint8Array([0x30]));

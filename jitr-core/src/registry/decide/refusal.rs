@@ -235,9 +235,10 @@ impl RefusalReason {
             Self::CertificateTooLarge { index, len } => format!(
                 "certificate {index} of the chain is {len} bytes; at most {MAX_CERTIFICATE_DER_LEN} are read"
             ),
-            Self::MalformedCertificate { detail } => {
-                format!("the device certificate is not a well-formed X.509 certificate: {detail}")
-            }
+            Self::MalformedCertificate { detail } => format!(
+                "the device certificate is not a well-formed X.509 certificate: {}",
+                crate::inspect::path_error(detail)
+            ),
             Self::RegisteredPendingActivation => "the certificate was unknown and signed by a CA with auto-registration enabled: it is now registered as PENDING_ACTIVATION and the registration event was published; it may connect once it is activated".into(),
             Self::PendingActivation => "the certificate is PENDING_ACTIVATION: it waits for the activation handler; the registration event was published again".into(),
             Self::CertificateInactive => "the certificate is registered but INACTIVE".into(),
@@ -264,9 +265,10 @@ impl RefusalReason {
             }
             Self::CaRequiresSni => "the certificate's CA is registered in SNI_ONLY mode; connect with the SNI of its account's endpoint".into(),
             Self::EkuNotClientAuth => "the certificate has an extended key usage extension without clientAuth".into(),
-            Self::InvalidCertificate { detail } => {
-                format!("the certificate fails path validation: {detail}")
-            }
+            Self::InvalidCertificate { detail } => format!(
+                "the certificate fails path validation: {}",
+                crate::inspect::path_error(detail)
+            ),
             Self::UnknownServerName { server_name } => format!(
                 "no account serves the host name {:?} and there is no default account",
                 crate::id::truncate_for_message(server_name)

@@ -1,0 +1,351 @@
+// Types of jitr-wasm. The string unions below are the core's own lists (tests compare
+// them with `codes()`), so a value outside them never comes back and is refused going in.
+
+/** PEM text (one certificate, a bundle, or a PKCS#7 bundle) or DER bytes (a certificate or a PKCS#7 bundle). */
+export type CertificateInput = string | Uint8Array | ArrayBuffer | ArrayBufferView;
+
+/** A time: epoch milliseconds or a Date. Omitted: the current time. */
+export type Instant = number | Date;
+
+export type CertificateStatus =
+  | "ACTIVE" | "INACTIVE" | "REVOKED" | "PENDING_TRANSFER" | "REGISTER_INACTIVE" | "PENDING_ACTIVATION";
+export type CaStatus = "ACTIVE" | "INACTIVE";
+export type AutoRegistrationStatus = "ENABLE" | "DISABLE";
+export type CertificateMode = "DEFAULT" | "SNI_ONLY";
+
+/** The codes (AWS exception names) a JitrError carries. */
+export type ErrorCode =
+  | "ResourceNotFoundException" | "ResourceAlreadyExistsException" | "RegistrationCodeValidationException"
+  | "InvalidRequestException" | "CertificateValidationException" | "CertificateStateException"
+  | "CertificateConflictException" | "LimitExceededException" | "DeleteConflictException"
+  | "MalformedPolicyException";
+
+/** Why JITR refuses a connection (`Decision.reason`). */
+export type RefusalCode =
+  | "NO_CERTIFICATE" | "CHAIN_TOO_LONG" | "CERTIFICATE_TOO_LARGE" | "MALFORMED_CERTIFICATE"
+  | "REGISTERED_PENDING_ACTIVATION" | "PENDING_ACTIVATION" | "CERTIFICATE_INACTIVE" | "CERTIFICATE_REVOKED"
+  | "CERTIFICATE_PENDING_TRANSFER" | "CERTIFICATE_REGISTER_INACTIVE" | "CERTIFICATE_EXPIRED"
+  | "CERTIFICATE_NOT_YET_VALID" | "UNKNOWN_ISSUER" | "BAD_SIGNATURE" | "AMBIGUOUS_CA" | "SNI_REQUIRED"
+  | "CA_INACTIVE" | "AUTO_REGISTRATION_DISABLED" | "CA_EXPIRED" | "CA_NOT_YET_VALID" | "CA_REQUIRES_SNI"
+  | "EKU_NOT_CLIENT_AUTH" | "INVALID_CERTIFICATE" | "UNKNOWN_SERVER_NAME" | "NO_ACCOUNT";
+
+/** What `inspectCertificate` finds (`Finding.code`). */
+export type FindingCode =
+  | "EXPIRED" | "NOT_YET_VALID" | "EXPIRES_SOON" | "NOT_X509_V3" | "WEAK_SIGNATURE_ALGORITHM"
+  | "UNSUPPORTED_SIGNATURE_ALGORITHM" | "WEAK_KEY" | "UNSUPPORTED_KEY" | "CA_WITHOUT_BASIC_CONSTRAINTS"
+  | "CA_BASIC_CONSTRAINTS_FALSE" | "CA_WITHOUT_KEY_CERT_SIGN" | "CA_USED_AS_DEVICE" | "EKU_WITHOUT_CLIENT_AUTH"
+  | "KEY_USAGE_WITHOUT_DIGITAL_SIGNATURE" | "SELF_SIGNED_DEVICE" | "SELF_SIGNED_CA";
+
+export type Severity = "error" | "warning" | "info";
+
+/** The rules to judge a certificate by: "any" infers them from the certificate. "ca" also reads CA bundles (more than 16 certificates). */
+export type Role = "any" | "device" | "ca";
+
+/** The boto3 `iot` operation names `Registry.call` accepts, plus "connect". */
+export type Operation =
+  | "get_registration_code" | "delete_registration_code" | "register_ca_certificate"
+  | "update_ca_certificate" | "describe_ca_certificate" | "list_ca_certificates"
+  | "delete_ca_certificate" | "register_certificate" | "register_certificate_without_ca"
+  | "update_certificate" | "describe_certificate" | "list_certificates" | "list_certificates_by_ca"
+  | "delete_certificate" | "create_policy" | "get_policy" | "delete_policy" | "attach_policy"
+  | "detach_policy" | "list_attached_policies" | "connect";
+
+/** Every error this package throws for bad input, wrong types or sizes, or a refused operation. */
+export class JitrError extends Error {
+  constructor(code: ErrorCode, message: string, details?: { resourceId?: string; resourceArn?: string });
+  /** The AWS exception name. */
+  readonly code: ErrorCode;
+  /** The same as `code`. */
+  name: ErrorCode;
+  /** Set on ResourceAlreadyExistsException. */
+  readonly resourceId?: string;
+  /** Set on ResourceAlreadyExistsException. */
+  readonly resourceArn?: string;
+}
+
+/** Whether `value` is a JitrError (from any copy of this package, ES module or CommonJS). */
+export function isJitrError(value: unknown): value is JitrError;
+
+export interface Finding {
+  code: FindingCode;
+  severity: Severity;
+  /** A sentence for people. */
+  message: string;
+}
+
+/** One extension, decoded as `openssl x509 -text` prints it. */
+export interface Extension {
+  /** Dotted OID, e.g. "2.5.29.19". */
+  oid: string;
+  /** OpenSSL's name, e.g. "X509v3 Basic Constraints"; null for an extension jitr does not know. */
+  name: string | null;
+  critical: boolean;
+  /** The value, one entry per line (nested lines indented by two spaces). */
+  value: string[];
+}
+
+export interface CertificateInfo {
+  /** The AWS certificate ID: lowercase hex SHA-256 of the DER (64 characters). */
+  id: string;
+  /** The certificate as PEM. */
+  pem: string;
+  /** X.509 version: 1, 2 or 3. */
+  version: number;
+  /** RFC 4514, e.g. "CN=device-1,O=Example". */
+  subject: string;
+  subjectCommonName: string | null;
+  issuer: string;
+  /** Serial number, lowercase hex. */
+  serialNumber: string;
+  /** Epoch milliseconds. */
+  notBefore: number;
+  /** Epoch milliseconds. */
+  notAfter: number;
+  /** basicConstraints present with cA true. */
+  isCa: boolean;
+  /** basicConstraints pathLenConstraint. */
+  pathLen: number | null;
+  /** basicConstraints present at all. */
+  hasBasicConstraints: boolean;
+  selfSigned: boolean;
+  /** "EC_P256", "EC_P384", "RSA_2048", "ED25519", ... */
+  keyAlgorithm: string;
+  /** "ecdsa-with-SHA256", "sha256WithRSAEncryption", ... */
+  signatureAlgorithm: string;
+  /** Lowercase hex. */
+  subjectKeyIdentifier: string | null;
+  /** Lowercase hex. */
+  authorityKeyIdentifier: string | null;
+  /** null when the extension is absent. */
+  keyUsage: string[] | null;
+  /** null when the extension is absent. */
+  extendedKeyUsage: string[] | null;
+  /** "DNS:…", "IP:…", "URI:…", "email:…". */
+  subjectAlternativeNames: string[];
+  /** Every extension, in the certificate's order. */
+  extensions: Extension[];
+  /** Every finding, errors first. */
+  findings: Finding[];
+}
+
+export interface InspectOptions {
+  now?: Instant;
+  role?: Role;
+}
+
+export interface VerificationOptions {
+  now?: Instant;
+  /** Check the verification certificate's validity period (default true). */
+  checkValidity?: boolean;
+}
+
+export interface RegisteredCa {
+  /** The CA certificate, PEM. */
+  pem: string;
+  status: CaStatus;
+  autoRegistrationStatus: AutoRegistrationStatus;
+  certificateMode: CertificateMode;
+}
+
+export interface RegisteredCertificate {
+  certificateId: string;
+  status: CertificateStatus;
+}
+
+export interface PreflightInput {
+  /** What the device presents, leaf first: PEM texts (each may be a bundle) or DER bytes. */
+  chain: CertificateInput | CertificateInput[];
+  /** The CAs registered in the account. */
+  registeredCas: RegisteredCa[];
+  /** Device certificates already registered (only the leaf's entry matters). */
+  registeredCertificates?: RegisteredCertificate[] | null;
+  /** The SNI host name the device sends, if any. */
+  serverName?: string | null;
+  /** The account for the event payload (12 digits; default "123456789012"). */
+  account?: string;
+  now?: Instant;
+}
+
+/** What JITR decides about one connection. */
+export interface Decision {
+  allowed: boolean;
+  /** Why it is refused; null when allowed. */
+  reason: RefusalCode | null;
+  /** A sentence for people. */
+  message: string;
+  /** The leaf's ID; null only for an empty chain. */
+  certificateId: string | null;
+  caCertificateId: string | null;
+  /** The MQTT topic the event is published on, when there is an event. */
+  topic: string | null;
+  /** The exact registration event payload (JSON text), when one is published. */
+  event: string | null;
+}
+
+export interface RegistrationEventInput {
+  certificateId: string;
+  caCertificateId: string;
+  awsAccountId: string;
+  /** When the event is published (default: now). */
+  timestamp?: Instant;
+  /** When the certificate was registered (default: `timestamp`). */
+  certificateRegistrationTimestamp?: Instant;
+}
+
+/** A registration event payload, parsed. */
+export interface RegistrationEvent {
+  certificateId: string;
+  caCertificateId: string;
+  /** Epoch milliseconds. */
+  timestamp: number;
+  certificateStatus: "PENDING_ACTIVATION";
+  awsAccountId: string;
+  /** Epoch milliseconds, as a string (as AWS sends it). */
+  certificateRegistrationTimestamp: string;
+}
+
+export interface RegistryOptions {
+  /** 12 digits. */
+  account: string;
+  /** Default "us-east-1". */
+  region?: string;
+  /** Default "aws". */
+  partition?: string;
+  /** 64 hex characters; default: a fresh random code. */
+  registrationCode?: string;
+}
+
+export interface Limits {
+  /** The largest device chain (or single certificate), in characters or bytes. */
+  maxPemLength: number;
+  /** The most certificates in a device chain. */
+  maxChainLength: number;
+  /** The largest certificate, in DER bytes. */
+  maxCertificateDerLength: number;
+  /** The most certificates in a CA bundle (role "ca"). */
+  maxCaBundleLength: number;
+  /** The largest CA bundle, in characters or bytes. */
+  maxCaBundlePemLength: number;
+  /** The largest certificate input any call reads: larger input is refused before it is copied. */
+  maxInputLength: number;
+  /** The largest options object or parameters, as JSON text. */
+  maxRequestLength: number;
+}
+
+/** The core's vocabularies. */
+export interface Codes {
+  refusal: RefusalCode[];
+  finding: FindingCode[];
+  error: ErrorCode[];
+  severity: Severity[];
+  role: Role[];
+  certificateStatus: CertificateStatus[];
+  caStatus: CaStatus[];
+  autoRegistrationStatus: AutoRegistrationStatus[];
+  certificateMode: CertificateMode[];
+  operation: Operation[];
+}
+
+/** What `init` instantiates the module from. */
+export type ModuleSource =
+  | string | URL | Request | Response | ArrayBuffer | ArrayBufferView | WebAssembly.Module
+  | Promise<Response | ArrayBuffer | ArrayBufferView | WebAssembly.Module>;
+
+/**
+ * Instantiates the WebAssembly module: from `module` (a URL of jitr_wasm_bg.wasm, a
+ * Response, its bytes or a WebAssembly.Module) or, without one, from the bytes embedded
+ * in the package. Browsers and bundlers: await it once before any other call. Node: the
+ * module is ready on import; this resolves at once.
+ */
+export default function init(module?: ModuleSource): Promise<void>;
+
+/** Instantiates the WebAssembly module synchronously (for workers and tests). */
+export function initSync(module: ArrayBuffer | ArrayBufferView | WebAssembly.Module): void;
+
+/**
+ * Inspects every certificate in `input`: its AWS certificate ID, fields, extensions and
+ * every finding at `options.now` (default: now). With role "ca" the input may be a CA
+ * bundle; otherwise a chain of at most 16 certificates.
+ * @throws {JitrError} CertificateValidationException for input that is not certificates
+ * (empty, not PEM/DER/PKCS#7, truncated, a private key, over the limits); InvalidRequestException
+ * for a bad argument.
+ */
+export function inspectCertificate(input: CertificateInput, options?: InspectOptions | null): CertificateInfo[];
+
+/**
+ * The AWS certificate ID (lowercase hex SHA-256 of the DER) of the one certificate in `input`.
+ * @throws {JitrError} CertificateValidationException
+ */
+export function certificateId(input: CertificateInput): string;
+
+/**
+ * Whether `issuer` issued `certificate`: its subject is the certificate's issuer (as DER,
+ * not as text) and its key verifies the certificate's signature — the rule JITR links a
+ * device certificate to its CA with.
+ * @throws {JitrError} CertificateValidationException when either is not one certificate
+ */
+export function issuedBy(certificate: CertificateInput, issuer: CertificateInput): boolean;
+
+/**
+ * Checks a verification certificate as RegisterCACertificate does: its Common Name is
+ * `registrationCode`, the CA's key signed it, and (unless `checkValidity` is false) it is
+ * valid at `options.now`. Returns when it passes.
+ * @throws {JitrError} RegistrationCodeValidationException or CertificateValidationException,
+ * as AWS would, with the reason as its message.
+ */
+export function checkVerificationCertificate(
+  caPem: string, verificationPem: string, registrationCode: string, options?: VerificationOptions | null): void;
+
+/**
+ * The decision JITR would make for `input.chain` if the account held exactly these CAs and
+ * device certificates: the core's decision function on a throw-away registry.
+ * @throws {JitrError} InvalidRequestException for bad arguments; CertificateValidationException
+ * for a registered CA that is not a certificate or a chain entry that is not PEM/DER/PKCS#7.
+ */
+export function preflight(input: PreflightInput): Decision;
+
+/** The exact registration event payload (JSON text: AWS's field order and types). */
+export function registrationEvent(input: RegistrationEventInput): string;
+
+/** The MQTT topic: `$aws/events/certificates/registered/<caCertificateId>`. */
+export function registrationTopic(caCertificateId: string): string;
+
+/**
+ * Parses and validates a registration event payload, as an activation handler receives it.
+ * @throws {JitrError} InvalidRequestException
+ */
+export function parseRegistrationEvent(payload: string): RegistrationEvent;
+
+/** The core's input limits. */
+export function limits(): Limits;
+
+/** The core's vocabularies: every refusal, finding and error code, status, role and operation. */
+export function codes(): Codes;
+
+/** The jitr-wasm version. */
+export function version(): string;
+
+/**
+ * The certificates, CAs and policies of one account in one region, held in this module's
+ * memory: jitr-core's boto3-shaped API. `free()` releases it (garbage collection does too).
+ */
+export class Registry {
+  /** @throws {JitrError} InvalidRequestException for a bad account, region or code. */
+  constructor(options: RegistryOptions);
+  readonly account: string;
+  readonly region: string;
+  /** `"connect"`: the decision for a chain of PEM texts, with an optional SNI host name. */
+  call(operation: "connect", params: { chain: string[]; serverName?: string | null } | string, now?: Instant): Decision;
+  /**
+   * Runs a boto3 `iot` operation (snake_case name, camelCase parameters as an object or
+   * JSON text) at `now` and returns the response as the AWS CLI prints it (dates in epoch
+   * seconds).
+   * @throws {JitrError} the operation's AWS exception
+   */
+  call(operation: Operation, params?: Record<string, unknown> | string | null, now?: Instant): any;
+  /** The whole registry as JSON text. */
+  exportState(): string;
+  /** Releases the registry's memory. */
+  free(): void;
+  [Symbol.dispose](): void;
+}

@@ -1,0 +1,7 @@
+// The certificate every consumer inspects (device-story of tests/vectors/jitr-story.json)
+// and its AWS certificate ID (the SHA-256 of its DER).
+module.exports = {
+  PEM: "-----BEGIN CERTIFICATE-----\nMIIBYTCCAROgAwIBAgICcAEwBQYDK2VwMDYxGjAYBgNVBAoMEWppdHIgdGVzdCB2\nZWN0b3JzMRgwFgYDVQQDDA9qaXRyIEVkMjU1MTkgQ0EwHhcNMjUwMTAxMDAwMDAw\nWhcNMzUwMTAxMDAwMDAwWjAzMRowGAYDVQQKDBFqaXRyIHRlc3QgdmVjdG9yczEV\nMBMGA1UEAwwMZGV2aWNlLXN0b3J5MCowBQYDK2VwAyEA4d2hn+lo2E5lWxyfgIdQ\nGXG0vI1kgVqZJKr8LIpl7lSjSDBGMB8GA1UdIwQYMBaAFL1ZbM3Sj78hbmByDxvZ\n51uGzyPKMA4GA1UdDwEB/wQEAwIHgDATBgNVHSUEDDAKBggrBgEFBQcDAjAFBgMr\nZXADQQDT8lF0Sk/BuOxS2A9tDaamNiY5eKV0/xDwQUXAOFCy4hflHBfGQvtM+PXq\n4uqLluoqolbBlv5axgVjni7wL8wN\n-----END CERTIFICATE-----\n",
+  ID: "bf416a19346d399205af785bdf4ed2beecfff5a299ac944fe49b78659718e675",
+  NOW: Date.UTC(2026, 5, 1),
+};
