@@ -130,6 +130,13 @@ pub fn call(
             known.join(", ")
         )));
     };
+    // On a store other processes share, a call first catches up with their changes, so a
+    // process sees another's change by its next call. A decision goes on from the cache
+    // if the store cannot be reached (the decision itself says what that means).
+    let caught_up = registry.catch_up();
+    if operation != "connect" {
+        caught_up?;
+    }
     // Parameters are parsed straight from the caller's value: no copy (PEMs included).
     (op.run)(registry, params, now)
 }

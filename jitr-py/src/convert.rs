@@ -444,6 +444,7 @@ named_args! {
     common_name -> String = str_arg("common_name");
     registration_code -> String = str_arg("registration_code");
     opt_registration_code -> Option<String> = opt_str_arg("registration_code");
+    opt_str_store -> Option<String> = opt_str_arg("store");
     certificate_pem -> String = str_arg("certificate_pem");
     private_key_pem -> String = str_arg("private_key_pem");
     pem -> String = str_arg("pem");

@@ -107,6 +107,12 @@ fn config(knobs: Option<&Bound<'_, PyDict>>) -> PyResult<RegistryConfig> {
                 }
                 Value::Bool(value.is_truthy()?)
             }
+            Some(Value::String(_)) => {
+                let text: String = value
+                    .extract()
+                    .map_err(|_| PyTypeError::new_err(format!("{key} must be a str")))?;
+                Value::String(text)
+            }
             Some(_) => {
                 if value.is_instance_of::<PyBool>() || !value.is_instance_of::<PyInt>() {
                     return Err(PyTypeError::new_err(format!(
@@ -155,29 +161,69 @@ impl Registry {
     /// A new, empty registry. ``registration_code`` fixes the registration code (64 hex
     /// characters) instead of minting one; the other keywords are the core's
     /// ``RegistryConfig`` knobs (see :meth:`default_config`).
+    ///
+    /// ``store`` is where the registry keeps its state: in memory when omitted,
+    /// ``"sqlite:///path/fleet.db"`` (one file, shared by the processes of one machine)
+    /// or ``"postgresql://user@host:port/dbname"`` (shared by every node). Several
+    /// registries, processes and gateway nodes on one store see each other's changes.
     #[new]
     #[pyo3(signature = (
         account_id = "123456789012",
         region = "us-east-1",
         partition = "aws",
         *,
+        store = None,
         registration_code = None,
         **config,
     ))]
     fn new(
+        py: Python<'_>,
         account_id: &str,
         region: &str,
         partition: &str,
+        #[pyo3(from_py_with = arg::opt_str_store)] store: Option<String>,
         #[pyo3(from_py_with = arg::opt_registration_code)] registration_code: Option<String>,
         config: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<Self> {
         let config = self::config(config)?;
         let scope = Scope::with_partition(partition, account_id, region).or_raise()?;
-        let mut inner = jitr_core::Registry::with_config(scope, config);
-        if let Some(code) = registration_code {
-            inner = inner.with_registration_code(&code).or_raise()?;
-        }
+        let inner = py
+            .detach(|| {
+                let store = match &store {
+                    Some(url) => jitr_core::Store::open(url)?,
+                    None => jitr_core::Store::memory(),
+                };
+                let inner = jitr_core::Registry::open(scope, config, &store)?;
+                match registration_code {
+                    Some(code) => inner.with_registration_code(&code),
+                    None => inner.get_registration_code().map(|_| inner),
+                }
+            })
+            .or_raise()?;
         Ok(Self { inner })
+    }
+
+    /// The kind of store: ``"memory"``, ``"sqlite"`` or ``"postgresql"``.
+    #[getter]
+    fn store_kind(&self) -> &'static str {
+        self.inner.store().kind()
+    }
+
+    /// Stops following the store's change feed (background work on a shared store). The
+    /// registry still answers; call it when done, or use the registry as a context
+    /// manager.
+    fn close(&self, py: Python<'_>) {
+        py.detach(|| self.inner.close());
+    }
+
+    fn __enter__(slf: Py<Self>) -> Py<Self> {
+        slf
+    }
+
+    #[pyo3(signature = (*_exc))]
+    fn __exit__(&self, py: Python<'_>, _exc: &Bound<'_, pyo3::types::PyTuple>) -> bool {
+        self.close(py);
+        false
     }
 
     /// A registry loaded from :meth:`export_state`'s JSON, with the given knobs (as for

@@ -4,7 +4,10 @@ status; every exception name of the ``iot`` model is reachable."""
 
 from __future__ import annotations
 
+import os
 import pickle
+import sqlite3
+import tempfile
 from datetime import timedelta
 from typing import Any, Callable, Dict, List, cast
 
@@ -28,6 +31,9 @@ AWS_HTTP_STATUS = {
     "LimitExceededException": 410,
     "DeleteConflictException": 409,
     "MalformedPolicyException": 400,
+    "VersionConflictException": 409,
+    "ServiceUnavailableException": 503,
+    "InternalFailureException": 500,
 }
 
 DOCUMENT = '{"Version":"2012-10-17","Statement":[]}'
@@ -96,6 +102,34 @@ def _malformed_policy(r: jitr_iot.Registry, ca: jitr_iot.GeneratedCertificate, p
     r.create_policy(policyName="p", policyDocument="[1, 2")
 
 
+def _sqlite_registry(**knobs: Any) -> "tuple[jitr_iot.Registry, str]":
+    path = os.path.join(tempfile.mkdtemp(prefix="jitr-errors-"), "fleet.db")
+    return jitr_iot.Registry(store=f"sqlite://{path}?busy_timeout_ms=50", registration_code=CODE, **knobs), path
+
+
+def _service_unavailable(r: jitr_iot.Registry, ca: jitr_iot.GeneratedCertificate, proof: jitr_iot.GeneratedCertificate) -> None:
+    # Another process holds the store's write lock longer than the registry waits.
+    registry, path = _sqlite_registry()
+    with registry:
+        holder = sqlite3.connect(path, isolation_level=None)
+        holder.execute("BEGIN EXCLUSIVE")
+        try:
+            register_ca(registry, ca, proof)
+        finally:
+            holder.execute("ROLLBACK")
+            holder.close()
+
+
+def _internal_failure(r: jitr_iot.Registry, ca: jitr_iot.GeneratedCertificate, proof: jitr_iot.GeneratedCertificate) -> None:
+    # A row jitr cannot read: written by something else than jitr.
+    registry, path = _sqlite_registry()
+    with registry:
+        ca_id = register_ca(registry, ca, proof)
+        with sqlite3.connect(path) as damage:
+            damage.execute("UPDATE ca_certificates SET body = '{'")
+        registry.describe_ca_certificate(certificateId=ca_id)
+
+
 TRIGGERS: Dict[str, Callable[[jitr_iot.Registry, jitr_iot.GeneratedCertificate, jitr_iot.GeneratedCertificate], None]] = {
     "ResourceNotFoundException": _resource_not_found,
     "ResourceAlreadyExistsException": _resource_already_exists,
@@ -107,6 +141,8 @@ TRIGGERS: Dict[str, Callable[[jitr_iot.Registry, jitr_iot.GeneratedCertificate, 
     "LimitExceededException": _limit_exceeded,
     "DeleteConflictException": _delete_conflict,
     "MalformedPolicyException": _malformed_policy,
+    "ServiceUnavailableException": _service_unavailable,
+    "InternalFailureException": _internal_failure,
 }
 
 

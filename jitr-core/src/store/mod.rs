@@ -427,7 +427,8 @@ impl Store {
 
     #[cfg(feature = "sqlite")]
     fn open_sqlite(url: &str, rest: &str) -> Result<Self, Error> {
-        let path = rest
+        let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
+        let path = path
             .strip_prefix("//")
             .filter(|p| !p.is_empty())
             .ok_or_else(|| {
@@ -436,8 +437,22 @@ impl Store {
                     "expected sqlite:///absolute/path or sqlite://relative/path",
                 )
             })?;
+        let mut busy = None;
+        for pair in query.split('&').filter(|p| !p.is_empty()) {
+            match pair.split_once('=') {
+                Some(("busy_timeout_ms", ms)) => {
+                    busy = Some(ms.parse::<u64>().map_err(|_| {
+                        bad_url(url, "busy_timeout_ms must be a number of milliseconds")
+                    })?)
+                }
+                _ => return Err(bad_url(url, "the only SQLite parameter is busy_timeout_ms")),
+            }
+        }
         Ok(Self {
-            backend: Arc::new(sql::SqlStore::open_sqlite(std::path::Path::new(path))?),
+            backend: Arc::new(sql::SqlStore::open_sqlite(
+                std::path::Path::new(path),
+                busy.map(std::time::Duration::from_millis),
+            )?),
             kind: "sqlite",
         })
     }

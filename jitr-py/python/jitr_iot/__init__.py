@@ -66,12 +66,15 @@ from jitr_iot.exceptions import (
     InvalidRequestException,
     JitrError,
     LimitExceededException,
+    InternalFailureException,
     MalformedPolicyException,
     OperationNotImplementedError,
     ParamValidationError,
     RegistrationCodeValidationException,
     ResourceAlreadyExistsException,
     ResourceNotFoundException,
+    ServiceUnavailableException,
+    VersionConflictException,
 )
 from jitr_iot.mock import MockIot, mock_iot
 
@@ -120,6 +123,9 @@ __all__ = [
     "LimitExceededException",
     "DeleteConflictException",
     "MalformedPolicyException",
+    "VersionConflictException",
+    "ServiceUnavailableException",
+    "InternalFailureException",
     "CrlError",
     "__version__",
 ]

@@ -4,7 +4,7 @@ A parameter written ``name: T = ...`` may be left out but not passed as ``None``
 rule: ``ParamValidationError``)."""
 
 from datetime import datetime
-from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Type, Union
+from typing import Any, Dict, List, Literal, Mapping, Optional, Sequence, Tuple, Type, Union
 
 from typing_extensions import NotRequired, TypedDict, final
 
@@ -246,6 +246,7 @@ class _RegistryConfig(TypedDict):
     check_verification_certificate_validity: bool
     max_cas_per_subject: int
     accept_v1_device_certificates: bool
+    store_outage: Literal["ALLOW_KNOWN", "REFUSE_ALL"]
 
 @final
 class Decision:
@@ -278,12 +279,19 @@ class Registry:
         region: str = "us-east-1",
         partition: str = "aws",
         *,
+        store: Optional[str] = None,
         registration_code: Optional[str] = None,
         require_sni_for_leaf_only: bool = ...,
         check_verification_certificate_validity: bool = ...,
         max_cas_per_subject: int = ...,
         accept_v1_device_certificates: bool = ...,
+        store_outage: Literal["ALLOW_KNOWN", "REFUSE_ALL"] = ...,
     ) -> Registry: ...
+    @property
+    def store_kind(self) -> Literal["memory", "sqlite", "postgresql"]: ...
+    def close(self) -> None: ...
+    def __enter__(self) -> Registry: ...
+    def __exit__(self, *exc: object) -> bool: ...
     @classmethod
     def from_state(
         cls,
@@ -293,6 +301,7 @@ class Registry:
         check_verification_certificate_validity: bool = ...,
         max_cas_per_subject: int = ...,
         accept_v1_device_certificates: bool = ...,
+        store_outage: Literal["ALLOW_KNOWN", "REFUSE_ALL"] = ...,
     ) -> Registry: ...
     @staticmethod
     def default_config() -> _RegistryConfig: ...

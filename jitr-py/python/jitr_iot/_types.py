@@ -68,6 +68,7 @@ RefusalCode = Literal[
     "INVALID_CERTIFICATE",
     "UNKNOWN_SERVER_NAME",
     "NO_ACCOUNT",
+    "STORE_UNAVAILABLE",
 ]
 
 

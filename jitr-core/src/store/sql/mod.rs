@@ -49,11 +49,14 @@ pub(crate) struct SqlStore {
 
 impl SqlStore {
     #[cfg(feature = "sqlite")]
-    pub(crate) fn open_sqlite(path: &std::path::Path) -> Result<Self, Error> {
-        let main = sqlite::SqliteConn::open(path)?;
+    pub(crate) fn open_sqlite(
+        path: &std::path::Path,
+        busy: Option<Duration>,
+    ) -> Result<Self, Error> {
+        let main = sqlite::SqliteConn::open(path, busy)?;
         let mut store = Self {
             main: Mutex::new(Box::new(main)),
-            watch: Mutex::new(Box::new(sqlite::SqliteConn::open(path)?)),
+            watch: Mutex::new(Box::new(sqlite::SqliteConn::open(path, busy)?)),
             dialect: Dialect::Sqlite,
         };
         store.migrate()?;

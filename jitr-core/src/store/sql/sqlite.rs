@@ -23,7 +23,7 @@ pub(crate) struct SqliteConn {
 }
 
 impl SqliteConn {
-    pub(crate) fn open(path: &Path) -> Result<Self, Error> {
+    pub(crate) fn open(path: &Path, busy: Option<Duration>) -> Result<Self, Error> {
         let shown = path.display().to_string();
         let conn = Connection::open_with_flags(
             path,
@@ -32,7 +32,7 @@ impl SqliteConn {
                 | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )
         .map_err(|e| open_error(&shown, &e))?;
-        conn.busy_timeout(BUSY_TIMEOUT)
+        conn.busy_timeout(busy.unwrap_or(BUSY_TIMEOUT))
             .map_err(|e| open_error(&shown, &e))?;
         // Reading the journal mode is the first real read of the file: a file that is
         // not a SQLite database is refused here, before anything is written.
