@@ -19,7 +19,7 @@ use rustls::server::{Acceptor, ResolvesServerCert};
 use rustls::{ClientConfig, ClientConnection, RootCertStore, ServerConfig, ServerConnection};
 
 const SNI: &str = "a1b2c3-ats.iot.us-east-1.amazonaws.com";
-const RSA_KEY: &str = include_str!("../../tests/data/rsa-2048-key.pem");
+const RSA_KEY: &str = include_str!("../../tests/testkit/data/rsa-2048-key.pem");
 
 struct Server {
     roots: RootCertStore,

@@ -11,7 +11,7 @@ use rcgen::{
     BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
 };
 
-pub const RSA_KEY: &str = include_str!("../../../tests/data/rsa-2048-key.pem");
+pub const RSA_KEY: &str = include_str!("../../../tests/testkit/data/rsa-2048-key.pem");
 
 /// 2026-06-01.
 pub fn now() -> Timestamp {

@@ -13,12 +13,12 @@ mod pki;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use jitr_testkit::rcgen::IsCa;
 use json::{obj, J};
 use pki::{
     ca_params, issue_with, leaf_params, self_signed, sha256_hex, Ca, Cert, Eku, Error, Key, Ymd,
     NOT_AFTER, NOT_BEFORE,
 };
-use rcgen::IsCa;
 
 const PARTITION: &str = "aws";
 const REGION: &str = "us-east-1";
@@ -672,7 +672,7 @@ fn build_pki() -> Result<Pki, Error> {
             desc,
             &p,
             &vkey,
-            &ca_ed.params,
+            &ca_ed.ca.params,
             &Key::ed25519("impostor")?,
         )?
     };
@@ -686,7 +686,7 @@ fn build_pki() -> Result<Pki, Error> {
             &p,
             &vkey,
             &other,
-            &ca_ed.key,
+            &ca_ed.ca.key,
         )?
     };
     let v_ed_expired = {
@@ -856,7 +856,7 @@ fn build_pki() -> Result<Pki, Error> {
                 desc,
                 &p,
                 &dk(name)?,
-                &forger.params,
+                &forger.ca.params,
                 &Key::ed25519("impostor")?,
             )?;
             Ok((cert, name))
