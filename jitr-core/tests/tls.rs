@@ -12,6 +12,7 @@ use std::sync::{Arc, Mutex};
 use common::*;
 use jitr_core::verifier::{JitrClientVerifier, JitrRefusal, Mode, VerifierBuilderError};
 use jitr_core::*;
+use jitr_testkit::{self as kit, Key};
 use rcgen::{CertificateParams, KeyPair, SanType};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer, ServerName};
@@ -19,7 +20,6 @@ use rustls::server::{Acceptor, ResolvesServerCert};
 use rustls::{ClientConfig, ClientConnection, RootCertStore, ServerConfig, ServerConnection};
 
 const SNI: &str = "a1b2c3-ats.iot.us-east-1.amazonaws.com";
-const RSA_KEY: &str = include_str!("../../tests/testkit/data/rsa-2048-key.pem");
 
 struct Server {
     roots: RootCertStore,
@@ -66,24 +66,23 @@ enum KeyKind {
     Ed25519,
 }
 
-fn device_key(kind: KeyKind) -> KeyPair {
+fn device_key(kind: KeyKind) -> Key {
     match kind {
-        KeyKind::P256 => KeyPair::generate().unwrap(),
-        KeyKind::Ed25519 => KeyPair::generate_for(&rcgen::PKCS_ED25519).unwrap(),
-        KeyKind::Rsa2048 => KeyPair::from_pem(RSA_KEY).unwrap(),
+        KeyKind::P256 => Key::random_p256(),
+        KeyKind::Ed25519 => Key::random_ed25519(),
+        KeyKind::Rsa2048 => Key::rsa2048(),
     }
+    .unwrap()
 }
 
 fn device(ca: &Ca, kind: KeyKind, cn: &str) -> (CertificateDer<'static>, PrivateKeyDer<'static>) {
     let key = device_key(kind);
-    let mut p = CertificateParams::new(vec![]).unwrap();
-    p.distinguished_name.push(rcgen::DnType::CommonName, cn);
-    p.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::ClientAuth];
+    let mut p = kit::leaf_params(kit::cn(cn), None, kit::VALIDITY, kit::Eku::ClientAuth);
     p.serial_number = Some(rcgen::SerialNumber::from(cn.as_bytes().to_vec()));
-    let cert = p.signed_by(&key, &ca.issuer()).unwrap();
+    let cert = ca.0.issue(&p, &key).unwrap();
     (
-        cert.der().clone(),
-        PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der())),
+        CertificateDer::from(cert.der),
+        PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.pkcs8_der())),
     )
 }
 

@@ -1,12 +1,11 @@
-//! Certificates for tests, made with rcgen.
+//! Certificates for tests: `jitr-testkit`'s, with the glue to jitr-core's types
+//! (`CertificateDer`, `CertificateId`, registration).
 #![allow(dead_code, unreachable_pub, clippy::unwrap_used)]
 
 use jitr_core::rustls_pki_types::CertificateDer;
 use jitr_core::*;
-use rcgen::{
-    BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
-    KeyUsagePurpose, PKCS_ED25519,
-};
+use jitr_testkit::{self as kit, Key};
+use rcgen::{CertificateParams, Issuer};
 
 pub const ACCOUNT: &str = "123456789012";
 pub const REGION: &str = "us-east-1";
@@ -20,92 +19,68 @@ pub fn registry() -> Registry {
     Registry::new(Scope::new(ACCOUNT, REGION).unwrap())
 }
 
-pub struct Ca {
-    pub params: CertificateParams,
-    pub key: KeyPair,
-    pub cert: rcgen::Certificate,
-}
+/// A CA with a fresh key, `CN=<cn>`, valid 2025–2035.
+pub struct Ca(pub kit::Ca);
 
 impl Ca {
+    /// A P-256 CA.
     pub fn new(cn: &str) -> Self {
-        Self::with_key(cn, KeyPair::generate().unwrap())
+        Self::with_key(cn, Key::random_p256().unwrap())
     }
 
     pub fn ed25519(cn: &str) -> Self {
-        Self::with_key(cn, KeyPair::generate_for(&PKCS_ED25519).unwrap())
+        Self::with_key(cn, Key::random_ed25519().unwrap())
     }
 
-    pub fn with_key(cn: &str, key: KeyPair) -> Self {
-        let mut params = CertificateParams::new(vec![]).unwrap();
-        params.distinguished_name.push(DnType::CommonName, cn);
-        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-        params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
-        params.not_before = rcgen::date_time_ymd(2025, 1, 1);
-        params.not_after = rcgen::date_time_ymd(2035, 1, 1);
-        let cert = params.self_signed(&key).unwrap();
-        Self { params, key, cert }
+    pub fn with_key(cn: &str, key: Key) -> Self {
+        Self(kit::Ca::root(kit::ca_params(kit::cn(cn), None, kit::VALIDITY), key).unwrap())
     }
 
     /// A second CA certificate with the same subject and key (a re-issue).
-    pub fn reissue(&self) -> rcgen::Certificate {
-        let mut p = self.params.clone();
+    pub fn reissue(&self) -> Device {
+        let mut p = self.0.params.clone();
         p.serial_number = Some(rcgen::SerialNumber::from(vec![0x42, 0x42]));
-        p.self_signed(&self.key).unwrap()
+        Device(kit::self_signed(&p, &self.0.key).unwrap())
     }
 
     /// An intermediate CA signed by this one.
     pub fn intermediate(&self, cn: &str) -> Ca {
-        let key = KeyPair::generate().unwrap();
-        let mut params = CertificateParams::new(vec![]).unwrap();
-        params.distinguished_name.push(DnType::CommonName, cn);
-        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-        params.not_before = rcgen::date_time_ymd(2025, 1, 1);
-        params.not_after = rcgen::date_time_ymd(2035, 1, 1);
-        let cert = params.signed_by(&key, &self.issuer()).unwrap();
-        Ca { params, key, cert }
+        let params = kit::ca_params(kit::cn(cn), None, kit::VALIDITY);
+        Ca(kit::Ca::signed_by(params, Key::random_p256().unwrap(), &self.0).unwrap())
     }
 
-    pub fn issuer(&self) -> Issuer<'_, &KeyPair> {
-        Issuer::new(self.params.clone(), &self.key)
+    pub fn issuer(&self) -> Issuer<'_, &Key> {
+        self.0.issuer()
     }
 
     pub fn pem(&self) -> String {
-        self.cert.pem()
+        self.0.cert.pem.clone()
     }
 
     pub fn der(&self) -> CertificateDer<'static> {
-        self.cert.der().clone()
+        CertificateDer::from(self.0.cert.der.clone())
     }
 
     pub fn id(&self) -> CertificateId {
-        CertificateId::of_der(self.cert.der())
+        CertificateId::of_der(&self.0.cert.der)
     }
 
+    /// A verification certificate: `CN=<code>`, signed by this CA.
     pub fn verification(&self, code: &str) -> String {
-        let mut p = CertificateParams::new(vec![]).unwrap();
-        p.distinguished_name.push(DnType::CommonName, code);
-        p.not_before = rcgen::date_time_ymd(2025, 1, 1);
-        p.not_after = rcgen::date_time_ymd(2035, 1, 1);
-        p.signed_by(&KeyPair::generate().unwrap(), &self.issuer())
-            .unwrap()
-            .pem()
+        let p = kit::leaf_params(kit::cn(code), None, kit::VALIDITY, kit::Eku::Absent);
+        self.0.issue(&p, &Key::random_p256().unwrap()).unwrap().pem
     }
 
+    /// A device certificate (clientAuth) signed by this CA.
     pub fn device(&self, cn: &str) -> Device {
         self.device_with(cn, |_| {})
     }
 
+    /// A device certificate, its parameters changed by `tweak` before signing.
     pub fn device_with(&self, cn: &str, tweak: impl FnOnce(&mut CertificateParams)) -> Device {
-        let mut p = CertificateParams::new(vec![]).unwrap();
-        p.distinguished_name.push(DnType::CommonName, cn);
-        p.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
-        p.not_before = rcgen::date_time_ymd(2025, 1, 1);
-        p.not_after = rcgen::date_time_ymd(2035, 1, 1);
+        let mut p = kit::leaf_params(kit::cn(cn), None, kit::VALIDITY, kit::Eku::ClientAuth);
         tweak(&mut p);
-        let cert = p
-            .signed_by(&KeyPair::generate().unwrap(), &self.issuer())
-            .unwrap();
-        Device { cert }
+        Device(self.0.issue(&p, &Key::random_p256().unwrap()).unwrap())
     }
 
     /// Registers this CA, ACTIVE with auto-registration.
@@ -129,21 +104,20 @@ impl Ca {
     }
 }
 
-pub struct Device {
-    pub cert: rcgen::Certificate,
-}
+/// An issued certificate: a device's (or a re-issued CA's).
+pub struct Device(pub kit::Cert);
 
 impl Device {
     pub fn der(&self) -> CertificateDer<'static> {
-        self.cert.der().clone()
+        CertificateDer::from(self.0.der.clone())
     }
 
     pub fn pem(&self) -> String {
-        self.cert.pem()
+        self.0.pem.clone()
     }
 
     pub fn id(&self) -> CertificateId {
-        CertificateId::of_der(self.cert.der())
+        CertificateId::of_der(&self.0.der)
     }
 
     pub fn chain_with(&self, ca: &Ca) -> Vec<CertificateDer<'static>> {
