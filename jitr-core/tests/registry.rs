@@ -520,7 +520,7 @@ fn state_round_trips_exactly() {
         None,
         Timestamp::from_unix_millis(now().unix_millis() + 5),
     );
-    assert_eq!(d.reason_code(), Some("PENDING_ACTIVATION"));
+    assert_eq!(d.refusal, Some(RefusalReason::PendingActivation));
     let e = d.event.unwrap();
     assert_eq!(
         e.certificate_registration_timestamp,
@@ -591,26 +591,27 @@ fn default_ca_belongs_to_one_account_per_region() {
     // The device is decided by the account its SNI names.
     let dev = shared.device("dev");
     let d = dir.decide(&[dev.der()], Some("b.example"), now());
-    assert_eq!(d.reason_code(), Some("REGISTERED_PENDING_ACTIVATION"));
+    assert_eq!(d.refusal, Some(RefusalReason::RegisteredPendingActivation));
     assert_eq!(d.event.unwrap().aws_account_id, "222222222222");
     assert!(a.describe_certificate(&dev.id()).is_err());
     assert!(b.describe_certificate(&dev.id()).is_ok());
     assert_eq!(
         dir.decide(&[dev.der()], Some("nobody.example"), now())
-            .reason_code(),
-        Some("UNKNOWN_SERVER_NAME")
+            .refusal,
+        Some(RefusalReason::UnknownServerName {
+            server_name: "nobody.example".into()
+        })
     );
     assert_eq!(
-        dir.decide(&[dev.der()], None, now()).reason_code(),
-        Some("NO_ACCOUNT")
+        dir.decide(&[dev.der()], None, now()).refusal,
+        Some(RefusalReason::NoAccount)
     );
     // With a default account, an SNI_ONLY CA is not reached without its SNI.
     dir.set_default_account(&a);
     let dev2 = shared.device("dev2");
     assert_eq!(
-        dir.decide(&dev2.chain_with(&shared), None, now())
-            .reason_code(),
-        Some("CA_REQUIRES_SNI")
+        dir.decide(&dev2.chain_with(&shared), None, now()).refusal,
+        Some(RefusalReason::CaRequiresSni)
     );
     // Deleting the DEFAULT CA frees it for another account.
     let mut up = UpdateCaCertificateRequest::new(ca.id());

@@ -150,11 +150,25 @@ fn refusal(err: &rustls::Error) -> Option<&JitrRefusal> {
     }
 }
 
-fn jitr_code(r: Result<ServerConnection, rustls::Error>) -> Result<ServerConnection, String> {
+/// Why a handshake failed: JITR's decision refused it, or rustls failed otherwise.
+#[derive(Debug, PartialEq)]
+enum Failure {
+    /// JITR's refusal (`None` would be a refusal of an allowed decision: a bug).
+    Refused(Option<RefusalReason>),
+    /// Another rustls error (its `Debug` text).
+    Tls(String),
+}
+
+fn jitr_refusal(r: Result<ServerConnection, rustls::Error>) -> Result<ServerConnection, Failure> {
     r.map_err(|e| match refusal(&e) {
-        Some(j) => j.decision.reason_code().unwrap_or("?").to_string(),
-        None => format!("{e:?}"),
+        Some(j) => Failure::Refused(j.decision.refusal.clone()),
+        None => Failure::Tls(format!("{e:?}")),
     })
+}
+
+/// The failure of a handshake JITR refused for `reason`.
+fn refused(reason: RefusalReason) -> Option<Failure> {
+    Some(Failure::Refused(Some(reason)))
 }
 
 fn setup() -> (Arc<Registry>, Ca, Arc<Mutex<Vec<String>>>) {
@@ -202,30 +216,34 @@ fn handshake_mode_every_key_type_with_and_without_ca_and_sni() {
             } else {
                 vec![leaf.clone()]
             };
-            let first = jitr_code(handshake(
+            let first = jitr_refusal(handshake(
                 &srv,
                 &verifier,
                 client(&srv, chain.clone(), key.clone_key(), sni),
             ));
             let ctx = format!("{kind:?} ca={with_ca} sni={sni}");
             if !with_ca && !sni {
-                assert_eq!(first.err().as_deref(), Some("SNI_REQUIRED"), "{ctx}");
+                assert_eq!(first.err(), refused(RefusalReason::SniRequired), "{ctx}");
                 assert_eq!(reg.certificate_count(), 0, "{ctx}");
                 continue;
             }
             assert_eq!(
-                first.err().as_deref(),
-                Some("REGISTERED_PENDING_ACTIVATION"),
+                first.err(),
+                refused(RefusalReason::RegisteredPendingActivation),
                 "{ctx}"
             );
             assert_eq!(events.lock().unwrap().len(), 1, "{ctx}");
             let id = CertificateId::of_der(&leaf);
-            let second = jitr_code(handshake(
+            let second = jitr_refusal(handshake(
                 &srv,
                 &verifier,
                 client(&srv, chain.clone(), key.clone_key(), sni),
             ));
-            assert_eq!(second.err().as_deref(), Some("PENDING_ACTIVATION"), "{ctx}");
+            assert_eq!(
+                second.err(),
+                refused(RefusalReason::PendingActivation),
+                "{ctx}"
+            );
             reg.update_certificate(&id, CertificateStatus::Active, now())
                 .unwrap();
             let conn = handshake(
@@ -237,10 +255,10 @@ fn handshake_mode_every_key_type_with_and_without_ca_and_sni() {
             assert_eq!(conn.peer_certificates().unwrap()[0], leaf, "{ctx}");
             reg.update_certificate(&id, CertificateStatus::Revoked, now())
                 .unwrap();
-            let revoked = jitr_code(handshake(&srv, &verifier, client(&srv, chain, key, sni)));
+            let revoked = jitr_refusal(handshake(&srv, &verifier, client(&srv, chain, key, sni)));
             assert_eq!(
-                revoked.err().as_deref(),
-                Some("CERTIFICATE_REVOKED"),
+                revoked.err(),
+                refused(RefusalReason::CertificateRevoked),
                 "{ctx}"
             );
         }
@@ -271,7 +289,7 @@ fn protocol_mode_completes_the_handshake_then_decides_once() {
     let bound = verifier.for_server_name(conn.server_name());
     let peer: Vec<_> = conn.peer_certificates().unwrap().to_vec();
     let d = bound.decide(&peer, now());
-    assert_eq!(d.reason_code(), Some("REGISTERED_PENDING_ACTIVATION"));
+    assert_eq!(d.refusal, Some(RefusalReason::RegisteredPendingActivation));
     assert_eq!(events.lock().unwrap().len(), 1);
     reg.update_certificate(
         &CertificateId::of_der(&leaf),
@@ -300,8 +318,8 @@ fn protocol_mode_completes_the_handshake_then_decides_once() {
     assert_eq!(
         verifier
             .decide(conn.peer_certificates().unwrap(), now())
-            .reason_code(),
-        Some("CERTIFICATE_REVOKED")
+            .refusal,
+        Some(RefusalReason::CertificateRevoked)
     );
 }
 
@@ -470,13 +488,13 @@ fn v1_device_certificates_complete_handshakes_in_both_tls_versions() {
             ClientConnection::new(Arc::new(config.clone()), ServerName::try_from(SNI).unwrap())
                 .unwrap()
         };
-        let first = jitr_code(handshake(&srv, &verifier, conn()));
+        let first = jitr_refusal(handshake(&srv, &verifier, conn()));
         if reg.certificate_count() == 0
-            || first.as_ref().err().map(String::as_str) == Some("REGISTERED_PENDING_ACTIVATION")
+            || first.as_ref().err() == refused(RefusalReason::RegisteredPendingActivation).as_ref()
         {
             assert_eq!(
-                first.err().as_deref(),
-                Some("REGISTERED_PENDING_ACTIVATION"),
+                first.err(),
+                refused(RefusalReason::RegisteredPendingActivation),
                 "{version:?}"
             );
             reg.update_certificate(

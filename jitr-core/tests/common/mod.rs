@@ -15,6 +15,11 @@ pub fn now() -> Timestamp {
     Timestamp::from_unix_secs(1_780_272_000)
 }
 
+/// Midnight UTC of a calendar date, as jitr reads certificate validity.
+pub fn date((y, m, d): kit::Ymd) -> Timestamp {
+    Timestamp::from_unix_secs(rcgen::date_time_ymd(y, m, d).unix_timestamp())
+}
+
 pub fn registry() -> Registry {
     Registry::new(Scope::new(ACCOUNT, REGION).unwrap())
 }
