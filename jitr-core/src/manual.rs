@@ -10,9 +10,11 @@
 //!    `CERTIFICATE_NOT_YET_VALID`); `PENDING_ACTIVATION` re-publishes the registration
 //!    event (new `timestamp`, the original `certificateRegistrationTimestamp`) and is
 //!    refused as `PENDING_ACTIVATION`; `INACTIVE`, `REVOKED`, `PENDING_TRANSFER` and
-//!    `REGISTER_INACTIVE` are refused with their own codes. A CA later deactivated does
-//!    not stop certificates it already signed (AWS).
-//! 3. **Unknown leaf: candidates.** Registered CAs whose subject equals the leaf's issuer
+//!    `REGISTER_INACTIVE` are refused as `CERTIFICATE_INACTIVE`, `CERTIFICATE_REVOKED`,
+//!    `CERTIFICATE_PENDING_TRANSFER` and `CERTIFICATE_REGISTER_INACTIVE`. A CA later
+//!    deactivated does not stop certificates it already signed (AWS).
+//! 3. **Unknown leaf: candidates.** A leaf that is not a well-formed X.509 certificate
+//!    is `MALFORMED_CERTIFICATE`. Registered CAs whose subject equals the leaf's issuer
 //!    (exact DER match). None: `UNKNOWN_ISSUER`. A CA certificate sent in the chain that
 //!    is a candidate narrows the candidates to itself. Only the CA that directly signed
 //!    the leaf counts: intermediates are never used to reach a registered root.
@@ -50,3 +52,6 @@
 //!   CA (signature verified with its key), valid now; the verifier checks the TLS
 //!   handshake signature with the certificate's key. Switch it off with
 //!   [`RegistryConfig::accept_v1_device_certificates`](crate::RegistryConfig).
+
+#[cfg(test)]
+mod tests;
