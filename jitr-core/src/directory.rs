@@ -1,4 +1,4 @@
-//! Several accounts in one process, selected by SNI (spec §11).
+//! Several accounts in one process, selected by SNI (docs/behaviour.md §11).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -130,7 +130,7 @@ impl Directory {
         }
     }
 
-    /// The JITR decision, in the account the SNI selects (spec §11).
+    /// The JITR decision, in the account the SNI selects (docs/behaviour.md §11).
     pub fn decide(
         &self,
         chain: &[CertificateDer<'_>],

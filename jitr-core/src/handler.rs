@@ -1,4 +1,4 @@
-//! The activation handler (spec §8): what AWS leaves to a Lambda.
+//! The activation handler (docs/behaviour.md §8): what AWS leaves to a Lambda.
 //!
 //! On a registration event: look the certificate up; if its serial is on the issuing
 //! CA's CRL, set it `REVOKED`; else create a policy from a template (or reuse it), attach
@@ -113,7 +113,7 @@ impl PolicyTemplate {
         })
     }
 
-    /// AWS's sample JITR policy (spec §8), named `Policy_<certificateId>`: connect as
+    /// AWS's sample JITR policy (docs/behaviour.md §8), named `Policy_<certificateId>`: connect as
     /// `client/<certificateId>`, publish and receive on `foo/bar/<certificateId>/*`,
     /// subscribe to `foo/bar/<certificateId>/#`.
     pub fn aws_sample() -> Self {

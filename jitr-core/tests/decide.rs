@@ -1,4 +1,4 @@
-//! The JITR decision (spec §6): every refusal reason, events, concurrency, hostile input.
+//! The JITR decision (docs/behaviour.md §6): every refusal reason, events, concurrency, hostile input.
 
 mod common;
 

@@ -1,4 +1,4 @@
-//! Registry operations: the rules of spec §3–§5 and "an error changes nothing".
+//! Registry operations: the rules of docs/behaviour.md §3–§5 and "an error changes nothing".
 
 mod common;
 

@@ -1,4 +1,4 @@
-//! The activation handler's pieces (spec §8): `jitr.Crl`, `jitr.PolicyTemplate`,
+//! The activation handler's pieces (docs/behaviour.md §8): `jitr.Crl`, `jitr.PolicyTemplate`,
 //! `jitr.parse_registration_event` and `jitr.plan_activation`, which wraps the core's pure
 //! [`jitr_core::handler::plan`]. Conversions only: the decision is the core's, and
 //! `python/jitr/handler.py` carries it out against a `jitr.Registry` or a boto3 client.

@@ -1,4 +1,4 @@
-//! CA certificate operations (spec §3, §4).
+//! CA certificate operations (docs/behaviour.md §3, §4).
 
 use serde::{Deserialize, Serialize};
 
@@ -135,7 +135,7 @@ pub struct DescribeCaCertificateResponse {
 }
 
 impl Registry {
-    /// RegisterCACertificate. Every rule of spec §3 is checked before anything is stored.
+    /// RegisterCACertificate. Every rule of docs/behaviour.md §3 is checked before anything is stored.
     pub fn register_ca_certificate(
         &self,
         req: &RegisterCaCertificateRequest,
@@ -377,7 +377,7 @@ impl Registry {
     }
 }
 
-/// The proof-of-possession check of CA registration (spec §3.4), on its own: the
+/// The proof-of-possession check of CA registration (docs/behaviour.md §3.4), on its own: the
 /// verification certificate's Common Name is `registration_code`, it was signed by the
 /// CA's key and its issuer is the CA's subject, and (if `check_validity`) it is valid at
 /// `now`. The CA itself is not checked here.

@@ -1,4 +1,4 @@
-//! The JITR decision on one connection (spec §6).
+//! The JITR decision on one connection (docs/behaviour.md §6).
 
 use rustls_pki_types::{CertificateDer, SignatureVerificationAlgorithm};
 
@@ -271,7 +271,7 @@ pub(crate) struct Route<'a> {
 }
 
 impl Registry {
-    /// The JITR decision for one connection (spec §6).
+    /// The JITR decision for one connection (docs/behaviour.md §6).
     ///
     /// `chain` is what the client presented, leaf first (its CA and intermediates are
     /// optional); `server_name` is the SNI host name, if any; `now` the current time.

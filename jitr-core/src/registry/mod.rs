@@ -44,7 +44,7 @@ pub use policy::{
 pub use preflight::{preflight, PreflightCa, PreflightCertificate};
 pub use state::{CaCertificateState, CertificateState, PolicyState, RegistryState};
 
-/// Knobs for where the spec leaves a choice to jitr. The defaults refuse.
+/// Knobs for where AWS leaves a choice to jitr (`docs/behaviour.md`). The defaults refuse.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct RegistryConfig {
@@ -104,7 +104,7 @@ pub struct Registry {
 const SHARDS: usize = 64;
 
 /// Which account holds each `DEFAULT`-mode CA, shared by the registries of one process so
-/// that a `DEFAULT` CA belongs to one account per region (spec §3.5).
+/// that a `DEFAULT` CA belongs to one account per region (docs/behaviour.md §3.5).
 #[derive(Default)]
 pub(crate) struct CaClaims(Mutex<HashMap<(String, String, CertificateId), String>>);
 

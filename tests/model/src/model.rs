@@ -50,7 +50,7 @@ impl Model {
             } => {
                 let i = usize::from(ca) % REGISTRABLE_CAS;
                 let c = &pool.cas[i];
-                // §3 order: the CA (valid now), the proof of possession, then duplicates.
+                // docs/behaviour.md §3 order: the CA (valid now), the proof of possession, then duplicates.
                 if !valid(&c.cert) || (!sni_only && !valid(&c.verification)) {
                     return VALIDATION;
                 }
@@ -216,7 +216,7 @@ impl Model {
         }
     }
 
-    /// Spec §6, in the order the manual gives.
+    /// The decision (docs/behaviour.md §6), in the order the manual gives.
     fn connect(
         &mut self,
         pool: &Pool,

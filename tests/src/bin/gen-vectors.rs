@@ -1,7 +1,7 @@
 //! Deterministic generator of the shared jitr test vectors (`tests/vectors/*.json`).
 //!
 //! Run from the workspace root: `cargo run -q -p jitr-tests --bin gen-vectors`.
-//! Every expected value is computed here from the spec (`spec/jitr.md`), never by jitr-core:
+//! Every expected value is computed here from `docs/behaviour.md`, never by jitr-core:
 //! certificate ids are SHA-256 of the DER, ARNs and event payloads are formatted by hand.
 //! Running it twice yields byte-identical files (CI regenerates them and checks `git diff`).
 //! The pieces, and one module per vector file, are in `tests/src/gen/`.

@@ -9,7 +9,7 @@ use super::scenario::Scenario;
 pub(super) fn scenario(p: &Pki) -> Scenario {
     let mut s = Scenario::new(
         "ca-registration",
-        "RegisterCACertificate rules (spec section 3): every refusal stores nothing; then successful \
+        "RegisterCACertificate rules (docs/behaviour.md §3): every refusal stores nothing; then successful \
          DEFAULT and SNI_ONLY registrations, updates, deletion and the 10-CAs-per-subject limit.",
     );
     let ed = &p.ca_ed.cert;

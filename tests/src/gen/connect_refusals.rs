@@ -10,7 +10,7 @@ use super::{DAY_MS, T0, T_JULY};
 pub(super) fn scenario(p: &Pki) -> Scenario {
     let mut s = Scenario::new(
         "connect-refusals",
-        "The JITR decision (spec section 6) for every outcome a registry can produce: registrations, \
+        "The JITR decision (docs/behaviour.md §6) for every outcome a registry can produce: registrations, \
          re-published events, allowed connections and each refusal reason.",
     );
     let ed = &p.ca_ed.cert;

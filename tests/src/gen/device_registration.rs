@@ -9,7 +9,7 @@ pub(super) fn scenario(p: &Pki) -> Scenario {
     let mut s = Scenario::new(
         "device-registration",
         "RegisterCertificate, RegisterCertificateWithoutCA, UpdateCertificate transitions, \
-         DeleteCertificate and policies (spec section 5).",
+         DeleteCertificate and policies (docs/behaviour.md §5).",
     );
     let ed = &p.ca_ed.cert;
     let rsa = &p.ca_rsa.cert;

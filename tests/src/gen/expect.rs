@@ -21,7 +21,7 @@ pub(crate) fn topic(ca_id: &str) -> String {
     format!("$aws/events/certificates/registered/{ca_id}")
 }
 
-/// The registration event payload, exactly as spec §7 writes it.
+/// The registration event payload, exactly as docs/behaviour.md §7 writes it.
 pub(crate) fn event_payload(
     cert_id: &str,
     ca_id: &str,

@@ -54,7 +54,7 @@ pub(super) fn scenario(p: &Pki) -> Scenario {
         cert_description(&d.id, Some(&ca.id), "PENDING_ACTIVATION", 1, "DEFAULT"),
         "the second connection changed nothing",
     );
-    // What the activation handler (spec §8) does on the event.
+    // What the activation handler (docs/behaviour.md §8) does on the event.
     let doc = policy_document(&d.id);
     s.create_policy(
         &policy,
