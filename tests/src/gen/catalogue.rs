@@ -64,131 +64,28 @@ impl Pki {
     }
 }
 
+#[rustfmt::skip]
 pub(crate) fn build_pki() -> Result<Pki, Error> {
     let code = registration_code();
 
     let ca = |name: &str, desc: &str, cn: &str, serial: u64, validity, key| {
         Ca::root(name, desc, ca_params(cn, serial, validity), key)
     };
-    let ca_ed = ca(
-        "ca-ed25519",
-        "Ed25519 root CA, valid 2025-01-01..2035-01-01",
-        "jitr Ed25519 CA",
-        0x1001,
-        DEFAULT_VALIDITY,
-        Key::ed25519("ca/ed25519")?,
-    )?;
-    let ca_rsa = ca(
-        "ca-rsa",
-        "RSA-2048 root CA (PKCS#1 v1.5 SHA-256 signatures)",
-        "jitr RSA CA",
-        0x1002,
-        DEFAULT_VALIDITY,
-        Key::rsa2048()?,
-    )?;
-    let ca_p256 = ca(
-        "ca-p256",
-        "ECDSA P-256 root CA (ECDSA-SHA256 signatures)",
-        "jitr P-256 CA",
-        0x1003,
-        DEFAULT_VALIDITY,
-        Key::p256("ca/p256")?,
-    )?;
-    let ca_sni = ca(
-        "ca-sni-only",
-        "Ed25519 root CA registered in SNI_ONLY mode",
-        "jitr SNI-only CA",
-        0x1004,
-        DEFAULT_VALIDITY,
-        Key::ed25519("ca/sni")?,
-    )?;
-    let ca_inactive = ca(
-        "ca-inactive",
-        "Ed25519 root CA registered INACTIVE with auto-registration ENABLE",
-        "jitr Inactive CA",
-        0x1005,
-        DEFAULT_VALIDITY,
-        Key::ed25519("ca/inactive")?,
-    )?;
-    let ca_noauto = ca(
-        "ca-no-auto",
-        "Ed25519 root CA registered ACTIVE with auto-registration DISABLE",
-        "jitr No-auto CA",
-        0x1006,
-        DEFAULT_VALIDITY,
-        Key::ed25519("ca/noauto")?,
-    )?;
-    let ca_short = ca(
-        "ca-short-lived",
-        "Ed25519 root CA valid 2025-01-01..2026-07-01 (expires during the scenario)",
-        "jitr Short-lived CA",
-        0x1007,
-        ((2025, 1, 1), (2026, 7, 1)),
-        Key::ed25519("ca/short")?,
-    )?;
-    let ca_root = ca(
-        "ca-root",
-        "Ed25519 root CA whose intermediate signs devices (only the root is registered)",
-        "jitr Root CA",
-        0x1008,
-        DEFAULT_VALIDITY,
-        Key::ed25519("ca/root")?,
-    )?;
-    let ca_inter = Ca::signed_by(
-        "ca-intermediate",
-        "Ed25519 intermediate CA signed by ca-root, never registered",
-        ca_params("jitr Intermediate CA", 0x1009, DEFAULT_VALIDITY),
-        Key::ed25519("ca/intermediate")?,
-        &ca_root,
-    )?;
-    let ca_twin_a = ca(
-        "ca-twin-a",
-        "Ed25519 root CA; same subject and same key as ca-twin-b, other serial",
-        "jitr Twin CA",
-        0x100a,
-        DEFAULT_VALIDITY,
-        Key::ed25519("ca/twin")?,
-    )?;
-    let ca_twin_b = ca(
-        "ca-twin-b",
-        "Ed25519 root CA; same subject and same key as ca-twin-a, other serial",
-        "jitr Twin CA",
-        0x100b,
-        DEFAULT_VALIDITY,
-        Key::ed25519("ca/twin")?,
-    )?;
-    let ca_target = ca(
-        "ca-impersonated",
-        "Ed25519 root CA whose name an unregistered key also signs with",
-        "jitr Impersonated CA",
-        0x100c,
-        DEFAULT_VALIDITY,
-        Key::ed25519("ca/impersonated")?,
-    )?;
-    let ca_unregistered = ca(
-        "ca-unregistered",
-        "Ed25519 root CA that is never registered",
-        "jitr Unregistered CA",
-        0x100d,
-        DEFAULT_VALIDITY,
-        Key::ed25519("ca/unregistered")?,
-    )?;
-    let ca_expired = ca(
-        "ca-expired",
-        "Ed25519 root CA valid 2020-01-01..2025-01-01 (expired)",
-        "jitr Expired CA",
-        0x100e,
-        ((2020, 1, 1), (2025, 1, 1)),
-        Key::ed25519("ca/expired")?,
-    )?;
-    let ca_future = ca(
-        "ca-not-yet-valid",
-        "Ed25519 root CA valid 2030-01-01..2040-01-01 (not yet valid)",
-        "jitr Future CA",
-        0x100f,
-        ((2030, 1, 1), (2040, 1, 1)),
-        Key::ed25519("ca/future")?,
-    )?;
+    let ca_ed = ca("ca-ed25519", "Ed25519 root CA, valid 2025-01-01..2035-01-01", "jitr Ed25519 CA", 0x1001, DEFAULT_VALIDITY, Key::ed25519("ca/ed25519")?)?;
+    let ca_rsa = ca("ca-rsa", "RSA-2048 root CA (PKCS#1 v1.5 SHA-256 signatures)", "jitr RSA CA", 0x1002, DEFAULT_VALIDITY, Key::rsa2048()?)?;
+    let ca_p256 = ca("ca-p256", "ECDSA P-256 root CA (ECDSA-SHA256 signatures)", "jitr P-256 CA", 0x1003, DEFAULT_VALIDITY, Key::p256("ca/p256")?)?;
+    let ca_sni = ca("ca-sni-only", "Ed25519 root CA registered in SNI_ONLY mode", "jitr SNI-only CA", 0x1004, DEFAULT_VALIDITY, Key::ed25519("ca/sni")?)?;
+    let ca_inactive = ca("ca-inactive", "Ed25519 root CA registered INACTIVE with auto-registration ENABLE", "jitr Inactive CA", 0x1005, DEFAULT_VALIDITY, Key::ed25519("ca/inactive")?)?;
+    let ca_noauto = ca("ca-no-auto", "Ed25519 root CA registered ACTIVE with auto-registration DISABLE", "jitr No-auto CA", 0x1006, DEFAULT_VALIDITY, Key::ed25519("ca/noauto")?)?;
+    let ca_short = ca("ca-short-lived", "Ed25519 root CA valid 2025-01-01..2026-07-01 (expires during the scenario)", "jitr Short-lived CA", 0x1007, ((2025, 1, 1), (2026, 7, 1)), Key::ed25519("ca/short")?)?;
+    let ca_root = ca("ca-root", "Ed25519 root CA whose intermediate signs devices (only the root is registered)", "jitr Root CA", 0x1008, DEFAULT_VALIDITY, Key::ed25519("ca/root")?)?;
+    let ca_inter = Ca::signed_by("ca-intermediate", "Ed25519 intermediate CA signed by ca-root, never registered", ca_params("jitr Intermediate CA", 0x1009, DEFAULT_VALIDITY), Key::ed25519("ca/intermediate")?, &ca_root)?;
+    let ca_twin_a = ca("ca-twin-a", "Ed25519 root CA; same subject and same key as ca-twin-b, other serial", "jitr Twin CA", 0x100a, DEFAULT_VALIDITY, Key::ed25519("ca/twin")?)?;
+    let ca_twin_b = ca("ca-twin-b", "Ed25519 root CA; same subject and same key as ca-twin-a, other serial", "jitr Twin CA", 0x100b, DEFAULT_VALIDITY, Key::ed25519("ca/twin")?)?;
+    let ca_target = ca("ca-impersonated", "Ed25519 root CA whose name an unregistered key also signs with", "jitr Impersonated CA", 0x100c, DEFAULT_VALIDITY, Key::ed25519("ca/impersonated")?)?;
+    let ca_unregistered = ca("ca-unregistered", "Ed25519 root CA that is never registered", "jitr Unregistered CA", 0x100d, DEFAULT_VALIDITY, Key::ed25519("ca/unregistered")?)?;
+    let ca_expired = ca("ca-expired", "Ed25519 root CA valid 2020-01-01..2025-01-01 (expired)", "jitr Expired CA", 0x100e, ((2020, 1, 1), (2025, 1, 1)), Key::ed25519("ca/expired")?)?;
+    let ca_future = ca("ca-not-yet-valid", "Ed25519 root CA valid 2030-01-01..2040-01-01 (not yet valid)", "jitr Future CA", 0x100f, ((2030, 1, 1), (2040, 1, 1)), Key::ed25519("ca/future")?)?;
     let mut limit = Vec::new();
     for i in 0..11u64 {
         limit.push(ca(
@@ -280,23 +177,13 @@ pub(crate) fn build_pki() -> Result<Pki, Error> {
     let not_ca_no_bc = {
         let p = leaf_params("jitr Not A CA", 0x6001, DEFAULT_VALIDITY, Eku::ClientAuth);
         let desc = "self-signed end-entity certificate without basicConstraints";
-        self_signed(
-            "not-ca-no-basic-constraints",
-            desc,
-            &p,
-            &Key::ed25519("notca/1")?,
-        )?
+        self_signed("not-ca-no-basic-constraints", desc, &p, &Key::ed25519("notca/1")?)?
     };
     let not_ca_bc_false = {
         let mut p = ca_params("jitr CA False", 0x6002, DEFAULT_VALIDITY);
         p.is_ca = IsCa::ExplicitNoCa;
         let desc = "self-signed certificate with basicConstraints CA:FALSE (and keyCertSign)";
-        self_signed(
-            "not-ca-basic-constraints-false",
-            desc,
-            &p,
-            &Key::ed25519("notca/2")?,
-        )?
+        self_signed("not-ca-basic-constraints-false", desc, &p, &Key::ed25519("notca/2")?)?
     };
 
     // Devices.

@@ -1,6 +1,10 @@
 //! The vector generator's pieces: the expected values ([`expect`]), the scenario builder
 //! ([`scenario`]), the certificates ([`catalogue`], made with [`pki`]), and one module per
 //! vector file, each a function from the catalogue to a [`Scenario`].
+//!
+//! The scenario functions and the catalogue are data: one step (or one certificate) a
+//! line, so that a scenario reads as the table it writes. They are `#[rustfmt::skip]`,
+//! which would otherwise spread each call over one line per argument.
 
 pub(crate) mod catalogue;
 pub(crate) mod expect;

@@ -61,6 +61,11 @@ impl Scenario {
         self.now += STEP_MS;
     }
 
+    /// An operation whose only argument is `certificateId`.
+    fn on_id(&mut self, op: &str, id: &str, expect: J, note: &str) {
+        self.step(op, obj! {"certificateId" => id}, expect, note);
+    }
+
     // --- CA operations -------------------------------------------------------------
 
     /// `register_ca_certificate` with every argument explicit.
@@ -76,12 +81,29 @@ impl Scenario {
         note: &str,
     ) {
         let mut args = obj! {"caCertificate" => self.pem(ca)};
-        if let Some(v) = verification {
-            args.push("verificationCertificate", self.pem(v));
-        }
+        args.push_some("verificationCertificate", verification.map(|v| self.pem(v)));
         args.push("setAsActive", active);
         args.push("allowAutoRegistration", auto);
         args.push("certificateMode", mode);
+        self.step("register_ca_certificate", args, expect, note);
+    }
+
+    /// `register_ca_certificate` of a CA "PEM" that is not a catalogue certificate, with a
+    /// verification certificate, ACTIVE, ENABLE, DEFAULT.
+    pub(crate) fn register_ca_pem(
+        &mut self,
+        ca_pem: String,
+        verification: &Cert,
+        expect: J,
+        note: &str,
+    ) {
+        let args = obj! {
+            "caCertificate" => ca_pem,
+            "verificationCertificate" => self.pem(verification),
+            "setAsActive" => true,
+            "allowAutoRegistration" => true,
+            "certificateMode" => "DEFAULT",
+        };
         self.step("register_ca_certificate", args, expect, note);
     }
 
@@ -114,31 +136,17 @@ impl Scenario {
         note: &str,
     ) {
         let mut args = obj! {"certificateId" => id};
-        if let Some(s) = status {
-            args.push("newStatus", s);
-        }
-        if let Some(a) = auto {
-            args.push("newAutoRegistrationStatus", a);
-        }
+        args.push_some("newStatus", status);
+        args.push_some("newAutoRegistrationStatus", auto);
         self.step("update_ca_certificate", args, expect, note);
     }
 
     pub(crate) fn describe_ca(&mut self, id: &str, expect: J, note: &str) {
-        self.step(
-            "describe_ca_certificate",
-            obj! {"certificateId" => id},
-            expect,
-            note,
-        );
+        self.on_id("describe_ca_certificate", id, expect, note);
     }
 
     pub(crate) fn delete_ca(&mut self, id: &str, expect: J, note: &str) {
-        self.step(
-            "delete_ca_certificate",
-            obj! {"certificateId" => id},
-            expect,
-            note,
-        );
+        self.on_id("delete_ca_certificate", id, expect, note);
     }
 
     // --- device certificate operations ---------------------------------------------
@@ -151,14 +159,7 @@ impl Scenario {
         expect: J,
         note: &str,
     ) {
-        let mut args = obj! {"certificatePem" => self.pem(cert)};
-        if let Some(ca) = ca {
-            args.push("caCertificatePem", self.pem(ca));
-        }
-        if let Some(s) = status {
-            args.push("status", s);
-        }
-        self.step("register_certificate", args, expect, note);
+        self.register_device("register_certificate", cert, ca, status, expect, note);
     }
 
     pub(crate) fn register_without_ca(
@@ -168,11 +169,31 @@ impl Scenario {
         expect: J,
         note: &str,
     ) {
+        self.register_device(
+            "register_certificate_without_ca",
+            cert,
+            None,
+            status,
+            expect,
+            note,
+        );
+    }
+
+    /// RegisterCertificate (with `caCertificatePem` when `ca` is given) or
+    /// RegisterCertificateWithoutCA.
+    fn register_device(
+        &mut self,
+        op: &str,
+        cert: &Cert,
+        ca: Option<&Cert>,
+        status: Option<&str>,
+        expect: J,
+        note: &str,
+    ) {
         let mut args = obj! {"certificatePem" => self.pem(cert)};
-        if let Some(s) = status {
-            args.push("status", s);
-        }
-        self.step("register_certificate_without_ca", args, expect, note);
+        args.push_some("caCertificatePem", ca.map(|ca| self.pem(ca)));
+        args.push_some("status", status);
+        self.step(op, args, expect, note);
     }
 
     pub(crate) fn update_cert(&mut self, id: &str, status: &str, expect: J, note: &str) {
@@ -181,19 +202,12 @@ impl Scenario {
     }
 
     pub(crate) fn describe_cert(&mut self, id: &str, expect: J, note: &str) {
-        self.step(
-            "describe_certificate",
-            obj! {"certificateId" => id},
-            expect,
-            note,
-        );
+        self.on_id("describe_certificate", id, expect, note);
     }
 
     pub(crate) fn delete_cert(&mut self, id: &str, force: Option<bool>, expect: J, note: &str) {
         let mut args = obj! {"certificateId" => id};
-        if let Some(f) = force {
-            args.push("forceDelete", f);
-        }
+        args.push_some("forceDelete", force);
         self.step("delete_certificate", args, expect, note);
     }
 
@@ -207,15 +221,9 @@ impl Scenario {
         note: &str,
     ) {
         let mut args = obj! {};
-        if let Some(ca) = ca {
-            args.push("caCertificateId", ca);
-        }
-        if let Some(p) = page {
-            args.push("pageSize", p);
-        }
-        if let Some(a) = asc {
-            args.push("ascendingOrder", a);
-        }
+        args.push_some("caCertificateId", ca);
+        args.push_some("pageSize", page);
+        args.push_some("ascendingOrder", asc);
         self.step(op, args, expect, note);
     }
 
