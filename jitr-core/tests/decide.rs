@@ -213,23 +213,7 @@ fn every_refusal_of_an_unknown_leaf() {
 
 #[test]
 fn ambiguous_cas_and_narrowing_by_the_chain() {
-    let reg = registry();
-    let ca = Ca::new("Twin");
-    ca.register(&reg);
-    let twin = ca.reissue();
-    let twin_id = reg
-        .register_ca_certificate(
-            &RegisterCaCertificateRequest {
-                ca_certificate: twin.pem(),
-                verification_certificate: Some(ca.verification(&reg.get_registration_code())),
-                set_as_active: true,
-                allow_auto_registration: true,
-                ..Default::default()
-            },
-            now(),
-        )
-        .unwrap()
-        .certificate_id;
+    let (reg, ca, twin, twin_id) = registry_with_twins("Twin");
     let dev = ca.device("d");
     assert_eq!(
         reason(&reg, &[dev.der()], Some("sni")),
@@ -242,9 +226,7 @@ fn ambiguous_cas_and_narrowing_by_the_chain() {
 
 #[test]
 fn known_certificates_in_every_status() {
-    let reg = registry();
-    let ca = Ca::new("CA");
-    ca.register(&reg);
+    let (reg, ca) = registry_with_ca("CA");
     for (status, code) in [
         (CertificateStatus::Active, None),
         (
@@ -257,28 +239,12 @@ fn known_certificates_in_every_status() {
         ),
     ] {
         let dev = ca.device(status.as_str());
-        reg.register_certificate(
-            &RegisterCertificateRequest {
-                certificate_pem: dev.pem(),
-                status: Some(status),
-                ..Default::default()
-            },
-            now(),
-        )
-        .unwrap();
+        dev.register(&reg, Some(status));
         assert_eq!(reason(&reg, &[dev.der()], None), code, "{status}");
     }
     // An ACTIVE certificate past its validity is refused.
     let short = ca.device_with("short", |p| p.not_after = rcgen::date_time_ymd(2026, 7, 1));
-    reg.register_certificate(
-        &RegisterCertificateRequest {
-            certificate_pem: short.pem(),
-            status: Some(CertificateStatus::Active),
-            ..Default::default()
-        },
-        now(),
-    )
-    .unwrap();
+    short.register(&reg, Some(CertificateStatus::Active));
     assert!(reg.decide(&[short.der()], None, now()).is_allowed());
     let later = Timestamp::from_unix_secs(1_800_000_000);
     assert_eq!(
@@ -291,9 +257,7 @@ fn known_certificates_in_every_status() {
 
 #[test]
 fn hostile_chains_are_refused_without_registering() {
-    let reg = registry();
-    let ca = Ca::new("CA");
-    ca.register(&reg);
+    let (reg, ca) = registry_with_ca("CA");
     let dev = ca.device("d");
     let long: Vec<_> = std::iter::repeat(dev.der()).take(1000).collect();
     assert_eq!(
@@ -449,40 +413,19 @@ fn preflight_decides_on_a_throw_away_registry() {
         }]
     };
     let chain = dev.chain_with(&ca);
-    let d = preflight(
-        ACCOUNT,
-        &chain,
-        &cas(CaStatus::Active, AutoRegistrationStatus::Enable),
-        &[],
-        None,
-        now(),
-    )
-    .unwrap();
+    let decide = |status, auto, known: &[PreflightCertificate]| {
+        preflight(ACCOUNT, &chain, &cas(status, auto), known, None, now()).unwrap()
+    };
+    let d = decide(CaStatus::Active, AutoRegistrationStatus::Enable, &[]);
     assert_eq!(d.refusal, Some(RefusalReason::RegisteredPendingActivation));
     assert_eq!(d.event.unwrap().ca_certificate_id, ca.id());
-    let d = preflight(
-        ACCOUNT,
-        &chain,
-        &cas(CaStatus::Inactive, AutoRegistrationStatus::Enable),
-        &[],
-        None,
-        now(),
-    )
-    .unwrap();
+    let d = decide(CaStatus::Inactive, AutoRegistrationStatus::Enable, &[]);
     assert_eq!(d.refusal, Some(RefusalReason::CaInactive));
     let known = [PreflightCertificate {
         certificate_id: dev.id(),
         status: CertificateStatus::Revoked,
     }];
-    let d = preflight(
-        ACCOUNT,
-        &chain,
-        &cas(CaStatus::Active, AutoRegistrationStatus::Enable),
-        &known,
-        None,
-        now(),
-    )
-    .unwrap();
+    let d = decide(CaStatus::Active, AutoRegistrationStatus::Enable, &known);
     assert_eq!(d.refusal, Some(RefusalReason::CertificateRevoked));
     assert_eq!(d.ca_certificate_id, Some(ca.id()));
     assert!(preflight(
@@ -564,19 +507,7 @@ fn v1_device_certificates_are_registered_as_aws_does() {
     assert_eq!(device.version(), 1);
     let later = Timestamp::from_unix_secs(1_798_761_600); // 2027-01-01
     let reg = registry();
-    let ca_id = reg
-        .register_ca_certificate(
-            &RegisterCaCertificateRequest {
-                ca_certificate: ca_pem.into(),
-                certificate_mode: CertificateMode::SniOnly,
-                set_as_active: true,
-                allow_auto_registration: true,
-                ..Default::default()
-            },
-            later,
-        )
-        .unwrap()
-        .certificate_id;
+    let ca_id = register_sni_only_ca(&reg, ca_pem, later);
     let leaf = CertificateDer::from(device.der().to_vec());
     let ca_der = CertificateDer::from(Certificate::from_pem(ca_pem).unwrap().der().to_vec());
     assert_eq!(
@@ -609,18 +540,7 @@ fn v1_device_certificates_are_registered_as_aws_does() {
         c.accept_v1_device_certificates = false;
         c
     });
-    strict
-        .register_ca_certificate(
-            &RegisterCaCertificateRequest {
-                ca_certificate: ca_pem.into(),
-                certificate_mode: CertificateMode::SniOnly,
-                set_as_active: true,
-                allow_auto_registration: true,
-                ..Default::default()
-            },
-            later,
-        )
-        .unwrap();
+    register_sni_only_ca(&strict, ca_pem, later);
     assert!(matches!(
         strict.decide(&[leaf, ca_der], Some("sni"), later).refusal,
         Some(RefusalReason::MalformedCertificate { .. })

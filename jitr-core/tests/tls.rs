@@ -332,33 +332,18 @@ fn bad_chains_are_rustls_certificate_errors_not_jitr_refusals() {
             .mode(mode)
             .build()
             .unwrap();
-        let stranger = Ca::new("Stranger");
-        let (leaf, key) = device(&stranger, KeyKind::P256, "s");
-        let err = handshake(
-            &srv,
-            &verifier,
-            client(&srv, vec![leaf, stranger.der()], key, true),
-        )
-        .unwrap_err();
-        assert_eq!(
-            err,
-            rustls::Error::InvalidCertificate(rustls::CertificateError::UnknownIssuer),
-            "{mode:?}"
-        );
-        let forger = Ca::new("Fleet CA");
-        let (leaf, key) = device(&forger, KeyKind::Ed25519, "f");
-        let err = handshake(
-            &srv,
-            &verifier,
-            client(&srv, vec![leaf, forger.der()], key, true),
-        )
-        .unwrap_err();
-        assert_eq!(
-            err,
-            rustls::Error::InvalidCertificate(rustls::CertificateError::BadSignature),
-            "{mode:?}"
-        );
-        assert!(refusal(&err).is_none());
+        // An unknown issuer, and a forged signature under a registered CA's name.
+        for (issuer, expected) in [
+            ("Stranger", rustls::CertificateError::UnknownIssuer),
+            ("Fleet CA", rustls::CertificateError::BadSignature),
+        ] {
+            let ca = Ca::new(issuer);
+            let (leaf, key) = device(&ca, KeyKind::P256, "d");
+            let chain = vec![leaf, ca.der()];
+            let err = handshake(&srv, &verifier, client(&srv, chain, key, true)).unwrap_err();
+            assert_eq!(err, rustls::Error::InvalidCertificate(expected), "{mode:?}");
+            assert!(refusal(&err).is_none());
+        }
     }
     assert_eq!(reg.certificate_count(), 0);
     let _ = ca;
@@ -465,17 +450,7 @@ fn v1_device_certificates_complete_handshakes_in_both_tls_versions() {
     let ca_der = CertificateDer::from(Certificate::from_pem(ca_pem).unwrap().der().to_vec());
     let key = PrivateKeyDer::from_pem_slice(include_bytes!("data/v1/device.key")).unwrap();
     let reg = Arc::new(registry());
-    reg.register_ca_certificate(
-        &RegisterCaCertificateRequest {
-            ca_certificate: ca_pem.into(),
-            certificate_mode: CertificateMode::SniOnly,
-            set_as_active: true,
-            allow_auto_registration: true,
-            ..Default::default()
-        },
-        Timestamp::now(),
-    )
-    .unwrap();
+    register_sni_only_ca(&reg, ca_pem, Timestamp::now());
     let verifier = JitrClientVerifier::builder(reg.clone()).build().unwrap();
     for version in [&rustls::version::TLS13, &rustls::version::TLS12] {
         let config = v1_client(

@@ -82,6 +82,17 @@ pub fn registry_with(cas: &[&str]) -> Registry {
     Registry::from_state(&state, RegistryConfig::default()).unwrap()
 }
 
+/// Registers `leaf` (its CA registered) as ACTIVE.
+pub fn register_active(reg: &Registry, leaf: &CertificateDer<'_>) {
+    let pem = Certificate::from_der(leaf).unwrap().to_pem();
+    let req = RegisterCertificateRequest {
+        certificate_pem: pem,
+        status: Some(CertificateStatus::Active),
+        ..Default::default()
+    };
+    reg.register_certificate(&req, now()).unwrap();
+}
+
 /// `n` distinct CA certificates (Ed25519: fast to make) as PEM.
 pub fn filler_cas(n: usize) -> Vec<String> {
     (0..n)

@@ -24,6 +24,38 @@ pub fn registry() -> Registry {
     Registry::new(Scope::new(ACCOUNT, REGION).unwrap())
 }
 
+/// Registers the CA certificate `pem` in `SNI_ONLY` mode (no proof of possession),
+/// ACTIVE with auto-registration, at `at`.
+pub fn register_sni_only_ca(reg: &Registry, pem: &str, at: Timestamp) -> CertificateId {
+    let req = RegisterCaCertificateRequest {
+        ca_certificate: pem.into(),
+        certificate_mode: CertificateMode::SniOnly,
+        set_as_active: true,
+        allow_auto_registration: true,
+        ..Default::default()
+    };
+    reg.register_ca_certificate(&req, at)
+        .unwrap()
+        .certificate_id
+}
+
+/// A registry holding two CA certificates with the subject `cn` and the same key (a CA
+/// and its re-issue), both ACTIVE with auto-registration: the CA, the re-issue and its ID.
+pub fn registry_with_twins(cn: &str) -> (Registry, Ca, Device, CertificateId) {
+    let (reg, ca) = registry_with_ca(cn);
+    let twin = ca.reissue();
+    let twin_id = ca.register_twin(&reg, &twin);
+    (reg, ca, twin, twin_id)
+}
+
+/// A registry holding one CA `cn`, registered ACTIVE with auto-registration.
+pub fn registry_with_ca(cn: &str) -> (Registry, Ca) {
+    let reg = registry();
+    let ca = Ca::new(cn);
+    ca.register(&reg);
+    (reg, ca)
+}
+
 /// A CA with a fresh key, `CN=<cn>`, valid 2025–2035.
 pub struct Ca(pub kit::Ca);
 
@@ -94,9 +126,27 @@ impl Ca {
     }
 
     pub fn register_with(&self, reg: &Registry, active: bool, auto: bool) -> CertificateId {
+        self.register_certificate(reg, self.pem(), active, auto)
+    }
+
+    /// Registers `twin`, another certificate of this CA's name and key (see
+    /// [`Ca::reissue`]), ACTIVE with auto-registration.
+    pub fn register_twin(&self, reg: &Registry, twin: &Device) -> CertificateId {
+        self.register_certificate(reg, twin.pem(), true, true)
+    }
+
+    /// Registers `pem`, a CA certificate of this CA's key (the proof of possession is
+    /// signed with it).
+    fn register_certificate(
+        &self,
+        reg: &Registry,
+        pem: String,
+        active: bool,
+        auto: bool,
+    ) -> CertificateId {
         reg.register_ca_certificate(
             &RegisterCaCertificateRequest {
-                ca_certificate: self.pem(),
+                ca_certificate: pem,
                 verification_certificate: Some(self.verification(&reg.get_registration_code())),
                 set_as_active: active,
                 allow_auto_registration: auto,
@@ -123,6 +173,26 @@ impl Device {
 
     pub fn id(&self) -> CertificateId {
         CertificateId::of_der(&self.0.der)
+    }
+
+    /// Registers this certificate through RegisterCertificate (its CA must be registered).
+    pub fn register(&self, reg: &Registry, status: Option<CertificateStatus>) -> CertificateId {
+        let req = RegisterCertificateRequest {
+            certificate_pem: self.pem(),
+            status,
+            ..Default::default()
+        };
+        reg.register_certificate(&req, now())
+            .unwrap()
+            .certificate_id
+    }
+
+    /// A RegisterCertificate request for this certificate alone (status default).
+    pub fn request(&self) -> RegisterCertificateRequest {
+        RegisterCertificateRequest {
+            certificate_pem: self.pem(),
+            ..Default::default()
+        }
     }
 
     pub fn chain_with(&self, ca: &Ca) -> Vec<CertificateDer<'static>> {

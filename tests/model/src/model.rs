@@ -117,10 +117,8 @@ impl Model {
                 let d = usize::from(device) % pool.devices.len();
                 let dev = &pool.devices[d];
                 let status = status_of(status);
-                match status {
-                    PendingActivation => return STATE,
-                    PendingTransfer | RegisterInactive => return INVALID,
-                    _ => {}
+                if let Some(refused) = refuse_registered_status(status) {
+                    return refused;
                 }
                 if send_ca {
                     if !self.cas.contains_key(&dev.ca) {
@@ -141,41 +139,15 @@ impl Model {
                 if !self.cas[&dev.ca].active {
                     return STATE;
                 }
-                if self.certs.contains_key(&d) {
-                    return EXISTS;
-                }
-                self.certs.insert(
-                    d,
-                    ModelCert {
-                        status,
-                        version: 1,
-                        ca: Some(dev.ca),
-                        registered_at: now,
-                    },
-                );
-                Outcome::Ok
+                self.register_new(d, status, Some(dev.ca), now)
             }
             Op::RegisterWithoutCa { device, status } => {
                 let d = usize::from(device) % pool.devices.len();
                 let status = status_of(status);
-                match status {
-                    PendingActivation => return STATE,
-                    PendingTransfer | RegisterInactive => return INVALID,
-                    _ => {}
+                if let Some(refused) = refuse_registered_status(status) {
+                    return refused;
                 }
-                if self.certs.contains_key(&d) {
-                    return EXISTS;
-                }
-                self.certs.insert(
-                    d,
-                    ModelCert {
-                        status,
-                        version: 1,
-                        ca: None,
-                        registered_at: now,
-                    },
-                );
-                Outcome::Ok
+                self.register_new(d, status, None, now)
             }
             Op::UpdateCertificate { device, status } => {
                 let d = usize::from(device) % pool.devices.len();
@@ -214,6 +186,27 @@ impl Model {
             }
             Op::Advance { .. } => Outcome::Ok,
         }
+    }
+
+    /// Stores device `d`, unless it is already registered.
+    fn register_new(
+        &mut self,
+        d: usize,
+        status: CertificateStatus,
+        ca: Option<usize>,
+        now: Timestamp,
+    ) -> Outcome {
+        if self.certs.contains_key(&d) {
+            return Outcome::Err("ResourceAlreadyExistsException");
+        }
+        let record = ModelCert {
+            status,
+            version: 1,
+            ca,
+            registered_at: now,
+        };
+        self.certs.insert(d, record);
+        Outcome::Ok
     }
 
     /// The decision (docs/behaviour.md §6), in the order the manual gives.
@@ -336,5 +329,15 @@ impl Model {
             registered_under: Some(dev.ca),
             event: Some((now.unix_millis(), now.unix_millis())),
         }
+    }
+}
+
+/// The statuses RegisterCertificate(WithoutCA) refuses, and how.
+fn refuse_registered_status(status: CertificateStatus) -> Option<Outcome> {
+    use CertificateStatus::*;
+    match status {
+        PendingActivation => Some(Outcome::Err("CertificateStateException")),
+        PendingTransfer | RegisterInactive => Some(Outcome::Err("InvalidRequestException")),
+        _ => None,
     }
 }
