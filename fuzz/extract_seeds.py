@@ -162,8 +162,8 @@ def from_limbo(seeds, path):
 def api_operations():
     """The selector order of `api_call`: jitr_core::api::OPERATIONS, read from source."""
     src = (ROOT / "jitr-core" / "src" / "api.rs").read_text()
-    block = re.search(r"pub const OPERATIONS: &\[&str\] = &\[(.*?)\];", src, re.DOTALL)
-    return re.findall(r'"([a-z_]+)"', block.group(1)) if block else []
+    block = re.search(r"pub static OPERATIONS: &\[Operation\] = &\[(.*?)\];", src, re.DOTALL)
+    return re.findall(r'op\("([a-z_]+)"', block.group(1)) if block else []
 
 
 def from_vectors(seeds):
@@ -183,6 +183,10 @@ def from_vectors(seeds):
                 der = b"".join(d for pem in args["chain"] for _, d in pem_blocks(pem))
                 flags = DECIDE_SNI if args.get("serverName") else 0
                 seeds.add("decide", bytes([flags]) + der)
+            if op == "register_ca_certificate" and args.get("registrationConfig"):
+                template = args["registrationConfig"].get("templateBody")
+                if template:
+                    seeds.add("template", template)
             if op == "register_ca_certificate":
                 flags = (REG_ACTIVE if args.get("setAsActive") else 0) | (
                     REG_AUTO if args.get("allowAutoRegistration") else 0) | (
@@ -194,6 +198,22 @@ def from_vectors(seeds):
                 seeds.add("register_ca", bytes([flags]) + der)
                 seeds.add("register_ca", bytes([flags | REG_TEXT]) +
                           ca.encode() + b"\0" + (ver or "").encode())
+
+
+def from_previews(seeds):
+    """The templates of the JITP previews (tests/vectors/jitp.json), alone and with the
+    preview's parameters after a NUL byte (the `template` target's input format)."""
+    path = ROOT / "tests" / "vectors" / "jitp.json"
+    if not path.is_file():
+        return
+    for preview in json.loads(path.read_text()).get("previews", []):
+        body = preview["input"].get("templateBody")
+        if not body:
+            continue
+        seeds.add("template", body)
+        params = preview["input"].get("parameters")
+        if params:
+            seeds.add("template", body.encode() + b"\0" + json.dumps(params).encode())
 
 
 def handmade(seeds):
@@ -212,6 +232,7 @@ def main():
     quiet = "--quiet" in sys.argv
     seeds, limbo_seeds = Seeds(CORPUS), Seeds(CORPUS / "limbo")
     from_vectors(seeds)
+    from_previews(seeds)
     handmade(seeds)
     from_corpora(seeds, limbo_seeds, corpora_dir())
     seeds.write(quiet)

@@ -17,6 +17,8 @@
 //!   parameters as JSON text.
 //! - `registry_ops`: raw bytes for `arbitrary` (a list of operations).
 //! - `crl`: a CRL, PEM or DER (the target came with CRL support, issue 7).
+//! - `template`: a provisioning template, then optionally a NUL byte and the parameters
+//!   as a JSON object of strings (else every JITP certificate parameter is given).
 
 use std::collections::HashMap;
 use std::sync::OnceLock;
@@ -48,6 +50,7 @@ pub const TARGETS: &[(&str, Body)] = &[
     ("api_call", api_call),
     ("registry_ops", registry_ops),
     ("crl", crl),
+    ("template", template),
 ];
 
 /// The shared vector file whose CAs make the fixed registry of `decide`, `register_ca`
@@ -94,7 +97,7 @@ fn fixture() -> &'static Fixture {
             cas.insert(ca.id(), ca);
         }
         Fixture {
-            state: reg.export_state(),
+            state: reg.export_state().expect("the state exports"),
             code,
             cas,
         }
@@ -344,7 +347,7 @@ fn decide_chain(pieces: &[&[u8]], flags: u8) -> bool {
     let event = d.event.as_ref().expect("a registration publishes an event");
     assert_eq!(event.certificate_id, leaf.id());
     assert_eq!(event.ca_certificate_id, ca_id);
-    assert_eq!(event.timestamp, now.unix_millis());
+    assert_eq!(event.timestamp, now);
     assert_eq!(reg.certificate_count(), 1);
     // Once: the same chain again finds it pending.
     let again = reg.decide(&chain, sni, now);
@@ -403,7 +406,7 @@ pub fn register_ca(data: &[u8]) {
                 "{e:?}"
             );
             assert_eq!(
-                &reg.export_state(),
+                &reg.export_state().expect("the state exports"),
                 before,
                 "a refused registration stored something"
             );
@@ -471,8 +474,7 @@ pub fn api_call(data: &[u8]) {
     // One selector value in `len + 1` names no operation at all.
     let op = ops
         .get(usize::from(selector) % (ops.len() + 1))
-        .copied()
-        .unwrap_or("no_such_operation");
+        .map_or("no_such_operation", api::Operation::name);
     let text = String::from_utf8_lossy(rest);
     let params: Value = serde_json::from_str(&text).unwrap_or(Value::String(text.into_owned()));
     let reg = fixed_registry(true);
@@ -489,7 +491,7 @@ pub fn api_call(data: &[u8]) {
             assert!(e.code().ends_with("Exception"), "{e:?}");
             let _ = e.message();
             assert_eq!(
-                &reg.export_state(),
+                &reg.export_state().expect("the state exports"),
                 before,
                 "{op} failed ({e:?}) but changed the registry"
             );
@@ -523,5 +525,114 @@ pub fn crl(data: &[u8]) {
             }
         }
         Err(e) => assert_eq!(e.code(), "InvalidRequestException", "{e:?}"),
+    }
+}
+
+/// The parameters `template` evaluates with when its input gives none: every JITP
+/// certificate parameter, and the account's pseudo parameters.
+fn template_parameters(json: &str) -> jitr_core::provisioning::Parameters {
+    use jitr_core::provisioning::{Parameters, CERTIFICATE_PARAMETERS};
+    if let Ok(Value::Object(m)) = serde_json::from_str::<Value>(json) {
+        let mut p = Parameters::new();
+        for (k, v) in m {
+            // What the preview accepts as a parameter name.
+            if let (Value::String(v), 1..=2048) = (v, k.chars().count()) {
+                p.insert(k, v);
+            }
+        }
+        return p;
+    }
+    let mut p = Parameters::new();
+    for (name, _) in CERTIFICATE_PARAMETERS {
+        let value = match name.rsplit("::").next() {
+            Some("Id") => "ab".repeat(32),
+            Some("Country") => "DE".to_string(),
+            _ => "device-1".to_string(),
+        };
+        p.insert(*name, value);
+    }
+    let scope = Scope::new("123456789012", "us-east-1").expect("a valid scope");
+    p.with_scope(&scope)
+}
+
+/// `template`: provisioning templates (issue 13). Parsing and evaluation never panic;
+/// refusals are typed and located; evaluation is deterministic, never hits an
+/// unresolved reference, and a plan holds only what AWS IoT accepts; `preview` agrees.
+pub fn template(data: &[u8]) {
+    use jitr_core::provisioning::{preview, ProvisioningFailure, Template, TemplateErrorKind};
+    let text = String::from_utf8_lossy(data);
+    let (body, params) = text.split_once('\0').unwrap_or((&text, ""));
+    let parameters = template_parameters(params);
+    let parsed = Template::parse(body);
+    assert_eq!(parsed, Template::parse(body), "parsing is deterministic");
+    let outcome = match &parsed {
+        Err(e) => {
+            assert!(TemplateErrorKind::ALL.contains(&e.kind()), "{e:?}");
+            assert!(!e.detail().is_empty());
+            assert!(e.path().is_empty() || e.path().starts_with('/'), "{e:?}");
+            assert_eq!(
+                jitr_core::Error::from(e.clone()).code(),
+                "InvalidRequestException"
+            );
+            None
+        }
+        Ok(t) => {
+            let result = t.evaluate(&parameters);
+            assert_eq!(
+                result,
+                t.evaluate(&parameters),
+                "evaluation is deterministic"
+            );
+            match &result {
+                Ok(plan) => {
+                    let name_ok = |s: &str| {
+                        (1..=128).contains(&s.len())
+                            && s.bytes()
+                                .all(|b| b.is_ascii_alphanumeric() || b":_-".contains(&b))
+                    };
+                    if let Some(thing) = &plan.thing {
+                        assert!(name_ok(&thing.thing_name), "{thing:?}");
+                        assert!(thing.thing_groups.iter().all(|g| name_ok(g)), "{thing:?}");
+                        assert!(thing.thing_type_name.iter().all(|t| name_ok(t)));
+                        assert!(thing.attributes.len() <= 50);
+                    }
+                    assert!(plan.policies.len() <= 10);
+                    for p in &plan.policies {
+                        jitr_core::validate_policy_name(&p.policy_name).expect("a valid name");
+                        if let Some(doc) = &p.policy_document {
+                            jitr_core::validate_policy_document(doc).expect("a valid document");
+                            // Named after the document's SHA-256.
+                            assert_eq!(
+                                p.policy_name,
+                                CertificateId::of_der(doc.as_bytes()).to_string()
+                            );
+                        }
+                    }
+                    if let Some(id) = parameters.get("AWS::IoT::Certificate::Id") {
+                        assert_eq!(
+                            id.parse::<CertificateId>().ok(),
+                            Some(plan.certificate.certificate_id)
+                        );
+                    }
+                }
+                Err(f) => {
+                    assert!(ProvisioningFailure::CODES.contains(&f.code()), "{f:?}");
+                    assert_ne!(f.code(), "UNRESOLVED_REFERENCE", "{f:?}");
+                    assert!(!f.message().is_empty());
+                }
+            }
+            Some(result.is_ok())
+        }
+    };
+    // The JSON entry point says the same.
+    let given: serde_json::Map<String, Value> = parameters
+        .iter()
+        .map(|(k, v)| (k.to_string(), Value::String(v.to_string())))
+        .collect();
+    let out = preview(&serde_json::json!({"templateBody": body, "parameters": given}))
+        .expect("the preview input is well formed");
+    match outcome {
+        None => assert_eq!(out["failure"]["stage"], "TEMPLATE", "{out}"),
+        Some(provisioned) => assert_eq!(out["provisioned"], provisioned, "{out}"),
     }
 }

@@ -323,7 +323,7 @@ fn demo() -> Result<(), Error> {
     );
 
     println!("1. The fleet owner registers a CA with proof of possession.");
-    let code = registry.get_registration_code();
+    let code = registry.get_registration_code().unwrap();
     let (ca_params, ca_key, ca_cert) = fleet_ca("Fleet CA")?;
     let mut v = CertificateParams::new(vec![])?;
     v.distinguished_name.push(DnType::CommonName, code.clone());
@@ -489,8 +489,10 @@ fn listen(args: &[String]) -> Result<(), Error> {
     );
     let (ca_params, ca_key, ca_cert) = fleet_ca("jitr gateway fleet CA")?;
     let mut v = CertificateParams::new(vec![])?;
-    v.distinguished_name
-        .push(DnType::CommonName, registry.get_registration_code());
+    v.distinguished_name.push(
+        DnType::CommonName,
+        registry.get_registration_code().unwrap(),
+    );
     let verification = v.signed_by(&KeyPair::generate()?, &Issuer::new(ca_params, &ca_key))?;
     registry.register_ca_certificate(
         &RegisterCaCertificateRequest {

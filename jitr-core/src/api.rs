@@ -28,34 +28,70 @@ use crate::registry::{
 use crate::status::{AutoRegistrationStatus, CaStatus, CertificateStatus};
 use crate::{CertificateId, Decision, Error, Timestamp};
 
-/// Every operation [`call`] knows, in boto3's `iot` client names, plus `connect`.
-pub const OPERATIONS: &[&str] = &[
-    "get_registration_code",
-    "delete_registration_code",
-    "register_ca_certificate",
-    "update_ca_certificate",
-    "describe_ca_certificate",
-    "list_ca_certificates",
-    "delete_ca_certificate",
-    "register_certificate",
-    "register_certificate_without_ca",
-    "update_certificate",
-    "describe_certificate",
-    "list_certificates",
-    "list_certificates_by_ca",
-    "delete_certificate",
-    "create_policy",
-    "get_policy",
-    "delete_policy",
-    "attach_policy",
-    "detach_policy",
-    "list_attached_policies",
-    "connect",
+/// One operation of [`call`]: its name (boto3's `iot` client method) and what runs it.
+pub struct Operation {
+    name: &'static str,
+    run: fn(&Registry, &Value, Timestamp) -> Result<Value, Error>,
+}
+
+impl Operation {
+    /// The boto3 method name, e.g. `"register_ca_certificate"`.
+    pub fn name(&self) -> &'static str {
+        self.name
+    }
+}
+
+impl core::fmt::Debug for Operation {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(self.name)
+    }
+}
+
+const fn op(
+    name: &'static str,
+    run: fn(&Registry, &Value, Timestamp) -> Result<Value, Error>,
+) -> Operation {
+    Operation { name, run }
+}
+
+/// Every operation [`call`] knows, in boto3's `iot` client names, plus `connect` (the
+/// JITR decision). The one list: adding an operation is one row here and its function;
+/// the Python methods and stubs and the TypeScript types are checked against it.
+pub static OPERATIONS: &[Operation] = &[
+    op("get_registration_code", get_registration_code),
+    op("delete_registration_code", delete_registration_code),
+    op("register_ca_certificate", register_ca_certificate),
+    op("update_ca_certificate", update_ca_certificate),
+    op("describe_ca_certificate", describe_ca_certificate),
+    op("list_ca_certificates", list_ca_certificates),
+    op("delete_ca_certificate", delete_ca_certificate),
+    op("register_certificate", register_certificate),
+    op(
+        "register_certificate_without_ca",
+        register_certificate_without_ca,
+    ),
+    op("update_certificate", update_certificate),
+    op("describe_certificate", describe_certificate),
+    op("list_certificates", list_certificates),
+    op("list_certificates_by_ca", list_certificates_by_ca),
+    op("delete_certificate", delete_certificate),
+    op("create_policy", create_policy),
+    op("get_policy", get_policy),
+    op("delete_policy", delete_policy),
+    op("attach_policy", attach_policy),
+    op("detach_policy", detach_policy),
+    op("list_attached_policies", list_attached_policies),
+    op("connect", connect),
 ];
 
 /// The response keys that hold dates (epoch seconds with a fraction in the JSON); front
 /// ends turn them into their language's date type.
 pub const DATE_KEYS: &[&str] = &["creationDate", "lastModifiedDate", "notBefore", "notAfter"];
+
+/// The operation named `name`, if [`call`] knows it.
+pub fn operation(name: &str) -> Option<&'static Operation> {
+    OPERATIONS.iter().find(|o| o.name == name)
+}
 
 /// Runs `operation` with boto3-style `params` (a JSON object) at `now`.
 ///
@@ -72,172 +108,202 @@ pub fn call(
             "parameters must be a JSON object".into(),
         ));
     }
-    // Parsed straight from the caller's value: no copy of the parameters (PEMs included).
-    let p = params;
-    match operation {
-        "get_registration_code" => {
-            let _: NoParams = parse(p)?;
-            Ok(json!({"registrationCode": registry.get_registration_code()}))
-        }
-        "delete_registration_code" => {
-            let _: NoParams = parse(p)?;
-            registry.delete_registration_code();
-            Ok(json!({}))
-        }
-        "register_ca_certificate" => {
-            let a: RegisterCa = parse(p)?;
-            let req = RegisterCaCertificateRequest {
-                ca_certificate: a.ca_certificate,
-                verification_certificate: a.verification_certificate,
-                set_as_active: a.set_as_active.unwrap_or(false),
-                allow_auto_registration: a.allow_auto_registration.unwrap_or(false),
-                certificate_mode: enum_arg(a.certificate_mode.as_deref())?.unwrap_or_default(),
-                registration_config: a.registration_config,
-                tags: a.tags.unwrap_or_default(),
-            };
-            to_value(&registry.register_ca_certificate(&req, now)?)
-        }
-        "update_ca_certificate" => {
-            let a: UpdateCa = parse(p)?;
-            let req = UpdateCaCertificateRequest {
-                certificate_id: id_arg(&a.certificate_id)?,
-                new_status: enum_arg::<CaStatus>(a.new_status.as_deref())?,
-                new_auto_registration_status: enum_arg::<AutoRegistrationStatus>(
-                    a.new_auto_registration_status.as_deref(),
-                )?,
-                registration_config: a.registration_config,
-                remove_auto_registration: a.remove_auto_registration.unwrap_or(false),
-            };
-            registry.update_ca_certificate(&req, now)?;
-            Ok(json!({}))
-        }
-        "describe_ca_certificate" => {
-            let a: ById = parse(p)?;
-            to_value(&registry.describe_ca_certificate(&id_arg(&a.certificate_id)?)?)
-        }
-        "list_ca_certificates" => {
-            let a: ListArgs = parse(p)?;
-            page_value(
-                registry.list_ca_certificates(&a.request()?)?,
-                "certificates",
-            )
-        }
-        "delete_ca_certificate" => {
-            let a: ById = parse(p)?;
-            registry.delete_ca_certificate(&id_arg(&a.certificate_id)?)?;
-            Ok(json!({}))
-        }
-        "register_certificate" | "register_certificate_without_ca" => {
-            let a: RegisterDevice = parse(p)?;
-            let without_ca = operation == "register_certificate_without_ca";
-            if without_ca && (a.ca_certificate_pem.is_some() || a.set_as_active.is_some()) {
-                return Err(Error::InvalidRequest(
-                    "register_certificate_without_ca takes certificatePem and status only".into(),
-                ));
-            }
-            let mut status = enum_arg::<CertificateStatus>(a.status.as_deref())?;
-            if a.set_as_active == Some(true) {
-                status = Some(CertificateStatus::Active);
-            }
-            let req = RegisterCertificateRequest {
-                certificate_pem: a.certificate_pem,
-                ca_certificate_pem: a.ca_certificate_pem,
-                status,
-            };
-            let resp = if without_ca {
-                registry.register_certificate_without_ca(&req, now)?
-            } else {
-                registry.register_certificate(&req, now)?
-            };
-            to_value(&resp)
-        }
-        "update_certificate" => {
-            let a: UpdateDevice = parse(p)?;
-            let status = enum_arg::<CertificateStatus>(Some(&a.new_status))?
-                .ok_or_else(|| Error::InvalidRequest("newStatus is required".into()))?;
-            registry.update_certificate(&id_arg(&a.certificate_id)?, status, now)?;
-            Ok(json!({}))
-        }
-        "describe_certificate" => {
-            let a: ById = parse(p)?;
-            let d = registry.describe_certificate(&id_arg(&a.certificate_id)?)?;
-            Ok(json!({"certificateDescription": to_value(&d)?}))
-        }
-        "list_certificates" => {
-            let a: ListArgs = parse(p)?;
-            page_value(registry.list_certificates(&a.request()?)?, "certificates")
-        }
-        "list_certificates_by_ca" => {
-            let a: ListByCa = parse(p)?;
-            let req = ListArgs {
-                page_size: a.page_size,
-                marker: a.marker,
-                ascending_order: a.ascending_order,
-            }
-            .request()?;
-            page_value(
-                registry.list_certificates_by_ca(&id_arg(&a.ca_certificate_id)?, &req)?,
-                "certificates",
-            )
-        }
-        "delete_certificate" => {
-            let a: DeleteDevice = parse(p)?;
-            registry
-                .delete_certificate(&id_arg(&a.certificate_id)?, a.force_delete.unwrap_or(false))?;
-            Ok(json!({}))
-        }
-        "create_policy" => {
-            let a: CreatePolicy = parse(p)?;
-            to_value(&registry.create_policy(&a.policy_name, &a.policy_document, now)?)
-        }
-        "get_policy" => {
-            let a: ByName = parse(p)?;
-            to_value(&registry.get_policy(&a.policy_name)?)
-        }
-        "delete_policy" => {
-            let a: ByName = parse(p)?;
-            registry.delete_policy(&a.policy_name)?;
-            Ok(json!({}))
-        }
-        "attach_policy" | "detach_policy" => {
-            let a: Attach = parse(p)?;
-            if operation == "attach_policy" {
-                registry.attach_policy(&a.policy_name, &a.target)?;
-            } else {
-                registry.detach_policy(&a.policy_name, &a.target)?;
-            }
-            Ok(json!({}))
-        }
-        "list_attached_policies" => {
-            let a: ListAttached = parse(p)?;
-            let all = registry.list_attached_policies(&a.target)?;
-            Ok(json!({"policies": to_value(&all)?}))
-        }
-        "connect" => {
-            let a: Connect = parse(p)?;
-            // The decision sees raw DER, as a TLS server would: the PEM armour is removed
-            // here and every certificate check is the decision's own. An entry may be a
-            // bundle.
-            let mut chain = Vec::new();
-            for pem in &a.chain {
-                chain.extend(pem_blocks_der(pem)?);
-            }
-            let chain: Vec<_> = chain
-                .into_iter()
-                .map(rustls_pki_types::CertificateDer::from)
-                .collect();
-            Ok(decision_value(&registry.decide(
-                &chain,
-                a.server_name.as_deref(),
-                now,
-            )))
-        }
-        other => Err(Error::InvalidRequest(format!(
+    let Some(op) = self::operation(operation) else {
+        let known: Vec<&str> = OPERATIONS.iter().map(Operation::name).collect();
+        return Err(Error::InvalidRequest(format!(
             "unknown operation {:?}; known: {}",
-            crate::id::truncate_for_message(other),
-            OPERATIONS.join(", ")
-        ))),
+            crate::id::truncate_for_message(operation),
+            known.join(", ")
+        )));
+    };
+    // Parameters are parsed straight from the caller's value: no copy (PEMs included).
+    (op.run)(registry, params, now)
+}
+
+fn get_registration_code(registry: &Registry, p: &Value, _: Timestamp) -> Result<Value, Error> {
+    let _: NoParams = parse(p)?;
+    Ok(json!({"registrationCode": registry.get_registration_code()?}))
+}
+
+fn delete_registration_code(registry: &Registry, p: &Value, _: Timestamp) -> Result<Value, Error> {
+    let _: NoParams = parse(p)?;
+    registry.delete_registration_code()?;
+    Ok(json!({}))
+}
+
+fn register_ca_certificate(registry: &Registry, p: &Value, now: Timestamp) -> Result<Value, Error> {
+    let a: RegisterCa = parse(p)?;
+    let req = RegisterCaCertificateRequest {
+        ca_certificate: a.ca_certificate,
+        verification_certificate: a.verification_certificate,
+        set_as_active: a.set_as_active.unwrap_or(false),
+        allow_auto_registration: a.allow_auto_registration.unwrap_or(false),
+        certificate_mode: enum_arg(a.certificate_mode.as_deref())?.unwrap_or_default(),
+        registration_config: a.registration_config,
+        tags: a.tags.unwrap_or_default(),
+    };
+    to_value(&registry.register_ca_certificate(&req, now)?)
+}
+
+fn update_ca_certificate(registry: &Registry, p: &Value, now: Timestamp) -> Result<Value, Error> {
+    let a: UpdateCa = parse(p)?;
+    let req = UpdateCaCertificateRequest {
+        certificate_id: id_arg(&a.certificate_id)?,
+        new_status: enum_arg::<CaStatus>(a.new_status.as_deref())?,
+        new_auto_registration_status: enum_arg::<AutoRegistrationStatus>(
+            a.new_auto_registration_status.as_deref(),
+        )?,
+        registration_config: a.registration_config,
+        remove_auto_registration: a.remove_auto_registration.unwrap_or(false),
+    };
+    registry.update_ca_certificate(&req, now)?;
+    Ok(json!({}))
+}
+
+fn describe_ca_certificate(registry: &Registry, p: &Value, _: Timestamp) -> Result<Value, Error> {
+    let a: ById = parse(p)?;
+    to_value(&registry.describe_ca_certificate(&id_arg(&a.certificate_id)?)?)
+}
+
+fn list_ca_certificates(registry: &Registry, p: &Value, _: Timestamp) -> Result<Value, Error> {
+    let a: ListArgs = parse(p)?;
+    page_value(
+        registry.list_ca_certificates(&a.request()?)?,
+        "certificates",
+    )
+}
+
+fn delete_ca_certificate(registry: &Registry, p: &Value, _: Timestamp) -> Result<Value, Error> {
+    let a: ById = parse(p)?;
+    registry.delete_ca_certificate(&id_arg(&a.certificate_id)?)?;
+    Ok(json!({}))
+}
+
+fn register_certificate(registry: &Registry, p: &Value, now: Timestamp) -> Result<Value, Error> {
+    let req = register_device_request(p, false)?;
+    to_value(&registry.register_certificate(&req, now)?)
+}
+
+fn register_certificate_without_ca(
+    registry: &Registry,
+    p: &Value,
+    now: Timestamp,
+) -> Result<Value, Error> {
+    let req = register_device_request(p, true)?;
+    to_value(&registry.register_certificate_without_ca(&req, now)?)
+}
+
+fn register_device_request(
+    p: &Value,
+    without_ca: bool,
+) -> Result<RegisterCertificateRequest, Error> {
+    let a: RegisterDevice = parse(p)?;
+    if without_ca && (a.ca_certificate_pem.is_some() || a.set_as_active.is_some()) {
+        return Err(Error::InvalidRequest(
+            "register_certificate_without_ca takes certificatePem and status only".into(),
+        ));
     }
+    let mut status = enum_arg::<CertificateStatus>(a.status.as_deref())?;
+    if a.set_as_active == Some(true) {
+        status = Some(CertificateStatus::Active);
+    }
+    Ok(RegisterCertificateRequest {
+        certificate_pem: a.certificate_pem,
+        ca_certificate_pem: a.ca_certificate_pem,
+        status,
+    })
+}
+
+fn update_certificate(registry: &Registry, p: &Value, now: Timestamp) -> Result<Value, Error> {
+    let a: UpdateDevice = parse(p)?;
+    let status = enum_arg::<CertificateStatus>(Some(&a.new_status))?
+        .ok_or_else(|| Error::InvalidRequest("newStatus is required".into()))?;
+    registry.update_certificate(&id_arg(&a.certificate_id)?, status, now)?;
+    Ok(json!({}))
+}
+
+fn describe_certificate(registry: &Registry, p: &Value, _: Timestamp) -> Result<Value, Error> {
+    let a: ById = parse(p)?;
+    let d = registry.describe_certificate(&id_arg(&a.certificate_id)?)?;
+    Ok(json!({"certificateDescription": to_value(&d)?}))
+}
+
+fn list_certificates(registry: &Registry, p: &Value, _: Timestamp) -> Result<Value, Error> {
+    let a: ListArgs = parse(p)?;
+    page_value(registry.list_certificates(&a.request()?)?, "certificates")
+}
+
+fn list_certificates_by_ca(registry: &Registry, p: &Value, _: Timestamp) -> Result<Value, Error> {
+    let a: ListByCa = parse(p)?;
+    let req = ListArgs {
+        page_size: a.page_size,
+        marker: a.marker,
+        ascending_order: a.ascending_order,
+    }
+    .request()?;
+    page_value(
+        registry.list_certificates_by_ca(&id_arg(&a.ca_certificate_id)?, &req)?,
+        "certificates",
+    )
+}
+
+fn delete_certificate(registry: &Registry, p: &Value, _: Timestamp) -> Result<Value, Error> {
+    let a: DeleteDevice = parse(p)?;
+    registry.delete_certificate(&id_arg(&a.certificate_id)?, a.force_delete.unwrap_or(false))?;
+    Ok(json!({}))
+}
+
+fn create_policy(registry: &Registry, p: &Value, now: Timestamp) -> Result<Value, Error> {
+    let a: CreatePolicy = parse(p)?;
+    to_value(&registry.create_policy(&a.policy_name, &a.policy_document, now)?)
+}
+
+fn get_policy(registry: &Registry, p: &Value, _: Timestamp) -> Result<Value, Error> {
+    let a: ByName = parse(p)?;
+    to_value(&registry.get_policy(&a.policy_name)?)
+}
+
+fn delete_policy(registry: &Registry, p: &Value, _: Timestamp) -> Result<Value, Error> {
+    let a: ByName = parse(p)?;
+    registry.delete_policy(&a.policy_name)?;
+    Ok(json!({}))
+}
+
+fn attach_policy(registry: &Registry, p: &Value, _: Timestamp) -> Result<Value, Error> {
+    let a: Attach = parse(p)?;
+    registry.attach_policy(&a.policy_name, &a.target)?;
+    Ok(json!({}))
+}
+
+fn detach_policy(registry: &Registry, p: &Value, _: Timestamp) -> Result<Value, Error> {
+    let a: Attach = parse(p)?;
+    registry.detach_policy(&a.policy_name, &a.target)?;
+    Ok(json!({}))
+}
+
+fn list_attached_policies(registry: &Registry, p: &Value, _: Timestamp) -> Result<Value, Error> {
+    let a: ListAttached = parse(p)?;
+    let all = registry.list_attached_policies(&a.target)?;
+    Ok(json!({"policies": to_value(&all)?}))
+}
+
+fn connect(registry: &Registry, p: &Value, now: Timestamp) -> Result<Value, Error> {
+    let a: Connect = parse(p)?;
+    // The decision sees raw DER, as a TLS server would: the PEM armour is removed here and
+    // every certificate check is the decision's own. An entry may be a bundle.
+    let mut chain = Vec::new();
+    for pem in &a.chain {
+        chain.extend(pem_blocks_der(pem)?);
+    }
+    let chain: Vec<_> = chain
+        .into_iter()
+        .map(rustls_pki_types::CertificateDer::from)
+        .collect();
+    Ok(decision_value(&registry.decide(
+        &chain,
+        a.server_name.as_deref(),
+        now,
+    )))
 }
 
 /// A decision as JSON: `allowed`, `reason` (null when allowed), `message`,
@@ -425,9 +491,16 @@ mod tests {
         let reg = Registry::new(crate::Scope::new("123456789012", "us-east-1").unwrap());
         let now = Timestamp::from_unix_secs(0);
         for op in OPERATIONS {
-            let err = call(&reg, op, &json!({"noSuchParameter": 1}), now).unwrap_err();
-            assert_eq!(err.code(), "InvalidRequestException", "{op}");
+            let err = call(&reg, op.name(), &json!({"noSuchParameter": 1}), now).unwrap_err();
+            assert_eq!(err.code(), "InvalidRequestException", "{op:?}");
+            assert!(err.message().contains("noSuchParameter"), "{op:?}: {err}");
         }
+        let names: std::collections::HashSet<_> = OPERATIONS.iter().map(Operation::name).collect();
+        assert_eq!(
+            names.len(),
+            OPERATIONS.len(),
+            "an operation is listed twice"
+        );
         assert!(call(&reg, "nope", &json!({}), now).is_err());
         assert!(call(&reg, "get_registration_code", &json!([1]), now).is_err());
         let err = call(&reg, "list_certificates", &json!({"pageSize": -1}), now).unwrap_err();

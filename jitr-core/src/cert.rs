@@ -8,9 +8,10 @@ use x509_parser::oid_registry::Oid;
 use x509_parser::prelude::FromDer;
 use x509_parser::x509::X509Name;
 
-use crate::error::Error;
+use crate::error::{CertificateError, CertificateErrorKind, Error};
 use crate::id::CertificateId;
 use crate::time::{Timestamp, Validity};
+use CertificateErrorKind::{Count, Der, Pem, PrivateKey, Signature, TooLarge};
 
 /// The largest certificate accepted, in DER bytes (64 KiB).
 pub const MAX_CERTIFICATE_DER_LEN: usize = 64 * 1024;
@@ -153,21 +154,27 @@ impl Certificate {
     /// Parses one DER-encoded certificate. Trailing bytes are an error.
     pub fn from_der(der: &[u8]) -> Result<Self, Error> {
         if der.is_empty() {
-            return Err(invalid("the certificate is empty"));
+            return Err(invalid(Der, "the certificate is empty"));
         }
         if der.len() > MAX_CERTIFICATE_DER_LEN {
-            return Err(invalid(format!(
-                "the certificate is {} bytes; at most {MAX_CERTIFICATE_DER_LEN} are accepted",
-                der.len()
-            )));
+            return Err(invalid(
+                TooLarge,
+                format!(
+                    "the certificate is {} bytes; at most {MAX_CERTIFICATE_DER_LEN} are accepted",
+                    der.len()
+                ),
+            ));
         }
         let (rest, x509) = X509Certificate::from_der(der)
-            .map_err(|e| invalid(format!("the certificate is not valid DER X.509: {e}")))?;
+            .map_err(|e| invalid(Der, format!("the certificate is not valid DER X.509: {e}")))?;
         if !rest.is_empty() {
-            return Err(invalid(format!(
-                "{} bytes of trailing data follow the certificate",
-                rest.len()
-            )));
+            return Err(invalid(
+                Der,
+                format!(
+                    "{} bytes of trailing data follow the certificate",
+                    rest.len()
+                ),
+            ));
         }
         Self::from_parsed(der, &x509)
     }
@@ -176,10 +183,10 @@ impl Certificate {
     pub fn from_pem(pem: &str) -> Result<Self, Error> {
         let mut certs = parse_pem_chain(pem)?;
         if certs.len() != 1 {
-            return Err(invalid(format!(
-                "expected exactly one certificate, found {}",
-                certs.len()
-            )));
+            return Err(invalid(
+                Count,
+                format!("expected exactly one certificate, found {}", certs.len()),
+            ));
         }
         Ok(certs.remove(0))
     }
@@ -188,7 +195,7 @@ impl Certificate {
     pub fn from_pem_or_der(input: &[u8]) -> Result<Self, Error> {
         if looks_like_pem(input) {
             let text = core::str::from_utf8(input)
-                .map_err(|_| invalid("the PEM text is not valid UTF-8"))?;
+                .map_err(|_| invalid(Pem, "the PEM text is not valid UTF-8"))?;
             Self::from_pem(text)
         } else {
             Self::from_der(input)
@@ -197,9 +204,10 @@ impl Certificate {
 
     fn from_parsed(der: &[u8], x509: &X509Certificate<'_>) -> Result<Self, Error> {
         let ext_err = |what: &str, e: x509_parser::error::X509Error| {
-            invalid(format!(
-                "the certificate's {what} extension is invalid: {e}"
-            ))
+            invalid(
+                Der,
+                format!("the certificate's {what} extension is invalid: {e}"),
+            )
         };
         let basic_constraints = x509
             .basic_constraints()
@@ -401,20 +409,26 @@ impl Certificate {
     /// certificate's issuer and the issuer's public key verifies the signature.
     pub fn is_signed_by(&self, issuer: &Certificate) -> Result<(), Error> {
         if self.issuer().der() != issuer.subject().der() {
-            return Err(invalid(format!(
-                "the certificate's issuer ({}) is not the CA's subject ({})",
-                self.issuer().rfc4514(),
-                issuer.subject().rfc4514()
-            )));
+            return Err(invalid(
+                Signature,
+                format!(
+                    "the certificate's issuer ({}) is not the CA's subject ({})",
+                    self.issuer().rfc4514(),
+                    issuer.subject().rfc4514()
+                ),
+            ));
         }
         let (_, me) = X509Certificate::from_der(self.der())
-            .map_err(|e| invalid(format!("the certificate cannot be re-read: {e}")))?;
+            .map_err(|e| invalid(Der, format!("the certificate cannot be re-read: {e}")))?;
         let (_, ca) = X509Certificate::from_der(issuer.der())
-            .map_err(|e| invalid(format!("the CA certificate cannot be re-read: {e}")))?;
+            .map_err(|e| invalid(Der, format!("the CA certificate cannot be re-read: {e}")))?;
         me.verify_signature(Some(ca.public_key())).map_err(|e| {
-            invalid(format!(
-                "the certificate's signature does not verify with the CA's public key: {e}"
-            ))
+            invalid(
+                Signature,
+                format!(
+                    "the certificate's signature does not verify with the CA's public key: {e}"
+                ),
+            )
         })
     }
 }
@@ -450,21 +464,23 @@ impl Eq for Certificate {}
 pub fn parse_pem_chain(pem_text: &str) -> Result<Vec<Certificate>, Error> {
     let blocks = pem_blocks_der(pem_text)?;
     if blocks.len() > MAX_CHAIN_LEN {
-        return Err(invalid(format!(
-            "the PEM text holds {} certificates; at most {MAX_CHAIN_LEN} are accepted",
-            blocks.len()
-        )));
+        return Err(invalid(
+            TooLarge,
+            format!(
+                "the PEM text holds {} certificates; at most {MAX_CHAIN_LEN} are accepted",
+                blocks.len()
+            ),
+        ));
     }
     blocks
         .iter()
         .enumerate()
         .map(|(i, der)| {
-            Certificate::from_der(der).map_err(|e| {
-                invalid(format!(
-                    "certificate {} of the PEM text: {}",
-                    i + 1,
-                    e.message()
-                ))
+            Certificate::from_der(der).map_err(|e| match e {
+                Error::Certificate(e) => Error::Certificate(
+                    e.context(format_args!("certificate {} of the PEM text", i + 1)),
+                ),
+                other => other,
             })
         })
         .collect()
@@ -474,27 +490,31 @@ pub fn parse_pem_chain(pem_text: &str) -> Result<Vec<Certificate>, Error> {
 /// X.509 (for handing a chain to the decision as a TLS server would).
 pub fn pem_blocks_der(pem_text: &str) -> Result<Vec<Vec<u8>>, Error> {
     if pem_text.len() > MAX_PEM_LEN {
-        return Err(invalid(format!(
-            "the PEM text is {} bytes; at most {MAX_PEM_LEN} are accepted",
-            pem_text.len()
-        )));
+        return Err(invalid(
+            TooLarge,
+            format!(
+                "the PEM text is {} bytes; at most {MAX_PEM_LEN} are accepted",
+                pem_text.len()
+            ),
+        ));
     }
     if pem_text.contains("PRIVATE KEY-----") {
-        return Err(invalid(
+        return Err(invalid(PrivateKey,
             "the input contains a private key; only certificates are accepted (the key was not stored or shown)",
         ));
     }
     let blocks = pem::parse_many(pem_text)
-        .map_err(|e| invalid(format!("the PEM text is malformed: {e}")))?;
+        .map_err(|e| invalid(Pem, format!("the PEM text is malformed: {e}")))?;
     let begins = pem_text.matches("-----BEGIN ").count();
     if blocks.len() < begins {
-        return Err(invalid(format!(
+        return Err(invalid(Pem, format!(
             "{} of the {begins} PEM blocks never end (no matching -----END line): the text looks truncated",
             begins - blocks.len()
         )));
     }
     if blocks.is_empty() {
         return Err(invalid(
+            Pem,
             "no PEM certificate (-----BEGIN CERTIFICATE-----) was found",
         ));
     }
@@ -503,11 +523,14 @@ pub fn pem_blocks_der(pem_text: &str) -> Result<Vec<Vec<u8>>, Error> {
         .enumerate()
         .map(|(i, b)| match b.tag() {
             "CERTIFICATE" | "X509 CERTIFICATE" => Ok(b.into_contents()),
-            tag => Err(invalid(format!(
-                "PEM block {} is {:?}, not a CERTIFICATE",
-                i + 1,
-                crate::id::truncate_for_message(tag)
-            ))),
+            tag => Err(invalid(
+                Pem,
+                format!(
+                    "PEM block {} is {:?}, not a CERTIFICATE",
+                    i + 1,
+                    crate::id::truncate_for_message(tag)
+                ),
+            )),
         })
         .collect()
 }
@@ -529,7 +552,7 @@ pub(crate) fn validity_of_der(der: &[u8]) -> Result<Validity, Error> {
     let (_, x509) = X509CertificateParser::new()
         .with_deep_parse_extensions(false)
         .parse(der)
-        .map_err(|e| invalid(format!("the certificate is not valid DER X.509: {e}")))?;
+        .map_err(|e| invalid(Der, format!("the certificate is not valid DER X.509: {e}")))?;
     Ok(Validity {
         not_before: Timestamp::from_unix_secs(x509.validity().not_before.timestamp()),
         not_after: Timestamp::from_unix_secs(x509.validity().not_after.timestamp()),
@@ -542,8 +565,8 @@ pub(crate) fn looks_like_pem(input: &[u8]) -> bool {
     input.first() != Some(&0x30)
 }
 
-fn invalid(msg: impl Into<String>) -> Error {
-    Error::CertificateValidation(msg.into())
+fn invalid(kind: CertificateErrorKind, msg: impl Into<String>) -> Error {
+    Error::Certificate(CertificateError::new(kind, msg))
 }
 
 fn distinguished_name(name: &X509Name<'_>) -> DistinguishedName {

@@ -1,4 +1,26 @@
 //! Certificate revocation lists: parsed once, checked against their CA, looked up in O(1).
+//!
+//! A CRL answers "is this certificate revoked?" only when every rule of RFC 5280 §6.3.3
+//! that jitr relies on holds; otherwise it is *not usable* for that certificate, with a
+//! [`CrlProblem`] that says why, and the activation handler never reads it as "not
+//! revoked":
+//!
+//! - **It was issued by the CA** ([`Crl::verify_issued_by`]): the CRL's issuer is the
+//!   CA's subject; the CA's key usage, when the extension is present, asserts `cRLSign`
+//!   (§4.2.1.3, §6.3.3(f)); the CA's key verifies the signature (§6.3.3(g)).
+//! - **It is current** ([`Crl::check_fresh`]): `thisUpdate` has passed and, under the
+//!   default [`StaleCrlPolicy::Refuse`], `nextUpdate` is present and has not (§5.1.2.5).
+//! - **It covers the certificate** ([`Crl::covers`], §6.3.3(b)(2), §5.2.5): a CRL whose
+//!   issuingDistributionPoint names a distribution point covers a certificate only if
+//!   one of the certificate's CRL distribution points names it (a full name, the same
+//!   kind and value; a URI compared exactly, a DNS name without regard to ASCII case, a
+//!   directory name by its DER). A distribution point with a `cRLIssuer` (an indirect
+//!   CRL's) or with `reasons` (a partition by reason) does not count, since jitr refuses
+//!   such CRLs; a certificate without CRL distribution points is not covered by a
+//!   partitioned CRL. An `onlyContainsUserCerts` CRL does not cover a CA certificate.
+//! - **It is complete for its issuer** (checked when parsed, [`Crl::from_der`]): no delta
+//!   CRL, indirect CRL, reason partition, CA-only or attribute-only scope, unknown
+//!   critical extension, or distribution point name jitr cannot compare.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, RwLock};
@@ -6,6 +28,8 @@ use std::sync::{Arc, RwLock};
 use x509_parser::certificate::X509Certificate;
 use x509_parser::prelude::FromDer;
 use x509_parser::revocation_list::CertificateRevocationList;
+
+use x509_parser::extensions::{DistributionPointName, GeneralName, ParsedExtension};
 
 use crate::cert::{looks_like_pem, Certificate};
 use crate::error::Error;
@@ -29,6 +53,96 @@ pub struct Crl {
     this_update: Timestamp,
     next_update: Option<Timestamp>,
     revoked: HashSet<Box<[u8]>>,
+    scope: Scope,
+}
+
+/// Which certificates of its issuer a CRL covers (its issuingDistributionPoint).
+#[derive(Clone, Debug, Default)]
+struct Scope {
+    /// The distribution point's full name, if the IDP names one.
+    distribution_point: Option<Vec<PointName>>,
+    /// onlyContainsUserCerts.
+    user_certs_only: bool,
+}
+
+/// A general name in a distribution point, owned and comparable.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum PointName {
+    Uri(String),
+    Dns(String),
+    Email(String),
+    Directory {
+        der: Vec<u8>,
+        text: String,
+    },
+    Ip(Vec<u8>),
+    /// otherName, x400Address, ediPartyName, registeredID: compared by their encoding.
+    Other {
+        tag: u32,
+        value: Vec<u8>,
+    },
+}
+
+impl PointName {
+    /// `None` for a name x509-parser could not read.
+    fn from_general(name: &GeneralName<'_>) -> Option<Self> {
+        Some(match name {
+            GeneralName::URI(u) => Self::Uri((*u).to_string()),
+            GeneralName::DNSName(d) => Self::Dns(d.to_ascii_lowercase()),
+            GeneralName::RFC822Name(e) => Self::Email((*e).to_string()),
+            GeneralName::DirectoryName(n) => Self::Directory {
+                der: n.as_raw().to_vec(),
+                text: n.to_string(),
+            },
+            GeneralName::IPAddress(ip) => Self::Ip(ip.to_vec()),
+            GeneralName::OtherName(oid, value) => Self::Other {
+                tag: 0,
+                value: [oid.as_bytes(), &[0xff], value].concat(),
+            },
+            GeneralName::X400Address(a) => Self::Other {
+                tag: 3,
+                value: a.data.to_vec(),
+            },
+            GeneralName::EDIPartyName(a) => Self::Other {
+                tag: 5,
+                value: a.data.to_vec(),
+            },
+            GeneralName::RegisteredID(oid) => Self::Other {
+                tag: 8,
+                value: oid.as_bytes().to_vec(),
+            },
+            GeneralName::Invalid(..) => return None,
+        })
+    }
+}
+
+impl core::fmt::Display for PointName {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            Self::Uri(u) => write!(f, "URI:{}", crate::id::truncate_for_message(u)),
+            Self::Dns(d) => write!(f, "DNS:{}", crate::id::truncate_for_message(d)),
+            Self::Email(e) => write!(f, "email:{}", crate::id::truncate_for_message(e)),
+            Self::Directory { text, .. } => {
+                write!(f, "DirName:{}", crate::id::truncate_for_message(text))
+            }
+            Self::Ip(ip) => write!(f, "IP:{}", hex::encode(ip)),
+            Self::Other { tag, .. } => write!(f, "[{tag}] name"),
+        }
+    }
+}
+
+impl Scope {
+    fn describe(&self) -> String {
+        let mut parts = Vec::new();
+        if let Some(names) = &self.distribution_point {
+            let names: Vec<String> = names.iter().map(ToString::to_string).collect();
+            parts.push(format!("distribution point {}", names.join(", ")));
+        }
+        if self.user_certs_only {
+            parts.push("end-entity certificates only".to_string());
+        }
+        parts.join("; ")
+    }
 }
 
 /// What to do with a CRL whose `nextUpdate` has passed.
@@ -43,6 +157,39 @@ pub enum StaleCrlPolicy {
     Accept,
 }
 
+impl StaleCrlPolicy {
+    /// The name a host configures it by: `REFUSE` or `ACCEPT`.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::Refuse => "REFUSE",
+            Self::Accept => "ACCEPT",
+        }
+    }
+}
+
+impl core::str::FromStr for StaleCrlPolicy {
+    type Err = Error;
+
+    /// `REFUSE` or `ACCEPT` (exactly; a configuration value, as the Lambda's
+    /// `JITR_STALE_CRL`).
+    ///
+    /// ```
+    /// use jitr_core::crl::StaleCrlPolicy;
+    /// assert_eq!("ACCEPT".parse::<StaleCrlPolicy>().unwrap(), StaleCrlPolicy::Accept);
+    /// assert!("refuse".parse::<StaleCrlPolicy>().is_err());
+    /// ```
+    fn from_str(s: &str) -> Result<Self, Error> {
+        match s {
+            "REFUSE" => Ok(Self::Refuse),
+            "ACCEPT" => Ok(Self::Accept),
+            other => Err(Error::InvalidRequest(format!(
+                "{:?} is not a stale-CRL policy: REFUSE or ACCEPT",
+                crate::id::truncate_for_message(other)
+            ))),
+        }
+    }
+}
+
 /// Why a CRL cannot be used for a certificate.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
@@ -52,6 +199,13 @@ pub enum CrlProblem {
     WrongIssuer {
         /// The CRL's issuer.
         crl_issuer: String,
+        /// The CA's subject.
+        ca_subject: String,
+    },
+    /// The CA's key usage extension is present and does not assert `cRLSign`, so the CA
+    /// may not sign CRLs (RFC 5280 §4.2.1.3, §6.3.3(f)).
+    #[error("the CA {ca_subject} may not sign CRLs: its key usage does not include cRLSign")]
+    CaNotCrlSigner {
         /// The CA's subject.
         ca_subject: String,
     },
@@ -74,6 +228,24 @@ pub enum CrlProblem {
         /// The CRL's thisUpdate.
         this_update: Timestamp,
     },
+    /// The CRL's issuingDistributionPoint limits it to certificates this one is not
+    /// among (RFC 5280 §6.3.3(b)(2), §5.2.5): it cannot say this certificate is not
+    /// revoked.
+    #[error("the CRL does not cover this certificate: it covers only {crl_scope}, and the certificate is not in that scope")]
+    DoesNotCover {
+        /// What the CRL covers, in words.
+        crl_scope: String,
+    },
+    /// The host has no CRL for the CA (no CRL source is configured for it).
+    #[error("no CRL is configured for the CA")]
+    NotConfigured,
+    /// The CA certificate is not registered (DescribeCACertificate answered
+    /// `ResourceNotFoundException`), so the CRL cannot be checked against it.
+    #[error("the CA certificate {ca_certificate_id} is not registered, so its CRL cannot be checked against it")]
+    CaNotFound {
+        /// The CA certificate's ID, from the event.
+        ca_certificate_id: CertificateId,
+    },
 }
 
 impl CrlProblem {
@@ -81,12 +253,29 @@ impl CrlProblem {
     pub fn code(&self) -> &'static str {
         match self {
             Self::WrongIssuer { .. } => "CRL_WRONG_ISSUER",
+            Self::CaNotCrlSigner { .. } => "CRL_CA_NOT_CRL_SIGNER",
             Self::BadSignature => "CRL_BAD_SIGNATURE",
             Self::Stale { .. } => "CRL_STALE",
             Self::NoNextUpdate => "CRL_NO_NEXT_UPDATE",
             Self::NotYetValid { .. } => "CRL_NOT_YET_VALID",
+            Self::DoesNotCover { .. } => "CRL_DOES_NOT_COVER",
+            Self::NotConfigured => "CRL_NOT_CONFIGURED",
+            Self::CaNotFound { .. } => "CRL_CA_NOT_FOUND",
         }
     }
+
+    /// Every code, in declaration order.
+    pub const CODES: &'static [&'static str] = &[
+        "CRL_WRONG_ISSUER",
+        "CRL_CA_NOT_CRL_SIGNER",
+        "CRL_BAD_SIGNATURE",
+        "CRL_STALE",
+        "CRL_NO_NEXT_UPDATE",
+        "CRL_NOT_YET_VALID",
+        "CRL_DOES_NOT_COVER",
+        "CRL_NOT_CONFIGURED",
+        "CRL_CA_NOT_FOUND",
+    ];
 }
 
 impl Crl {
@@ -104,7 +293,7 @@ impl Crl {
         if !rest.is_empty() {
             return Err(bad(format!("{} bytes of trailing data", rest.len())));
         }
-        check_complete(&crl).map_err(bad)?;
+        let scope = check_complete(&crl).map_err(bad)?;
         let revoked = crl
             .iter_revoked_certificates()
             .map(|r| normalize_serial(r.raw_serial()).into())
@@ -118,6 +307,7 @@ impl Crl {
                 .next_update()
                 .map(|t| Timestamp::from_unix_secs(t.timestamp())),
             revoked,
+            scope,
         })
     }
 
@@ -170,12 +360,17 @@ impl Crl {
         self.next_update
     }
 
-    /// Checks that `ca` issued this CRL: its subject is the CRL's issuer and its key
-    /// verifies the CRL's signature.
+    /// Checks that `ca` issued this CRL: its subject is the CRL's issuer, its key usage
+    /// (when present) asserts `cRLSign`, and its key verifies the CRL's signature.
     pub fn verify_issued_by(&self, ca: &Certificate) -> Result<(), CrlProblem> {
         if ca.subject().der() != self.issuer_der.as_slice() {
             return Err(CrlProblem::WrongIssuer {
                 crl_issuer: self.issuer.clone(),
+                ca_subject: ca.subject().rfc4514().to_string(),
+            });
+        }
+        if ca.key_usage().is_some_and(|ku| !ku.contains(&"cRLSign")) {
+            return Err(CrlProblem::CaNotCrlSigner {
                 ca_subject: ca.subject().rfc4514().to_string(),
             });
         }
@@ -184,6 +379,47 @@ impl Crl {
         let (_, ca) = X509Certificate::from_der(ca.der()).map_err(|_| CrlProblem::BadSignature)?;
         crl.verify_signature(ca.public_key())
             .map_err(|_| CrlProblem::BadSignature)
+    }
+
+    /// Checks that this CRL covers `certificate` (RFC 5280 §6.3.3(b)(2)): without an
+    /// issuingDistributionPoint, or with one that names no distribution point, it covers
+    /// every certificate of its issuer; with a distribution point name, only a
+    /// certificate whose CRL distribution points name it (see the module docs for how
+    /// names compare). An `onlyContainsUserCerts` CRL does not cover a CA certificate.
+    /// Whether the CRL was issued by the certificate's CA is [`Crl::verify_issued_by`]'s
+    /// question, not this one's.
+    pub fn covers(&self, certificate: &Certificate) -> Result<(), CrlProblem> {
+        let out_of_scope = || CrlProblem::DoesNotCover {
+            crl_scope: self.scope.describe(),
+        };
+        if self.scope.user_certs_only && certificate.is_ca() {
+            return Err(out_of_scope());
+        }
+        let Some(names) = &self.scope.distribution_point else {
+            return Ok(());
+        };
+        let (_, x509) = X509Certificate::from_der(certificate.der()).map_err(|_| out_of_scope())?;
+        let named = x509.extensions().iter().any(|ext| {
+            let ParsedExtension::CRLDistributionPoints(points) = ext.parsed_extension() else {
+                return false;
+            };
+            points.points.iter().any(|point| {
+                let Some(DistributionPointName::FullName(full)) = &point.distribution_point else {
+                    return false;
+                };
+                point.crl_issuer.is_none()
+                    && point.reasons.is_none()
+                    && full
+                        .iter()
+                        .filter_map(PointName::from_general)
+                        .any(|n| names.contains(&n))
+            })
+        });
+        if named {
+            Ok(())
+        } else {
+            Err(out_of_scope())
+        }
     }
 
     /// Checks `thisUpdate` and `nextUpdate` against `now` under `policy`.
@@ -208,8 +444,9 @@ impl Crl {
 /// other issuers), no partition by reasons, not CA or attribute certificates only, and no
 /// critical extension (of the CRL or of an entry) it does not understand. Misreading any
 /// of these could miss a revocation.
-fn check_complete(crl: &CertificateRevocationList<'_>) -> Result<(), String> {
+fn check_complete(crl: &CertificateRevocationList<'_>) -> Result<Scope, String> {
     use x509_parser::extensions::ParsedExtension as P;
+    let mut scope = Scope::default();
     // RFC 5280 5.1.1.2: the signature algorithm outside must be the one signed inside.
     if crl.signature_algorithm != crl.tbs_cert_list.signature {
         return Err("its outer signature algorithm differs from the one it signed".into());
@@ -227,9 +464,18 @@ fn check_complete(crl: &CertificateRevocationList<'_>) -> Result<(), String> {
         match ext.parsed_extension() {
             P::CRLNumber(_) | P::AuthorityKeyIdentifier(_) => {}
             P::IssuingDistributionPoint(idp) => {
-                if !idp_flags_are_der(ext.value) {
+                let Some(names_a_point) = idp_fields(ext.value) else {
                     return Err(
                         "its issuing distribution point has an unknown field or a flag encoded as neither TRUE nor FALSE, so what it covers is uncertain"
+                            .into(),
+                    );
+                };
+                // x509-parser reads a distribution point name it cannot parse (a name
+                // relative to the issuer, a malformed general name) as absent, which
+                // would widen the CRL to every certificate of its issuer.
+                if names_a_point && idp.distribution_point.is_none() {
+                    return Err(
+                        "its issuing distribution point names a distribution point that cannot be read (or is relative to the issuer, which jitr does not compare), so what it covers is uncertain"
                             .into(),
                     );
                 }
@@ -248,6 +494,26 @@ fn check_complete(crl: &CertificateRevocationList<'_>) -> Result<(), String> {
                             .into(),
                     );
                 }
+                scope.user_certs_only = idp.only_contains_user_certs;
+                scope.distribution_point = match &idp.distribution_point {
+                    None => None,
+                    // A name relative to the issuer would have to be joined to the
+                    // issuer's name to compare with a certificate's full names; jitr
+                    // compares full names only (rustls-webpki refuses these too).
+                    Some(DistributionPointName::NameRelativeToCRLIssuer(_)) => {
+                        return Err(
+                            "its issuing distribution point names its distribution point relative to the issuer; jitr compares full names only, so what it covers is uncertain"
+                                .into(),
+                        )
+                    }
+                    Some(DistributionPointName::FullName(names)) => Some(
+                        names
+                            .iter()
+                            .map(PointName::from_general)
+                            .collect::<Option<Vec<_>>>()
+                            .ok_or("its issuing distribution point has a name that cannot be read, so what it covers is uncertain")?,
+                    ),
+                };
             }
             _ if ext.oid.to_id_string() == "2.5.29.27" => {
                 return Err("it is a delta CRL; load the complete (base) CRL".into())
@@ -299,34 +565,33 @@ fn check_complete(crl: &CertificateRevocationList<'_>) -> Result<(), String> {
             }
         }
     }
-    Ok(())
+    Ok(scope)
 }
 
-/// The IDP holds only its schema's fields, and its flags (onlyContainsUserCerts [1], onlyContainsCACerts [2], indirectCRL [4],
+/// Whether the IDP names a distribution point (field [0]), if the IDP holds only its
+/// schema's fields and its flags are DER; `None` if not. The flags (onlyContainsUserCerts [1], onlyContainsCACerts [2], indirectCRL [4],
 /// onlyContainsAttributeCerts [5]) are BOOLEAN DEFAULT FALSE: in DER a present flag is
 /// TRUE, one byte 0xFF (an explicit FALSE, 0x00, is unambiguous and accepted). A parser
 /// lenient about other encodings could read a flag as FALSE that the issuer meant as
 /// TRUE, and take a partial CRL for a complete one.
-fn idp_flags_are_der(value: &[u8]) -> bool {
+fn idp_fields(value: &[u8]) -> Option<bool> {
     use x509_parser::asn1_rs::{Any, Class, FromDer as _};
-    let Ok((_, seq)) = Any::from_der(value) else {
-        return false;
-    };
+    let (_, seq) = Any::from_der(value).ok()?;
     let mut rest = seq.data;
+    let mut names_a_point = false;
     while !rest.is_empty() {
-        let Ok((next, item)) = Any::from_der(rest) else {
-            return false;
-        };
+        let (next, item) = Any::from_der(rest).ok()?;
         // Only the schema's fields [0] to [5] may appear.
         if item.class() != Class::ContextSpecific || item.tag().0 > 5 {
-            return false;
+            return None;
         }
         if matches!(item.tag().0, 1 | 2 | 4 | 5) && item.data != [0xFF] && item.data != [0x00] {
-            return false;
+            return None;
         }
+        names_a_point |= item.tag().0 == 0;
         rest = next;
     }
-    true
+    Some(names_a_point)
 }
 
 /// DER INTEGER contents may carry a leading zero byte to stay positive; compare without it.
@@ -338,11 +603,67 @@ fn normalize_serial(serial: &[u8]) -> &[u8] {
     s
 }
 
+/// A serial number written as hex text, as big-endian bytes: `"0102"`, `"0x102"`,
+/// `"01:02"`, any case; an odd number of digits is padded on the left. For hosts that
+/// take serials from people or configuration (the Python `Crl.is_revoked` takes one).
+///
+/// ```
+/// use jitr_core::crl::parse_serial;
+/// assert_eq!(parse_serial("0x102").unwrap(), [0x01, 0x02]);
+/// assert_eq!(parse_serial("01:02").unwrap(), [0x01, 0x02]);
+/// assert!(parse_serial("zz").is_err() && parse_serial("").is_err());
+/// ```
+pub fn parse_serial(text: &str) -> Result<Vec<u8>, Error> {
+    let digits: Vec<u8> = text
+        .strip_prefix("0x")
+        .or_else(|| text.strip_prefix("0X"))
+        .unwrap_or(text)
+        .bytes()
+        .filter(|c| *c != b':')
+        .collect();
+    if digits.is_empty() || !digits.iter().all(u8::is_ascii_hexdigit) {
+        return Err(Error::InvalidRequest(format!(
+            "serial {:?} is not a hex number",
+            crate::id::truncate_for_message(text)
+        )));
+    }
+    let padded = if digits.len() % 2 == 1 {
+        [&b"0"[..], &digits].concat()
+    } else {
+        digits
+    };
+    hex::decode(padded).map_err(|e| Error::InvalidRequest(format!("serial is not hex: {e}")))
+}
+
+/// What the host has for one CA's CRL, as the activation handler receives it.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub enum CaCrl {
+    /// No CRL source is configured for this CA.
+    NotConfigured,
+    /// The CA's current CRL (still to be checked against the CA, the time and the
+    /// certificate).
+    Loaded(Arc<Crl>),
+    /// A CRL source is configured for this CA, but its CRL was refused when loaded.
+    Refused(CrlProblem),
+}
+
+#[derive(Clone, Debug)]
+enum Entry {
+    Loaded(Arc<Crl>),
+    Refused(CrlProblem),
+}
+
 /// The current CRL of each CA, replaceable at any time (no restart): the activation
 /// handler reads it per event.
+///
+/// A CA for which [`CrlStore::set`] was called has a CRL source configured: if its CRL
+/// cannot be used, the handler leaves its certificates pending by default (fail
+/// closed). A CRL refused by `set` is recorded as such when the CA has no CRL yet, so
+/// that a refused CRL never reads as "no CRL configured"; a CA that has a CRL keeps it.
 #[derive(Default)]
 pub struct CrlStore {
-    by_ca: RwLock<HashMap<CertificateId, Arc<Crl>>>,
+    by_ca: RwLock<HashMap<CertificateId, Entry>>,
 }
 
 impl CrlStore {
@@ -351,26 +672,52 @@ impl CrlStore {
         Self::default()
     }
 
-    /// Sets `ca`'s CRL after checking that `ca` issued it (issuer and signature).
+    /// Sets `ca`'s CRL after checking that `ca` issued it (issuer, `cRLSign` key usage,
+    /// signature). On a refusal the CA's current CRL stays; a CA without one is marked
+    /// as having a refused CRL ([`CaCrl::Refused`]).
     pub fn set(&self, ca: &Certificate, crl: Crl) -> Result<(), CrlProblem> {
-        crl.verify_issued_by(ca)?;
-        self.by_ca
+        let checked = crl.verify_issued_by(ca);
+        let mut by_ca = self
+            .by_ca
             .write()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .insert(ca.id(), Arc::new(crl));
-        Ok(())
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        match checked {
+            Ok(()) => {
+                by_ca.insert(ca.id(), Entry::Loaded(Arc::new(crl)));
+                Ok(())
+            }
+            Err(problem) => {
+                if !matches!(by_ca.get(&ca.id()), Some(Entry::Loaded(_))) {
+                    by_ca.insert(ca.id(), Entry::Refused(problem.clone()));
+                }
+                Err(problem)
+            }
+        }
     }
 
     /// The CRL of a CA, if one was set.
     pub fn get(&self, ca: &CertificateId) -> Option<Arc<Crl>> {
-        self.by_ca
+        match self.entry(ca) {
+            CaCrl::Loaded(crl) => Some(crl),
+            _ => None,
+        }
+    }
+
+    /// What the store has for a CA: its CRL, a refusal, or nothing.
+    pub fn entry(&self, ca: &CertificateId) -> CaCrl {
+        match self
+            .by_ca
             .read()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .get(ca)
-            .cloned()
+        {
+            None => CaCrl::NotConfigured,
+            Some(Entry::Loaded(crl)) => CaCrl::Loaded(crl.clone()),
+            Some(Entry::Refused(problem)) => CaCrl::Refused(problem.clone()),
+        }
     }
 
-    /// Forgets a CA's CRL.
+    /// Forgets a CA's CRL (and any refusal): no CRL source is configured for it any more.
     pub fn remove(&self, ca: &CertificateId) {
         self.by_ca
             .write()

@@ -7,15 +7,119 @@ use rustls_pki_types::CertificateDer;
 
 use crate::error::Error;
 use crate::event::EventSink;
-use crate::registry::{decide::Route, CaClaims, Decision, RefusalReason, Registry, RegistryConfig};
+use crate::registry::{decide::Route, Decision, RefusalReason, Registry, RegistryConfig};
+use crate::store::Store;
+
+/// Which account decides a connection, and whether the connection's SNI named it.
+#[derive(Clone, Copy, Debug)]
+#[non_exhaustive]
+pub struct Routed<'a> {
+    /// The account's registry.
+    pub registry: &'a Registry,
+    /// Whether the SNI selected this account (needed to reach `SNI_ONLY` CAs), as
+    /// opposed to falling back to a default account.
+    pub named_by_sni: bool,
+}
+
+/// How a connection reaches an account: a [`Registry`] serves every connection itself
+/// (any SNI names it); a [`Directory`] picks the account by SNI. The rustls verifier and
+/// hosts decide through this one trait.
+pub trait Router: Send + Sync {
+    /// The account that decides a connection with this SNI host name.
+    fn route(&self, server_name: Option<&str>) -> Result<Routed<'_>, RefusalReason>;
+
+    /// Every account this router reaches.
+    fn accounts(&self) -> Vec<&Registry>;
+
+    /// The JITR decision ([`Registry::decide`]), in the account the SNI selects.
+    fn decide(
+        &self,
+        chain: &[CertificateDer<'_>],
+        server_name: Option<&str>,
+        now: Timestamp,
+    ) -> Decision {
+        match self.route(server_name) {
+            Ok(r) => r.registry.decide_routed(
+                chain,
+                Route {
+                    server_name,
+                    named_by_sni: r.named_by_sni,
+                },
+                now,
+            ),
+            Err(reason) => Decision::refuse(reason),
+        }
+    }
+
+    /// Protocol mode's handshake check ([`Registry::authenticate`]), in the account the
+    /// SNI selects.
+    fn authenticate(
+        &self,
+        chain: &[CertificateDer<'_>],
+        server_name: Option<&str>,
+        now: Timestamp,
+    ) -> Result<(), Decision> {
+        match self.route(server_name) {
+            Ok(r) => r.registry.authenticate_routed(
+                chain,
+                Route {
+                    server_name,
+                    named_by_sni: r.named_by_sni,
+                },
+                now,
+            ),
+            Err(reason) => Err(Decision::refuse(reason)),
+        }
+    }
+}
+
+impl Router for Registry {
+    fn route(&self, server_name: Option<&str>) -> Result<Routed<'_>, RefusalReason> {
+        Ok(Routed {
+            registry: self,
+            named_by_sni: server_name.is_some(),
+        })
+    }
+
+    fn accounts(&self) -> Vec<&Registry> {
+        vec![self]
+    }
+}
+
+impl Router for Directory {
+    fn route(&self, server_name: Option<&str>) -> Result<Routed<'_>, RefusalReason> {
+        if let Some(name) = server_name {
+            if let Some(r) = self.by_host.get(&normalize_host(name)) {
+                return Ok(Routed {
+                    registry: r,
+                    named_by_sni: true,
+                });
+            }
+        }
+        match (&self.default, server_name) {
+            (Some(r), _) => Ok(Routed {
+                registry: r,
+                named_by_sni: false,
+            }),
+            (None, Some(name)) => Err(RefusalReason::UnknownServerName {
+                server_name: name.to_string(),
+            }),
+            (None, None) => Err(RefusalReason::NoAccount),
+        }
+    }
+
+    fn accounts(&self) -> Vec<&Registry> {
+        self.accounts.iter().map(|r| &**r).collect()
+    }
+}
 use crate::scope::Scope;
 use crate::time::Timestamp;
 
 /// The account registries of one process, keyed by the endpoint host names (SNI) that
 /// select them, with an optional default account for connections without SNI.
 ///
-/// Registries made by one directory share the rule that a `DEFAULT`-mode CA belongs to
-/// one account per region.
+/// Registries made by one directory share its store, and with it the rule that a
+/// `DEFAULT`-mode CA belongs to one account per region.
 ///
 /// ```
 /// use jitr_core::{Directory, RegistryConfig, Scope};
@@ -28,24 +132,42 @@ use crate::time::Timestamp;
 ///     )
 ///     .unwrap();
 /// dir.set_default_account(&a);
-/// let (reg, by_sni) = dir.route(Some("A1B2C3-ats.iot.eu-west-1.amazonaws.com.")).unwrap();
-/// assert!(by_sni);
-/// assert_eq!(reg.scope().account(), "111111111111");
-/// assert!(!dir.route(None).unwrap().1);
+/// use jitr_core::Router;
+/// let routed = dir.route(Some("A1B2C3-ats.iot.eu-west-1.amazonaws.com.")).unwrap();
+/// assert!(routed.named_by_sni);
+/// assert_eq!(routed.registry.scope().account(), "111111111111");
+/// assert!(!dir.route(None).unwrap().named_by_sni);
 /// ```
-#[derive(Default)]
 pub struct Directory {
-    claims: Arc<CaClaims>,
+    store: Store,
     sink: Option<Arc<dyn EventSink>>,
     by_host: HashMap<String, Arc<Registry>>,
     accounts: Vec<Arc<Registry>>,
     default: Option<Arc<Registry>>,
 }
 
+impl Default for Directory {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl Directory {
-    /// An empty directory.
+    /// An empty directory whose accounts live in memory.
     pub fn new() -> Self {
-        Self::default()
+        Self::with_store(Store::memory())
+    }
+
+    /// An empty directory whose accounts live in `store` (the rule that a `DEFAULT` CA
+    /// belongs to one account per region is the store's, across every process sharing it).
+    pub fn with_store(store: Store) -> Self {
+        Self {
+            store,
+            sink: None,
+            by_host: HashMap::new(),
+            accounts: Vec::new(),
+            default: None,
+        }
     }
 
     /// Sets the event sink given to accounts added from now on.
@@ -64,6 +186,7 @@ impl Directory {
     ) -> Result<Arc<Registry>, Error> {
         if self.accounts.iter().any(|r| r.scope() == &scope) {
             return Err(Error::ResourceAlreadyExists {
+                resource: crate::error::ResourceKind::Account,
                 message: format!(
                     "account {} in {} is already in the directory",
                     scope.account(),
@@ -82,12 +205,8 @@ impl Directory {
                 "the endpoint host name {h:?} is empty or already serves another account"
             )));
         }
-        let mut registry = Registry::build(
-            scope,
-            config,
-            self.claims.clone(),
-            Some(super::registry::random_code()),
-        );
+        let mut registry = Registry::open(scope, config, &self.store)?;
+        registry.get_registration_code()?;
         if let Some(sink) = &self.sink {
             registry = registry.with_event_sink(sink.clone());
         }
@@ -108,46 +227,6 @@ impl Directory {
     /// Every account, in the order added.
     pub fn accounts(&self) -> &[Arc<Registry>] {
         &self.accounts
-    }
-
-    /// The registry that decides a connection with this SNI, and whether the SNI named
-    /// it (as opposed to falling back to the default account).
-    pub fn route(
-        &self,
-        server_name: Option<&str>,
-    ) -> Result<(&Arc<Registry>, bool), RefusalReason> {
-        if let Some(name) = server_name {
-            if let Some(r) = self.by_host.get(&normalize_host(name)) {
-                return Ok((r, true));
-            }
-        }
-        match (&self.default, server_name) {
-            (Some(r), _) => Ok((r, false)),
-            (None, Some(name)) => Err(RefusalReason::UnknownServerName {
-                server_name: name.to_string(),
-            }),
-            (None, None) => Err(RefusalReason::NoAccount),
-        }
-    }
-
-    /// The JITR decision, in the account the SNI selects (docs/behaviour.md §11).
-    pub fn decide(
-        &self,
-        chain: &[CertificateDer<'_>],
-        server_name: Option<&str>,
-        now: Timestamp,
-    ) -> Decision {
-        match self.route(server_name) {
-            Ok((registry, named_by_sni)) => registry.decide_routed(
-                chain,
-                Route {
-                    server_name,
-                    named_by_sni,
-                },
-                now,
-            ),
-            Err(reason) => Decision::refuse(reason),
-        }
     }
 }
 

@@ -6,11 +6,13 @@ use crate::id::CertificateId;
 use crate::status::CertificateStatus;
 use crate::time::Timestamp;
 
-/// The payload AWS IoT publishes when just-in-time registration registers a device
+/// The event AWS IoT publishes when just-in-time registration registers a device
 /// certificate, on [`RegistrationEvent::topic`].
 ///
-/// Its JSON is byte-for-byte AWS's: fields in this order, `timestamp` a number and
+/// Its JSON ([`to_json`](Self::to_json)) is byte-for-byte AWS's: fields in AWS's order,
+/// `certificateStatus` always `PENDING_ACTIVATION`, `timestamp` a number and
 /// `certificateRegistrationTimestamp` a string, both in milliseconds since the epoch.
+/// The struct holds typed values; the wire form is private.
 ///
 /// ```
 /// use jitr_core::{CertificateId, RegistrationEvent, Timestamp};
@@ -29,21 +31,33 @@ use crate::time::Timestamp;
 /// assert_eq!(event.topic(), format!("$aws/events/certificates/registered/{ca}"));
 /// assert_eq!(RegistrationEvent::from_json(&json).unwrap(), event);
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct RegistrationEvent {
     /// The registered device certificate.
     pub certificate_id: CertificateId,
     /// The CA certificate that signed it.
     pub ca_certificate_id: CertificateId,
-    /// When this event was published, in milliseconds since the epoch.
-    pub timestamp: i64,
-    /// Always `PENDING_ACTIVATION`.
-    pub certificate_status: CertificateStatus,
+    /// When this event was published.
+    pub timestamp: Timestamp,
     /// The account that registered it (12 digits).
     pub aws_account_id: String,
-    /// When the certificate was registered, in milliseconds since the epoch, as a string.
-    pub certificate_registration_timestamp: String,
+    /// When the certificate was registered.
+    pub certificate_registration_timestamp: Timestamp,
+}
+
+/// The payload as AWS writes it.
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct Wire<'a> {
+    certificate_id: CertificateId,
+    ca_certificate_id: CertificateId,
+    timestamp: i64,
+    certificate_status: CertificateStatus,
+    #[serde(borrow)]
+    aws_account_id: std::borrow::Cow<'a, str>,
+    #[serde(borrow)]
+    certificate_registration_timestamp: std::borrow::Cow<'a, str>,
 }
 
 impl RegistrationEvent {
@@ -59,10 +73,9 @@ impl RegistrationEvent {
         Self {
             certificate_id,
             ca_certificate_id,
-            timestamp: now.unix_millis(),
-            certificate_status: CertificateStatus::PendingActivation,
+            timestamp: now,
             aws_account_id: account.to_string(),
-            certificate_registration_timestamp: registered_at.unix_millis().to_string(),
+            certificate_registration_timestamp: registered_at,
         }
     }
 
@@ -73,31 +86,56 @@ impl RegistrationEvent {
 
     /// The exact payload.
     pub fn to_json(&self) -> String {
+        let wire = Wire {
+            certificate_id: self.certificate_id,
+            ca_certificate_id: self.ca_certificate_id,
+            timestamp: self.timestamp.unix_millis(),
+            certificate_status: CertificateStatus::PendingActivation,
+            aws_account_id: self.aws_account_id.as_str().into(),
+            certificate_registration_timestamp: self
+                .certificate_registration_timestamp
+                .unix_millis()
+                .to_string()
+                .into(),
+        };
         // Serializing plain strings, integers and ids cannot fail.
-        serde_json::to_string(self).unwrap_or_default()
+        serde_json::to_string(&wire).unwrap_or_default()
     }
 
     /// Parses a payload, as an activation handler receives it. Unknown fields, a
-    /// malformed ID or a wrong type are `InvalidRequestException`.
+    /// malformed ID, a wrong type or a status other than `PENDING_ACTIVATION` are
+    /// `InvalidRequestException`.
     pub fn from_json(json: &str) -> Result<Self, crate::Error> {
         if json.len() > 64 * 1024 {
             return Err(crate::Error::InvalidRequest(
                 "the registration event is larger than 64 KiB".into(),
             ));
         }
-        let event: Self = serde_json::from_str(json).map_err(|e| {
+        let wire: Wire<'_> = serde_json::from_str(json).map_err(|e| {
             crate::Error::InvalidRequest(format!("malformed registration event: {e}"))
         })?;
-        if event
+        if wire.certificate_status != CertificateStatus::PendingActivation {
+            return Err(crate::Error::InvalidRequest(format!(
+                "a registration event's certificateStatus is PENDING_ACTIVATION, not {}",
+                wire.certificate_status
+            )));
+        }
+        let registered = wire
             .certificate_registration_timestamp
             .parse::<i64>()
-            .is_err()
-        {
-            return Err(crate::Error::InvalidRequest(
-                "certificateRegistrationTimestamp must be a string of epoch milliseconds".into(),
-            ));
-        }
-        Ok(event)
+            .map_err(|_| {
+                crate::Error::InvalidRequest(
+                    "certificateRegistrationTimestamp must be a string of epoch milliseconds"
+                        .into(),
+                )
+            })?;
+        Ok(Self {
+            certificate_id: wire.certificate_id,
+            ca_certificate_id: wire.ca_certificate_id,
+            timestamp: Timestamp::from_unix_millis(wire.timestamp),
+            aws_account_id: wire.aws_account_id.into_owned(),
+            certificate_registration_timestamp: Timestamp::from_unix_millis(registered),
+        })
     }
 }
 

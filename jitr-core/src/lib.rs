@@ -45,7 +45,7 @@
 //! let mut v_params = CertificateParams::new(vec![])?;
 //! v_params
 //!     .distinguished_name
-//!     .push(DnType::CommonName, registry.get_registration_code());
+//!     .push(DnType::CommonName, registry.get_registration_code()?);
 //! let verification = v_params.signed_by(&KeyPair::generate()?, &ca)?;
 //!
 //! let ca_id = registry
@@ -103,9 +103,11 @@ pub mod handler;
 mod id;
 pub mod inspect;
 pub mod manual;
+pub mod provisioning;
 mod registry;
 mod scope;
 mod status;
+pub mod store;
 mod time;
 #[cfg(feature = "tooling")]
 pub mod tooling;
@@ -117,8 +119,8 @@ pub use cert::{
     parse_pem_chain, pem_blocks_der, BasicConstraints, Certificate, DistinguishedName,
     KeyAlgorithm, MAX_CERTIFICATE_DER_LEN, MAX_CHAIN_LEN, MAX_PEM_LEN,
 };
-pub use directory::Directory;
-pub use error::Error;
+pub use directory::{Directory, Routed, Router};
+pub use error::{CertificateError, CertificateErrorKind, Error, InternalError, ResourceKind};
 pub use event::{registration_topic, EventSink, RegistrationEvent};
 pub use id::CertificateId;
 pub use registry::{
@@ -128,15 +130,18 @@ pub use registry::{
     DescribeCaCertificateResponse, GetPolicyResponse, ListRequest, Page, PathOptions, PolicyState,
     PreflightCa, PreflightCertificate, RefusalReason, RegisterCaCertificateRequest,
     RegisterCertificateRequest, RegisterCertificateResponse, RegistrationConfig, Registry,
-    RegistryConfig, RegistryState, RequiredEku, Tag, TransferData, UpdateCaCertificateRequest,
-    DEFAULT_PAGE_SIZE, MAX_CA_PEM_LEN, MAX_PAGE_SIZE, MAX_POLICY_DOCUMENT_LEN,
-    MAX_TEMPLATE_BODY_LEN,
+    RegistryConfig, RegistryState, RequiredEku, StoreOutage, Subscription, Tag, TransferData,
+    UpdateCaCertificateRequest, DEFAULT_PAGE_SIZE, MAX_CA_PEM_LEN, MAX_PAGE_SIZE,
+    MAX_POLICY_DOCUMENT_LEN, MAX_TEMPLATE_BODY_LEN,
 };
 pub use scope::Scope;
 pub use status::{
     AutoRegistrationStatus, CaStatus, CertificateMode, CertificateStatus, Transition,
 };
-pub use time::{Timestamp, Validity, ValidityCheck};
+pub use store::{Change, Committed, Store};
+#[cfg(not(all(target_arch = "wasm32", target_os = "unknown")))]
+pub use time::SystemClock;
+pub use time::{Clock, FixedClock, Timestamp, Validity, ValidityCheck};
 
 /// Re-exported so hosts name the same types jitr takes.
 pub use rustls_pki_types;

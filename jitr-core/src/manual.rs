@@ -13,13 +13,17 @@
 //!    `REGISTER_INACTIVE` are refused as `CERTIFICATE_INACTIVE`, `CERTIFICATE_REVOKED`,
 //!    `CERTIFICATE_PENDING_TRANSFER` and `CERTIFICATE_REGISTER_INACTIVE`. A CA later
 //!    deactivated does not stop certificates it already signed (AWS).
-//! 3. **Unknown leaf: candidates.** A leaf that is not a well-formed X.509 certificate
-//!    is `MALFORMED_CERTIFICATE`. Registered CAs whose subject equals the leaf's issuer
-//!    (exact DER match). None: `UNKNOWN_ISSUER`. A CA certificate sent in the chain that
-//!    is a candidate narrows the candidates to itself. Only the CA that directly signed
-//!    the leaf counts: intermediates are never used to reach a registered root.
+//! 3. **Unknown leaf: candidates.** The leaf must be a well-formed X.509 certificate
+//!    (`MALFORMED_CERTIFICATE`: webpki reads v3; v1 leaves are read by jitr, see below).
+//!    The candidates are the registered CAs whose subject equals the leaf's issuer (exact
+//!    DER match). None: `UNKNOWN_ISSUER` — SNI would not help, so this comes before the
+//!    SNI rule. A CA certificate sent in the chain that is a candidate narrows the
+//!    candidates to itself. Only the CA that directly signed the leaf counts:
+//!    intermediates are never used to reach a registered root.
 //! 4. **SNI.** A leaf sent alone, without SNI, is refused as `SNI_REQUIRED`
-//!    ([`RegistryConfig::require_sni_for_leaf_only`](crate::RegistryConfig)).
+//!    ([`RegistryConfig::require_sni_for_leaf_only`](crate::RegistryConfig)): AWS finds
+//!    the account through the CA in the chain or the SNI. Checked before any signature is
+//!    verified.
 //! 5. **Path validation** by rustls-webpki against each candidate alone, for client
 //!    authentication (an EKU extension, when present, must contain clientAuth; none at
 //!    all is accepted, as AWS does): `BAD_SIGNATURE` when no candidate's key verifies,
@@ -33,6 +37,11 @@
 //!    mode, the event is published, and the connection is refused as
 //!    `REGISTERED_PENDING_ACTIVATION`. Of concurrent first connections exactly one
 //!    registers; the others see the pending certificate (step 2).
+//!
+//! While the registry's store cannot be reached, a new certificate cannot be registered
+//! and is refused as `STORE_UNAVAILABLE`; a known one is decided from the node's cache,
+//! or refused the same way with
+//! [`StoreOutage::RefuseAll`](crate::StoreOutage::RefuseAll).
 //!
 //! A [`Directory`](crate::Directory) first selects the account by SNI: an unknown host
 //! name with no default account is `UNKNOWN_SERVER_NAME`, no SNI with no default account

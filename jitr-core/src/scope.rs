@@ -101,6 +101,38 @@ impl Scope {
         self.arn("policy", name)
     }
 
+    /// The scope and certificate ID of a device certificate ARN,
+    /// `arn:<partition>:iot:<region>:<account>:cert/<id>` (as DescribeCertificate
+    /// returns it), each part checked as [`Scope::with_partition`] and
+    /// [`CertificateId`]'s parser check them.
+    ///
+    /// ```
+    /// use jitr_core::Scope;
+    /// let id = "ab".repeat(32);
+    /// let (scope, parsed) =
+    ///     Scope::from_certificate_arn(&format!("arn:aws-cn:iot:cn-north-1:123456789012:cert/{id}")).unwrap();
+    /// assert_eq!((scope.partition(), scope.region(), scope.account()), ("aws-cn", "cn-north-1", "123456789012"));
+    /// assert_eq!(parsed.to_string(), id);
+    /// assert!(Scope::from_certificate_arn("arn:aws:iot:us-east-1:123456789012:cacert/00").is_err());
+    /// ```
+    pub fn from_certificate_arn(arn: &str) -> Result<(Self, CertificateId), Error> {
+        let bad = || {
+            Error::InvalidRequest(format!(
+                "{:?} is not a certificate ARN (arn:<partition>:iot:<region>:<account>:cert/<id>)",
+                truncate_for_message(arn)
+            ))
+        };
+        let parts: Vec<&str> = arn.splitn(6, ':').collect();
+        let [prefix, partition, service, region, account, resource] = parts[..] else {
+            return Err(bad());
+        };
+        if prefix != "arn" || service != "iot" {
+            return Err(bad());
+        }
+        let id = resource.strip_prefix("cert/").ok_or_else(bad)?.parse()?;
+        Ok((Self::with_partition(partition, account, region)?, id))
+    }
+
     /// The certificate ID in a device certificate ARN of this scope.
     pub fn parse_certificate_arn(&self, arn: &str) -> Result<CertificateId, Error> {
         let prefix = self.arn("cert", "");

@@ -39,29 +39,51 @@ impl Timestamp {
         self.0 as f64 / 1000.0
     }
 
-    /// The current time from the system clock. Only for adapters at the edge.
-    ///
-    /// On targets without a clock (wasm32-unknown-unknown) this returns the epoch; pass
-    /// the time in from the host there instead.
+    /// The current time from the system clock. Only for adapters at the edge: the core
+    /// never calls it. Not available on wasm32-unknown-unknown, which has no clock (the
+    /// host passes the time in).
+    #[cfg(not(all(target_arch = "wasm32", target_os = "unknown")))]
     pub fn now() -> Self {
-        #[cfg(not(all(target_arch = "wasm32", target_os = "unknown")))]
-        {
-            let since = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map(|d| d.as_millis() as i64)
-                .unwrap_or(0);
-            Self(since)
-        }
-        #[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
-        {
-            Self(0)
-        }
+        SystemClock.now()
     }
 
     pub(crate) fn to_unix_time(self) -> rustls_pki_types::UnixTime {
         rustls_pki_types::UnixTime::since_unix_epoch(core::time::Duration::from_secs(
             self.unix_secs().max(0) as u64,
         ))
+    }
+}
+
+/// Where a long-lived adapter (the rustls verifier) reads the time: the system clock by
+/// default, a fixed or simulated clock in tests.
+pub trait Clock: Send + Sync + fmt::Debug {
+    /// The current time.
+    fn now(&self) -> Timestamp;
+}
+
+/// The system clock.
+#[cfg(not(all(target_arch = "wasm32", target_os = "unknown")))]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct SystemClock;
+
+#[cfg(not(all(target_arch = "wasm32", target_os = "unknown")))]
+impl Clock for SystemClock {
+    fn now(&self) -> Timestamp {
+        let since = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis() as i64)
+            .unwrap_or(0);
+        Timestamp(since)
+    }
+}
+
+/// A clock that always reads the same time.
+#[derive(Clone, Copy, Debug)]
+pub struct FixedClock(pub Timestamp);
+
+impl Clock for FixedClock {
+    fn now(&self) -> Timestamp {
+        self.0
     }
 }
 

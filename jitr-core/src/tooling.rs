@@ -18,7 +18,7 @@
 //! let opts = CertificateOptions::new(now);
 //! let ca = tooling::generate_ca("Fleet CA", &opts, None)?;
 //! let proof =
-//!     tooling::generate_verification_certificate(&ca, &registry.get_registration_code(), &opts)?;
+//!     tooling::generate_verification_certificate(&ca, &registry.get_registration_code()?, &opts)?;
 //! let device = tooling::issue_certificate(&ca, "device-1", &opts)?;
 //! assert!(device.certificate().is_signed_by(ca.certificate()).is_ok());
 //! assert_eq!(device.certificate().extended_key_usage(), Some(&["clientAuth".to_string()][..]));
@@ -282,7 +282,7 @@ impl GeneratedCertificate {
             )));
         }
         Issuer::from_ca_cert_der(&CertificateDer::from(self.certificate.der()), &*self.key)
-            .map_err(|e| failed("read the issuer", e))
+            .map_err(|e| Error::InvalidRequest(format!("could not read the issuer: {e}")))
     }
 }
 
@@ -393,8 +393,10 @@ fn random_serial() -> Vec<u8> {
     serial.to_vec()
 }
 
-fn failed(what: &str, e: impl fmt::Display) -> Error {
-    Error::InvalidRequest(format!("could not {what}: {e}"))
+/// A key could not be generated or a certificate signed: nothing the caller sent explains
+/// it (the system's randomness or the crypto library failed).
+fn failed(what: &'static str, e: impl fmt::Display) -> Error {
+    Error::Internal(crate::error::InternalError::new(what, e.to_string()))
 }
 
 #[cfg(test)]
@@ -430,12 +432,15 @@ mod tests {
             ca.certificate().key_algorithm().to_string(),
             key_type.as_str()
         );
-        let proof =
-            generate_verification_certificate(&ca, &reg.get_registration_code(), &opts(key_type))
-                .unwrap();
+        let proof = generate_verification_certificate(
+            &ca,
+            &reg.get_registration_code().unwrap(),
+            &opts(key_type),
+        )
+        .unwrap();
         assert_eq!(
             proof.certificate().subject().common_name(),
-            Some(reg.get_registration_code().as_str())
+            Some(reg.get_registration_code().unwrap().as_str())
         );
         let ca_id = reg
             .register_ca_certificate(

@@ -54,9 +54,9 @@ use rustls::{
     CertificateError, DigitallySignedStruct, DistinguishedName, OtherError, SignatureScheme,
 };
 
-use crate::directory::Directory;
-use crate::registry::decide::Route;
-use crate::{Decision, RefusalReason, Registry, Timestamp};
+use crate::directory::{Directory, Router};
+use crate::time::{Clock, SystemClock};
+use crate::{Decision, RefusalReason, Timestamp};
 
 /// When the JITR decision is made.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -70,29 +70,25 @@ pub enum Mode {
     Protocol,
 }
 
-#[derive(Clone)]
-enum Source {
-    Registry(Arc<Registry>),
-    Directory(Arc<Directory>),
-}
-
 /// A rustls [`ClientCertVerifier`] that makes the JITR decision. See the module docs.
 #[derive(Clone)]
 pub struct JitrClientVerifier {
-    source: Source,
+    router: Arc<dyn Router>,
     mode: Mode,
     server_name: Option<Arc<str>>,
     algorithms: WebPkiSupportedAlgorithms,
     root_hints: Arc<[DistinguishedName]>,
+    clock: Arc<dyn Clock>,
 }
 
 /// Builds a [`JitrClientVerifier`]. The defaults refuse: handshake mode, no CA names
 /// advertised, client certificates mandatory.
 pub struct JitrClientVerifierBuilder {
-    source: Source,
+    router: Arc<dyn Router>,
     mode: Mode,
     provider: Option<Arc<CryptoProvider>>,
     advertise_ca_names: bool,
+    clock: Arc<dyn Clock>,
 }
 
 /// Why a verifier could not be built.
@@ -107,14 +103,15 @@ pub enum VerifierBuilderError {
 }
 
 impl JitrClientVerifier {
-    /// A builder over one account's registry.
-    pub fn builder(registry: Arc<Registry>) -> JitrClientVerifierBuilder {
-        JitrClientVerifierBuilder::new(Source::Registry(registry))
+    /// A builder over one account's [`Registry`](crate::Registry) or a multi-account [`Directory`] (the
+    /// SNI selects the account): any [`Router`].
+    pub fn builder(router: Arc<dyn Router>) -> JitrClientVerifierBuilder {
+        JitrClientVerifierBuilder::new(router)
     }
 
-    /// A builder over a multi-account directory (the SNI selects the account).
+    /// A builder over a multi-account directory: the same as [`builder`](Self::builder).
     pub fn builder_for_directory(directory: Arc<Directory>) -> JitrClientVerifierBuilder {
-        JitrClientVerifierBuilder::new(Source::Directory(directory))
+        JitrClientVerifierBuilder::new(directory)
     }
 
     /// This verifier bound to a connection's SNI host name (from the ClientHello). Cheap:
@@ -134,39 +131,23 @@ impl JitrClientVerifier {
     /// The JITR decision for a connection whose handshake completed, at `now`: what a
     /// protocol-mode server calls once per connection (MQTT CONNECT).
     pub fn decide(&self, chain: &[CertificateDer<'_>], now: Timestamp) -> Decision {
-        let sni = self.server_name.as_deref();
-        match &self.source {
-            Source::Registry(r) => r.decide(chain, sni, now),
-            Source::Directory(d) => d.decide(chain, sni, now),
-        }
+        self.router.decide(chain, self.server_name.as_deref(), now)
     }
 
     fn authenticate(&self, chain: &[CertificateDer<'_>], now: Timestamp) -> Result<(), Decision> {
-        let sni = self.server_name.as_deref();
-        match &self.source {
-            Source::Registry(r) => r.authenticate(chain, sni, now),
-            Source::Directory(d) => match d.route(sni) {
-                Ok((r, named_by_sni)) => r.authenticate_routed(
-                    chain,
-                    Route {
-                        server_name: sni,
-                        named_by_sni,
-                    },
-                    now,
-                ),
-                Err(reason) => Err(Decision::refuse(reason)),
-            },
-        }
+        self.router
+            .authenticate(chain, self.server_name.as_deref(), now)
     }
 }
 
 impl JitrClientVerifierBuilder {
-    fn new(source: Source) -> Self {
+    fn new(router: Arc<dyn Router>) -> Self {
         Self {
-            source,
+            router,
             mode: Mode::default(),
             provider: None,
             advertise_ca_names: false,
+            clock: Arc::new(SystemClock),
         }
     }
 
@@ -183,6 +164,14 @@ impl JitrClientVerifierBuilder {
         self
     }
 
+    /// The clock the decisions read (default: the system clock). rustls passes its own
+    /// time in whole seconds; the verifier reads this clock instead, so registration
+    /// events carry milliseconds. A host that fakes rustls' time gives the same time here.
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
     /// Advertise the registered CAs' subjects in the CertificateRequest (a snapshot taken
     /// at build time). Off by default: with many CAs the list overflows TLS's 64 KiB
     /// message limit, and devices rarely need it.
@@ -193,10 +182,7 @@ impl JitrClientVerifierBuilder {
 
     /// Builds the verifier; fails when nothing at all is registered.
     pub fn build(self) -> Result<Arc<JitrClientVerifier>, VerifierBuilderError> {
-        let registries: Vec<&Registry> = match &self.source {
-            Source::Registry(r) => vec![r],
-            Source::Directory(d) => d.accounts().iter().map(|r| &**r).collect(),
-        };
+        let registries = self.router.accounts();
         if registries
             .iter()
             .all(|r| r.ca_certificate_count() == 0 && r.certificate_count() == 0)
@@ -217,11 +203,12 @@ impl JitrClientVerifierBuilder {
             .or_else(|| CryptoProvider::get_default().cloned())
             .unwrap_or_else(|| Arc::new(rustls::crypto::ring::default_provider()));
         Ok(Arc::new(JitrClientVerifier {
-            source: self.source,
+            router: self.router.clone(),
             mode: self.mode,
             server_name: None,
             algorithms: provider.signature_verification_algorithms,
             root_hints,
+            clock: self.clock,
         }))
     }
 }
@@ -235,12 +222,13 @@ impl ClientCertVerifier for JitrClientVerifier {
         &self,
         end_entity: &CertificateDer<'_>,
         intermediates: &[CertificateDer<'_>],
-        now: UnixTime,
+        _rustls_now: UnixTime,
     ) -> Result<ClientCertVerified, rustls::Error> {
         let mut chain = Vec::with_capacity(1 + intermediates.len());
         chain.push(end_entity.clone());
         chain.extend(intermediates.iter().cloned());
-        let now = clock(now);
+        // The verifier's clock, not rustls' whole seconds: events carry milliseconds.
+        let now = self.clock.now();
         let result = match self.mode {
             Mode::Handshake => {
                 let d = self.decide(&chain, now);
@@ -417,17 +405,5 @@ impl V1Key {
             bits: bits.data.get(1..).ok_or_else(bad)?.to_vec(),
             spki,
         })
-    }
-}
-
-/// The time of a handshake: the system clock (millisecond events) when rustls' `now` is
-/// the real time, else rustls' `now` (a test's fixed time provider).
-fn clock(now: UnixTime) -> Timestamp {
-    let given = Timestamp::from_unix_secs(now.as_secs() as i64);
-    let system = Timestamp::now();
-    if (system.unix_millis() - given.unix_millis()).abs() < 2_000 {
-        system
-    } else {
-        given
     }
 }

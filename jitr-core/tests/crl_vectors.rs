@@ -3,6 +3,12 @@
 //! panic), revoked-serial lookups agree with webpki's where both parse, and jitr refuses
 //! every CRL it could misread (delta, indirect, reason-partitioned, unknown critical
 //! extensions). Where jitr's policy differs from webpki's, the reason is written here.
+//!
+//! Made stricter (issue 14): jitr accepted `crl.idp.name_relative_to_issuer.der` and
+//! `crl.idp.invalid.name.der` while the distribution point's name was not used. Now the
+//! name decides which certificates the CRL covers (RFC 5280 §6.3.3(b)(2)), and
+//! x509-parser reads both names as absent, which would widen the CRL to every
+//! certificate of its issuer: jitr refuses them, as webpki does.
 
 use std::path::PathBuf;
 
@@ -21,11 +27,9 @@ const JITR_ACCEPTS: &[(&str, &str)] = &[
     ("crl.invalid.this.update.time.der", "x509-parser reads the year-1 GeneralizedTime; the CRL also lacks nextUpdate, so the default stale policy refuses it for activation"),
     ("crl.negative.crl.number.der", "the CRL number orders CRLs; jitr does not use it, so a malformed one cannot mislead a lookup"),
     ("crl.too.long.crl.number.der", "same: the CRL number is not used"),
-    ("crl.idp.name_relative_to_issuer.der", "the distribution point's name does not change which serials are listed; no partition flag is set"),
-    ("crl.idp.no_distribution_point_name.der", "same: no partition flag is set"),
+    ("crl.idp.no_distribution_point_name.der", "an IDP without a distribution point name covers every certificate of its issuer (here only end-entity ones: onlyContainsUserCerts); no partition flag is set"),
     ("crl.entry.invalid.reason.der", "the reason code does not change that the serial is revoked"),
     ("crl.missing.exts.der", "an empty extensions list (SIZE 1..MAX violated) changes nothing about which serials are listed"),
-    ("crl.idp.invalid.name.der", "the distribution point's name is not used"),
 ];
 
 /// Files webpki parses but jitr refuses, because activation could misread them.
@@ -145,11 +149,56 @@ fn webpki_crl_vectors() {
         "crl.unknown.crit.ext.der",
         "crl.entry.unknown.crit.ext.der",
         "crl.idp.only_ca_certs.der",
+        "crl.idp.name_relative_to_issuer.der",
+        "crl.idp.invalid.name.der",
     ] {
         let der = std::fs::read(dir.join("crls").join(must_refuse)).unwrap();
         assert!(
             Crl::from_pem_or_der(&der).is_err(),
             "{must_refuse} must be refused"
         );
+    }
+}
+
+/// rustls-webpki's client-auth revocation vectors whose end-entity certificates point
+/// at their CRL in ways a partitioned CRL does not cover (webpki: "unknown status"):
+/// a distribution point with a cRLIssuer (indirect), a name relative to the issuer, a
+/// reasons field, and no name at all. Each CRL's issuingDistributionPoint names
+/// `http://example.com/valid.crl`, so none covers its certificate and none may read as
+/// "not revoked" (RFC 5280 §6.3.3(b)(2)(i)). The control: a certificate whose
+/// distribution point is that URI is covered by the same CRLs.
+#[test]
+fn webpki_distribution_point_vectors_are_not_covered() {
+    let Some(dir) = corpora() else {
+        println!("SKIP rustls-webpki DP vectors: corpus not found (set JITR_CORPORA_DIR)");
+        return;
+    };
+    let dir = dir.join("rustls-webpki-tests/client_auth_revocation");
+    let mut control = rcgen::CertificateParams::new(vec![]).unwrap();
+    control.crl_distribution_points = vec![rcgen::CrlDistributionPoint {
+        uris: vec!["http://example.com/valid.crl".into()],
+    }];
+    let control = control
+        .self_signed(&rcgen::KeyPair::generate().unwrap())
+        .unwrap();
+    let control = jitr_core::Certificate::from_der(control.der()).unwrap();
+    for (crl, ee) in [
+        ("ee_indirect_dp_unknown_status", "indirect_dp_chain"),
+        ("ee_nofullname_dp_unknown_status", "nofullname_dp_chain"),
+        ("ee_reasons_dp_unknown_status", "reasons_dp_chain"),
+        ("ee_dp_invalid", "invalid_dp_chain"),
+    ] {
+        let crl = Crl::from_pem_or_der(&std::fs::read(dir.join(format!("{crl}.crl.der"))).unwrap())
+            .unwrap();
+        let ee = jitr_core::Certificate::from_der(
+            &std::fs::read(dir.join(format!("{ee}.ee.der"))).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(
+            crl.covers(&ee).map_err(|p| p.code()),
+            Err("CRL_DOES_NOT_COVER"),
+            "{ee:?}"
+        );
+        crl.covers(&control).unwrap();
     }
 }

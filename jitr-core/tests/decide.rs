@@ -72,11 +72,8 @@ fn the_whole_story_with_exact_events() {
     let again = reg.decide(&chain, None, t2);
     assert_eq!(again.refusal, Some(RefusalReason::PendingActivation));
     let e2 = again.event.unwrap();
-    assert_eq!(e2.timestamp, t2.unix_millis());
-    assert_eq!(
-        e2.certificate_registration_timestamp,
-        t1.unix_millis().to_string()
-    );
+    assert_eq!(e2.timestamp, t2);
+    assert_eq!(e2.certificate_registration_timestamp, t1);
 
     {
         let got = events.lock().unwrap();
@@ -259,7 +256,7 @@ fn known_certificates_in_every_status() {
 fn hostile_chains_are_refused_without_registering() {
     let (reg, ca) = registry_with_ca("CA");
     let dev = ca.device("d");
-    let long: Vec<_> = std::iter::repeat(dev.der()).take(1000).collect();
+    let long: Vec<_> = std::iter::repeat_n(dev.der(), 1000).collect();
     assert_eq!(
         reason(&reg, &long, None),
         Some(RefusalReason::ChainTooLong { len: 1000 })
@@ -535,7 +532,7 @@ fn v1_device_certificates_are_registered_as_aws_does() {
     assert_eq!(d.refusal, Some(RefusalReason::RegisteredPendingActivation));
     assert_eq!(d.ca_certificate_id, Some(ca_id));
     // Switched off, the same certificate is malformed to jitr, as to webpki.
-    let strict = Registry::with_config(Scope::new(ACCOUNT, REGION).unwrap(), {
+    let strict = registry_in(Scope::new(ACCOUNT, REGION).unwrap(), {
         let mut c = RegistryConfig::default();
         c.accept_v1_device_certificates = false;
         c

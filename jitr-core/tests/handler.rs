@@ -5,30 +5,13 @@ mod common;
 use std::sync::Arc;
 
 use common::*;
-use jitr_core::crl::{Crl, CrlStore, StaleCrlPolicy};
-use jitr_core::handler::{Action, Handler, PolicyTemplate, Skip};
+use jitr_core::crl::{CaCrl, Crl, CrlStore, StaleCrlPolicy};
+use jitr_core::handler::{Action, CrlRequirement, Handler, PolicyTemplate, Skip};
 use jitr_core::*;
-use rcgen::{CertificateRevocationListParams, KeyIdMethod, RevokedCertParams, SerialNumber};
+use rcgen::{CrlScope, KeyUsagePurpose, SerialNumber};
 
 fn crl(ca: &Ca, revoked: &[&[u8]], this: (i32, u8, u8), next: (i32, u8, u8)) -> Crl {
-    let params = CertificateRevocationListParams {
-        this_update: rcgen::date_time_ymd(this.0, this.1, this.2),
-        next_update: rcgen::date_time_ymd(next.0, next.1, next.2),
-        crl_number: SerialNumber::from(1u64),
-        issuing_distribution_point: None,
-        revoked_certs: revoked
-            .iter()
-            .map(|s| RevokedCertParams {
-                serial_number: SerialNumber::from(s.to_vec()),
-                revocation_time: rcgen::date_time_ymd(2026, 1, 1),
-                reason_code: None,
-                invalidity_date: None,
-            })
-            .collect(),
-        key_identifier_method: KeyIdMethod::Sha256,
-    };
-    let der = params.signed_by(&ca.issuer()).unwrap();
-    Crl::from_pem_or_der(der.der()).unwrap()
+    signed_crl(&ca.issuer(), revoked, this, next, None)
 }
 
 fn fresh(ca: &Ca, revoked: &[&[u8]]) -> Crl {
@@ -42,8 +25,11 @@ struct Setup {
 }
 
 fn setup() -> Setup {
+    setup_with(Ca::new("Fleet CA"))
+}
+
+fn setup_with(ca: Ca) -> Setup {
     let reg = Arc::new(registry());
-    let ca = Ca::new("Fleet CA");
     ca.register(&reg);
     Setup {
         reg,
@@ -55,8 +41,16 @@ fn setup() -> Setup {
 impl Setup {
     /// A device with this serial, connected once (so PENDING_ACTIVATION), and its event.
     fn pending(&self, serial: &[u8]) -> (CertificateId, RegistrationEvent) {
+        self.pending_at(serial, &[])
+    }
+
+    /// The same, with these URIs as the certificate's CRL distribution point.
+    fn pending_at(&self, serial: &[u8], points: &[&str]) -> (CertificateId, RegistrationEvent) {
         let dev = self.ca.device_with("device", |p| {
-            p.serial_number = Some(SerialNumber::from(serial.to_vec()))
+            p.serial_number = Some(SerialNumber::from(serial.to_vec()));
+            if !points.is_empty() {
+                distribution_point(p, points);
+            }
         });
         let d = self.reg.decide(&dev.chain_with(&self.ca), None, now());
         (dev.id(), d.event.unwrap())
@@ -68,6 +62,10 @@ impl Setup {
             self.crls.clone(),
             PolicyTemplate::aws_sample(),
         )
+    }
+
+    fn ca_cert(&self) -> Certificate {
+        Certificate::from_pem(&self.ca.pem()).unwrap()
     }
 
     fn status(&self, id: &CertificateId) -> CertificateStatus {
@@ -307,6 +305,221 @@ fn concurrent_handlers_make_one_policy_and_one_attachment() {
     assert_eq!(s.policies(&id).len(), 1);
     assert_eq!(s.status(&id), CertificateStatus::Active);
     assert_eq!(s.reg.describe_certificate(&id).unwrap().customer_version, 2);
+}
+
+#[test]
+fn a_crl_from_a_ca_whose_key_usage_lacks_crl_sign_is_not_used() {
+    // RFC 5280 §4.2.1.3 and §6.3.3(f): the CRL issuer's key usage, when present, must
+    // assert cRLSign. The CRL lists nobody, so reading it would activate the device.
+    let s = setup_with(ca_with_usages(
+        "No cRLSign CA",
+        vec![
+            KeyUsagePurpose::KeyCertSign,
+            KeyUsagePurpose::DigitalSignature,
+        ],
+    ));
+    let listing_nobody = signed_crl(
+        &signer_ignoring_key_usage(&s.ca),
+        &[],
+        (2026, 5, 1),
+        (2026, 7, 1),
+        None,
+    );
+    assert_eq!(
+        listing_nobody
+            .verify_issued_by(&s.ca_cert())
+            .map_err(|p| p.code()),
+        Err("CRL_CA_NOT_CRL_SIGNER")
+    );
+    // Refused at load, and remembered: the CA has a CRL source, its CRL is unusable.
+    assert_eq!(
+        s.crls
+            .set(&s.ca_cert(), listing_nobody)
+            .map_err(|p| p.code()),
+        Err("CRL_CA_NOT_CRL_SIGNER")
+    );
+    assert!(
+        matches!(s.crls.entry(&s.ca.id()), CaCrl::Refused(p) if p.code() == "CRL_CA_NOT_CRL_SIGNER")
+    );
+    assert!(s.crls.get(&s.ca.id()).is_none());
+    let (id, event) = s.pending(&[0x21]);
+    let report = s.handler().handle(&event, now()).unwrap();
+    assert!(
+        matches!(&report.actions[..], [Action::Skipped(Skip::Crl(p))] if p.code() == "CRL_CA_NOT_CRL_SIGNER"),
+        "{report:?}"
+    );
+    assert_eq!(s.status(&id), CertificateStatus::PendingActivation);
+    assert!(s.policies(&id).is_empty());
+    // The controls: a CA without a key usage extension, and one whose key usage has
+    // cRLSign, may sign CRLs.
+    for ca in [
+        ca_with_usages("No KU CA", vec![]),
+        ca_with_usages(
+            "cRLSign CA",
+            vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign],
+        ),
+    ] {
+        let crl = signed_crl(
+            &signer_ignoring_key_usage(&ca),
+            &[],
+            (2026, 5, 1),
+            (2026, 7, 1),
+            None,
+        );
+        crl.verify_issued_by(&Certificate::from_pem(&ca.pem()).unwrap())
+            .unwrap();
+    }
+}
+
+#[test]
+fn a_crl_for_another_distribution_point_does_not_say_not_revoked() {
+    // RFC 5280 §6.3.3(b)(2)(i) and §5.2.5: a CRL whose issuingDistributionPoint names a
+    // distribution point covers only certificates that name it. Partition 1's CRL lists
+    // serial 0x31 only; a device of partition 2 is not on it because it is not in it.
+    let s = setup();
+    let (p1, p2) = (
+        "http://crl.example.com/fleet-1.crl",
+        "http://crl.example.com/fleet-2.crl",
+    );
+    s.crls
+        .set(
+            &s.ca_cert(),
+            signed_crl(
+                &s.ca.issuer(),
+                &[&[0x31]],
+                (2026, 5, 1),
+                (2026, 7, 1),
+                idp(p1, None),
+            ),
+        )
+        .unwrap();
+    let not_covered = |serial: u8, points: &[&str]| {
+        let (id, event) = s.pending_at(&[serial], points);
+        let report = s.handler().handle(&event, now()).unwrap();
+        assert!(
+            matches!(&report.actions[..], [Action::Skipped(Skip::Crl(p))] if p.code() == "CRL_DOES_NOT_COVER"),
+            "{points:?}: {report:?}"
+        );
+        assert_eq!(s.status(&id), CertificateStatus::PendingActivation);
+        assert!(s.policies(&id).is_empty());
+    };
+    not_covered(0x32, &[p2]);
+    not_covered(0x33, &[]); // no distribution point at all
+    not_covered(0x35, &["HTTP://CRL.EXAMPLE.COM/fleet-1.crl"]); // URIs compare exactly
+                                                                // In partition 1: listed is revoked, unlisted is activated.
+    let (id, event) = s.pending_at(&[0x31], &[p1]);
+    assert_eq!(
+        s.handler().handle(&event, now()).unwrap().actions,
+        [Action::Revoked]
+    );
+    assert_eq!(s.status(&id), CertificateStatus::Revoked);
+    let (id, event) = s.pending_at(&[0x34], &[p2, p1]);
+    let report = s.handler().handle(&event, now()).unwrap();
+    assert_eq!(report.actions.last(), Some(&Action::Activated));
+    assert_eq!(s.status(&id), CertificateStatus::Active);
+}
+
+#[test]
+fn a_crl_of_end_entity_certificates_only_does_not_cover_a_ca_certificate() {
+    // RFC 5280 §6.3.3(b)(2)(ii): onlyContainsUserCerts.
+    let ca = Ca::new("Fleet CA");
+    let crl = signed_crl(
+        &ca.issuer(),
+        &[],
+        (2026, 5, 1),
+        (2026, 7, 1),
+        idp(POINT, Some(CrlScope::UserCertsOnly)),
+    );
+    let at_point = |is_ca: bool| {
+        let cert = ca.device_with("d", |p| {
+            if is_ca {
+                p.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+            }
+            distribution_point(p, &[POINT]);
+        });
+        Certificate::from_pem(&cert.pem()).unwrap()
+    };
+    const POINT: &str = "http://crl.example.com/users.crl";
+    assert_eq!(
+        crl.covers(&at_point(true)).map_err(|p| p.code()),
+        Err("CRL_DOES_NOT_COVER")
+    );
+    crl.covers(&at_point(false)).unwrap();
+}
+
+#[test]
+fn without_a_usable_crl_the_host_chooses_and_configured_cas_fail_closed() {
+    // None configured: activated by default (AWS's sample checks no CRL), left pending
+    // when the host requires a CRL for every CA.
+    let s = setup();
+    let (id, event) = s.pending(&[0x41]);
+    let always = s.handler().with_crl_requirement(CrlRequirement::Always);
+    assert!(matches!(
+        &always.handle(&event, now()).unwrap().actions[..],
+        [Action::Skipped(Skip::Crl(p))] if p.code() == "CRL_NOT_CONFIGURED"
+    ));
+    assert_eq!(s.status(&id), CertificateStatus::PendingActivation);
+    let report = s.handler().handle(&event, now()).unwrap();
+    assert_eq!(report.actions.len(), 3, "{report:?}");
+    assert_eq!(s.status(&id), CertificateStatus::Active);
+
+    // Refused at load: the CA has a CRL source whose CRL cannot be used. The default
+    // leaves the certificate pending; CrlRequirement::Never activates and says so.
+    let s = setup();
+    let other = Ca::new("Other CA");
+    assert!(s.crls.set(&s.ca_cert(), fresh(&other, &[])).is_err());
+    let (id, event) = s.pending(&[0x42]);
+    assert!(matches!(
+        &s.handler().handle(&event, now()).unwrap().actions[..],
+        [Action::Skipped(Skip::Crl(p))] if p.code() == "CRL_WRONG_ISSUER"
+    ));
+    assert_eq!(s.status(&id), CertificateStatus::PendingActivation);
+    let never = s.handler().with_crl_requirement(CrlRequirement::Never);
+    let report = never.handle(&event, now()).unwrap();
+    let codes: Vec<_> = report.actions.iter().map(Action::code).collect();
+    assert_eq!(
+        codes,
+        [
+            "CRL_NOT_CHECKED",
+            "POLICY_CREATED",
+            "POLICY_ATTACHED",
+            "ACTIVATED"
+        ]
+    );
+    assert!(
+        matches!(&report.actions[0], Action::CrlNotChecked(p) if p.code() == "CRL_WRONG_ISSUER")
+    );
+    assert_eq!(s.status(&id), CertificateStatus::Active);
+
+    // A good CRL replaces the refusal; a bad one does not replace a good one; removing
+    // it leaves the CA without a source.
+    s.crls.set(&s.ca_cert(), fresh(&s.ca, &[&[0x43]])).unwrap();
+    assert!(s.crls.set(&s.ca_cert(), fresh(&other, &[])).is_err());
+    assert!(s
+        .crls
+        .get(&s.ca.id())
+        .is_some_and(|c| c.is_revoked(&[0x43])));
+    let (_, event) = s.pending(&[0x43]);
+    assert_eq!(
+        s.handler().handle(&event, now()).unwrap().actions,
+        [Action::Revoked]
+    );
+    s.crls.remove(&s.ca.id());
+    assert!(matches!(s.crls.entry(&s.ca.id()), CaCrl::NotConfigured));
+
+    // Stale under Never: not checked, activated, and the report says why.
+    let s = setup();
+    s.crls
+        .set(&s.ca_cert(), crl(&s.ca, &[], (2026, 1, 1), (2026, 2, 1)))
+        .unwrap();
+    let (_, event) = s.pending(&[0x44]);
+    let report = s
+        .handler()
+        .with_crl_requirement(CrlRequirement::Never)
+        .handle(&event, now())
+        .unwrap();
+    assert!(matches!(&report.actions[0], Action::CrlNotChecked(p) if p.code() == "CRL_STALE"));
+    assert_eq!(report.actions.last(), Some(&Action::Activated));
 }
 
 #[test]

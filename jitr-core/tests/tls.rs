@@ -352,7 +352,7 @@ fn bad_chains_are_rustls_certificate_errors_not_jitr_refusals() {
 #[test]
 fn directory_routes_by_sni_over_loopback_tcp() {
     let srv = Arc::new(fixed_server());
-    let mut dir = Directory::new();
+    let mut dir = Directory::with_store(common::store::fresh_store());
     let reg = dir
         .add_account(
             Scope::new(ACCOUNT, REGION).unwrap(),
@@ -529,4 +529,43 @@ fn v1_client(
         .with_client_cert_resolver(Arc::new(Resolver(Arc::new(
             rustls::sign::CertifiedKey::new(chain, signing),
         ))))
+}
+
+#[test]
+fn the_verifier_reads_the_clock_the_host_gives_it() {
+    let srv = fixed_server();
+    let (reg, ca, events) = setup();
+    let (leaf, key) = device(&ca, KeyKind::P256, "clocked");
+    let chain = vec![leaf, ca.der()];
+    // Before the device's notBefore (2025-01-01) by the host's clock: refused,
+    // whatever rustls' own time says.
+    let early = Timestamp::from_unix_secs(100_000_000); // 1973
+    let verifier = JitrClientVerifier::builder(reg.clone())
+        .clock(Arc::new(FixedClock(early)))
+        .build()
+        .unwrap();
+    let r = handshake(
+        &srv,
+        &verifier,
+        client(&srv, chain.clone(), key.clone_key(), true),
+    );
+    assert!(
+        matches!(
+            r.err(),
+            Some(rustls::Error::InvalidCertificate(
+                rustls::CertificateError::NotValidYet
+            ))
+        ),
+        "the fixed clock decides"
+    );
+    // In range, to the millisecond: the event's timestamp is the clock's.
+    let at = Timestamp::from_unix_millis(1_780_272_000_123);
+    let verifier = JitrClientVerifier::builder(reg.clone())
+        .clock(Arc::new(FixedClock(at)))
+        .build()
+        .unwrap();
+    let r = jitr_refusal(handshake(&srv, &verifier, client(&srv, chain, key, true)));
+    assert_eq!(r.err(), refused(RefusalReason::RegisteredPendingActivation));
+    let event = RegistrationEvent::from_json(&events.lock().unwrap()[0]).unwrap();
+    assert_eq!(event.timestamp, at);
 }

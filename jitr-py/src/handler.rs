@@ -1,20 +1,27 @@
 //! The activation handler's pieces (docs/behaviour.md §8): `jitr.Crl`, `jitr.PolicyTemplate`,
-//! `jitr.parse_registration_event` and `jitr.plan_activation`, which wraps the core's pure
-//! [`jitr_core::handler::plan`]. Conversions only: the decision is the core's, and
-//! `python/jitr/handler.py` carries it out against a `jitr.Registry` or a boto3 client.
+//! `jitr.parse_registration_event`, and `Activation` and `Call`, which wrap the core's
+//! state machine [`jitr_core::handler::Activation`]. Conversions only: every decision is
+//! the core's, and `python/jitr/handler.py` makes the calls the machine names against a
+//! `jitr.Registry` or a boto3 client.
 
 use std::sync::Arc;
 
-use jitr_core::crl::{Crl as CoreCrl, CrlProblem, StaleCrlPolicy};
-use jitr_core::handler::{self, Plan, PlanInput, PolicyTemplate as CoreTemplate};
-use jitr_core::{Certificate as CoreCertificate, CertificateStatus, RegistrationEvent, Scope};
-use pyo3::exceptions::{PyTypeError, PyValueError};
+use jitr_core::crl::{parse_serial, CaCrl, Crl as CoreCrl, CrlProblem, StaleCrlPolicy};
+use jitr_core::handler::{
+    Activation as CoreActivation, Call as CoreCall, CrlRequirement, Failure,
+    PolicyTemplate as CoreTemplate, Reply, ServiceError, Settings,
+};
+use jitr_core::{Certificate as CoreCertificate, RegistrationEvent};
+use pyo3::exceptions::{PyRuntimeError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
-use pyo3::types::{PyBool, PyByteArray, PyBytes, PyDict, PyInt, PyMapping, PyString};
+use pyo3::types::{
+    PyBool, PyByteArray, PyBytes, PyDict, PyFloat, PyInt, PyList, PyMapping, PyString, PyTuple,
+};
+use serde_json::Value;
 
 use crate::cert::Certificate;
-use crate::convert::{datetime, py_to_json, repr, timestamp_arg};
+use crate::convert::{datetime, json_to_py, py_to_json, repr, timestamp_arg};
 use crate::errors::OrRaise;
 
 /// A certificate revocation list, parsed once; lookups are O(1).
@@ -59,7 +66,7 @@ fn data_arg(obj: &Bound<'_, PyAny>, name: &str) -> PyResult<Vec<u8>> {
 }
 
 /// A serial number as big-endian bytes: `bytes`, a non-negative `int`, or hex text
-/// (`"0102"`, `"0x102"`, `"01:02"`; any case; odd lengths are padded on the left).
+/// as the core's [`parse_serial`] reads it (`"0102"`, `"0x102"`, `"01:02"`).
 fn serial_arg(obj: &Bound<'_, PyAny>) -> PyResult<Vec<u8>> {
     if let Ok(b) = obj.cast::<PyBytes>() {
         return Ok(b.as_bytes().to_vec());
@@ -83,33 +90,7 @@ fn serial_arg(obj: &Bound<'_, PyAny>) -> PyResult<Vec<u8>> {
             obj.get_type().name()?
         )));
     };
-    let text = s.to_cow()?;
-    let text: &str = &text;
-    let digits: String = text
-        .strip_prefix("0x")
-        .or_else(|| text.strip_prefix("0X"))
-        .unwrap_or(text)
-        .chars()
-        .filter(|c| *c != ':')
-        .collect();
-    let bad = || {
-        PyValueError::new_err(format!(
-            "serial {} is not a hex number",
-            repr(obj.py(), text)
-        ))
-    };
-    if digits.is_empty() || !digits.chars().all(|c| c.is_ascii_hexdigit()) {
-        return Err(bad());
-    }
-    let padded = if digits.len() % 2 == 1 {
-        format!("0{digits}")
-    } else {
-        digits
-    };
-    (0..padded.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&padded[i..i + 2], 16).map_err(|_| bad()))
-        .collect()
+    parse_serial(&s.to_cow()?).map_err(|e| PyValueError::new_err(e.message().to_string()))
 }
 
 /// A CA certificate given as a PEM `str` or a `jitr.Certificate`.
@@ -315,114 +296,257 @@ pub(crate) fn parse_registration_event<'py>(
     loads(py, &event_arg(event)?.to_json())
 }
 
-fn stale_arg(s: &str) -> PyResult<StaleCrlPolicy> {
-    match s {
-        "REFUSE" => Ok(StaleCrlPolicy::Refuse),
-        "ACCEPT" => Ok(StaleCrlPolicy::Accept),
-        other => Err(PyValueError::new_err(format!(
-            "stale_crl must be \"REFUSE\" or \"ACCEPT\", not {:?}",
-            other.chars().take(40).collect::<String>()
-        ))),
+/// A host setting by the core's name for it; a `ValueError` naming the keyword if not.
+fn setting<T: std::str::FromStr<Err = jitr_core::Error>>(value: &str, name: &str) -> PyResult<T> {
+    value
+        .parse()
+        .map_err(|e: jitr_core::Error| PyValueError::new_err(format!("{name}: {}", e.message())))
+}
+
+/// The CA's CRL as the machine takes it: `None` (no CRL configured), a `jitr.Crl`, or its
+/// PEM/DER encoding (`bytes`, `bytearray`, `str`).
+fn ca_crl_arg(py: Python<'_>, obj: Option<&Bound<'_, PyAny>>) -> PyResult<CaCrl> {
+    let Some(obj) = obj.filter(|o| !o.is_none()) else {
+        return Ok(CaCrl::NotConfigured);
+    };
+    if let Ok(crl) = obj.cast::<Crl>() {
+        return Ok(CaCrl::Loaded(crl.get().inner.clone()));
+    }
+    if !(obj.is_instance_of::<PyBytes>()
+        || obj.is_instance_of::<PyByteArray>()
+        || obj.is_instance_of::<PyString>())
+    {
+        return Err(PyTypeError::new_err(format!(
+            "crl must be a jitr.Crl, its PEM/DER bytes or PEM str, or None, not {}",
+            obj.get_type().name()?
+        )));
+    }
+    let data = data_arg(obj, "crl")?;
+    let crl = py.detach(|| CoreCrl::from_pem_or_der(&data)).or_raise()?;
+    Ok(CaCrl::Loaded(Arc::new(crl)))
+}
+
+/// How deeply a call's output is read (deeper values are not needed by the handler).
+const MAX_OUTPUT_DEPTH: usize = 8;
+
+/// A call's output as JSON, for the core to read: JSON-like values convert, anything
+/// else (`datetime`s, botocore's objects) becomes `null`, since the handler reads only
+/// text fields of the output.
+fn output_json(obj: &Bound<'_, PyAny>, depth: usize) -> PyResult<Value> {
+    if depth > MAX_OUTPUT_DEPTH || obj.is_none() {
+        return Ok(Value::Null);
+    }
+    Ok(if let Ok(s) = obj.cast::<PyString>() {
+        Value::String(s.to_cow()?.into_owned())
+    } else if let Ok(b) = obj.cast::<PyBool>() {
+        Value::Bool(b.is_true())
+    } else if obj.is_instance_of::<PyInt>() {
+        obj.extract::<i64>().map(Value::from).unwrap_or(Value::Null)
+    } else if obj.is_instance_of::<PyFloat>() {
+        serde_json::Number::from_f64(obj.extract()?).map_or(Value::Null, Value::Number)
+    } else if let Ok(d) = obj.cast::<PyMapping>() {
+        let mut map = serde_json::Map::new();
+        for item in d.items()?.iter() {
+            let (k, v): (Bound<'_, PyAny>, Bound<'_, PyAny>) = item.extract()?;
+            if let Ok(k) = k.cast::<PyString>() {
+                map.insert(k.to_cow()?.into_owned(), output_json(&v, depth + 1)?);
+            }
+        }
+        Value::Object(map)
+    } else if obj.is_instance_of::<PyList>() || obj.is_instance_of::<PyTuple>() {
+        obj.try_iter()?
+            .map(|item| output_json(&item?, depth + 1))
+            .collect::<PyResult<Vec<_>>>()
+            .map(Value::Array)?
+    } else {
+        Value::Null
+    })
+}
+
+/// A failed call's error: the AWS code and message of a jitr error or a botocore
+/// `ClientError` (`response["Error"]`), else no code and the exception's text.
+fn service_error(error: &Bound<'_, PyAny>) -> PyResult<ServiceError> {
+    let field = |key: &str| -> Option<String> {
+        let response = error.getattr("response").ok()?;
+        let response = response.cast::<PyDict>().ok()?;
+        let details = response.get_item("Error").ok()??;
+        details
+            .cast::<PyDict>()
+            .ok()?
+            .get_item(key)
+            .ok()??
+            .extract()
+            .ok()
+    };
+    let message = match field("Message") {
+        Some(m) => m,
+        None => error.str()?.to_cow()?.into_owned(),
+    };
+    Ok(ServiceError::new(field("Code").as_deref(), &message))
+}
+
+/// One call the activation handler needs made: ``getattr(client,
+/// call.operation)(**call.params)``.
+#[pyclass(module = "jitr", frozen)]
+pub(crate) struct Call {
+    inner: CoreCall,
+}
+
+#[pymethods]
+impl Call {
+    /// boto3's method name on the ``iot`` client, e.g. ``"describe_certificate"``.
+    #[getter]
+    fn operation(&self) -> &'static str {
+        self.inner.operation().boto3_name()
+    }
+
+    /// AWS's operation name, e.g. ``"DescribeCertificate"``.
+    #[getter]
+    fn aws_operation(&self) -> &'static str {
+        self.inner.operation().name()
+    }
+
+    /// The keyword arguments, as boto3 names them (a new ``dict`` each time).
+    #[getter]
+    fn params<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        json_to_py(py, &Value::Object(self.inner.params()))
+    }
+
+    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
+        Ok(format!(
+            "Call({}, {})",
+            repr(py, self.operation()),
+            self.params(py)?.repr()?
+        ))
     }
 }
 
-/// What the activation handler will do for one event, decided by the core from what the
-/// handler looked up; changes nothing.
+/// One run of the activation handler for one event: the core's state machine, which
+/// names each call and reads each reply; the caller only makes the calls.
 ///
-/// ``event`` is the registration event (``dict`` or JSON ``str``); ``certificate_pem`` and
-/// ``status`` come from DescribeCertificate, ``ca_certificate_pem`` from
-/// DescribeCACertificate (needed with a ``crl``); ``template`` defaults to
-/// ``PolicyTemplate.aws_sample()``; ``stale_crl`` is ``"REFUSE"`` (the default: a CRL whose
-/// nextUpdate has passed blocks activation) or ``"ACCEPT"``; ``now`` a timezone-aware
-/// ``datetime`` or epoch seconds (default: the clock).
+/// ``event`` is the registration event (``dict`` or JSON ``str``); ``crl`` the event's
+/// CA's CRL (a ``jitr.Crl``, its PEM/DER encoding, or ``None`` when no CRL is configured
+/// for the CA); ``template`` defaults to ``PolicyTemplate.aws_sample()``; ``stale_crl``
+/// is ``"REFUSE"`` (default) or ``"ACCEPT"``; ``require_crl`` is ``"IF_CONFIGURED"``
+/// (default: a CA whose CRL is given fails closed when the CRL cannot be used; a CA
+/// without one is activated as AWS's sample does), ``"ALWAYS"`` or ``"NEVER"``; ``now``
+/// a timezone-aware ``datetime`` or epoch seconds (default: the clock).
 ///
-/// Returns ``{"action": "SKIP", "reason": code, "message": sentence}`` (the certificate is
-/// not ``PENDING_ACTIVATION`` any more, or the CRL cannot be used: ``CRL_WRONG_ISSUER``,
-/// ``CRL_BAD_SIGNATURE``, ``CRL_STALE``, ``CRL_NOT_YET_VALID``), ``{"action": "REVOKE"}``
-/// (the serial is on the CRL) or ``{"action": "ACTIVATE", "policyName": ...,
-/// "policyDocument": ...}``. Raises ``InvalidRequestException`` for a malformed event, a
-/// PEM that is not the event's certificate, a CRL without its CA, or a template the
-/// certificate cannot fill.
-#[pyfunction]
-#[pyo3(signature = (
-    event,
-    *,
-    certificate_pem,
-    status,
-    account_id,
-    region,
-    partition = "aws",
-    ca_certificate_pem = None,
-    crl = None,
-    template = None,
-    stale_crl = "REFUSE",
-    now = None,
-))]
-#[allow(clippy::too_many_arguments)]
-pub(crate) fn plan_activation<'py>(
-    py: Python<'py>,
-    event: &Bound<'py, PyAny>,
-    certificate_pem: &str,
-    status: &str,
-    account_id: &str,
-    region: &str,
-    partition: &str,
-    ca_certificate_pem: Option<&str>,
-    crl: Option<&Bound<'py, Crl>>,
-    template: Option<&Bound<'py, PolicyTemplate>>,
-    stale_crl: &str,
-    now: Option<&Bound<'py, PyAny>>,
-) -> PyResult<Bound<'py, PyDict>> {
-    let event = event_arg(event)?;
-    let status = status.parse::<CertificateStatus>().or_raise()?;
-    let scope = Scope::with_partition(partition, account_id, region).or_raise()?;
-    let stale_crl = stale_arg(stale_crl)?;
-    let now = timestamp_arg(now, "now")?;
-    let crl = crl.map(|c| c.get().inner.clone());
-    let sample;
-    let template = match template {
-        Some(t) => &t.get().inner,
-        None => {
-            sample = CoreTemplate::aws_sample();
-            &sample
-        }
-    };
-    let plan = py
-        .detach(|| {
-            handler::plan(&PlanInput {
-                event: &event,
-                certificate_pem,
-                status,
-                ca_certificate_pem,
-                crl: crl.as_deref(),
-                template,
-                scope: &scope,
-                stale_crl,
-                now,
-            })
+/// >>> import jitr
+/// >>> from jitr.handler import Activation
+/// >>> run = Activation({
+/// ...     "certificateId": "ab" * 32, "caCertificateId": "cd" * 32,
+/// ...     "timestamp": 1623724243659, "certificateStatus": "PENDING_ACTIVATION",
+/// ...     "awsAccountId": "123456789012",
+/// ...     "certificateRegistrationTimestamp": "1623723165331"})
+/// >>> call = run.next_call()
+/// >>> call.operation, call.params == {"certificateId": "ab" * 32}
+/// ('describe_certificate', True)
+#[pyclass(module = "jitr")]
+pub(crate) struct Activation {
+    inner: CoreActivation,
+}
+
+#[pymethods]
+impl Activation {
+    #[new]
+    #[pyo3(signature = (
+        event,
+        *,
+        crl = None,
+        template = None,
+        stale_crl = "REFUSE",
+        require_crl = "IF_CONFIGURED",
+        now = None,
+    ))]
+    fn new(
+        py: Python<'_>,
+        event: &Bound<'_, PyAny>,
+        crl: Option<&Bound<'_, PyAny>>,
+        template: Option<PyRef<'_, PolicyTemplate>>,
+        stale_crl: &str,
+        require_crl: &str,
+        now: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Self> {
+        let event = event_arg(event)?;
+        let mut settings = Settings::new(match template {
+            Some(t) => t.inner.clone(),
+            None => CoreTemplate::aws_sample(),
+        });
+        settings.stale_crl = setting::<StaleCrlPolicy>(stale_crl, "stale_crl")?;
+        settings.require_crl = setting::<CrlRequirement>(require_crl, "require_crl")?;
+        let now = timestamp_arg(now, "now")?;
+        let crl = ca_crl_arg(py, crl)?;
+        Ok(Self {
+            inner: CoreActivation::new(&event, crl, settings, now),
         })
-        .or_raise()?;
-    let out = PyDict::new(py);
-    match plan {
-        Plan::Skip(skip) => {
-            out.set_item("action", "SKIP")?;
-            out.set_item("reason", skip.code())?;
-            out.set_item("message", skip.message())?;
-        }
-        Plan::Revoke => out.set_item("action", "REVOKE")?,
-        Plan::Activate {
-            policy_name,
-            policy_document,
-        } => {
-            out.set_item("action", "ACTIVATE")?;
-            out.set_item("policyName", policy_name)?;
-            out.set_item("policyDocument", policy_document)?;
-        }
-        other => {
-            return Err(PyTypeError::new_err(format!(
-                "this jitr build does not know the plan {other:?}"
-            )))
+    }
+
+    /// The certificate the event is about (lowercase hex).
+    #[getter]
+    fn certificate_id(&self) -> String {
+        self.inner.certificate_id().to_string()
+    }
+
+    /// The call to make next, or ``None`` once the run has ended.
+    fn next_call(&self) -> Option<Call> {
+        self.inner.next_call().map(|c| Call { inner: c.clone() })
+    }
+
+    /// The last call succeeded with this output (the response ``dict``, as boto3 or
+    /// ``jitr.Registry`` returns it).
+    fn succeeded(&mut self, py: Python<'_>, output: &Bound<'_, PyAny>) -> PyResult<()> {
+        let output = output_json(output, 0)?;
+        py.detach(|| self.inner.receive_output(&output)).or_raise()
+    }
+
+    /// The last call raised ``error``: its AWS code is read from ``error.response`` (a
+    /// jitr error or a botocore ``ClientError``); any other exception has none.
+    fn failed(&mut self, error: &Bound<'_, PyAny>) -> PyResult<()> {
+        let error = service_error(error)?;
+        self.inner.receive(Reply::Error(error)).or_raise()
+    }
+
+    /// The boto3 name of the call whose error ended the run (re-raise that call's
+    /// exception), or ``None``.
+    #[getter]
+    fn failed_operation(&self) -> Option<&'static str> {
+        match self.inner.failure() {
+            Some(Failure::Call { operation, .. }) => Some(operation.boto3_name()),
+            _ => None,
         }
     }
-    Ok(out)
+
+    /// What was done so far, in order (each a ``dict`` as in the report).
+    #[getter]
+    fn actions<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let actions = self.inner.actions().iter().map(|a| a.to_json()).collect();
+        json_to_py(py, &Value::Array(actions))
+    }
+
+    /// The report, ``{"certificateId": ..., "actions": [...]}``, once the run has ended.
+    /// If the handler refused to go on (a template the certificate cannot fill, a
+    /// description that is not the event's certificate), raises that error; if a call
+    /// failed, raises ``RuntimeError`` (a driver re-raises the call's own exception, see
+    /// :attr:`failed_operation`); before the end, ``RuntimeError``.
+    fn report<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        match self.inner.outcome() {
+            Some(Ok(report)) => json_to_py(py, &report.to_json()),
+            Some(Err(failed)) => match failed.failure {
+                Failure::Refused(e) => Err(e).or_raise(),
+                _ => Err(PyRuntimeError::new_err(failed.to_string())),
+            },
+            None => Err(PyRuntimeError::new_err(
+                "the activation has not ended: make the calls next_call() names first",
+            )),
+        }
+    }
+
+    fn __repr__(&self) -> String {
+        format!(
+            "Activation(certificate_id='{}', next_call={:?})",
+            self.inner.certificate_id(),
+            self.inner.next_call().map(|c| c.operation().boto3_name())
+        )
+    }
 }

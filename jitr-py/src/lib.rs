@@ -26,7 +26,8 @@ fn _jitr(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<handler::Crl>()?;
     m.add_class::<handler::PolicyTemplate>()?;
     m.add_function(wrap_pyfunction!(handler::parse_registration_event, m)?)?;
-    m.add_function(wrap_pyfunction!(handler::plan_activation, m)?)?;
+    m.add_class::<handler::Activation>()?;
+    m.add_class::<handler::Call>()?;
     m.add_function(wrap_pyfunction!(cert::load_pem_chain, m)?)?;
     m.add_function(wrap_pyfunction!(cert::certificate_id, m)?)?;
     m.add_function(wrap_pyfunction!(tooling::generate_ca, m)?)?;
@@ -44,7 +45,8 @@ fn _jitr(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("KEY_TYPES", PyTuple::new(py, key_types)?)?;
     let operations = jitr_core::api::OPERATIONS
         .iter()
-        .filter(|op| **op != "connect")
+        .map(jitr_core::api::Operation::name)
+        .filter(|op| *op != "connect")
         .collect::<Vec<_>>();
     m.add("OPERATIONS", PyTuple::new(py, operations)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;

@@ -186,8 +186,9 @@ impl Registry {
     }
 
     /// The whole state as JSON (sorted, stable), for :meth:`from_state`.
-    fn export_state(&self, py: Python<'_>) -> String {
-        py.detach(|| self.inner.export_state().to_json())
+    fn export_state(&self, py: Python<'_>) -> PyResult<String> {
+        py.detach(|| self.inner.export_state().map(|s| s.to_json()))
+            .or_raise()
     }
 
     /// The account ID (12 digits).

@@ -1,7 +1,9 @@
 """The activation handler (docs/behaviour.md §8, issue 7): ``jitr.handler.activate`` and
 ``lambda_handler`` against a ``jitr.Registry`` and against moto's mocked boto3 ``iot``
-client, an independent implementation of the boto3 API; and the binding it stands on
-(``jitr.Crl``, ``jitr.PolicyTemplate``, ``jitr.plan_activation``).
+client, an independent implementation of the boto3 API; the binding it stands on
+(``jitr.Crl``, ``jitr.PolicyTemplate``, ``jitr.handler.Activation``, the core's state
+machine); and the scenario table the Rust driver runs too
+(``jitr-core/tests/data/handler_scenarios.json``).
 
 CRLs are made with the ``cryptography`` package (an independent X.509 implementation, so
 jitr does not only read what it wrote itself), signed with keys from jitr's tooling.
@@ -18,13 +20,15 @@ own implementation of the boto3 API.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import subprocess
 import sys
 import threading
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple, Type, Union
+from typing import Any, Callable, Dict, Iterator, List, Optional, Protocol, Sequence, Tuple, Type, Union
 
 import pytest
 from cryptography import x509
@@ -33,28 +37,106 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 import jitr
 import jitr.handler
-from conftest import CODE, NOW, ROOT, SNI, register_ca
-from jitr.handler import Report, activate
+from conftest import CODE, NOW, ROOT, SNI
+from jitr.handler import Activation, Report, activate
 
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
 
 
 # ---------------------------------------------------------------------------------------
-# CRLs, events, clients
+# Certificates, CRLs, events, clients
+
+
+class CertLike(Protocol):
+    """A certificate and its key: jitr's ``GeneratedCertificate`` or one made here."""
+
+    @property
+    def certificate_pem(self) -> str: ...
+    @property
+    def certificate_id(self) -> str: ...
+    @property
+    def private_key_pem(self) -> str: ...
+
+
+@dataclass(frozen=True)
+class Made:
+    """A certificate made here with ``cryptography`` (for extensions jitr's tooling does
+    not write: key usage without cRLSign, CRL distribution points)."""
+
+    certificate_pem: str
+    certificate_id: str
+    private_key_pem: str
+
+
+def make_certificate(
+    common_name: str,
+    issuer: Optional[CertLike] = None,
+    *,
+    ca: bool = False,
+    key_usage: Sequence[str] = (),
+    serial_number: Optional[int] = None,
+    distribution_points: Sequence[str] = (),
+) -> Made:
+    """A P-256 certificate valid from a day before NOW for a year, self-signed unless
+    ``issuer`` is given; ``key_usage`` names ``KeyUsage`` fields to set (none: no
+    extension); a device (not ``ca``) gets the clientAuth EKU."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(x509.oid.NameOID.COMMON_NAME, common_name)])
+    if issuer is None:
+        issuer_name, signing_key = subject, key
+    else:
+        issuer_name = x509.load_pem_x509_certificate(issuer.certificate_pem.encode()).subject
+        loaded = serialization.load_pem_private_key(issuer.private_key_pem.encode(), password=None)
+        assert isinstance(loaded, ec.EllipticCurvePrivateKey)
+        signing_key = loaded
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(issuer_name)
+        .public_key(key.public_key())
+        .serial_number(serial_number or x509.random_serial_number())
+        .not_valid_before(NOW - timedelta(days=1))
+        .not_valid_after(NOW + timedelta(days=365))
+        .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
+    )
+    if key_usage:
+        fields = {f: f in key_usage for f in [
+            "digital_signature", "content_commitment", "key_encipherment", "data_encipherment",
+            "key_agreement", "key_cert_sign", "crl_sign", "encipher_only", "decipher_only",
+        ]}
+        builder = builder.add_extension(x509.KeyUsage(**fields), critical=True)
+    if not ca:
+        builder = builder.add_extension(x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False)
+    if distribution_points:
+        point = x509.DistributionPoint(
+            full_name=[x509.UniformResourceIdentifier(u) for u in distribution_points],
+            relative_name=None, reasons=None, crl_issuer=None,
+        )
+        builder = builder.add_extension(x509.CRLDistributionPoints([point]), critical=False)
+    certificate = builder.sign(signing_key, hashes.SHA256())
+    return Made(
+        certificate_pem=certificate.public_bytes(serialization.Encoding.PEM).decode(),
+        certificate_id=hashlib.sha256(certificate.public_bytes(serialization.Encoding.DER)).hexdigest(),
+        private_key_pem=key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        ).decode(),
+    )
 
 
 def make_crl(
-    signer: jitr.GeneratedCertificate,
+    signer: CertLike,
     revoked: Sequence[int] = (),
     *,
     this_update: datetime = NOW - timedelta(days=1),
     next_update: datetime = NOW + timedelta(days=30),
-    issuer: Optional[jitr.GeneratedCertificate] = None,
+    issuer: Optional[CertLike] = None,
     encoding: serialization.Encoding = serialization.Encoding.PEM,
+    distribution_point: Optional[str] = None,
 ) -> bytes:
     """A CRL listing ``revoked`` serials, signed with ``signer``'s key, naming ``issuer``'s
-    subject (default: the signer's) as its issuer."""
+    subject (default: the signer's) as its issuer, and, with ``distribution_point``, an
+    issuingDistributionPoint naming that URI (a partitioned CRL)."""
     name = x509.load_pem_x509_certificate((issuer or signer).certificate_pem.encode()).subject
     key = serialization.load_pem_private_key(signer.private_key_pem.encode(), password=None)
     assert isinstance(key, ec.EllipticCurvePrivateKey)
@@ -71,6 +153,17 @@ def make_crl(
             .revocation_date(this_update)
             .build()
         )
+    if distribution_point is not None:
+        idp = x509.IssuingDistributionPoint(
+            full_name=[x509.UniformResourceIdentifier(distribution_point)],
+            relative_name=None,
+            only_contains_user_certs=False,
+            only_contains_ca_certs=False,
+            only_some_reasons=None,
+            indirect_crl=False,
+            only_contains_attribute_certs=False,
+        )
+        builder = builder.add_extension(idp, critical=True)
     return builder.sign(key, hashes.SHA256()).public_bytes(encoding)
 
 
@@ -129,7 +222,7 @@ class Backend:
     client: Any
     ca_id: str
 
-    def pending(self, device: jitr.GeneratedCertificate) -> Dict[str, Any]:
+    def pending(self, device: CertLike) -> Dict[str, Any]:
         """Registers ``device`` PENDING_ACTIVATION; returns its registration event."""
         raise NotImplementedError
 
@@ -170,12 +263,18 @@ class Backend:
 class JitrBackend(Backend):
     name = "jitr"
 
-    def __init__(self, ca: jitr.GeneratedCertificate, proof: jitr.GeneratedCertificate) -> None:
+    def __init__(self, ca: CertLike, proof: CertLike) -> None:
         self.ca = ca
         self.client = self.registry = jitr.Registry(ACCOUNT, REGION, registration_code=CODE)
-        self.ca_id = register_ca(self.registry, ca, proof)
+        self.ca_id = self.registry.register_ca_certificate(
+            caCertificate=ca.certificate_pem,
+            verificationCertificate=proof.certificate_pem,
+            setAsActive=True,
+            allowAutoRegistration=True,
+            now=NOW,
+        )["certificateId"]
 
-    def pending(self, device: jitr.GeneratedCertificate) -> Dict[str, Any]:
+    def pending(self, device: CertLike) -> Dict[str, Any]:
         decision = self.registry.connect([device.certificate_pem, self.ca.certificate_pem], SNI, NOW)
         assert decision.reason == "REGISTERED_PENDING_ACTIVATION", decision.message
         assert decision.event is not None
@@ -191,7 +290,7 @@ class MotoBackend(Backend):
 
     name = "moto"
 
-    def __init__(self, ca: jitr.GeneratedCertificate, proof: jitr.GeneratedCertificate) -> None:
+    def __init__(self, ca: CertLike, proof: CertLike) -> None:
         import boto3
 
         self.ca = ca
@@ -204,7 +303,7 @@ class MotoBackend(Backend):
         )["certificateId"]
         assert self.ca_id == ca.certificate_id
 
-    def pending(self, device: jitr.GeneratedCertificate) -> Dict[str, Any]:
+    def pending(self, device: CertLike) -> Dict[str, Any]:
         registered = self.client.register_certificate(
             certificatePem=device.certificate_pem,
             caCertificatePem=self.ca.certificate_pem,
@@ -695,16 +794,24 @@ def test_other_bad_arguments(
     before = backend.snapshot()
     with pytest.raises(ValueError, match="stale_crl"):
         activate(event, backend.client, stale_crl="LENIENT", now=NOW)
+    with pytest.raises(ValueError, match="require_crl"):
+        activate(event, backend.client, require_crl="never", now=NOW)
     with pytest.raises(TypeError):
         activate(event, backend.client, crl=12345, now=NOW)  # type: ignore[arg-type]
     with pytest.raises(TypeError):
         activate(event, backend.client, policy_template="Policy_{{certificateId}}", now=NOW)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="naive"):
         activate(event, backend.client, now=datetime(2026, 6, 1))
-    # The event names a CA the account does not have: a CRL cannot be checked against it.
+    assert backend.snapshot() == before
+    # The event names a CA the account does not have: its CRL cannot be checked against
+    # it (DescribeCACertificate: ResourceNotFoundException), so the certificate stays
+    # pending (a CRL was given: fail closed). Before the core's machine, this raised
+    # InvalidRequestException (the Python copy of the handler differed from the Rust one).
     unknown_ca = dict(event, caCertificateId=other_ca.certificate_id)
-    with pytest.raises(jitr.InvalidRequestException, match="CA certificate"):
-        activate(unknown_ca, backend.client, crl=make_crl(other_ca), now=NOW)
+    report = activate(unknown_ca, backend.client, crl=make_crl(other_ca, [serial(devices[0])]), now=NOW)
+    [skipped] = report["actions"]
+    assert (skipped["action"], skipped["reason"]) == ("SKIPPED", "CRL_CA_NOT_FOUND")
+    assert other_ca.certificate_id in skipped["message"]
     assert backend.snapshot() == before
 
 
@@ -792,6 +899,7 @@ def lambda_config(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(jitr.handler, "policy_template", None)
     monkeypatch.delenv("JITR_CRL_PATH", raising=False)
     monkeypatch.delenv("JITR_STALE_CRL", raising=False)
+    monkeypatch.delenv("JITR_REQUIRE_CRL", raising=False)
 
 
 def real_time_crl(ca: jitr.GeneratedCertificate, revoked: Sequence[int] = (), *, stale: bool = False) -> bytes:
@@ -860,6 +968,22 @@ def test_lambda_handler_with_a_crl_directory(
     report = jitr.handler.lambda_handler(backend.pending(devices[1]), None)
     assert report["actions"] == [{"action": "REVOKED"}]
     assert "boto3" not in type(jitr.handler.iot_client).__module__
+    # JITR_REQUIRE_CRL: ALWAYS leaves a CA without a file pending; by default a stale
+    # file fails closed, and NEVER activates without the check, saying so.
+    (tmp_path / f"{backend.ca_id}.crl").unlink()
+    monkeypatch.setenv("JITR_REQUIRE_CRL", "ALWAYS")
+    event = backend.pending(devices[2])
+    assert [a.get("reason") for a in jitr.handler.lambda_handler(event, None)["actions"]] == ["CRL_NOT_CONFIGURED"]
+    (tmp_path / f"{backend.ca_id}.crl").write_bytes(real_time_crl(ca, stale=True))
+    monkeypatch.delenv("JITR_REQUIRE_CRL")
+    assert [a.get("reason") for a in jitr.handler.lambda_handler(event, None)["actions"]] == ["CRL_STALE"]
+    monkeypatch.setenv("JITR_REQUIRE_CRL", "NEVER")
+    report = jitr.handler.lambda_handler(event, None)
+    assert [a.get("reason", a["action"]) for a in report["actions"]] == [
+        "CRL_STALE", "POLICY_CREATED", "POLICY_ATTACHED", "ACTIVATED"
+    ]
+    assert report["actions"][0]["action"] == "CRL_NOT_CHECKED"
+    assert backend.status(devices[2].certificate_id) == "ACTIVE"
 
 
 def test_lambda_handler_with_a_crl_source_and_a_template(
@@ -903,7 +1027,7 @@ def test_importing_the_handler_does_not_import_boto3() -> None:
 
 
 # ---------------------------------------------------------------------------------------
-# The binding: Crl, PolicyTemplate, plan_activation
+# The binding: Crl, PolicyTemplate, Activation
 
 
 def test_crl_parses_pem_der_and_answers_lookups(ca: jitr.GeneratedCertificate, other_ca: jitr.GeneratedCertificate) -> None:
@@ -985,32 +1109,191 @@ def test_policy_template() -> None:
         jitr.PolicyTemplate("P", '{"x": "{{nope}}"}')
 
 
-def test_plan_activation_is_the_cores_plan(ca: jitr.GeneratedCertificate, devices: List[jitr.GeneratedCertificate]) -> None:
+def test_the_machine_binding_names_calls_and_reads_replies(
+    ca: jitr.GeneratedCertificate, devices: List[jitr.GeneratedCertificate]
+) -> None:
+    """``jitr.handler.Activation`` driven by hand: the binding converts, the core decides."""
     device = devices[0]
     event = aws_event(device.certificate_id, ca.certificate_id)
-    common: Dict[str, Any] = {"certificate_pem": device.certificate_pem, "account_id": ACCOUNT, "region": REGION, "now": NOW}
-    plan = jitr.plan_activation(event, status="PENDING_ACTIVATION", **common)
-    assert plan["action"] == "ACTIVATE" and plan["policyName"] == f"Policy_{device.certificate_id}"
-    assert f"arn:aws:iot:{REGION}:{ACCOUNT}:client/{device.certificate_id}" in plan["policyDocument"]
-    china = jitr.plan_activation(event, status="PENDING_ACTIVATION", partition="aws-cn", **dict(common, region="cn-north-1"))
-    assert "arn:aws-cn:iot:cn-north-1:" in china["policyDocument"]
-    assert jitr.plan_activation(json.dumps(event), status="ACTIVE", **common) == {
-        "action": "SKIP",
-        "reason": "NOT_PENDING_ACTIVATION",
-        "message": "the certificate is ACTIVE, not PENDING_ACTIVATION: the event is repeated or late, nothing to do",
-    }
-    crl = jitr.Crl.from_bytes(make_crl(ca, [serial(device)]))
-    revoke = jitr.plan_activation(event, status="PENDING_ACTIVATION", ca_certificate_pem=ca.certificate_pem, crl=crl, **common)
-    assert revoke == {"action": "REVOKE"}
-    # Not the event's certificate; a CRL without its CA; bad status, scope or policy.
+    arn = f"arn:aws:iot:{REGION}:{ACCOUNT}:cert/{device.certificate_id}"
+    run = Activation(json.dumps(event), crl=make_crl(ca, [1]), now=NOW)
+    assert run.certificate_id == device.certificate_id
+    call = run.next_call()
+    assert call is not None
+    assert (call.operation, call.aws_operation, call.params) == (
+        "describe_certificate", "DescribeCertificate", {"certificateId": device.certificate_id}
+    )
+    assert repr(call) == f"Call('describe_certificate', {{'certificateId': '{device.certificate_id}'}})"
+    with pytest.raises(RuntimeError, match="not ended"):
+        run.report()
+    # A boto3-shaped output, with values that are not JSON (datetimes, objects) around
+    # the fields the core reads.
+    run.succeeded({
+        "certificateDescription": {
+            "certificatePem": device.certificate_pem, "status": "PENDING_ACTIVATION",
+            "certificateArn": arn, "creationDate": NOW, "validity": {"notBefore": NOW},
+            "extra": object(), 7: "a key that is not a str",
+        },
+        "ResponseMetadata": {"HTTPStatusCode": 200},
+    })
+    call = run.next_call()
+    assert call is not None and call.params == {"certificateId": ca.certificate_id}
+    run.succeeded({"certificateDescription": {"certificatePem": ca.certificate_pem}})
+    call = run.next_call()
+    assert call is not None and call.operation == "create_policy"
+    assert f"arn:aws:iot:{REGION}:{ACCOUNT}:client/{device.certificate_id}" in call.params["policyDocument"]
+
+    class Exists(Exception):
+        response = {"Error": {"Code": "ResourceAlreadyExistsException", "Message": "it exists"}}
+
+    run.failed(Exists())
+    assert run.actions == [{"action": "POLICY_REUSED", "policyName": f"Policy_{device.certificate_id}"}]
+    run.succeeded({"policies": [], "nextMarker": None})
+    run.succeeded(None)  # attach_policy: the output is not read
+    call = run.next_call()
+    assert call is not None and call.params == {"certificateId": device.certificate_id, "newStatus": "ACTIVE"}
+    run.failed(RuntimeError("network down"))  # no AWS code: the run fails, after the rollback
+    call = run.next_call()
+    assert call is not None and call.operation == "detach_policy"
+    run.succeeded({})
+    assert run.next_call() is None
+    assert run.failed_operation == "update_certificate"
+    assert [a["action"] for a in run.actions] == ["POLICY_REUSED", "POLICY_ATTACHED", "POLICY_DETACHED"]
+    with pytest.raises(RuntimeError, match="UpdateCertificate failed: network down"):
+        run.report()
+    with pytest.raises(jitr.InvalidRequestException, match="ended"):
+        run.succeeded({})
+    # The core refuses a description of another certificate: report() raises it.
+    run = Activation(event, now=NOW)
+    run.succeeded({"certificateDescription": {
+        "certificatePem": devices[1].certificate_pem, "status": "PENDING_ACTIVATION", "certificateArn": arn}})
+    assert run.next_call() is None and run.failed_operation is None
     with pytest.raises(jitr.InvalidRequestException, match="not the event's"):
-        jitr.plan_activation(event, status="PENDING_ACTIVATION", **dict(common, certificate_pem=devices[1].certificate_pem))
-    with pytest.raises(jitr.InvalidRequestException, match="CRL was given"):
-        jitr.plan_activation(event, status="PENDING_ACTIVATION", crl=crl, **common)
-    with pytest.raises(jitr.InvalidRequestException):
-        jitr.plan_activation(event, status="pending", **common)
-    with pytest.raises(jitr.InvalidRequestException):
-        jitr.plan_activation(event, status="PENDING_ACTIVATION", **dict(common, account_id="12"))
-    with pytest.raises(ValueError):
-        jitr.plan_activation(event, status="PENDING_ACTIVATION", stale_crl="refuse", **common)
+        run.report()
+    # Bad arguments.
+    bad: List[Tuple[Dict[str, Any], Type[BaseException]]] = [
+        ({"crl": 5}, TypeError),
+        ({"crl": b"junk"}, jitr.InvalidRequestException),
+        ({"stale_crl": "refuse"}, ValueError),
+        ({"require_crl": "SOMETIMES"}, ValueError),
+        ({"template": "P"}, TypeError),
+    ]
+    for kwargs, error in bad:
+        with pytest.raises(error):
+            Activation(event, **kwargs)
     assert jitr.parse_registration_event(json.dumps(event)) == event
+
+
+# ---------------------------------------------------------------------------------------
+# The scenario table the Rust driver runs too
+
+SCENARIOS: List[Dict[str, Any]] = json.loads(
+    (ROOT / "jitr-core" / "tests" / "data" / "handler_scenarios.json").read_text()
+)["scenarios"]
+POINTS = {"p1": "http://crl.example.com/fleet-1.crl", "p2": "http://crl.example.com/fleet-2.crl"}
+CRL_TIMES = {
+    "current": (datetime(2026, 5, 1, tzinfo=timezone.utc), datetime(2026, 7, 1, tzinfo=timezone.utc)),
+    "stale": (datetime(2026, 1, 1, tzinfo=timezone.utc), datetime(2026, 2, 1, tzinfo=timezone.utc)),
+    "future": (datetime(2027, 1, 1, tzinfo=timezone.utc), datetime(2027, 2, 1, tzinfo=timezone.utc)),
+}
+SERIAL = 0x51
+
+
+@pytest.fixture(scope="module")
+def no_crl_sign_ca() -> Tuple[Made, Made]:
+    """A CA whose key usage is keyCertSign and digitalSignature only (no cRLSign), and its
+    proof of possession."""
+    ca = make_certificate("Fleet CA", ca=True, key_usage=["key_cert_sign", "digital_signature"])
+    return ca, make_certificate(CODE, ca)
+
+
+def run_shared_scenario(
+    s: Dict[str, Any],
+    backend: Backend,
+    registered: CertLike,
+    other_ca: jitr.GeneratedCertificate,
+) -> Dict[str, Any]:
+    device = make_certificate(
+        "device-1",
+        registered,
+        serial_number=SERIAL,
+        distribution_points=[POINTS[s["device_distribution_point"]]] if "device_distribution_point" in s else [],
+    )
+    event = backend.pending(device)
+    if s.get("event_ca") == "unregistered":
+        event = dict(event, caCertificateId=other_ca.certificate_id)
+    kwargs: Dict[str, Any] = {k: s[k] for k in ["stale_crl", "require_crl"] if k in s}
+    crl = s.get("crl")
+    if crl:
+        signer: CertLike = registered if crl["signer"] == "ca" else other_ca
+        this_update, next_update = CRL_TIMES[crl.get("time", "current")]
+        kwargs["crl"] = make_crl(
+            signer,
+            [SERIAL if crl.get("lists_device") else 0x99],
+            this_update=this_update,
+            next_update=next_update,
+            issuer=registered if crl["signer"] == "impostor" else None,
+            distribution_point=POINTS[crl["distribution_point"]] if "distribution_point" in crl else None,
+        )
+    if s.get("template") == "organization":
+        kwargs["policy_template"] = jitr.PolicyTemplate(
+            "Org_{{subject.Organization}}", '{"Version":"2012-10-17","Statement":[]}'
+        )
+    name, arn = f"Policy_{device.certificate_id}", backend.arn(device.certificate_id)
+    before = s.get("before")
+    if before in ("policy_exists", "policy_attached"):
+        doc = '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iot:Connect","Resource":"*"}]}'
+        backend.client.create_policy(policyName=name, policyDocument=doc)
+        if before == "policy_attached":
+            backend.client.attach_policy(policyName=name, target=arn)
+    elif before == "activated":
+        activate(event, backend.client, now=NOW)
+    client = Spy(backend.client)
+    if "fail" in s:
+        failure = ServiceError(s["fail"]["code"])
+
+        def fail(**_: Any) -> None:
+            raise failure
+
+        client.before[s["fail"]["operation"]] = fail
+    out: Dict[str, Any] = {}
+    try:
+        report = activate(event, client, now=NOW, **kwargs)
+        out["actions"] = [f"{a['action']}:{a['reason']}" if "reason" in a else a["action"] for a in report["actions"]]
+    except Exception as e:
+        out["error"] = error_code(e)
+    out["status"] = backend.status(device.certificate_id)
+    out["attached"] = len(backend.attached(device.certificate_id))
+    return out
+
+
+def test_the_shared_scenarios_through_the_python_driver(
+    backend: Backend,
+    ca: jitr.GeneratedCertificate,
+    proof: jitr.GeneratedCertificate,
+    other_ca: jitr.GeneratedCertificate,
+    no_crl_sign_ca: Tuple[Made, Made],
+) -> None:
+    """The same scenarios, the same action codes and end states as the Rust ``Handler``
+    (``jitr-core/tests/handler_scenarios.rs``), on jitr.Registry and on moto."""
+    assert len(SCENARIOS) >= 20
+    failures = []
+    for s in SCENARIOS:
+        registered: Tuple[CertLike, CertLike] = no_crl_sign_ca if s.get("ca") == "no_crl_sign" else (ca, proof)
+        # A fresh account per scenario.
+        fresh = JitrBackend(*registered) if isinstance(backend, JitrBackend) else MotoBackend(*registered)
+        got = run_shared_scenario(s, fresh, registered[0], other_ca)
+        if got != s["expect"]:
+            failures.append(f"{s['name']}: got {got}, expected {s['expect']}")
+    assert not failures, "\n".join(failures)
+
+
+def test_the_machines_docstring_example_runs() -> None:
+    """test_docs runs the package's documented examples; the machine's lives in jitr.handler."""
+    import doctest
+
+    doc = Activation.__doc__ or ""
+    assert ">>>" in doc
+    test = doctest.DocTestParser().get_doctest(doc, {}, "jitr.handler.Activation", None, 0)
+    result = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS).run(test)
+    assert result.failed == 0 and result.attempted >= 3

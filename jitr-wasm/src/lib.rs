@@ -526,7 +526,9 @@ pub fn registration_topic(ca_certificate_id: &str) -> Result<String, JsValue> {
 #[wasm_bindgen(js_name = parseRegistrationEvent, skip_typescript)]
 pub fn parse_registration_event(payload: &str) -> Result<JsValue, JsValue> {
     let event = RegistrationEvent::from_json(payload).map_err(|e| js_error(&e))?;
-    to_js(&serde_json::to_value(&event).map_err(|e| invalid(e.to_string()))?)
+    // The checked event, in its wire form (the payload's own field types).
+    let wire: Value = serde_json::from_str(&event.to_json()).map_err(|e| invalid(e.to_string()))?;
+    to_js(&wire)
 }
 
 /// A registry of one account in one region, held by JS: the boto3-shaped API of
@@ -595,8 +597,11 @@ impl JsRegistry {
 
     /// The whole registry as JSON text (for persistence, or to compare before and after).
     #[wasm_bindgen(js_name = exportState, skip_typescript)]
-    pub fn export_state(&self) -> String {
-        self.inner.export_state().to_json()
+    pub fn export_state(&self) -> Result<String, JsValue> {
+        self.inner
+            .export_state()
+            .map(|s| s.to_json())
+            .map_err(|e| js_error(&e))
     }
 
     /// The account.
@@ -822,7 +827,7 @@ fn invalid(msg: impl Into<String>) -> JsValue {
 
 /// A JS `Error` whose `name` is the error's code (its AWS exception name).
 fn js_error(e: &Error) -> JsValue {
-    let err = js_sys::Error::new(e.message());
+    let err = js_sys::Error::new(&e.message());
     err.set_name(e.code());
     if let Error::ResourceAlreadyExists {
         resource_id,

@@ -66,7 +66,7 @@ type Certs = BTreeMap<CertificateId, (CertificateStatus, u64, String, Option<Cer
 type Cas = BTreeMap<CertificateId, (CaStatus, AutoRegistrationStatus, u64, String)>;
 
 fn snapshot(reg: &Registry) -> (Cas, Certs) {
-    let state = reg.export_state();
+    let state = reg.export_state().expect("the state exports");
     let mut cas = Cas::new();
     for c in &state.ca_certificates {
         let v = (

@@ -1,9 +1,13 @@
 //! Runs every shared vector in `tests/vectors/` through `jitr_core::api::call`, the entry
 //! point the Python and JavaScript front ends wrap.
 
+#[path = "../../jitr-core/tests/common/store.rs"]
+#[allow(dead_code, unreachable_pub)]
+mod store;
+
 use std::path::PathBuf;
 
-use jitr_core::{api, Registry, Scope, Timestamp};
+use jitr_core::{api, Registry, RegistryConfig, Scope, Store, Timestamp};
 use serde_json::{Map, Value};
 
 fn vector_files() -> Vec<PathBuf> {
@@ -34,12 +38,12 @@ fn run_step(reg: &Registry, step: &Value) -> Result<(), String> {
     let op = step["op"].as_str().ok_or("op is a string")?;
     let now = Timestamp::from_unix_millis(step["now"].as_i64().ok_or("now is an integer")?);
     let expect = step["expect"].as_object().ok_or("expect is an object")?;
-    let before = reg.export_state();
+    let before = reg.export_state().expect("the state exports");
     let result = api::call(reg, op, &step["args"], now);
     if let Some(code) = expect.get("error") {
         return match result {
             Err(e) if code.as_str() == Some(e.code()) => {
-                if reg.export_state() != before {
+                if reg.export_state().expect("the state exports") != before {
                     return Err(format!("{op} failed with {code} but changed the registry"));
                 }
                 Ok(())
@@ -120,7 +124,9 @@ fn shared_vectors() {
             v["region"].as_str().expect("region"),
         )
         .expect("valid scope");
-        let reg = Registry::new(scope)
+        let store = Store::open(&store::fresh_store_url()).expect("the test store opens");
+        let reg = Registry::open(scope, RegistryConfig::default(), &store)
+            .expect("the registry opens")
             .with_registration_code(v["registrationCode"].as_str().expect("code"))
             .expect("valid code");
         for (i, step) in v["steps"].as_array().expect("steps").iter().enumerate() {

@@ -7,14 +7,19 @@
 //! code the manual documents.
 #![allow(clippy::unwrap_used)]
 
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
 use jitr_testkit::rcgen::{CertificateParams, ExtendedKeyUsagePurpose, SerialNumber};
 use jitr_testkit::{self as kit, Key};
 use rustls_pki_types::CertificateDer;
 
+use crate::store::{Backend, Committed, Import, Loader, MemoryStore, Reader, WriteFn};
 use crate::{
     preflight, AutoRegistrationStatus, CaStatus, CertificateMode, CertificateStatus, Decision,
     Directory, PreflightCa, PreflightCertificate, RefusalReason, RegisterCaCertificateRequest,
-    RegisterCertificateRequest, Registry, RegistryConfig, Scope, Timestamp,
+    RegisterCertificateRequest, Registry, RegistryConfig, Router, Scope, Store, Timestamp,
     MAX_CERTIFICATE_DER_LEN, MAX_CHAIN_LEN,
 };
 
@@ -73,7 +78,7 @@ fn registry() -> Registry {
 fn register(reg: &Registry, ca: &kit::Ca, active: bool, auto: bool, sni_only: bool, at: Timestamp) {
     let verification = (!sni_only).then(|| {
         let p = kit::leaf_params(
-            kit::cn(&reg.get_registration_code()),
+            kit::cn(&reg.get_registration_code().unwrap()),
             None,
             kit::VALIDITY,
             kit::Eku::Absent,
@@ -146,6 +151,54 @@ fn decide_preflight(status: CertificateStatus) -> Decision {
         status,
     }];
     preflight(ACCOUNT, &chain(&dev, &ca), &cas, &known, None, now()).unwrap()
+}
+
+/// A memory store that fails every write once `down` is set: the store of a registry
+/// that cannot reach its database.
+#[derive(Default)]
+struct Outage {
+    inner: MemoryStore,
+    down: AtomicBool,
+}
+
+impl Backend for Outage {
+    fn write(&self, scope: &Scope, f: &mut WriteFn<'_>) -> Result<Vec<Committed>, crate::Error> {
+        if self.down.load(Ordering::SeqCst) {
+            return Err(crate::store::unavailable("the test took it down"));
+        }
+        self.inner.write(scope, f)
+    }
+
+    fn read(
+        &self,
+        f: &mut dyn FnMut(&mut dyn Reader) -> Result<(), crate::Error>,
+    ) -> Result<(), crate::Error> {
+        self.inner.read(f)
+    }
+
+    fn changes_since(
+        &self,
+        seq: u64,
+        limit: usize,
+    ) -> Result<Option<Vec<Committed>>, crate::Error> {
+        self.inner.changes_since(seq, limit)
+    }
+
+    fn load(&self, scope: &Scope, loader: &mut dyn Loader) -> Result<u64, crate::Error> {
+        self.inner.load(scope, loader)
+    }
+
+    fn wait(&self, seq: u64, timeout: Duration) -> Result<bool, crate::Error> {
+        self.inner.wait(seq, timeout)
+    }
+
+    fn is_shared(&self) -> bool {
+        false
+    }
+
+    fn import(&self, scope: &Scope, state: &Import) -> Result<(), crate::Error> {
+        self.inner.import(scope, state)
+    }
 }
 
 /// A directory of one account reached by `a.example`, with no default account.
@@ -280,6 +333,15 @@ fn every_refusal_is_documented_in_the_manual_and_reached_by_a_decision() {
         };
         RefusalReason::UnknownServerName { .. } => {
             directory().decide(&chain(&device(&fleet), &fleet), Some("b.example"), now())
+        };
+        RefusalReason::StoreUnavailable => {
+            // The CA is registered; then the store goes down and the new device cannot be.
+            let outage = Arc::new(Outage::default());
+            let store = Store::with_backend(outage.clone());
+            let reg = Registry::open(Scope::new(ACCOUNT, "us-east-1").unwrap(), RegistryConfig::default(), &store).unwrap();
+            register(&reg, &fleet, true, true, false, now());
+            outage.down.store(true, Ordering::SeqCst);
+            reg.decide(&chain(&device(&fleet), &fleet), None, now())
         };
         RefusalReason::NoAccount => {
             directory().decide(&chain(&device(&fleet), &fleet), None, now())

@@ -2,11 +2,13 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{lock, read, write, CaRecord, Meta, RegisterCertificateResponse, Registry};
+use super::{RegisterCertificateResponse, Registry};
 use crate::cert::Certificate;
 use crate::error::Error;
+use crate::error::ResourceKind;
 use crate::id::CertificateId;
 use crate::status::{AutoRegistrationStatus, CaStatus, CertificateMode, Transition};
+use crate::store::{CaRow, Change, Meta};
 use crate::time::{as_epoch_seconds, Timestamp, Validity, ValidityCheck};
 
 /// The longest CA certificate PEM accepted (AWS's limit).
@@ -135,7 +137,10 @@ pub struct DescribeCaCertificateResponse {
 }
 
 impl Registry {
-    /// RegisterCACertificate. Every rule of docs/behaviour.md §3 is checked before anything is stored.
+    /// RegisterCACertificate. Every rule of docs/behaviour.md §3 is checked before anything is
+    /// stored; the rules that span rows (already registered, ten CAs per subject, one
+    /// account per region for a `DEFAULT` CA) are checked inside the store's write
+    /// transaction, so they hold across every process sharing the store.
     pub fn register_ca_certificate(
         &self,
         req: &RegisterCaCertificateRequest,
@@ -156,129 +161,98 @@ impl Registry {
         check_is_usable_ca(&ca, now)?;
         // 3. Mode and verification certificate go together.
         let verification = match (req.certificate_mode, &req.verification_certificate) {
-            (CertificateMode::Default, Some(pem)) => pem,
+            (CertificateMode::Default, Some(pem)) => Some(pem.as_str()),
             (CertificateMode::Default, None) => {
                 return Err(Error::InvalidRequest(
                     "a verification certificate is required to register a CA certificate in DEFAULT mode".into(),
                 ))
             }
-            (CertificateMode::SniOnly, None) => "",
+            (CertificateMode::SniOnly, None) => None,
             (CertificateMode::SniOnly, Some(_)) => {
                 return Err(Error::InvalidRequest(
                     "a CA certificate in SNI_ONLY mode is registered without a verification certificate".into(),
                 ))
             }
         };
-        // 4. Proof of possession.
-        if req.certificate_mode == CertificateMode::Default {
-            self.check_verification_certificate(&ca, verification, now)?;
-        }
         let id = ca.id();
         let arn = self.scope.ca_certificate_arn(&id);
-        let mut cas = write(&self.cas);
-        // 5. Not registered yet, here or (DEFAULT) in another account of this region.
-        if cas.contains_key(&id) {
-            return Err(Error::ResourceAlreadyExists {
-                message: format!("the CA certificate {id} is already registered"),
-                resource_id: id.to_string(),
-                resource_arn: arn,
-            });
-        }
-        // 6. Same-subject quota.
-        let same_subject = cas
-            .values()
-            .filter(|r| r.cert.subject().der() == ca.subject().der())
-            .count();
-        if same_subject >= self.config.max_cas_per_subject {
-            return Err(Error::LimitExceeded(format!(
-                "this account already has {same_subject} CA certificates with the subject {}; the limit is {}",
-                ca.subject().rfc4514(),
-                self.config.max_cas_per_subject
-            )));
-        }
-        if req.certificate_mode == CertificateMode::Default {
-            self.claim_default_ca(&id, &arn)?;
-        }
-        cas.insert(
-            id,
-            CaRecord {
-                cert: ca,
-                status: if req.set_as_active {
-                    CaStatus::Active
-                } else {
-                    CaStatus::Inactive
-                },
-                auto_registration: if req.allow_auto_registration {
-                    AutoRegistrationStatus::Enable
-                } else {
-                    AutoRegistrationStatus::Disable
-                },
-                mode: req.certificate_mode,
-                registration_config: req.registration_config.clone(),
-                tags: req.tags.clone(),
-                meta: Meta::new(now),
-            },
-        );
-        self.publish_ca_index(&cas);
-        Ok(RegisterCertificateResponse {
-            certificate_arn: arn,
+        let row = CaRow {
             certificate_id: id,
-        })
-    }
-
-    fn check_verification_certificate(
-        &self,
-        ca: &Certificate,
-        pem: &str,
-        now: Timestamp,
-    ) -> Result<(), Error> {
-        let code = self.current_registration_code().ok_or_else(|| {
-            Error::RegistrationCodeValidation(
-                "this account has no registration code; call GetRegistrationCode and put it in the verification certificate's Common Name".into(),
-            )
-        })?;
-        check_verification_certificate(
-            ca,
-            pem,
-            &code,
-            now,
-            self.config.check_verification_certificate_validity,
-        )
-    }
-
-    pub(super) fn claim_default_ca(&self, id: &CertificateId, arn: &str) -> Result<(), Error> {
-        let key = (
-            self.scope.partition().to_string(),
-            self.scope.region().to_string(),
-            *id,
-        );
-        let mut claims = lock(&self.claims.0);
-        match claims.get(&key) {
-            Some(owner) if owner != self.scope.account() => Err(Error::ResourceAlreadyExists {
-                message: format!(
-                    "the CA certificate {id} is registered in DEFAULT mode by another account in {}; a DEFAULT-mode CA belongs to one account per region (register it in SNI_ONLY mode to share it)",
-                    self.scope.region()
-                ),
-                resource_id: id.to_string(),
-                resource_arn: arn.to_string(),
-            }),
-            _ => {
-                claims.insert(key, self.scope.account().to_string());
-                Ok(())
+            certificate_pem: ca.to_pem(),
+            status: if req.set_as_active {
+                CaStatus::Active
+            } else {
+                CaStatus::Inactive
+            },
+            auto_registration_status: if req.allow_auto_registration {
+                AutoRegistrationStatus::Enable
+            } else {
+                AutoRegistrationStatus::Disable
+            },
+            certificate_mode: req.certificate_mode,
+            registration_config: req.registration_config.clone(),
+            tags: req.tags.clone(),
+            meta: Meta::new(now),
+            parsed: Some(ca.clone()),
+        };
+        self.commit(|r| {
+            // 4. Proof of possession, against the code as the store has it.
+            if let Some(pem) = verification {
+                let code = r.registration_code(&self.scope)?.ok_or_else(|| {
+                    Error::RegistrationCodeValidation(
+                        "this account has no registration code; call GetRegistrationCode and put it in the verification certificate's Common Name".into(),
+                    )
+                })?;
+                check_verification_certificate(
+                    &ca,
+                    pem,
+                    &code,
+                    now,
+                    self.config.check_verification_certificate_validity,
+                )?;
             }
-        }
-    }
-
-    fn release_default_ca(&self, id: &CertificateId) {
-        let key = (
-            self.scope.partition().to_string(),
-            self.scope.region().to_string(),
-            *id,
-        );
-        let mut claims = lock(&self.claims.0);
-        if claims.get(&key).map(String::as_str) == Some(self.scope.account()) {
-            claims.remove(&key);
-        }
+            // 5. Not registered yet, here or (DEFAULT) in another account of this region.
+            if r.ca(&self.scope, &id)?.is_some() {
+                return Err(Error::ResourceAlreadyExists {
+                    resource: ResourceKind::CaCertificate,
+                    message: format!("the CA certificate {id} is already registered"),
+                    resource_id: id.to_string(),
+                    resource_arn: arn.clone(),
+                });
+            }
+            // 6. Same-subject quota.
+            let same_subject = r.cas_with_subject(&self.scope, ca.subject().der())?;
+            if same_subject >= self.config.max_cas_per_subject {
+                return Err(Error::LimitExceeded(format!(
+                    "this account already has {same_subject} CA certificates with the subject {}; the limit is {}",
+                    ca.subject().rfc4514(),
+                    self.config.max_cas_per_subject
+                )));
+            }
+            if req.certificate_mode == CertificateMode::Default {
+                match r.default_ca_owner(&self.scope, &id)? {
+                    Some(owner) if owner != self.scope.account() => {
+                        return Err(Error::ResourceAlreadyExists {
+                            resource: ResourceKind::CaCertificate,
+                            message: format!(
+                                "the CA certificate {id} is registered in DEFAULT mode by another account in {}; a DEFAULT-mode CA belongs to one account per region (register it in SNI_ONLY mode to share it)",
+                                self.scope.region()
+                            ),
+                            resource_id: id.to_string(),
+                            resource_arn: arn.clone(),
+                        })
+                    }
+                    _ => {}
+                }
+            }
+            Ok((
+                RegisterCertificateResponse {
+                    certificate_arn: arn.clone(),
+                    certificate_id: id,
+                },
+                vec![Change::CaCertificateRegistered(row.clone())],
+            ))
+        })
     }
 
     /// UpdateCACertificate. Every ACTIVE↔INACTIVE move is allowed; a request that changes
@@ -296,38 +270,43 @@ impl Registry {
                 "registrationConfig and removeAutoRegistration cannot be given together".into(),
             ));
         }
-        let mut cas = write(&self.cas);
-        let ca = cas
-            .get_mut(&req.certificate_id)
-            .ok_or_else(|| Self::ca_not_found(&req.certificate_id))?;
-        let mut changed = false;
-        if let Some(status) = req.new_status {
-            if ca.status.transition_to(status) == Transition::Change {
-                ca.status = status;
-                changed = true;
+        self.commit(|r| {
+            let ca = r
+                .ca(&self.scope, &req.certificate_id)?
+                .ok_or_else(|| Self::ca_not_found(&req.certificate_id))?;
+            let mut status = ca.status;
+            let mut auto = ca.auto_registration_status;
+            let mut config = ca.registration_config.clone();
+            if let Some(s) = req.new_status {
+                if status.transition_to(s) == Transition::Change {
+                    status = s;
+                }
             }
-        }
-        if let Some(auto) = req.new_auto_registration_status {
-            if ca.auto_registration != auto {
-                ca.auto_registration = auto;
-                changed = true;
+            if let Some(a) = req.new_auto_registration_status {
+                auto = a;
             }
-        }
-        if let Some(cfg) = &req.registration_config {
-            if ca.registration_config.as_ref() != Some(cfg) {
-                ca.registration_config = Some(cfg.clone());
-                changed = true;
+            if let Some(cfg) = &req.registration_config {
+                config = Some(cfg.clone());
             }
-        }
-        if req.remove_auto_registration && ca.registration_config.is_some() {
-            ca.registration_config = None;
-            changed = true;
-        }
-        if changed {
-            ca.meta.bump(now);
-            self.publish_ca_index(&cas);
-        }
-        Ok(())
+            if req.remove_auto_registration {
+                config = None;
+            }
+            let changed = status != ca.status
+                || auto != ca.auto_registration_status
+                || config != ca.registration_config;
+            let changes = if changed {
+                vec![Change::CaCertificateUpdated {
+                    certificate_id: req.certificate_id,
+                    status,
+                    auto_registration_status: auto,
+                    registration_config: config,
+                    meta: ca.meta.bumped(now),
+                }]
+            } else {
+                Vec::new()
+            };
+            Ok(((), changes))
+        })
     }
 
     /// DescribeCACertificate.
@@ -335,45 +314,49 @@ impl Registry {
         &self,
         id: &CertificateId,
     ) -> Result<DescribeCaCertificateResponse, Error> {
-        let cas = read(&self.cas);
-        let ca = cas.get(id).ok_or_else(|| Self::ca_not_found(id))?;
+        let ca = self
+            .read(|r| r.ca(&self.scope, id))?
+            .ok_or_else(|| Self::ca_not_found(id))?;
+        let cert = Certificate::from_pem(&ca.certificate_pem)?;
         Ok(DescribeCaCertificateResponse {
             certificate_description: CaCertificateDescription {
                 certificate_arn: self.scope.ca_certificate_arn(id),
                 certificate_id: *id,
                 status: ca.status,
-                certificate_pem: ca.cert.to_pem(),
+                certificate_pem: ca.certificate_pem,
                 owned_by: self.scope.account().to_string(),
                 creation_date: ca.meta.creation_date,
-                auto_registration_status: ca.auto_registration,
+                auto_registration_status: ca.auto_registration_status,
                 last_modified_date: ca.meta.last_modified_date,
                 customer_version: ca.meta.customer_version,
-                generation_id: ca.meta.generation_id.clone(),
-                validity: ca.cert.validity(),
-                certificate_mode: ca.mode,
+                generation_id: ca.meta.generation_id,
+                validity: cert.validity(),
+                certificate_mode: ca.certificate_mode,
             },
-            registration_config: ca.registration_config.clone(),
+            registration_config: ca.registration_config,
         })
     }
 
     /// DeleteCACertificate: only an `INACTIVE` CA can be deleted. Device certificates it
     /// signed stay, still naming it as their CA.
     pub fn delete_ca_certificate(&self, id: &CertificateId) -> Result<(), Error> {
-        let mut cas = write(&self.cas);
-        let ca = cas.get(id).ok_or_else(|| Self::ca_not_found(id))?;
-        if ca.status != CaStatus::Inactive {
-            return Err(Error::CertificateState(format!(
-                "the CA certificate {id} is {}; set it INACTIVE before deleting it",
-                ca.status
-            )));
-        }
-        let mode = ca.mode;
-        cas.remove(id);
-        if mode == CertificateMode::Default {
-            self.release_default_ca(id);
-        }
-        self.publish_ca_index(&cas);
-        Ok(())
+        self.commit(|r| {
+            let ca = r
+                .ca(&self.scope, id)?
+                .ok_or_else(|| Self::ca_not_found(id))?;
+            if ca.status != CaStatus::Inactive {
+                return Err(Error::CertificateState(format!(
+                    "the CA certificate {id} is {}; set it INACTIVE before deleting it",
+                    ca.status
+                )));
+            }
+            Ok((
+                (),
+                vec![Change::CaCertificateDeleted {
+                    certificate_id: *id,
+                }],
+            ))
+        })
     }
 }
 

@@ -2,11 +2,13 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{read, write, CertRecord, Meta, Registry};
+use super::index::NoSigner;
+use super::Registry;
 use crate::cert::Certificate;
 use crate::error::Error;
 use crate::id::CertificateId;
 use crate::status::{CaStatus, CertificateMode, CertificateStatus, Transition};
+use crate::store::{CertRow, Change, Meta, Reader};
 use crate::time::{as_epoch_seconds, Timestamp, Validity};
 
 /// RegisterCertificate's (and RegisterCertificateWithoutCA's) input.
@@ -94,68 +96,54 @@ impl Registry {
         let cert = Certificate::from_pem(&req.certificate_pem)?;
         let status = req.status.unwrap_or(CertificateStatus::Inactive);
         status.check_registrable()?;
-        let (ca_id, mode) = {
-            let cas = read(&self.cas);
-            let chosen = match &req.ca_certificate_pem {
-                Some(pem) => {
-                    let ca = Certificate::from_pem(pem).map_err(|e| {
-                        Error::CertificateValidation(format!("caCertificatePem: {}", e.message()))
-                    })?;
-                    let record = cas.get(&ca.id()).ok_or_else(|| {
-                        Error::CertificateState(format!(
-                            "the CA certificate {} is not registered in this account",
-                            ca.id()
-                        ))
-                    })?;
-                    cert.is_signed_by(&record.cert)?;
-                    (ca.id(), record)
-                }
-                None => {
-                    let same_subject: Vec<_> = cas
-                        .iter()
-                        .filter(|(_, r)| r.cert.subject().der() == cert.issuer().der())
-                        .collect();
-                    if same_subject.is_empty() {
-                        return Err(Error::CertificateState(format!(
+        let chosen = match &req.ca_certificate_pem {
+            Some(pem) => Some(
+                Certificate::from_pem(pem)
+                    .map_err(|e| Error::CertificateValidation(format!("caCertificatePem: {e}")))?,
+            ),
+            None => None,
+        };
+        let ca_id = match &chosen {
+            Some(ca) => ca.id(),
+            None => {
+                let issuer = cert.issuer().der_contents().unwrap_or_default();
+                self.caches
+                    .ca_index
+                    .signer(issuer, &[], |c| cert.is_signed_by(&c.cert))
+                    .map_err(|no| match no {
+                        NoSigner::Unknown => Error::CertificateState(format!(
                             "no CA certificate with the subject {} is registered in this account",
                             cert.issuer().rfc4514()
-                        )));
-                    }
-                    let mut last_err = None;
-                    let mut signers = Vec::new();
-                    for (id, r) in same_subject {
-                        match cert.is_signed_by(&r.cert) {
-                            Ok(()) => signers.push((*id, r)),
-                            Err(e) => last_err = Some(e),
-                        }
-                    }
-                    match signers.len() {
-                        1 => signers.remove(0),
-                        0 => {
-                            return Err(last_err.unwrap_or_else(|| {
-                                Error::CertificateValidation(
-                                    "the certificate does not verify with a registered CA".into(),
-                                )
-                            }))
-                        }
-                        n => {
-                            return Err(Error::CertificateConflict(format!(
-                                "{n} registered CA certificates have this certificate's issuer name and key; pass caCertificatePem to choose one"
-                            )))
-                        }
-                    }
-                }
-            };
-            let (ca_id, record) = chosen;
-            if record.status != CaStatus::Active {
+                        )),
+                        NoSigner::Failed(mut errors) => errors.pop().unwrap_or_else(|| {
+                            Error::CertificateValidation(
+                                "the certificate does not verify with a registered CA".into(),
+                            )
+                        }),
+                        NoSigner::Ambiguous(n) => Error::CertificateConflict(format!(
+                            "{n} registered CA certificates have this certificate's issuer name and key; pass caCertificatePem to choose one"
+                        )),
+                    })?
+                    .id
+            }
+        };
+        self.insert_new_certificate(&cert, status, now, |r| {
+            let ca = r.ca(&self.scope, &ca_id)?.ok_or_else(|| {
+                Error::CertificateState(format!(
+                    "the CA certificate {ca_id} is not registered in this account"
+                ))
+            })?;
+            if let Some(chosen) = &chosen {
+                cert.is_signed_by(chosen)?;
+            }
+            if ca.status != CaStatus::Active {
                 return Err(Error::CertificateState(format!(
                     "the CA certificate {ca_id} is {}; it must be ACTIVE to register certificates it signed",
-                    record.status
+                    ca.status
                 )));
             }
-            (Some(ca_id), record.mode)
-        };
-        self.insert_new_certificate(cert, ca_id, status, mode, now)
+            Ok((Some(ca_id), ca.certificate_mode))
+        })
     }
 
     /// RegisterCertificateWithoutCA: registers a device certificate whose CA is not
@@ -168,42 +156,48 @@ impl Registry {
         let cert = Certificate::from_pem(&req.certificate_pem)?;
         let status = req.status.unwrap_or(CertificateStatus::Inactive);
         status.check_registrable()?;
-        self.insert_new_certificate(cert, None, status, CertificateMode::SniOnly, now)
+        self.insert_new_certificate(&cert, status, now, |_| Ok((None, CertificateMode::SniOnly)))
     }
 
+    /// Registers `cert` once: `ca` (inside the transaction) says which CA and mode, or
+    /// why not.
     fn insert_new_certificate(
         &self,
-        cert: Certificate,
-        ca_id: Option<CertificateId>,
+        cert: &Certificate,
         status: CertificateStatus,
-        mode: CertificateMode,
         now: Timestamp,
+        mut ca: impl FnMut(&mut dyn Reader) -> Result<(Option<CertificateId>, CertificateMode), Error>,
     ) -> Result<RegisterCertificateResponse, Error> {
         let id = cert.id();
         let arn = self.scope.certificate_arn(&id);
-        let inserted = self.insert_record(
-            id,
-            CertRecord {
-                der: cert.der().into(),
-                validity: cert.validity(),
-                ca_id,
+        self.commit(|r| {
+            let (ca_id, mode) = ca(r)?;
+            if r.certificate(&self.scope, &id)?.is_some() {
+                return Err(Error::ResourceAlreadyExists {
+                    resource: crate::error::ResourceKind::Certificate,
+                    message: "The certificate is already provisioned or registered".into(),
+                    resource_id: id.to_string(),
+                    resource_arn: arn.clone(),
+                });
+            }
+            let row = CertRow {
+                certificate_id: id,
+                certificate_pem: cert.to_pem(),
+                ca_certificate_id: ca_id,
                 status,
-                mode,
+                certificate_mode: mode,
+                validity: cert.validity(),
                 previous_owned_by: None,
                 transfer_data: None,
                 meta: Meta::new(now),
-            },
-        );
-        if !inserted {
-            return Err(Error::ResourceAlreadyExists {
-                message: "The certificate is already provisioned or registered".into(),
-                resource_id: id.to_string(),
-                resource_arn: arn,
-            });
-        }
-        Ok(RegisterCertificateResponse {
-            certificate_arn: arn,
-            certificate_id: id,
+            };
+            Ok((
+                RegisterCertificateResponse {
+                    certificate_arn: arn.clone(),
+                    certificate_id: id,
+                },
+                vec![Change::CertificateRegistered(row)],
+            ))
         })
     }
 
@@ -216,19 +210,45 @@ impl Registry {
         new_status: CertificateStatus,
         now: Timestamp,
     ) -> Result<Transition, Error> {
+        self.update_certificate_if(id, new_status, None, now)
+    }
+
+    /// UpdateCertificate with compare-and-set: changes the status only if the
+    /// certificate's `customerVersion` is still `expected_version` (what a caller read
+    /// with DescribeCertificate); otherwise `VersionConflictException`, and nothing
+    /// changes. Two writers that read the same version cannot both succeed.
+    pub fn update_certificate_if(
+        &self,
+        id: &CertificateId,
+        new_status: CertificateStatus,
+        expected_version: Option<u64>,
+        now: Timestamp,
+    ) -> Result<Transition, Error> {
         new_status.check_update_target()?;
-        let mut shard = write(self.shard(id));
-        let current = shard
-            .get(id)
-            .ok_or_else(|| Self::cert_not_found(id))?
-            .status;
-        let transition = current.transition_to(new_status)?;
-        if transition == Transition::Change {
-            if let Some(record) = shard.set_status(id, new_status) {
-                record.meta.bump(now);
+        self.commit(|r| {
+            let row = r
+                .certificate(&self.scope, id)?
+                .ok_or_else(|| Self::cert_not_found(id))?;
+            if let Some(v) = expected_version {
+                if row.meta.customer_version != v {
+                    return Err(Error::VersionConflict(format!(
+                        "the certificate {id} is at version {}, not {v}: it changed since it was read",
+                        row.meta.customer_version
+                    )));
+                }
             }
-        }
-        Ok(transition)
+            let transition = row.status.transition_to(new_status)?;
+            let changes = match transition {
+                Transition::Change => vec![Change::CertificateStatusChanged {
+                    certificate_id: *id,
+                    previous_status: row.status,
+                    status: new_status,
+                    meta: row.meta.bumped(now),
+                }],
+                _ => Vec::new(),
+            };
+            Ok((transition, changes))
+        })
     }
 
     /// DescribeCertificate.
@@ -236,23 +256,24 @@ impl Registry {
         &self,
         id: &CertificateId,
     ) -> Result<CertificateDescription, Error> {
-        let shard = read(self.shard(id));
-        let r = shard.get(id).ok_or_else(|| Self::cert_not_found(id))?;
+        let r = self
+            .read(|r| r.certificate(&self.scope, id))?
+            .ok_or_else(|| Self::cert_not_found(id))?;
         Ok(CertificateDescription {
             certificate_arn: self.scope.certificate_arn(id),
             certificate_id: *id,
-            ca_certificate_id: r.ca_id,
+            ca_certificate_id: r.ca_certificate_id,
             status: r.status,
-            certificate_pem: crate::cert::der_to_pem(&r.der),
+            certificate_pem: r.certificate_pem,
             owned_by: self.scope.account().to_string(),
-            previous_owned_by: r.previous_owned_by.clone(),
+            previous_owned_by: r.previous_owned_by,
             creation_date: r.meta.creation_date,
             last_modified_date: r.meta.last_modified_date,
             customer_version: r.meta.customer_version,
-            transfer_data: r.transfer_data.clone(),
-            generation_id: r.meta.generation_id.clone(),
+            transfer_data: r.transfer_data,
+            generation_id: r.meta.generation_id,
             validity: r.validity,
-            certificate_mode: r.mode,
+            certificate_mode: r.certificate_mode,
         })
     }
 
@@ -260,25 +281,31 @@ impl Registry {
     /// `force_delete` (which detaches them).
     pub fn delete_certificate(&self, id: &CertificateId, force_delete: bool) -> Result<(), Error> {
         let arn = self.scope.certificate_arn(id);
-        let mut policies = write(&self.policies);
-        let mut shard = write(self.shard(id));
-        let record = shard.get(id).ok_or_else(|| Self::cert_not_found(id))?;
-        if record.status == CertificateStatus::Active {
-            return Err(Error::CertificateState(format!(
-                "the certificate {id} is ACTIVE; deactivate or revoke it before deleting it"
-            )));
-        }
-        let attached = policies.attached_to(&arn);
-        if !attached.is_empty() && !force_delete {
-            let mut names: Vec<_> = attached.into_iter().collect();
-            names.sort();
-            return Err(Error::DeleteConflict(format!(
-                "the certificate {id} has attached policies ({}); detach them or use forceDelete",
-                names.join(", ")
-            )));
-        }
-        policies.detach_all(&arn);
-        shard.remove(id);
-        Ok(())
+        self.commit(|r| {
+            let row = r
+                .certificate(&self.scope, id)?
+                .ok_or_else(|| Self::cert_not_found(id))?;
+            if row.status == CertificateStatus::Active {
+                return Err(Error::CertificateState(format!(
+                    "the certificate {id} is ACTIVE; deactivate or revoke it before deleting it"
+                )));
+            }
+            let attached = r.attached_to(&self.scope, &arn)?;
+            if !attached.is_empty() && !force_delete {
+                return Err(Error::DeleteConflict(format!(
+                    "the certificate {id} has attached policies ({}); detach them or use forceDelete",
+                    attached.join(", ")
+                )));
+            }
+            let mut changes: Vec<Change> = attached
+                .into_iter()
+                .map(|policy_name| Change::PolicyDetached {
+                    policy_name,
+                    target: arn.clone(),
+                })
+                .collect();
+            changes.push(Change::CertificateDeleted { certificate_id: *id });
+            Ok(((), changes))
+        })
     }
 }

@@ -1,27 +1,36 @@
-//! The decision path's view of the registered CAs: an immutable snapshot keyed by
-//! subject, rebuilt whole when a CA changes (rare) and swapped in atomically, so a
-//! handshake never scans all CAs and never waits for a writer.
+//! The decision path's view of the registered CAs, keyed by subject and changed by
+//! delta: registering, updating or deleting one CA touches its own entry, O(1), however
+//! many CAs there are. A lookup clones one `Arc` under a read lock held for a map
+//! lookup, so a handshake never scans all CAs and never waits for a writer longer than
+//! one map operation.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
 
 use rustls_pki_types::{CertificateDer, TrustAnchor};
 
-use super::CaRecord;
+use super::{read, write};
+use crate::cert::Certificate;
 use crate::id::CertificateId;
 use crate::status::{AutoRegistrationStatus, CaStatus, CertificateMode};
+use crate::store::CaRow;
 use crate::time::Validity;
+
+type Entries = Arc<[Arc<CaEntry>]>;
 
 #[derive(Default)]
 pub(crate) struct CaIndex {
     /// Keyed by the subject `Name`'s DER contents without its outer SEQUENCE header:
     /// the form webpki hands out as a certificate's issuer.
-    by_subject: HashMap<Box<[u8]>, Vec<CaEntry>>,
+    by_subject: RwLock<HashMap<Box<[u8]>, Entries>>,
+    by_id: RwLock<HashMap<CertificateId, Arc<CaEntry>>>,
 }
 
+/// A registered CA as the decision needs it.
 pub(crate) struct CaEntry {
     pub(crate) id: CertificateId,
-    /// The CA certificate itself, for the v1-device fallback (a reference count).
-    pub(crate) cert: crate::cert::Certificate,
+    /// The CA certificate itself, for the v1-device fallback and RegisterCertificate.
+    pub(crate) cert: Certificate,
     pub(crate) anchor: TrustAnchor<'static>,
     pub(crate) status: CaStatus,
     pub(crate) auto_registration: AutoRegistrationStatus,
@@ -29,39 +38,174 @@ pub(crate) struct CaEntry {
     pub(crate) validity: Validity,
 }
 
+impl CaEntry {
+    /// The entry for a CA row; `None` if the row's PEM is not a CA webpki can use (every
+    /// registered CA was checked at registration, so only a corrupt row is skipped).
+    pub(crate) fn of_row(row: &CaRow) -> Option<Self> {
+        let cert = row.certificate().ok()?;
+        let anchor = webpki::anchor_from_trusted_cert(&CertificateDer::from(cert.der()))
+            .ok()?
+            .to_owned();
+        Some(Self {
+            id: row.certificate_id,
+            validity: cert.validity(),
+            cert,
+            anchor,
+            status: row.status,
+            auto_registration: row.auto_registration_status,
+            mode: row.certificate_mode,
+        })
+    }
+
+    fn subject_key(&self) -> Box<[u8]> {
+        self.anchor.subject.as_ref().into()
+    }
+}
+
 impl CaIndex {
-    pub(crate) fn build(cas: &BTreeMap<CertificateId, CaRecord>) -> Self {
-        let mut by_subject: HashMap<Box<[u8]>, Vec<CaEntry>> = HashMap::new();
-        for (id, ca) in cas {
-            let der = CertificateDer::from(ca.cert.der());
-            // Every registered CA was parsed by webpki at registration, so this succeeds;
-            // a CA webpki cannot read would simply never match.
-            let Ok(anchor) = webpki::anchor_from_trusted_cert(&der) else {
-                continue;
-            };
-            let anchor = anchor.to_owned();
-            by_subject
-                .entry(anchor.subject.as_ref().into())
-                .or_default()
-                .push(CaEntry {
-                    id: *id,
-                    cert: ca.cert.clone(),
-                    anchor,
-                    status: ca.status,
-                    auto_registration: ca.auto_registration,
-                    mode: ca.mode,
-                    validity: ca.cert.validity(),
-                });
+    /// Inserts or replaces a CA's entry.
+    pub(crate) fn put(&self, entry: CaEntry) {
+        let entry = Arc::new(entry);
+        let key = entry.subject_key();
+        let mut by_subject = write(&self.by_subject);
+        let mut list: Vec<Arc<CaEntry>> = by_subject
+            .get(&key)
+            .map(|l| l.iter().filter(|e| e.id != entry.id).cloned().collect())
+            .unwrap_or_default();
+        list.push(entry.clone());
+        list.sort_by_key(|e| e.id);
+        by_subject.insert(key, list.into());
+        write(&self.by_id).insert(entry.id, entry);
+    }
+
+    /// Changes a CA's status and auto-registration.
+    pub(crate) fn update(
+        &self,
+        id: &CertificateId,
+        status: CaStatus,
+        auto_registration: AutoRegistrationStatus,
+    ) {
+        let Some(old) = read(&self.by_id).get(id).cloned() else {
+            return;
+        };
+        self.put(CaEntry {
+            id: old.id,
+            cert: old.cert.clone(),
+            anchor: old.anchor.clone(),
+            status,
+            auto_registration,
+            mode: old.mode,
+            validity: old.validity,
+        });
+    }
+
+    pub(crate) fn remove(&self, id: &CertificateId) {
+        let Some(old) = write(&self.by_id).remove(id) else {
+            return;
+        };
+        let key = old.subject_key();
+        let mut by_subject = write(&self.by_subject);
+        let rest: Vec<Arc<CaEntry>> = by_subject
+            .get(&key)
+            .map(|l| l.iter().filter(|e| e.id != *id).cloned().collect())
+            .unwrap_or_default();
+        if rest.is_empty() {
+            by_subject.remove(&key);
+        } else {
+            by_subject.insert(key, rest.into());
         }
-        Self { by_subject }
+    }
+
+    pub(crate) fn clear(&self) {
+        write(&self.by_subject).clear();
+        write(&self.by_id).clear();
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        read(&self.by_id).len()
+    }
+
+    /// The registered CAs' subjects (DER, with the outer SEQUENCE), for TLS hints.
+    pub(crate) fn subjects(&self) -> Vec<Vec<u8>> {
+        read(&self.by_id)
+            .values()
+            .map(|e| e.cert.subject().der().to_vec())
+            .collect()
     }
 
     /// The CAs whose subject is `issuer` (DER contents, as webpki gives a certificate's
-    /// issuer).
-    pub(crate) fn candidates(&self, issuer: &[u8]) -> &[CaEntry] {
-        self.by_subject
+    /// issuer), ordered by ID.
+    pub(crate) fn candidates(&self, issuer: &[u8]) -> Entries {
+        read(&self.by_subject)
             .get(issuer)
-            .map(Vec::as_slice)
-            .unwrap_or(&[])
+            .cloned()
+            .unwrap_or_else(|| Arc::from([]))
+    }
+
+    /// "Which registered CA signed this leaf?", answered once for every caller: the CAs
+    /// whose subject is the leaf's `issuer` name, narrowed to a CA certificate the client
+    /// `sent` after its leaf when several share the name, each checked with `verify` (the
+    /// caller's check: full path validation for a connection, the signature alone for
+    /// RegisterCertificate). Exactly one must pass.
+    pub(crate) fn signer<E>(
+        &self,
+        issuer: &[u8],
+        sent: &[CertificateDer<'_>],
+        mut verify: impl FnMut(&CaEntry) -> Result<(), E>,
+    ) -> Result<Arc<CaEntry>, NoSigner<E>> {
+        let all = self.candidates(issuer);
+        if all.is_empty() {
+            return Err(NoSigner::Unknown);
+        }
+        let candidates = narrow_by_chain(&all, sent);
+        let mut signer = None;
+        let mut signers = 0;
+        let mut errors = Vec::new();
+        for c in candidates {
+            match verify(c) {
+                Ok(()) => {
+                    signers += 1;
+                    signer.get_or_insert(c);
+                }
+                Err(e) => errors.push(e),
+            }
+        }
+        match (signer, signers) {
+            (Some(c), 1) => Ok(c.clone()),
+            (None, _) => Err(NoSigner::Failed(errors)),
+            (Some(_), n) => Err(NoSigner::Ambiguous(n)),
+        }
+    }
+}
+
+/// Why [`CaIndex::signer`] found no single signer.
+#[derive(Debug)]
+pub(crate) enum NoSigner<E> {
+    /// No registered CA has the leaf's issuer name as its subject.
+    Unknown,
+    /// CAs have the name, but none passed the check: each one's error.
+    Failed(Vec<E>),
+    /// This many CAs passed (same subject and key, and the chain names none of them).
+    Ambiguous(usize),
+}
+
+/// When several registered CAs share the leaf's issuer name, a CA certificate the client
+/// sent after its leaf (by certificate ID) narrows them to itself. With one candidate
+/// nothing is hashed.
+fn narrow_by_chain<'a>(
+    candidates: &'a [Arc<CaEntry>],
+    chain: &[CertificateDer<'_>],
+) -> &'a [Arc<CaEntry>] {
+    if candidates.len() < 2 {
+        return candidates;
+    }
+    let sent: Vec<CertificateId> = chain
+        .iter()
+        .skip(1)
+        .map(|c| CertificateId::of_der(c))
+        .collect();
+    match candidates.iter().position(|c| sent.contains(&c.id)) {
+        Some(i) => &candidates[i..=i],
+        None => candidates,
     }
 }

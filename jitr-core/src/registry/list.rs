@@ -2,10 +2,11 @@
 
 use serde::Serialize;
 
-use super::{read, Registry};
+use super::Registry;
 use crate::error::Error;
 use crate::id::CertificateId;
 use crate::status::{CaStatus, CertificateMode, CertificateStatus};
+use crate::store::PageQuery;
 use crate::time::{as_epoch_seconds, Timestamp};
 
 /// The largest page size.
@@ -69,8 +70,9 @@ pub struct CaCertificateSummary {
 
 type Key = (Timestamp, CertificateId);
 
-/// Sorts by (creation date, ID), drops everything up to the marker, cuts a page.
-fn paginate<T>(mut items: Vec<(Key, T)>, req: &ListRequest) -> Result<Page<T>, Error> {
+/// Checks the request and says which rows to read: one more than the page, after the
+/// marker.
+fn query(req: &ListRequest) -> Result<(PageQuery, usize), Error> {
     let size = req.page_size.unwrap_or(DEFAULT_PAGE_SIZE);
     if !(1..=MAX_PAGE_SIZE).contains(&size) {
         return Err(Error::InvalidRequest(format!(
@@ -78,32 +80,36 @@ fn paginate<T>(mut items: Vec<(Key, T)>, req: &ListRequest) -> Result<Page<T>, E
         )));
     }
     let after = req.marker.as_deref().map(decode_marker).transpose()?;
-    items.sort_by_key(|a| a.0);
-    if !req.ascending_order {
-        items.reverse();
-    }
-    let start = match after {
-        None => 0,
-        Some(m) => items
-            .iter()
-            .position(|(k, _)| if req.ascending_order { *k > m } else { *k < m })
-            .unwrap_or(items.len()),
+    let size = size as usize;
+    Ok((
+        PageQuery {
+            after,
+            ascending: req.ascending_order,
+            limit: size + 1,
+        },
+        size,
+    ))
+}
+
+/// Cuts a page from rows read with [`query`]: the marker is the last row's key when
+/// another row follows.
+fn cut<R, T>(
+    mut rows: Vec<R>,
+    size: usize,
+    key: impl Fn(&R) -> Key,
+    item: impl Fn(R) -> T,
+) -> Page<T> {
+    let more = rows.len() > size;
+    rows.truncate(size);
+    let next_marker = if more {
+        rows.last().map(|r| encode_marker(key(r)))
+    } else {
+        None
     };
-    let mut rest = items.into_iter().skip(start);
-    let mut page = Vec::new();
-    let mut last = None;
-    for (key, item) in rest.by_ref().take(size as usize) {
-        last = Some(key);
-        page.push(item);
-    }
-    let next_marker = match (rest.next(), last) {
-        (Some(_), Some(k)) => Some(encode_marker(k)),
-        _ => None,
-    };
-    Ok(Page {
-        items: page,
+    Page {
+        items: rows.into_iter().map(item).collect(),
         next_marker,
-    })
+    }
 }
 
 fn encode_marker((t, id): Key) -> String {
@@ -121,9 +127,10 @@ fn decode_marker(m: &str) -> Result<Key, Error> {
 }
 
 impl Registry {
-    /// ListCertificates.
+    /// ListCertificates: one page in (creation date, ID) order, read from the store's
+    /// index (O(page + log n) at any marker).
     pub fn list_certificates(&self, req: &ListRequest) -> Result<Page<CertificateSummary>, Error> {
-        self.list_certificates_where(req, |_| true)
+        self.list_certificates_where(None, req)
     }
 
     /// ListCertificatesByCA: the device certificates that name `ca_id` as their CA
@@ -133,30 +140,28 @@ impl Registry {
         ca_id: &CertificateId,
         req: &ListRequest,
     ) -> Result<Page<CertificateSummary>, Error> {
-        self.list_certificates_where(req, |r| r.ca_id.as_ref() == Some(ca_id))
+        self.list_certificates_where(Some(ca_id), req)
     }
 
     fn list_certificates_where(
         &self,
+        ca: Option<&CertificateId>,
         req: &ListRequest,
-        keep: impl Fn(&super::CertRecord) -> bool,
     ) -> Result<Page<CertificateSummary>, Error> {
-        let mut items = Vec::new();
-        for shard in self.shards.iter() {
-            for (id, r) in read(shard).iter().filter(|(_, r)| keep(r)) {
-                items.push((
-                    (r.meta.creation_date, *id),
-                    CertificateSummary {
-                        certificate_arn: self.scope.certificate_arn(id),
-                        certificate_id: *id,
-                        status: r.status,
-                        certificate_mode: r.mode,
-                        creation_date: r.meta.creation_date,
-                    },
-                ));
-            }
-        }
-        paginate(items, req)
+        let (q, size) = query(req)?;
+        let rows = self.read(|r| r.list_certificates(&self.scope, ca, &q))?;
+        Ok(cut(
+            rows,
+            size,
+            |r| (r.meta.creation_date, r.certificate_id),
+            |r| CertificateSummary {
+                certificate_arn: self.scope.certificate_arn(&r.certificate_id),
+                certificate_id: r.certificate_id,
+                status: r.status,
+                certificate_mode: r.certificate_mode,
+                creation_date: r.meta.creation_date,
+            },
+        ))
     }
 
     /// ListCACertificates.
@@ -164,21 +169,19 @@ impl Registry {
         &self,
         req: &ListRequest,
     ) -> Result<Page<CaCertificateSummary>, Error> {
-        let items = read(&self.cas)
-            .iter()
-            .map(|(id, r)| {
-                (
-                    (r.meta.creation_date, *id),
-                    CaCertificateSummary {
-                        certificate_arn: self.scope.ca_certificate_arn(id),
-                        certificate_id: *id,
-                        status: r.status,
-                        creation_date: r.meta.creation_date,
-                    },
-                )
-            })
-            .collect();
-        paginate(items, req)
+        let (q, size) = query(req)?;
+        let rows = self.read(|r| r.list_cas(&self.scope, &q))?;
+        Ok(cut(
+            rows,
+            size,
+            |r| (r.meta.creation_date, r.certificate_id),
+            |r| CaCertificateSummary {
+                certificate_arn: self.scope.ca_certificate_arn(&r.certificate_id),
+                certificate_id: r.certificate_id,
+                status: r.status,
+                creation_date: r.meta.creation_date,
+            },
+        ))
     }
 }
 
@@ -186,21 +189,38 @@ impl Registry {
 mod tests {
     use super::*;
 
-    fn items(n: u8) -> Vec<(Key, u8)> {
+    fn keys(n: u8) -> Vec<Key> {
         (0..n)
             .map(|i| {
                 (
-                    (
-                        Timestamp::from_unix_millis(i64::from(i / 2)),
-                        CertificateId::from_bytes([i; 32]),
-                    ),
-                    i,
+                    Timestamp::from_unix_millis(i64::from(i / 2)),
+                    CertificateId::from_bytes([i; 32]),
                 )
             })
             .collect()
     }
 
+    /// The memory store's paging, on a plain sorted list.
+    fn read(all: &[Key], q: &PageQuery) -> Vec<Key> {
+        let mut v: Vec<Key> = all
+            .iter()
+            .copied()
+            .filter(|k| match (q.after, q.ascending) {
+                (None, _) => true,
+                (Some(a), true) => *k > a,
+                (Some(a), false) => *k < a,
+            })
+            .collect();
+        v.sort();
+        if !q.ascending {
+            v.reverse();
+        }
+        v.truncate(q.limit);
+        v
+    }
+
     fn all_pages(n: u8, size: u32, ascending_order: bool) -> Vec<u8> {
+        let all = keys(n);
         let mut req = ListRequest {
             page_size: Some(size),
             marker: None,
@@ -208,7 +228,8 @@ mod tests {
         };
         let mut out = Vec::new();
         loop {
-            let page = paginate(items(n), &req).unwrap();
+            let (q, sz) = query(&req).unwrap();
+            let page = cut(read(&all, &q), sz, |k| *k, |k| k.1.as_bytes()[0]);
             assert!(page.items.len() <= size as usize);
             out.extend(page.items);
             match page.next_marker {
@@ -237,20 +258,14 @@ mod tests {
                 page_size: Some(size),
                 ..Default::default()
             };
-            assert_eq!(
-                paginate(items(3), &req).unwrap_err().code(),
-                "InvalidRequestException"
-            );
+            assert_eq!(query(&req).unwrap_err().code(), "InvalidRequestException");
         }
         for marker in ["", "zz", &"g".repeat(80), &"0".repeat(79)] {
             let req = ListRequest {
                 marker: Some(marker.to_string()),
                 ..Default::default()
             };
-            assert_eq!(
-                paginate(items(3), &req).unwrap_err().code(),
-                "InvalidRequestException"
-            );
+            assert_eq!(query(&req).unwrap_err().code(), "InvalidRequestException");
         }
     }
 }

@@ -1,28 +1,31 @@
 //! The registry: CA and device certificates of one account in one region, their
-//! policies, and the JITR decision.
+//! policies, and the JITR decision, over a [`Store`].
 
 mod ca;
 pub(crate) mod decide;
 mod device;
-mod index;
+pub(crate) mod index;
 mod list;
 mod policy;
 mod preflight;
 mod shard;
 mod state;
 
-use std::collections::{BTreeMap, HashMap, HashSet};
-use std::sync::{Arc, Mutex, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard, Weak};
+use std::time::Duration;
 
 use arc_swap::ArcSwap;
-use serde::{Deserialize, Serialize};
 
-use crate::cert::Certificate;
 use crate::error::Error;
 use crate::event::EventSink;
 use crate::id::CertificateId;
 use crate::scope::Scope;
-use crate::status::{AutoRegistrationStatus, CaStatus, CertificateMode, CertificateStatus};
+#[cfg(feature = "bench-internals")]
+use crate::status::CertificateStatus;
+use crate::store::{CaRow, Change, Committed, HotRow, Loader, Reader, Store};
+#[cfg(feature = "bench-internals")]
 use crate::time::Timestamp;
 
 pub use ca::{
@@ -62,6 +65,23 @@ pub struct RegistryConfig {
     /// itself: directly signed by a registered CA (the same index), signature verified
     /// with that CA's key, valid now. Default: true.
     pub accept_v1_device_certificates: bool,
+    /// What the decision does for a known certificate while the store cannot be reached.
+    /// Default: [`StoreOutage::AllowKnown`].
+    pub store_outage: StoreOutage,
+}
+
+/// While the store cannot be reached: new certificates are always refused
+/// (`STORE_UNAVAILABLE`: they cannot be registered); this chooses what happens to
+/// certificates the node already knows.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum StoreOutage {
+    /// Decide known certificates from the node's cache (fail open for known devices):
+    /// an `ACTIVE` certificate still connects.
+    #[default]
+    AllowKnown,
+    /// Refuse every connection as `STORE_UNAVAILABLE` (fail closed).
+    RefuseAll,
 }
 
 impl Default for RegistryConfig {
@@ -71,6 +91,7 @@ impl Default for RegistryConfig {
             check_verification_certificate_validity: true,
             max_cas_per_subject: 10,
             accept_v1_device_certificates: true,
+            store_outage: StoreOutage::default(),
         }
     }
 }
@@ -78,119 +99,101 @@ impl Default for RegistryConfig {
 /// The CA certificates, device certificates and policies of one (partition, region,
 /// account), and the just-in-time registration decision over them.
 ///
-/// `Registry` is `Send + Sync`; share it behind an `Arc`. The decision path reads an
-/// immutable snapshot of the CA index (never waiting for a writer) and one of 64
-/// independently locked shards of device certificates, so decisions about different
-/// certificates do not contend and management writes never block unrelated reads for
-/// longer than one map operation.
+/// The state lives in a [`Store`] (in memory unless opened on SQLite or PostgreSQL);
+/// the registry keeps in RAM only what the decision needs: the hot index of device
+/// certificates (28 bytes of entry per certificate, in 64 independently locked shards)
+/// and the CA index. Every change goes through one commit point and is then applied to
+/// those caches and handed to subscribers ([`subscribe`](Self::subscribe)); on a store other
+/// processes share, a background thread follows the store's change feed so changes made
+/// elsewhere reach this node's caches too.
 ///
-/// Every operation takes the current time as `now`: the registry never reads a clock.
+/// `Registry` is `Send + Sync`; share it behind an `Arc`. Every operation takes the
+/// current time as `now`: the registry never reads a clock.
 pub struct Registry {
     scope: Scope,
     config: RegistryConfig,
-    claims: Arc<CaClaims>,
     sink: Option<Arc<dyn EventSink>>,
-    registration_code: Mutex<Option<String>>,
-    /// Lock order: `cas`, then `policies`, then a certificate shard.
-    cas: RwLock<BTreeMap<CertificateId, CaRecord>>,
-    ca_index: ArcSwap<index::CaIndex>,
-    policies: RwLock<policy::Policies>,
+    store: Store,
+    caches: Arc<Caches>,
+    follower: Mutex<Option<std::thread::JoinHandle<()>>>,
+}
+
+/// What the decision reads, kept right by applying committed changes in feed order.
+pub(crate) struct Caches {
+    scope: Scope,
     shards: Box<[RwLock<shard::Shard>]>,
+    ca_index: index::CaIndex,
     /// CA IDs by slot, for the hot entries: append-only, swapped whole on append.
     ca_slots: ArcSwap<Vec<CertificateId>>,
-    ca_slot_of: Mutex<HashMap<CertificateId, u32>>,
+    ca_slot_of: Mutex<std::collections::HashMap<CertificateId, u32>>,
+    /// The feed's sequence number the caches reflect; held while applying, so changes
+    /// are applied and delivered in order.
+    applied: Mutex<u64>,
+    subscribers: Mutex<Vec<mpsc::Sender<Committed>>>,
+    available: AtomicBool,
+    /// Set when the registry is closed: the follower stops.
+    closed: AtomicBool,
+    generation: AtomicU64,
 }
 
 const SHARDS: usize = 64;
 
-/// Which account holds each `DEFAULT`-mode CA, shared by the registries of one process so
-/// that a `DEFAULT` CA belongs to one account per region (docs/behaviour.md §3.5).
-#[derive(Default)]
-pub(crate) struct CaClaims(Mutex<HashMap<(String, String, CertificateId), String>>);
-
-#[derive(Clone, Debug)]
-pub(crate) struct CaRecord {
-    pub(crate) cert: Certificate,
-    pub(crate) status: CaStatus,
-    pub(crate) auto_registration: AutoRegistrationStatus,
-    pub(crate) mode: CertificateMode,
-    pub(crate) registration_config: Option<RegistrationConfig>,
-    pub(crate) tags: Vec<Tag>,
-    pub(crate) meta: Meta,
-}
-
-/// A device certificate's record: its DER and what management reads. The certificate is
-/// not kept parsed (PEM and fields are derived on demand), which keeps registration cheap
-/// and a record small.
-#[derive(Clone, Debug)]
-pub(crate) struct CertRecord {
-    pub(crate) der: Arc<[u8]>,
-    pub(crate) validity: crate::time::Validity,
-    pub(crate) ca_id: Option<CertificateId>,
-    pub(crate) status: CertificateStatus,
-    pub(crate) mode: CertificateMode,
-    pub(crate) previous_owned_by: Option<String>,
-    pub(crate) transfer_data: Option<TransferData>,
-    pub(crate) meta: Meta,
-}
-
-/// What every resource carries for optimistic concurrency and listing.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub(crate) struct Meta {
-    pub(crate) creation_date: Timestamp,
-    pub(crate) last_modified_date: Timestamp,
-    pub(crate) customer_version: u64,
-    pub(crate) generation_id: String,
-}
-
-impl Meta {
-    fn new(now: Timestamp) -> Self {
-        Self {
-            creation_date: now,
-            last_modified_date: now,
-            customer_version: 1,
-            generation_id: new_generation_id(),
-        }
-    }
-
-    /// Records one change: version +1, fresh generation ID.
-    fn bump(&mut self, now: Timestamp) {
-        self.last_modified_date = now;
-        self.customer_version += 1;
-        self.generation_id = new_generation_id();
-    }
-}
+/// How long the follower waits for the store to announce changes before asking anyway.
+const FOLLOW_WAIT: Duration = Duration::from_millis(250);
 
 impl Registry {
-    /// An empty registry for `scope` with a freshly minted registration code.
+    /// An empty registry for `scope` in memory, with a freshly minted registration code.
     pub fn new(scope: Scope) -> Self {
         Self::with_config(scope, RegistryConfig::default())
     }
 
-    /// An empty registry with the given configuration.
+    /// An empty in-memory registry with the given configuration.
     pub fn with_config(scope: Scope, config: RegistryConfig) -> Self {
-        Self::build(scope, config, Arc::default(), Some(random_code()))
+        let reg = Self::in_store(scope, config, Store::memory());
+        // Minting a code in a fresh memory store cannot fail.
+        let _ = reg.get_registration_code();
+        reg
     }
 
-    pub(crate) fn build(
-        scope: Scope,
-        config: RegistryConfig,
-        claims: Arc<CaClaims>,
-        registration_code: Option<String>,
-    ) -> Self {
+    /// The registry of `scope` on `store`: its caches are loaded from the store, and on
+    /// a store other processes share (SQLite, PostgreSQL) a background thread follows the
+    /// store's change feed until [`close`](Self::close) or drop.
+    ///
+    /// ```
+    /// use jitr_core::{Registry, RegistryConfig, Scope, Store};
+    /// let store = Store::open("memory:").unwrap();
+    /// let scope = Scope::new("123456789012", "us-east-1").unwrap();
+    /// let reg = Registry::open(scope, RegistryConfig::default(), &store).unwrap();
+    /// assert_eq!(reg.certificate_count(), 0);
+    /// ```
+    pub fn open(scope: Scope, config: RegistryConfig, store: &Store) -> Result<Self, Error> {
+        let reg = Self::in_store(scope, config, store.clone());
+        reg.reload()?;
+        if store.backend.is_shared() {
+            reg.start_follower();
+        }
+        Ok(reg)
+    }
+
+    fn in_store(scope: Scope, config: RegistryConfig, store: Store) -> Self {
         Self {
+            caches: Arc::new(Caches {
+                scope: scope.clone(),
+                shards: (0..SHARDS).map(|_| RwLock::default()).collect(),
+                ca_index: index::CaIndex::default(),
+                ca_slots: ArcSwap::from_pointee(Vec::new()),
+                ca_slot_of: Mutex::default(),
+                applied: Mutex::new(0),
+                subscribers: Mutex::default(),
+                available: AtomicBool::new(true),
+                closed: AtomicBool::new(false),
+                generation: AtomicU64::new(0),
+            }),
             scope,
             config,
-            claims,
             sink: None,
-            registration_code: Mutex::new(registration_code),
-            cas: RwLock::default(),
-            ca_index: ArcSwap::from_pointee(index::CaIndex::default()),
-            policies: RwLock::default(),
-            shards: (0..SHARDS).map(|_| RwLock::default()).collect(),
-            ca_slots: ArcSwap::from_pointee(Vec::new()),
-            ca_slot_of: Mutex::default(),
+            store,
+            follower: Mutex::new(None),
         }
     }
 
@@ -201,11 +204,12 @@ impl Registry {
         self
     }
 
-    /// Replaces the registration code with a known one (64 hex characters), as when a
-    /// registry is restored from storage or a test needs a fixed code.
+    /// Sets the registration code to a known one (64 hex characters), as when a test
+    /// needs a fixed code. A committed change, like any other.
     pub fn with_registration_code(self, code: &str) -> Result<Self, Error> {
         validate_registration_code(code)?;
-        *lock(&self.registration_code) = Some(code.to_ascii_lowercase());
+        let code = code.to_ascii_lowercase();
+        self.commit(|_| Ok(((), vec![Change::RegistrationCodeSet { code: code.clone() }])))?;
         Ok(self)
     }
 
@@ -219,30 +223,270 @@ impl Registry {
         &self.config
     }
 
+    /// The store the registry keeps its state in.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
     /// GetRegistrationCode: the account's registration code, minted if there is none.
-    pub fn get_registration_code(&self) -> String {
-        lock(&self.registration_code)
-            .get_or_insert_with(random_code)
-            .clone()
+    /// On a shared store every process gets the same code.
+    pub fn get_registration_code(&self) -> Result<String, Error> {
+        self.commit(|r| match r.registration_code(&self.scope)? {
+            Some(code) => Ok((code, Vec::new())),
+            None => {
+                let code = random_code();
+                Ok((code.clone(), vec![Change::RegistrationCodeSet { code }]))
+            }
+        })
     }
 
     /// DeleteRegistrationCode: forgets the code; the next call to
     /// [`get_registration_code`](Self::get_registration_code) mints a new one.
-    pub fn delete_registration_code(&self) {
-        *lock(&self.registration_code) = None;
+    pub fn delete_registration_code(&self) -> Result<(), Error> {
+        self.commit(|r| {
+            let changes = match r.registration_code(&self.scope)? {
+                Some(_) => vec![Change::RegistrationCodeDeleted],
+                None => Vec::new(),
+            };
+            Ok(((), changes))
+        })
     }
 
-    pub(crate) fn current_registration_code(&self) -> Option<String> {
-        lock(&self.registration_code).clone()
+    /// The number of device certificates registered (from the hot index).
+    pub fn certificate_count(&self) -> usize {
+        self.caches.shards.iter().map(|s| read(s).len()).sum()
     }
 
+    /// The number of CA certificates registered (from the CA index).
+    pub fn ca_certificate_count(&self) -> usize {
+        self.caches.ca_index.len()
+    }
+
+    /// Bytes held by the decision path's index of registered certificates (the hot
+    /// entries: key, validity, status, CA), for capacity planning.
+    pub fn hot_index_bytes(&self) -> usize {
+        self.caches.shards.iter().map(|s| read(s).hot_bytes()).sum()
+    }
+
+    /// Benchmarks of the hot index only: inserts an `ACTIVE` hot entry with no record.
+    /// Such an entry is decided like any `ACTIVE` certificate but cannot be described.
+    #[cfg(feature = "bench-internals")]
+    #[doc(hidden)]
+    pub fn bench_insert_hot_active(&self, id: CertificateId, validity: &crate::Validity) {
+        let entry = shard::HotEntry::new(CertificateStatus::Active, validity, shard::NO_CA);
+        write(self.caches.shard(&id)).put(&id, entry, Timestamp::from_unix_millis(0));
+    }
+
+    /// The registered CAs' subjects (DER, with the outer SEQUENCE), for TLS hints.
+    pub fn ca_subjects(&self) -> Vec<Vec<u8>> {
+        self.caches.ca_index.subjects()
+    }
+
+    /// Subscribes to the change feed: every change committed to this account from now
+    /// on — by this registry, or by another process or node on the same store — in
+    /// commit order, each once. Hosts use it to drop live sessions and invalidate what
+    /// they cache. Dropping the [`Subscription`] unsubscribes.
+    pub fn subscribe(&self) -> Subscription {
+        let (tx, rx) = mpsc::channel();
+        lock(&self.caches.subscribers).push(tx);
+        Subscription(rx)
+    }
+
+    /// Whether the store answered the last time this registry asked it.
+    pub fn store_available(&self) -> bool {
+        self.caches.available.load(Ordering::Relaxed)
+    }
+
+    /// The feed's sequence number this registry's caches reflect.
+    pub fn applied_seq(&self) -> u64 {
+        *lock(&self.caches.applied)
+    }
+
+    /// Brings the caches up to every change committed to the store so far (the
+    /// background follower does it continuously; a caller that needs another process's
+    /// last change now, such as a command-line tool, calls this first).
+    pub fn catch_up(&self) -> Result<(), Error> {
+        if !self.store.backend.is_shared() {
+            return Ok(());
+        }
+        let r = self.caches.catch_up(&self.store);
+        self.note(&r);
+        r
+    }
+
+    /// Stops following the store's feed (a no-op for the memory store). Changes this
+    /// registry makes still apply; changes made elsewhere no longer reach its caches.
+    /// Called on drop.
+    pub fn close(&self) {
+        self.caches.closed.store(true, Ordering::Relaxed);
+        if let Some(handle) = lock(&self.follower).take() {
+            let _ = handle.join();
+        }
+    }
+
+    /// The one commit point. `f` reads what it needs inside the store's write
+    /// transaction, checks its preconditions and returns its result and the changes to
+    /// make; the store commits them atomically with the feed's next sequence numbers;
+    /// then the caches apply them by delta and subscribers receive them. An error from
+    /// `f` or the store leaves everything unchanged.
+    pub(crate) fn commit<T>(
+        &self,
+        mut f: impl FnMut(&mut dyn Reader) -> Result<(T, Vec<Change>), Error>,
+    ) -> Result<T, Error> {
+        let mut out = None;
+        let result = self.store.backend.write(&self.scope, &mut |r| {
+            let (t, changes) = f(r)?;
+            out = Some(t);
+            Ok(changes)
+        });
+        self.note(&result);
+        let committed = result?;
+        let applied = self.caches.advance(&self.store, committed);
+        self.note(&applied);
+        applied?;
+        out.ok_or_else(|| {
+            Error::Internal(crate::error::InternalError::new(
+                "commit",
+                "the transaction committed without a result",
+            ))
+        })
+    }
+
+    /// Reads the committed state.
+    pub(crate) fn read<T>(
+        &self,
+        mut f: impl FnMut(&mut dyn Reader) -> Result<T, Error>,
+    ) -> Result<T, Error> {
+        let mut out = None;
+        let result = self.store.backend.read(&mut |r| {
+            out = Some(f(r)?);
+            Ok(())
+        });
+        self.note(&result);
+        result?;
+        out.ok_or_else(|| {
+            Error::Internal(crate::error::InternalError::new(
+                "read",
+                "the read finished without a result",
+            ))
+        })
+    }
+
+    /// Records whether the store answered.
+    fn note<T>(&self, result: &Result<T, Error>) {
+        let available = !matches!(result, Err(Error::ServiceUnavailable(_)));
+        self.caches.available.store(available, Ordering::Relaxed);
+    }
+
+    /// Loads the caches from the store.
+    fn reload(&self) -> Result<(), Error> {
+        let r = self.caches.reload(&self.store);
+        self.note(&r);
+        r
+    }
+
+    fn start_follower(&self) {
+        let caches = Arc::downgrade(&self.caches);
+        let store = self.store.clone();
+        let handle = std::thread::Builder::new()
+            .name(format!("jitr-feed-{}", self.scope.account()))
+            .spawn(move || follow(&caches, &store));
+        if let Ok(h) = handle {
+            *lock(&self.follower) = Some(h);
+        }
+    }
+
+    fn publish(&self, event: &crate::RegistrationEvent) {
+        if let Some(sink) = &self.sink {
+            sink.publish(&event.topic(), event);
+        }
+    }
+
+    fn ca_not_found(id: &CertificateId) -> Error {
+        Error::not_found(crate::error::ResourceKind::CaCertificate, id)
+    }
+
+    fn cert_not_found(id: &CertificateId) -> Error {
+        Error::not_found(crate::error::ResourceKind::Certificate, id)
+    }
+}
+
+impl Drop for Registry {
+    fn drop(&mut self) {
+        self.close();
+    }
+}
+
+impl core::fmt::Debug for Registry {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Registry")
+            .field("scope", &self.scope)
+            .field("store", &self.store)
+            .field("ca_certificates", &self.ca_certificate_count())
+            .field("certificates", &self.certificate_count())
+            .finish_non_exhaustive()
+    }
+}
+
+/// A subscription to a registry's change feed ([`Registry::subscribe`]).
+#[derive(Debug)]
+pub struct Subscription(mpsc::Receiver<Committed>);
+
+impl Subscription {
+    /// The next change, waiting up to `timeout`; `None` if none came.
+    pub fn recv_timeout(&self, timeout: Duration) -> Option<Committed> {
+        self.0.recv_timeout(timeout).ok()
+    }
+
+    /// The next change if one is waiting.
+    pub fn try_recv(&self) -> Option<Committed> {
+        self.0.try_recv().ok()
+    }
+
+    /// Every change, blocking between them; ends when the registry is dropped.
+    pub fn iter(&self) -> impl Iterator<Item = Committed> + '_ {
+        self.0.iter()
+    }
+}
+
+/// The follower: waits for the store to announce changes and applies them, until the
+/// registry is closed or dropped. A store that fails is retried with backoff; changes
+/// missed meanwhile are caught up from the feed (or by a reload, if they were pruned).
+fn follow(caches: &Weak<Caches>, store: &Store) {
+    let mut backoff = Duration::from_millis(50);
+    loop {
+        let Some(c) = caches.upgrade() else { return };
+        if c.closed.load(Ordering::Relaxed) {
+            return;
+        }
+        let seq = *lock(&c.applied);
+        drop(c);
+        let result = store
+            .backend
+            .wait(seq, FOLLOW_WAIT)
+            .and_then(|_| match caches.upgrade() {
+                Some(c) => c.catch_up(store),
+                None => Ok(()),
+            });
+        let Some(c) = caches.upgrade() else { return };
+        match result {
+            Ok(()) => {
+                c.available.store(true, Ordering::Relaxed);
+                backoff = Duration::from_millis(50);
+            }
+            Err(_) => {
+                c.available.store(false, Ordering::Relaxed);
+                drop(c);
+                std::thread::sleep(backoff);
+                backoff = (backoff * 2).min(Duration::from_secs(2));
+            }
+        }
+    }
+}
+
+impl Caches {
     fn shard(&self, id: &CertificateId) -> &RwLock<shard::Shard> {
         &self.shards[usize::from(id.as_bytes()[0]) % SHARDS]
-    }
-
-    /// The number of device certificates registered.
-    pub fn certificate_count(&self) -> usize {
-        self.shards.iter().map(|s| read(s).len()).sum()
     }
 
     /// The slot of a CA ID in the hot entries' CA table, interning it if new.
@@ -259,7 +503,7 @@ impl Registry {
             .unwrap_or(shard::NO_CA)
             .min(shard::NO_CA);
         if slot == shard::NO_CA {
-            return slot; // 536 million CAs: the CA is then read from the record.
+            return slot; // 536 million CAs: the CA is then unknown to the hot entry.
         }
         table.push(ca);
         self.ca_slots.store(Arc::new(table));
@@ -271,66 +515,155 @@ impl Registry {
         self.ca_slots.load().get(slot as usize).copied()
     }
 
-    /// Inserts a new device certificate record; false if the ID is already registered.
-    fn insert_record(&self, id: CertificateId, record: CertRecord) -> bool {
-        let slot = self.ca_slot(record.ca_id);
-        write(self.shard(&id)).insert_new(id, record, slot)
+    fn put_certificate(&self, row: &HotRow) {
+        let slot = self.ca_slot(row.ca_id);
+        let entry = shard::HotEntry::new(row.status, &row.validity, slot);
+        write(self.shard(&row.id)).put(&row.id, entry, row.creation_date);
     }
 
-    /// Bytes held by the decision path's index of registered certificates (the hot
-    /// entries: ID, validity, status, CA), for capacity planning.
-    pub fn hot_index_bytes(&self) -> usize {
-        self.shards.iter().map(|s| read(s).hot_bytes()).sum()
+    /// Applies one change of this account to the caches.
+    fn apply(&self, change: &Change) {
+        match change {
+            Change::CaCertificateRegistered(row) => {
+                if let Some(entry) = index::CaEntry::of_row(row) {
+                    self.ca_index.put(entry);
+                }
+            }
+            Change::CaCertificateUpdated {
+                certificate_id,
+                status,
+                auto_registration_status,
+                ..
+            } => self
+                .ca_index
+                .update(certificate_id, *status, *auto_registration_status),
+            Change::CaCertificateDeleted { certificate_id } => {
+                self.ca_index.remove(certificate_id);
+            }
+            Change::CertificateRegistered(row) => self.put_certificate(&HotRow {
+                id: row.certificate_id,
+                ca_id: row.ca_certificate_id,
+                status: row.status,
+                validity: row.validity,
+                creation_date: row.meta.creation_date,
+            }),
+            Change::CertificateStatusChanged {
+                certificate_id,
+                status,
+                meta,
+                ..
+            } => {
+                write(self.shard(certificate_id)).set_status(
+                    certificate_id,
+                    *status,
+                    meta.creation_date,
+                );
+            }
+            Change::CertificateDeleted { certificate_id } => {
+                write(self.shard(certificate_id)).remove(certificate_id);
+            }
+            _ => {}
+        }
     }
 
-    /// Benchmarks of the hot index only: inserts an `ACTIVE` hot entry with no record.
-    /// Such an entry is decided like any `ACTIVE` certificate but cannot be described.
-    #[cfg(feature = "bench-internals")]
-    #[doc(hidden)]
-    pub fn bench_insert_hot_active(&self, id: CertificateId, validity: &crate::Validity) {
-        let entry = shard::HotEntry::new(CertificateStatus::Active, validity, shard::NO_CA);
-        write(self.shard(&id)).insert_hot_only(id, entry);
+    /// Applies changes this process committed, in feed order: on a shared store a gap
+    /// before them (changes committed elsewhere, not yet followed) is caught up first.
+    fn advance(&self, store: &Store, committed: Vec<Committed>) -> Result<(), Error> {
+        let Some(first) = committed.first() else {
+            return Ok(());
+        };
+        let mut applied = lock(&self.applied);
+        if store.backend.is_shared() && first.seq > *applied + 1 {
+            self.catch_up_locked(store, &mut applied, first.seq - 1)?;
+        }
+        for c in committed {
+            if store.backend.is_shared() && c.seq <= *applied {
+                continue; // the follower got there first
+            }
+            self.deliver(store, &mut applied, c)?;
+        }
+        Ok(())
     }
 
-    /// The registered CAs' subjects (DER, with the outer SEQUENCE), for TLS hints.
-    pub fn ca_subjects(&self) -> Vec<Vec<u8>> {
-        read(&self.cas)
-            .values()
-            .map(|r| r.cert.subject().der().to_vec())
-            .collect()
+    fn deliver(&self, store: &Store, applied: &mut u64, c: Committed) -> Result<(), Error> {
+        *applied = c.seq;
+        if c.scope != self.scope {
+            return Ok(());
+        }
+        if c.change == Change::AccountImported {
+            self.reload_locked(store, applied)?;
+        } else {
+            self.apply(&c.change);
+        }
+        let mut subscribers = lock(&self.subscribers);
+        subscribers.retain(|s| s.send(c.clone()).is_ok());
+        Ok(())
     }
 
-    /// The number of CA certificates registered.
-    pub fn ca_certificate_count(&self) -> usize {
-        read(&self.cas).len()
+    fn catch_up(&self, store: &Store) -> Result<(), Error> {
+        let mut applied = lock(&self.applied);
+        self.catch_up_locked(store, &mut applied, u64::MAX)
     }
 
-    /// Rebuilds the decision path's CA snapshot; the caller holds the `cas` write lock.
-    fn publish_ca_index(&self, cas: &BTreeMap<CertificateId, CaRecord>) {
-        self.ca_index.store(Arc::new(index::CaIndex::build(cas)));
+    /// Applies the feed's changes after `applied`, up to `until`.
+    fn catch_up_locked(&self, store: &Store, applied: &mut u64, until: u64) -> Result<(), Error> {
+        loop {
+            let Some(batch) = store.backend.changes_since(*applied, 1024)? else {
+                // Pruned past us: start again from the store's state.
+                return self.reload_locked(store, applied);
+            };
+            let Some(last) = batch.last().map(|c| c.seq) else {
+                return Ok(());
+            };
+            for c in batch {
+                if c.seq > until {
+                    return Ok(());
+                }
+                if c.seq > *applied {
+                    self.deliver(store, applied, c)?;
+                }
+            }
+            if last >= until {
+                return Ok(());
+            }
+        }
     }
 
-    fn ca_not_found(id: &CertificateId) -> Error {
-        Error::ResourceNotFound(format!("the CA certificate {id} does not exist"))
+    fn reload(&self, store: &Store) -> Result<(), Error> {
+        let mut applied = lock(&self.applied);
+        self.reload_locked(store, &mut applied)
     }
 
-    fn cert_not_found(id: &CertificateId) -> Error {
-        Error::ResourceNotFound(format!("the certificate {id} does not exist"))
-    }
-
-    /// The set of policy names attached to a target ARN (for tests of invariants).
-    pub(crate) fn attached_policy_names(&self, target: &str) -> HashSet<String> {
-        read(&self.policies).attached_to(target)
-    }
-}
-
-impl core::fmt::Debug for Registry {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.debug_struct("Registry")
-            .field("scope", &self.scope)
-            .field("ca_certificates", &self.ca_certificate_count())
-            .field("certificates", &self.certificate_count())
-            .finish_non_exhaustive()
+    fn reload_locked(&self, store: &Store, applied: &mut u64) -> Result<(), Error> {
+        struct Load<'a> {
+            caches: &'a Caches,
+            cas: Vec<CaRow>,
+        }
+        impl Loader for Load<'_> {
+            fn ca(&mut self, row: CaRow) {
+                self.cas.push(row);
+            }
+            fn certificate(&mut self, row: HotRow) {
+                self.caches.put_certificate(&row);
+            }
+        }
+        for s in self.shards.iter() {
+            write(s).clear();
+        }
+        self.ca_index.clear();
+        let mut load = Load {
+            caches: self,
+            cas: Vec::new(),
+        };
+        let seq = store.backend.load(&self.scope, &mut load)?;
+        for row in &load.cas {
+            if let Some(entry) = index::CaEntry::of_row(row) {
+                self.ca_index.put(entry);
+            }
+        }
+        *applied = seq;
+        self.generation.fetch_add(1, Ordering::Relaxed);
+        Ok(())
     }
 }
 
@@ -379,7 +712,7 @@ fn random_bytes<const N: usize>() -> [u8; N] {
     out
 }
 
-fn new_generation_id() -> String {
+pub(crate) fn new_generation_id() -> String {
     uuid::Builder::from_random_bytes(random_bytes())
         .into_uuid()
         .to_string()

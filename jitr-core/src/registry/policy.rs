@@ -1,45 +1,15 @@
 //! Policies and their attachment to certificates (docs/behaviour.md §5).
 
-use std::collections::{BTreeMap, HashSet};
+use serde::Serialize;
 
-use serde::{Deserialize, Serialize};
-
-use super::{read, write, Meta, Registry};
+use super::Registry;
 use crate::error::Error;
 use crate::id::truncate_for_message;
+use crate::store::{Change, Meta, PolicyRow};
 use crate::time::{as_epoch_seconds, Timestamp};
 
 /// The longest policy document accepted, in characters excluding white space (AWS).
 pub const MAX_POLICY_DOCUMENT_LEN: usize = 2048;
-
-#[derive(Default)]
-pub(crate) struct Policies {
-    pub(crate) by_name: BTreeMap<String, PolicyRecord>,
-    /// (policy name, target ARN) pairs.
-    pub(crate) attachments: std::collections::BTreeSet<(String, String)>,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub(crate) struct PolicyRecord {
-    pub(crate) document: String,
-    #[serde(flatten)]
-    pub(crate) meta: Meta,
-}
-
-impl Policies {
-    pub(crate) fn attached_to(&self, target: &str) -> HashSet<String> {
-        self.attachments
-            .iter()
-            .filter(|(_, t)| t == target)
-            .map(|(p, _)| p.clone())
-            .collect()
-    }
-
-    pub(crate) fn detach_all(&mut self, target: &str) {
-        self.attachments.retain(|(_, t)| t != target);
-    }
-}
 
 /// CreatePolicy's output.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -136,97 +106,116 @@ impl Registry {
         validate_policy_name(name)?;
         validate_policy_document(document)?;
         let arn = self.scope.policy_arn(name);
-        let mut policies = write(&self.policies);
-        if policies.by_name.contains_key(name) {
-            return Err(Error::ResourceAlreadyExists {
-                message: format!("the policy {name} already exists"),
-                resource_id: name.to_string(),
-                resource_arn: arn,
-            });
-        }
-        policies.by_name.insert(
-            name.to_string(),
-            PolicyRecord {
-                document: document.to_string(),
+        self.commit(|r| {
+            if r.policy(&self.scope, name)?.is_some() {
+                return Err(Error::ResourceAlreadyExists {
+                    resource: crate::error::ResourceKind::Policy,
+                    message: format!("the policy {name} already exists"),
+                    resource_id: name.to_string(),
+                    resource_arn: arn.clone(),
+                });
+            }
+            let row = PolicyRow {
+                policy_name: name.to_string(),
+                policy_document: document.to_string(),
                 meta: Meta::new(now),
-            },
-        );
-        Ok(CreatePolicyResponse {
-            policy_name: name.to_string(),
-            policy_arn: arn,
-            policy_document: document.to_string(),
-            policy_version_id: "1".into(),
+            };
+            Ok((
+                CreatePolicyResponse {
+                    policy_name: name.to_string(),
+                    policy_arn: arn.clone(),
+                    policy_document: document.to_string(),
+                    policy_version_id: "1".into(),
+                },
+                vec![Change::PolicyCreated(row)],
+            ))
         })
     }
 
     /// GetPolicy.
     pub fn get_policy(&self, name: &str) -> Result<GetPolicyResponse, Error> {
-        let policies = read(&self.policies);
-        let p = policies
-            .by_name
-            .get(name)
+        let p = self
+            .read(|r| r.policy(&self.scope, name))?
             .ok_or_else(|| policy_not_found(name))?;
         Ok(GetPolicyResponse {
             policy_name: name.to_string(),
             policy_arn: self.scope.policy_arn(name),
-            policy_document: p.document.clone(),
+            policy_document: p.policy_document,
             default_version_id: "1".into(),
             creation_date: p.meta.creation_date,
             last_modified_date: p.meta.last_modified_date,
-            generation_id: p.meta.generation_id.clone(),
+            generation_id: p.meta.generation_id,
         })
     }
 
     /// DeletePolicy: refused while the policy is attached to anything.
     pub fn delete_policy(&self, name: &str) -> Result<(), Error> {
-        let mut policies = write(&self.policies);
-        if !policies.by_name.contains_key(name) {
-            return Err(policy_not_found(name));
-        }
-        if policies.attachments.iter().any(|(p, _)| p == name) {
-            return Err(Error::DeleteConflict(format!(
-                "the policy {name} is attached to a certificate; detach it first"
-            )));
-        }
-        policies.by_name.remove(name);
-        Ok(())
+        self.commit(|r| {
+            if r.policy(&self.scope, name)?.is_none() {
+                return Err(policy_not_found(name));
+            }
+            if r.policy_in_use(&self.scope, name)? {
+                return Err(Error::DeleteConflict(format!(
+                    "the policy {name} is attached to a certificate; detach it first"
+                )));
+            }
+            Ok((
+                (),
+                vec![Change::PolicyDeleted {
+                    policy_name: name.to_string(),
+                }],
+            ))
+        })
     }
 
     /// AttachPolicy: attaches a policy to a device certificate by ARN. Attaching twice is
     /// not an error.
     pub fn attach_policy(&self, name: &str, target: &str) -> Result<(), Error> {
         let id = self.scope.parse_certificate_arn(target)?;
-        let mut policies = write(&self.policies);
-        if !policies.by_name.contains_key(name) {
-            return Err(policy_not_found(name));
-        }
-        if !read(self.shard(&id)).contains(&id) {
-            return Err(Self::cert_not_found(&id));
-        }
-        policies
-            .attachments
-            .insert((name.to_string(), target.to_string()));
-        Ok(())
+        self.commit(|r| {
+            if r.policy(&self.scope, name)?.is_none() {
+                return Err(policy_not_found(name));
+            }
+            if r.certificate(&self.scope, &id)?.is_none() {
+                return Err(Self::cert_not_found(&id));
+            }
+            let attached = r.attached_to(&self.scope, target)?;
+            let changes = if attached.iter().any(|p| p == name) {
+                Vec::new()
+            } else {
+                vec![Change::PolicyAttached {
+                    policy_name: name.to_string(),
+                    target: target.to_string(),
+                }]
+            };
+            Ok(((), changes))
+        })
     }
 
     /// DetachPolicy.
     pub fn detach_policy(&self, name: &str, target: &str) -> Result<(), Error> {
         self.scope.parse_certificate_arn(target)?;
-        let mut policies = write(&self.policies);
-        if !policies.by_name.contains_key(name) {
-            return Err(policy_not_found(name));
-        }
-        policies
-            .attachments
-            .remove(&(name.to_string(), target.to_string()));
-        Ok(())
+        self.commit(|r| {
+            if r.policy(&self.scope, name)?.is_none() {
+                return Err(policy_not_found(name));
+            }
+            let attached = r.attached_to(&self.scope, target)?;
+            let changes = if attached.iter().any(|p| p == name) {
+                vec![Change::PolicyDetached {
+                    policy_name: name.to_string(),
+                    target: target.to_string(),
+                }]
+            } else {
+                Vec::new()
+            };
+            Ok(((), changes))
+        })
     }
 
     /// ListAttachedPolicies, sorted by name.
     pub fn list_attached_policies(&self, target: &str) -> Result<Vec<AttachedPolicy>, Error> {
         self.scope.parse_certificate_arn(target)?;
-        let mut names: Vec<_> = self.attached_policy_names(target).into_iter().collect();
-        names.sort();
+        let names = self.read(|r| r.attached_to(&self.scope, target))?;
         Ok(names
             .into_iter()
             .map(|n| AttachedPolicy {
@@ -238,8 +227,5 @@ impl Registry {
 }
 
 fn policy_not_found(name: &str) -> Error {
-    Error::ResourceNotFound(format!(
-        "the policy {} does not exist",
-        truncate_for_message(name)
-    ))
+    Error::not_found(crate::error::ResourceKind::Policy, name)
 }

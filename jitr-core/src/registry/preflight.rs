@@ -5,12 +5,14 @@ use std::collections::BTreeMap;
 
 use rustls_pki_types::CertificateDer;
 
-use super::{write, CaRecord, CertRecord, Decision, Meta, Registry, RegistryConfig};
+use super::index::NoSigner;
+use super::{Decision, Registry, RegistryConfig};
 use crate::cert::Certificate;
 use crate::error::Error;
 use crate::id::CertificateId;
 use crate::scope::Scope;
 use crate::status::{AutoRegistrationStatus, CaStatus, CertificateMode, CertificateStatus};
+use crate::store::{CaRow, CertRow, Change, Meta, Store};
 use crate::time::Timestamp;
 
 /// A CA as the user says it is registered.
@@ -51,45 +53,59 @@ pub fn preflight(
     now: Timestamp,
 ) -> Result<Decision, Error> {
     let scope = Scope::new(account, "us-east-1")?;
-    let reg = Registry::build(scope, RegistryConfig::default(), Default::default(), None);
-    let mut records = BTreeMap::new();
+    let reg = Registry::open(scope, RegistryConfig::default(), &Store::memory())?;
+    let mut rows: BTreeMap<CertificateId, CaRow> = BTreeMap::new();
     for ca in cas {
         let cert = Certificate::from_pem(&ca.pem)?;
-        records.entry(cert.id()).or_insert(CaRecord {
-            cert,
+        rows.entry(cert.id()).or_insert(CaRow {
+            certificate_id: cert.id(),
+            certificate_pem: cert.to_pem(),
             status: ca.status,
-            auto_registration: ca.auto_registration_status,
-            mode: ca.certificate_mode,
+            auto_registration_status: ca.auto_registration_status,
+            certificate_mode: ca.certificate_mode,
             registration_config: None,
             tags: Vec::new(),
             meta: Meta::new(now),
+            parsed: Some(cert),
         });
     }
+    let mut changes: Vec<Change> = rows
+        .into_values()
+        .map(Change::CaCertificateRegistered)
+        .collect();
+    reg.commit(|_| Ok(((), std::mem::take(&mut changes))))?;
     if let Some(leaf) = chain.first() {
         let leaf_id = CertificateId::of_der(leaf);
         if let Some(known) = certificates.iter().find(|c| c.certificate_id == leaf_id) {
             let cert = Certificate::from_der(leaf)?;
             // The CA link: the registered CA that signed it, if one did.
-            let ca_id = records
-                .iter()
-                .find(|(_, r)| cert.is_signed_by(&r.cert).is_ok())
-                .map(|(id, _)| *id);
-            reg.insert_record(
-                leaf_id,
-                CertRecord {
-                    der: cert.der().into(),
-                    validity: cert.validity(),
-                    ca_id,
-                    status: known.status,
-                    mode: CertificateMode::Default,
-                    previous_owned_by: None,
-                    transfer_data: None,
-                    meta: Meta::new(now),
-                },
-            );
+            let issuer = cert.issuer().der_contents().unwrap_or_default();
+            let ca_id = match reg
+                .caches
+                .ca_index
+                .signer(issuer, chain, |c| cert.is_signed_by(&c.cert))
+            {
+                Ok(c) => Some(c.id),
+                Err(NoSigner::Ambiguous(n)) => {
+                    return Err(Error::CertificateConflict(format!(
+                        "{n} of the given CA certificates have this certificate's issuer name and key; give one of them or send it in the chain"
+                    )))
+                }
+                Err(NoSigner::Unknown | NoSigner::Failed(_)) => None,
+            };
+            let row = CertRow {
+                certificate_id: leaf_id,
+                certificate_pem: cert.to_pem(),
+                ca_certificate_id: ca_id,
+                status: known.status,
+                certificate_mode: CertificateMode::Default,
+                validity: cert.validity(),
+                previous_owned_by: None,
+                transfer_data: None,
+                meta: Meta::new(now),
+            };
+            reg.commit(|_| Ok(((), vec![Change::CertificateRegistered(row.clone())])))?;
         }
     }
-    reg.publish_ca_index(&records);
-    *write(&reg.cas) = records;
     Ok(reg.decide(chain, server_name, now))
 }

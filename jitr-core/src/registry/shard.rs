@@ -4,7 +4,6 @@
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
-use super::CertRecord;
 use crate::id::CertificateId;
 use crate::status::CertificateStatus;
 use crate::time::{Timestamp, Validity};
@@ -21,8 +20,8 @@ impl Hasher for IdHasher {
     }
 
     fn write(&mut self, bytes: &[u8]) {
-        // `CertificateId` hashes its `[u8; 32]` as one slice (after a length prefix,
-        // which is written with `write_usize` and ignored below).
+        // `CertificateId` hashes its `[u8; 32]` and a `HotKey` its `[u8; 16]` as one slice
+        // (after a length prefix, which is written with `write_usize` and ignored below).
         if bytes.len() >= 16 {
             let mut b = [0u8; 8];
             b.copy_from_slice(&bytes[8..16]);
@@ -91,7 +90,7 @@ impl HotEntry {
         self.packed >> 3
     }
 
-    fn set_status(&mut self, status: CertificateStatus) {
+    pub(crate) fn set_status(&mut self, status: CertificateStatus) {
         self.packed = (self.packed & !7) | status_code(status);
     }
 
@@ -103,67 +102,77 @@ impl HotEntry {
     }
 }
 
+/// The hot map's key: the first 16 bytes of the certificate ID (SHA-256). Finding a
+/// certificate whose SHA-256 starts with the same 128 bits as a registered one (a second
+/// preimage) takes about 2^128 hash computations, the security level of AES-128; the
+/// shorter key is what brings an entry to 28 bytes. Registration itself always compares
+/// full IDs (the store's key).
+pub(crate) type HotKey = [u8; 16];
+
+pub(crate) fn hot_key(id: &CertificateId) -> HotKey {
+    let mut k = [0u8; 16];
+    k.copy_from_slice(&id.as_bytes()[..16]);
+    k
+}
+
 #[derive(Default)]
 pub(crate) struct Shard {
-    hot: IdMap<HotEntry>,
-    cold: IdMap<CertRecord>,
+    hot: HashMap<HotKey, HotEntry, BuildHasherDefault<IdHasher>>,
+    /// When each `PENDING_ACTIVATION` certificate was registered (its events carry it).
+    /// Pending certificates are few and short-lived.
+    pending: IdMap<Timestamp>,
 }
 
 impl Shard {
     pub(crate) fn hot(&self, id: &CertificateId) -> Option<HotEntry> {
-        self.hot.get(id).copied()
+        self.hot.get(&hot_key(id)).copied()
     }
 
-    pub(crate) fn get(&self, id: &CertificateId) -> Option<&CertRecord> {
-        self.cold.get(id)
+    pub(crate) fn registered_at(&self, id: &CertificateId) -> Option<Timestamp> {
+        self.pending.get(id).copied()
     }
 
-    pub(crate) fn contains(&self, id: &CertificateId) -> bool {
-        self.hot.contains_key(id)
+    /// Inserts or replaces a certificate's entry.
+    pub(crate) fn put(&mut self, id: &CertificateId, entry: HotEntry, registered_at: Timestamp) {
+        self.hot.insert(hot_key(id), entry);
+        self.track_pending(id, entry.status(), registered_at);
     }
 
-    /// Inserts a new record whose CA has `ca_slot`; returns false (and changes nothing)
-    /// if the ID is taken.
-    pub(crate) fn insert_new(
-        &mut self,
-        id: CertificateId,
-        record: CertRecord,
-        ca_slot: u32,
-    ) -> bool {
-        if self.hot.contains_key(&id) {
-            return false;
-        }
-        self.hot
-            .insert(id, HotEntry::new(record.status, &record.validity, ca_slot));
-        self.cold.insert(id, record);
-        true
-    }
-
-    /// Changes a record's status (the caller bumps the version).
+    /// Changes a certificate's status; false if it is not in the map.
     pub(crate) fn set_status(
         &mut self,
         id: &CertificateId,
         status: CertificateStatus,
-    ) -> Option<&mut CertRecord> {
-        let record = self.cold.get_mut(id)?;
-        record.status = status;
-        if let Some(h) = self.hot.get_mut(id) {
-            h.set_status(status);
-        }
-        Some(record)
+        registered_at: Timestamp,
+    ) -> bool {
+        let Some(h) = self.hot.get_mut(&hot_key(id)) else {
+            return false;
+        };
+        h.set_status(status);
+        self.track_pending(id, status, registered_at);
+        true
     }
 
-    pub(crate) fn remove(&mut self, id: &CertificateId) -> Option<CertRecord> {
-        self.hot.remove(id);
-        self.cold.remove(id)
+    fn track_pending(&mut self, id: &CertificateId, status: CertificateStatus, at: Timestamp) {
+        if status == CertificateStatus::PendingActivation {
+            self.pending.insert(*id, at);
+        } else {
+            self.pending.remove(id);
+        }
+    }
+
+    pub(crate) fn remove(&mut self, id: &CertificateId) {
+        self.hot.remove(&hot_key(id));
+        self.pending.remove(id);
+    }
+
+    pub(crate) fn clear(&mut self) {
+        self.hot.clear();
+        self.pending.clear();
     }
 
     pub(crate) fn len(&self) -> usize {
         self.hot.len()
-    }
-
-    pub(crate) fn iter(&self) -> impl Iterator<Item = (&CertificateId, &CertRecord)> {
-        self.cold.iter()
     }
 
     /// Bytes the hot map holds (buckets and control bytes), for the memory benchmark.
@@ -175,13 +184,7 @@ impl Shard {
             return 0;
         }
         let buckets = (cap * 8 / 7).next_power_of_two();
-        buckets * (core::mem::size_of::<(CertificateId, HotEntry)>() + 1) + 16
-    }
-
-    /// Inserts a bare hot entry with no record (benchmarks of the hot index only).
-    #[cfg(feature = "bench-internals")]
-    pub(crate) fn insert_hot_only(&mut self, id: CertificateId, entry: HotEntry) {
-        self.hot.insert(id, entry);
+        buckets * (core::mem::size_of::<(HotKey, HotEntry)>() + 1) + 16
     }
 }
 

@@ -1,22 +1,17 @@
 //! The whole state of a registry, for a host to persist and load back.
 
-use std::collections::BTreeMap;
-use std::sync::Arc;
-
 use serde::{Deserialize, Serialize};
 
 use super::ca::{RegistrationConfig, Tag};
 use super::device::TransferData;
-use super::policy::{validate_policy_document, validate_policy_name, Policies, PolicyRecord};
-use super::{
-    read, validate_registration_code, write, CaClaims, CaRecord, CertRecord, Meta, Registry,
-    RegistryConfig,
-};
+use super::policy::{validate_policy_document, validate_policy_name};
+use super::{validate_registration_code, Registry, RegistryConfig};
 use crate::cert::Certificate;
 use crate::error::Error;
 use crate::id::CertificateId;
 use crate::scope::Scope;
 use crate::status::{AutoRegistrationStatus, CaStatus, CertificateMode, CertificateStatus};
+use crate::store::{CaRow, CertRow, Import, Meta, PageQuery, PolicyRow, Store};
 use crate::time::Timestamp;
 
 /// A registry's whole state: what [`Registry::export_state`] returns and
@@ -169,176 +164,301 @@ fn parse_with_id(pem: &str, id: &CertificateId) -> Result<Certificate, Error> {
     Ok(cert)
 }
 
+/// Every row of one account, read page by page.
+fn all_rows<R>(
+    mut page: impl FnMut(&PageQuery) -> Result<Vec<R>, Error>,
+    key: impl Fn(&R) -> (Timestamp, CertificateId),
+) -> Result<Vec<R>, Error> {
+    let mut out = Vec::new();
+    let mut q = PageQuery {
+        after: None,
+        ascending: true,
+        limit: 1000,
+    };
+    loop {
+        let rows = page(&q)?;
+        let done = rows.len() < q.limit;
+        q.after = rows.last().map(&key);
+        out.extend(rows);
+        if done {
+            return Ok(out);
+        }
+    }
+}
+
 impl Registry {
-    /// The whole state, sorted, for a host to persist.
-    pub fn export_state(&self) -> RegistryState {
-        let cas = read(&self.cas);
-        let policies = read(&self.policies);
-        let ca_certificates = cas
-            .iter()
-            .map(|(id, r)| CaCertificateState {
-                certificate_id: *id,
-                certificate_pem: r.cert.to_pem(),
+    /// The whole state of this account, sorted, as a backup or to move it to another
+    /// store ([`migrate_to`](Self::migrate_to)).
+    pub fn export_state(&self) -> Result<RegistryState, Error> {
+        let scope = &self.scope;
+        let (code, cas, certs, policies, attachments) = self.read(|r| {
+            let cas = all_rows(
+                |q| r.list_cas(scope, q),
+                |c| (c.meta.creation_date, c.certificate_id),
+            )?;
+            let certs = all_rows(
+                |q| r.list_certificates(scope, None, q),
+                |c| (c.meta.creation_date, c.certificate_id),
+            )?;
+            Ok((
+                r.registration_code(scope)?,
+                cas,
+                certs,
+                r.policies(scope)?,
+                r.attachments(scope)?,
+            ))
+        })?;
+        let mut ca_certificates: Vec<CaCertificateState> = cas
+            .into_iter()
+            .map(|r| CaCertificateState {
+                certificate_id: r.certificate_id,
+                certificate_pem: r.certificate_pem,
                 status: r.status,
-                auto_registration_status: r.auto_registration,
-                certificate_mode: r.mode,
-                registration_config: r.registration_config.clone(),
-                tags: r.tags.clone(),
+                auto_registration_status: r.auto_registration_status,
+                certificate_mode: r.certificate_mode,
+                registration_config: r.registration_config,
+                tags: r.tags,
                 creation_date: r.meta.creation_date,
                 last_modified_date: r.meta.last_modified_date,
                 customer_version: r.meta.customer_version,
-                generation_id: r.meta.generation_id.clone(),
+                generation_id: r.meta.generation_id,
             })
             .collect();
-        let mut certificates: Vec<CertificateState> = Vec::new();
-        for shard in self.shards.iter() {
-            certificates.extend(read(shard).iter().map(|(id, r)| CertificateState {
-                certificate_id: *id,
-                certificate_pem: crate::cert::der_to_pem(&r.der),
-                ca_certificate_id: r.ca_id,
+        ca_certificates.sort_by_key(|c| c.certificate_id);
+        let mut certificates: Vec<CertificateState> = certs
+            .into_iter()
+            .map(|r| CertificateState {
+                certificate_id: r.certificate_id,
+                certificate_pem: r.certificate_pem,
+                ca_certificate_id: r.ca_certificate_id,
                 status: r.status,
-                certificate_mode: r.mode,
-                previous_owned_by: r.previous_owned_by.clone(),
-                transfer_data: r.transfer_data.clone(),
+                certificate_mode: r.certificate_mode,
+                previous_owned_by: r.previous_owned_by,
+                transfer_data: r.transfer_data,
                 creation_date: r.meta.creation_date,
                 last_modified_date: r.meta.last_modified_date,
                 customer_version: r.meta.customer_version,
-                generation_id: r.meta.generation_id.clone(),
-            }));
-        }
+                generation_id: r.meta.generation_id,
+            })
+            .collect();
         certificates.sort_by_key(|c| c.certificate_id);
-        RegistryState {
+        let mut attachments = attachments;
+        attachments.sort();
+        Ok(RegistryState {
             format: 1,
             scope: self.scope.clone(),
-            registration_code: self.current_registration_code(),
+            registration_code: code,
             ca_certificates,
             certificates,
             policies: policies
-                .by_name
-                .iter()
-                .map(|(name, p)| PolicyState {
-                    policy_name: name.clone(),
-                    policy_document: p.document.clone(),
+                .into_iter()
+                .map(|p| PolicyState {
+                    policy_name: p.policy_name,
+                    policy_document: p.policy_document,
                     creation_date: p.meta.creation_date,
                     last_modified_date: p.meta.last_modified_date,
                     customer_version: p.meta.customer_version,
-                    generation_id: p.meta.generation_id.clone(),
+                    generation_id: p.meta.generation_id,
                 })
                 .collect(),
-            attachments: policies.attachments.iter().cloned().collect(),
-        }
+            attachments,
+        })
     }
 
-    /// Loads a registry from a state that [`export_state`](Self::export_state) made.
-    /// Everything is checked (formats, IDs against PEMs, references); any problem is an
-    /// `InvalidRequestException` or the parse error, and nothing is built.
+    /// Loads an in-memory registry from a state that
+    /// [`export_state`](Self::export_state) made. Everything is checked (formats, IDs
+    /// against PEMs, references); any problem is an `InvalidRequestException` or the
+    /// parse error, and nothing is built.
     pub fn from_state(state: &RegistryState, config: RegistryConfig) -> Result<Self, Error> {
-        if state.format != 1 {
-            return Err(Error::InvalidRequest(format!(
-                "state format {} is not supported (expected 1)",
-                state.format
-            )));
-        }
+        Self::import_state(state, config, &Store::memory())
+    }
+
+    /// Imports a state into `store` (which must not hold this account yet) and opens the
+    /// registry on it: the migration between stores, memory → SQLite → PostgreSQL.
+    /// Checked as [`from_state`](Self::from_state) checks it; nothing is written unless
+    /// everything is valid.
+    pub fn import_state(
+        state: &RegistryState,
+        config: RegistryConfig,
+        store: &Store,
+    ) -> Result<Self, Error> {
+        let import = check_state(state)?;
         let scope = Scope::with_partition(
             state.scope.partition(),
             state.scope.account(),
             state.scope.region(),
         )?;
-        if let Some(code) = &state.registration_code {
-            validate_registration_code(code)?;
-        }
-        let reg = Self::build(
-            scope,
-            config,
-            Arc::<CaClaims>::default(),
-            state.registration_code.clone(),
-        );
-        let mut cas = BTreeMap::new();
-        for c in &state.ca_certificates {
-            let cert = parse_with_id(&c.certificate_pem, &c.certificate_id)?;
-            if !cert.is_ca() {
-                return Err(Error::InvalidRequest(format!(
-                    "state: the CA certificate {} is not a CA",
-                    c.certificate_id
-                )));
+        let mut occupied = false;
+        let mut claimed = None;
+        store.backend.read(&mut |r| {
+            occupied = r.registration_code(&scope)?.is_some()
+                || !r
+                    .list_cas(
+                        &scope,
+                        &PageQuery {
+                            after: None,
+                            ascending: true,
+                            limit: 1,
+                        },
+                    )?
+                    .is_empty()
+                || !r
+                    .list_certificates(
+                        &scope,
+                        None,
+                        &PageQuery {
+                            after: None,
+                            ascending: true,
+                            limit: 1,
+                        },
+                    )?
+                    .is_empty();
+            for ca in &import.cas {
+                if ca.certificate_mode == CertificateMode::Default {
+                    if let Some(owner) = r.default_ca_owner(&scope, &ca.certificate_id)? {
+                        if owner != scope.account() {
+                            claimed = Some(ca.certificate_id);
+                        }
+                    }
+                }
             }
-            let record = CaRecord {
-                cert,
-                status: c.status,
-                auto_registration: c.auto_registration_status,
-                mode: c.certificate_mode,
-                registration_config: c.registration_config.clone(),
-                tags: c.tags.clone(),
-                meta: meta_of(
-                    c.creation_date,
-                    c.last_modified_date,
-                    c.customer_version,
-                    &c.generation_id,
-                )?,
-            };
-            if cas.insert(c.certificate_id, record).is_some() {
-                return Err(Error::InvalidRequest(format!(
-                    "state: the CA certificate {} is listed twice",
-                    c.certificate_id
-                )));
-            }
-            if c.certificate_mode == CertificateMode::Default {
-                reg.claim_default_ca(&c.certificate_id, "")?;
-            }
+            Ok(())
+        })?;
+        if occupied {
+            return Err(Error::InvalidRequest(format!(
+                "the store already holds account {} in {}; import into an empty account",
+                scope.account(),
+                scope.region()
+            )));
         }
-        for c in &state.certificates {
-            let cert = parse_with_id(&c.certificate_pem, &c.certificate_id)?;
-            let record = CertRecord {
-                der: cert.der().into(),
-                validity: cert.validity(),
-                ca_id: c.ca_certificate_id,
-                status: c.status,
-                mode: c.certificate_mode,
-                previous_owned_by: c.previous_owned_by.clone(),
-                transfer_data: c.transfer_data.clone(),
-                meta: meta_of(
-                    c.creation_date,
-                    c.last_modified_date,
-                    c.customer_version,
-                    &c.generation_id,
-                )?,
-            };
-            if !reg.insert_record(c.certificate_id, record) {
-                return Err(Error::InvalidRequest(format!(
-                    "state: the certificate {} is listed twice",
-                    c.certificate_id
-                )));
-            }
+        if let Some(id) = claimed {
+            return Err(Error::ResourceAlreadyExists {
+                resource: crate::error::ResourceKind::CaCertificate,
+                message: format!("the CA certificate {id} is registered in DEFAULT mode by another account of this region"),
+                resource_id: id.to_string(),
+                resource_arn: scope.ca_certificate_arn(&id),
+            });
         }
-        let mut policies = Policies::default();
-        for p in &state.policies {
-            validate_policy_name(&p.policy_name)?;
-            validate_policy_document(&p.policy_document)?;
-            policies.by_name.insert(
-                p.policy_name.clone(),
-                PolicyRecord {
-                    document: p.policy_document.clone(),
-                    meta: meta_of(
-                        p.creation_date,
-                        p.last_modified_date,
-                        p.customer_version,
-                        &p.generation_id,
-                    )?,
-                },
-            );
-        }
-        for (name, target) in &state.attachments {
-            let id = reg.scope.parse_certificate_arn(target)?;
-            if !policies.by_name.contains_key(name) || !read(reg.shard(&id)).contains(&id) {
-                return Err(Error::InvalidRequest(format!(
-                    "state: the attachment of {name} to {target} names a missing policy or certificate"
-                )));
-            }
-            policies.attachments.insert((name.clone(), target.clone()));
-        }
-        reg.publish_ca_index(&cas);
-        *write(&reg.cas) = cas;
-        *write(&reg.policies) = policies;
-        Ok(reg)
+        store.backend.import(&scope, &import)?;
+        Self::open(scope, config, store)
     }
+
+    /// This account's whole state imported into another store, and a registry opened on
+    /// it: one call from memory to SQLite, or from SQLite to PostgreSQL.
+    pub fn migrate_to(&self, store: &Store) -> Result<Self, Error> {
+        Self::import_state(&self.export_state()?, self.config.clone(), store)
+    }
+}
+
+/// Checks a state and turns it into rows.
+fn check_state(state: &RegistryState) -> Result<Import, Error> {
+    if state.format != 1 {
+        return Err(Error::InvalidRequest(format!(
+            "state format {} is not supported (expected 1)",
+            state.format
+        )));
+    }
+    if let Some(code) = &state.registration_code {
+        validate_registration_code(code)?;
+    }
+    let mut seen = std::collections::HashSet::new();
+    let mut cas = Vec::new();
+    for c in &state.ca_certificates {
+        let cert = parse_with_id(&c.certificate_pem, &c.certificate_id)?;
+        if !cert.is_ca() {
+            return Err(Error::InvalidRequest(format!(
+                "state: the CA certificate {} is not a CA",
+                c.certificate_id
+            )));
+        }
+        if !seen.insert(c.certificate_id) {
+            return Err(Error::InvalidRequest(format!(
+                "state: the CA certificate {} is listed twice",
+                c.certificate_id
+            )));
+        }
+        cas.push(CaRow {
+            certificate_id: c.certificate_id,
+            certificate_pem: cert.to_pem(),
+            status: c.status,
+            auto_registration_status: c.auto_registration_status,
+            certificate_mode: c.certificate_mode,
+            registration_config: c.registration_config.clone(),
+            tags: c.tags.clone(),
+            meta: meta_of(
+                c.creation_date,
+                c.last_modified_date,
+                c.customer_version,
+                &c.generation_id,
+            )?,
+            parsed: Some(cert),
+        });
+    }
+    let mut certificates = Vec::new();
+    let mut cert_ids = std::collections::HashSet::new();
+    for c in &state.certificates {
+        let cert = parse_with_id(&c.certificate_pem, &c.certificate_id)?;
+        if !cert_ids.insert(c.certificate_id) {
+            return Err(Error::InvalidRequest(format!(
+                "state: the certificate {} is listed twice",
+                c.certificate_id
+            )));
+        }
+        certificates.push(CertRow {
+            certificate_id: c.certificate_id,
+            certificate_pem: cert.to_pem(),
+            ca_certificate_id: c.ca_certificate_id,
+            status: c.status,
+            certificate_mode: c.certificate_mode,
+            validity: cert.validity(),
+            previous_owned_by: c.previous_owned_by.clone(),
+            transfer_data: c.transfer_data.clone(),
+            meta: meta_of(
+                c.creation_date,
+                c.last_modified_date,
+                c.customer_version,
+                &c.generation_id,
+            )?,
+        });
+    }
+    let mut policies = Vec::new();
+    let mut names = std::collections::HashSet::new();
+    for p in &state.policies {
+        validate_policy_name(&p.policy_name)?;
+        validate_policy_document(&p.policy_document)?;
+        if !names.insert(p.policy_name.clone()) {
+            return Err(Error::InvalidRequest(format!(
+                "state: the policy {} is listed twice",
+                p.policy_name
+            )));
+        }
+        policies.push(PolicyRow {
+            policy_name: p.policy_name.clone(),
+            policy_document: p.policy_document.clone(),
+            meta: meta_of(
+                p.creation_date,
+                p.last_modified_date,
+                p.customer_version,
+                &p.generation_id,
+            )?,
+        });
+    }
+    let scope = &state.scope;
+    let mut attachments = Vec::new();
+    for (name, target) in &state.attachments {
+        let id = scope.parse_certificate_arn(target)?;
+        if !names.contains(name) || !cert_ids.contains(&id) {
+            return Err(Error::InvalidRequest(format!(
+                "state: the attachment of {name} to {target} names a missing policy or certificate"
+            )));
+        }
+        attachments.push((name.clone(), target.clone()));
+    }
+    Ok(Import {
+        registration_code: state.registration_code.clone(),
+        cas,
+        certificates,
+        policies,
+        attachments,
+    })
 }

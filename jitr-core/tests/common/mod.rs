@@ -5,7 +5,7 @@
 use jitr_core::rustls_pki_types::CertificateDer;
 use jitr_core::*;
 use jitr_testkit::{self as kit, Key};
-use rcgen::{CertificateParams, Issuer};
+use rcgen::{CertificateParams, Issuer, KeyUsagePurpose};
 
 pub const ACCOUNT: &str = "123456789012";
 pub const REGION: &str = "us-east-1";
@@ -20,8 +20,22 @@ pub fn date((y, m, d): kit::Ymd) -> Timestamp {
     Timestamp::from_unix_secs(rcgen::date_time_ymd(y, m, d).unix_timestamp())
 }
 
+pub mod store;
+
+/// A registry of the test account, in the store `JITR_TEST_STORE` names.
 pub fn registry() -> Registry {
-    Registry::new(Scope::new(ACCOUNT, REGION).unwrap())
+    registry_in(
+        Scope::new(ACCOUNT, REGION).unwrap(),
+        RegistryConfig::default(),
+    )
+}
+
+/// A registry of `scope` with `config`, in a fresh store of the kind `JITR_TEST_STORE`
+/// names, with its registration code minted.
+pub fn registry_in(scope: Scope, config: RegistryConfig) -> Registry {
+    let reg = Registry::open(scope, config, &store::fresh_store()).unwrap();
+    reg.get_registration_code().unwrap();
+    reg
 }
 
 /// Registers the CA certificate `pem` in `SNI_ONLY` mode (no proof of possession),
@@ -56,8 +70,17 @@ pub fn registry_with_ca(cn: &str) -> (Registry, Ca) {
     (reg, ca)
 }
 
-/// A CA with a fresh key, `CN=<cn>`, valid 2025–2035.
+/// A CA with a fresh key, `CN=<cn>`, valid 2025–2035. Its `params`, `key` and `cert`
+/// are the testkit CA's.
 pub struct Ca(pub kit::Ca);
+
+impl std::ops::Deref for Ca {
+    type Target = kit::Ca;
+
+    fn deref(&self) -> &kit::Ca {
+        &self.0
+    }
+}
 
 impl Ca {
     /// A P-256 CA.
@@ -69,8 +92,9 @@ impl Ca {
         Self::with_key(cn, Key::random_ed25519().unwrap())
     }
 
-    pub fn with_key(cn: &str, key: Key) -> Self {
-        Self(kit::Ca::root(kit::ca_params(kit::cn(cn), None, kit::VALIDITY), key).unwrap())
+    pub fn with_key(cn: &str, key: impl Into<Key>) -> Self {
+        let params = kit::ca_params(kit::cn(cn), None, kit::VALIDITY);
+        Self(kit::Ca::root(params, key.into()).unwrap())
     }
 
     /// A second CA certificate with the same subject and key (a re-issue).
@@ -147,7 +171,9 @@ impl Ca {
         reg.register_ca_certificate(
             &RegisterCaCertificateRequest {
                 ca_certificate: pem,
-                verification_certificate: Some(self.verification(&reg.get_registration_code())),
+                verification_certificate: Some(
+                    self.verification(&reg.get_registration_code().unwrap()),
+                ),
                 set_as_active: active,
                 allow_auto_registration: auto,
                 ..Default::default()
@@ -198,4 +224,68 @@ impl Device {
     pub fn chain_with(&self, ca: &Ca) -> Vec<CertificateDer<'static>> {
         vec![self.der(), ca.der()]
     }
+}
+
+/// A CA (self-signed, registrable) with these key usages; none means no extension.
+pub fn ca_with_usages(cn: &str, usages: Vec<KeyUsagePurpose>) -> Ca {
+    let mut params = kit::ca_params(kit::cn(cn), None, kit::VALIDITY);
+    params.key_usages = usages;
+    Ca(kit::Ca::root(params, Key::random_p256().unwrap()).unwrap())
+}
+
+/// `ca`'s name and key as a CRL signer, whatever its key usage says: rcgen refuses to
+/// sign a CRL for an issuer whose key usage lacks cRLSign, and a misconfigured CA's CRL
+/// is what some tests need.
+pub fn signer_ignoring_key_usage(ca: &Ca) -> Issuer<'_, &Key> {
+    let mut params = ca.params.clone();
+    params.key_usages.clear();
+    Issuer::new(params, &ca.key)
+}
+
+/// A CRL signed by `issuer` from `this` to `next` (year, month, day), listing
+/// `revoked`, with an issuingDistributionPoint naming `point` if given.
+pub fn signed_crl(
+    issuer: &Issuer<'_, &Key>,
+    revoked: &[&[u8]],
+    this: (i32, u8, u8),
+    next: (i32, u8, u8),
+    idp: Option<rcgen::CrlIssuingDistributionPoint>,
+) -> crl::Crl {
+    let params = rcgen::CertificateRevocationListParams {
+        this_update: rcgen::date_time_ymd(this.0, this.1, this.2),
+        next_update: rcgen::date_time_ymd(next.0, next.1, next.2),
+        crl_number: rcgen::SerialNumber::from(1u64),
+        issuing_distribution_point: idp,
+        revoked_certs: revoked
+            .iter()
+            .map(|s| rcgen::RevokedCertParams {
+                serial_number: rcgen::SerialNumber::from(s.to_vec()),
+                revocation_time: rcgen::date_time_ymd(2026, 1, 1),
+                reason_code: None,
+                invalidity_date: None,
+            })
+            .collect(),
+        key_identifier_method: rcgen::KeyIdMethod::Sha256,
+    };
+    crl::Crl::from_der(params.signed_by(issuer).unwrap().der()).unwrap()
+}
+
+/// An issuingDistributionPoint naming `uri`.
+pub fn idp(
+    uri: &str,
+    scope: Option<rcgen::CrlScope>,
+) -> Option<rcgen::CrlIssuingDistributionPoint> {
+    Some(rcgen::CrlIssuingDistributionPoint {
+        distribution_point: rcgen::CrlDistributionPoint {
+            uris: vec![uri.into()],
+        },
+        scope,
+    })
+}
+
+/// Sets a certificate's CRL distribution point to these URIs.
+pub fn distribution_point(params: &mut CertificateParams, uris: &[&str]) {
+    params.crl_distribution_points = vec![rcgen::CrlDistributionPoint {
+        uris: uris.iter().map(|u| u.to_string()).collect(),
+    }];
 }

@@ -55,7 +55,6 @@ from jitr._jitr import (
     issue_certificate,
     load_pem_chain,
     parse_registration_event,
-    plan_activation,
 )
 
 __all__ = [
@@ -71,7 +70,6 @@ __all__ = [
     "Crl",
     "PolicyTemplate",
     "parse_registration_event",
-    "plan_activation",
     "ERROR_CODES",
     "KEY_TYPES",
     "OPERATIONS",
@@ -91,6 +89,7 @@ __all__ = [
     "__version__",
 ]
 
-# The activation handler (jitr.handler.activate, jitr.handler.lambda_handler): pure
-# Python over plan_activation; imports boto3 only when lambda_handler needs it.
+# The activation handler (jitr.handler.activate, jitr.handler.lambda_handler): Python I/O
+# over the core's state machine (jitr.handler.Activation); imports boto3 only when
+# lambda_handler needs it.
 from jitr import handler as handler  # noqa: E402

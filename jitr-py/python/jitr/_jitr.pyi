@@ -32,7 +32,8 @@ __all__ = [
     "Crl",
     "PolicyTemplate",
     "parse_registration_event",
-    "plan_activation",
+    "Activation",
+    "Call",
     "_bench_decide",
     "_bench_certificate_id",
     "_api_call",
@@ -471,33 +472,58 @@ class PolicyTemplate:
     def __eq__(self, value: object, /) -> bool: ...
     def __hash__(self) -> int: ...
 
-class _Plan(TypedDict):
-    """What the activation handler will do: action ``SKIP`` (with ``reason`` and
-    ``message``), ``REVOKE``, or ``ACTIVATE`` (with ``policyName`` and ``policyDocument``)."""
-
-    action: str
-    reason: NotRequired[str]
-    message: NotRequired[str]
-    policyName: NotRequired[str]
-    policyDocument: NotRequired[str]
-
 _Event = Union[Mapping[str, Any], str]
 
 def parse_registration_event(event: _Event) -> _RegistrationEvent: ...
-def plan_activation(
-    event: _Event,
-    *,
-    certificate_pem: str,
-    status: str,
-    account_id: str,
-    region: str,
-    partition: str = "aws",
-    ca_certificate_pem: Optional[str] = None,
-    crl: Optional[Crl] = None,
-    template: Optional[PolicyTemplate] = None,
-    stale_crl: str = "REFUSE",
-    now: _Time = None,
-) -> _Plan: ...
+@final
+class Call:
+    """One call the activation handler needs made."""
+
+    @property
+    def operation(self) -> str: ...
+    @property
+    def aws_operation(self) -> str: ...
+    @property
+    def params(self) -> Dict[str, str]: ...
+
+class _ActionBase(TypedDict):
+    action: str
+
+class _Action(_ActionBase, total=False):
+    policyName: str
+    target: str
+    reason: str
+    message: str
+
+class _Report(TypedDict):
+    certificateId: str
+    actions: List[_Action]
+
+@final
+class Activation:
+    """One run of the activation handler: the core's state machine."""
+
+    def __new__(
+        cls,
+        event: _Event,
+        *,
+        crl: Union[Crl, bytes, bytearray, str, None] = None,
+        template: Optional[PolicyTemplate] = None,
+        stale_crl: str = "REFUSE",
+        require_crl: str = "IF_CONFIGURED",
+        now: _Time = None,
+    ) -> Activation: ...
+    @property
+    def certificate_id(self) -> str: ...
+    def next_call(self) -> Optional[Call]: ...
+    def succeeded(self, output: Any) -> None: ...
+    def failed(self, error: BaseException) -> None: ...
+    @property
+    def failed_operation(self) -> Optional[str]: ...
+    @property
+    def actions(self) -> List[_Action]: ...
+    def report(self) -> _Report: ...
+
 def _bench_decide(
     registry: Registry, chains: Sequence[_Chain], server_name: Optional[str] = None, repeat: int = 1
 ) -> int: ...

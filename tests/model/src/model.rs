@@ -262,10 +262,6 @@ impl Model {
                 other => panic!("the model does not know the status {other:?}"),
             };
         }
-        // 4. A leaf alone needs SNI.
-        if !send_ca && !sni {
-            return refuse(RefusalReason::SniRequired);
-        }
         // 3. Candidates by subject; a sent CA narrows them.
         let mut candidates: Vec<usize> = self
             .cas
@@ -275,6 +271,10 @@ impl Model {
             .collect();
         if candidates.is_empty() {
             return refuse(RefusalReason::UnknownIssuer);
+        }
+        // 4. A leaf alone needs SNI (SNI would not help an unknown issuer).
+        if !send_ca && !sni {
+            return refuse(RefusalReason::SniRequired);
         }
         if send_ca && candidates.contains(&dev.ca) {
             candidates = vec![dev.ca];

@@ -30,5 +30,8 @@ fn main() -> Result<(), Error> {
         std::fs::write(&path, text)?;
         println!("{} ({} steps)", path.display(), s.steps.len());
     }
+    let path = dir.join("jitp.json");
+    std::fs::write(&path, json::to_pretty(&gen::jitp::jitp()?)?)?;
+    println!("{} (JITP previews)", path.display());
     Ok(())
 }

@@ -8,6 +8,7 @@
 
 pub(crate) mod catalogue;
 pub(crate) mod expect;
+pub(crate) mod jitp;
 pub(crate) mod json;
 pub(crate) mod pki;
 pub(crate) mod scenario;

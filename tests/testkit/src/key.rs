@@ -96,6 +96,13 @@ impl Key {
     }
 }
 
+impl From<KeyPair> for Key {
+    /// An rcgen key pair made elsewhere (for example a random one of a given kind).
+    fn from(pair: KeyPair) -> Self {
+        Self(Inner::Rcgen(pair))
+    }
+}
+
 impl PublicKeyData for Key {
     fn der_bytes(&self) -> &[u8] {
         match &self.0 {

@@ -1,0 +1,548 @@
+//! Where a registry keeps its state: one synchronous backend trait, three backends, and
+//! the change feed.
+//!
+//! Every mutation of a [`Registry`](crate::Registry) is a typed [`Change`], applied by
+//! one commit point: the registry reads what it needs inside one serialized write
+//! transaction of the store, checks the precondition, and the store writes the changes
+//! with the next sequence numbers of the feed, atomically. Only then does the registry
+//! update its in-memory caches (the hot index of device certificates and the CA index),
+//! by delta, and hand the [`Committed`] changes to subscribers.
+//!
+//! | backend | URL | for |
+//! |---|---|---|
+//! | memory | `memory:` (the default of [`Registry::new`](crate::Registry::new)) | tests, the browser, one process that need not survive a restart |
+//! | SQLite (feature `sqlite`) | `sqlite:///abs/path/fleet.db`, `sqlite://relative.db` | a service on one machine; processes on one machine share the file |
+//! | PostgreSQL (feature `postgres`) | `postgresql://user@host:port/dbname` | several gateway nodes |
+//!
+//! Writers are serialized by the store (SQLite: one writer; PostgreSQL: a lock on the
+//! feed's head row taken first in every write transaction), so the feed's sequence
+//! numbers are the commit order and every rule that spans rows (exactly-once
+//! registration, one `DEFAULT` CA per region, ten CAs per subject, the registration code)
+//! holds across every process that shares the store.
+
+mod memory;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+mod sql;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::Error;
+use crate::id::CertificateId;
+use crate::registry::{RegistrationConfig, Tag, TransferData};
+use crate::scope::Scope;
+use crate::status::{AutoRegistrationStatus, CaStatus, CertificateMode, CertificateStatus};
+use crate::time::{Timestamp, Validity};
+
+pub(crate) use memory::MemoryStore;
+
+/// A resource's version bookkeeping: what AWS returns as `creationDate`,
+/// `lastModifiedDate`, `customerVersion` and `generationId`, and what compare-and-set
+/// compares.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub struct Meta {
+    /// When the resource was created.
+    pub creation_date: Timestamp,
+    /// When it last changed.
+    pub last_modified_date: Timestamp,
+    /// 1, +1 at every change.
+    pub customer_version: u64,
+    /// A fresh UUID at every change.
+    pub generation_id: String,
+}
+
+impl Meta {
+    pub(crate) fn new(now: Timestamp) -> Self {
+        Self {
+            creation_date: now,
+            last_modified_date: now,
+            customer_version: 1,
+            generation_id: crate::registry::new_generation_id(),
+        }
+    }
+
+    /// The next version of this resource, changed at `now`.
+    pub(crate) fn bumped(&self, now: Timestamp) -> Self {
+        Self {
+            creation_date: self.creation_date,
+            last_modified_date: now,
+            customer_version: self.customer_version + 1,
+            generation_id: crate::registry::new_generation_id(),
+        }
+    }
+}
+
+/// A CA certificate as the store keeps it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub struct CaRow {
+    /// Its ID.
+    pub certificate_id: CertificateId,
+    /// The PEM.
+    pub certificate_pem: String,
+    /// Status.
+    pub status: CaStatus,
+    /// Auto-registration.
+    pub auto_registration_status: AutoRegistrationStatus,
+    /// Mode.
+    pub certificate_mode: CertificateMode,
+    /// JITP configuration.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub registration_config: Option<RegistrationConfig>,
+    /// Tags.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<Tag>,
+    /// Versions and dates.
+    pub meta: Meta,
+    /// The certificate parsed, when this process has it already (a registration made
+    /// here): saves parsing it again for the index.
+    #[serde(skip)]
+    pub(crate) parsed: Option<crate::cert::Certificate>,
+}
+
+impl CaRow {
+    /// The CA certificate, parsed.
+    pub fn certificate(&self) -> Result<crate::cert::Certificate, Error> {
+        match &self.parsed {
+            Some(c) => Ok(c.clone()),
+            None => crate::cert::Certificate::from_pem(&self.certificate_pem),
+        }
+    }
+}
+
+/// A device certificate as the store keeps it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub struct CertRow {
+    /// Its ID.
+    pub certificate_id: CertificateId,
+    /// The PEM.
+    pub certificate_pem: String,
+    /// Its CA, if registered with one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ca_certificate_id: Option<CertificateId>,
+    /// Status.
+    pub status: CertificateStatus,
+    /// Mode.
+    pub certificate_mode: CertificateMode,
+    /// The certificate's validity window.
+    #[serde(with = "validity_millis")]
+    pub validity: Validity,
+    /// The previous owner, after a transfer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous_owned_by: Option<String>,
+    /// Transfer data.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transfer_data: Option<TransferData>,
+    /// Versions and dates.
+    pub meta: Meta,
+}
+
+/// A policy as the store keeps it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub struct PolicyRow {
+    /// The name.
+    pub policy_name: String,
+    /// The document.
+    pub policy_document: String,
+    /// Versions and dates.
+    pub meta: Meta,
+}
+
+/// What the hot index needs of a device certificate, as a backend streams it at
+/// startup.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct HotRow {
+    pub(crate) id: CertificateId,
+    pub(crate) ca_id: Option<CertificateId>,
+    pub(crate) status: CertificateStatus,
+    pub(crate) validity: Validity,
+    pub(crate) creation_date: Timestamp,
+}
+
+/// One committed mutation, as the change feed delivers it.
+///
+/// Each carries what a node needs to keep its caches right and a host needs to react
+/// (drop a session, invalidate a cache); the full resource is read from the registry.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "change", rename_all = "SCREAMING_SNAKE_CASE")]
+#[non_exhaustive]
+pub enum Change {
+    /// The account's registration code was minted.
+    RegistrationCodeSet {
+        /// The code.
+        code: String,
+    },
+    /// The account's registration code was deleted.
+    RegistrationCodeDeleted,
+    /// A CA certificate was registered.
+    CaCertificateRegistered(CaRow),
+    /// A CA certificate's status, auto-registration or registration config changed.
+    #[serde(rename_all = "camelCase")]
+    CaCertificateUpdated {
+        /// Its ID.
+        certificate_id: CertificateId,
+        /// Status.
+        status: CaStatus,
+        /// Auto-registration.
+        auto_registration_status: AutoRegistrationStatus,
+        /// JITP configuration.
+        #[serde(default)]
+        registration_config: Option<RegistrationConfig>,
+        /// The new version.
+        meta: Meta,
+    },
+    /// A CA certificate was deleted.
+    #[serde(rename_all = "camelCase")]
+    CaCertificateDeleted {
+        /// Its ID.
+        certificate_id: CertificateId,
+    },
+    /// A device certificate was registered (by RegisterCertificate or by JITR).
+    CertificateRegistered(CertRow),
+    /// A device certificate's status changed.
+    #[serde(rename_all = "camelCase")]
+    CertificateStatusChanged {
+        /// Its ID.
+        certificate_id: CertificateId,
+        /// The status before.
+        previous_status: CertificateStatus,
+        /// The status now.
+        status: CertificateStatus,
+        /// The new version.
+        meta: Meta,
+    },
+    /// A device certificate was deleted.
+    #[serde(rename_all = "camelCase")]
+    CertificateDeleted {
+        /// Its ID.
+        certificate_id: CertificateId,
+    },
+    /// A policy was created.
+    PolicyCreated(PolicyRow),
+    /// A policy was deleted.
+    #[serde(rename_all = "camelCase")]
+    PolicyDeleted {
+        /// Its name.
+        policy_name: String,
+    },
+    /// A policy was attached to a target (a certificate ARN).
+    #[serde(rename_all = "camelCase")]
+    PolicyAttached {
+        /// The policy.
+        policy_name: String,
+        /// The target ARN.
+        target: String,
+    },
+    /// A policy was detached from a target.
+    #[serde(rename_all = "camelCase")]
+    PolicyDetached {
+        /// The policy.
+        policy_name: String,
+        /// The target ARN.
+        target: String,
+    },
+    /// The account's whole state was imported into the store
+    /// ([`Registry::import_state`](crate::Registry::import_state)): nodes reload it.
+    AccountImported,
+}
+
+impl Change {
+    /// The device certificate this change is about, if any: what a host checks to drop
+    /// a live session.
+    pub fn certificate_id(&self) -> Option<CertificateId> {
+        match self {
+            Self::CertificateRegistered(row) => Some(row.certificate_id),
+            Self::CertificateStatusChanged { certificate_id, .. }
+            | Self::CertificateDeleted { certificate_id } => Some(*certificate_id),
+            _ => None,
+        }
+    }
+}
+
+/// A change as committed: its place in the feed and the account it belongs to.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct Committed {
+    /// The feed's sequence number: increasing, in commit order, shared by every
+    /// account of the store.
+    pub seq: u64,
+    /// The account.
+    pub scope: Scope,
+    /// The change.
+    pub change: Change,
+}
+
+/// Reads a backend answers, inside a write transaction (where they see the state the
+/// transaction will change) or on their own.
+pub(crate) trait Reader {
+    fn registration_code(&mut self, scope: &Scope) -> Result<Option<String>, Error>;
+    fn ca(&mut self, scope: &Scope, id: &CertificateId) -> Result<Option<CaRow>, Error>;
+    /// How many CAs of this account have this subject (the subject's DER).
+    fn cas_with_subject(&mut self, scope: &Scope, subject: &[u8]) -> Result<usize, Error>;
+    /// The account that holds a `DEFAULT`-mode CA in this partition and region.
+    fn default_ca_owner(
+        &mut self,
+        scope: &Scope,
+        id: &CertificateId,
+    ) -> Result<Option<String>, Error>;
+    fn certificate(&mut self, scope: &Scope, id: &CertificateId) -> Result<Option<CertRow>, Error>;
+    fn policy(&mut self, scope: &Scope, name: &str) -> Result<Option<PolicyRow>, Error>;
+    /// The names of the policies attached to `target`, sorted.
+    fn attached_to(&mut self, scope: &Scope, target: &str) -> Result<Vec<String>, Error>;
+    /// Whether the policy is attached to anything.
+    fn policy_in_use(&mut self, scope: &Scope, name: &str) -> Result<bool, Error>;
+    /// A page of device certificates in (creation date, ID) order, after `after` (in
+    /// the direction asked), at most `limit`.
+    fn list_certificates(
+        &mut self,
+        scope: &Scope,
+        ca: Option<&CertificateId>,
+        page: &PageQuery,
+    ) -> Result<Vec<CertRow>, Error>;
+    /// A page of CA certificates in (creation date, ID) order.
+    fn list_cas(&mut self, scope: &Scope, page: &PageQuery) -> Result<Vec<CaRow>, Error>;
+    /// Every policy of the account, by name.
+    fn policies(&mut self, scope: &Scope) -> Result<Vec<PolicyRow>, Error>;
+    /// Every (policy, target) attachment of the account.
+    fn attachments(&mut self, scope: &Scope) -> Result<Vec<(String, String)>, Error>;
+}
+
+/// Where a page starts and how long it is.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct PageQuery {
+    /// The last (creation date, ID) of the previous page.
+    pub(crate) after: Option<(Timestamp, CertificateId)>,
+    pub(crate) ascending: bool,
+    pub(crate) limit: usize,
+}
+
+/// What a backend streams when a node loads its caches.
+pub(crate) trait Loader {
+    fn ca(&mut self, row: CaRow);
+    fn certificate(&mut self, row: HotRow);
+}
+
+/// What a write transaction runs: reads, then the changes to make.
+pub(crate) type WriteFn<'a> = dyn FnMut(&mut dyn Reader) -> Result<Vec<Change>, Error> + 'a;
+
+/// A storage backend. Synchronous: the decision for a known certificate never calls it.
+pub(crate) trait Backend: Send + Sync {
+    /// Runs `f` (reads, then the changes to make) in one serialized write transaction
+    /// for `scope`, and commits the changes with the feed's next sequence numbers. An
+    /// error from `f` or the store leaves nothing written.
+    fn write(&self, scope: &Scope, f: &mut WriteFn<'_>) -> Result<Vec<Committed>, Error>;
+
+    /// Runs `f` with reads of the committed state.
+    fn read(&self, f: &mut dyn FnMut(&mut dyn Reader) -> Result<(), Error>) -> Result<(), Error>;
+
+    /// The committed changes after `seq`, in order, at most `limit`. `Ok(None)` when
+    /// changes after `seq` were pruned: the caller reloads.
+    fn changes_since(&self, seq: u64, limit: usize) -> Result<Option<Vec<Committed>>, Error>;
+
+    /// Streams the account's CAs and the hot rows of its certificates; returns the
+    /// feed's sequence number the snapshot is consistent with.
+    fn load(&self, scope: &Scope, loader: &mut dyn Loader) -> Result<u64, Error>;
+
+    /// Waits up to `timeout` for changes after `seq` (PostgreSQL: LISTEN; SQLite: a
+    /// short poll). Returns whether there may be some.
+    fn wait(&self, seq: u64, timeout: Duration) -> Result<bool, Error>;
+
+    /// Whether other processes can write to this store (then a registry follows its
+    /// feed).
+    fn is_shared(&self) -> bool;
+
+    /// Imports rows as they are (migration between stores): CAs, certificates with
+    /// their DER, policies and attachments of one account, with no feed entries but one
+    /// marker that makes every node reload.
+    fn import(&self, scope: &Scope, state: &Import) -> Result<(), Error>;
+}
+
+/// Everything of one account, for [`Backend::import`].
+pub(crate) struct Import {
+    pub(crate) registration_code: Option<String>,
+    pub(crate) cas: Vec<CaRow>,
+    pub(crate) certificates: Vec<CertRow>,
+    pub(crate) policies: Vec<PolicyRow>,
+    pub(crate) attachments: Vec<(String, String)>,
+}
+
+/// A store: the memory, SQLite or PostgreSQL backend a [`Registry`](crate::Registry)
+/// keeps its state in, shared by the registries (accounts) opened on it.
+///
+/// ```
+/// let store = jitr_core::Store::open("memory:").unwrap();
+/// assert_eq!(store.kind(), "memory");
+/// let err = jitr_core::Store::open("mysql://localhost/db").unwrap_err();
+/// assert_eq!(err.code(), "InvalidRequestException");
+/// ```
+#[derive(Clone)]
+pub struct Store {
+    pub(crate) backend: Arc<dyn Backend>,
+    kind: &'static str,
+}
+
+impl core::fmt::Debug for Store {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Store").field("kind", &self.kind).finish()
+    }
+}
+
+impl Store {
+    /// A new, empty in-memory store.
+    pub fn memory() -> Self {
+        Self {
+            backend: Arc::new(MemoryStore::default()),
+            kind: "memory",
+        }
+    }
+
+    /// Opens a store by URL: `memory:`, `sqlite:///absolute/path.db`,
+    /// `sqlite://relative/path.db` or `postgresql://user@host:port/dbname` (also
+    /// `postgres://`). The database's schema is created or migrated; a schema newer than
+    /// this code, a file that is not a jitr database, or a server that cannot be reached
+    /// is an error, and nothing is written.
+    pub fn open(url: &str) -> Result<Self, Error> {
+        let (scheme, rest) = url
+            .split_once(':')
+            .ok_or_else(|| bad_url(url, "no scheme"))?;
+        match scheme {
+            "memory" if rest.is_empty() || rest == "//" => Ok(Self::memory()),
+            "sqlite" => Self::open_sqlite(url, rest),
+            "postgresql" | "postgres" => Self::open_postgres(url),
+            _ => Err(bad_url(
+                url,
+                "the scheme must be memory:, sqlite:// or postgresql://",
+            )),
+        }
+    }
+
+    #[cfg(feature = "sqlite")]
+    fn open_sqlite(url: &str, rest: &str) -> Result<Self, Error> {
+        let path = rest
+            .strip_prefix("//")
+            .filter(|p| !p.is_empty())
+            .ok_or_else(|| {
+                bad_url(
+                    url,
+                    "expected sqlite:///absolute/path or sqlite://relative/path",
+                )
+            })?;
+        Ok(Self {
+            backend: Arc::new(sql::SqlStore::open_sqlite(std::path::Path::new(path))?),
+            kind: "sqlite",
+        })
+    }
+
+    #[cfg(not(feature = "sqlite"))]
+    fn open_sqlite(url: &str, _: &str) -> Result<Self, Error> {
+        Err(bad_url(
+            url,
+            "this build of jitr has no SQLite store (cargo feature `sqlite`)",
+        ))
+    }
+
+    #[cfg(feature = "postgres")]
+    fn open_postgres(url: &str) -> Result<Self, Error> {
+        Ok(Self {
+            backend: Arc::new(sql::SqlStore::open_postgres(url)?),
+            kind: "postgresql",
+        })
+    }
+
+    #[cfg(not(feature = "postgres"))]
+    fn open_postgres(url: &str) -> Result<Self, Error> {
+        Err(bad_url(
+            url,
+            "this build of jitr has no PostgreSQL store (cargo feature `postgres`)",
+        ))
+    }
+
+    /// `"memory"`, `"sqlite"` or `"postgresql"`.
+    pub fn kind(&self) -> &'static str {
+        self.kind
+    }
+
+    /// Whether the state survives the process (SQLite, PostgreSQL).
+    pub fn is_durable(&self) -> bool {
+        self.kind != "memory"
+    }
+}
+
+#[cfg(test)]
+impl Store {
+    /// A store over any backend: tests inject failures with it.
+    pub(crate) fn with_backend(backend: Arc<dyn Backend>) -> Self {
+        Self {
+            backend,
+            kind: "memory",
+        }
+    }
+}
+
+fn bad_url(url: &str, why: &str) -> Error {
+    // A URL may carry a password: quote only its scheme.
+    let scheme = url.split(':').next().unwrap_or_default();
+    Error::InvalidRequest(format!(
+        "{:?} is not a store URL ({why})",
+        crate::id::truncate_for_message(if scheme.len() < url.len() {
+            &url[..scheme.len()]
+        } else {
+            url
+        })
+    ))
+}
+
+/// The store cannot be reached or failed: a management call answers
+/// `ServiceUnavailableException`.
+#[cfg_attr(not(any(feature = "sqlite", feature = "postgres")), allow(dead_code))]
+pub(crate) fn unavailable(what: impl core::fmt::Display) -> Error {
+    Error::ServiceUnavailable(format!("the store is unavailable: {what}"))
+}
+
+/// The store's content is not what jitr wrote (a corrupt row): `InternalFailureException`.
+#[cfg_attr(not(any(feature = "sqlite", feature = "postgres")), allow(dead_code))]
+pub(crate) fn corrupt(what: impl core::fmt::Display) -> Error {
+    Error::Internal(crate::error::InternalError::new(
+        "the store holds a value jitr cannot read",
+        what.to_string(),
+    ))
+}
+
+/// Serde for a validity window as two epoch-millisecond numbers (the feed's form).
+mod validity_millis {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    use crate::time::{Timestamp, Validity};
+
+    #[derive(Serialize, Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Repr {
+        not_before: Timestamp,
+        not_after: Timestamp,
+    }
+
+    pub(super) fn serialize<S: Serializer>(v: &Validity, s: S) -> Result<S::Ok, S::Error> {
+        Repr {
+            not_before: v.not_before,
+            not_after: v.not_after,
+        }
+        .serialize(s)
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Validity, D::Error> {
+        let r = Repr::deserialize(d)?;
+        Ok(Validity {
+            not_before: r.not_before,
+            not_after: r.not_after,
+        })
+    }
+}
