@@ -84,6 +84,20 @@ pub static OPERATIONS: &[Operation] = &[
     op("connect", connect),
 ];
 
+/// The operations of [`OPERATIONS`] that are AWS IoT API operations, i.e. boto3 `iot`
+/// client methods: every one but `connect` (jitr's device connection, not an API call).
+///
+/// ```
+/// let ops: Vec<_> = jitr_core::api::boto3_operations().collect();
+/// assert!(ops.contains(&"register_ca_certificate") && !ops.contains(&"connect"));
+/// ```
+pub fn boto3_operations() -> impl Iterator<Item = &'static str> {
+    OPERATIONS
+        .iter()
+        .map(Operation::name)
+        .filter(|op| *op != "connect")
+}
+
 /// The response keys that hold dates (epoch seconds with a fraction in the JSON); front
 /// ends turn them into their language's date type.
 pub const DATE_KEYS: &[&str] = &["creationDate", "lastModifiedDate", "notBefore", "notAfter"];
@@ -326,7 +340,12 @@ fn parse<T: DeserializeOwned>(v: &Value) -> Result<T, Error> {
         Value::Null => T::deserialize(&Value::Object(Map::new())),
         v => T::deserialize(v),
     };
-    result.map_err(|e| Error::InvalidRequest(format!("invalid parameters: {e}")))
+    result.map_err(|e| {
+        Error::InvalidRequest(format!(
+            "invalid parameters: {}",
+            crate::json_message::describe(&e)
+        ))
+    })
 }
 
 fn to_value<T: serde::Serialize>(v: &T) -> Result<Value, Error> {

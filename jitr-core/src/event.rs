@@ -112,7 +112,10 @@ impl RegistrationEvent {
             ));
         }
         let wire: Wire<'_> = serde_json::from_str(json).map_err(|e| {
-            crate::Error::InvalidRequest(format!("malformed registration event: {e}"))
+            crate::Error::InvalidRequest(format!(
+                "malformed registration event: {}",
+                crate::json_message::describe(&e)
+            ))
         })?;
         if wire.certificate_status != CertificateStatus::PendingActivation {
             return Err(crate::Error::InvalidRequest(format!(

@@ -102,6 +102,7 @@ mod event;
 pub mod handler;
 mod id;
 pub mod inspect;
+mod json_message;
 pub mod manual;
 pub mod provisioning;
 mod registry;

@@ -178,6 +178,23 @@ impl CertificateOptions {
         }
     }
 
+    /// The defaults for a CA certificate ([`generate_ca`]), valid from `not_before`: as
+    /// [`new`](Self::new), but valid for ten years (3650 days), since a CA outlives the
+    /// devices it signs.
+    ///
+    /// ```
+    /// use jitr_core::{tooling::CertificateOptions, Timestamp};
+    /// let now = Timestamp::from_unix_secs(1_780_000_000);
+    /// assert_eq!(CertificateOptions::new_ca(now).valid_days, 3650);
+    /// assert_eq!(CertificateOptions::new(now).valid_days, 365);
+    /// ```
+    pub fn new_ca(not_before: Timestamp) -> Self {
+        Self {
+            valid_days: 3650,
+            ..Self::new(not_before)
+        }
+    }
+
     fn params(&self, common_name: &str) -> Result<CertificateParams, Error> {
         if self.valid_days == 0 || self.valid_days > MAX_VALID_DAYS {
             return Err(Error::InvalidRequest(format!(

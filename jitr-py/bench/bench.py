@@ -26,8 +26,8 @@ import time
 from datetime import datetime, timedelta, timezone
 from typing import Callable, List, Sequence, Tuple
 
-import jitr
-from jitr import _jitr
+import jitr_iot
+from jitr_iot import _jitr
 
 SNI = "a1b2c3d4e5f6g7-ats.iot.us-east-1.amazonaws.com"
 CODE = "be" * 32
@@ -37,8 +37,8 @@ def best(repeat: int, run: Callable[[], float]) -> float:
     return min(run() for _ in range(repeat))
 
 
-def registry_with(ca: jitr.GeneratedCertificate, proof: jitr.GeneratedCertificate) -> jitr.Registry:
-    r = jitr.Registry(registration_code=CODE)
+def registry_with(ca: jitr_iot.GeneratedCertificate, proof: jitr_iot.GeneratedCertificate) -> jitr_iot.Registry:
+    r = jitr_iot.Registry(registration_code=CODE)
     r.register_ca_certificate(
         caCertificate=ca.certificate_pem,
         verificationCertificate=proof.certificate_pem,
@@ -55,13 +55,13 @@ def main() -> None:
     n_known, n_new, n_id, repeat = (2_000, 200, 2_000, 2) if args.quick else (50_000, 2_000, 50_000, 5)
 
     start = datetime.now(timezone.utc) - timedelta(days=1)
-    ca = jitr.generate_ca("Bench CA", not_before=start)
-    proof = jitr.generate_verification_certificate(ca, CODE, not_before=start)
+    ca = jitr_iot.generate_ca("Bench CA", not_before=start)
+    proof = jitr_iot.generate_verification_certificate(ca, CODE, not_before=start)
     ca_der = ca.certificate.to_der()
 
     # connect, known (ACTIVE) certificate.
     known = registry_with(ca, proof)
-    device = jitr.issue_certificate(ca, "known-device", not_before=start)
+    device = jitr_iot.issue_certificate(ca, "known-device", not_before=start)
     known.register_certificate(certificatePem=device.certificate_pem, status="ACTIVE")
     chain = [device.certificate.to_der(), ca_der]
     assert known.connect(chain, SNI).allowed
@@ -83,7 +83,7 @@ def main() -> None:
     # connect, new certificate: each repetition needs certificates no registry has seen.
     print(f"generating {n_new * repeat} device certificates ...", flush=True)
     batches: List[List[Sequence[bytes]]] = [
-        [[jitr.issue_certificate(ca, f"new-{r}-{i}", not_before=start).certificate.to_der(), ca_der] for i in range(n_new)]
+        [[jitr_iot.issue_certificate(ca, f"new-{r}-{i}", not_before=start).certificate.to_der(), ca_der] for i in range(n_new)]
         for r in range(repeat)
     ]
     py_batches = iter(batches)
@@ -114,7 +114,7 @@ def main() -> None:
     pem = device.certificate_pem
 
     def py_id() -> float:
-        certificate_id = jitr.certificate_id
+        certificate_id = jitr_iot.certificate_id
         t = time.thread_time()
         for _ in range(n_id):
             certificate_id(pem)
@@ -134,7 +134,7 @@ def main() -> None:
         py_time, rust_time = best(repeat, py), best(repeat, rust)
         rows.append((name, py_time, rust_time))
 
-    print(f"\njitr {jitr.__version__}, CPython {platform.python_version()}, {platform.machine()}; CPU time, best of {repeat}\n")
+    print(f"\njitr {jitr_iot.__version__}, CPython {platform.python_version()}, {platform.machine()}; CPU time, best of {repeat}\n")
     print("| call | Python | Rust | ratio |")
     print("| --- | ---: | ---: | ---: |")
     for name, py_time, rust_time in rows:

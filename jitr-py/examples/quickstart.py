@@ -3,14 +3,14 @@ activates its certificate, the device connects again."""
 
 from datetime import datetime, timezone
 
-import jitr
+import jitr_iot
 
-registry = jitr.Registry(account_id="123456789012", region="us-east-1")
+registry = jitr_iot.Registry(account_id="123456789012", region="us-east-1")
 
 # The fleet owner's CA, and the verification certificate proving possession of its key.
-ca = jitr.generate_ca("Fleet CA")
+ca = jitr_iot.generate_ca("Fleet CA")
 code = registry.get_registration_code()["registrationCode"]
-proof = jitr.generate_verification_certificate(ca, code)
+proof = jitr_iot.generate_verification_certificate(ca, code)
 ca_id = registry.register_ca_certificate(
     caCertificate=ca.certificate_pem,
     verificationCertificate=proof.certificate_pem,
@@ -19,7 +19,7 @@ ca_id = registry.register_ca_certificate(
 )["certificateId"]
 
 # A device connects for the first time: registered PENDING_ACTIVATION, event published.
-device = jitr.issue_certificate(ca, "device-1")
+device = jitr_iot.issue_certificate(ca, "device-1")
 chain = [device.certificate_pem, ca.certificate_pem]
 decision = registry.connect(chain, server_name="a1b2c3-ats.iot.us-east-1.amazonaws.com")
 assert not decision.allowed and decision.reason == "REGISTERED_PENDING_ACTIVATION"

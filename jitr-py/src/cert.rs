@@ -1,23 +1,23 @@
-//! `jitr.Certificate`, `jitr.load_pem_chain` and `jitr.certificate_id`.
+//! `jitr_iot.Certificate`, `jitr_iot.load_pem_chain` and `jitr_iot.certificate_id`.
 
 use jitr_core::{parse_pem_chain, Certificate as CoreCertificate};
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyString, PyTuple};
 
-use crate::convert::{bytes_arg, datetime, repr};
+use crate::convert::{self as arg, bytes_arg, datetime, repr};
 use crate::errors::OrRaise;
 
 /// A parsed X.509 certificate.
 ///
-/// >>> import jitr
-/// >>> ca = jitr.generate_ca("Example CA")
-/// >>> cert = jitr.Certificate.from_pem(ca.certificate_pem)
+/// >>> import jitr_iot
+/// >>> ca = jitr_iot.generate_ca("Example CA")
+/// >>> cert = jitr_iot.Certificate.from_pem(ca.certificate_pem)
 /// >>> cert.subject, cert.is_ca, cert.key_algorithm
 /// ('CN=Example CA', True, 'EC_P256')
-/// >>> cert == jitr.Certificate.from_der(cert.to_der())
+/// >>> cert == jitr_iot.Certificate.from_der(cert.to_der())
 /// True
-#[pyclass(module = "jitr", frozen)]
+#[pyclass(module = "jitr_iot", frozen)]
 pub(crate) struct Certificate {
     pub(crate) inner: CoreCertificate,
 }
@@ -30,8 +30,8 @@ fn hex_opt(b: Option<&[u8]>) -> Option<String> {
 impl Certificate {
     /// Parses a PEM text holding exactly one certificate.
     #[staticmethod]
-    fn from_pem(pem: &str) -> PyResult<Self> {
-        let inner = CoreCertificate::from_pem(pem).or_raise()?;
+    fn from_pem(#[pyo3(from_py_with = arg::pem)] pem: String) -> PyResult<Self> {
+        let inner = CoreCertificate::from_pem(&pem).or_raise()?;
         Ok(Self { inner })
     }
 
@@ -171,14 +171,16 @@ impl Certificate {
 
 /// Parses a PEM text holding one or more certificates (a bundle or a chain, in order).
 ///
-/// >>> import jitr
-/// >>> ca = jitr.generate_ca("Root")
-/// >>> device = jitr.issue_certificate(ca, "device-1")
-/// >>> [c.subject for c in jitr.load_pem_chain(device.certificate_pem + ca.certificate_pem)]
+/// >>> import jitr_iot
+/// >>> ca = jitr_iot.generate_ca("Root")
+/// >>> device = jitr_iot.issue_certificate(ca, "device-1")
+/// >>> [c.subject for c in jitr_iot.load_pem_chain(device.certificate_pem + ca.certificate_pem)]
 /// ['CN=device-1', 'CN=Root']
 #[pyfunction]
-pub(crate) fn load_pem_chain(pem: &str) -> PyResult<Vec<Certificate>> {
-    Ok(parse_pem_chain(pem)
+pub(crate) fn load_pem_chain(
+    #[pyo3(from_py_with = arg::pem)] pem: String,
+) -> PyResult<Vec<Certificate>> {
+    Ok(parse_pem_chain(&pem)
         .or_raise()?
         .into_iter()
         .map(|inner| Certificate { inner })
@@ -188,10 +190,10 @@ pub(crate) fn load_pem_chain(pem: &str) -> PyResult<Vec<Certificate>> {
 /// The AWS certificate ID of one certificate given as PEM (``str``) or DER (``bytes``):
 /// lowercase hex SHA-256 of the DER. The certificate must parse.
 ///
-/// >>> import hashlib, jitr
-/// >>> pem = jitr.generate_ca("CA").certificate_pem
-/// >>> der = jitr.Certificate.from_pem(pem).to_der()
-/// >>> jitr.certificate_id(pem) == jitr.certificate_id(der) == hashlib.sha256(der).hexdigest()
+/// >>> import hashlib, jitr_iot
+/// >>> pem = jitr_iot.generate_ca("CA").certificate_pem
+/// >>> der = jitr_iot.Certificate.from_pem(pem).to_der()
+/// >>> jitr_iot.certificate_id(pem) == jitr_iot.certificate_id(der) == hashlib.sha256(der).hexdigest()
 /// True
 #[pyfunction]
 pub(crate) fn certificate_id(pem_or_der: &Bound<'_, PyAny>) -> PyResult<String> {

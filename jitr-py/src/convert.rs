@@ -21,17 +21,100 @@ const MAX_DEPTH: usize = 32;
 /// `str` keys), `list` and `tuple` of those. Anything else is a `TypeError`; integers beyond
 /// 64 bits, non-finite floats and nesting deeper than 32 are a `ValueError`.
 pub(crate) fn py_to_json(obj: &Bound<'_, PyAny>) -> PyResult<Value> {
-    to_json(obj, 0)
+    to_json(obj, 0, None)
 }
 
-fn to_json(obj: &Bound<'_, PyAny>, depth: usize) -> PyResult<Value> {
+/// The Python type a boto3 parameter takes, from its shape in the `iot` service model
+/// (botocore's validator checks the same: `str`, `bool`, `int`, `list`/`tuple`, `dict`).
+#[derive(Clone, Copy)]
+pub(crate) enum Kind {
+    /// A string shape.
+    Str,
+    /// A boolean shape.
+    Bool,
+    /// An integer shape (a `bool` is refused, although Python calls it an `int`).
+    Int,
+    /// A list shape.
+    List,
+    /// A structure or map shape.
+    Struct,
+}
+
+impl Kind {
+    fn accepts(self, obj: &Bound<'_, PyAny>) -> bool {
+        match self {
+            Kind::Str => obj.is_instance_of::<PyString>(),
+            Kind::Bool => obj.is_instance_of::<PyBool>(),
+            Kind::Int => obj.is_instance_of::<PyInt>() && !obj.is_instance_of::<PyBool>(),
+            Kind::List => obj.is_instance_of::<PyList>() || obj.is_instance_of::<PyTuple>(),
+            Kind::Struct => obj.is_instance_of::<PyDict>(),
+        }
+    }
+
+    /// botocore's wording of the accepted types.
+    fn valid_types(self) -> &'static str {
+        match self {
+            Kind::Str => "<class 'str'>",
+            Kind::Bool => "<class 'bool'>",
+            Kind::Int => "<class 'int'>",
+            Kind::List => "<class 'list'>, <class 'tuple'>",
+            Kind::Struct => "<class 'dict'>",
+        }
+    }
+}
+
+/// A boto3 parameter as JSON, checked as botocore checks it before sending a request:
+/// `None` (at any depth) and a value that is not of the parameter's `kind` raise
+/// `jitr_iot.exceptions.ParamValidationError` with botocore's wording; the rest is
+/// [`py_to_json`]'s.
+pub(crate) fn param_to_json(obj: &Bound<'_, PyAny>, name: &str, kind: Kind) -> PyResult<Value> {
+    if !kind.accepts(obj) {
+        return Err(invalid_type(obj, name, Some(kind)));
+    }
+    to_json(obj, 0, Some(name))
+}
+
+/// A parameter botocore has validated already (the operation's shape is botocore's, not
+/// known here), as JSON: only `None` is refused, at any depth.
+pub(crate) fn py_param_to_json(obj: &Bound<'_, PyAny>, name: &str) -> PyResult<Value> {
+    to_json(obj, 0, Some(name))
+}
+
+/// botocore's "Invalid type for parameter" report line (the value shortened).
+fn invalid_type(obj: &Bound<'_, PyAny>, name: &str, kind: Option<Kind>) -> PyErr {
+    const MAX_SHOWN: usize = 100;
+    let mut value = obj
+        .str()
+        .map(|s| s.to_string())
+        .unwrap_or_else(|_| "?".into());
+    if let Some((cut, _)) = value.char_indices().nth(MAX_SHOWN) {
+        value.truncate(cut);
+        value.push_str("...");
+    }
+    let ty = obj
+        .get_type()
+        .str()
+        .map(|s| s.to_string())
+        .unwrap_or_else(|_| type_name(obj));
+    let valid = kind.map_or_else(String::new, |k| {
+        format!(", valid types: {}", k.valid_types())
+    });
+    let report = format!("Invalid type for parameter {name}, value: {value}, type: {ty}{valid}");
+    crate::errors::param_error(obj.py(), report)
+}
+
+/// `path` is the parameter's name (botocore's `tags[0].Key`) when `None` is refused.
+fn to_json(obj: &Bound<'_, PyAny>, depth: usize, path: Option<&str>) -> PyResult<Value> {
     if depth > MAX_DEPTH {
         return Err(PyValueError::new_err(format!(
             "parameters nest deeper than {MAX_DEPTH} levels"
         )));
     }
     if obj.is_none() {
-        Ok(Value::Null)
+        match path {
+            Some(name) => Err(invalid_type(obj, name, None)),
+            None => Ok(Value::Null),
+        }
     } else if let Ok(b) = obj.cast::<PyBool>() {
         Ok(Value::Bool(b.is_true()))
     } else if obj.is_instance_of::<PyInt>() {
@@ -60,12 +143,18 @@ fn to_json(obj: &Bound<'_, PyAny>, depth: usize) -> PyResult<Value> {
                     type_name(&k)
                 )));
             }
-            map.insert(k.extract()?, to_json(&v, depth + 1)?);
+            let key: String = k.extract()?;
+            let inner = path.map(|p| format!("{p}.{key}"));
+            map.insert(key, to_json(&v, depth + 1, inner.as_deref())?);
         }
         Ok(Value::Object(map))
     } else if obj.is_instance_of::<PyList>() || obj.is_instance_of::<PyTuple>() {
         obj.try_iter()?
-            .map(|item| to_json(&item?, depth + 1))
+            .enumerate()
+            .map(|(i, item)| {
+                let inner = path.map(|p| format!("{p}[{i}]"));
+                to_json(&item?, depth + 1, inner.as_deref())
+            })
             .collect::<PyResult<Vec<_>>>()
             .map(Value::Array)
     } else if obj.is_instance_of::<PyBytes>() || obj.is_instance_of::<PyByteArray>() {
@@ -303,6 +392,66 @@ pub(crate) fn repr(py: Python<'_>, s: &str) -> String {
 /// Python's `repr()` of an optional string.
 pub(crate) fn repr_opt(py: Python<'_>, s: Option<&str>) -> String {
     s.map_or_else(|| "None".to_string(), |s| repr(py, s))
+}
+
+/// A `str` argument; anything else is a `TypeError` that names the parameter
+/// (`common_name must be a str, not int`) where PyO3's would only name the types.
+pub(crate) fn str_arg(obj: &Bound<'_, PyAny>, name: &str) -> PyResult<String> {
+    if obj.is_instance_of::<PyString>() {
+        obj.extract()
+    } else {
+        Err(PyTypeError::new_err(format!(
+            "{name} must be a str, not {}",
+            type_name(obj)
+        )))
+    }
+}
+
+/// An optional `str` argument (`None` is `None`), as [`str_arg`].
+pub(crate) fn opt_str_arg(obj: &Bound<'_, PyAny>, name: &str) -> PyResult<Option<String>> {
+    if obj.is_none() {
+        Ok(None)
+    } else {
+        str_arg(obj, name).map(Some)
+    }
+}
+
+/// A `bool` argument; anything else (`0`, `"yes"`) is a `TypeError` naming the parameter.
+pub(crate) fn bool_arg(obj: &Bound<'_, PyAny>, name: &str) -> PyResult<bool> {
+    if obj.is_instance_of::<PyBool>() {
+        obj.is_truthy()
+    } else {
+        Err(PyTypeError::new_err(format!(
+            "{name} must be a bool, not {}",
+            type_name(obj)
+        )))
+    }
+}
+
+/// `#[pyo3(from_py_with = ...)]` extractors that name their parameter in the error.
+macro_rules! named_args {
+    ($($f:ident -> $ty:ty = $conv:ident($name:literal);)*) => {
+        $(
+            #[doc = concat!("The argument `", $name, "` (see [`", stringify!($conv), "`]).")]
+            pub(crate) fn $f(obj: &Bound<'_, PyAny>) -> PyResult<$ty> {
+                $conv(obj, $name)
+            }
+        )*
+    };
+}
+
+named_args! {
+    common_name -> String = str_arg("common_name");
+    registration_code -> String = str_arg("registration_code");
+    opt_registration_code -> Option<String> = opt_str_arg("registration_code");
+    certificate_pem -> String = str_arg("certificate_pem");
+    private_key_pem -> String = str_arg("private_key_pem");
+    pem -> String = str_arg("pem");
+    state -> String = str_arg("state");
+    organization -> Option<String> = opt_str_arg("organization");
+    key_type -> Option<String> = opt_str_arg("key_type");
+    server_name -> Option<String> = opt_str_arg("server_name");
+    client_auth -> bool = bool_arg("client_auth");
 }
 
 fn type_name(obj: &Bound<'_, PyAny>) -> String {

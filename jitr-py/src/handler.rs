@@ -1,8 +1,8 @@
-//! The activation handler's pieces (docs/behaviour.md §8): `jitr.Crl`, `jitr.PolicyTemplate`,
-//! `jitr.parse_registration_event`, and `Activation` and `Call`, which wrap the core's
+//! The activation handler's pieces (docs/behaviour.md §8): `jitr_iot.Crl`, `jitr_iot.PolicyTemplate`,
+//! `jitr_iot.parse_registration_event`, and `Activation` and `Call`, which wrap the core's
 //! state machine [`jitr_core::handler::Activation`]. Conversions only: every decision is
-//! the core's, and `python/jitr/handler.py` makes the calls the machine names against a
-//! `jitr.Registry` or a boto3 client.
+//! the core's, and `python/jitr_iot/handler.py` makes the calls the machine names against a
+//! `jitr_iot.Registry` or a boto3 client.
 
 use std::sync::Arc;
 
@@ -26,22 +26,22 @@ use crate::errors::OrRaise;
 
 /// A certificate revocation list, parsed once; lookups are O(1).
 ///
-/// >>> import jitr
+/// >>> import jitr_iot
 /// >>> try:
-/// ...     jitr.Crl.from_bytes(b"not a CRL")
-/// ... except jitr.InvalidRequestException as e:
+/// ...     jitr_iot.Crl.from_bytes(b"not a CRL")
+/// ... except jitr_iot.InvalidRequestException as e:
 /// ...     print(e.code)
 /// InvalidRequestException
-#[pyclass(module = "jitr", frozen)]
+#[pyclass(module = "jitr_iot", frozen)]
 pub(crate) struct Crl {
     inner: Arc<CoreCrl>,
 }
 
-/// The `jitr.CrlError` for a CRL problem.
+/// The `jitr_iot.CrlError` for a CRL problem.
 fn crl_error(py: Python<'_>, p: &CrlProblem) -> PyErr {
     static CRL_ERROR: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
     match CRL_ERROR
-        .import(py, "jitr._errors", "CrlError")
+        .import(py, "jitr_iot._errors", "CrlError")
         .and_then(|cls| cls.call1((p.code(), p.to_string())))
     {
         Ok(value) => PyErr::from_value(value),
@@ -93,7 +93,7 @@ fn serial_arg(obj: &Bound<'_, PyAny>) -> PyResult<Vec<u8>> {
     parse_serial(&s.to_cow()?).map_err(|e| PyValueError::new_err(e.message().to_string()))
 }
 
-/// A CA certificate given as a PEM `str` or a `jitr.Certificate`.
+/// A CA certificate given as a PEM `str` or a `jitr_iot.Certificate`.
 fn ca_arg(obj: &Bound<'_, PyAny>) -> PyResult<CoreCertificate> {
     if let Ok(c) = obj.cast::<Certificate>() {
         Ok(c.get().inner.clone())
@@ -101,7 +101,7 @@ fn ca_arg(obj: &Bound<'_, PyAny>) -> PyResult<CoreCertificate> {
         CoreCertificate::from_pem(&s.to_cow()?).or_raise()
     } else {
         Err(PyTypeError::new_err(format!(
-            "ca must be a PEM str or a jitr.Certificate, not {}",
+            "ca must be a PEM str or a jitr_iot.Certificate, not {}",
             obj.get_type().name()?
         )))
     }
@@ -149,9 +149,9 @@ impl Crl {
         self.inner.issuer()
     }
 
-    /// Checks that ``ca`` (a PEM ``str`` or a ``jitr.Certificate``) issued this CRL: its
+    /// Checks that ``ca`` (a PEM ``str`` or a ``jitr_iot.Certificate``) issued this CRL: its
     /// subject is the CRL's issuer and its key verifies the CRL's signature. Raises
-    /// ``jitr.CrlError`` (code ``CRL_WRONG_ISSUER`` or ``CRL_BAD_SIGNATURE``) if not.
+    /// ``jitr_iot.CrlError`` (code ``CRL_WRONG_ISSUER`` or ``CRL_BAD_SIGNATURE``) if not.
     fn verify_issued_by(&self, py: Python<'_>, ca: &Bound<'_, PyAny>) -> PyResult<()> {
         let ca = ca_arg(ca)?;
         py.detach(|| self.inner.verify_issued_by(&ca))
@@ -185,15 +185,15 @@ impl Crl {
 /// ``InvalidRequestException`` here; a field the certificate lacks raises it when the
 /// handler runs, naming the field.
 ///
-/// >>> import jitr
-/// >>> jitr.PolicyTemplate.aws_sample().name
+/// >>> import jitr_iot
+/// >>> jitr_iot.PolicyTemplate.aws_sample().name
 /// 'Policy_{{certificateId}}'
 /// >>> try:
-/// ...     jitr.PolicyTemplate("P_{{subject.Nickname}}", "{}")
-/// ... except jitr.InvalidRequestException as e:
+/// ...     jitr_iot.PolicyTemplate("P_{{subject.Nickname}}", "{}")
+/// ... except jitr_iot.InvalidRequestException as e:
 /// ...     print(e.message)
 /// the policy template has an unknown placeholder {{subject.Nickname}}
-#[pyclass(module = "jitr", frozen)]
+#[pyclass(module = "jitr_iot", frozen)]
 pub(crate) struct PolicyTemplate {
     inner: CoreTemplate,
 }
@@ -280,8 +280,8 @@ fn loads<'py>(py: Python<'py>, json: &str) -> PyResult<Bound<'py, PyAny>> {
 /// field, a wrong type or an ID that is not 64 hex characters raises
 /// ``InvalidRequestException``.
 ///
-/// >>> import jitr
-/// >>> event = jitr.parse_registration_event({
+/// >>> import jitr_iot
+/// >>> event = jitr_iot.parse_registration_event({
 /// ...     "certificateId": "AB" * 32, "caCertificateId": "cd" * 32,
 /// ...     "timestamp": 1623724243659, "certificateStatus": "PENDING_ACTIVATION",
 /// ...     "awsAccountId": "123456789012",
@@ -303,7 +303,7 @@ fn setting<T: std::str::FromStr<Err = jitr_core::Error>>(value: &str, name: &str
         .map_err(|e: jitr_core::Error| PyValueError::new_err(format!("{name}: {}", e.message())))
 }
 
-/// The CA's CRL as the machine takes it: `None` (no CRL configured), a `jitr.Crl`, or its
+/// The CA's CRL as the machine takes it: `None` (no CRL configured), a `jitr_iot.Crl`, or its
 /// PEM/DER encoding (`bytes`, `bytearray`, `str`).
 fn ca_crl_arg(py: Python<'_>, obj: Option<&Bound<'_, PyAny>>) -> PyResult<CaCrl> {
     let Some(obj) = obj.filter(|o| !o.is_none()) else {
@@ -317,7 +317,7 @@ fn ca_crl_arg(py: Python<'_>, obj: Option<&Bound<'_, PyAny>>) -> PyResult<CaCrl>
         || obj.is_instance_of::<PyString>())
     {
         return Err(PyTypeError::new_err(format!(
-            "crl must be a jitr.Crl, its PEM/DER bytes or PEM str, or None, not {}",
+            "crl must be a jitr_iot.Crl, its PEM/DER bytes or PEM str, or None, not {}",
             obj.get_type().name()?
         )));
     }
@@ -387,7 +387,7 @@ fn service_error(error: &Bound<'_, PyAny>) -> PyResult<ServiceError> {
 
 /// One call the activation handler needs made: ``getattr(client,
 /// call.operation)(**call.params)``.
-#[pyclass(module = "jitr", frozen)]
+#[pyclass(module = "jitr_iot", frozen)]
 pub(crate) struct Call {
     inner: CoreCall,
 }
@@ -425,15 +425,15 @@ impl Call {
 /// names each call and reads each reply; the caller only makes the calls.
 ///
 /// ``event`` is the registration event (``dict`` or JSON ``str``); ``crl`` the event's
-/// CA's CRL (a ``jitr.Crl``, its PEM/DER encoding, or ``None`` when no CRL is configured
+/// CA's CRL (a ``jitr_iot.Crl``, its PEM/DER encoding, or ``None`` when no CRL is configured
 /// for the CA); ``template`` defaults to ``PolicyTemplate.aws_sample()``; ``stale_crl``
 /// is ``"REFUSE"`` (default) or ``"ACCEPT"``; ``require_crl`` is ``"IF_CONFIGURED"``
 /// (default: a CA whose CRL is given fails closed when the CRL cannot be used; a CA
 /// without one is activated as AWS's sample does), ``"ALWAYS"`` or ``"NEVER"``; ``now``
 /// a timezone-aware ``datetime`` or epoch seconds (default: the clock).
 ///
-/// >>> import jitr
-/// >>> from jitr.handler import Activation
+/// >>> import jitr_iot
+/// >>> from jitr_iot.handler import Activation
 /// >>> run = Activation({
 /// ...     "certificateId": "ab" * 32, "caCertificateId": "cd" * 32,
 /// ...     "timestamp": 1623724243659, "certificateStatus": "PENDING_ACTIVATION",
@@ -442,7 +442,7 @@ impl Call {
 /// >>> call = run.next_call()
 /// >>> call.operation, call.params == {"certificateId": "ab" * 32}
 /// ('describe_certificate', True)
-#[pyclass(module = "jitr")]
+#[pyclass(module = "jitr_iot")]
 pub(crate) struct Activation {
     inner: CoreActivation,
 }
@@ -494,7 +494,7 @@ impl Activation {
     }
 
     /// The last call succeeded with this output (the response ``dict``, as boto3 or
-    /// ``jitr.Registry`` returns it).
+    /// ``jitr_iot.Registry`` returns it).
     fn succeeded(&mut self, py: Python<'_>, output: &Bound<'_, PyAny>) -> PyResult<()> {
         let output = output_json(output, 0)?;
         py.detach(|| self.inner.receive_output(&output)).or_raise()

@@ -1,10 +1,13 @@
-//! Python bindings for jitr: the native module `jitr._jitr`.
+//! Python bindings for jitr: the native module `jitr_iot._jitr`.
 //!
 //! A thin layer over `jitr-core`: it converts Python values to what the core takes and
 //! back, and maps core errors to Python exceptions. Every rule (statuses, validation,
 //! payloads) is the core's; the boto3-shaped operations go through
 //! [`jitr_core::api::call`], as the shared test vectors do in Rust.
 
+use jitr_core::{
+    AutoRegistrationStatus, CaStatus, CertificateMode, CertificateStatus, RefusalReason,
+};
 use pyo3::prelude::*;
 use pyo3::types::PyTuple;
 
@@ -43,12 +46,18 @@ fn _jitr(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("ERROR_CODES", PyTuple::new(py, jitr_core::Error::CODES)?)?;
     let key_types = jitr_core::tooling::KeyType::ALL.map(|k| k.as_str());
     m.add("KEY_TYPES", PyTuple::new(py, key_types)?)?;
-    let operations = jitr_core::api::OPERATIONS
-        .iter()
-        .map(jitr_core::api::Operation::name)
-        .filter(|op| *op != "connect")
-        .collect::<Vec<_>>();
+    let operations = jitr_core::api::boto3_operations().collect::<Vec<_>>();
     m.add("OPERATIONS", PyTuple::new(py, operations)?)?;
+    // The vocabularies, for the stubs' Literal types (the tests compare them).
+    let statuses = CertificateStatus::ALL.iter().map(|s| s.as_str());
+    m.add("CERTIFICATE_STATUSES", PyTuple::new(py, statuses)?)?;
+    let statuses = CaStatus::ALL.iter().map(|s| s.as_str());
+    m.add("CA_STATUSES", PyTuple::new(py, statuses)?)?;
+    let statuses = AutoRegistrationStatus::ALL.iter().map(|s| s.as_str());
+    m.add("AUTO_REGISTRATION_STATUSES", PyTuple::new(py, statuses)?)?;
+    let modes = CertificateMode::ALL.iter().map(|m| m.as_str());
+    m.add("CERTIFICATE_MODES", PyTuple::new(py, modes)?)?;
+    m.add("REFUSAL_CODES", PyTuple::new(py, RefusalReason::CODES)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }

@@ -1,10 +1,12 @@
-//! `jitr.Registry` (boto3's `iot` client methods over [`jitr_core::api::call`]) and
-//! `jitr.Decision`.
+//! `jitr_iot.Registry` (boto3's `iot` client methods over [`jitr_core::api::call`]) and
+//! `jitr_iot.Decision`.
 //!
-//! Every boto3 method takes boto3's keyword arguments, builds the parameter object,
-//! calls the core with the GIL released and converts the response; all rules are the
-//! core's. Each also takes `now` (keyword-only; a jitr extension, not in boto3) for
-//! offline tests at fixed times.
+//! Every boto3 method takes boto3's keyword arguments, converts them as botocore's
+//! validator checks them (`None` and wrong Python types are `ParamValidationError`, see
+//! [`param_to_json`]), calls the core with the GIL released and converts the response; all
+//! rules are the core's. Each also takes `now` (keyword-only; a jitr extension, not in
+//! boto3) for offline tests at fixed times. The registry's knobs are the core's
+//! [`RegistryConfig`], passed by name ([`RegistryConfig::from_json`]).
 
 // The keyword arguments are boto3's camelCase names.
 #![allow(non_snake_case)]
@@ -12,51 +14,40 @@
 use jitr_core::{
     api, CertificateId, Decision as CoreDecision, RegistryConfig, RegistryState, Scope,
 };
+use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
-use pyo3::types::PyType;
+use pyo3::types::{PyBool, PyDict, PyInt, PyType};
 use serde_json::{Map, Value};
 
-use crate::convert::{chain_arg, int_arg, json_to_py, py_to_json, repr, repr_opt, timestamp_arg};
-use crate::errors::{response_metadata, OrRaise};
+use crate::convert as arg;
+use crate::convert::{
+    chain_arg, int_arg, json_to_py, param_to_json, repr, repr_opt, timestamp_arg, Kind,
+};
+use crate::errors::{response_metadata, to_pyerr_in, OrRaise};
 
-/// A value that may become a boto3 parameter (absent when `None`).
-trait ToParam {
-    fn to_param(self) -> PyResult<Option<Value>>;
-}
+/// A keyword argument of a boto3 method as the caller gave it: `None` when it was left out.
+/// A Python `None` passed explicitly is `Some` (and refused, as botocore refuses it).
+pub(crate) struct Arg<'py>(Option<Bound<'py, PyAny>>);
 
-impl ToParam for String {
-    fn to_param(self) -> PyResult<Option<Value>> {
-        Ok(Some(Value::String(self)))
+impl<'a, 'py> FromPyObject<'a, 'py> for Arg<'py> {
+    type Error = PyErr;
+
+    fn extract(obj: Borrowed<'a, 'py, PyAny>) -> PyResult<Self> {
+        Ok(Arg(Some(obj.to_owned())))
     }
 }
 
-impl ToParam for Option<String> {
-    fn to_param(self) -> PyResult<Option<Value>> {
-        Ok(self.map(Value::String))
-    }
-}
-
-impl ToParam for Option<bool> {
-    fn to_param(self) -> PyResult<Option<Value>> {
-        Ok(self.map(Value::Bool))
-    }
-}
-
-impl ToParam for Option<Bound<'_, PyAny>> {
-    fn to_param(self) -> PyResult<Option<Value>> {
-        self.map(|o| py_to_json(&o)).transpose()
-    }
-}
-
-/// The parameter object from the method's arguments, named as they are.
+/// The parameter object from the method's arguments, named as they are, each checked
+/// against its [`Kind`]: `params!(certificateId: Str, forceDelete: Bool)`.
 macro_rules! params {
-    ($($name:ident),* $(,)?) => {{
+    ($($name:ident: $kind:ident),* $(,)?) => {{
         #[allow(unused_mut)]
         let mut map = Map::new();
         $(
-            if let Some(v) = ToParam::to_param($name)? {
-                map.insert(stringify!($name).to_owned(), v);
+            if let Arg(Some(value)) = $name {
+                let name = stringify!($name);
+                map.insert(name.to_owned(), param_to_json(&value, name, Kind::$kind)?);
             }
         )*
         Value::Object(map)
@@ -66,33 +57,70 @@ macro_rules! params {
 /// The CA certificates, device certificates and policies of one AWS account in one
 /// region, with boto3's ``iot`` client methods and the JITR decision (``connect``).
 ///
-/// Safe to share between threads; the GIL is released while the core works.
+/// Safe to share between threads; the GIL is released while the core works. The keyword
+/// arguments after ``registration_code`` are the core's ``RegistryConfig`` knobs (the
+/// choices jitr makes where AWS is silent), listed with their defaults by
+/// :meth:`default_config`.
 ///
-/// >>> import jitr
-/// >>> registry = jitr.Registry(account_id="123456789012", region="eu-west-1")
+/// >>> import jitr_iot
+/// >>> registry = jitr_iot.Registry(account_id="123456789012", region="eu-west-1")
 /// >>> len(registry.get_registration_code()["registrationCode"])
 /// 64
 /// >>> registry.list_certificates()["certificates"]
 /// []
-#[pyclass(module = "jitr", frozen)]
+/// >>> jitr_iot.Registry(max_cas_per_subject=3).config["max_cas_per_subject"]
+/// 3
+#[pyclass(module = "jitr_iot", frozen)]
 pub(crate) struct Registry {
     pub(crate) inner: jitr_core::Registry,
 }
 
-fn count(obj: &Bound<'_, PyAny>) -> PyResult<usize> {
-    int_arg(obj, "max_cas_per_subject")
-}
-
-fn config(
-    require_sni_for_leaf_only: bool,
-    check_verification_certificate_validity: bool,
-    max_cas_per_subject: usize,
-) -> RegistryConfig {
-    let mut config = RegistryConfig::default();
-    config.require_sni_for_leaf_only = require_sni_for_leaf_only;
-    config.check_verification_certificate_validity = check_verification_certificate_validity;
-    config.max_cas_per_subject = max_cas_per_subject;
-    config
+/// The core's configuration from keyword arguments named as its knobs. The knobs and the
+/// type of each come from the core's defaults (`RegistryConfig::default().to_json()`):
+/// an unknown name is a `TypeError` (as for any unexpected keyword argument), a value of
+/// another Python type a `TypeError`, a negative or oversized count a `ValueError`.
+fn config(knobs: Option<&Bound<'_, PyDict>>) -> PyResult<RegistryConfig> {
+    let Some(knobs) = knobs else {
+        return Ok(RegistryConfig::default());
+    };
+    let defaults = RegistryConfig::default().to_json();
+    let mut given = Map::new();
+    for (key, value) in knobs.iter() {
+        let key: String = key.extract()?;
+        let value = match defaults.get(&key) {
+            None => {
+                let known: Vec<&str> = defaults
+                    .as_object()
+                    .map(|m| m.keys().map(String::as_str).collect())
+                    .unwrap_or_default();
+                return Err(PyTypeError::new_err(format!(
+                    "Registry got an unexpected keyword argument {key:?}; the registry's knobs are {}",
+                    known.join(", ")
+                )));
+            }
+            Some(Value::Bool(_)) => {
+                if !value.is_instance_of::<PyBool>() {
+                    return Err(PyTypeError::new_err(format!(
+                        "{key} must be a bool, not {}",
+                        value.get_type().name()?
+                    )));
+                }
+                Value::Bool(value.is_truthy()?)
+            }
+            Some(_) => {
+                if value.is_instance_of::<PyBool>() || !value.is_instance_of::<PyInt>() {
+                    return Err(PyTypeError::new_err(format!(
+                        "{key} must be an int, not {}",
+                        value.get_type().name()?
+                    )));
+                }
+                Value::from(int_arg::<u64>(&value, &key)?)
+            }
+        };
+        given.insert(key, value);
+    }
+    RegistryConfig::from_json(&Value::Object(given))
+        .map_err(|e| PyValueError::new_err(e.message().to_owned()))
 }
 
 impl Registry {
@@ -103,21 +131,30 @@ impl Registry {
         params: Value,
         now: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let now = timestamp_arg(now, "now")?;
-        let out = py
-            .detach(|| api::call(&self.inner, operation, &params, now))
-            .or_raise()?;
+        let out = self.call_core(py, operation, &params, now)?;
         let response = json_to_py(py, &out)?;
         response.set_item("ResponseMetadata", response_metadata(py, 200)?)?;
         Ok(response)
+    }
+
+    fn call_core<'py>(
+        &self,
+        py: Python<'py>,
+        operation: &str,
+        params: &Value,
+        now: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Value> {
+        let now = timestamp_arg(now, "now")?;
+        py.detach(|| api::call(&self.inner, operation, params, now))
+            .map_err(|e| to_pyerr_in(e, operation))
     }
 }
 
 #[pymethods]
 impl Registry {
     /// A new, empty registry. ``registration_code`` fixes the registration code (64 hex
-    /// characters) instead of minting one; the other keywords are the choices jitr makes
-    /// where AWS is silent (see the core's ``RegistryConfig``).
+    /// characters) instead of minting one; the other keywords are the core's
+    /// ``RegistryConfig`` knobs (see :meth:`default_config`).
     #[new]
     #[pyo3(signature = (
         account_id = "123456789012",
@@ -125,64 +162,56 @@ impl Registry {
         partition = "aws",
         *,
         registration_code = None,
-        require_sni_for_leaf_only = true,
-        check_verification_certificate_validity = true,
-        max_cas_per_subject = 10,
+        **config,
     ))]
     fn new(
         account_id: &str,
         region: &str,
         partition: &str,
-        registration_code: Option<&str>,
-        require_sni_for_leaf_only: bool,
-        check_verification_certificate_validity: bool,
-        #[pyo3(from_py_with = count)] max_cas_per_subject: usize,
+        #[pyo3(from_py_with = arg::opt_registration_code)] registration_code: Option<String>,
+        config: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<Self> {
+        let config = self::config(config)?;
         let scope = Scope::with_partition(partition, account_id, region).or_raise()?;
-        let mut inner = jitr_core::Registry::with_config(
-            scope,
-            config(
-                require_sni_for_leaf_only,
-                check_verification_certificate_validity,
-                max_cas_per_subject,
-            ),
-        );
+        let mut inner = jitr_core::Registry::with_config(scope, config);
         if let Some(code) = registration_code {
-            inner = inner.with_registration_code(code).or_raise()?;
+            inner = inner.with_registration_code(&code).or_raise()?;
         }
         Ok(Self { inner })
     }
 
-    /// A registry loaded from :meth:`export_state`'s JSON. Everything is checked; a bad
-    /// state raises ``InvalidRequestException`` (or the certificate's error).
+    /// A registry loaded from :meth:`export_state`'s JSON, with the given knobs (as for
+    /// the constructor). Everything is checked; a bad state raises
+    /// ``InvalidRequestException`` (or the certificate's error).
     #[classmethod]
-    #[pyo3(signature = (
-        state,
-        *,
-        require_sni_for_leaf_only = true,
-        check_verification_certificate_validity = true,
-        max_cas_per_subject = 10,
-    ))]
+    #[pyo3(signature = (state, **config))]
     fn from_state(
         _cls: &Bound<'_, PyType>,
         py: Python<'_>,
-        state: &str,
-        require_sni_for_leaf_only: bool,
-        check_verification_certificate_validity: bool,
-        #[pyo3(from_py_with = count)] max_cas_per_subject: usize,
+        #[pyo3(from_py_with = arg::state)] state: String,
+        config: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<Self> {
-        let config = config(
-            require_sni_for_leaf_only,
-            check_verification_certificate_validity,
-            max_cas_per_subject,
-        );
+        let config = self::config(config)?;
         let inner = py
             .detach(|| {
-                let state = RegistryState::from_json(state)?;
+                let state = RegistryState::from_json(&state)?;
                 jitr_core::Registry::from_state(&state, config)
             })
             .or_raise()?;
         Ok(Self { inner })
+    }
+
+    /// The registry's knobs (the core's ``RegistryConfig``) and their defaults, as a dict:
+    /// the keyword arguments the constructor takes besides ``registration_code``.
+    #[staticmethod]
+    fn default_config(py: Python<'_>) -> PyResult<Bound<'_, PyAny>> {
+        json_to_py(py, &RegistryConfig::default().to_json())
+    }
+
+    /// This registry's knobs, as a dict (see :meth:`default_config`).
+    #[getter]
+    fn config<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        json_to_py(py, &self.inner.config().to_json())
     }
 
     /// The whole state as JSON (sorted, stable), for :meth:`from_state`.
@@ -209,13 +238,16 @@ impl Registry {
         self.inner.scope().partition()
     }
 
-    /// The exception classes, as boto3's ``client.exceptions``.
+    /// The exception classes, as boto3's ``client.exceptions``: the module
+    /// ``jitr_iot.exceptions`` (every exception name of the ``iot`` model, ``ClientError``
+    /// and ``from_code``).
     #[getter]
     fn exceptions<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         static ERRORS: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
         ERRORS
             .get_or_try_init(py, || {
-                py.import("jitr._errors").map(|m| m.into_any().unbind())
+                py.import("jitr_iot.exceptions")
+                    .map(|m| m.into_any().unbind())
             })
             .map(|m| m.bind(py).clone())
     }
@@ -228,6 +260,29 @@ impl Registry {
             repr(py, s.region()),
             repr(py, s.partition())
         )
+    }
+
+    /// The core's boto3-shaped JSON API: runs the boto3 method ``operation`` with
+    /// ``params`` (a dict, checked as the methods check their arguments) and returns the
+    /// response as JSON text, as the AWS service sends it (dates as epoch seconds). Errors
+    /// raise as from the methods. For :func:`jitr_iot.mock_iot`, which hands the text to
+    /// botocore's own parser.
+    #[pyo3(signature = (operation, params, now = None))]
+    fn _call_json(
+        &self,
+        py: Python<'_>,
+        operation: &str,
+        params: &Bound<'_, PyDict>,
+        now: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<String> {
+        let mut map = Map::new();
+        for (key, value) in params.iter() {
+            let key: String = key.extract()?;
+            let json = crate::convert::py_param_to_json(&value, &key)?;
+            map.insert(key, json);
+        }
+        let out = self.call_core(py, operation, &Value::Object(map), now)?;
+        Ok(out.to_string())
     }
 
     /// GetRegistrationCode.
@@ -254,35 +309,35 @@ impl Registry {
     #[pyo3(signature = (
         *,
         caCertificate,
-        verificationCertificate = None,
-        setAsActive = None,
-        allowAutoRegistration = None,
-        registrationConfig = None,
-        tags = None,
-        certificateMode = None,
+        verificationCertificate = Arg(None),
+        setAsActive = Arg(None),
+        allowAutoRegistration = Arg(None),
+        registrationConfig = Arg(None),
+        tags = Arg(None),
+        certificateMode = Arg(None),
         now = None,
     ))]
     #[allow(clippy::too_many_arguments)]
     fn register_ca_certificate<'py>(
         &self,
         py: Python<'py>,
-        caCertificate: String,
-        verificationCertificate: Option<String>,
-        setAsActive: Option<bool>,
-        allowAutoRegistration: Option<bool>,
-        registrationConfig: Option<Bound<'py, PyAny>>,
-        tags: Option<Bound<'py, PyAny>>,
-        certificateMode: Option<String>,
+        caCertificate: Arg<'py>,
+        verificationCertificate: Arg<'py>,
+        setAsActive: Arg<'py>,
+        allowAutoRegistration: Arg<'py>,
+        registrationConfig: Arg<'py>,
+        tags: Arg<'py>,
+        certificateMode: Arg<'py>,
         now: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let params = params!(
-            caCertificate,
-            verificationCertificate,
-            setAsActive,
-            allowAutoRegistration,
-            registrationConfig,
-            tags,
-            certificateMode,
+            caCertificate: Str,
+            verificationCertificate: Str,
+            setAsActive: Bool,
+            allowAutoRegistration: Bool,
+            registrationConfig: Struct,
+            tags: List,
+            certificateMode: Str,
         );
         self.call(py, "register_ca_certificate", params, now)
     }
@@ -291,29 +346,29 @@ impl Registry {
     #[pyo3(signature = (
         *,
         certificateId,
-        newStatus = None,
-        newAutoRegistrationStatus = None,
-        registrationConfig = None,
-        removeAutoRegistration = None,
+        newStatus = Arg(None),
+        newAutoRegistrationStatus = Arg(None),
+        registrationConfig = Arg(None),
+        removeAutoRegistration = Arg(None),
         now = None,
     ))]
     #[allow(clippy::too_many_arguments)]
     fn update_ca_certificate<'py>(
         &self,
         py: Python<'py>,
-        certificateId: String,
-        newStatus: Option<String>,
-        newAutoRegistrationStatus: Option<String>,
-        registrationConfig: Option<Bound<'py, PyAny>>,
-        removeAutoRegistration: Option<bool>,
+        certificateId: Arg<'py>,
+        newStatus: Arg<'py>,
+        newAutoRegistrationStatus: Arg<'py>,
+        registrationConfig: Arg<'py>,
+        removeAutoRegistration: Arg<'py>,
         now: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let params = params!(
-            certificateId,
-            newStatus,
-            newAutoRegistrationStatus,
-            registrationConfig,
-            removeAutoRegistration,
+            certificateId: Str,
+            newStatus: Str,
+            newAutoRegistrationStatus: Str,
+            registrationConfig: Struct,
+            removeAutoRegistration: Bool,
         );
         self.call(py, "update_ca_certificate", params, now)
     }
@@ -323,23 +378,30 @@ impl Registry {
     fn describe_ca_certificate<'py>(
         &self,
         py: Python<'py>,
-        certificateId: String,
+        certificateId: Arg<'py>,
         now: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        self.call(py, "describe_ca_certificate", params!(certificateId), now)
+        let params = params!(certificateId: Str);
+        self.call(py, "describe_ca_certificate", params, now)
     }
 
     /// ListCACertificates.
-    #[pyo3(signature = (*, pageSize = None, marker = None, ascendingOrder = None, now = None))]
+    #[pyo3(signature = (
+        *,
+        pageSize = Arg(None),
+        marker = Arg(None),
+        ascendingOrder = Arg(None),
+        now = None,
+    ))]
     fn list_ca_certificates<'py>(
         &self,
         py: Python<'py>,
-        pageSize: Option<Bound<'py, PyAny>>,
-        marker: Option<String>,
-        ascendingOrder: Option<bool>,
+        pageSize: Arg<'py>,
+        marker: Arg<'py>,
+        ascendingOrder: Arg<'py>,
         now: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let params = params!(pageSize, marker, ascendingOrder);
+        let params = params!(pageSize: Int, marker: Str, ascendingOrder: Bool);
         self.call(py, "list_ca_certificates", params, now)
     }
 
@@ -348,44 +410,50 @@ impl Registry {
     fn delete_ca_certificate<'py>(
         &self,
         py: Python<'py>,
-        certificateId: String,
+        certificateId: Arg<'py>,
         now: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        self.call(py, "delete_ca_certificate", params!(certificateId), now)
+        let params = params!(certificateId: Str);
+        self.call(py, "delete_ca_certificate", params, now)
     }
 
     /// RegisterCertificate.
     #[pyo3(signature = (
         *,
         certificatePem,
-        caCertificatePem = None,
-        setAsActive = None,
-        status = None,
+        caCertificatePem = Arg(None),
+        setAsActive = Arg(None),
+        status = Arg(None),
         now = None,
     ))]
     fn register_certificate<'py>(
         &self,
         py: Python<'py>,
-        certificatePem: String,
-        caCertificatePem: Option<String>,
-        setAsActive: Option<bool>,
-        status: Option<String>,
+        certificatePem: Arg<'py>,
+        caCertificatePem: Arg<'py>,
+        setAsActive: Arg<'py>,
+        status: Arg<'py>,
         now: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let params = params!(certificatePem, caCertificatePem, setAsActive, status);
+        let params = params!(
+            certificatePem: Str,
+            caCertificatePem: Str,
+            setAsActive: Bool,
+            status: Str,
+        );
         self.call(py, "register_certificate", params, now)
     }
 
     /// RegisterCertificateWithoutCA.
-    #[pyo3(signature = (*, certificatePem, status = None, now = None))]
+    #[pyo3(signature = (*, certificatePem, status = Arg(None), now = None))]
     fn register_certificate_without_ca<'py>(
         &self,
         py: Python<'py>,
-        certificatePem: String,
-        status: Option<String>,
+        certificatePem: Arg<'py>,
+        status: Arg<'py>,
         now: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let params = params!(certificatePem, status);
+        let params = params!(certificatePem: Str, status: Str);
         self.call(py, "register_certificate_without_ca", params, now)
     }
 
@@ -394,11 +462,11 @@ impl Registry {
     fn update_certificate<'py>(
         &self,
         py: Python<'py>,
-        certificateId: String,
-        newStatus: String,
+        certificateId: Arg<'py>,
+        newStatus: Arg<'py>,
         now: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let params = params!(certificateId, newStatus);
+        let params = params!(certificateId: Str, newStatus: Str);
         self.call(py, "update_certificate", params, now)
     }
 
@@ -407,23 +475,30 @@ impl Registry {
     fn describe_certificate<'py>(
         &self,
         py: Python<'py>,
-        certificateId: String,
+        certificateId: Arg<'py>,
         now: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        self.call(py, "describe_certificate", params!(certificateId), now)
+        let params = params!(certificateId: Str);
+        self.call(py, "describe_certificate", params, now)
     }
 
     /// ListCertificates.
-    #[pyo3(signature = (*, pageSize = None, marker = None, ascendingOrder = None, now = None))]
+    #[pyo3(signature = (
+        *,
+        pageSize = Arg(None),
+        marker = Arg(None),
+        ascendingOrder = Arg(None),
+        now = None,
+    ))]
     fn list_certificates<'py>(
         &self,
         py: Python<'py>,
-        pageSize: Option<Bound<'py, PyAny>>,
-        marker: Option<String>,
-        ascendingOrder: Option<bool>,
+        pageSize: Arg<'py>,
+        marker: Arg<'py>,
+        ascendingOrder: Arg<'py>,
         now: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let params = params!(pageSize, marker, ascendingOrder);
+        let params = params!(pageSize: Int, marker: Str, ascendingOrder: Bool);
         self.call(py, "list_certificates", params, now)
     }
 
@@ -431,48 +506,53 @@ impl Registry {
     #[pyo3(signature = (
         *,
         caCertificateId,
-        pageSize = None,
-        marker = None,
-        ascendingOrder = None,
+        pageSize = Arg(None),
+        marker = Arg(None),
+        ascendingOrder = Arg(None),
         now = None,
     ))]
     fn list_certificates_by_ca<'py>(
         &self,
         py: Python<'py>,
-        caCertificateId: String,
-        pageSize: Option<Bound<'py, PyAny>>,
-        marker: Option<String>,
-        ascendingOrder: Option<bool>,
+        caCertificateId: Arg<'py>,
+        pageSize: Arg<'py>,
+        marker: Arg<'py>,
+        ascendingOrder: Arg<'py>,
         now: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let params = params!(caCertificateId, pageSize, marker, ascendingOrder);
+        let params = params!(
+            caCertificateId: Str,
+            pageSize: Int,
+            marker: Str,
+            ascendingOrder: Bool,
+        );
         self.call(py, "list_certificates_by_ca", params, now)
     }
 
     /// DeleteCertificate.
-    #[pyo3(signature = (*, certificateId, forceDelete = None, now = None))]
+    #[pyo3(signature = (*, certificateId, forceDelete = Arg(None), now = None))]
     fn delete_certificate<'py>(
         &self,
         py: Python<'py>,
-        certificateId: String,
-        forceDelete: Option<bool>,
+        certificateId: Arg<'py>,
+        forceDelete: Arg<'py>,
         now: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let params = params!(certificateId, forceDelete);
+        let params = params!(certificateId: Str, forceDelete: Bool);
         self.call(py, "delete_certificate", params, now)
     }
 
     /// CreatePolicy.
-    #[pyo3(signature = (*, policyName, policyDocument, tags = None, now = None))]
+    #[pyo3(signature = (*, policyName, policyDocument, tags = Arg(None), now = None))]
     fn create_policy<'py>(
         &self,
         py: Python<'py>,
-        policyName: String,
-        policyDocument: String,
-        tags: Option<Bound<'py, PyAny>>,
+        policyName: Arg<'py>,
+        policyDocument: Arg<'py>,
+        tags: Arg<'py>,
         now: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let params = params!(policyName, policyDocument, tags);
+        let params = params!(policyName: Str, policyDocument: Str, tags: List);
         self.call(py, "create_policy", params, now)
     }
 
@@ -481,10 +561,11 @@ impl Registry {
     fn get_policy<'py>(
         &self,
         py: Python<'py>,
-        policyName: String,
+        policyName: Arg<'py>,
         now: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        self.call(py, "get_policy", params!(policyName), now)
+        let params = params!(policyName: Str);
+        self.call(py, "get_policy", params, now)
     }
 
     /// DeletePolicy.
@@ -492,10 +573,11 @@ impl Registry {
     fn delete_policy<'py>(
         &self,
         py: Python<'py>,
-        policyName: String,
+        policyName: Arg<'py>,
         now: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        self.call(py, "delete_policy", params!(policyName), now)
+        let params = params!(policyName: Str);
+        self.call(py, "delete_policy", params, now)
     }
 
     /// AttachPolicy.
@@ -503,11 +585,12 @@ impl Registry {
     fn attach_policy<'py>(
         &self,
         py: Python<'py>,
-        policyName: String,
-        target: String,
+        policyName: Arg<'py>,
+        target: Arg<'py>,
         now: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        self.call(py, "attach_policy", params!(policyName, target), now)
+        let params = params!(policyName: Str, target: Str);
+        self.call(py, "attach_policy", params, now)
     }
 
     /// DetachPolicy.
@@ -515,32 +598,33 @@ impl Registry {
     fn detach_policy<'py>(
         &self,
         py: Python<'py>,
-        policyName: String,
-        target: String,
+        policyName: Arg<'py>,
+        target: Arg<'py>,
         now: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        self.call(py, "detach_policy", params!(policyName, target), now)
+        let params = params!(policyName: Str, target: Str);
+        self.call(py, "detach_policy", params, now)
     }
 
     /// ListAttachedPolicies.
     #[pyo3(signature = (
         *,
         target,
-        recursive = None,
-        marker = None,
-        pageSize = None,
+        recursive = Arg(None),
+        marker = Arg(None),
+        pageSize = Arg(None),
         now = None,
     ))]
     fn list_attached_policies<'py>(
         &self,
         py: Python<'py>,
-        target: String,
-        recursive: Option<bool>,
-        marker: Option<String>,
-        pageSize: Option<Bound<'py, PyAny>>,
+        target: Arg<'py>,
+        recursive: Arg<'py>,
+        marker: Arg<'py>,
+        pageSize: Arg<'py>,
         now: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let params = params!(target, recursive, marker, pageSize);
+        let params = params!(target: Str, recursive: Bool, marker: Str, pageSize: Int);
         self.call(py, "list_attached_policies", params, now)
     }
 
@@ -558,19 +642,19 @@ impl Registry {
         &self,
         py: Python<'_>,
         certificate_chain: &Bound<'_, PyAny>,
-        server_name: Option<&str>,
+        #[pyo3(from_py_with = arg::server_name)] server_name: Option<String>,
         now: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Decision> {
         let chain = chain_arg(certificate_chain)?;
         let chain = chain.ders();
         let now = timestamp_arg(now, "now")?;
-        let inner = py.detach(|| self.inner.decide(&chain, server_name, now));
+        let inner = py.detach(|| self.inner.decide(&chain, server_name.as_deref(), now));
         Ok(Decision { inner })
     }
 }
 
 /// What JITR decided about one connection (returned by ``Registry.connect``).
-#[pyclass(module = "jitr", frozen)]
+#[pyclass(module = "jitr_iot", frozen)]
 pub(crate) struct Decision {
     inner: CoreDecision,
 }

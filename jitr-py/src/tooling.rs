@@ -2,16 +2,17 @@
 //! `generate_verification_certificate`, `issue_certificate` and `GeneratedCertificate`.
 
 use jitr_core::tooling::{self, CertificateOptions, KeyType};
+use jitr_core::Timestamp;
 use pyo3::prelude::*;
 
 use crate::cert::Certificate;
-use crate::convert::{int_arg, repr, timestamp_arg};
+use crate::convert::{self as arg, int_arg, repr, timestamp_arg};
 use crate::errors::OrRaise;
 
 /// A certificate with its private key, as the generators return it.
 ///
 /// ``repr()`` never shows the key.
-#[pyclass(module = "jitr", frozen)]
+#[pyclass(module = "jitr_iot", frozen)]
 pub(crate) struct GeneratedCertificate {
     inner: tooling::GeneratedCertificate,
 }
@@ -21,9 +22,12 @@ impl GeneratedCertificate {
     /// Loads an existing certificate and its PKCS#8 private key (``-----BEGIN PRIVATE
     /// KEY-----``), e.g. your CA, to sign verification or device certificates with.
     #[staticmethod]
-    fn from_pem(certificate_pem: &str, private_key_pem: &str) -> PyResult<Self> {
-        let inner =
-            tooling::GeneratedCertificate::from_pem(certificate_pem, private_key_pem).or_raise()?;
+    fn from_pem(
+        #[pyo3(from_py_with = arg::certificate_pem)] certificate_pem: String,
+        #[pyo3(from_py_with = arg::private_key_pem)] private_key_pem: String,
+    ) -> PyResult<Self> {
+        let inner = tooling::GeneratedCertificate::from_pem(&certificate_pem, &private_key_pem)
+            .or_raise()?;
         Ok(Self { inner })
     }
 
@@ -63,8 +67,11 @@ impl GeneratedCertificate {
     }
 }
 
-fn valid_days(obj: &Bound<'_, PyAny>) -> PyResult<u32> {
-    int_arg(obj, "valid_days")
+fn valid_days(obj: &Bound<'_, PyAny>) -> PyResult<Option<u32>> {
+    if obj.is_none() {
+        return Ok(None);
+    }
+    int_arg(obj, "valid_days").map(Some)
 }
 
 fn path_len(obj: &Bound<'_, PyAny>) -> PyResult<Option<u8>> {
@@ -74,35 +81,44 @@ fn path_len(obj: &Bound<'_, PyAny>) -> PyResult<Option<u8>> {
     int_arg(obj, "path_len").map(Some)
 }
 
+/// The core's options (`defaults`: `CertificateOptions::new` or `new_ca`) with what the
+/// caller gave; `None` keeps the core's default.
 fn options(
-    key_type: &str,
-    valid_days: u32,
+    defaults: fn(Timestamp) -> CertificateOptions,
+    key_type: Option<String>,
+    valid_days: Option<u32>,
     not_before: Option<&Bound<'_, PyAny>>,
     organization: Option<String>,
 ) -> PyResult<CertificateOptions> {
-    let mut o = CertificateOptions::new(timestamp_arg(not_before, "not_before")?);
-    o.key_type = key_type.parse::<KeyType>().or_raise()?;
-    o.valid_days = valid_days;
+    let mut o = defaults(timestamp_arg(not_before, "not_before")?);
+    if let Some(key_type) = key_type.as_deref() {
+        o.key_type = key_type.parse::<KeyType>().or_raise()?;
+    }
+    if let Some(days) = valid_days {
+        o.valid_days = days;
+    }
     o.organization = organization;
     Ok(o)
 }
 
 /// A CA certificate and its key: self-signed, or an intermediate CA when ``issuer`` (a
-/// CA's ``GeneratedCertificate``) is given. Key types: ``EC_P256``, ``EC_P384``,
-/// ``RSA_2048``, ``ED25519``. ``not_before`` (a timezone-aware ``datetime`` or epoch
-/// seconds) defaults to now; ``path_len`` sets basicConstraints' pathLenConstraint.
+/// CA's ``GeneratedCertificate``) is given. Key types (``KEY_TYPES``): ``EC_P256``,
+/// ``EC_P384``, ``RSA_2048``, ``ED25519``. ``None`` takes the core's default: ``key_type``
+/// ``EC_P256``, ``valid_days`` 3650 for a CA. ``not_before`` (a timezone-aware
+/// ``datetime`` or epoch seconds) defaults to now; ``path_len`` sets basicConstraints'
+/// pathLenConstraint.
 ///
-/// >>> import jitr
-/// >>> root = jitr.generate_ca("Root CA", valid_days=3650)
-/// >>> intermediate = jitr.generate_ca("Fleet CA", "EC_P384", issuer=root, path_len=0)
+/// >>> import jitr_iot
+/// >>> root = jitr_iot.generate_ca("Root CA", valid_days=3650)
+/// >>> intermediate = jitr_iot.generate_ca("Fleet CA", "EC_P384", issuer=root, path_len=0)
 /// >>> cert = intermediate.certificate
 /// >>> cert.issuer, cert.is_ca, cert.key_algorithm, cert.is_signed_by(root.certificate)
 /// ('CN=Root CA', True, 'EC_P384', True)
 #[pyfunction]
 #[pyo3(signature = (
     common_name,
-    key_type = "EC_P256",
-    valid_days = 3650,
+    key_type = None,
+    valid_days = None,
     issuer = None,
     *,
     organization = None,
@@ -112,32 +128,39 @@ fn options(
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn generate_ca(
     py: Python<'_>,
-    common_name: &str,
-    key_type: &str,
-    #[pyo3(from_py_with = valid_days)] valid_days: u32,
+    #[pyo3(from_py_with = arg::common_name)] common_name: String,
+    #[pyo3(from_py_with = arg::key_type)] key_type: Option<String>,
+    #[pyo3(from_py_with = valid_days)] valid_days: Option<u32>,
     issuer: Option<&Bound<'_, GeneratedCertificate>>,
-    organization: Option<String>,
+    #[pyo3(from_py_with = arg::organization)] organization: Option<String>,
     #[pyo3(from_py_with = path_len)] path_len: Option<u8>,
     not_before: Option<&Bound<'_, PyAny>>,
 ) -> PyResult<GeneratedCertificate> {
-    let mut o = options(key_type, valid_days, not_before, organization)?;
+    let mut o = options(
+        CertificateOptions::new_ca,
+        key_type,
+        valid_days,
+        not_before,
+        organization,
+    )?;
     o.path_len = path_len;
     let issuer = issuer.map(|i| &i.get().inner);
     let inner = py
-        .detach(|| tooling::generate_ca(common_name, &o, issuer))
+        .detach(|| tooling::generate_ca(&common_name, &o, issuer))
         .or_raise()?;
     Ok(GeneratedCertificate { inner })
 }
 
 /// The verification certificate that proves possession of ``ca``'s key when registering
 /// it: Common Name ``registration_code`` (from ``Registry.get_registration_code()``),
-/// signed by the CA.
+/// signed by the CA. ``None`` takes the core's default: ``key_type`` ``EC_P256``,
+/// ``valid_days`` 365.
 ///
-/// >>> import jitr
-/// >>> registry = jitr.Registry()
+/// >>> import jitr_iot
+/// >>> registry = jitr_iot.Registry()
 /// >>> code = registry.get_registration_code()["registrationCode"]
-/// >>> ca = jitr.generate_ca("Fleet CA")
-/// >>> proof = jitr.generate_verification_certificate(ca, code)
+/// >>> ca = jitr_iot.generate_ca("Fleet CA")
+/// >>> proof = jitr_iot.generate_verification_certificate(ca, code)
 /// >>> proof.certificate.subject == "CN=" + code
 /// True
 /// >>> response = registry.register_ca_certificate(
@@ -147,38 +170,44 @@ pub(crate) fn generate_ca(
 /// >>> response["certificateId"] == ca.certificate_id
 /// True
 #[pyfunction]
-#[pyo3(signature = (ca, registration_code, *, key_type = "EC_P256", valid_days = 365, not_before = None))]
+#[pyo3(signature = (ca, registration_code, *, key_type = None, valid_days = None, not_before = None))]
 pub(crate) fn generate_verification_certificate(
     py: Python<'_>,
     ca: &Bound<'_, GeneratedCertificate>,
-    registration_code: &str,
-    key_type: &str,
-    #[pyo3(from_py_with = valid_days)] valid_days: u32,
+    #[pyo3(from_py_with = arg::registration_code)] registration_code: String,
+    #[pyo3(from_py_with = arg::key_type)] key_type: Option<String>,
+    #[pyo3(from_py_with = valid_days)] valid_days: Option<u32>,
     not_before: Option<&Bound<'_, PyAny>>,
 ) -> PyResult<GeneratedCertificate> {
-    let o = options(key_type, valid_days, not_before, None)?;
+    let o = options(
+        CertificateOptions::new,
+        key_type,
+        valid_days,
+        not_before,
+        None,
+    )?;
     let ca = &ca.get().inner;
     let inner = py
-        .detach(|| tooling::generate_verification_certificate(ca, registration_code, &o))
+        .detach(|| tooling::generate_verification_certificate(ca, &registration_code, &o))
         .or_raise()?;
     Ok(GeneratedCertificate { inner })
 }
 
 /// A device certificate for ``common_name`` signed by ``issuer`` (a CA's
 /// ``GeneratedCertificate``), with extended key usage clientAuth unless ``client_auth`` is
-/// false.
+/// false. ``None`` takes the core's default: ``key_type`` ``EC_P256``, ``valid_days`` 365.
 ///
-/// >>> import jitr
-/// >>> ca = jitr.generate_ca("Fleet CA")
-/// >>> device = jitr.issue_certificate(ca, "device-1", organization="Example Corp")
+/// >>> import jitr_iot
+/// >>> ca = jitr_iot.generate_ca("Fleet CA")
+/// >>> device = jitr_iot.issue_certificate(ca, "device-1", organization="Example Corp")
 /// >>> device.certificate.subject, device.certificate.extended_key_usage
 /// ('O=Example Corp,CN=device-1', ['clientAuth'])
 #[pyfunction]
 #[pyo3(signature = (
     issuer,
     common_name,
-    key_type = "EC_P256",
-    valid_days = 365,
+    key_type = None,
+    valid_days = None,
     *,
     organization = None,
     client_auth = true,
@@ -188,18 +217,24 @@ pub(crate) fn generate_verification_certificate(
 pub(crate) fn issue_certificate(
     py: Python<'_>,
     issuer: &Bound<'_, GeneratedCertificate>,
-    common_name: &str,
-    key_type: &str,
-    #[pyo3(from_py_with = valid_days)] valid_days: u32,
-    organization: Option<String>,
-    client_auth: bool,
+    #[pyo3(from_py_with = arg::common_name)] common_name: String,
+    #[pyo3(from_py_with = arg::key_type)] key_type: Option<String>,
+    #[pyo3(from_py_with = valid_days)] valid_days: Option<u32>,
+    #[pyo3(from_py_with = arg::organization)] organization: Option<String>,
+    #[pyo3(from_py_with = arg::client_auth)] client_auth: bool,
     not_before: Option<&Bound<'_, PyAny>>,
 ) -> PyResult<GeneratedCertificate> {
-    let mut o = options(key_type, valid_days, not_before, organization)?;
+    let mut o = options(
+        CertificateOptions::new,
+        key_type,
+        valid_days,
+        not_before,
+        organization,
+    )?;
     o.client_auth = client_auth;
     let issuer = &issuer.get().inner;
     let inner = py
-        .detach(|| tooling::issue_certificate(issuer, common_name, &o))
+        .detach(|| tooling::issue_certificate(issuer, &common_name, &o))
         .or_raise()?;
     Ok(GeneratedCertificate { inner })
 }

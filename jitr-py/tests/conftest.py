@@ -11,7 +11,7 @@ from typing import Any, Dict, List
 
 import pytest
 
-import jitr
+import jitr_iot
 
 #: The time the tests run at: 2026-06-01T00:00:00Z.
 NOW = datetime(2026, 6, 1, tzinfo=timezone.utc)
@@ -46,39 +46,39 @@ def load_vector(name: str) -> Dict[str, Any]:
 
 
 @pytest.fixture
-def registry() -> jitr.Registry:
-    return jitr.Registry(registration_code=CODE)
+def registry() -> jitr_iot.Registry:
+    return jitr_iot.Registry(registration_code=CODE)
 
 
 @pytest.fixture(scope="session")
-def ca() -> jitr.GeneratedCertificate:
-    return jitr.generate_ca("Test Fleet CA", not_before=NOW - timedelta(days=1))
+def ca() -> jitr_iot.GeneratedCertificate:
+    return jitr_iot.generate_ca("Test Fleet CA", not_before=NOW - timedelta(days=1))
 
 
 @pytest.fixture(scope="session")
-def proof(ca: jitr.GeneratedCertificate) -> jitr.GeneratedCertificate:
-    return jitr.generate_verification_certificate(ca, CODE, not_before=NOW - timedelta(days=1))
+def proof(ca: jitr_iot.GeneratedCertificate) -> jitr_iot.GeneratedCertificate:
+    return jitr_iot.generate_verification_certificate(ca, CODE, not_before=NOW - timedelta(days=1))
 
 
 @pytest.fixture(scope="session")
-def devices(ca: jitr.GeneratedCertificate) -> List[jitr.GeneratedCertificate]:
+def devices(ca: jitr_iot.GeneratedCertificate) -> List[jitr_iot.GeneratedCertificate]:
     """Ten device certificates signed by ``ca``, valid from a day before NOW for a year."""
     return [
-        jitr.issue_certificate(ca, f"device-{i}", not_before=NOW - timedelta(days=1))
+        jitr_iot.issue_certificate(ca, f"device-{i}", not_before=NOW - timedelta(days=1))
         for i in range(10)
     ]
 
 
 @pytest.fixture(scope="session")
-def other_ca() -> jitr.GeneratedCertificate:
+def other_ca() -> jitr_iot.GeneratedCertificate:
     """A CA that no registry of the tests knows."""
-    return jitr.generate_ca("Unregistered CA", not_before=NOW - timedelta(days=1))
+    return jitr_iot.generate_ca("Unregistered CA", not_before=NOW - timedelta(days=1))
 
 
 def register_ca(
-    registry: jitr.Registry,
-    ca: jitr.GeneratedCertificate,
-    proof: jitr.GeneratedCertificate,
+    registry: jitr_iot.Registry,
+    ca: jitr_iot.GeneratedCertificate,
+    proof: jitr_iot.GeneratedCertificate,
     *,
     active: bool = True,
     auto: bool = True,

@@ -1,4 +1,4 @@
-"""jitr.Certificate, load_pem_chain and certificate_id, cross-checked against Python's own
+"""jitr_iot.Certificate, load_pem_chain and certificate_id, cross-checked against Python's own
 ``hashlib`` and ``ssl``."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from typing import Any, Dict, Union
 
 import pytest
 
-import jitr
+import jitr_iot
 from conftest import NOW, load_vector
 
 
@@ -27,10 +27,10 @@ def decode_with_ssl(pem: str, tmp_path: Path) -> Dict[str, Any]:
 
 
 @pytest.mark.parametrize("key_type", ["EC_P256", "EC_P384", "ED25519"])
-def test_fields_agree_with_openssl(key_type: str, tmp_path: Path) -> None:
-    root = jitr.generate_ca("Root", key_type, valid_days=30, organization="Example Corp", not_before=NOW)
-    leaf = jitr.issue_certificate(root, "device-7", key_type, 10, not_before=NOW + timedelta(seconds=5))
-    cert = jitr.Certificate.from_pem(leaf.certificate_pem)
+def test_fields_agree_with_openssl(key_type: jitr_iot.KeyType, tmp_path: Path) -> None:
+    root = jitr_iot.generate_ca("Root", key_type, valid_days=30, organization="Example Corp", not_before=NOW)
+    leaf = jitr_iot.issue_certificate(root, "device-7", key_type, 10, not_before=NOW + timedelta(seconds=5))
+    cert = jitr_iot.Certificate.from_pem(leaf.certificate_pem)
     ssl_view = decode_with_ssl(leaf.certificate_pem, tmp_path)
     assert int(cert.serial_number, 16) == int(ssl_view["serialNumber"], 16)
     assert ((("commonName", "device-7"),),) == ssl_view["subject"]
@@ -54,39 +54,39 @@ def test_fields_agree_with_openssl(key_type: str, tmp_path: Path) -> None:
     assert cert.is_signed_by(root.certificate) and not root.certificate.is_signed_by(cert)
 
 
-def test_parse_and_encode(ca: jitr.GeneratedCertificate, devices: list[jitr.GeneratedCertificate]) -> None:
+def test_parse_and_encode(ca: jitr_iot.GeneratedCertificate, devices: list[jitr_iot.GeneratedCertificate]) -> None:
     pem = devices[0].certificate_pem
-    cert = jitr.Certificate.from_pem(pem)
+    cert = jitr_iot.Certificate.from_pem(pem)
     assert cert.to_pem() == pem  # LF line endings, 64 columns
-    assert jitr.Certificate.from_der(cert.to_der()) == cert
-    assert jitr.Certificate.from_der(bytearray(cert.to_der())) == cert
-    assert cert != jitr.Certificate.from_pem(devices[1].certificate_pem) and cert != "x"
-    assert len({cert, jitr.Certificate.from_der(cert.to_der()), ca.certificate}) == 2
+    assert jitr_iot.Certificate.from_der(cert.to_der()) == cert
+    assert jitr_iot.Certificate.from_der(bytearray(cert.to_der())) == cert
+    assert cert != jitr_iot.Certificate.from_pem(devices[1].certificate_pem) and cert != "x"
+    assert len({cert, jitr_iot.Certificate.from_der(cert.to_der()), ca.certificate}) == 2
     assert pickle.loads(pickle.dumps(cert)) == cert
     assert repr(cert) == f"Certificate(subject='CN=device-0', certificate_id='{cert.certificate_id}')"
 
-    chain = jitr.load_pem_chain(pem + "some text between blocks\n" + ca.certificate_pem)
+    chain = jitr_iot.load_pem_chain(pem + "some text between blocks\n" + ca.certificate_pem)
     assert [c.subject for c in chain] == ["CN=device-0", "CN=Test Fleet CA"]
     assert chain[0].is_signed_by(chain[1])
 
     der = cert.to_der()
     forms: list[Union[str, bytes, bytearray]] = [pem, der, bytearray(der), pem.encode()]
     for form in forms:
-        assert jitr.certificate_id(form) == hashlib.sha256(der).hexdigest()
+        assert jitr_iot.certificate_id(form) == hashlib.sha256(der).hexdigest()
 
 
 def test_vector_certificates_agree_with_the_generator() -> None:
     """Every certificate of the shared vectors: jitr's ID is the generator's, and SHA-256."""
     v = load_vector("jitr-story.json")
     for name, entry in v["certificates"].items():
-        cert = jitr.Certificate.from_pem(entry["pem"])
+        cert = jitr_iot.Certificate.from_pem(entry["pem"])
         assert cert.certificate_id == entry["certificateId"], name
-        assert jitr.certificate_id(entry["pem"]) == entry["certificateId"]
+        assert jitr_iot.certificate_id(entry["pem"]) == entry["certificateId"]
         assert hashlib.sha256(ssl.PEM_cert_to_DER_cert(entry["pem"])).hexdigest() == entry["certificateId"]
 
 
 def test_rsa_and_validity(tmp_path: Path) -> None:
-    rsa = jitr.generate_ca("RSA Root", "RSA_2048", valid_days=1, not_before=datetime(2030, 1, 1, tzinfo=timezone.utc))
+    rsa = jitr_iot.generate_ca("RSA Root", "RSA_2048", valid_days=1, not_before=datetime(2030, 1, 1, tzinfo=timezone.utc))
     cert = rsa.certificate
     assert cert.key_algorithm == "RSA_2048"
     assert cert.not_before == datetime(2030, 1, 1, tzinfo=timezone.utc)
@@ -105,25 +105,25 @@ def test_rsa_and_validity(tmp_path: Path) -> None:
     ],
 )
 def test_garbage_is_a_certificate_validation_error(text: str, fragment: str) -> None:
-    with pytest.raises(jitr.CertificateValidationException) as e:
-        jitr.Certificate.from_pem(text)
+    with pytest.raises(jitr_iot.CertificateValidationException) as e:
+        jitr_iot.Certificate.from_pem(text)
     assert fragment in e.value.message
-    with pytest.raises(jitr.CertificateValidationException):
-        jitr.certificate_id(text)
+    with pytest.raises(jitr_iot.CertificateValidationException):
+        jitr_iot.certificate_id(text)
 
 
-def test_private_keys_are_refused_and_never_echoed(ca: jitr.GeneratedCertificate) -> None:
+def test_private_keys_are_refused_and_never_echoed(ca: jitr_iot.GeneratedCertificate) -> None:
     key = ca.private_key_pem
-    for call in (jitr.Certificate.from_pem, jitr.load_pem_chain, jitr.certificate_id):
-        with pytest.raises(jitr.CertificateValidationException) as e:
+    for call in (jitr_iot.Certificate.from_pem, jitr_iot.load_pem_chain, jitr_iot.certificate_id):
+        with pytest.raises(jitr_iot.CertificateValidationException) as e:
             call(ca.certificate_pem + key)
         assert "private key" in e.value.message
         body = key.splitlines()[1]
         assert body not in str(e.value) and body not in repr(e.value.response)
 
 
-def test_two_certificates_where_one_is_expected(ca: jitr.GeneratedCertificate, devices: list[jitr.GeneratedCertificate]) -> None:
-    with pytest.raises(jitr.CertificateValidationException, match="exactly one"):
-        jitr.Certificate.from_pem(devices[0].certificate_pem + ca.certificate_pem)
-    with pytest.raises(jitr.CertificateValidationException):
-        jitr.Certificate.from_der(devices[0].certificate.to_der() + b"\x00")
+def test_two_certificates_where_one_is_expected(ca: jitr_iot.GeneratedCertificate, devices: list[jitr_iot.GeneratedCertificate]) -> None:
+    with pytest.raises(jitr_iot.CertificateValidationException, match="exactly one"):
+        jitr_iot.Certificate.from_pem(devices[0].certificate_pem + ca.certificate_pem)
+    with pytest.raises(jitr_iot.CertificateValidationException):
+        jitr_iot.Certificate.from_der(devices[0].certificate.to_der() + b"\x00")

@@ -8,7 +8,7 @@ from typing import List
 
 import pytest
 
-import jitr
+import jitr_iot
 from conftest import NOW, SNI, later, register_ca
 
 
@@ -17,10 +17,10 @@ def ms(d: datetime) -> int:
 
 
 def test_the_story(
-    registry: jitr.Registry,
-    ca: jitr.GeneratedCertificate,
-    proof: jitr.GeneratedCertificate,
-    devices: List[jitr.GeneratedCertificate],
+    registry: jitr_iot.Registry,
+    ca: jitr_iot.GeneratedCertificate,
+    proof: jitr_iot.GeneratedCertificate,
+    devices: List[jitr_iot.GeneratedCertificate],
 ) -> None:
     ca_id = register_ca(registry, ca, proof)
     device = devices[0]
@@ -69,16 +69,16 @@ def test_the_story(
 
 
 def test_chain_forms(
-    registry: jitr.Registry,
-    ca: jitr.GeneratedCertificate,
-    proof: jitr.GeneratedCertificate,
-    devices: List[jitr.GeneratedCertificate],
+    registry: jitr_iot.Registry,
+    ca: jitr_iot.GeneratedCertificate,
+    proof: jitr_iot.GeneratedCertificate,
+    devices: List[jitr_iot.GeneratedCertificate],
 ) -> None:
     register_ca(registry, ca, proof)
     pem = [d.certificate_pem for d in devices]
     der = [d.certificate.to_der() for d in devices]
     ca_der = ca.certificate.to_der()
-    forms: list[jitr._jitr._Chain] = [
+    forms: list[jitr_iot._jitr._Chain] = [
         pem[0] + ca.certificate_pem,  # one PEM bundle, leaf first
         [pem[1], ca.certificate_pem],  # a list of PEM strings
         (der[2], ca_der),  # a tuple of DER bytes
@@ -96,15 +96,15 @@ def test_chain_forms(
 
 
 def test_refusals(
-    registry: jitr.Registry,
-    ca: jitr.GeneratedCertificate,
-    proof: jitr.GeneratedCertificate,
-    devices: List[jitr.GeneratedCertificate],
-    other_ca: jitr.GeneratedCertificate,
+    registry: jitr_iot.Registry,
+    ca: jitr_iot.GeneratedCertificate,
+    proof: jitr_iot.GeneratedCertificate,
+    devices: List[jitr_iot.GeneratedCertificate],
+    other_ca: jitr_iot.GeneratedCertificate,
 ) -> None:
     empty = registry.connect([], SNI, NOW)
     assert (empty.allowed, empty.reason, empty.certificate_id) == (False, "NO_CERTIFICATE", None)
-    stranger = jitr.issue_certificate(other_ca, "stranger", not_before=NOW)
+    stranger = jitr_iot.issue_certificate(other_ca, "stranger", not_before=NOW)
     unknown = registry.connect([stranger.certificate_pem, other_ca.certificate_pem], SNI, NOW)
     assert (unknown.reason, unknown.ca_certificate_id) == ("UNKNOWN_ISSUER", None)
     assert unknown.message and unknown.event is None
@@ -130,14 +130,14 @@ def test_refusals(
     # Nothing was registered by the refusals.
     assert registry.list_certificates()["certificates"] == []
     # A certificate without clientAuth is refused.
-    no_eku = jitr.issue_certificate(ca, "server-ish", not_before=NOW - timedelta(days=1), client_auth=False)
+    no_eku = jitr_iot.issue_certificate(ca, "server-ish", not_before=NOW - timedelta(days=1), client_auth=False)
     assert no_eku.certificate.extended_key_usage is None
     # (No EKU extension at all is acceptable; only an EKU without clientAuth is refused.)
     assert registry.connect([no_eku.certificate_pem, ca.certificate_pem], SNI, NOW).reason == "REGISTERED_PENDING_ACTIVATION"
 
 
 def test_now_forms(
-    registry: jitr.Registry, ca: jitr.GeneratedCertificate, proof: jitr.GeneratedCertificate, devices: List[jitr.GeneratedCertificate]
+    registry: jitr_iot.Registry, ca: jitr_iot.GeneratedCertificate, proof: jitr_iot.GeneratedCertificate, devices: List[jitr_iot.GeneratedCertificate]
 ) -> None:
     register_ca(registry, ca, proof)
     chain = [devices[0].certificate_pem, ca.certificate_pem]
@@ -150,7 +150,7 @@ def test_now_forms(
     d = registry.connect(chain, SNI, plus_two)
     assert d.event is not None and d.event["timestamp"] == 1_780_272_000_000  # microseconds round down
     # Without `now`, the clock: the event's timestamp is close to the real time.
-    device = jitr.issue_certificate(ca, "clock")
+    device = jitr_iot.issue_certificate(ca, "clock")
     fresh = registry.connect([device.certificate_pem, ca.certificate_pem], SNI)
     assert fresh.event is not None
     real = datetime.now(timezone.utc).timestamp() * 1000
@@ -158,7 +158,7 @@ def test_now_forms(
 
 
 def test_concurrent_first_connections_register_once(
-    registry: jitr.Registry, ca: jitr.GeneratedCertificate, proof: jitr.GeneratedCertificate, devices: List[jitr.GeneratedCertificate]
+    registry: jitr_iot.Registry, ca: jitr_iot.GeneratedCertificate, proof: jitr_iot.GeneratedCertificate, devices: List[jitr_iot.GeneratedCertificate]
 ) -> None:
     from concurrent.futures import ThreadPoolExecutor
 
@@ -171,14 +171,14 @@ def test_concurrent_first_connections_register_once(
     assert len(registry.list_certificates()["certificates"]) == 1
 
 
-def test_registry_config(ca: jitr.GeneratedCertificate, proof: jitr.GeneratedCertificate, devices: List[jitr.GeneratedCertificate]) -> None:
+def test_registry_config(ca: jitr_iot.GeneratedCertificate, proof: jitr_iot.GeneratedCertificate, devices: List[jitr_iot.GeneratedCertificate]) -> None:
     from conftest import CODE
 
-    lenient = jitr.Registry(registration_code=CODE, require_sni_for_leaf_only=False)
+    lenient = jitr_iot.Registry(registration_code=CODE, require_sni_for_leaf_only=False)
     register_ca(lenient, ca, proof)
     assert lenient.connect(devices[0].certificate_pem, now=NOW).reason == "REGISTERED_PENDING_ACTIVATION"
-    strict = jitr.Registry(registration_code=CODE)
+    strict = jitr_iot.Registry(registration_code=CODE)
     register_ca(strict, ca, proof)
     assert strict.connect(devices[0].certificate_pem, now=NOW).reason == "SNI_REQUIRED"
     with pytest.raises(ValueError):
-        jitr.Registry(max_cas_per_subject=-1)
+        jitr_iot.Registry(max_cas_per_subject=-1)

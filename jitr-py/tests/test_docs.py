@@ -12,8 +12,8 @@ from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
 
 import pytest
 
-import jitr
-from jitr import _errors
+import jitr_iot
+from jitr_iot import _errors, _types
 
 PY = Path(__file__).resolve().parents[1]
 README = PY / "README.md"
@@ -22,21 +22,24 @@ EXAMPLE = PY / "examples" / "quickstart.py"
 
 def docstrings() -> Iterator[Tuple[str, str]]:
     """(name, docstring) of the package, every public object and their members."""
-    yield "jitr", jitr.__doc__ or ""
-    yield "jitr._errors", _errors.__doc__ or ""
-    yield "jitr.handler", jitr.handler.__doc__ or ""
+    yield "jitr_iot", jitr_iot.__doc__ or ""
+    yield "jitr_iot._errors", _errors.__doc__ or ""
+    yield "jitr_iot.handler", jitr_iot.handler.__doc__ or ""
+    yield "jitr_iot.exceptions", jitr_iot.exceptions.__doc__ or ""
+    yield "jitr_iot.mock", jitr_iot.mock.__doc__ or ""
+    yield "jitr_iot._types", _types.__doc__ or ""
     for name in ["activate", "lambda_handler"]:
-        yield f"jitr.handler.{name}", getattr(jitr.handler, name).__doc__ or ""
-    for name in jitr.__all__:
-        obj = getattr(jitr, name)
+        yield f"jitr_iot.handler.{name}", getattr(jitr_iot.handler, name).__doc__ or ""
+    for name in jitr_iot.__all__:
+        obj = getattr(jitr_iot, name)
         if not (inspect.isclass(obj) or callable(obj)):
             continue
-        yield f"jitr.{name}", obj.__doc__ or ""
+        yield f"jitr_iot.{name}", obj.__doc__ or ""
         if inspect.isclass(obj):
             for member, value in vars(obj).items():
                 doc = getattr(value, "__doc__", None)
                 if isinstance(doc, str) and not member.startswith("__"):
-                    yield f"jitr.{name}.{member}", doc
+                    yield f"jitr_iot.{name}.{member}", doc
 
 
 EXAMPLES = [(name, doc) for name, doc in docstrings() if ">>>" in doc]
@@ -45,19 +48,24 @@ EXAMPLES = [(name, doc) for name, doc in docstrings() if ">>>" in doc]
 def test_the_documented_objects_have_examples() -> None:
     with_examples = {name for name, _ in EXAMPLES}
     for name in [
-        "jitr",
-        "jitr.Registry",
-        "jitr.Certificate",
-        "jitr.JitrError",
-        "jitr.load_pem_chain",
-        "jitr.certificate_id",
-        "jitr.generate_ca",
-        "jitr.generate_verification_certificate",
-        "jitr.issue_certificate",
-        "jitr.Crl",
-        "jitr.PolicyTemplate",
-        "jitr.parse_registration_event",
-        "jitr.handler",
+        "jitr_iot",
+        "jitr_iot.Registry",
+        "jitr_iot.Certificate",
+        "jitr_iot.JitrError",
+        "jitr_iot.load_pem_chain",
+        "jitr_iot.certificate_id",
+        "jitr_iot.generate_ca",
+        "jitr_iot.generate_verification_certificate",
+        "jitr_iot.issue_certificate",
+        "jitr_iot.Crl",
+        "jitr_iot.PolicyTemplate",
+        "jitr_iot.parse_registration_event",
+        "jitr_iot.handler",
+        "jitr_iot.exceptions",
+        "jitr_iot.mock",
+        "jitr_iot.mock_iot",
+        "jitr_iot.ParamValidationError",
+        "jitr_iot._types",
     ]:
         assert name in with_examples, name
 
@@ -83,9 +91,9 @@ def test_readme_shows_the_example() -> None:
 
 
 def test_readme_examples_run(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
-    # The Lambda example configures jitr.handler: restore its settings afterwards.
+    # The Lambda example configures jitr_iot.handler: restore its settings afterwards.
     for setting in ["crl_source", "policy_template", "iot_client"]:
-        monkeypatch.setattr(jitr.handler, setting, getattr(jitr.handler, setting))
+        monkeypatch.setattr(jitr_iot.handler, setting, getattr(jitr_iot.handler, setting))
     namespaces: List[Dict[str, Any]] = []
     for block in python_blocks(README.read_text()):
         namespace: Dict[str, Any] = {"__name__": "__readme__"}
@@ -96,8 +104,8 @@ def test_readme_examples_run(capsys: pytest.CaptureFixture[str], monkeypatch: py
     [app] = [n for n in namespaces if "crl_for" in n]
     crl_for: Callable[[str], Optional[bytes]] = app["crl_for"]
     assert crl_for("ab" * 32) is None
-    assert jitr.handler.crl_source is crl_for
-    template = jitr.handler.policy_template
+    assert jitr_iot.handler.crl_source is crl_for
+    template = jitr_iot.handler.policy_template
     assert template is not None and template.name == "Fleet_{{subject.CommonName}}"
 
 

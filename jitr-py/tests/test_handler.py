@@ -1,12 +1,12 @@
-"""The activation handler (docs/behaviour.md §8, issue 7): ``jitr.handler.activate`` and
-``lambda_handler`` against a ``jitr.Registry`` and against moto's mocked boto3 ``iot``
+"""The activation handler (docs/behaviour.md §8, issue 7): ``jitr_iot.handler.activate`` and
+``lambda_handler`` against a ``jitr_iot.Registry`` and against moto's mocked boto3 ``iot``
 client, an independent implementation of the boto3 API; the binding it stands on
-(``jitr.Crl``, ``jitr.PolicyTemplate``, ``jitr.handler.Activation``, the core's state
+(``jitr_iot.Crl``, ``jitr_iot.PolicyTemplate``, ``jitr_iot.handler.Activation``, the core's state
 machine); and the scenario table the Rust driver runs too
 (``jitr-core/tests/data/handler_scenarios.json``).
 
 CRLs are made with the ``cryptography`` package (an independent X.509 implementation, so
-jitr does not only read what it wrote itself), signed with keys from jitr's tooling.
+jitr does not only read what it wrote itself), signed with keys from jitr_iot's tooling.
 
 About moto (5.x): it has no JITR (no device connects), and its ``register_certificate``
 accepts any ``status`` while AWS refuses ``PENDING_ACTIVATION`` there (only JITR registers
@@ -35,10 +35,10 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-import jitr
-import jitr.handler
+import jitr_iot
+import jitr_iot.handler
 from conftest import CODE, NOW, ROOT, SNI
-from jitr.handler import Activation, Report, activate
+from jitr_iot.handler import Activation, Report, activate
 
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
@@ -167,7 +167,7 @@ def make_crl(
     return builder.sign(key, hashes.SHA256()).public_bytes(encoding)
 
 
-def serial(device: jitr.GeneratedCertificate) -> int:
+def serial(device: jitr_iot.GeneratedCertificate) -> int:
     return int(device.certificate.serial_number, 16)
 
 
@@ -265,7 +265,7 @@ class JitrBackend(Backend):
 
     def __init__(self, ca: CertLike, proof: CertLike) -> None:
         self.ca = ca
-        self.client = self.registry = jitr.Registry(ACCOUNT, REGION, registration_code=CODE)
+        self.client = self.registry = jitr_iot.Registry(ACCOUNT, REGION, registration_code=CODE)
         self.ca_id = self.registry.register_ca_certificate(
             caCertificate=ca.certificate_pem,
             verificationCertificate=proof.certificate_pem,
@@ -346,7 +346,7 @@ def moto_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 @pytest.fixture(params=["jitr", "moto"])
 def backend(
-    request: pytest.FixtureRequest, ca: jitr.GeneratedCertificate, proof: jitr.GeneratedCertificate
+    request: pytest.FixtureRequest, ca: jitr_iot.GeneratedCertificate, proof: jitr_iot.GeneratedCertificate
 ) -> Backend:
     if request.param == "jitr":
         return JitrBackend(ca, proof)
@@ -367,7 +367,7 @@ def activated(name: str, target: str) -> List[Dict[str, Any]]:
 
 
 def test_clean_activation(
-    backend: Backend, ca: jitr.GeneratedCertificate, devices: List[jitr.GeneratedCertificate]
+    backend: Backend, ca: jitr_iot.GeneratedCertificate, devices: List[jitr_iot.GeneratedCertificate]
 ) -> None:
     device, listed = devices[0], devices[1]
     event = backend.pending(device)
@@ -391,18 +391,18 @@ def test_clean_activation(
 
 
 def test_a_listed_serial_is_revoked_without_a_policy(
-    backend: Backend, ca: jitr.GeneratedCertificate, devices: List[jitr.GeneratedCertificate]
+    backend: Backend, ca: jitr_iot.GeneratedCertificate, devices: List[jitr_iot.GeneratedCertificate]
 ) -> None:
     device = devices[0]
     event = backend.pending(device)
-    crl = jitr.Crl.from_bytes(make_crl(ca, [12345, serial(device)], encoding=serialization.Encoding.DER))
+    crl = jitr_iot.Crl.from_bytes(make_crl(ca, [12345, serial(device)], encoding=serialization.Encoding.DER))
     report = activate(event, backend.client, crl=crl, now=NOW)
     assert report == {"certificateId": device.certificate_id, "actions": [{"action": "REVOKED"}]}
     assert backend.view(device.certificate_id) == ("REVOKED", [], None)
 
 
 def test_stale_crl_is_refused_by_default_and_accepted_with_accept(
-    backend: Backend, ca: jitr.GeneratedCertificate, devices: List[jitr.GeneratedCertificate]
+    backend: Backend, ca: jitr_iot.GeneratedCertificate, devices: List[jitr_iot.GeneratedCertificate]
 ) -> None:
     device = devices[0]
     event = backend.pending(device)
@@ -420,7 +420,7 @@ def test_stale_crl_is_refused_by_default_and_accepted_with_accept(
 
 
 def test_a_crl_from_the_future_is_not_used(
-    backend: Backend, ca: jitr.GeneratedCertificate, devices: List[jitr.GeneratedCertificate]
+    backend: Backend, ca: jitr_iot.GeneratedCertificate, devices: List[jitr_iot.GeneratedCertificate]
 ) -> None:
     event = backend.pending(devices[0])
     future = make_crl(ca, this_update=NOW + timedelta(days=1), next_update=NOW + timedelta(days=30))
@@ -432,7 +432,7 @@ def test_a_crl_from_the_future_is_not_used(
 
 
 def test_a_repeated_or_late_event_is_a_no_op(
-    backend: Backend, ca: jitr.GeneratedCertificate, devices: List[jitr.GeneratedCertificate]
+    backend: Backend, ca: jitr_iot.GeneratedCertificate, devices: List[jitr_iot.GeneratedCertificate]
 ) -> None:
     device, revoked = devices[0], devices[1]
     event = backend.pending(device)
@@ -461,7 +461,7 @@ def test_a_repeated_or_late_event_is_a_no_op(
 
 
 def test_an_existing_policy_is_reused_as_it_is(
-    backend: Backend, devices: List[jitr.GeneratedCertificate]
+    backend: Backend, devices: List[jitr_iot.GeneratedCertificate]
 ) -> None:
     device = devices[0]
     event = backend.pending(device)
@@ -475,11 +475,11 @@ def test_an_existing_policy_is_reused_as_it_is(
 
 
 def test_a_template_fills_subject_fields_and_passes_aws_variables(
-    backend: Backend, devices: List[jitr.GeneratedCertificate]
+    backend: Backend, devices: List[jitr_iot.GeneratedCertificate]
 ) -> None:
     device = devices[3]  # CN=device-3
     event = backend.pending(device)
-    template = jitr.PolicyTemplate(
+    template = jitr_iot.PolicyTemplate(
         "Device_{{subject.CommonName}}",
         '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iot:Connect",'
         '"Resource":"arn:{{partition}}:iot:{{region}}:{{accountId}}:client/${iot:ClientId}"}]}',
@@ -493,9 +493,9 @@ def test_a_template_fills_subject_fields_and_passes_aws_variables(
 
 
 def test_concurrent_handlers_make_one_policy_and_one_attachment(
-    backend: Backend, devices: List[jitr.GeneratedCertificate]
+    backend: Backend, devices: List[jitr_iot.GeneratedCertificate]
 ) -> None:
-    """Eight threads handle the same event at once. Against jitr.Registry (atomic
+    """Eight threads handle the same event at once. Against jitr_iot.Registry (atomic
     operations, the GIL released), exactly one creates the policy, as in the Rust test.
     moto's create_policy is a check-then-insert without a lock, so two racing threads
     could in principle both see the policy missing; there the test checks the outcome
@@ -535,7 +535,7 @@ def test_concurrent_handlers_make_one_policy_and_one_attachment(
 
 
 def test_setting_active_fails_after_attaching_then_the_policy_is_detached(
-    backend: Backend, devices: List[jitr.GeneratedCertificate]
+    backend: Backend, devices: List[jitr_iot.GeneratedCertificate]
 ) -> None:
     """The last step fails (here: the service throttles update_certificate): the handler
     detaches the policy it attached and re-raises, so no policy stays on a certificate
@@ -581,7 +581,7 @@ class ServiceError(Exception):
     "step", ["describe_certificate", "describe_ca_certificate", "create_policy", "list_attached_policies", "attach_policy"]
 )
 def test_a_failing_step_propagates_and_leaves_no_attachment(
-    backend: Backend, ca: jitr.GeneratedCertificate, devices: List[jitr.GeneratedCertificate], step: str
+    backend: Backend, ca: jitr_iot.GeneratedCertificate, devices: List[jitr_iot.GeneratedCertificate], step: str
 ) -> None:
     """Any other error from the client (access denied, throttling, ...) propagates as it
     is, at the step that failed: the handler does not take it for "already exists" or "no
@@ -604,7 +604,7 @@ def test_a_failing_step_propagates_and_leaves_no_attachment(
 
 
 def test_a_policy_attached_before_is_not_detached_on_failure(
-    backend: Backend, devices: List[jitr.GeneratedCertificate]
+    backend: Backend, devices: List[jitr_iot.GeneratedCertificate]
 ) -> None:
     device = devices[0]
     event = backend.pending(device)
@@ -624,9 +624,9 @@ def test_a_policy_attached_before_is_not_detached_on_failure(
 
 
 def test_a_revocation_racing_the_activation_rolls_the_attachment_back(
-    ca: jitr.GeneratedCertificate, proof: jitr.GeneratedCertificate, devices: List[jitr.GeneratedCertificate]
+    ca: jitr_iot.GeneratedCertificate, proof: jitr_iot.GeneratedCertificate, devices: List[jitr_iot.GeneratedCertificate]
 ) -> None:
-    """jitr.Registry refuses REVOKED → ACTIVE (docs/behaviour.md §5): if an operator revokes the
+    """jitr_iot.Registry refuses REVOKED → ACTIVE (docs/behaviour.md §5): if an operator revokes the
     certificate while the handler runs, setting ACTIVE fails and the handler detaches the
     policy it attached."""
     backend = JitrBackend(ca, proof)
@@ -638,7 +638,7 @@ def test_a_revocation_racing_the_activation_rolls_the_attachment_back(
         backend.registry.update_certificate(certificateId=device.certificate_id, newStatus="REVOKED")
 
     spy.after["attach_policy"] = operator_revokes
-    with pytest.raises(jitr.CertificateStateException):
+    with pytest.raises(jitr_iot.CertificateStateException):
         activate(event, spy, now=NOW)
     assert spy.calls[-2:] == ["update_certificate", "detach_policy"]
     assert backend.attached(device.certificate_id) == []
@@ -655,21 +655,21 @@ def malformed_events(event: Dict[str, Any]) -> List[Tuple[str, Any, Type[BaseExc
     """(what, event, expected exception) from a good event."""
     out: List[Tuple[str, Any, Type[BaseException]]] = []
     for field in event:
-        out.append((f"missing {field}", {k: v for k, v in event.items() if k != field}, jitr.InvalidRequestException))
+        out.append((f"missing {field}", {k: v for k, v in event.items() if k != field}, jitr_iot.InvalidRequestException))
     out += [
-        ("empty", {}, jitr.InvalidRequestException),
-        ("not JSON", "not json", jitr.InvalidRequestException),
-        ("JSON not an object", "[1, 2]", jitr.InvalidRequestException),
-        ("unknown field", dict(event, extra=1), jitr.InvalidRequestException),
-        ("timestamp a string", dict(event, timestamp=str(event["timestamp"])), jitr.InvalidRequestException),
-        ("registration timestamp a number", dict(event, certificateRegistrationTimestamp=1), jitr.InvalidRequestException),
-        ("registration timestamp not digits", dict(event, certificateRegistrationTimestamp="soon"), jitr.InvalidRequestException),
-        ("certificateId a number", dict(event, certificateId=12), jitr.InvalidRequestException),
-        ("certificateId 63 hex", dict(event, certificateId=event["certificateId"][:63]), jitr.InvalidRequestException),
-        ("certificateId 65 hex", dict(event, certificateId=event["certificateId"] + "a"), jitr.InvalidRequestException),
-        ("certificateId not hex", dict(event, certificateId="zz" * 32), jitr.InvalidRequestException),
-        ("caCertificateId not hex", dict(event, caCertificateId="g" * 64), jitr.InvalidRequestException),
-        ("status unknown", dict(event, certificateStatus="PENDING"), jitr.InvalidRequestException),
+        ("empty", {}, jitr_iot.InvalidRequestException),
+        ("not JSON", "not json", jitr_iot.InvalidRequestException),
+        ("JSON not an object", "[1, 2]", jitr_iot.InvalidRequestException),
+        ("unknown field", dict(event, extra=1), jitr_iot.InvalidRequestException),
+        ("timestamp a string", dict(event, timestamp=str(event["timestamp"])), jitr_iot.InvalidRequestException),
+        ("registration timestamp a number", dict(event, certificateRegistrationTimestamp=1), jitr_iot.InvalidRequestException),
+        ("registration timestamp not digits", dict(event, certificateRegistrationTimestamp="soon"), jitr_iot.InvalidRequestException),
+        ("certificateId a number", dict(event, certificateId=12), jitr_iot.InvalidRequestException),
+        ("certificateId 63 hex", dict(event, certificateId=event["certificateId"][:63]), jitr_iot.InvalidRequestException),
+        ("certificateId 65 hex", dict(event, certificateId=event["certificateId"] + "a"), jitr_iot.InvalidRequestException),
+        ("certificateId not hex", dict(event, certificateId="zz" * 32), jitr_iot.InvalidRequestException),
+        ("caCertificateId not hex", dict(event, caCertificateId="g" * 64), jitr_iot.InvalidRequestException),
+        ("status unknown", dict(event, certificateStatus="PENDING"), jitr_iot.InvalidRequestException),
         ("a list", [event], TypeError),
         ("None", None, TypeError),
         ("bytes", json.dumps(event).encode(), TypeError),
@@ -679,7 +679,7 @@ def malformed_events(event: Dict[str, Any]) -> List[Tuple[str, Any, Type[BaseExc
 
 
 def test_malformed_events_raise_before_any_call(
-    backend: Backend, devices: List[jitr.GeneratedCertificate]
+    backend: Backend, devices: List[jitr_iot.GeneratedCertificate]
 ) -> None:
     event = backend.pending(devices[0])
     before = backend.snapshot()
@@ -698,7 +698,7 @@ def test_malformed_events_raise_before_any_call(
 
 
 def test_an_unknown_certificate_is_resource_not_found(
-    backend: Backend, ca: jitr.GeneratedCertificate, devices: List[jitr.GeneratedCertificate]
+    backend: Backend, ca: jitr_iot.GeneratedCertificate, devices: List[jitr_iot.GeneratedCertificate]
 ) -> None:
     backend.pending(devices[0])
     before = backend.snapshot()
@@ -707,15 +707,15 @@ def test_an_unknown_certificate_is_resource_not_found(
         activate(aws_event(never_connected.certificate_id, backend.ca_id), backend.client, crl=make_crl(ca), now=NOW)
     assert error_code(e.value) == "ResourceNotFoundException"
     if isinstance(backend, JitrBackend):
-        assert isinstance(e.value, jitr.ResourceNotFoundException)
+        assert isinstance(e.value, jitr_iot.ResourceNotFoundException)
     assert backend.snapshot() == before
 
 
 def test_unusable_crls_are_recorded_skips(
     backend: Backend,
-    ca: jitr.GeneratedCertificate,
-    other_ca: jitr.GeneratedCertificate,
-    devices: List[jitr.GeneratedCertificate],
+    ca: jitr_iot.GeneratedCertificate,
+    other_ca: jitr_iot.GeneratedCertificate,
+    devices: List[jitr_iot.GeneratedCertificate],
 ) -> None:
     device = devices[0]
     event = backend.pending(device)
@@ -749,46 +749,46 @@ def test_unusable_crls_are_recorded_skips(
         "not a crl",
     ],
 )
-def test_a_garbage_crl_is_invalid_request_before_any_call(backend: Backend, devices: List[jitr.GeneratedCertificate], garbage: Any) -> None:
+def test_a_garbage_crl_is_invalid_request_before_any_call(backend: Backend, devices: List[jitr_iot.GeneratedCertificate], garbage: Any) -> None:
     event = backend.pending(devices[0])
     before = backend.snapshot()
     spy = Spy(backend.client)
-    with pytest.raises(jitr.InvalidRequestException):
+    with pytest.raises(jitr_iot.InvalidRequestException):
         activate(event, spy, crl=garbage, now=NOW)
     # A certificate where a CRL belongs is refused as well.
-    with pytest.raises(jitr.InvalidRequestException, match="X509 CRL"):
+    with pytest.raises(jitr_iot.InvalidRequestException, match="X509 CRL"):
         activate(event, spy, crl=devices[0].certificate_pem, now=NOW)
     assert spy.calls == []
     assert backend.snapshot() == before
 
 
-def test_template_errors(backend: Backend, devices: List[jitr.GeneratedCertificate]) -> None:
+def test_template_errors(backend: Backend, devices: List[jitr_iot.GeneratedCertificate]) -> None:
     # An unknown placeholder: refused when the template is made, before any event.
     for name, document in [
         ("P_{{nope}}", "{}"),
         ("P", '{"Resource": "{{subject.Nickname}}"}'),
         ("P_{{certificateId", "{}"),
     ]:
-        with pytest.raises(jitr.InvalidRequestException):
-            jitr.PolicyTemplate(name, document)
+        with pytest.raises(jitr_iot.InvalidRequestException):
+            jitr_iot.PolicyTemplate(name, document)
     # A field this certificate lacks: refused when the handler runs, naming the field.
     event = backend.pending(devices[0])
     before = backend.snapshot()
-    template = jitr.PolicyTemplate(
+    template = jitr_iot.PolicyTemplate(
         "Org_{{subject.Organization}}",
         '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iot:Connect","Resource":"*"}]}',
     )
-    with pytest.raises(jitr.InvalidRequestException, match=r"Organization \(O\)"):
+    with pytest.raises(jitr_iot.InvalidRequestException, match=r"Organization \(O\)"):
         activate(event, backend.client, policy_template=template, now=NOW)
     # A rendered document that is not a valid policy (not JSON) is refused too.
-    with pytest.raises((jitr.InvalidRequestException, jitr.MalformedPolicyException)):
-        activate(event, backend.client, policy_template=jitr.PolicyTemplate("P_{{certificateId}}", "{{{certificateId}}"), now=NOW)
+    with pytest.raises((jitr_iot.InvalidRequestException, jitr_iot.MalformedPolicyException)):
+        activate(event, backend.client, policy_template=jitr_iot.PolicyTemplate("P_{{certificateId}}", "{{{certificateId}}"), now=NOW)
     assert backend.snapshot() == before
     assert backend.status(devices[0].certificate_id) == "PENDING_ACTIVATION"
 
 
 def test_other_bad_arguments(
-    backend: Backend, ca: jitr.GeneratedCertificate, other_ca: jitr.GeneratedCertificate, devices: List[jitr.GeneratedCertificate]
+    backend: Backend, ca: jitr_iot.GeneratedCertificate, other_ca: jitr_iot.GeneratedCertificate, devices: List[jitr_iot.GeneratedCertificate]
 ) -> None:
     event = backend.pending(devices[0])
     before = backend.snapshot()
@@ -820,11 +820,11 @@ def test_other_bad_arguments(
 
 
 def scenarios(
-    ca: jitr.GeneratedCertificate, other_ca: jitr.GeneratedCertificate, devices: List[jitr.GeneratedCertificate]
-) -> List[Tuple[jitr.GeneratedCertificate, Dict[str, Any]]]:
+    ca: jitr_iot.GeneratedCertificate, other_ca: jitr_iot.GeneratedCertificate, devices: List[jitr_iot.GeneratedCertificate]
+) -> List[Tuple[jitr_iot.GeneratedCertificate, Dict[str, Any]]]:
     d = devices
     stale = make_crl(ca, [serial(d[2])], this_update=NOW - timedelta(days=60), next_update=NOW - timedelta(days=1))
-    org = jitr.PolicyTemplate("Org_{{subject.Organization}}", '{"Version":"2012-10-17","Statement":[]}')
+    org = jitr_iot.PolicyTemplate("Org_{{subject.Organization}}", '{"Version":"2012-10-17","Statement":[]}')
     return [
         (d[0], {"crl": make_crl(ca, [serial(d[1])])}),
         (d[1], {"crl": make_crl(ca, [serial(d[1])])}),
@@ -840,7 +840,7 @@ def scenarios(
 
 
 def run_scenarios(
-    backend: Backend, cases: List[Tuple[jitr.GeneratedCertificate, Dict[str, Any]]]
+    backend: Backend, cases: List[Tuple[jitr_iot.GeneratedCertificate, Dict[str, Any]]]
 ) -> Tuple[List[Any], Dict[str, Any]]:
     events: Dict[str, Dict[str, Any]] = {}
     outcomes: List[Any] = []
@@ -855,10 +855,10 @@ def run_scenarios(
 
 
 def test_jitr_registry_and_moto_agree(
-    ca: jitr.GeneratedCertificate,
-    proof: jitr.GeneratedCertificate,
-    other_ca: jitr.GeneratedCertificate,
-    devices: List[jitr.GeneratedCertificate],
+    ca: jitr_iot.GeneratedCertificate,
+    proof: jitr_iot.GeneratedCertificate,
+    other_ca: jitr_iot.GeneratedCertificate,
+    devices: List[jitr_iot.GeneratedCertificate],
     moto_env: None,
 ) -> None:
     cases = scenarios(ca, other_ca, devices)
@@ -894,15 +894,15 @@ def test_jitr_registry_and_moto_agree(
 @pytest.fixture
 def lambda_config(monkeypatch: pytest.MonkeyPatch) -> None:
     """lambda_handler's module settings back to their defaults after each test."""
-    monkeypatch.setattr(jitr.handler, "iot_client", None)
-    monkeypatch.setattr(jitr.handler, "crl_source", None)
-    monkeypatch.setattr(jitr.handler, "policy_template", None)
+    monkeypatch.setattr(jitr_iot.handler, "iot_client", None)
+    monkeypatch.setattr(jitr_iot.handler, "crl_source", None)
+    monkeypatch.setattr(jitr_iot.handler, "policy_template", None)
     monkeypatch.delenv("JITR_CRL_PATH", raising=False)
     monkeypatch.delenv("JITR_STALE_CRL", raising=False)
     monkeypatch.delenv("JITR_REQUIRE_CRL", raising=False)
 
 
-def real_time_crl(ca: jitr.GeneratedCertificate, revoked: Sequence[int] = (), *, stale: bool = False) -> bytes:
+def real_time_crl(ca: jitr_iot.GeneratedCertificate, revoked: Sequence[int] = (), *, stale: bool = False) -> bytes:
     """lambda_handler reads the clock: a CRL current now (or one that expired yesterday)."""
     now = datetime.now(timezone.utc)
     if stale:
@@ -915,19 +915,19 @@ def test_lambda_handler_with_boto3_and_a_crl_file(
     moto_env: None,
     monkeypatch: pytest.MonkeyPatch,
     tmp_path: Path,
-    ca: jitr.GeneratedCertificate,
-    proof: jitr.GeneratedCertificate,
-    devices: List[jitr.GeneratedCertificate],
+    ca: jitr_iot.GeneratedCertificate,
+    proof: jitr_iot.GeneratedCertificate,
+    devices: List[jitr_iot.GeneratedCertificate],
 ) -> None:
     backend = MotoBackend(ca, proof)  # the CA and devices registered with moto's boto3
     good, bad = devices[0], devices[1]
     crl_file = tmp_path / "fleet.crl"
     crl_file.write_bytes(real_time_crl(ca, [serial(bad)]))
     monkeypatch.setenv("JITR_CRL_PATH", str(crl_file))
-    report = jitr.handler.lambda_handler(backend.pending(bad), None)
+    report = jitr_iot.handler.lambda_handler(backend.pending(bad), None)
     assert report["actions"] == [{"action": "REVOKED"}]
-    assert jitr.handler.iot_client is not None  # boto3.client("iot"), kept for next time
-    report = jitr.handler.lambda_handler(backend.pending(good), None)
+    assert jitr_iot.handler.iot_client is not None  # boto3.client("iot"), kept for next time
+    report = jitr_iot.handler.lambda_handler(backend.pending(good), None)
     assert [a["action"] for a in report["actions"]] == ["POLICY_CREATED", "POLICY_ATTACHED", "ACTIVATED"]
     assert backend.view(bad.certificate_id) == ("REVOKED", [], None)
     assert backend.view(good.certificate_id)[:2] == ("ACTIVE", [f"Policy_{good.certificate_id}"])
@@ -935,15 +935,15 @@ def test_lambda_handler_with_boto3_and_a_crl_file(
     late = devices[2]
     crl_file.write_bytes(real_time_crl(ca, [serial(late)], stale=True))
     event = backend.pending(late)
-    report = jitr.handler.lambda_handler(event, None)
+    report = jitr_iot.handler.lambda_handler(event, None)
     assert report["actions"][0]["reason"] == "CRL_STALE"
     monkeypatch.setenv("JITR_STALE_CRL", "ACCEPT")
-    assert jitr.handler.lambda_handler(event, None)["actions"] == [{"action": "REVOKED"}]
+    assert jitr_iot.handler.lambda_handler(event, None)["actions"] == [{"action": "REVOKED"}]
     # A missing file is a configuration error: the invocation fails, nothing changes.
     monkeypatch.setenv("JITR_CRL_PATH", str(tmp_path / "missing.crl"))
     before = backend.snapshot()
     with pytest.raises(FileNotFoundError):
-        jitr.handler.lambda_handler(backend.pending(devices[3]), None)
+        jitr_iot.handler.lambda_handler(backend.pending(devices[3]), None)
     assert backend.snapshot()[1:] == before[1:]  # no policy, no CA change
     assert backend.view(devices[3].certificate_id) == ("PENDING_ACTIVATION", [], None)
 
@@ -952,33 +952,33 @@ def test_lambda_handler_with_a_crl_directory(
     lambda_config: None,
     monkeypatch: pytest.MonkeyPatch,
     tmp_path: Path,
-    ca: jitr.GeneratedCertificate,
-    proof: jitr.GeneratedCertificate,
-    devices: List[jitr.GeneratedCertificate],
+    ca: jitr_iot.GeneratedCertificate,
+    proof: jitr_iot.GeneratedCertificate,
+    devices: List[jitr_iot.GeneratedCertificate],
 ) -> None:
     backend = JitrBackend(ca, proof)
-    monkeypatch.setattr(jitr.handler, "iot_client", backend.registry)
+    monkeypatch.setattr(jitr_iot.handler, "iot_client", backend.registry)
     monkeypatch.setenv("JITR_CRL_PATH", str(tmp_path))
     # No <caId>.crl in the directory: this CA has no CRL.
-    report = jitr.handler.lambda_handler(backend.pending(devices[0]), None)
+    report = jitr_iot.handler.lambda_handler(backend.pending(devices[0]), None)
     assert report["actions"][-1] == {"action": "ACTIVATED"}
     (tmp_path / f"{backend.ca_id}.crl").write_bytes(
         x509.load_pem_x509_crl(real_time_crl(ca, [serial(devices[1])])).public_bytes(serialization.Encoding.DER)
     )
-    report = jitr.handler.lambda_handler(backend.pending(devices[1]), None)
+    report = jitr_iot.handler.lambda_handler(backend.pending(devices[1]), None)
     assert report["actions"] == [{"action": "REVOKED"}]
-    assert "boto3" not in type(jitr.handler.iot_client).__module__
+    assert "boto3" not in type(jitr_iot.handler.iot_client).__module__
     # JITR_REQUIRE_CRL: ALWAYS leaves a CA without a file pending; by default a stale
     # file fails closed, and NEVER activates without the check, saying so.
     (tmp_path / f"{backend.ca_id}.crl").unlink()
     monkeypatch.setenv("JITR_REQUIRE_CRL", "ALWAYS")
     event = backend.pending(devices[2])
-    assert [a.get("reason") for a in jitr.handler.lambda_handler(event, None)["actions"]] == ["CRL_NOT_CONFIGURED"]
+    assert [a.get("reason") for a in jitr_iot.handler.lambda_handler(event, None)["actions"]] == ["CRL_NOT_CONFIGURED"]
     (tmp_path / f"{backend.ca_id}.crl").write_bytes(real_time_crl(ca, stale=True))
     monkeypatch.delenv("JITR_REQUIRE_CRL")
-    assert [a.get("reason") for a in jitr.handler.lambda_handler(event, None)["actions"]] == ["CRL_STALE"]
+    assert [a.get("reason") for a in jitr_iot.handler.lambda_handler(event, None)["actions"]] == ["CRL_STALE"]
     monkeypatch.setenv("JITR_REQUIRE_CRL", "NEVER")
-    report = jitr.handler.lambda_handler(event, None)
+    report = jitr_iot.handler.lambda_handler(event, None)
     assert [a.get("reason", a["action"]) for a in report["actions"]] == [
         "CRL_STALE", "POLICY_CREATED", "POLICY_ATTACHED", "ACTIVATED"
     ]
@@ -990,38 +990,38 @@ def test_lambda_handler_with_a_crl_source_and_a_template(
     lambda_config: None,
     monkeypatch: pytest.MonkeyPatch,
     tmp_path: Path,
-    ca: jitr.GeneratedCertificate,
-    proof: jitr.GeneratedCertificate,
-    devices: List[jitr.GeneratedCertificate],
+    ca: jitr_iot.GeneratedCertificate,
+    proof: jitr_iot.GeneratedCertificate,
+    devices: List[jitr_iot.GeneratedCertificate],
 ) -> None:
     backend = JitrBackend(ca, proof)
-    monkeypatch.setattr(jitr.handler, "iot_client", backend.registry)
+    monkeypatch.setattr(jitr_iot.handler, "iot_client", backend.registry)
     monkeypatch.setenv("JITR_CRL_PATH", str(tmp_path / "ignored: the source wins"))
     asked: List[str] = []
-    crl = jitr.Crl.from_bytes(real_time_crl(ca, [serial(devices[1])]))
+    crl = jitr_iot.Crl.from_bytes(real_time_crl(ca, [serial(devices[1])]))
 
-    def source(ca_certificate_id: str) -> Optional[jitr.handler.CrlLike]:
+    def source(ca_certificate_id: str) -> Optional[jitr_iot.handler.CrlLike]:
         asked.append(ca_certificate_id)
         return crl
 
-    monkeypatch.setattr(jitr.handler, "crl_source", source)
+    monkeypatch.setattr(jitr_iot.handler, "crl_source", source)
     monkeypatch.setattr(
-        jitr.handler,
+        jitr_iot.handler,
         "policy_template",
-        jitr.PolicyTemplate("Fleet_{{subject.CommonName}}", '{"Version":"2012-10-17","Statement":[]}'),
+        jitr_iot.PolicyTemplate("Fleet_{{subject.CommonName}}", '{"Version":"2012-10-17","Statement":[]}'),
     )
-    assert jitr.handler.lambda_handler(backend.pending(devices[1]), None)["actions"] == [{"action": "REVOKED"}]
-    report = jitr.handler.lambda_handler(json.loads(json.dumps(backend.pending(devices[0]))), None)
+    assert jitr_iot.handler.lambda_handler(backend.pending(devices[1]), None)["actions"] == [{"action": "REVOKED"}]
+    report = jitr_iot.handler.lambda_handler(json.loads(json.dumps(backend.pending(devices[0]))), None)
     assert report["actions"][0] == {"action": "POLICY_CREATED", "policyName": "Fleet_device-0"}
     assert asked == [backend.ca_id, backend.ca_id]
     # A malformed event fails the invocation before any call.
-    with pytest.raises(jitr.InvalidRequestException):
-        jitr.handler.lambda_handler({"certificateId": CID}, None)
+    with pytest.raises(jitr_iot.InvalidRequestException):
+        jitr_iot.handler.lambda_handler({"certificateId": CID}, None)
     assert len(asked) == 2
 
 
 def test_importing_the_handler_does_not_import_boto3() -> None:
-    code = "import sys, jitr, jitr.handler; print('boto3' in sys.modules, 'botocore' in sys.modules)"
+    code = "import sys, jitr_iot, jitr_iot.handler; print('boto3' in sys.modules, 'botocore.session' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["False", "False"]
 
@@ -1030,7 +1030,7 @@ def test_importing_the_handler_does_not_import_boto3() -> None:
 # The binding: Crl, PolicyTemplate, Activation
 
 
-def test_crl_parses_pem_der_and_answers_lookups(ca: jitr.GeneratedCertificate, other_ca: jitr.GeneratedCertificate) -> None:
+def test_crl_parses_pem_der_and_answers_lookups(ca: jitr_iot.GeneratedCertificate, other_ca: jitr_iot.GeneratedCertificate) -> None:
     this_update = NOW - timedelta(hours=5)
     next_update = NOW + timedelta(days=3)
     serials = [1, 0x80, 0x0102, 2**100 + 7]
@@ -1038,7 +1038,7 @@ def test_crl_parses_pem_der_and_answers_lookups(ca: jitr.GeneratedCertificate, o
     der = x509.load_pem_x509_crl(pem).public_bytes(serialization.Encoding.DER)
     encodings: List[Union[bytes, bytearray, str]] = [pem, pem.decode(), der, bytearray(der)]
     for data in encodings:
-        crl = jitr.Crl.from_bytes(data)
+        crl = jitr_iot.Crl.from_bytes(data)
         assert len(crl) == 4
         assert crl.this_update == this_update and crl.next_update == next_update
         assert crl.issuer == "CN=Test Fleet CA"
@@ -1052,20 +1052,20 @@ def test_crl_parses_pem_der_and_answers_lookups(ca: jitr.GeneratedCertificate, o
         assert "Crl(issuer='CN=Test Fleet CA', revoked=4)" == repr(crl)
     crl.verify_issued_by(ca.certificate_pem)
     crl.verify_issued_by(ca.certificate)
-    with pytest.raises(jitr.CrlError) as e:
+    with pytest.raises(jitr_iot.CrlError) as e:
         crl.verify_issued_by(other_ca.certificate_pem)
     assert e.value.code == "CRL_WRONG_ISSUER" and "Unregistered CA" in e.value.message
-    impostor = jitr.Crl.from_bytes(make_crl(other_ca, issuer=ca))
-    with pytest.raises(jitr.CrlError) as e:
+    impostor = jitr_iot.Crl.from_bytes(make_crl(other_ca, issuer=ca))
+    with pytest.raises(jitr_iot.CrlError) as e:
         impostor.verify_issued_by(ca.certificate)
     assert e.value.code == "CRL_BAD_SIGNATURE" and isinstance(e.value, ValueError)
-    assert jitr.Crl.from_bytes(make_crl(ca)).is_revoked(1) is False
-    with pytest.raises(jitr.CertificateValidationException):
+    assert jitr_iot.Crl.from_bytes(make_crl(ca)).is_revoked(1) is False
+    with pytest.raises(jitr_iot.CertificateValidationException):
         crl.verify_issued_by("not a certificate")
 
 
-def test_crl_bad_arguments(ca: jitr.GeneratedCertificate) -> None:
-    crl = jitr.Crl.from_bytes(make_crl(ca, [5]))
+def test_crl_bad_arguments(ca: jitr_iot.GeneratedCertificate) -> None:
+    crl = jitr_iot.Crl.from_bytes(make_crl(ca, [5]))
     for bad_type in [None, 5.0, ["05"], True]:
         with pytest.raises(TypeError):
             crl.is_revoked(bad_type)  # type: ignore[arg-type]
@@ -1075,7 +1075,7 @@ def test_crl_bad_arguments(ca: jitr.GeneratedCertificate) -> None:
             crl.is_revoked(bad_value)
     for bad in [None, 5, ["x"]]:
         with pytest.raises(TypeError):
-            jitr.Crl.from_bytes(bad)  # type: ignore[arg-type]
+            jitr_iot.Crl.from_bytes(bad)  # type: ignore[arg-type]
         with pytest.raises(TypeError):
             crl.verify_issued_by(bad)  # type: ignore[arg-type]
 
@@ -1086,33 +1086,33 @@ def test_the_real_amazon_crl() -> None:
     corpus = ROOT.parent / "shared" / "corpora" / "rustls-webpki-tests" / "amazon"
     if not corpus.is_dir():
         pytest.skip(f"corpus not found at {corpus}")
-    crl = jitr.Crl.from_bytes((corpus / "r2m02.crl").read_bytes())
+    crl = jitr_iot.Crl.from_bytes((corpus / "r2m02.crl").read_bytes())
     assert len(crl) == 14_102
     reference = x509.load_der_x509_crl((corpus / "r2m02.crl").read_bytes())
     listed = [r.serial_number for r in reference]
     assert len(listed) == 14_102 and all(crl.is_revoked(s) for s in listed[::97])
     assert not crl.is_revoked(0x123456)
     assert crl.next_update == reference.next_update_utc
-    crl.verify_issued_by(jitr.Certificate.from_der((corpus / "r2m02.cer").read_bytes()))
-    with pytest.raises(jitr.CrlError, match="not by the CA"):
-        crl.verify_issued_by(jitr.Certificate.from_der((corpus / "e2m01.cer").read_bytes()))
+    crl.verify_issued_by(jitr_iot.Certificate.from_der((corpus / "r2m02.cer").read_bytes()))
+    with pytest.raises(jitr_iot.CrlError, match="not by the CA"):
+        crl.verify_issued_by(jitr_iot.Certificate.from_der((corpus / "e2m01.cer").read_bytes()))
 
 
 def test_policy_template() -> None:
-    sample = jitr.PolicyTemplate.aws_sample()
+    sample = jitr_iot.PolicyTemplate.aws_sample()
     assert sample.name == "Policy_{{certificateId}}"
     assert json.loads(sample.document.replace("{{", "").replace("}}", ""))["Version"] == "2012-10-17"
-    same = jitr.PolicyTemplate(sample.name, sample.document)
-    assert same == sample and hash(same) == hash(sample) and same != jitr.PolicyTemplate("P", "{}")
-    assert repr(jitr.PolicyTemplate("P", "{}")) == "PolicyTemplate('P', '{}')"
-    with pytest.raises(jitr.InvalidRequestException, match=r"\{\{nope\}\}"):
-        jitr.PolicyTemplate("P", '{"x": "{{nope}}"}')
+    same = jitr_iot.PolicyTemplate(sample.name, sample.document)
+    assert same == sample and hash(same) == hash(sample) and same != jitr_iot.PolicyTemplate("P", "{}")
+    assert repr(jitr_iot.PolicyTemplate("P", "{}")) == "PolicyTemplate('P', '{}')"
+    with pytest.raises(jitr_iot.InvalidRequestException, match=r"\{\{nope\}\}"):
+        jitr_iot.PolicyTemplate("P", '{"x": "{{nope}}"}')
 
 
 def test_the_machine_binding_names_calls_and_reads_replies(
-    ca: jitr.GeneratedCertificate, devices: List[jitr.GeneratedCertificate]
+    ca: jitr_iot.GeneratedCertificate, devices: List[jitr_iot.GeneratedCertificate]
 ) -> None:
-    """``jitr.handler.Activation`` driven by hand: the binding converts, the core decides."""
+    """``jitr_iot.handler.Activation`` driven by hand: the binding converts, the core decides."""
     device = devices[0]
     event = aws_event(device.certificate_id, ca.certificate_id)
     arn = f"arn:aws:iot:{REGION}:{ACCOUNT}:cert/{device.certificate_id}"
@@ -1161,19 +1161,19 @@ def test_the_machine_binding_names_calls_and_reads_replies(
     assert [a["action"] for a in run.actions] == ["POLICY_REUSED", "POLICY_ATTACHED", "POLICY_DETACHED"]
     with pytest.raises(RuntimeError, match="UpdateCertificate failed: network down"):
         run.report()
-    with pytest.raises(jitr.InvalidRequestException, match="ended"):
+    with pytest.raises(jitr_iot.InvalidRequestException, match="ended"):
         run.succeeded({})
     # The core refuses a description of another certificate: report() raises it.
     run = Activation(event, now=NOW)
     run.succeeded({"certificateDescription": {
         "certificatePem": devices[1].certificate_pem, "status": "PENDING_ACTIVATION", "certificateArn": arn}})
     assert run.next_call() is None and run.failed_operation is None
-    with pytest.raises(jitr.InvalidRequestException, match="not the event's"):
+    with pytest.raises(jitr_iot.InvalidRequestException, match="not the event's"):
         run.report()
     # Bad arguments.
     bad: List[Tuple[Dict[str, Any], Type[BaseException]]] = [
         ({"crl": 5}, TypeError),
-        ({"crl": b"junk"}, jitr.InvalidRequestException),
+        ({"crl": b"junk"}, jitr_iot.InvalidRequestException),
         ({"stale_crl": "refuse"}, ValueError),
         ({"require_crl": "SOMETIMES"}, ValueError),
         ({"template": "P"}, TypeError),
@@ -1181,7 +1181,7 @@ def test_the_machine_binding_names_calls_and_reads_replies(
     for kwargs, error in bad:
         with pytest.raises(error):
             Activation(event, **kwargs)
-    assert jitr.parse_registration_event(json.dumps(event)) == event
+    assert jitr_iot.parse_registration_event(json.dumps(event)) == event
 
 
 # ---------------------------------------------------------------------------------------
@@ -1211,7 +1211,7 @@ def run_shared_scenario(
     s: Dict[str, Any],
     backend: Backend,
     registered: CertLike,
-    other_ca: jitr.GeneratedCertificate,
+    other_ca: jitr_iot.GeneratedCertificate,
 ) -> Dict[str, Any]:
     device = make_certificate(
         "device-1",
@@ -1236,7 +1236,7 @@ def run_shared_scenario(
             distribution_point=POINTS[crl["distribution_point"]] if "distribution_point" in crl else None,
         )
     if s.get("template") == "organization":
-        kwargs["policy_template"] = jitr.PolicyTemplate(
+        kwargs["policy_template"] = jitr_iot.PolicyTemplate(
             "Org_{{subject.Organization}}", '{"Version":"2012-10-17","Statement":[]}'
         )
     name, arn = f"Policy_{device.certificate_id}", backend.arn(device.certificate_id)
@@ -1269,13 +1269,13 @@ def run_shared_scenario(
 
 def test_the_shared_scenarios_through_the_python_driver(
     backend: Backend,
-    ca: jitr.GeneratedCertificate,
-    proof: jitr.GeneratedCertificate,
-    other_ca: jitr.GeneratedCertificate,
+    ca: jitr_iot.GeneratedCertificate,
+    proof: jitr_iot.GeneratedCertificate,
+    other_ca: jitr_iot.GeneratedCertificate,
     no_crl_sign_ca: Tuple[Made, Made],
 ) -> None:
     """The same scenarios, the same action codes and end states as the Rust ``Handler``
-    (``jitr-core/tests/handler_scenarios.rs``), on jitr.Registry and on moto."""
+    (``jitr-core/tests/handler_scenarios.rs``), on jitr_iot.Registry and on moto."""
     assert len(SCENARIOS) >= 20
     failures = []
     for s in SCENARIOS:
@@ -1289,11 +1289,11 @@ def test_the_shared_scenarios_through_the_python_driver(
 
 
 def test_the_machines_docstring_example_runs() -> None:
-    """test_docs runs the package's documented examples; the machine's lives in jitr.handler."""
+    """test_docs runs the package's documented examples; the machine's lives in jitr_iot.handler."""
     import doctest
 
     doc = Activation.__doc__ or ""
     assert ">>>" in doc
-    test = doctest.DocTestParser().get_doctest(doc, {}, "jitr.handler.Activation", None, 0)
+    test = doctest.DocTestParser().get_doctest(doc, {}, "jitr_iot.handler.Activation", None, 0)
     result = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS).run(test)
     assert result.failed == 0 and result.attempted >= 3

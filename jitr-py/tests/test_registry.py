@@ -1,4 +1,4 @@
-"""Every boto3 method of jitr.Registry, with boto3's response shapes (the key sets of the
+"""Every boto3 method of jitr_iot.Registry, with boto3's response shapes (the key sets of the
 botocore ``iot`` 2015-05-28 output shapes), datetimes and paging."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from typing import Any, List
 
 import pytest
 
-import jitr
+import jitr_iot
 from conftest import CODE, NOW, body, later, register_ca
 
 # Output shapes of the AWS API model (boto3 omits members that have no value).
@@ -37,17 +37,17 @@ def utc(d: Any) -> datetime:
 
 
 def test_constructor_and_properties() -> None:
-    r = jitr.Registry()
+    r = jitr_iot.Registry()
     assert (r.account_id, r.region, r.partition) == (ACCOUNT, "us-east-1", "aws")
-    r = jitr.Registry("210987654321", "eu-central-1", "aws-cn")
+    r = jitr_iot.Registry("210987654321", "eu-central-1", "aws-cn")
     assert (r.account_id, r.region, r.partition) == ("210987654321", "eu-central-1", "aws-cn")
     assert repr(r) == "Registry(account_id='210987654321', region='eu-central-1', partition='aws-cn')"
     for bad in [dict(account_id="1234"), dict(region="US_EAST"), dict(partition="azure")]:
-        with pytest.raises(jitr.InvalidRequestException):
-            jitr.Registry(**bad)  # type: ignore[arg-type]
+        with pytest.raises(jitr_iot.InvalidRequestException):
+            jitr_iot.Registry(**bad)  # type: ignore[arg-type]
 
 
-def test_registration_code(registry: jitr.Registry) -> None:
+def test_registration_code(registry: jitr_iot.Registry) -> None:
     first = body(registry.get_registration_code())
     assert first == {"registrationCode": CODE}
     assert body(registry.get_registration_code()) == first
@@ -55,15 +55,15 @@ def test_registration_code(registry: jitr.Registry) -> None:
     fresh = registry.get_registration_code()["registrationCode"]
     assert re.fullmatch("[0-9a-f]{64}", fresh) and fresh != CODE
     assert registry.get_registration_code()["registrationCode"] == fresh
-    minted = jitr.Registry().get_registration_code()["registrationCode"]
+    minted = jitr_iot.Registry().get_registration_code()["registrationCode"]
     assert re.fullmatch("[0-9a-f]{64}", minted)
     # A fixed code is lowercased, as every ID jitr returns.
-    upper = jitr.Registry(registration_code=CODE.upper())
+    upper = jitr_iot.Registry(registration_code=CODE.upper())
     assert upper.get_registration_code()["registrationCode"] == CODE
 
 
 def test_register_and_describe_ca(
-    registry: jitr.Registry, ca: jitr.GeneratedCertificate, proof: jitr.GeneratedCertificate
+    registry: jitr_iot.Registry, ca: jitr_iot.GeneratedCertificate, proof: jitr_iot.GeneratedCertificate
 ) -> None:
     at = NOW + timedelta(milliseconds=123)
     response = body(
@@ -88,7 +88,7 @@ def test_register_and_describe_ca(
     assert desc["ownedBy"] == ACCOUNT
     assert desc["customerVersion"] == 1
     assert UUID.match(desc["generationId"])
-    assert jitr.Certificate.from_pem(desc["certificatePem"]) == ca.certificate
+    assert jitr_iot.Certificate.from_pem(desc["certificatePem"]) == ca.certificate
     assert utc(desc["creationDate"]) == at  # millisecond precision survives
     assert utc(desc["lastModifiedDate"]) == at
     assert set(desc["validity"]) == {"notBefore", "notAfter"}
@@ -100,7 +100,7 @@ def test_register_and_describe_ca(
 
 
 def test_update_ca_certificate(
-    registry: jitr.Registry, ca: jitr.GeneratedCertificate, proof: jitr.GeneratedCertificate
+    registry: jitr_iot.Registry, ca: jitr_iot.GeneratedCertificate, proof: jitr_iot.GeneratedCertificate
 ) -> None:
     ca_id = register_ca(registry, ca, proof, active=False, auto=False)
     role = "arn:aws:iam::123456789012:role/JITP"
@@ -121,13 +121,14 @@ def test_update_ca_certificate(
     assert d.get("registrationConfig") == {"templateBody": "{}", "roleArn": role, "templateName": "t"}
     registry.update_ca_certificate(certificateId=ca_id, removeAutoRegistration=True, now=later(6))
     assert "registrationConfig" not in registry.describe_ca_certificate(certificateId=ca_id)
-    for status in ["INACTIVE", "ACTIVE", "INACTIVE"]:
+    statuses: List[jitr_iot.CaStatus] = ["INACTIVE", "ACTIVE", "INACTIVE"]
+    for status in statuses:
         registry.update_ca_certificate(certificateId=ca_id, newStatus=status, now=later(7))
         assert registry.describe_ca_certificate(certificateId=ca_id)["certificateDescription"]["status"] == status
 
 
 def test_list_and_delete_ca_certificates(
-    registry: jitr.Registry, ca: jitr.GeneratedCertificate, proof: jitr.GeneratedCertificate
+    registry: jitr_iot.Registry, ca: jitr_iot.GeneratedCertificate, proof: jitr_iot.GeneratedCertificate
 ) -> None:
     assert body(registry.list_ca_certificates()) == {"certificates": []}
     ca_id = register_ca(registry, ca, proof)
@@ -136,20 +137,20 @@ def test_list_and_delete_ca_certificates(
     (item,) = listed["certificates"]
     assert set(item) == CA_SUMMARY_KEYS
     assert (item["certificateId"], item["status"], utc(item["creationDate"])) == (ca_id, "ACTIVE", NOW)
-    with pytest.raises(jitr.CertificateStateException):
+    with pytest.raises(jitr_iot.CertificateStateException):
         registry.delete_ca_certificate(certificateId=ca_id)  # still ACTIVE
     registry.update_ca_certificate(certificateId=ca_id, newStatus="INACTIVE")
     assert body(registry.delete_ca_certificate(certificateId=ca_id)) == {}
     assert registry.list_ca_certificates()["certificates"] == []
-    with pytest.raises(jitr.ResourceNotFoundException):
+    with pytest.raises(jitr_iot.ResourceNotFoundException):
         registry.describe_ca_certificate(certificateId=ca_id)
 
 
 def test_register_and_describe_certificate(
-    registry: jitr.Registry,
-    ca: jitr.GeneratedCertificate,
-    proof: jitr.GeneratedCertificate,
-    devices: List[jitr.GeneratedCertificate],
+    registry: jitr_iot.Registry,
+    ca: jitr_iot.GeneratedCertificate,
+    proof: jitr_iot.GeneratedCertificate,
+    devices: List[jitr_iot.GeneratedCertificate],
 ) -> None:
     ca_id = register_ca(registry, ca, proof)
     device = devices[0]
@@ -172,19 +173,19 @@ def test_register_and_describe_certificate(
     assert registry.describe_certificate(certificateId=r2["certificateId"])["certificateDescription"]["status"] == "REVOKED"
     r3 = registry.register_certificate(certificatePem=devices[2].certificate_pem, setAsActive=True)
     assert registry.describe_certificate(certificateId=r3["certificateId"])["certificateDescription"]["status"] == "ACTIVE"
-    with pytest.raises(jitr.ResourceAlreadyExistsException) as e:
+    with pytest.raises(jitr_iot.ResourceAlreadyExistsException) as e:
         registry.register_certificate(certificatePem=device.certificate_pem)
     assert e.value.resource_id == dev_id
 
 
-def test_register_certificate_without_ca(registry: jitr.Registry, other_ca: jitr.GeneratedCertificate) -> None:
-    device = jitr.issue_certificate(other_ca, "lonely", not_before=NOW)
+def test_register_certificate_without_ca(registry: jitr_iot.Registry, other_ca: jitr_iot.GeneratedCertificate) -> None:
+    device = jitr_iot.issue_certificate(other_ca, "lonely", not_before=NOW)
     response = body(registry.register_certificate_without_ca(certificatePem=device.certificate_pem, status="ACTIVE"))
     desc = registry.describe_certificate(certificateId=response["certificateId"])["certificateDescription"]
     assert "caCertificateId" not in desc  # boto3 omits what has no value
     assert set(desc) == CERT_DESCRIPTION_KEYS - {"caCertificateId"}
     assert (desc["status"], desc["certificateMode"]) == ("ACTIVE", "SNI_ONLY")
-    with pytest.raises(jitr.InvalidRequestException):
+    with pytest.raises(jitr_iot.InvalidRequestException):
         registry.register_certificate_without_ca(certificatePem=device.certificate_pem, status="PENDING_TRANSFER")
 
 
@@ -201,9 +202,13 @@ def test_register_certificate_without_ca(registry: jitr.Registry, other_ca: jitr
     ],
 )
 def test_update_certificate(
-    registry: jitr.Registry, other_ca: jitr.GeneratedCertificate, start: str, target: str, ok: bool
+    registry: jitr_iot.Registry,
+    other_ca: jitr_iot.GeneratedCertificate,
+    start: jitr_iot.CertificateStatus,
+    target: jitr_iot.CertificateStatus,
+    ok: bool,
 ) -> None:
-    device = jitr.issue_certificate(other_ca, "d", not_before=NOW)
+    device = jitr_iot.issue_certificate(other_ca, "d", not_before=NOW)
     cid = registry.register_certificate_without_ca(certificatePem=device.certificate_pem, status=start)["certificateId"]
     if ok:
         assert body(registry.update_certificate(certificateId=cid, newStatus=target, now=later(3))) == {}
@@ -212,33 +217,34 @@ def test_update_certificate(
         # Same → same changes nothing; every real change bumps the version.
         assert desc["customerVersion"] == (1 if start == target else 2)
     else:
-        with pytest.raises(jitr.CertificateStateException):
+        with pytest.raises(jitr_iot.CertificateStateException):
             registry.update_certificate(certificateId=cid, newStatus=target)
-    for never in ["PENDING_ACTIVATION", "PENDING_TRANSFER", "REGISTER_INACTIVE", "active"]:
-        with pytest.raises(jitr.InvalidRequestException):
+    nevers: List[Any] = ["PENDING_ACTIVATION", "PENDING_TRANSFER", "REGISTER_INACTIVE", "active"]
+    for never in nevers:
+        with pytest.raises(jitr_iot.InvalidRequestException):
             registry.update_certificate(certificateId=cid, newStatus=never)
 
 
-def test_delete_certificate(registry: jitr.Registry, other_ca: jitr.GeneratedCertificate) -> None:
-    device = jitr.issue_certificate(other_ca, "d", not_before=NOW)
+def test_delete_certificate(registry: jitr_iot.Registry, other_ca: jitr_iot.GeneratedCertificate) -> None:
+    device = jitr_iot.issue_certificate(other_ca, "d", not_before=NOW)
     cid = registry.register_certificate_without_ca(certificatePem=device.certificate_pem, status="ACTIVE")["certificateId"]
     arn = registry.describe_certificate(certificateId=cid)["certificateDescription"]["certificateArn"]
-    with pytest.raises(jitr.CertificateStateException):
+    with pytest.raises(jitr_iot.CertificateStateException):
         registry.delete_certificate(certificateId=cid)
     registry.update_certificate(certificateId=cid, newStatus="INACTIVE")
     registry.create_policy(policyName="p", policyDocument=DOCUMENT)
     registry.attach_policy(policyName="p", target=arn)
-    with pytest.raises(jitr.DeleteConflictException):
+    with pytest.raises(jitr_iot.DeleteConflictException):
         registry.delete_certificate(certificateId=cid)
     assert body(registry.delete_certificate(certificateId=cid, forceDelete=True)) == {}
-    with pytest.raises(jitr.ResourceNotFoundException):
+    with pytest.raises(jitr_iot.ResourceNotFoundException):
         registry.describe_certificate(certificateId=cid)
 
 
-def test_paging(registry: jitr.Registry, other_ca: jitr.GeneratedCertificate) -> None:
+def test_paging(registry: jitr_iot.Registry, other_ca: jitr_iot.GeneratedCertificate) -> None:
     ids = []
     for i in range(7):
-        device = jitr.issue_certificate(other_ca, f"paged-{i}", not_before=NOW)
+        device = jitr_iot.issue_certificate(other_ca, f"paged-{i}", not_before=NOW)
         ids.append(
             registry.register_certificate_without_ca(certificatePem=device.certificate_pem, now=later(i))["certificateId"]
         )
@@ -267,80 +273,66 @@ def test_paging(registry: jitr.Registry, other_ca: jitr.GeneratedCertificate) ->
     assert "nextMarker" not in first and [c["certificateId"] for c in first["certificates"]] == ids
     assert [c["creationDate"] for c in first["certificates"]] == [later(i) for i in range(7)]
     for bad in [0, -1, 251]:
-        with pytest.raises(jitr.InvalidRequestException):
+        with pytest.raises(jitr_iot.InvalidRequestException):
             registry.list_certificates(pageSize=bad)
-    with pytest.raises(jitr.InvalidRequestException):
+    with pytest.raises(jitr_iot.InvalidRequestException):
         registry.list_certificates(marker="not a marker")
 
 
 def test_list_certificates_by_ca(
-    registry: jitr.Registry,
-    ca: jitr.GeneratedCertificate,
-    proof: jitr.GeneratedCertificate,
-    devices: List[jitr.GeneratedCertificate],
-    other_ca: jitr.GeneratedCertificate,
+    registry: jitr_iot.Registry,
+    ca: jitr_iot.GeneratedCertificate,
+    proof: jitr_iot.GeneratedCertificate,
+    devices: List[jitr_iot.GeneratedCertificate],
+    other_ca: jitr_iot.GeneratedCertificate,
 ) -> None:
     ca_id = register_ca(registry, ca, proof)
     mine = [registry.register_certificate(certificatePem=d.certificate_pem, now=later(i))["certificateId"] for i, d in enumerate(devices[:3])]
-    stranger = jitr.issue_certificate(other_ca, "x", not_before=NOW)
+    stranger = jitr_iot.issue_certificate(other_ca, "x", not_before=NOW)
     registry.register_certificate_without_ca(certificatePem=stranger.certificate_pem)
     page = body(registry.list_certificates_by_ca(caCertificateId=ca_id, ascendingOrder=True))
     assert [c["certificateId"] for c in page["certificates"]] == mine
     assert len(registry.list_certificates()["certificates"]) == 4
     one = registry.list_certificates_by_ca(caCertificateId=ca_id, pageSize=1)
     assert [c["certificateId"] for c in one["certificates"]] == [mine[-1]] and "nextMarker" in one
-    with pytest.raises(jitr.InvalidRequestException):
+    with pytest.raises(jitr_iot.InvalidRequestException):
         registry.list_certificates_by_ca(caCertificateId="nope")
 
 
-def test_policies(registry: jitr.Registry, other_ca: jitr.GeneratedCertificate) -> None:
+def test_policies(registry: jitr_iot.Registry, other_ca: jitr_iot.GeneratedCertificate) -> None:
     created = body(registry.create_policy(policyName="Policy_1", policyDocument=DOCUMENT, now=later(1)))
     arn = f"arn:aws:iot:us-east-1:{ACCOUNT}:policy/Policy_1"
     assert created == {"policyName": "Policy_1", "policyArn": arn, "policyDocument": DOCUMENT, "policyVersionId": "1"}
     got = body(registry.get_policy(policyName="Policy_1"))
     assert set(got) == {"policyName", "policyArn", "policyDocument", "defaultVersionId", "creationDate", "lastModifiedDate", "generationId"}
     assert (got["policyArn"], got["defaultVersionId"], utc(got["creationDate"])) == (arn, "1", later(1))
-    with pytest.raises(jitr.ResourceAlreadyExistsException):
+    with pytest.raises(jitr_iot.ResourceAlreadyExistsException):
         registry.create_policy(policyName="Policy_1", policyDocument=DOCUMENT)
-    with pytest.raises(jitr.MalformedPolicyException):
+    with pytest.raises(jitr_iot.MalformedPolicyException):
         registry.create_policy(policyName="Policy_2", policyDocument="{not json")
-    with pytest.raises(jitr.InvalidRequestException):
+    with pytest.raises(jitr_iot.InvalidRequestException):
         registry.create_policy(policyName="bad name!", policyDocument=DOCUMENT)
 
-    device = jitr.issue_certificate(other_ca, "d", not_before=NOW)
+    device = jitr_iot.issue_certificate(other_ca, "d", not_before=NOW)
     cid = registry.register_certificate_without_ca(certificatePem=device.certificate_pem)["certificateId"]
     target = f"arn:aws:iot:us-east-1:{ACCOUNT}:cert/{cid}"
     assert body(registry.list_attached_policies(target=target)) == {"policies": []}
     assert body(registry.attach_policy(policyName="Policy_1", target=target)) == {}
     assert body(registry.list_attached_policies(target=target)) == {"policies": [{"policyName": "Policy_1", "policyArn": arn}]}
-    with pytest.raises(jitr.DeleteConflictException):
+    with pytest.raises(jitr_iot.DeleteConflictException):
         registry.delete_policy(policyName="Policy_1")
     assert body(registry.detach_policy(policyName="Policy_1", target=target)) == {}
     assert registry.list_attached_policies(target=target)["policies"] == []
     assert body(registry.delete_policy(policyName="Policy_1")) == {}
-    with pytest.raises(jitr.ResourceNotFoundException):
+    with pytest.raises(jitr_iot.ResourceNotFoundException):
         registry.get_policy(policyName="Policy_1")
-    with pytest.raises(jitr.ResourceNotFoundException):
+    with pytest.raises(jitr_iot.ResourceNotFoundException):
         registry.attach_policy(policyName="Policy_1", target=target)
 
 
-def test_every_operation_is_a_method() -> None:
-    r = jitr.Registry()
-    assert len(jitr.OPERATIONS) == 20
-    for op in jitr.OPERATIONS:
-        method = getattr(r, op)
-        assert callable(method)
-        # boto3 methods take keyword arguments only.
-        with pytest.raises(TypeError):
-            method("positional")
-        # Unknown keyword arguments are refused, as botocore refuses unknown parameters.
-        with pytest.raises(TypeError):
-            method(noSuchParameter=1)
-
-
-def test_datetimes_use_the_clock_by_default(registry: jitr.Registry, other_ca: jitr.GeneratedCertificate) -> None:
+def test_datetimes_use_the_clock_by_default(registry: jitr_iot.Registry, other_ca: jitr_iot.GeneratedCertificate) -> None:
     before = datetime.now(timezone.utc) - timedelta(seconds=1)
-    device = jitr.issue_certificate(other_ca, "clock")
+    device = jitr_iot.issue_certificate(other_ca, "clock")
     cid = registry.register_certificate_without_ca(certificatePem=device.certificate_pem)["certificateId"]
     created = registry.describe_certificate(certificateId=cid)["certificateDescription"]["creationDate"]
     assert before <= created <= datetime.now(timezone.utc) + timedelta(seconds=1)
@@ -354,22 +346,22 @@ def test_datetimes_use_the_clock_by_default(registry: jitr.Registry, other_ca: j
 
 
 def test_state_round_trip(
-    registry: jitr.Registry, ca: jitr.GeneratedCertificate, proof: jitr.GeneratedCertificate, devices: List[jitr.GeneratedCertificate]
+    registry: jitr_iot.Registry, ca: jitr_iot.GeneratedCertificate, proof: jitr_iot.GeneratedCertificate, devices: List[jitr_iot.GeneratedCertificate]
 ) -> None:
     ca_id = register_ca(registry, ca, proof)
     registry.register_certificate(certificatePem=devices[0].certificate_pem, status="ACTIVE")
     registry.create_policy(policyName="p", policyDocument=DOCUMENT)
     state = registry.export_state()
-    copy = jitr.Registry.from_state(state)
+    copy = jitr_iot.Registry.from_state(state)
     assert copy.export_state() == state
     assert copy.get_registration_code()["registrationCode"] == CODE
     assert body(copy.describe_ca_certificate(certificateId=ca_id)) == body(
         registry.describe_ca_certificate(certificateId=ca_id)
     )
-    with pytest.raises(jitr.InvalidRequestException):
-        jitr.Registry.from_state("{}")
+    with pytest.raises(jitr_iot.InvalidRequestException):
+        jitr_iot.Registry.from_state("{}")
     with pytest.raises(TypeError):
-        jitr.Registry.from_state(b"{}")  # type: ignore[arg-type]
+        jitr_iot.Registry.from_state(b"{}")  # type: ignore[arg-type]
 
 
 def stub_typeddicts() -> dict[str, tuple[set[str], set[str]]]:
@@ -377,7 +369,7 @@ def stub_typeddicts() -> dict[str, tuple[set[str], set[str]]]:
     import ast
     from pathlib import Path
 
-    tree = ast.parse((Path(jitr.__file__).parent / "_jitr.pyi").read_text())
+    tree = ast.parse((Path(jitr_iot.__file__).parent / "_jitr.pyi").read_text())
     out: dict[str, tuple[set[str], set[str]]] = {}
     for node in tree.body:
         if isinstance(node, ast.ClassDef) and any(getattr(b, "id", "") == "TypedDict" for b in node.bases):
@@ -393,10 +385,10 @@ def stub_typeddicts() -> dict[str, tuple[set[str], set[str]]]:
 
 
 def test_the_stub_types_match_the_responses(
-    registry: jitr.Registry,
-    ca: jitr.GeneratedCertificate,
-    proof: jitr.GeneratedCertificate,
-    devices: List[jitr.GeneratedCertificate],
+    registry: jitr_iot.Registry,
+    ca: jitr_iot.GeneratedCertificate,
+    proof: jitr_iot.GeneratedCertificate,
+    devices: List[jitr_iot.GeneratedCertificate],
 ) -> None:
     """The TypedDicts that type the responses in the stub have the keys the responses have."""
     types = stub_typeddicts()

@@ -7,15 +7,15 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import List
 
-import jitr
+import jitr_iot
 from conftest import NOW, SNI, register_ca
 
 
 def test_many_threads_one_registry(
-    registry: jitr.Registry,
-    ca: jitr.GeneratedCertificate,
-    proof: jitr.GeneratedCertificate,
-    devices: List[jitr.GeneratedCertificate],
+    registry: jitr_iot.Registry,
+    ca: jitr_iot.GeneratedCertificate,
+    proof: jitr_iot.GeneratedCertificate,
+    devices: List[jitr_iot.GeneratedCertificate],
 ) -> None:
     ca_id = register_ca(registry, ca, proof)
     chains = [[d.certificate.to_der(), ca.certificate.to_der()] for d in devices]
@@ -28,7 +28,7 @@ def test_many_threads_one_registry(
         registry.list_certificates_by_ca(caCertificateId=ca_id, pageSize=5)
         try:
             registry.update_certificate(certificateId=device.certificate_id, newStatus="ACTIVE", now=NOW)
-        except jitr.ResourceNotFoundException:
+        except jitr_iot.ResourceNotFoundException:
             pass  # another thread's connect has not registered it yet
         return reason or "ALLOWED"
 
@@ -46,10 +46,10 @@ def test_the_gil_is_released_while_the_core_works() -> None:
     second), Python code in this thread keeps running. Were the GIL held, this thread
     would stall until the call returned."""
     done = threading.Event()
-    result: List[jitr.GeneratedCertificate] = []
+    result: List[jitr_iot.GeneratedCertificate] = []
 
     def generate() -> None:
-        result.append(jitr.generate_ca("Slow RSA CA", "RSA_2048"))
+        result.append(jitr_iot.generate_ca("Slow RSA CA", "RSA_2048"))
         done.set()
 
     worker = threading.Thread(target=generate)

@@ -4,25 +4,26 @@ GeneratedCertificate: every key type through the whole JITR loop, and the option
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
+from typing import Any, List
 
 import pytest
 
-import jitr
+import jitr_iot
 from conftest import CODE, NOW, SNI
 
 
 @pytest.mark.parametrize("key_type", ["EC_P256", "EC_P384", "RSA_2048", "ED25519"])
-def test_every_key_type_through_jitr(key_type: str) -> None:
-    registry = jitr.Registry(registration_code=CODE)
-    ca = jitr.generate_ca(f"{key_type} CA", key_type, not_before=NOW)
+def test_every_key_type_through_jitr(key_type: jitr_iot.KeyType) -> None:
+    registry = jitr_iot.Registry(registration_code=CODE)
+    ca = jitr_iot.generate_ca(f"{key_type} CA", key_type, not_before=NOW)
     # The verification and device keys default to EC P-256 (fast); the CA signs them.
-    proof = jitr.generate_verification_certificate(ca, CODE, not_before=NOW)
-    device = jitr.issue_certificate(ca, "device", not_before=NOW)
+    proof = jitr_iot.generate_verification_certificate(ca, CODE, not_before=NOW)
+    device = jitr_iot.issue_certificate(ca, "device", not_before=NOW)
     assert ca.certificate.key_algorithm == key_type
     # The key and certificate load back, and the loaded CA signs like the original.
-    loaded = jitr.GeneratedCertificate.from_pem(ca.certificate_pem, ca.private_key_pem)
+    loaded = jitr_iot.GeneratedCertificate.from_pem(ca.certificate_pem, ca.private_key_pem)
     assert loaded.certificate == ca.certificate and loaded.private_key_pem == ca.private_key_pem
-    assert jitr.issue_certificate(loaded, "d2").certificate.is_signed_by(ca.certificate)
+    assert jitr_iot.issue_certificate(loaded, "d2").certificate.is_signed_by(ca.certificate)
     assert proof.certificate.subject == f"CN={CODE}" and proof.certificate.is_signed_by(ca.certificate)
     ca_id = registry.register_ca_certificate(
         caCertificate=ca.certificate_pem,
@@ -36,15 +37,15 @@ def test_every_key_type_through_jitr(key_type: str) -> None:
 
 
 @pytest.mark.parametrize("key_type", ["EC_P384", "ED25519"])
-def test_leaf_and_proof_key_types(key_type: str, ca: jitr.GeneratedCertificate) -> None:
-    leaf = jitr.issue_certificate(ca, "d", key_type)
-    proof = jitr.generate_verification_certificate(ca, CODE, key_type=key_type)
+def test_leaf_and_proof_key_types(key_type: jitr_iot.KeyType, ca: jitr_iot.GeneratedCertificate) -> None:
+    leaf = jitr_iot.issue_certificate(ca, "d", key_type)
+    proof = jitr_iot.generate_verification_certificate(ca, CODE, key_type=key_type)
     assert leaf.certificate.key_algorithm == proof.certificate.key_algorithm == key_type
 
 
 def test_defaults_and_options() -> None:
     before = datetime.now(timezone.utc) - timedelta(seconds=2)
-    root = jitr.generate_ca("Root")
+    root = jitr_iot.generate_ca("Root")
     c = root.certificate
     assert c.is_ca and c.key_algorithm == "EC_P256" and c.subject == c.issuer == "CN=Root"
     assert before <= c.not_before <= datetime.now(timezone.utc)
@@ -54,62 +55,63 @@ def test_defaults_and_options() -> None:
     assert root.certificate_id == c.certificate_id
     assert "PRIVATE" not in repr(root) and "<redacted>" in repr(root)
 
-    leaf = jitr.issue_certificate(root, "d")
+    leaf = jitr_iot.issue_certificate(root, "d")
     assert leaf.certificate.not_after - leaf.certificate.not_before == timedelta(days=365)
-    proof = jitr.generate_verification_certificate(root, CODE)
+    proof = jitr_iot.generate_verification_certificate(root, CODE)
     assert proof.certificate.not_after - proof.certificate.not_before == timedelta(days=365)
 
-    inter = jitr.generate_ca("Inter", issuer=root, path_len=0, organization="Org", valid_days=7)
+    inter = jitr_iot.generate_ca("Inter", issuer=root, path_len=0, organization="Org", valid_days=7)
     assert inter.certificate.issuer == "CN=Root" and inter.certificate.subject == "O=Org,CN=Inter"
     assert inter.certificate.is_signed_by(root.certificate)
     assert inter.certificate.not_after - inter.certificate.not_before == timedelta(days=7)
     # Serial numbers are random.
-    serials = {jitr.issue_certificate(root, "same").certificate.serial_number for _ in range(5)}
+    serials = {jitr_iot.issue_certificate(root, "same").certificate.serial_number for _ in range(5)}
     assert len(serials) == 5
 
 
-def test_an_existing_ca_from_pem(ca: jitr.GeneratedCertificate) -> None:
-    loaded = jitr.GeneratedCertificate.from_pem(ca.certificate_pem, ca.private_key_pem)
+def test_an_existing_ca_from_pem(ca: jitr_iot.GeneratedCertificate) -> None:
+    loaded = jitr_iot.GeneratedCertificate.from_pem(ca.certificate_pem, ca.private_key_pem)
     assert loaded.certificate == ca.certificate
-    assert jitr.issue_certificate(loaded, "d").certificate.is_signed_by(ca.certificate)
-    other = jitr.generate_ca("Other")
-    with pytest.raises(jitr.InvalidRequestException, match="does not belong"):
-        jitr.GeneratedCertificate.from_pem(ca.certificate_pem, other.private_key_pem)
-    with pytest.raises(jitr.InvalidRequestException):
-        jitr.GeneratedCertificate.from_pem(ca.certificate_pem, "not a key")
-    with pytest.raises(jitr.CertificateValidationException):
-        jitr.GeneratedCertificate.from_pem("not a certificate", ca.private_key_pem)
+    assert jitr_iot.issue_certificate(loaded, "d").certificate.is_signed_by(ca.certificate)
+    other = jitr_iot.generate_ca("Other")
+    with pytest.raises(jitr_iot.InvalidRequestException, match="does not belong"):
+        jitr_iot.GeneratedCertificate.from_pem(ca.certificate_pem, other.private_key_pem)
+    with pytest.raises(jitr_iot.InvalidRequestException):
+        jitr_iot.GeneratedCertificate.from_pem(ca.certificate_pem, "not a key")
+    with pytest.raises(jitr_iot.CertificateValidationException):
+        jitr_iot.GeneratedCertificate.from_pem("not a certificate", ca.private_key_pem)
 
 
-def test_bad_tooling_input(ca: jitr.GeneratedCertificate) -> None:
-    leaf = jitr.issue_certificate(ca, "leaf")
-    with pytest.raises(jitr.InvalidRequestException, match="not a CA"):
-        jitr.issue_certificate(leaf, "x")
-    with pytest.raises(jitr.InvalidRequestException, match="not a CA"):
-        jitr.generate_verification_certificate(leaf, CODE)
+def test_bad_tooling_input(ca: jitr_iot.GeneratedCertificate) -> None:
+    leaf = jitr_iot.issue_certificate(ca, "leaf")
+    with pytest.raises(jitr_iot.InvalidRequestException, match="not a CA"):
+        jitr_iot.issue_certificate(leaf, "x")
+    with pytest.raises(jitr_iot.InvalidRequestException, match="not a CA"):
+        jitr_iot.generate_verification_certificate(leaf, CODE)
     for code in ["", "xyz", "g" * 64, CODE + "0"]:
-        with pytest.raises(jitr.InvalidRequestException):
-            jitr.generate_verification_certificate(ca, code)
-    for key_type in ["RSA_4096", "ec_p256", ""]:
-        with pytest.raises(jitr.InvalidRequestException, match="key type"):
-            jitr.generate_ca("x", key_type)
-    with pytest.raises(jitr.InvalidRequestException):
-        jitr.generate_ca("x", valid_days=0)
-    with pytest.raises(jitr.InvalidRequestException):
-        jitr.generate_ca("x", valid_days=36_526)
+        with pytest.raises(jitr_iot.InvalidRequestException):
+            jitr_iot.generate_verification_certificate(ca, code)
+    unknown: List[Any] = ["RSA_4096", "ec_p256", ""]
+    for key_type in unknown:
+        with pytest.raises(jitr_iot.InvalidRequestException, match="key type"):
+            jitr_iot.generate_ca("x", key_type)
+    with pytest.raises(jitr_iot.InvalidRequestException):
+        jitr_iot.generate_ca("x", valid_days=0)
+    with pytest.raises(jitr_iot.InvalidRequestException):
+        jitr_iot.generate_ca("x", valid_days=36_526)
     for days in [-1, 2**40]:
         with pytest.raises(ValueError):
-            jitr.generate_ca("x", valid_days=days)
+            jitr_iot.generate_ca("x", valid_days=days)
     for path_len in [-1, 256]:
         with pytest.raises(ValueError):
-            jitr.generate_ca("x", path_len=path_len)
+            jitr_iot.generate_ca("x", path_len=path_len)
     with pytest.raises(TypeError):
-        jitr.generate_ca("x", valid_days="10")  # type: ignore[arg-type]
+        jitr_iot.generate_ca("x", valid_days="10")  # type: ignore[arg-type]
     with pytest.raises(TypeError):
-        jitr.generate_ca("x", valid_days=True)
+        jitr_iot.generate_ca("x", valid_days=True)
     with pytest.raises(TypeError):
-        jitr.issue_certificate(ca.certificate, "x")  # type: ignore[arg-type]
+        jitr_iot.issue_certificate(ca.certificate, "x")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="naive"):
-        jitr.generate_ca("x", not_before=datetime(2026, 1, 1))
-    with pytest.raises(jitr.InvalidRequestException):
-        jitr.generate_ca("x", not_before=datetime(9999, 1, 1, tzinfo=timezone.utc))
+        jitr_iot.generate_ca("x", not_before=datetime(2026, 1, 1))
+    with pytest.raises(jitr_iot.InvalidRequestException):
+        jitr_iot.generate_ca("x", not_before=datetime(9999, 1, 1, tzinfo=timezone.utc))

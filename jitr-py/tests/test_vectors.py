@@ -17,8 +17,8 @@ from typing import Any, Dict, List, Optional, Tuple
 
 import pytest
 
-import jitr
-from jitr import _jitr
+import jitr_iot
+from jitr_iot import _jitr
 from conftest import VECTORS
 
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
@@ -59,7 +59,7 @@ def check_subset(expected: Dict[str, Any], actual: Any, ctx: str) -> Optional[st
     return None
 
 
-def call_public(registry: jitr.Registry, op: str, args: Dict[str, Any], now: datetime) -> Any:
+def call_public(registry: jitr_iot.Registry, op: str, args: Dict[str, Any], now: datetime) -> Any:
     if op == "connect":
         d = registry.connect(args["chain"], args["serverName"], now)
         return {
@@ -99,8 +99,8 @@ def compare(op: str, expect: Dict[str, Any], got: Any) -> Optional[str]:
 
 def run_file(path: Path) -> Tuple[int, List[str]]:
     v = json.loads(path.read_text())
-    public = jitr.Registry(v["account"], v["region"], v["partition"], registration_code=v["registrationCode"])
-    raw = jitr.Registry(v["account"], v["region"], v["partition"], registration_code=v["registrationCode"])
+    public = jitr_iot.Registry(v["account"], v["region"], v["partition"], registration_code=v["registrationCode"])
+    raw = jitr_iot.Registry(v["account"], v["region"], v["partition"], registration_code=v["registrationCode"])
     failures: List[str] = []
     for i, step in enumerate(v["steps"]):
         op, args, expect = step["op"], step["args"], step["expect"]
@@ -110,7 +110,7 @@ def run_file(path: Path) -> Tuple[int, List[str]]:
         try:
             got: Any = call_public(public, op, args, now)
             error = None
-        except jitr.JitrError as e:
+        except jitr_iot.JitrError as e:
             got, error = None, e.code
         # The core's own answer to the same step, on the twin registry.
         ok, raw_out = _jitr._api_call(raw, op, json.dumps(args), step["now"])

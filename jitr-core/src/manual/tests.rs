@@ -347,6 +347,7 @@ fn every_refusal_is_documented_in_the_manual_and_reached_by_a_decision() {
             directory().decide(&chain(&device(&fleet), &fleet), None, now())
         };
     };
+    let mut reached = Vec::new();
     for (name, decision, is) in rows {
         let Some(reason) = &decision.refusal else {
             panic!("{name}: the decision allowed the connection");
@@ -358,5 +359,14 @@ fn every_refusal_is_documented_in_the_manual_and_reached_by_a_decision() {
             "{name}: the manual does not document `{code}`"
         );
         assert!(!reason.message().is_empty(), "{name}");
+        reached.push(code);
     }
+    // The list front ends type refusal codes from is exactly the variants' codes.
+    let mut listed = RefusalReason::CODES.to_vec();
+    listed.sort_unstable();
+    reached.sort_unstable();
+    assert_eq!(
+        reached, listed,
+        "RefusalReason::CODES and the variants differ"
+    );
 }

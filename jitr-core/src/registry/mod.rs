@@ -17,6 +17,7 @@ use std::sync::{Arc, Mutex, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGua
 use std::time::Duration;
 
 use arc_swap::ArcSwap;
+use serde::{Deserialize, Serialize};
 
 use crate::error::Error;
 use crate::event::EventSink;
@@ -48,7 +49,12 @@ pub use preflight::{preflight, PreflightCa, PreflightCertificate};
 pub use state::{CaCertificateState, CertificateState, PolicyState, RegistryState};
 
 /// Knobs for where AWS leaves a choice to jitr (`docs/behaviour.md`). The defaults refuse.
-#[derive(Clone, Debug, PartialEq, Eq)]
+///
+/// Front ends set the knobs by name through [`RegistryConfig::from_json`] and list them,
+/// with their defaults, through [`RegistryConfig::to_json`], so a knob added here reaches
+/// every binding without a change there.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 #[non_exhaustive]
 pub struct RegistryConfig {
     /// Refuse to register an unknown device whose chain is its certificate alone when the
@@ -73,7 +79,8 @@ pub struct RegistryConfig {
 /// While the store cannot be reached: new certificates are always refused
 /// (`STORE_UNAVAILABLE`: they cannot be registered); this chooses what happens to
 /// certificates the node already knows.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 #[non_exhaustive]
 pub enum StoreOutage {
     /// Decide known certificates from the node's cache (fail open for known devices):
@@ -93,6 +100,44 @@ impl Default for RegistryConfig {
             accept_v1_device_certificates: true,
             store_outage: StoreOutage::default(),
         }
+    }
+}
+
+impl RegistryConfig {
+    /// Every knob with its value, as a JSON object keyed by the field names (e.g.
+    /// `{"max_cas_per_subject": 10, ...}`); `RegistryConfig::default().to_json()` lists the
+    /// knobs and their defaults.
+    ///
+    /// ```
+    /// use jitr_core::RegistryConfig;
+    /// let defaults = RegistryConfig::default().to_json();
+    /// assert_eq!(defaults["max_cas_per_subject"], 10);
+    /// assert_eq!(RegistryConfig::from_json(&defaults).unwrap(), RegistryConfig::default());
+    /// ```
+    pub fn to_json(&self) -> serde_json::Value {
+        // Booleans and integers: serializing cannot fail.
+        serde_json::to_value(self).unwrap_or_default()
+    }
+
+    /// A configuration from a JSON object of knobs named as in [`to_json`](Self::to_json);
+    /// an absent knob keeps its default. An unknown knob, a value of the wrong type or a
+    /// value out of range is `InvalidRequestException`, and nothing is built.
+    ///
+    /// ```
+    /// use jitr_core::RegistryConfig;
+    /// use serde_json::json;
+    /// let config = RegistryConfig::from_json(&json!({"max_cas_per_subject": 3})).unwrap();
+    /// assert_eq!(config.max_cas_per_subject, 3);
+    /// assert!(config.require_sni_for_leaf_only); // the default
+    /// assert!(RegistryConfig::from_json(&json!({"no_such_knob": true})).is_err());
+    /// ```
+    pub fn from_json(knobs: &serde_json::Value) -> Result<Self, Error> {
+        Self::deserialize(knobs).map_err(|e| {
+            Error::InvalidRequest(format!(
+                "invalid registry configuration: {}",
+                crate::json_message::describe(&e)
+            ))
+        })
     }
 }
 

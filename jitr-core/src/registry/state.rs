@@ -129,8 +129,12 @@ impl RegistryState {
 
     /// Reads a state from JSON (not yet checked: [`Registry::from_state`] checks it).
     pub fn from_json(json: &str) -> Result<Self, Error> {
-        serde_json::from_str(json)
-            .map_err(|e| Error::InvalidRequest(format!("malformed registry state: {e}")))
+        serde_json::from_str(json).map_err(|e| {
+            Error::InvalidRequest(format!(
+                "malformed registry state: {}",
+                crate::json_message::describe(&e)
+            ))
+        })
     }
 }
 

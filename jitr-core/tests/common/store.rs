@@ -8,6 +8,29 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 /// A URL naming a new, empty store of the kind the environment asks for.
 pub fn fresh_store_url() -> String {
+    fresh_store_url_of(
+        std::env::var("JITR_TEST_STORE")
+            .as_deref()
+            .unwrap_or("memory"),
+    )
+}
+
+/// The stores several processes or nodes can share, for the multi-node tests: always a
+/// SQLite file; PostgreSQL too when `JITR_TEST_PG` (or `JITR_TEST_STORE`) names a server.
+pub fn shared_kinds() -> Vec<String> {
+    let mut kinds = vec!["sqlite".to_string()];
+    for var in ["JITR_TEST_PG", "JITR_TEST_STORE"] {
+        if let Ok(url) = std::env::var(var) {
+            if url.starts_with("postgres") && !kinds.contains(&url) {
+                kinds.push(url);
+            }
+        }
+    }
+    kinds
+}
+
+/// A URL naming a new, empty store of `kind`: `memory`, `sqlite` or a PostgreSQL URL.
+pub fn fresh_store_url_of(kind: &str) -> String {
     static N: AtomicU64 = AtomicU64::new(0);
     let n = N.fetch_add(1, Ordering::Relaxed);
     let unique = format!(
@@ -19,9 +42,9 @@ pub fn fresh_store_url() -> String {
             .map(|d| d.subsec_nanos())
             .unwrap_or(0)
     );
-    match std::env::var("JITR_TEST_STORE").as_deref() {
-        Err(_) | Ok("" | "memory") => "memory:".into(),
-        Ok("sqlite") => {
+    match kind {
+        "" | "memory" => "memory:".into(),
+        "sqlite" => {
             let dir = std::env::var_os("JITR_TEST_TMP")
                 .map(std::path::PathBuf::from)
                 .unwrap_or_else(std::env::temp_dir);
@@ -31,7 +54,7 @@ pub fn fresh_store_url() -> String {
                 dir.join(format!("jitr-{unique}.db")).display()
             )
         }
-        Ok(url) if url.starts_with("postgres") => {
+        url if url.starts_with("postgres") => {
             let schema = format!("t_{unique}");
             let mut client =
                 postgres::Client::connect(url, postgres::NoTls).expect("the test PostgreSQL");
@@ -41,9 +64,7 @@ pub fn fresh_store_url() -> String {
             let sep = if url.contains('?') { '&' } else { '?' };
             format!("{url}{sep}options=-csearch_path%3D{schema}")
         }
-        Ok(other) => {
-            panic!("JITR_TEST_STORE={other:?}: expected memory, sqlite or a postgresql:// URL")
-        }
+        other => panic!("store kind {other:?}: expected memory, sqlite or a postgresql:// URL"),
     }
 }
 

@@ -162,6 +162,37 @@ pub enum RefusalReason {
 }
 
 impl RefusalReason {
+    /// Every [`code`](Self::code), in the order of the variants: front ends type refusal
+    /// codes from it (e.g. the Python stubs' `Literal`).
+    pub const CODES: &'static [&'static str] = &[
+        "NO_CERTIFICATE",
+        "CHAIN_TOO_LONG",
+        "CERTIFICATE_TOO_LARGE",
+        "MALFORMED_CERTIFICATE",
+        "REGISTERED_PENDING_ACTIVATION",
+        "PENDING_ACTIVATION",
+        "CERTIFICATE_INACTIVE",
+        "CERTIFICATE_REVOKED",
+        "CERTIFICATE_PENDING_TRANSFER",
+        "CERTIFICATE_REGISTER_INACTIVE",
+        "CERTIFICATE_EXPIRED",
+        "CERTIFICATE_NOT_YET_VALID",
+        "UNKNOWN_ISSUER",
+        "BAD_SIGNATURE",
+        "AMBIGUOUS_CA",
+        "SNI_REQUIRED",
+        "CA_INACTIVE",
+        "AUTO_REGISTRATION_DISABLED",
+        "CA_EXPIRED",
+        "CA_NOT_YET_VALID",
+        "CA_REQUIRES_SNI",
+        "EKU_NOT_CLIENT_AUTH",
+        "INVALID_CERTIFICATE",
+        "UNKNOWN_SERVER_NAME",
+        "NO_ACCOUNT",
+        "STORE_UNAVAILABLE",
+    ];
+
     /// The stable machine code, e.g. `"UNKNOWN_ISSUER"`.
     pub fn code(&self) -> &'static str {
         match self {
@@ -273,5 +304,88 @@ impl RefusalReason {
                 not_before: v.not_before,
             }),
         }
+    }
+}
+
+#[cfg(test)]
+mod codes_tests {
+    use super::RefusalReason::{self, *};
+    use crate::Timestamp;
+
+    /// One refusal of each kind. The `match` has no wildcard: a new variant does not
+    /// compile until it is listed here (and so checked against `CODES`).
+    fn one_of_each() -> Vec<RefusalReason> {
+        let t = Timestamp::from_unix_secs(0);
+        let all = vec![
+            NoCertificate,
+            ChainTooLong { len: 9 },
+            CertificateTooLarge { index: 0, len: 1 },
+            MalformedCertificate {
+                detail: String::new(),
+            },
+            RegisteredPendingActivation,
+            PendingActivation,
+            CertificateInactive,
+            CertificateRevoked,
+            CertificatePendingTransfer,
+            CertificateRegisterInactive,
+            CertificateExpired { not_after: t },
+            CertificateNotYetValid { not_before: t },
+            UnknownIssuer,
+            BadSignature,
+            AmbiguousCa { candidates: 2 },
+            SniRequired,
+            CaInactive,
+            AutoRegistrationDisabled,
+            CaExpired { not_after: t },
+            CaNotYetValid { not_before: t },
+            CaRequiresSni,
+            EkuNotClientAuth,
+            InvalidCertificate {
+                detail: String::new(),
+            },
+            UnknownServerName {
+                server_name: String::new(),
+            },
+            NoAccount,
+            StoreUnavailable,
+        ];
+        for r in &all {
+            match r {
+                NoCertificate
+                | ChainTooLong { .. }
+                | CertificateTooLarge { .. }
+                | MalformedCertificate { .. }
+                | RegisteredPendingActivation
+                | PendingActivation
+                | CertificateInactive
+                | CertificateRevoked
+                | CertificatePendingTransfer
+                | CertificateRegisterInactive
+                | CertificateExpired { .. }
+                | CertificateNotYetValid { .. }
+                | UnknownIssuer
+                | BadSignature
+                | AmbiguousCa { .. }
+                | SniRequired
+                | CaInactive
+                | AutoRegistrationDisabled
+                | CaExpired { .. }
+                | CaNotYetValid { .. }
+                | CaRequiresSni
+                | EkuNotClientAuth
+                | InvalidCertificate { .. }
+                | UnknownServerName { .. }
+                | NoAccount
+                | StoreUnavailable => {}
+            }
+        }
+        all
+    }
+
+    #[test]
+    fn codes_lists_every_code_once() {
+        let codes: Vec<&str> = one_of_each().iter().map(RefusalReason::code).collect();
+        assert_eq!(codes, RefusalReason::CODES);
     }
 }

@@ -7,21 +7,21 @@ from a template (or reuse it), attach it to the certificate and set it ``ACTIVE`
 Every decision is the Rust core's: :class:`Activation` is the core's state machine (the
 one the Rust ``Handler`` drives), which names each call and reads each reply, with one
 rule for errors, the CRL rules and the rollback (see the core's ``jitr_core::handler``
-docs). This module only makes the calls it names, against a ``jitr.Registry`` or a real
+docs). This module only makes the calls it names, against a ``jitr_iot.Registry`` or a real
 boto3 ``iot`` client: ``describe_certificate``, ``describe_ca_certificate`` (only when
 there is a CRL), ``create_policy``, ``list_attached_policies``, ``attach_policy``,
 ``update_certificate``, and ``detach_policy`` to roll back.
 
->>> import jitr
->>> from jitr.handler import activate
->>> registry = jitr.Registry()
->>> ca = jitr.generate_ca("Fleet CA")
->>> proof = jitr.generate_verification_certificate(
+>>> import jitr_iot
+>>> from jitr_iot.handler import activate
+>>> registry = jitr_iot.Registry()
+>>> ca = jitr_iot.generate_ca("Fleet CA")
+>>> proof = jitr_iot.generate_verification_certificate(
 ...     ca, registry.get_registration_code()["registrationCode"])
 >>> _ = registry.register_ca_certificate(
 ...     caCertificate=ca.certificate_pem, verificationCertificate=proof.certificate_pem,
 ...     setAsActive=True, allowAutoRegistration=True)
->>> device = jitr.issue_certificate(ca, "device-1")
+>>> device = jitr_iot.issue_certificate(ca, "device-1")
 >>> event = registry.connect([device.certificate_pem, ca.certificate_pem]).event
 >>> [a["action"] for a in activate(event, registry)["actions"]]
 ['POLICY_CREATED', 'POLICY_ATTACHED', 'ACTIVATED']
@@ -38,7 +38,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Mapping, Optional, TypedDict, Union
 
-from jitr._jitr import Activation, Call, Crl, PolicyTemplate, Registry, parse_registration_event
+from jitr_iot._jitr import Activation, Call, Crl, PolicyTemplate, Registry, parse_registration_event
 
 __all__ = [
     "activate",
@@ -55,7 +55,7 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-#: A CRL as ``activate`` takes it: a ``jitr.Crl``, or its PEM/DER encoding.
+#: A CRL as ``activate`` takes it: a ``jitr_iot.Crl``, or its PEM/DER encoding.
 CrlLike = Union[Crl, bytes, bytearray, str]
 
 
@@ -93,7 +93,7 @@ class Report(TypedDict):
 
 
 #: ``lambda_handler``'s CRL source, if set: called with the CA's certificate ID for each
-#: event, returns that CA's CRL (a ``jitr.Crl`` or its PEM/DER encoding) or ``None`` (no
+#: event, returns that CA's CRL (a ``jitr_iot.Crl`` or its PEM/DER encoding) or ``None`` (no
 #: CRL configured for that CA). Takes precedence over the ``JITR_CRL_PATH`` environment
 #: variable.
 crl_source: Optional[Callable[[str], Optional[CrlLike]]] = None
@@ -103,7 +103,7 @@ policy_template: Optional[PolicyTemplate] = None
 
 #: The client ``lambda_handler`` uses: ``boto3.client("iot")``, made on first use and kept
 #: for the next invocations. Set it to use another (a client with your own configuration,
-#: or a ``jitr.Registry``).
+#: or a ``jitr_iot.Registry``).
 iot_client: Any = None
 
 
@@ -120,8 +120,8 @@ def activate(
 
     ``event`` is the payload AWS IoT publishes on
     ``$aws/events/certificates/registered/<caCertificateId>`` (a ``dict``, as a Lambda
-    receives it, or its JSON). ``client`` is a ``jitr.Registry`` or a boto3 ``iot`` client.
-    ``crl`` is the issuing CA's CRL (a ``jitr.Crl``, its PEM/DER encoding, or a callable
+    receives it, or its JSON). ``client`` is a ``jitr_iot.Registry`` or a boto3 ``iot`` client.
+    ``crl`` is the issuing CA's CRL (a ``jitr_iot.Crl``, its PEM/DER encoding, or a callable
     that takes the CA's certificate ID and returns one or ``None``); ``None`` means no CRL
     is configured for the CA. ``policy_template`` defaults to
     ``PolicyTemplate.aws_sample()``. ``stale_crl`` is ``"REFUSE"`` (the default: while the
@@ -132,7 +132,7 @@ def activate(
     the reason when a CRL was given (fail closed) and activates it, as AWS's sample does,
     when none was; ``"ALWAYS"`` requires a usable CRL; ``"NEVER"`` activates without the
     check (``CRL_NOT_CHECKED``). ``now`` (a timezone-aware ``datetime`` or epoch seconds)
-    defaults to the clock; it is also passed to a ``jitr.Registry``'s methods.
+    defaults to the clock; it is also passed to a ``jitr_iot.Registry``'s methods.
 
     The steps, the error rule and the rollback are the core's: an unknown certificate is
     the client's ``ResourceNotFoundException``; DescribeCACertificate's
@@ -198,7 +198,7 @@ def _lambda_crl(ca_certificate_id: str) -> Optional[CrlLike]:
 
 
 def lambda_handler(event: Dict[str, Any], context: Any) -> Report:
-    """The AWS Lambda entry point (handler ``jitr.handler.lambda_handler``).
+    """The AWS Lambda entry point (handler ``jitr_iot.handler.lambda_handler``).
 
     Subscribe it to registration events with an AWS IoT rule such as ``SELECT * FROM
     '$aws/events/certificates/registered/#'``: the Lambda receives the payload as a dict.

@@ -1,22 +1,21 @@
-"""Type stubs for the native module ``jitr._jitr`` (checked by ``mypy.stubtest``)."""
+"""Type stubs for the native module ``jitr_iot._jitr`` (checked by ``mypy.stubtest``).
+
+A parameter written ``name: T = ...`` may be left out but not passed as ``None`` (boto3's
+rule: ``ParamValidationError``)."""
 
 from datetime import datetime
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Type, Union
 
 from typing_extensions import NotRequired, TypedDict, final
 
-from jitr._errors import (
-    CertificateConflictException,
-    CertificateStateException,
-    CertificateValidationException,
-    DeleteConflictException,
-    InvalidRequestException,
-    JitrError,
-    LimitExceededException,
-    MalformedPolicyException,
-    RegistrationCodeValidationException,
-    ResourceAlreadyExistsException,
-    ResourceNotFoundException,
+import jitr_iot.exceptions as _exc
+from jitr_iot._types import (
+    AutoRegistrationStatus,
+    CaStatus,
+    CertificateMode,
+    CertificateStatus,
+    KeyType,
+    RefusalCode,
 )
 
 __all__ = [
@@ -41,13 +40,23 @@ __all__ = [
     "ERROR_CODES",
     "KEY_TYPES",
     "OPERATIONS",
+    "REFUSAL_CODES",
+    "CERTIFICATE_STATUSES",
+    "CA_STATUSES",
+    "AUTO_REGISTRATION_STATUSES",
+    "CERTIFICATE_MODES",
     "__version__",
 ]
 
 __version__: str
 ERROR_CODES: Tuple[str, ...]
-KEY_TYPES: Tuple[str, ...]
+KEY_TYPES: Tuple[KeyType, ...]
 OPERATIONS: Tuple[str, ...]
+REFUSAL_CODES: Tuple[RefusalCode, ...]
+CERTIFICATE_STATUSES: Tuple[CertificateStatus, ...]
+CA_STATUSES: Tuple[CaStatus, ...]
+AUTO_REGISTRATION_STATUSES: Tuple[AutoRegistrationStatus, ...]
+CERTIFICATE_MODES: Tuple[CertificateMode, ...]
 
 # A point in time: a timezone-aware datetime, or epoch seconds; None reads the clock.
 _Time = Union[datetime, float, None]
@@ -87,16 +96,16 @@ class _Tag(TypedDict):
 class _CaCertificateDescription(TypedDict):
     certificateArn: str
     certificateId: str
-    status: str
+    status: CaStatus
     certificatePem: str
     ownedBy: str
     creationDate: datetime
-    autoRegistrationStatus: str
+    autoRegistrationStatus: AutoRegistrationStatus
     lastModifiedDate: datetime
     customerVersion: int
     generationId: str
     validity: _Validity
-    certificateMode: str
+    certificateMode: CertificateMode
 
 class _DescribeCaCertificate(TypedDict):
     certificateDescription: _CaCertificateDescription
@@ -111,7 +120,7 @@ class _CertificateDescription(TypedDict):
     certificateArn: str
     certificateId: str
     caCertificateId: NotRequired[str]
-    status: str
+    status: CertificateStatus
     certificatePem: str
     ownedBy: str
     previousOwnedBy: NotRequired[str]
@@ -121,7 +130,7 @@ class _CertificateDescription(TypedDict):
     transferData: NotRequired[_TransferData]
     generationId: str
     validity: _Validity
-    certificateMode: str
+    certificateMode: CertificateMode
 
 class _DescribeCertificate(TypedDict):
     certificateDescription: _CertificateDescription
@@ -130,7 +139,7 @@ class _DescribeCertificate(TypedDict):
 class _CaCertificateSummary(TypedDict):
     certificateArn: str
     certificateId: str
-    status: str
+    status: CaStatus
     creationDate: datetime
 
 class _ListCaCertificates(TypedDict):
@@ -141,8 +150,8 @@ class _ListCaCertificates(TypedDict):
 class _CertificateSummary(TypedDict):
     certificateArn: str
     certificateId: str
-    status: str
-    certificateMode: str
+    status: CertificateStatus
+    certificateMode: CertificateMode
     creationDate: datetime
 
 class _ListCertificates(TypedDict):
@@ -182,23 +191,61 @@ class _RegistrationEvent(TypedDict):
     certificateId: str
     caCertificateId: str
     timestamp: int
-    certificateStatus: str
+    certificateStatus: CertificateStatus
     awsAccountId: str
     certificateRegistrationTimestamp: str
 
 class _Exceptions:
-    ClientError: Type[JitrError]
-    JitrError: Type[JitrError]
-    ResourceNotFoundException: Type[ResourceNotFoundException]
-    ResourceAlreadyExistsException: Type[ResourceAlreadyExistsException]
-    RegistrationCodeValidationException: Type[RegistrationCodeValidationException]
-    InvalidRequestException: Type[InvalidRequestException]
-    CertificateValidationException: Type[CertificateValidationException]
-    CertificateStateException: Type[CertificateStateException]
-    CertificateConflictException: Type[CertificateConflictException]
-    LimitExceededException: Type[LimitExceededException]
-    DeleteConflictException: Type[DeleteConflictException]
-    MalformedPolicyException: Type[MalformedPolicyException]
+    """``registry.exceptions``: the module ``jitr_iot.exceptions``."""
+
+    ClientError: Type[_exc.ClientError]
+    JitrError: Type[_exc.JitrError]
+    ParamValidationError: Type[_exc.ParamValidationError]
+    OperationNotImplementedError: Type[_exc.OperationNotImplementedError]
+    BOTOCORE: bool
+    CertificateConflictException: Type[_exc.CertificateConflictException]
+    CertificateStateException: Type[_exc.CertificateStateException]
+    CertificateValidationException: Type[_exc.CertificateValidationException]
+    ConflictException: Type[_exc.ConflictException]
+    ConflictingResourceUpdateException: Type[_exc.ConflictingResourceUpdateException]
+    DeleteConflictException: Type[_exc.DeleteConflictException]
+    IndexNotReadyException: Type[_exc.IndexNotReadyException]
+    InternalException: Type[_exc.InternalException]
+    InternalFailureException: Type[_exc.InternalFailureException]
+    InternalServerException: Type[_exc.InternalServerException]
+    InvalidAggregationException: Type[_exc.InvalidAggregationException]
+    InvalidQueryException: Type[_exc.InvalidQueryException]
+    InvalidRequestException: Type[_exc.InvalidRequestException]
+    InvalidResponseException: Type[_exc.InvalidResponseException]
+    InvalidStateTransitionException: Type[_exc.InvalidStateTransitionException]
+    LimitExceededException: Type[_exc.LimitExceededException]
+    MalformedPolicyException: Type[_exc.MalformedPolicyException]
+    NotConfiguredException: Type[_exc.NotConfiguredException]
+    RegistrationCodeValidationException: Type[_exc.RegistrationCodeValidationException]
+    ResourceAlreadyExistsException: Type[_exc.ResourceAlreadyExistsException]
+    ResourceNotFoundException: Type[_exc.ResourceNotFoundException]
+    ResourceRegistrationFailureException: Type[_exc.ResourceRegistrationFailureException]
+    ServiceQuotaExceededException: Type[_exc.ServiceQuotaExceededException]
+    ServiceUnavailableException: Type[_exc.ServiceUnavailableException]
+    SqlParseException: Type[_exc.SqlParseException]
+    TaskAlreadyExistsException: Type[_exc.TaskAlreadyExistsException]
+    ThrottlingException: Type[_exc.ThrottlingException]
+    TransferAlreadyCompletedException: Type[_exc.TransferAlreadyCompletedException]
+    TransferConflictException: Type[_exc.TransferConflictException]
+    UnauthorizedException: Type[_exc.UnauthorizedException]
+    ValidationException: Type[_exc.ValidationException]
+    VersionConflictException: Type[_exc.VersionConflictException]
+    VersionsLimitExceededException: Type[_exc.VersionsLimitExceededException]
+    @staticmethod
+    def from_code(error_code: str) -> Type[_exc.ClientError]: ...
+
+class _RegistryConfig(TypedDict):
+    """The core's ``RegistryConfig`` knobs."""
+
+    require_sni_for_leaf_only: bool
+    check_verification_certificate_validity: bool
+    max_cas_per_subject: int
+    accept_v1_device_certificates: bool
 
 @final
 class Decision:
@@ -207,7 +254,7 @@ class Decision:
     @property
     def allowed(self) -> bool: ...
     @property
-    def reason(self) -> Optional[str]: ...
+    def reason(self) -> Optional[RefusalCode]: ...
     @property
     def message(self) -> str: ...
     @property
@@ -232,19 +279,25 @@ class Registry:
         partition: str = "aws",
         *,
         registration_code: Optional[str] = None,
-        require_sni_for_leaf_only: bool = True,
-        check_verification_certificate_validity: bool = True,
-        max_cas_per_subject: int = 10,
+        require_sni_for_leaf_only: bool = ...,
+        check_verification_certificate_validity: bool = ...,
+        max_cas_per_subject: int = ...,
+        accept_v1_device_certificates: bool = ...,
     ) -> Registry: ...
     @classmethod
     def from_state(
         cls,
         state: str,
         *,
-        require_sni_for_leaf_only: bool = True,
-        check_verification_certificate_validity: bool = True,
-        max_cas_per_subject: int = 10,
+        require_sni_for_leaf_only: bool = ...,
+        check_verification_certificate_validity: bool = ...,
+        max_cas_per_subject: int = ...,
+        accept_v1_device_certificates: bool = ...,
     ) -> Registry: ...
+    @staticmethod
+    def default_config() -> _RegistryConfig: ...
+    @property
+    def config(self) -> _RegistryConfig: ...
     def export_state(self) -> str: ...
     @property
     def account_id(self) -> str: ...
@@ -254,28 +307,29 @@ class Registry:
     def partition(self) -> str: ...
     @property
     def exceptions(self) -> _Exceptions: ...
+    def _call_json(self, operation: str, params: Mapping[str, Any], now: _Time = None) -> str: ...
     def get_registration_code(self, *, now: _Time = None) -> _RegistrationCode: ...
     def delete_registration_code(self, *, now: _Time = None) -> _Empty: ...
     def register_ca_certificate(
         self,
         *,
         caCertificate: str,
-        verificationCertificate: Optional[str] = None,
-        setAsActive: Optional[bool] = None,
-        allowAutoRegistration: Optional[bool] = None,
-        registrationConfig: Optional[_RegistrationConfig] = None,
-        tags: Optional[Sequence[_Tag]] = None,
-        certificateMode: Optional[str] = None,
+        verificationCertificate: str = ...,
+        setAsActive: bool = ...,
+        allowAutoRegistration: bool = ...,
+        registrationConfig: _RegistrationConfig = ...,
+        tags: Sequence[_Tag] = ...,
+        certificateMode: CertificateMode = ...,
         now: _Time = None,
     ) -> _Registered: ...
     def update_ca_certificate(
         self,
         *,
         certificateId: str,
-        newStatus: Optional[str] = None,
-        newAutoRegistrationStatus: Optional[str] = None,
-        registrationConfig: Optional[_RegistrationConfig] = None,
-        removeAutoRegistration: Optional[bool] = None,
+        newStatus: CaStatus = ...,
+        newAutoRegistrationStatus: AutoRegistrationStatus = ...,
+        registrationConfig: _RegistrationConfig = ...,
+        removeAutoRegistration: bool = ...,
         now: _Time = None,
     ) -> _Empty: ...
     def describe_ca_certificate(
@@ -284,9 +338,9 @@ class Registry:
     def list_ca_certificates(
         self,
         *,
-        pageSize: Optional[int] = None,
-        marker: Optional[str] = None,
-        ascendingOrder: Optional[bool] = None,
+        pageSize: int = ...,
+        marker: str = ...,
+        ascendingOrder: bool = ...,
         now: _Time = None,
     ) -> _ListCaCertificates: ...
     def delete_ca_certificate(self, *, certificateId: str, now: _Time = None) -> _Empty: ...
@@ -294,16 +348,16 @@ class Registry:
         self,
         *,
         certificatePem: str,
-        caCertificatePem: Optional[str] = None,
-        setAsActive: Optional[bool] = None,
-        status: Optional[str] = None,
+        caCertificatePem: str = ...,
+        setAsActive: bool = ...,
+        status: CertificateStatus = ...,
         now: _Time = None,
     ) -> _Registered: ...
     def register_certificate_without_ca(
-        self, *, certificatePem: str, status: Optional[str] = None, now: _Time = None
+        self, *, certificatePem: str, status: CertificateStatus = ..., now: _Time = None
     ) -> _Registered: ...
     def update_certificate(
-        self, *, certificateId: str, newStatus: str, now: _Time = None
+        self, *, certificateId: str, newStatus: CertificateStatus, now: _Time = None
     ) -> _Empty: ...
     def describe_certificate(
         self, *, certificateId: str, now: _Time = None
@@ -311,29 +365,29 @@ class Registry:
     def list_certificates(
         self,
         *,
-        pageSize: Optional[int] = None,
-        marker: Optional[str] = None,
-        ascendingOrder: Optional[bool] = None,
+        pageSize: int = ...,
+        marker: str = ...,
+        ascendingOrder: bool = ...,
         now: _Time = None,
     ) -> _ListCertificates: ...
     def list_certificates_by_ca(
         self,
         *,
         caCertificateId: str,
-        pageSize: Optional[int] = None,
-        marker: Optional[str] = None,
-        ascendingOrder: Optional[bool] = None,
+        pageSize: int = ...,
+        marker: str = ...,
+        ascendingOrder: bool = ...,
         now: _Time = None,
     ) -> _ListCertificates: ...
     def delete_certificate(
-        self, *, certificateId: str, forceDelete: Optional[bool] = None, now: _Time = None
+        self, *, certificateId: str, forceDelete: bool = ..., now: _Time = None
     ) -> _Empty: ...
     def create_policy(
         self,
         *,
         policyName: str,
         policyDocument: str,
-        tags: Optional[Sequence[_Tag]] = None,
+        tags: Sequence[_Tag] = ...,
         now: _Time = None,
     ) -> _CreatePolicy: ...
     def get_policy(self, *, policyName: str, now: _Time = None) -> _GetPolicy: ...
@@ -344,9 +398,9 @@ class Registry:
         self,
         *,
         target: str,
-        recursive: Optional[bool] = None,
-        marker: Optional[str] = None,
-        pageSize: Optional[int] = None,
+        recursive: bool = ...,
+        marker: str = ...,
+        pageSize: int = ...,
         now: _Time = None,
     ) -> _ListAttachedPolicies: ...
     def connect(
@@ -416,8 +470,8 @@ def load_pem_chain(pem: str) -> List[Certificate]: ...
 def certificate_id(pem_or_der: Union[str, bytes, bytearray]) -> str: ...
 def generate_ca(
     common_name: str,
-    key_type: str = "EC_P256",
-    valid_days: int = 3650,
+    key_type: Optional[KeyType] = None,
+    valid_days: Optional[int] = None,
     issuer: Optional[GeneratedCertificate] = None,
     *,
     organization: Optional[str] = None,
@@ -428,15 +482,15 @@ def generate_verification_certificate(
     ca: GeneratedCertificate,
     registration_code: str,
     *,
-    key_type: str = "EC_P256",
-    valid_days: int = 365,
+    key_type: Optional[KeyType] = None,
+    valid_days: Optional[int] = None,
     not_before: _Time = None,
 ) -> GeneratedCertificate: ...
 def issue_certificate(
     issuer: GeneratedCertificate,
     common_name: str,
-    key_type: str = "EC_P256",
-    valid_days: int = 365,
+    key_type: Optional[KeyType] = None,
+    valid_days: Optional[int] = None,
     *,
     organization: Optional[str] = None,
     client_auth: bool = True,
