@@ -24,6 +24,20 @@ cargo test --locked --workspace --exclude jitr-wasm --exclude jitr-py --all-feat
 step "rust: docs (-D warnings)"
 RUSTDOCFLAGS="-D warnings" cargo doc --locked --no-deps -p jitr-core -q
 
+step "rust: licences, bans, sources and advisories (cargo-deny, deny.toml)"
+command -v cargo-deny >/dev/null 2>&1 || cargo install cargo-deny --locked
+cargo deny --locked check licenses bans sources
+# The advisories need the RustSec database, fetched from GitHub. Where GitHub cannot be
+# reached, an earlier copy is used (offline); with none, the check is skipped, loudly.
+if timeout 20 git ls-remote --exit-code https://github.com/rustsec/advisory-db HEAD >/dev/null 2>&1; then
+  cargo deny --locked check advisories
+elif compgen -G "${CARGO_HOME:-$HOME/.cargo}/advisory-dbs/*/crates" >/dev/null; then
+  echo "advisories: github.com is unreachable; checking against the RustSec database fetched earlier"
+  cargo deny --locked --offline check advisories
+else
+  echo "SKIP advisories: the RustSec database cannot be fetched (github.com unreachable) and none was fetched before; run 'cargo deny check advisories' where GitHub is reachable" >&2
+fi
+
 step "the gateway demo (real TLS + MQTT on 127.0.0.1; exits non-zero if a step misbehaves)"
 cargo run --locked -q -p jitr-core --example gateway
 

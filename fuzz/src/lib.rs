@@ -37,8 +37,6 @@ use serde_json::Value;
 
 #[path = "der_mutator.rs"]
 pub mod der_mutator;
-#[path = "model.rs"]
-pub mod model;
 
 /// A target's body.
 pub type Body = fn(&[u8]);
@@ -174,30 +172,7 @@ pub fn split_der(mut data: &[u8], max: usize) -> Vec<&[u8]> {
 
 /// PEM armour around arbitrary bytes (64-column base64, LF endings).
 pub fn pem_armor(label: &str, der: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut b64 = Vec::with_capacity(der.len().div_ceil(3) * 4);
-    for chunk in der.chunks(3) {
-        let b = [
-            chunk[0],
-            *chunk.get(1).unwrap_or(&0),
-            *chunk.get(2).unwrap_or(&0),
-        ];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for i in 0..4 {
-            b64.push(if i <= chunk.len() {
-                ALPHABET[((n >> (18 - 6 * i)) & 63) as usize]
-            } else {
-                b'='
-            });
-        }
-    }
-    let mut out = format!("-----BEGIN {label}-----\n");
-    for line in b64.chunks(64) {
-        out.push_str(&String::from_utf8_lossy(line));
-        out.push('\n');
-    }
-    out.push_str(&format!("-----END {label}-----\n"));
-    out
+    jitr_testkit::pem_encode(label, der)
 }
 
 /// `pem`: PEM bundle parsing. Both entry points agree, every error is typed, and a
@@ -528,9 +503,10 @@ pub fn api_call(data: &[u8]) {
     }
 }
 
-/// `registry_ops`: operation sequences against a model (see [`model`]).
+/// `registry_ops`: operation sequences against a model of the registry (the model and
+/// its harness are `jitr-model`'s, shared with the property tests).
 pub fn registry_ops(data: &[u8]) {
-    model::run(data);
+    jitr_model::run(data);
 }
 
 /// `crl`: CRL parsing (PEM or DER) and lookup. Garbage is `InvalidRequestException`; a

@@ -35,19 +35,6 @@ fn sha256(data: &[u8]) -> [u8; 32] {
     out
 }
 
-fn register_active(reg: &Registry, leaf: &CertificateDer<'_>) {
-    let pem = Certificate::from_der(leaf).unwrap().to_pem();
-    reg.register_certificate(
-        &RegisterCertificateRequest {
-            certificate_pem: pem,
-            status: Some(CertificateStatus::Active),
-            ..Default::default()
-        },
-        now(),
-    )
-    .unwrap();
-}
-
 fn known_active(c: &mut Criterion) {
     let ca = Ca::p256("Fleet CA");
     let (leaf, _) = ca.device("device");

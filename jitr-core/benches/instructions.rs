@@ -60,16 +60,7 @@ fn main() {
     let ca = Ca::p256("Fleet CA");
     let (leaf, key) = ca.device("device");
     let reg = registry_with(&[&ca.pem]);
-    let pem = Certificate::from_der(&leaf).unwrap().to_pem();
-    reg.register_certificate(
-        &RegisterCertificateRequest {
-            certificate_pem: pem,
-            status: Some(CertificateStatus::Active),
-            ..Default::default()
-        },
-        now(),
-    )
-    .unwrap();
+    register_active(&reg, &leaf);
     let validity = Certificate::from_der(&leaf).unwrap().validity();
     let mut map = std::collections::HashMap::new();
     map.insert(

@@ -1,4 +1,4 @@
-//! Several accounts in one process, selected by SNI (behaviour §11).
+//! Several accounts in one process, selected by SNI (docs/behaviour.md §11).
 
 use std::collections::HashMap;
 use std::sync::Arc;

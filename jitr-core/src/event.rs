@@ -1,4 +1,4 @@
-//! The registration event (behaviour §7) and how it reaches the host.
+//! The registration event (docs/behaviour.md §7) and how it reaches the host.
 
 use serde::{Deserialize, Serialize};
 

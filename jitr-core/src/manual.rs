@@ -10,8 +10,9 @@
 //!    `CERTIFICATE_NOT_YET_VALID`); `PENDING_ACTIVATION` re-publishes the registration
 //!    event (new `timestamp`, the original `certificateRegistrationTimestamp`) and is
 //!    refused as `PENDING_ACTIVATION`; `INACTIVE`, `REVOKED`, `PENDING_TRANSFER` and
-//!    `REGISTER_INACTIVE` are refused with their own codes. A CA later deactivated does
-//!    not stop certificates it already signed (AWS).
+//!    `REGISTER_INACTIVE` are refused as `CERTIFICATE_INACTIVE`, `CERTIFICATE_REVOKED`,
+//!    `CERTIFICATE_PENDING_TRANSFER` and `CERTIFICATE_REGISTER_INACTIVE`. A CA later
+//!    deactivated does not stop certificates it already signed (AWS).
 //! 3. **Unknown leaf: candidates.** The leaf must be a well-formed X.509 certificate
 //!    (`MALFORMED_CERTIFICATE`: webpki reads v3; v1 leaves are read by jitr, see below).
 //!    The candidates are the registered CAs whose subject equals the leaf's issuer (exact
@@ -37,6 +38,11 @@
 //!    `REGISTERED_PENDING_ACTIVATION`. Of concurrent first connections exactly one
 //!    registers; the others see the pending certificate (step 2).
 //!
+//! While the registry's store cannot be reached, a new certificate cannot be registered
+//! and is refused as `STORE_UNAVAILABLE`; a known one is decided from the node's cache,
+//! or refused the same way with
+//! [`StoreOutage::RefuseAll`](crate::StoreOutage::RefuseAll).
+//!
 //! A [`Directory`](crate::Directory) first selects the account by SNI: an unknown host
 //! name with no default account is `UNKNOWN_SERVER_NAME`, no SNI with no default account
 //! is `NO_ACCOUNT`.
@@ -55,3 +61,6 @@
 //!   CA (signature verified with its key), valid now; the verifier checks the TLS
 //!   handshake signature with the certificate's key. Switch it off with
 //!   [`RegistryConfig::accept_v1_device_certificates`](crate::RegistryConfig).
+
+#[cfg(test)]
+mod tests;

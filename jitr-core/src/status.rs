@@ -1,4 +1,4 @@
-//! Statuses and the transitions between them (spec §2, §4, §5).
+//! Statuses and the transitions between them (docs/behaviour.md §2, §4, §5).
 
 use core::fmt;
 use core::str::FromStr;
@@ -120,7 +120,7 @@ pub enum Transition {
 impl CertificateStatus {
     /// Whether `UpdateCertificate` may move a certificate from `self` to `target`.
     ///
-    /// The table is spec §5: PENDING_ACTIVATION → ACTIVE/INACTIVE/REVOKED; ACTIVE ↔
+    /// The table is docs/behaviour.md §5: PENDING_ACTIVATION → ACTIVE/INACTIVE/REVOKED; ACTIVE ↔
     /// INACTIVE; ACTIVE/INACTIVE → REVOKED; same → same is a no-op; REVOKED is final;
     /// nothing leaves PENDING_TRANSFER; targets PENDING_ACTIVATION, PENDING_TRANSFER and
     /// REGISTER_INACTIVE are invalid requests.

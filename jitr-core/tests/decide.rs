@@ -1,4 +1,4 @@
-//! The JITR decision (spec §6): every refusal reason, events, concurrency, hostile input.
+//! The JITR decision (docs/behaviour.md §6): every refusal reason, events, concurrency, hostile input.
 
 mod common;
 
@@ -9,19 +9,28 @@ use jitr_core::rustls_pki_types::CertificateDer;
 use jitr_core::*;
 
 #[track_caller]
-fn reason(reg: &Registry, chain: &[CertificateDer<'_>], sni: Option<&str>) -> Option<&'static str> {
+fn reason(
+    reg: &Registry,
+    chain: &[CertificateDer<'_>],
+    sni: Option<&str>,
+) -> Option<RefusalReason> {
     let before = reg.certificate_count();
     let d = reg.decide(chain, sni, now());
-    if d.reason_code() != Some("REGISTERED_PENDING_ACTIVATION") {
+    if !d.registered() {
         assert_eq!(
             reg.certificate_count(),
             before,
             "a refusal registered something"
         );
-        assert!(d.event.is_none() || d.reason_code() == Some("PENDING_ACTIVATION"));
+        assert!(d.event.is_none() || d.refusal == Some(RefusalReason::PendingActivation));
     }
     assert!(!d.message().is_empty());
-    d.reason_code()
+    d.refusal
+}
+
+/// Whether a refusal is `MALFORMED_CERTIFICATE` (its detail is the parser's own words).
+fn malformed(r: Option<RefusalReason>) -> bool {
+    matches!(r, Some(RefusalReason::MalformedCertificate { .. }))
 }
 
 #[test]
@@ -61,7 +70,7 @@ fn the_whole_story_with_exact_events() {
 
     let t2 = Timestamp::from_unix_millis(t1.unix_millis() + 1234);
     let again = reg.decide(&chain, None, t2);
-    assert_eq!(again.reason_code(), Some("PENDING_ACTIVATION"));
+    assert_eq!(again.refusal, Some(RefusalReason::PendingActivation));
     let e2 = again.event.unwrap();
     assert_eq!(e2.timestamp, t2);
     assert_eq!(e2.certificate_registration_timestamp, t1);
@@ -89,7 +98,10 @@ fn the_whole_story_with_exact_events() {
     assert!(reg.decide(&chain, None, t2).is_allowed());
     reg.update_certificate(&dev.id(), CertificateStatus::Revoked, t2)
         .unwrap();
-    assert_eq!(reason(&reg, &chain, None), Some("CERTIFICATE_REVOKED"));
+    assert_eq!(
+        reason(&reg, &chain, None),
+        Some(RefusalReason::CertificateRevoked)
+    );
     assert_eq!(events.lock().unwrap().len(), 2, "no more events");
 }
 
@@ -99,34 +111,35 @@ fn every_refusal_of_an_unknown_leaf() {
     let ca = Ca::new("CA");
     let ca_id = ca.register(&reg);
 
-    assert_eq!(reason(&reg, &[], None), Some("NO_CERTIFICATE"));
-    assert_eq!(
-        reason(&reg, &[CertificateDer::from(vec![1, 2, 3])], Some("x")),
-        Some("MALFORMED_CERTIFICATE")
-    );
+    assert_eq!(reason(&reg, &[], None), Some(RefusalReason::NoCertificate));
+    assert!(malformed(reason(
+        &reg,
+        &[CertificateDer::from(vec![1, 2, 3])],
+        Some("x")
+    )));
     let stranger = Ca::new("Stranger");
     assert_eq!(
         reason(&reg, &stranger.device("s").chain_with(&stranger), None),
-        Some("UNKNOWN_ISSUER")
+        Some(RefusalReason::UnknownIssuer)
     );
     // Same issuer name, another key: forged.
     let forger = Ca::new("CA");
     assert_eq!(
         reason(&reg, &forger.device("f").chain_with(&forger), None),
-        Some("BAD_SIGNATURE")
+        Some(RefusalReason::BadSignature)
     );
     assert_eq!(
         reason(&reg, &[forger.device("f").der()], Some("sni")),
-        Some("BAD_SIGNATURE")
+        Some(RefusalReason::BadSignature)
     );
     // Leaf alone: SNI needed; with SNI it registers.
     assert_eq!(
         reason(&reg, &[ca.device("alone").der()], None),
-        Some("SNI_REQUIRED")
+        Some(RefusalReason::SniRequired)
     );
     assert_eq!(
         reason(&reg, &[ca.device("alone").der()], Some("sni")),
-        Some("REGISTERED_PENDING_ACTIVATION")
+        Some(RefusalReason::RegisteredPendingActivation)
     );
     // Validity and EKU.
     let expired = ca.device_with("old", |p| {
@@ -135,33 +148,37 @@ fn every_refusal_of_an_unknown_leaf() {
     });
     assert_eq!(
         reason(&reg, &expired.chain_with(&ca), None),
-        Some("CERTIFICATE_EXPIRED")
+        Some(RefusalReason::CertificateExpired {
+            not_after: date((2021, 1, 1))
+        })
     );
     let future = ca.device_with("future", |p| {
         p.not_before = rcgen::date_time_ymd(2030, 1, 1)
     });
     assert_eq!(
         reason(&reg, &future.chain_with(&ca), None),
-        Some("CERTIFICATE_NOT_YET_VALID")
+        Some(RefusalReason::CertificateNotYetValid {
+            not_before: date((2030, 1, 1))
+        })
     );
     let server = ca.device_with("server", |p| {
         p.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::ServerAuth]
     });
     assert_eq!(
         reason(&reg, &server.chain_with(&ca), None),
-        Some("EKU_NOT_CLIENT_AUTH")
+        Some(RefusalReason::EkuNotClientAuth)
     );
     let no_eku = ca.device_with("no-eku", |p| p.extended_key_usages.clear());
     assert_eq!(
         reason(&reg, &no_eku.chain_with(&ca), None),
-        Some("REGISTERED_PENDING_ACTIVATION")
+        Some(RefusalReason::RegisteredPendingActivation)
     );
     // Only the directly signing CA counts.
     let inter = ca.intermediate("Intermediate");
     let below = inter.device("below");
     assert_eq!(
         reason(&reg, &[below.der(), inter.der(), ca.der()], None),
-        Some("UNKNOWN_ISSUER")
+        Some(RefusalReason::UnknownIssuer)
     );
 
     // CA state.
@@ -170,12 +187,12 @@ fn every_refusal_of_an_unknown_leaf() {
     reg.update_ca_certificate(&up, now()).unwrap();
     assert_eq!(
         reason(&reg, &ca.device("x").chain_with(&ca), None),
-        Some("AUTO_REGISTRATION_DISABLED")
+        Some(RefusalReason::AutoRegistrationDisabled)
     );
     up.new_status = Some(CaStatus::Inactive);
     reg.update_ca_certificate(&up, now()).unwrap();
     let d = reg.decide(&ca.device("x").chain_with(&ca), None, now());
-    assert_eq!(d.reason_code(), Some("CA_INACTIVE"));
+    assert_eq!(d.refusal, Some(RefusalReason::CaInactive));
     assert_eq!(d.ca_certificate_id, Some(ca_id));
     // A CA whose validity ended (registered while valid).
     up.new_status = Some(CaStatus::Active);
@@ -184,94 +201,74 @@ fn every_refusal_of_an_unknown_leaf() {
     let late = Timestamp::from_unix_secs(2_060_000_000); // 2035-04
     let long_lived = ca.device_with("long", |p| p.not_after = rcgen::date_time_ymd(2040, 1, 1));
     assert_eq!(
-        reg.decide(&long_lived.chain_with(&ca), None, late)
-            .reason_code(),
-        Some("CA_EXPIRED")
+        reg.decide(&long_lived.chain_with(&ca), None, late).refusal,
+        Some(RefusalReason::CaExpired {
+            not_after: date((2035, 1, 1))
+        })
     );
 }
 
 #[test]
 fn ambiguous_cas_and_narrowing_by_the_chain() {
-    let reg = registry();
-    let ca = Ca::new("Twin");
-    ca.register(&reg);
-    let twin = ca.reissue();
-    let twin_id = reg
-        .register_ca_certificate(
-            &RegisterCaCertificateRequest {
-                ca_certificate: twin.pem(),
-                verification_certificate: Some(
-                    ca.verification(&reg.get_registration_code().unwrap()),
-                ),
-                set_as_active: true,
-                allow_auto_registration: true,
-                ..Default::default()
-            },
-            now(),
-        )
-        .unwrap()
-        .certificate_id;
+    let (reg, ca, twin, twin_id) = registry_with_twins("Twin");
     let dev = ca.device("d");
     assert_eq!(
         reason(&reg, &[dev.der()], Some("sni")),
-        Some("AMBIGUOUS_CA")
+        Some(RefusalReason::AmbiguousCa { candidates: 2 })
     );
     let d = reg.decide(&[dev.der(), twin.der().clone()], None, now());
-    assert_eq!(d.reason_code(), Some("REGISTERED_PENDING_ACTIVATION"));
+    assert_eq!(d.refusal, Some(RefusalReason::RegisteredPendingActivation));
     assert_eq!(d.ca_certificate_id, Some(twin_id));
 }
 
 #[test]
 fn known_certificates_in_every_status() {
-    let reg = registry();
-    let ca = Ca::new("CA");
-    ca.register(&reg);
+    let (reg, ca) = registry_with_ca("CA");
     for (status, code) in [
         (CertificateStatus::Active, None),
-        (CertificateStatus::Inactive, Some("CERTIFICATE_INACTIVE")),
-        (CertificateStatus::Revoked, Some("CERTIFICATE_REVOKED")),
+        (
+            CertificateStatus::Inactive,
+            Some(RefusalReason::CertificateInactive),
+        ),
+        (
+            CertificateStatus::Revoked,
+            Some(RefusalReason::CertificateRevoked),
+        ),
     ] {
         let dev = ca.device(status.as_str());
-        reg.register_certificate(
-            &RegisterCertificateRequest {
-                certificate_pem: dev.pem(),
-                status: Some(status),
-                ..Default::default()
-            },
-            now(),
-        )
-        .unwrap();
+        dev.register(&reg, Some(status));
         assert_eq!(reason(&reg, &[dev.der()], None), code, "{status}");
     }
     // An ACTIVE certificate past its validity is refused.
     let short = ca.device_with("short", |p| p.not_after = rcgen::date_time_ymd(2026, 7, 1));
-    reg.register_certificate(
-        &RegisterCertificateRequest {
-            certificate_pem: short.pem(),
-            status: Some(CertificateStatus::Active),
-            ..Default::default()
-        },
-        now(),
-    )
-    .unwrap();
+    short.register(&reg, Some(CertificateStatus::Active));
     assert!(reg.decide(&[short.der()], None, now()).is_allowed());
     let later = Timestamp::from_unix_secs(1_800_000_000);
     assert_eq!(
-        reg.decide(&[short.der()], None, later).reason_code(),
-        Some("CERTIFICATE_EXPIRED")
+        reg.decide(&[short.der()], None, later).refusal,
+        Some(RefusalReason::CertificateExpired {
+            not_after: date((2026, 7, 1))
+        })
     );
 }
 
 #[test]
 fn hostile_chains_are_refused_without_registering() {
-    let reg = registry();
-    let ca = Ca::new("CA");
-    ca.register(&reg);
+    let (reg, ca) = registry_with_ca("CA");
     let dev = ca.device("d");
     let long: Vec<_> = std::iter::repeat_n(dev.der(), 1000).collect();
-    assert_eq!(reason(&reg, &long, None), Some("CHAIN_TOO_LONG"));
+    assert_eq!(
+        reason(&reg, &long, None),
+        Some(RefusalReason::ChainTooLong { len: 1000 })
+    );
     let huge = CertificateDer::from(vec![0x30; 1024 * 1024]);
-    assert_eq!(reason(&reg, &[huge], None), Some("CERTIFICATE_TOO_LARGE"));
+    assert_eq!(
+        reason(&reg, &[huge], None),
+        Some(RefusalReason::CertificateTooLarge {
+            index: 0,
+            len: 1024 * 1024
+        })
+    );
     let d = reg.decide(&[ca.der(), dev.der()], None, now());
     assert_eq!(
         d.refusal,
@@ -282,16 +279,17 @@ fn hostile_chains_are_refused_without_registering() {
     );
     let mut truncated = dev.der().to_vec();
     truncated.truncate(truncated.len() / 2);
-    assert_eq!(
-        reason(&reg, &[CertificateDer::from(truncated)], Some("x")),
-        Some("MALFORMED_CERTIFICATE")
-    );
+    assert!(malformed(reason(
+        &reg,
+        &[CertificateDer::from(truncated)],
+        Some("x")
+    )));
     let mut flipped = dev.der().to_vec();
     let last = flipped.len() - 1;
     flipped[last] ^= 1; // the signature's last byte
     assert_eq!(
         reason(&reg, &[CertificateDer::from(flipped), ca.der()], None),
-        Some("BAD_SIGNATURE")
+        Some(RefusalReason::BadSignature)
     );
     assert_eq!(reg.certificate_count(), 0);
 }
@@ -318,9 +316,9 @@ fn concurrent_first_connections_register_once() {
                 for round in 0..20 {
                     let chain = &chains[(t + round) % chains.len()];
                     let d = reg.decide(chain, None, now());
-                    match d.reason_code() {
-                        Some("REGISTERED_PENDING_ACTIVATION") => registered += 1,
-                        Some("PENDING_ACTIVATION") => {}
+                    match &d.refusal {
+                        Some(RefusalReason::RegisteredPendingActivation) => registered += 1,
+                        Some(RefusalReason::PendingActivation) => {}
                         other => panic!("unexpected {other:?}"),
                     }
                     assert!(d.event.is_some());
@@ -412,41 +410,20 @@ fn preflight_decides_on_a_throw_away_registry() {
         }]
     };
     let chain = dev.chain_with(&ca);
-    let d = preflight(
-        ACCOUNT,
-        &chain,
-        &cas(CaStatus::Active, AutoRegistrationStatus::Enable),
-        &[],
-        None,
-        now(),
-    )
-    .unwrap();
-    assert_eq!(d.reason_code(), Some("REGISTERED_PENDING_ACTIVATION"));
+    let decide = |status, auto, known: &[PreflightCertificate]| {
+        preflight(ACCOUNT, &chain, &cas(status, auto), known, None, now()).unwrap()
+    };
+    let d = decide(CaStatus::Active, AutoRegistrationStatus::Enable, &[]);
+    assert_eq!(d.refusal, Some(RefusalReason::RegisteredPendingActivation));
     assert_eq!(d.event.unwrap().ca_certificate_id, ca.id());
-    let d = preflight(
-        ACCOUNT,
-        &chain,
-        &cas(CaStatus::Inactive, AutoRegistrationStatus::Enable),
-        &[],
-        None,
-        now(),
-    )
-    .unwrap();
-    assert_eq!(d.reason_code(), Some("CA_INACTIVE"));
+    let d = decide(CaStatus::Inactive, AutoRegistrationStatus::Enable, &[]);
+    assert_eq!(d.refusal, Some(RefusalReason::CaInactive));
     let known = [PreflightCertificate {
         certificate_id: dev.id(),
         status: CertificateStatus::Revoked,
     }];
-    let d = preflight(
-        ACCOUNT,
-        &chain,
-        &cas(CaStatus::Active, AutoRegistrationStatus::Enable),
-        &known,
-        None,
-        now(),
-    )
-    .unwrap();
-    assert_eq!(d.reason_code(), Some("CERTIFICATE_REVOKED"));
+    let d = decide(CaStatus::Active, AutoRegistrationStatus::Enable, &known);
+    assert_eq!(d.refusal, Some(RefusalReason::CertificateRevoked));
     assert_eq!(d.ca_certificate_id, Some(ca.id()));
     assert!(preflight(
         ACCOUNT,
@@ -527,19 +504,7 @@ fn v1_device_certificates_are_registered_as_aws_does() {
     assert_eq!(device.version(), 1);
     let later = Timestamp::from_unix_secs(1_798_761_600); // 2027-01-01
     let reg = registry();
-    let ca_id = reg
-        .register_ca_certificate(
-            &RegisterCaCertificateRequest {
-                ca_certificate: ca_pem.into(),
-                certificate_mode: CertificateMode::SniOnly,
-                set_as_active: true,
-                allow_auto_registration: true,
-                ..Default::default()
-            },
-            later,
-        )
-        .unwrap()
-        .certificate_id;
+    let ca_id = register_sni_only_ca(&reg, ca_pem, later);
     let leaf = CertificateDer::from(device.der().to_vec());
     let ca_der = CertificateDer::from(Certificate::from_pem(ca_pem).unwrap().der().to_vec());
     assert_eq!(
@@ -558,11 +523,13 @@ fn v1_device_certificates_are_registered_as_aws_does() {
     // Not yet valid before its notBefore.
     assert_eq!(
         reg.decide(std::slice::from_ref(&leaf), Some("sni"), now())
-            .reason_code(),
-        Some("CERTIFICATE_NOT_YET_VALID")
+            .refusal,
+        Some(RefusalReason::CertificateNotYetValid {
+            not_before: device.validity().not_before
+        })
     );
     let d = reg.decide(&[leaf.clone(), ca_der.clone()], Some("sni"), later);
-    assert_eq!(d.reason_code(), Some("REGISTERED_PENDING_ACTIVATION"));
+    assert_eq!(d.refusal, Some(RefusalReason::RegisteredPendingActivation));
     assert_eq!(d.ca_certificate_id, Some(ca_id));
     // Switched off, the same certificate is malformed to jitr, as to webpki.
     let strict = registry_in(Scope::new(ACCOUNT, REGION).unwrap(), {
@@ -570,22 +537,9 @@ fn v1_device_certificates_are_registered_as_aws_does() {
         c.accept_v1_device_certificates = false;
         c
     });
-    strict
-        .register_ca_certificate(
-            &RegisterCaCertificateRequest {
-                ca_certificate: ca_pem.into(),
-                certificate_mode: CertificateMode::SniOnly,
-                set_as_active: true,
-                allow_auto_registration: true,
-                ..Default::default()
-            },
-            later,
-        )
-        .unwrap();
-    assert_eq!(
-        strict
-            .decide(&[leaf, ca_der], Some("sni"), later)
-            .reason_code(),
-        Some("MALFORMED_CERTIFICATE")
-    );
+    register_sni_only_ca(&strict, ca_pem, later);
+    assert!(matches!(
+        strict.decide(&[leaf, ca_der], Some("sni"), later).refusal,
+        Some(RefusalReason::MalformedCertificate { .. })
+    ));
 }

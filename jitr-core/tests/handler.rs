@@ -1,4 +1,4 @@
-//! CRLs and the activation handler (spec §8).
+//! CRLs and the activation handler (docs/behaviour.md §8).
 
 mod common;
 

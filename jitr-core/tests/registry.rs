@@ -1,4 +1,4 @@
-//! Registry operations: the rules of spec §3–§5 and "an error changes nothing".
+//! Registry operations: the rules of docs/behaviour.md §3–§5 and "an error changes nothing".
 
 mod common;
 
@@ -267,13 +267,7 @@ fn device_registration_rules() {
     });
     let forged = Ca::new("CA").device("forged");
     refused(&reg, "CertificateValidationException", |r| {
-        r.register_certificate(
-            &RegisterCertificateRequest {
-                certificate_pem: forged.pem(),
-                ..Default::default()
-            },
-            now(),
-        )
+        r.register_certificate(&forged.request(), now())
     });
     let resp = reg.register_certificate(&req(None), now()).unwrap();
     assert_eq!(resp.certificate_id, dev.id());
@@ -303,40 +297,20 @@ fn device_registration_rules() {
 
 #[test]
 fn same_subject_and_key_is_a_conflict_unless_the_ca_is_named() {
-    let reg = registry();
-    let ca = Ca::new("Twin");
-    ca.register(&reg);
-    let twin_pem = ca.reissue().pem();
-    reg.register_ca_certificate(
-        &RegisterCaCertificateRequest {
-            ca_certificate: twin_pem.clone(),
-            verification_certificate: Some(ca.verification(&reg.get_registration_code().unwrap())),
-            set_as_active: true,
-            ..Default::default()
-        },
-        now(),
-    )
-    .unwrap();
+    let (reg, ca, twin, twin_id) = registry_with_twins("Twin");
     let dev = ca.device("d");
     refused(&reg, "CertificateConflictException", |r| {
-        r.register_certificate(
-            &RegisterCertificateRequest {
-                certificate_pem: dev.pem(),
-                ..Default::default()
-            },
-            now(),
-        )
+        r.register_certificate(&dev.request(), now())
     });
     reg.register_certificate(
         &RegisterCertificateRequest {
             certificate_pem: dev.pem(),
-            ca_certificate_pem: Some(twin_pem.clone()),
+            ca_certificate_pem: Some(twin.pem()),
             status: None,
         },
         now(),
     )
     .unwrap();
-    let twin_id = Certificate::from_pem(&twin_pem).unwrap().id();
     assert_eq!(
         reg.describe_certificate(&dev.id())
             .unwrap()
@@ -347,20 +321,9 @@ fn same_subject_and_key_is_a_conflict_unless_the_ca_is_named() {
 
 #[test]
 fn update_certificate_versions_and_finality() {
-    let reg = registry();
-    let ca = Ca::new("CA");
-    ca.register(&reg);
+    let (reg, ca) = registry_with_ca("CA");
     let dev = ca.device("d");
-    let id = reg
-        .register_certificate(
-            &RegisterCertificateRequest {
-                certificate_pem: dev.pem(),
-                ..Default::default()
-            },
-            now(),
-        )
-        .unwrap()
-        .certificate_id;
+    let id = dev.register(&reg, None);
     let version = |r: &Registry| r.describe_certificate(&id).unwrap().customer_version;
     assert_eq!(version(&reg), 1);
     reg.update_certificate(&id, CertificateStatus::Inactive, now())
@@ -389,21 +352,9 @@ fn update_certificate_versions_and_finality() {
 
 #[test]
 fn deleting_certificates_and_policies() {
-    let reg = registry();
-    let ca = Ca::new("CA");
-    ca.register(&reg);
+    let (reg, ca) = registry_with_ca("CA");
     let dev = ca.device("d");
-    let id = reg
-        .register_certificate(
-            &RegisterCertificateRequest {
-                certificate_pem: dev.pem(),
-                status: Some(CertificateStatus::Active),
-                ..Default::default()
-            },
-            now(),
-        )
-        .unwrap()
-        .certificate_id;
+    let id = dev.register(&reg, Some(CertificateStatus::Active));
     let arn = reg.scope().certificate_arn(&id);
     let doc = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iot:Connect","Resource":"*"}]}"#;
     refused(&reg, "InvalidRequestException", |r| {
@@ -527,7 +478,7 @@ fn state_round_trips_exactly() {
         None,
         Timestamp::from_unix_millis(now().unix_millis() + 5),
     );
-    assert_eq!(d.reason_code(), Some("PENDING_ACTIVATION"));
+    assert_eq!(d.refusal, Some(RefusalReason::PendingActivation));
     let e = d.event.unwrap();
     assert_eq!(e.certificate_registration_timestamp, now());
     assert_eq!(e.ca_certificate_id, ca_id);
@@ -546,27 +497,14 @@ fn state_round_trips_exactly() {
 #[test]
 fn default_ca_belongs_to_one_account_per_region() {
     let mut dir = Directory::with_store(common::store::fresh_store());
-    let a = dir
-        .add_account(
-            Scope::new("111111111111", REGION).unwrap(),
-            RegistryConfig::default(),
-            &["a.example"],
-        )
-        .unwrap();
-    let b = dir
-        .add_account(
-            Scope::new("222222222222", REGION).unwrap(),
-            RegistryConfig::default(),
-            &["b.example"],
-        )
-        .unwrap();
-    let c = dir
-        .add_account(
-            Scope::new("333333333333", "eu-west-1").unwrap(),
-            RegistryConfig::default(),
-            &["c.example"],
-        )
-        .unwrap();
+    let mut add = |account: &str, region: &str, host: &str| {
+        let scope = Scope::new(account, region).unwrap();
+        dir.add_account(scope, RegistryConfig::default(), &[host])
+            .unwrap()
+    };
+    let a = add("111111111111", REGION, "a.example");
+    let b = add("222222222222", REGION, "b.example");
+    let c = add("333333333333", "eu-west-1", "c.example");
     let ca = Ca::new("Shared CA");
     ca.register(&a);
     refused(&b, "ResourceAlreadyExistsException", |r| {
@@ -598,26 +536,27 @@ fn default_ca_belongs_to_one_account_per_region() {
     // The device is decided by the account its SNI names.
     let dev = shared.device("dev");
     let d = dir.decide(&[dev.der()], Some("b.example"), now());
-    assert_eq!(d.reason_code(), Some("REGISTERED_PENDING_ACTIVATION"));
+    assert_eq!(d.refusal, Some(RefusalReason::RegisteredPendingActivation));
     assert_eq!(d.event.unwrap().aws_account_id, "222222222222");
     assert!(a.describe_certificate(&dev.id()).is_err());
     assert!(b.describe_certificate(&dev.id()).is_ok());
     assert_eq!(
         dir.decide(&[dev.der()], Some("nobody.example"), now())
-            .reason_code(),
-        Some("UNKNOWN_SERVER_NAME")
+            .refusal,
+        Some(RefusalReason::UnknownServerName {
+            server_name: "nobody.example".into()
+        })
     );
     assert_eq!(
-        dir.decide(&[dev.der()], None, now()).reason_code(),
-        Some("NO_ACCOUNT")
+        dir.decide(&[dev.der()], None, now()).refusal,
+        Some(RefusalReason::NoAccount)
     );
     // With a default account, an SNI_ONLY CA is not reached without its SNI.
     dir.set_default_account(&a);
     let dev2 = shared.device("dev2");
     assert_eq!(
-        dir.decide(&dev2.chain_with(&shared), None, now())
-            .reason_code(),
-        Some("CA_REQUIRES_SNI")
+        dir.decide(&dev2.chain_with(&shared), None, now()).refusal,
+        Some(RefusalReason::CaRequiresSni)
     );
     // Deleting the DEFAULT CA frees it for another account.
     let mut up = UpdateCaCertificateRequest::new(ca.id());

@@ -12,6 +12,7 @@ use std::sync::{Arc, Mutex};
 use common::*;
 use jitr_core::verifier::{JitrClientVerifier, JitrRefusal, Mode, VerifierBuilderError};
 use jitr_core::*;
+use jitr_testkit::{self as kit, Key};
 use rcgen::{CertificateParams, KeyPair, SanType};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer, ServerName};
@@ -19,7 +20,6 @@ use rustls::server::{Acceptor, ResolvesServerCert};
 use rustls::{ClientConfig, ClientConnection, RootCertStore, ServerConfig, ServerConnection};
 
 const SNI: &str = "a1b2c3-ats.iot.us-east-1.amazonaws.com";
-const RSA_KEY: &str = include_str!("../../tests/data/rsa-2048-key.pem");
 
 struct Server {
     roots: RootCertStore,
@@ -66,24 +66,23 @@ enum KeyKind {
     Ed25519,
 }
 
-fn device_key(kind: KeyKind) -> KeyPair {
+fn device_key(kind: KeyKind) -> Key {
     match kind {
-        KeyKind::P256 => KeyPair::generate().unwrap(),
-        KeyKind::Ed25519 => KeyPair::generate_for(&rcgen::PKCS_ED25519).unwrap(),
-        KeyKind::Rsa2048 => KeyPair::from_pem(RSA_KEY).unwrap(),
+        KeyKind::P256 => Key::random_p256(),
+        KeyKind::Ed25519 => Key::random_ed25519(),
+        KeyKind::Rsa2048 => Key::rsa2048(),
     }
+    .unwrap()
 }
 
 fn device(ca: &Ca, kind: KeyKind, cn: &str) -> (CertificateDer<'static>, PrivateKeyDer<'static>) {
     let key = device_key(kind);
-    let mut p = CertificateParams::new(vec![]).unwrap();
-    p.distinguished_name.push(rcgen::DnType::CommonName, cn);
-    p.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::ClientAuth];
+    let mut p = kit::leaf_params(kit::cn(cn), None, kit::VALIDITY, kit::Eku::ClientAuth);
     p.serial_number = Some(rcgen::SerialNumber::from(cn.as_bytes().to_vec()));
-    let cert = p.signed_by(&key, &ca.issuer()).unwrap();
+    let cert = ca.0.issue(&p, &key).unwrap();
     (
-        cert.der().clone(),
-        PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der())),
+        CertificateDer::from(cert.der),
+        PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.pkcs8_der())),
     )
 }
 
@@ -151,11 +150,25 @@ fn refusal(err: &rustls::Error) -> Option<&JitrRefusal> {
     }
 }
 
-fn jitr_code(r: Result<ServerConnection, rustls::Error>) -> Result<ServerConnection, String> {
+/// Why a handshake failed: JITR's decision refused it, or rustls failed otherwise.
+#[derive(Debug, PartialEq)]
+enum Failure {
+    /// JITR's refusal (`None` would be a refusal of an allowed decision: a bug).
+    Refused(Option<RefusalReason>),
+    /// Another rustls error (its `Debug` text).
+    Tls(String),
+}
+
+fn jitr_refusal(r: Result<ServerConnection, rustls::Error>) -> Result<ServerConnection, Failure> {
     r.map_err(|e| match refusal(&e) {
-        Some(j) => j.decision.reason_code().unwrap_or("?").to_string(),
-        None => format!("{e:?}"),
+        Some(j) => Failure::Refused(j.decision.refusal.clone()),
+        None => Failure::Tls(format!("{e:?}")),
     })
+}
+
+/// The failure of a handshake JITR refused for `reason`.
+fn refused(reason: RefusalReason) -> Option<Failure> {
+    Some(Failure::Refused(Some(reason)))
 }
 
 fn setup() -> (Arc<Registry>, Ca, Arc<Mutex<Vec<String>>>) {
@@ -203,30 +216,34 @@ fn handshake_mode_every_key_type_with_and_without_ca_and_sni() {
             } else {
                 vec![leaf.clone()]
             };
-            let first = jitr_code(handshake(
+            let first = jitr_refusal(handshake(
                 &srv,
                 &verifier,
                 client(&srv, chain.clone(), key.clone_key(), sni),
             ));
             let ctx = format!("{kind:?} ca={with_ca} sni={sni}");
             if !with_ca && !sni {
-                assert_eq!(first.err().as_deref(), Some("SNI_REQUIRED"), "{ctx}");
+                assert_eq!(first.err(), refused(RefusalReason::SniRequired), "{ctx}");
                 assert_eq!(reg.certificate_count(), 0, "{ctx}");
                 continue;
             }
             assert_eq!(
-                first.err().as_deref(),
-                Some("REGISTERED_PENDING_ACTIVATION"),
+                first.err(),
+                refused(RefusalReason::RegisteredPendingActivation),
                 "{ctx}"
             );
             assert_eq!(events.lock().unwrap().len(), 1, "{ctx}");
             let id = CertificateId::of_der(&leaf);
-            let second = jitr_code(handshake(
+            let second = jitr_refusal(handshake(
                 &srv,
                 &verifier,
                 client(&srv, chain.clone(), key.clone_key(), sni),
             ));
-            assert_eq!(second.err().as_deref(), Some("PENDING_ACTIVATION"), "{ctx}");
+            assert_eq!(
+                second.err(),
+                refused(RefusalReason::PendingActivation),
+                "{ctx}"
+            );
             reg.update_certificate(&id, CertificateStatus::Active, now())
                 .unwrap();
             let conn = handshake(
@@ -238,10 +255,10 @@ fn handshake_mode_every_key_type_with_and_without_ca_and_sni() {
             assert_eq!(conn.peer_certificates().unwrap()[0], leaf, "{ctx}");
             reg.update_certificate(&id, CertificateStatus::Revoked, now())
                 .unwrap();
-            let revoked = jitr_code(handshake(&srv, &verifier, client(&srv, chain, key, sni)));
+            let revoked = jitr_refusal(handshake(&srv, &verifier, client(&srv, chain, key, sni)));
             assert_eq!(
-                revoked.err().as_deref(),
-                Some("CERTIFICATE_REVOKED"),
+                revoked.err(),
+                refused(RefusalReason::CertificateRevoked),
                 "{ctx}"
             );
         }
@@ -272,7 +289,7 @@ fn protocol_mode_completes_the_handshake_then_decides_once() {
     let bound = verifier.for_server_name(conn.server_name());
     let peer: Vec<_> = conn.peer_certificates().unwrap().to_vec();
     let d = bound.decide(&peer, now());
-    assert_eq!(d.reason_code(), Some("REGISTERED_PENDING_ACTIVATION"));
+    assert_eq!(d.refusal, Some(RefusalReason::RegisteredPendingActivation));
     assert_eq!(events.lock().unwrap().len(), 1);
     reg.update_certificate(
         &CertificateId::of_der(&leaf),
@@ -301,8 +318,8 @@ fn protocol_mode_completes_the_handshake_then_decides_once() {
     assert_eq!(
         verifier
             .decide(conn.peer_certificates().unwrap(), now())
-            .reason_code(),
-        Some("CERTIFICATE_REVOKED")
+            .refusal,
+        Some(RefusalReason::CertificateRevoked)
     );
 }
 
@@ -315,33 +332,18 @@ fn bad_chains_are_rustls_certificate_errors_not_jitr_refusals() {
             .mode(mode)
             .build()
             .unwrap();
-        let stranger = Ca::new("Stranger");
-        let (leaf, key) = device(&stranger, KeyKind::P256, "s");
-        let err = handshake(
-            &srv,
-            &verifier,
-            client(&srv, vec![leaf, stranger.der()], key, true),
-        )
-        .unwrap_err();
-        assert_eq!(
-            err,
-            rustls::Error::InvalidCertificate(rustls::CertificateError::UnknownIssuer),
-            "{mode:?}"
-        );
-        let forger = Ca::new("Fleet CA");
-        let (leaf, key) = device(&forger, KeyKind::Ed25519, "f");
-        let err = handshake(
-            &srv,
-            &verifier,
-            client(&srv, vec![leaf, forger.der()], key, true),
-        )
-        .unwrap_err();
-        assert_eq!(
-            err,
-            rustls::Error::InvalidCertificate(rustls::CertificateError::BadSignature),
-            "{mode:?}"
-        );
-        assert!(refusal(&err).is_none());
+        // An unknown issuer, and a forged signature under a registered CA's name.
+        for (issuer, expected) in [
+            ("Stranger", rustls::CertificateError::UnknownIssuer),
+            ("Fleet CA", rustls::CertificateError::BadSignature),
+        ] {
+            let ca = Ca::new(issuer);
+            let (leaf, key) = device(&ca, KeyKind::P256, "d");
+            let chain = vec![leaf, ca.der()];
+            let err = handshake(&srv, &verifier, client(&srv, chain, key, true)).unwrap_err();
+            assert_eq!(err, rustls::Error::InvalidCertificate(expected), "{mode:?}");
+            assert!(refusal(&err).is_none());
+        }
     }
     assert_eq!(reg.certificate_count(), 0);
     let _ = ca;
@@ -448,17 +450,7 @@ fn v1_device_certificates_complete_handshakes_in_both_tls_versions() {
     let ca_der = CertificateDer::from(Certificate::from_pem(ca_pem).unwrap().der().to_vec());
     let key = PrivateKeyDer::from_pem_slice(include_bytes!("data/v1/device.key")).unwrap();
     let reg = Arc::new(registry());
-    reg.register_ca_certificate(
-        &RegisterCaCertificateRequest {
-            ca_certificate: ca_pem.into(),
-            certificate_mode: CertificateMode::SniOnly,
-            set_as_active: true,
-            allow_auto_registration: true,
-            ..Default::default()
-        },
-        Timestamp::now(),
-    )
-    .unwrap();
+    register_sni_only_ca(&reg, ca_pem, Timestamp::now());
     let verifier = JitrClientVerifier::builder(reg.clone()).build().unwrap();
     for version in [&rustls::version::TLS13, &rustls::version::TLS12] {
         let config = v1_client(
@@ -471,13 +463,13 @@ fn v1_device_certificates_complete_handshakes_in_both_tls_versions() {
             ClientConnection::new(Arc::new(config.clone()), ServerName::try_from(SNI).unwrap())
                 .unwrap()
         };
-        let first = jitr_code(handshake(&srv, &verifier, conn()));
+        let first = jitr_refusal(handshake(&srv, &verifier, conn()));
         if reg.certificate_count() == 0
-            || first.as_ref().err().map(String::as_str) == Some("REGISTERED_PENDING_ACTIVATION")
+            || first.as_ref().err() == refused(RefusalReason::RegisteredPendingActivation).as_ref()
         {
             assert_eq!(
-                first.err().as_deref(),
-                Some("REGISTERED_PENDING_ACTIVATION"),
+                first.err(),
+                refused(RefusalReason::RegisteredPendingActivation),
                 "{version:?}"
             );
             reg.update_certificate(
@@ -545,7 +537,7 @@ fn the_verifier_reads_the_clock_the_host_gives_it() {
     let (reg, ca, events) = setup();
     let (leaf, key) = device(&ca, KeyKind::P256, "clocked");
     let chain = vec![leaf, ca.der()];
-    // Before the device's notBefore (rcgen's default, 1975) by the host's clock: refused,
+    // Before the device's notBefore (2025-01-01) by the host's clock: refused,
     // whatever rustls' own time says.
     let early = Timestamp::from_unix_secs(100_000_000); // 1973
     let verifier = JitrClientVerifier::builder(reg.clone())
@@ -572,8 +564,8 @@ fn the_verifier_reads_the_clock_the_host_gives_it() {
         .clock(Arc::new(FixedClock(at)))
         .build()
         .unwrap();
-    let r = jitr_code(handshake(&srv, &verifier, client(&srv, chain, key, true)));
-    assert_eq!(r.err().as_deref(), Some("REGISTERED_PENDING_ACTIVATION"));
+    let r = jitr_refusal(handshake(&srv, &verifier, client(&srv, chain, key, true)));
+    assert_eq!(r.err(), refused(RefusalReason::RegisteredPendingActivation));
     let event = RegistrationEvent::from_json(&events.lock().unwrap()[0]).unwrap();
     assert_eq!(event.timestamp, at);
 }

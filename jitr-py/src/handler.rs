@@ -1,4 +1,4 @@
-//! The activation handler's pieces (spec §8): `jitr_iot.Crl`, `jitr_iot.PolicyTemplate`,
+//! The activation handler's pieces (docs/behaviour.md §8): `jitr_iot.Crl`, `jitr_iot.PolicyTemplate`,
 //! `jitr_iot.parse_registration_event`, and `Activation` and `Call`, which wrap the core's
 //! state machine [`jitr_core::handler::Activation`]. Conversions only: every decision is
 //! the core's, and `python/jitr_iot/handler.py` makes the calls the machine names against a

@@ -32,7 +32,7 @@ def test_the_story(
     assert first.ca_certificate_id == ca_id
     assert first.topic == f"$aws/events/certificates/registered/{ca_id}"
     assert "PENDING_ACTIVATION" in first.message
-    # The payload, byte for byte as AWS publishes it (spec section 7), field order included.
+    # The payload, byte for byte as AWS publishes it (docs/behaviour.md §7), field order included.
     t = ms(later(10))
     assert first.event_json == (
         f'{{"certificateId":"{device.certificate_id}","caCertificateId":"{ca_id}",'

@@ -1,4 +1,4 @@
-"""The activation handler (spec §8, issue 7): ``jitr_iot.handler.activate`` and
+"""The activation handler (docs/behaviour.md §8, issue 7): ``jitr_iot.handler.activate`` and
 ``lambda_handler`` against a ``jitr_iot.Registry`` and against moto's mocked boto3 ``iot``
 client, an independent implementation of the boto3 API; the binding it stands on
 (``jitr_iot.Crl``, ``jitr_iot.PolicyTemplate``, ``jitr_iot.handler.Activation``, the core's state
@@ -12,7 +12,7 @@ About moto (5.x): it has no JITR (no device connects), and its ``register_certif
 accepts any ``status`` while AWS refuses ``PENDING_ACTIVATION`` there (only JITR registers
 a certificate so). The closest faithful setup is therefore: register the CA and the device
 certificate with boto3 calls, the device with ``status="PENDING_ACTIVATION"``, and build
-the registration event AWS would publish (spec §7) by hand. moto's certificate IDs are
+the registration event AWS would publish (docs/behaviour.md §7) by hand. moto's certificate IDs are
 SHA-256 of the DER, as AWS's, only with its ``iot.use_valid_cert`` option, which the tests
 turn on. Everything after that (what ``activate`` calls and what it reads back) is moto's
 own implementation of the boto3 API.
@@ -172,7 +172,7 @@ def serial(device: jitr_iot.GeneratedCertificate) -> int:
 
 
 def aws_event(certificate_id: str, ca_certificate_id: str, at: datetime = NOW) -> Dict[str, Any]:
-    """The payload AWS IoT publishes on registration (spec §7)."""
+    """The payload AWS IoT publishes on registration (docs/behaviour.md §7)."""
     ms = int(at.timestamp() * 1000)
     return {
         "certificateId": certificate_id,
@@ -626,7 +626,7 @@ def test_a_policy_attached_before_is_not_detached_on_failure(
 def test_a_revocation_racing_the_activation_rolls_the_attachment_back(
     ca: jitr_iot.GeneratedCertificate, proof: jitr_iot.GeneratedCertificate, devices: List[jitr_iot.GeneratedCertificate]
 ) -> None:
-    """jitr_iot.Registry refuses REVOKED → ACTIVE (spec §5): if an operator revokes the
+    """jitr_iot.Registry refuses REVOKED → ACTIVE (docs/behaviour.md §5): if an operator revokes the
     certificate while the handler runs, setting ACTIVE fails and the handler detaches the
     policy it attached."""
     backend = JitrBackend(ca, proof)
@@ -692,7 +692,7 @@ def test_malformed_events_raise_before_any_call(
         assert str(e.value), what
         assert spy.calls == [], what
     assert backend.snapshot() == before
-    # IDs are accepted in any case (spec §1) and reported in lowercase.
+    # IDs are accepted in any case (docs/behaviour.md §1) and reported in lowercase.
     upper = dict(event, certificateId=event["certificateId"].upper())
     assert activate(upper, backend.client, now=NOW)["certificateId"] == event["certificateId"]
 

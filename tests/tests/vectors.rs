@@ -80,12 +80,7 @@ fn run_step(reg: &Registry, step: &Value) -> Result<(), String> {
             Ok(())
         }
         "list_certificates" | "list_ca_certificates" | "list_certificates_by_ca" => {
-            let ids: Vec<Value> = got["certificates"]
-                .as_array()
-                .ok_or("certificates is a list")?
-                .iter()
-                .map(|c| c["certificateId"].clone())
-                .collect();
+            let ids = pluck(&got, "certificates", "certificateId")?;
             if let Some(want) = expect.get("certificateIds") {
                 if Value::Array(ids.clone()) != *want {
                     return Err(format!("{op}: expected {want}, got {ids:?}"));
@@ -99,12 +94,7 @@ fn run_step(reg: &Registry, step: &Value) -> Result<(), String> {
             Ok(())
         }
         "list_attached_policies" => {
-            let names: Vec<Value> = got["policies"]
-                .as_array()
-                .ok_or("policies is a list")?
-                .iter()
-                .map(|p| p["policyName"].clone())
-                .collect();
+            let names = pluck(&got, "policies", "policyName")?;
             match expect.get("policyNames") {
                 Some(want) if *want != Value::Array(names.clone()) => {
                     Err(format!("{op}: expected {want}, got {names:?}"))
@@ -163,4 +153,12 @@ fn shared_vectors() {
         failures.len(),
         failures.join("\n")
     );
+}
+
+/// `got[list][*][field]`: one field of every item of a list in a result.
+fn pluck(got: &Value, list: &str, field: &str) -> Result<Vec<Value>, String> {
+    let items = got[list]
+        .as_array()
+        .ok_or_else(|| format!("{list} is a list"))?;
+    Ok(items.iter().map(|item| item[field].clone()).collect())
 }

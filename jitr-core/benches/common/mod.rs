@@ -7,11 +7,8 @@ use jitr_core::rustls_pki_types::{
     CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer, TrustAnchor, UnixTime,
 };
 use jitr_core::*;
-use rcgen::{
-    BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
-};
-
-pub const RSA_KEY: &str = include_str!("../../../tests/data/rsa-2048-key.pem");
+use jitr_testkit::{self as kit, Key};
+use rcgen::{CertificateParams, KeyPair};
 
 /// 2026-06-01.
 pub fn now() -> Timestamp {
@@ -19,48 +16,35 @@ pub fn now() -> Timestamp {
 }
 
 pub struct Ca {
-    pub params: CertificateParams,
-    pub key: KeyPair,
+    pub ca: kit::Ca,
     pub der: CertificateDer<'static>,
     pub pem: String,
 }
 
 impl Ca {
-    pub fn new(cn: &str, key: KeyPair) -> Self {
-        let mut params = CertificateParams::new(vec![]).unwrap();
-        params.distinguished_name.push(DnType::CommonName, cn);
-        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-        params.not_before = rcgen::date_time_ymd(2025, 1, 1);
-        params.not_after = rcgen::date_time_ymd(2035, 1, 1);
-        let cert = params.self_signed(&key).unwrap();
+    pub fn new(cn: &str, key: Key) -> Self {
+        let ca = kit::Ca::root(kit::ca_params(kit::cn(cn), None, kit::VALIDITY), key).unwrap();
         Self {
-            der: cert.der().clone(),
-            pem: cert.pem(),
-            params,
-            key,
+            der: CertificateDer::from(ca.cert.der.clone()),
+            pem: ca.cert.pem.clone(),
+            ca,
         }
     }
 
     pub fn p256(cn: &str) -> Self {
-        Self::new(cn, KeyPair::generate().unwrap())
+        Self::new(cn, Key::random_p256().unwrap())
     }
 
     pub fn rsa(cn: &str) -> Self {
-        Self::new(cn, KeyPair::from_pem(RSA_KEY).unwrap())
+        Self::new(cn, Key::rsa2048().unwrap())
     }
 
     /// A device certificate (P-256 key) signed by this CA, and its key (PKCS#8 DER).
     pub fn device(&self, cn: &str) -> (CertificateDer<'static>, Vec<u8>) {
-        let key = KeyPair::generate().unwrap();
-        let mut p = CertificateParams::new(vec![]).unwrap();
-        p.distinguished_name.push(DnType::CommonName, cn);
-        p.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
-        p.not_before = rcgen::date_time_ymd(2025, 1, 1);
-        p.not_after = rcgen::date_time_ymd(2035, 1, 1);
-        let cert = p
-            .signed_by(&key, &Issuer::new(self.params.clone(), &self.key))
-            .unwrap();
-        (cert.der().clone(), key.serialize_der())
+        let key = Key::random_p256().unwrap();
+        let p = kit::leaf_params(kit::cn(cn), None, kit::VALIDITY, kit::Eku::ClientAuth);
+        let cert = self.ca.issue(&p, &key).unwrap();
+        (CertificateDer::from(cert.der), key.pkcs8_der())
     }
 }
 
@@ -98,16 +82,21 @@ pub fn registry_with(cas: &[&str]) -> Registry {
     Registry::from_state(&state, RegistryConfig::default()).unwrap()
 }
 
+/// Registers `leaf` (its CA registered) as ACTIVE.
+pub fn register_active(reg: &Registry, leaf: &CertificateDer<'_>) {
+    let pem = Certificate::from_der(leaf).unwrap().to_pem();
+    let req = RegisterCertificateRequest {
+        certificate_pem: pem,
+        status: Some(CertificateStatus::Active),
+        ..Default::default()
+    };
+    reg.register_certificate(&req, now()).unwrap();
+}
+
 /// `n` distinct CA certificates (Ed25519: fast to make) as PEM.
 pub fn filler_cas(n: usize) -> Vec<String> {
     (0..n)
-        .map(|i| {
-            Ca::new(
-                &format!("Filler CA {i}"),
-                KeyPair::generate_for(&rcgen::PKCS_ED25519).unwrap(),
-            )
-            .pem
-        })
+        .map(|i| Ca::new(&format!("Filler CA {i}"), Key::random_ed25519().unwrap()).pem)
         .collect()
 }
 
@@ -158,7 +147,7 @@ pub fn tls_server() -> Tls {
     let key = KeyPair::generate().unwrap();
     let cert = CertificateParams::new(vec!["iot.example".into()])
         .unwrap()
-        .signed_by(&key, &Issuer::new(ca.params.clone(), &ca.key))
+        .signed_by(&key, &ca.ca.issuer())
         .unwrap();
     let provider = rustls::crypto::ring::default_provider();
     let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der()));

@@ -1,4 +1,4 @@
-//! The activation handler (spec §8): what AWS leaves to a Lambda after just-in-time
+//! The activation handler (docs/behaviour.md §8): what AWS leaves to a Lambda after just-in-time
 //! registration, written once.
 //!
 //! [`Activation`] is the handler as a sans-I/O state machine: it names the next call

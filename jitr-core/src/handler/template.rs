@@ -89,7 +89,7 @@ impl PolicyTemplate {
         })
     }
 
-    /// AWS's sample JITR policy (spec §8), named `Policy_<certificateId>`: connect as
+    /// AWS's sample JITR policy (docs/behaviour.md §8), named `Policy_<certificateId>`: connect as
     /// `client/<certificateId>`, publish and receive on `foo/bar/<certificateId>/*`,
     /// subscribe to `foo/bar/<certificateId>/#`.
     pub fn aws_sample() -> Self {

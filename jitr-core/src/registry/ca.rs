@@ -1,4 +1,4 @@
-//! CA certificate operations (behaviour §3, §4).
+//! CA certificate operations (docs/behaviour.md §3, §4).
 
 use serde::{Deserialize, Serialize};
 
@@ -137,7 +137,7 @@ pub struct DescribeCaCertificateResponse {
 }
 
 impl Registry {
-    /// RegisterCACertificate. Every rule of behaviour §3 is checked before anything is
+    /// RegisterCACertificate. Every rule of docs/behaviour.md §3 is checked before anything is
     /// stored; the rules that span rows (already registered, ten CAs per subject, one
     /// account per region for a `DEFAULT` CA) are checked inside the store's write
     /// transaction, so they hold across every process sharing the store.
@@ -360,7 +360,7 @@ impl Registry {
     }
 }
 
-/// The proof-of-possession check of CA registration (spec §3.4), on its own: the
+/// The proof-of-possession check of CA registration (docs/behaviour.md §3.4), on its own: the
 /// verification certificate's Common Name is `registration_code`, it was signed by the
 /// CA's key and its issuer is the CA's subject, and (if `check_validity`) it is valid at
 /// `now`. The CA itself is not checked here.

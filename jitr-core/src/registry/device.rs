@@ -1,4 +1,4 @@
-//! Device certificate operations (behaviour §5).
+//! Device certificate operations (docs/behaviour.md §5).
 
 use serde::{Deserialize, Serialize};
 
@@ -201,7 +201,7 @@ impl Registry {
         })
     }
 
-    /// UpdateCertificate: moves a certificate to `new_status` if behaviour §5 allows it
+    /// UpdateCertificate: moves a certificate to `new_status` if docs/behaviour.md §5 allows it
     /// ([`CertificateStatus::transition_to`]). Idempotent: the same status changes
     /// nothing and returns [`Transition::NoChange`]. Takes effect on the next connection.
     pub fn update_certificate(

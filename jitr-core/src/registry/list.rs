@@ -1,4 +1,4 @@
-//! Listing with pages (behaviour §4, §5).
+//! Listing with pages (docs/behaviour.md §4, §5).
 
 use serde::Serialize;
 

@@ -48,7 +48,7 @@ pub use policy::{
 pub use preflight::{preflight, PreflightCa, PreflightCertificate};
 pub use state::{CaCertificateState, CertificateState, PolicyState, RegistryState};
 
-/// Knobs for where the spec leaves a choice to jitr. The defaults refuse.
+/// Knobs for where AWS leaves a choice to jitr (`docs/behaviour.md`). The defaults refuse.
 ///
 /// Front ends set the knobs by name through [`RegistryConfig::from_json`] and list them,
 /// with their defaults, through [`RegistryConfig::to_json`], so a knob added here reaches

@@ -1,4 +1,4 @@
-//! Policies and their attachment to certificates (behaviour §5).
+//! Policies and their attachment to certificates (docs/behaviour.md §5).
 
 use serde::Serialize;
 

@@ -492,6 +492,17 @@ impl Store {
     }
 }
 
+#[cfg(test)]
+impl Store {
+    /// A store over any backend: tests inject failures with it.
+    pub(crate) fn with_backend(backend: Arc<dyn Backend>) -> Self {
+        Self {
+            backend,
+            kind: "memory",
+        }
+    }
+}
+
 fn bad_url(url: &str, why: &str) -> Error {
     // A URL may carry a password: quote only its scheme.
     let scheme = url.split(':').next().unwrap_or_default();

@@ -1,12 +1,11 @@
-//! Certificates for tests, made with rcgen.
+//! Certificates for tests: `jitr-testkit`'s, with the glue to jitr-core's types
+//! (`CertificateDer`, `CertificateId`, registration).
 #![allow(dead_code, unreachable_pub, clippy::unwrap_used)]
 
 use jitr_core::rustls_pki_types::CertificateDer;
 use jitr_core::*;
-use rcgen::{
-    BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
-    KeyUsagePurpose, PKCS_ED25519,
-};
+use jitr_testkit::{self as kit, Key};
+use rcgen::{CertificateParams, Issuer, KeyUsagePurpose};
 
 pub const ACCOUNT: &str = "123456789012";
 pub const REGION: &str = "us-east-1";
@@ -14,6 +13,11 @@ pub const REGION: &str = "us-east-1";
 /// 2026-06-01T00:00:00Z.
 pub fn now() -> Timestamp {
     Timestamp::from_unix_secs(1_780_272_000)
+}
+
+/// Midnight UTC of a calendar date, as jitr reads certificate validity.
+pub fn date((y, m, d): kit::Ymd) -> Timestamp {
+    Timestamp::from_unix_secs(rcgen::date_time_ymd(y, m, d).unix_timestamp())
 }
 
 pub mod store;
@@ -34,92 +38,110 @@ pub fn registry_in(scope: Scope, config: RegistryConfig) -> Registry {
     reg
 }
 
-pub struct Ca {
-    pub params: CertificateParams,
-    pub key: KeyPair,
-    pub cert: rcgen::Certificate,
+/// Registers the CA certificate `pem` in `SNI_ONLY` mode (no proof of possession),
+/// ACTIVE with auto-registration, at `at`.
+pub fn register_sni_only_ca(reg: &Registry, pem: &str, at: Timestamp) -> CertificateId {
+    let req = RegisterCaCertificateRequest {
+        ca_certificate: pem.into(),
+        certificate_mode: CertificateMode::SniOnly,
+        set_as_active: true,
+        allow_auto_registration: true,
+        ..Default::default()
+    };
+    reg.register_ca_certificate(&req, at)
+        .unwrap()
+        .certificate_id
+}
+
+/// A registry holding two CA certificates with the subject `cn` and the same key (a CA
+/// and its re-issue), both ACTIVE with auto-registration: the CA, the re-issue and its ID.
+pub fn registry_with_twins(cn: &str) -> (Registry, Ca, Device, CertificateId) {
+    let (reg, ca) = registry_with_ca(cn);
+    let twin = ca.reissue();
+    let twin_id = ca.register_twin(&reg, &twin);
+    (reg, ca, twin, twin_id)
+}
+
+/// A registry holding one CA `cn`, registered ACTIVE with auto-registration.
+pub fn registry_with_ca(cn: &str) -> (Registry, Ca) {
+    let reg = registry();
+    let ca = Ca::new(cn);
+    ca.register(&reg);
+    (reg, ca)
+}
+
+/// A CA with a fresh key, `CN=<cn>`, valid 2025–2035. Its `params`, `key` and `cert`
+/// are the testkit CA's.
+pub struct Ca(pub kit::Ca);
+
+impl std::ops::Deref for Ca {
+    type Target = kit::Ca;
+
+    fn deref(&self) -> &kit::Ca {
+        &self.0
+    }
 }
 
 impl Ca {
+    /// A P-256 CA.
     pub fn new(cn: &str) -> Self {
-        Self::with_key(cn, KeyPair::generate().unwrap())
+        Self::with_key(cn, Key::random_p256().unwrap())
     }
 
     pub fn ed25519(cn: &str) -> Self {
-        Self::with_key(cn, KeyPair::generate_for(&PKCS_ED25519).unwrap())
+        Self::with_key(cn, Key::random_ed25519().unwrap())
     }
 
-    pub fn with_key(cn: &str, key: KeyPair) -> Self {
-        let mut params = CertificateParams::new(vec![]).unwrap();
-        params.distinguished_name.push(DnType::CommonName, cn);
-        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-        params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
-        params.not_before = rcgen::date_time_ymd(2025, 1, 1);
-        params.not_after = rcgen::date_time_ymd(2035, 1, 1);
-        let cert = params.self_signed(&key).unwrap();
-        Self { params, key, cert }
+    pub fn with_key(cn: &str, key: impl Into<Key>) -> Self {
+        let params = kit::ca_params(kit::cn(cn), None, kit::VALIDITY);
+        Self(kit::Ca::root(params, key.into()).unwrap())
     }
 
     /// A second CA certificate with the same subject and key (a re-issue).
-    pub fn reissue(&self) -> rcgen::Certificate {
-        let mut p = self.params.clone();
+    pub fn reissue(&self) -> Device {
+        let mut p = self.0.params.clone();
         p.serial_number = Some(rcgen::SerialNumber::from(vec![0x42, 0x42]));
-        p.self_signed(&self.key).unwrap()
+        Device(kit::self_signed(&p, &self.0.key).unwrap())
     }
 
     /// An intermediate CA signed by this one.
     pub fn intermediate(&self, cn: &str) -> Ca {
-        let key = KeyPair::generate().unwrap();
-        let mut params = CertificateParams::new(vec![]).unwrap();
-        params.distinguished_name.push(DnType::CommonName, cn);
-        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-        params.not_before = rcgen::date_time_ymd(2025, 1, 1);
-        params.not_after = rcgen::date_time_ymd(2035, 1, 1);
-        let cert = params.signed_by(&key, &self.issuer()).unwrap();
-        Ca { params, key, cert }
+        let params = kit::ca_params(kit::cn(cn), None, kit::VALIDITY);
+        Ca(kit::Ca::signed_by(params, Key::random_p256().unwrap(), &self.0).unwrap())
     }
 
-    pub fn issuer(&self) -> Issuer<'_, &KeyPair> {
-        Issuer::new(self.params.clone(), &self.key)
+    pub fn issuer(&self) -> Issuer<'_, &Key> {
+        self.0.issuer()
     }
 
     pub fn pem(&self) -> String {
-        self.cert.pem()
+        self.0.cert.pem.clone()
     }
 
     pub fn der(&self) -> CertificateDer<'static> {
-        self.cert.der().clone()
+        CertificateDer::from(self.0.cert.der.clone())
     }
 
     pub fn id(&self) -> CertificateId {
-        CertificateId::of_der(self.cert.der())
+        CertificateId::of_der(&self.0.cert.der)
     }
 
+    /// A verification certificate: `CN=<code>`, signed by this CA.
     pub fn verification(&self, code: &str) -> String {
-        let mut p = CertificateParams::new(vec![]).unwrap();
-        p.distinguished_name.push(DnType::CommonName, code);
-        p.not_before = rcgen::date_time_ymd(2025, 1, 1);
-        p.not_after = rcgen::date_time_ymd(2035, 1, 1);
-        p.signed_by(&KeyPair::generate().unwrap(), &self.issuer())
-            .unwrap()
-            .pem()
+        let p = kit::leaf_params(kit::cn(code), None, kit::VALIDITY, kit::Eku::Absent);
+        self.0.issue(&p, &Key::random_p256().unwrap()).unwrap().pem
     }
 
+    /// A device certificate (clientAuth) signed by this CA.
     pub fn device(&self, cn: &str) -> Device {
         self.device_with(cn, |_| {})
     }
 
+    /// A device certificate, its parameters changed by `tweak` before signing.
     pub fn device_with(&self, cn: &str, tweak: impl FnOnce(&mut CertificateParams)) -> Device {
-        let mut p = CertificateParams::new(vec![]).unwrap();
-        p.distinguished_name.push(DnType::CommonName, cn);
-        p.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
-        p.not_before = rcgen::date_time_ymd(2025, 1, 1);
-        p.not_after = rcgen::date_time_ymd(2035, 1, 1);
+        let mut p = kit::leaf_params(kit::cn(cn), None, kit::VALIDITY, kit::Eku::ClientAuth);
         tweak(&mut p);
-        let cert = p
-            .signed_by(&KeyPair::generate().unwrap(), &self.issuer())
-            .unwrap();
-        Device { cert }
+        Device(self.0.issue(&p, &Key::random_p256().unwrap()).unwrap())
     }
 
     /// Registers this CA, ACTIVE with auto-registration.
@@ -128,9 +150,27 @@ impl Ca {
     }
 
     pub fn register_with(&self, reg: &Registry, active: bool, auto: bool) -> CertificateId {
+        self.register_certificate(reg, self.pem(), active, auto)
+    }
+
+    /// Registers `twin`, another certificate of this CA's name and key (see
+    /// [`Ca::reissue`]), ACTIVE with auto-registration.
+    pub fn register_twin(&self, reg: &Registry, twin: &Device) -> CertificateId {
+        self.register_certificate(reg, twin.pem(), true, true)
+    }
+
+    /// Registers `pem`, a CA certificate of this CA's key (the proof of possession is
+    /// signed with it).
+    fn register_certificate(
+        &self,
+        reg: &Registry,
+        pem: String,
+        active: bool,
+        auto: bool,
+    ) -> CertificateId {
         reg.register_ca_certificate(
             &RegisterCaCertificateRequest {
-                ca_certificate: self.pem(),
+                ca_certificate: pem,
                 verification_certificate: Some(
                     self.verification(&reg.get_registration_code().unwrap()),
                 ),
@@ -145,21 +185,40 @@ impl Ca {
     }
 }
 
-pub struct Device {
-    pub cert: rcgen::Certificate,
-}
+/// An issued certificate: a device's (or a re-issued CA's).
+pub struct Device(pub kit::Cert);
 
 impl Device {
     pub fn der(&self) -> CertificateDer<'static> {
-        self.cert.der().clone()
+        CertificateDer::from(self.0.der.clone())
     }
 
     pub fn pem(&self) -> String {
-        self.cert.pem()
+        self.0.pem.clone()
     }
 
     pub fn id(&self) -> CertificateId {
-        CertificateId::of_der(self.cert.der())
+        CertificateId::of_der(&self.0.der)
+    }
+
+    /// Registers this certificate through RegisterCertificate (its CA must be registered).
+    pub fn register(&self, reg: &Registry, status: Option<CertificateStatus>) -> CertificateId {
+        let req = RegisterCertificateRequest {
+            certificate_pem: self.pem(),
+            status,
+            ..Default::default()
+        };
+        reg.register_certificate(&req, now())
+            .unwrap()
+            .certificate_id
+    }
+
+    /// A RegisterCertificate request for this certificate alone (status default).
+    pub fn request(&self) -> RegisterCertificateRequest {
+        RegisterCertificateRequest {
+            certificate_pem: self.pem(),
+            ..Default::default()
+        }
     }
 
     pub fn chain_with(&self, ca: &Ca) -> Vec<CertificateDer<'static>> {
@@ -169,16 +228,15 @@ impl Device {
 
 /// A CA (self-signed, registrable) with these key usages; none means no extension.
 pub fn ca_with_usages(cn: &str, usages: Vec<KeyUsagePurpose>) -> Ca {
-    let mut ca = Ca::new(cn);
-    ca.params.key_usages = usages;
-    ca.cert = ca.params.self_signed(&ca.key).unwrap();
-    ca
+    let mut params = kit::ca_params(kit::cn(cn), None, kit::VALIDITY);
+    params.key_usages = usages;
+    Ca(kit::Ca::root(params, Key::random_p256().unwrap()).unwrap())
 }
 
 /// `ca`'s name and key as a CRL signer, whatever its key usage says: rcgen refuses to
 /// sign a CRL for an issuer whose key usage lacks cRLSign, and a misconfigured CA's CRL
 /// is what some tests need.
-pub fn signer_ignoring_key_usage(ca: &Ca) -> Issuer<'_, &KeyPair> {
+pub fn signer_ignoring_key_usage(ca: &Ca) -> Issuer<'_, &Key> {
     let mut params = ca.params.clone();
     params.key_usages.clear();
     Issuer::new(params, &ca.key)
@@ -187,7 +245,7 @@ pub fn signer_ignoring_key_usage(ca: &Ca) -> Issuer<'_, &KeyPair> {
 /// A CRL signed by `issuer` from `this` to `next` (year, month, day), listing
 /// `revoked`, with an issuingDistributionPoint naming `point` if given.
 pub fn signed_crl(
-    issuer: &Issuer<'_, &KeyPair>,
+    issuer: &Issuer<'_, &Key>,
     revoked: &[&[u8]],
     this: (i32, u8, u8),
     next: (i32, u8, u8),

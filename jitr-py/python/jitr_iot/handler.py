@@ -1,6 +1,6 @@
 """The activation handler: what AWS IoT leaves to a Lambda after just-in-time registration.
 
-On a registration event (spec §8): look the certificate up; if its serial is on the
+On a registration event (docs/behaviour.md §8): look the certificate up; if its serial is on the
 issuing CA's certificate revocation list (CRL), set it ``REVOKED``; else create a policy
 from a template (or reuse it), attach it to the certificate and set it ``ACTIVE``.
 

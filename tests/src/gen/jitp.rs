@@ -11,14 +11,16 @@
 //! templates combine them, policy names the SHA-256 of the documents (AWS: "a hash of the
 //! policy document"), failure codes and paths those of the module's documentation.
 
-use rcgen::{DistinguishedName, DnType};
+use jitr_testkit::rcgen::{DistinguishedName, DnType};
 use serde_json::{json, Value};
 
-use crate::json::{obj, J};
-use crate::pki::{
+use super::expect::ca_ok;
+use super::json::{obj, J};
+use super::pki::{
     ca_params, leaf_params, sha256_hex, Ca, Cert, Eku, Error, Key, NOT_AFTER, NOT_BEFORE,
 };
-use crate::{ca_ok, Scenario, ACCOUNT, PARTITION, REGION};
+use super::scenario::Scenario;
+use super::{ACCOUNT, PARTITION, REGION};
 
 /// Where AWS's example comes from.
 const AWS_EXAMPLE_URL: &str =

@@ -22,6 +22,13 @@ impl J {
             _ => panic!("J::push on a non-object"),
         }
     }
+
+    /// Appends `key: value` when there is a value.
+    pub(crate) fn push_some(&mut self, key: &str, value: Option<impl Into<J>>) {
+        if let Some(v) = value {
+            self.push(key, v);
+        }
+    }
 }
 
 impl Serialize for J {
@@ -49,40 +56,24 @@ impl Serialize for J {
     }
 }
 
-impl From<&str> for J {
-    fn from(v: &str) -> Self {
-        J::Str(v.to_string())
-    }
+/// `impl From<$type> for J` for each scalar the generator writes.
+macro_rules! from_scalar {
+    ($($t:ty => |$v:ident| $e:expr;)*) => {
+        $(impl From<$t> for J {
+            fn from($v: $t) -> Self {
+                $e
+            }
+        })*
+    };
 }
 
-impl From<String> for J {
-    fn from(v: String) -> Self {
-        J::Str(v)
-    }
-}
-
-impl From<&String> for J {
-    fn from(v: &String) -> Self {
-        J::Str(v.clone())
-    }
-}
-
-impl From<bool> for J {
-    fn from(v: bool) -> Self {
-        J::Bool(v)
-    }
-}
-
-impl From<i64> for J {
-    fn from(v: i64) -> Self {
-        J::Int(v)
-    }
-}
-
-impl From<u32> for J {
-    fn from(v: u32) -> Self {
-        J::Int(i64::from(v))
-    }
+from_scalar! {
+    &str => |v| J::Str(v.to_string());
+    String => |v| J::Str(v);
+    &String => |v| J::Str(v.clone());
+    bool => |v| J::Bool(v);
+    i64 => |v| J::Int(v);
+    u32 => |v| J::Int(i64::from(v));
 }
 
 impl<T: Into<J>> From<Vec<T>> for J {

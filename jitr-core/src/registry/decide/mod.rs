@@ -1,4 +1,4 @@
-//! The JITR decision on one connection (behaviour §6), step by step as
+//! The JITR decision on one connection (docs/behaviour.md §6), step by step as
 //! [`crate::manual`] numbers it: the flow is here, the reasons in [`refusal`], path
 //! validation in [`path`].
 
@@ -30,7 +30,7 @@ pub(crate) struct Route<'a> {
 }
 
 impl Registry {
-    /// The JITR decision for one connection (behaviour §6).
+    /// The JITR decision for one connection (docs/behaviour.md §6).
     ///
     /// `chain` is what the client presented, leaf first (its CA and intermediates are
     /// optional); `server_name` is the SNI host name, if any; `now` the current time.
