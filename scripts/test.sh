@@ -18,8 +18,24 @@ cargo clippy --locked --workspace --exclude jitr-wasm --exclude jitr-py --all-ta
 # The Python binding without maturin (pyo3 finds python3; no extension-module linking).
 cargo clippy --locked -p jitr-py --all-targets -- -D warnings
 
-step "rust: tests (unit, integration, doc, shared vectors)"
+step "PostgreSQL for the store tests (a throw-away cluster on a free loopback port)"
+. scripts/lib/postgres.sh
+pg_start
+export JITR_TEST_PG=$JITR_PG_URL JITR_TEST_PG_STOP=$JITR_PG_STOP_CMD JITR_TEST_PG_START=$JITR_PG_START_CMD
+export JITR_TEST_TMP=${TMPDIR:-/tmp}/jitr-test-$$
+trap 'rm -f "$log"; rm -rf "$JITR_TEST_TMP"; pg_stop' EXIT
+
+step "rust: tests (unit, integration, doc, shared vectors; the multi-node store tests on SQLite and PostgreSQL)"
 cargo test --locked --workspace --exclude jitr-wasm --exclude jitr-py --all-features 2>&1 | tee -a "$log"
+
+# The registry's tests and the shared vectors again, on each durable store: a fresh
+# SQLite file, then a fresh PostgreSQL schema, per registry.
+registry_tests=(-p jitr-core --test registry --test decide --test precedence --test tls
+  --test handler --test handler_scenarios -p jitr-tests --test vectors)
+for store in sqlite "$JITR_PG_URL"; do
+  step "rust: registry tests and shared vectors on ${store%%:*}"
+  JITR_TEST_STORE=$store cargo test --locked --all-features "${registry_tests[@]}" 2>&1 | tee -a "$log"
+done
 
 step "rust: docs (-D warnings)"
 RUSTDOCFLAGS="-D warnings" cargo doc --locked --no-deps -p jitr-core -q

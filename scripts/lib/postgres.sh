@@ -45,6 +45,9 @@ pg_start() {
   trap pg_stop EXIT
   "${as[@]}" "$bin/createdb" -h 127.0.0.1 -p "$PG_PORT" -U postgres jitr
   export JITR_PG_URL="postgresql://postgres@127.0.0.1:$PG_PORT/jitr"
+  # For the outage test: the commands that stop and start this server.
+  export JITR_PG_STOP_CMD="${as[*]} $bin/pg_ctl -D $PG_DIR/data -m fast stop"
+  export JITR_PG_START_CMD="${as[*]} $bin/pg_ctl -D $PG_DIR/data -l $PG_DIR/server.log -w -o '-p $PG_PORT -k $PG_DIR -c listen_addresses=127.0.0.1' start"
   echo "PostgreSQL $("$bin/postgres" --version | awk '{print $3}') on 127.0.0.1:$PG_PORT ($PG_DIR)"
 }
 
