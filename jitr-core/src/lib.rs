@@ -103,6 +103,7 @@ pub mod handler;
 mod id;
 pub mod inspect;
 pub mod manual;
+pub mod policy;
 mod registry;
 mod scope;
 mod status;
