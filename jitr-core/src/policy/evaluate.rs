@@ -93,8 +93,9 @@ pub struct Authorization {
     pub implicit_deny_policies: Vec<String>,
     /// The statements that decided: the denying ones, or else the allowing ones.
     pub deciding_statements: Vec<StatementRef>,
-    /// Context keys the statements for this action read but the context has no value
-    /// for (keys only tested by `Null` or `...IfExists` are left out), sorted.
+    /// Context keys without a value that the statements for this action read: the
+    /// variables of their resources, and the condition keys (but those only tested by
+    /// `Null` or `...IfExists`) of those whose resource covers the request. Sorted.
     pub missing_context_values: Vec<String>,
 }
 
@@ -132,8 +133,9 @@ pub fn evaluate(
             if !st.covers_action(request.action) {
                 continue;
             }
-            note_missing(st, ctx, &mut missing);
-            if statement_applies(st, &request.resource, ctx) {
+            let resource_ok = resource_matches(st, &request.resource, ctx);
+            note_missing(st, ctx, resource_ok, &mut missing);
+            if resource_ok && conditions_hold(st, ctx) {
                 let r = StatementRef {
                     policy_name: (*name).to_string(),
                     index,
@@ -181,26 +183,42 @@ pub fn evaluate(
     auth
 }
 
-/// Whether a statement (whose action matches) applies to `resource` in `ctx`.
-pub(crate) fn statement_applies(st: &Statement, resource: &str, ctx: &AuthContext) -> bool {
+/// Whether a statement's `Resource` (or `NotResource`) covers `resource` in `ctx`.
+fn resource_matches(st: &Statement, resource: &str, ctx: &AuthContext) -> bool {
     let any_match = |patterns: &[super::pattern::Pattern]| {
         patterns
             .iter()
             .any(|p| resolve(p, ctx).is_some_and(|toks| glob_toks(&toks, resource)))
     };
-    let resource_ok = match &st.resources {
+    match &st.resources {
         Resources::Listed(p) => any_match(p),
         Resources::Not(p) => !any_match(p),
-    };
-    resource_ok && st.conditions.iter().all(|c| eval_condition(c, ctx))
+    }
 }
 
-fn note_missing(st: &Statement, ctx: &AuthContext, missing: &mut BTreeSet<String>) {
-    let patterns = st
-        .resources
-        .patterns()
-        .iter()
-        .chain(st.conditions.iter().flat_map(|c| c.values.iter()));
+fn conditions_hold(st: &Statement, ctx: &AuthContext) -> bool {
+    st.conditions.iter().all(|c| eval_condition(c, ctx))
+}
+
+/// The keys without a value that a statement for the request's action reads: the
+/// variables of its resources; and, when its resource covers the request, its condition
+/// keys (but those only tested by `Null` or `...IfExists`) and their values' variables.
+fn note_missing(
+    st: &Statement,
+    ctx: &AuthContext,
+    resource_ok: bool,
+    missing: &mut BTreeSet<String>,
+) {
+    let condition_patterns = st.conditions.iter().flat_map(|c| c.values.iter());
+    let patterns: Vec<&super::pattern::Pattern> = if resource_ok {
+        st.resources
+            .patterns()
+            .iter()
+            .chain(condition_patterns)
+            .collect()
+    } else {
+        st.resources.patterns().iter().collect()
+    };
     for p in patterns {
         for (key, _) in p.variables() {
             if key.substitute(ctx) == Substitution::Missing {
@@ -208,9 +226,11 @@ fn note_missing(st: &Statement, ctx: &AuthContext, missing: &mut BTreeSet<String
             }
         }
     }
-    for c in &st.conditions {
-        if c.op.base != BaseOp::Null && !c.op.if_exists && c.key.values(ctx).is_none() {
-            missing.insert(c.key.to_string());
+    if resource_ok {
+        for c in &st.conditions {
+            if c.op.base != BaseOp::Null && !c.op.if_exists && c.key.values(ctx).is_none() {
+                missing.insert(c.key.to_string());
+            }
         }
     }
 }

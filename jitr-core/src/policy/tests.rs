@@ -517,12 +517,23 @@ fn thing_variables_resolve_only_when_attached() {
         &Request::for_name(Action::Connect, "t1", &nothing),
         &nothing,
     );
+    // The resource cannot match without the thing name, so the condition key is not
+    // reported; with the resource `*`, it is.
     assert_eq!(
         auth.missing_context_values,
-        [
-            "iot:Connection.Thing.IsAttached",
-            "iot:Connection.Thing.ThingName"
-        ]
+        ["iot:Connection.Thing.ThingName"]
+    );
+    let p = policy(&[format!(
+        r#"{{"Effect":"Allow","Action":"iot:Connect","Resource":"*","Condition":{{"Bool":{{"iot:Connection.Thing.IsAttached":"true"}}}}}}"#
+    )]);
+    let auth = evaluate(
+        &[("p", &p)],
+        &Request::for_name(Action::Connect, "t1", &nothing),
+        &nothing,
+    );
+    assert_eq!(
+        auth.missing_context_values,
+        ["iot:Connection.Thing.IsAttached"]
     );
 }
 
