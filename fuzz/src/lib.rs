@@ -17,6 +17,8 @@
 //!   parameters as JSON text.
 //! - `registry_ops`: raw bytes for `arbitrary` (a list of operations).
 //! - `crl`: a CRL, PEM or DER (the target came with CRL support, issue 7).
+//! - `policy`: a mode byte, then a policy document as text (even) or bytes for
+//!   `arbitrary` (odd); see [`policy_fuzz`] (issue 11).
 
 use std::collections::HashMap;
 use std::sync::OnceLock;
@@ -35,6 +37,8 @@ use serde_json::Value;
 pub mod der_mutator;
 #[path = "model.rs"]
 pub mod model;
+#[path = "policy_fuzz.rs"]
+pub mod policy_fuzz;
 
 /// A target's body.
 pub type Body = fn(&[u8]);
@@ -50,6 +54,7 @@ pub const TARGETS: &[(&str, Body)] = &[
     ("api_call", api_call),
     ("registry_ops", registry_ops),
     ("crl", crl),
+    ("policy", policy),
 ];
 
 /// The shared vector file whose CAs make the fixed registry of `decide`, `register_ca`
@@ -548,4 +553,11 @@ pub fn crl(data: &[u8]) {
         }
         Err(e) => assert_eq!(e.code(), "InvalidRequestException", "{e:?}"),
     }
+}
+
+/// `policy`: policy documents parse or are refused without panicking; fresh and compiled
+/// decisions agree; wildcard patterns match as a reference matcher says (see
+/// [`policy_fuzz`]).
+pub fn policy(data: &[u8]) {
+    policy_fuzz::run(data);
 }
