@@ -146,10 +146,9 @@ fn authorize(c: &mut Criterion) {
     });
     g.bench_function("parse 10 documents", |b| {
         b.iter(|| {
-            texts
-                .iter()
-                .map(|t| PolicyDocument::parse(black_box(t)).unwrap())
-                .count()
+            for t in &texts {
+                black_box(PolicyDocument::parse(black_box(t)).unwrap());
+            }
         })
     });
     g.finish();

@@ -137,8 +137,9 @@ impl Action {
         }
     }
 
+    /// The position in [`Self::ALL`] (declaration order).
     pub(crate) fn index(self) -> usize {
-        Self::ALL.iter().position(|a| *a == self).unwrap_or(0)
+        self as usize
     }
 }
 

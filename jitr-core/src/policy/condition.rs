@@ -171,7 +171,7 @@ pub(crate) struct Condition {
 }
 
 /// A policy value after its variables were resolved.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub(crate) struct ResolvedValue {
     /// The value as text (a `*` or `?` stands for itself).
     pub(crate) text: String,
@@ -179,13 +179,18 @@ pub(crate) struct ResolvedValue {
     pub(crate) toks: Vec<Tok>,
     /// False when a variable in it has no value: it then matches nothing.
     pub(crate) resolved: bool,
+    /// The text read as each operator type reads it, once.
+    number: Option<f64>,
+    date: Option<i64>,
+    cidr: Option<(IpAddr, u8)>,
+    boolean: Option<bool>,
 }
 
 impl ResolvedValue {
     pub(crate) fn from_toks(toks: Option<Vec<Tok>>) -> Self {
         match toks {
             Some(toks) => {
-                let text = toks
+                let text: String = toks
                     .iter()
                     .map(|t| match t {
                         Tok::Lit(s) => s.as_str(),
@@ -194,6 +199,10 @@ impl ResolvedValue {
                     })
                     .collect();
                 Self {
+                    number: parse_number(&text),
+                    date: parse_date(&text),
+                    cidr: parse_cidr(&text),
+                    boolean: parse_bool(&text),
                     text,
                     toks,
                     resolved: true,
@@ -203,6 +212,10 @@ impl ResolvedValue {
                 text: String::new(),
                 toks: Vec::new(),
                 resolved: false,
+                number: None,
+                date: None,
+                cidr: None,
+                boolean: None,
             },
         }
     }
@@ -632,7 +645,7 @@ fn matches_one(base: BaseOp, v: &str, p: &ResolvedValue) -> bool {
         | NumericLessThan
         | NumericLessThanEquals
         | NumericGreaterThan
-        | NumericGreaterThanEquals => match (parse_number(v), parse_number(&p.text)) {
+        | NumericGreaterThanEquals => match (parse_number(v), p.number) {
             (Some(a), Some(b)) => match base {
                 NumericEquals => a == b,
                 NumericLessThan => a < b,
@@ -646,7 +659,7 @@ fn matches_one(base: BaseOp, v: &str, p: &ResolvedValue) -> bool {
         | DateLessThan
         | DateLessThanEquals
         | DateGreaterThan
-        | DateGreaterThanEquals => match (parse_date(v), parse_date(&p.text)) {
+        | DateGreaterThanEquals => match (parse_date(v), p.date) {
             (Some(a), Some(b)) => match base {
                 DateEquals => a == b,
                 DateLessThan => a < b,
@@ -656,8 +669,8 @@ fn matches_one(base: BaseOp, v: &str, p: &ResolvedValue) -> bool {
             },
             _ => false,
         },
-        Bool => parse_bool(v).is_some() && parse_bool(v) == parse_bool(&p.text),
-        IpAddress => match (v.parse::<IpAddr>(), parse_cidr(&p.text)) {
+        Bool => parse_bool(v).is_some() && parse_bool(v) == p.boolean,
+        IpAddress => match (v.parse::<IpAddr>(), p.cidr) {
             (Ok(ip), Some(net)) => in_cidr(ip, net),
             _ => false,
         },
@@ -676,7 +689,7 @@ pub(crate) fn eval(op: Operator, values: Option<&[&str]>, policy: &[ResolvedValu
         let present = values.is_some();
         return policy
             .iter()
-            .any(|p| p.resolved && parse_bool(&p.text) == Some(!present));
+            .any(|p| p.resolved && p.boolean == Some(!present));
     }
     let (base, negated) = match op.base.positive() {
         Some(pos) => (pos, true),

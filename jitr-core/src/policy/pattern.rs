@@ -208,6 +208,9 @@ pub(crate) fn glob<'a, T: 'a>(
             match view(t) {
                 TokRef::Star => {
                     pi += 1;
+                    if pi == toks.len() {
+                        return true; // a trailing star takes whatever is left
+                    }
                     star = Some((pi, ti));
                     continue;
                 }
@@ -309,11 +312,29 @@ fn split_toks_arn(toks: &[Tok]) -> Vec<Vec<Tok>> {
 /// matches (a glob is a finite automaton; these are its states after `prefix`). Empty
 /// when no text starting with `prefix` can match.
 pub(crate) fn residuals_after(toks: &[Tok], prefix: &str) -> Vec<Vec<Tok>> {
+    // The usual case, a leading literal at least as long as the prefix: one residual or
+    // none, without running the automaton.
+    if let Some(Tok::Lit(s)) = toks.first() {
+        if s.len() >= prefix.len() || !prefix.starts_with(s.as_str()) {
+            return match s.strip_prefix(prefix) {
+                Some(rest) => {
+                    let mut out = Vec::with_capacity(toks.len());
+                    push_tok(&mut out, Tok::Lit(rest.to_string()));
+                    for t in &toks[1..] {
+                        push_tok(&mut out, t.clone());
+                    }
+                    vec![out]
+                }
+                None => Vec::new(),
+            };
+        }
+    }
     // A state: (token index, byte offset inside that token when it is a literal).
     let mut states: Vec<(usize, usize)> = Vec::new();
     add_state(toks, &mut states, (0, 0));
+    let mut next: Vec<(usize, usize)> = Vec::new();
     for c in prefix.chars() {
-        let mut next: Vec<(usize, usize)> = Vec::new();
+        next.clear();
         let mut buf = [0u8; 4];
         let cb = c.encode_utf8(&mut buf).as_bytes();
         for &(i, off) in &states {
@@ -327,7 +348,7 @@ pub(crate) fn residuals_after(toks: &[Tok], prefix: &str) -> Vec<Vec<Tok>> {
                 None => {}
             }
         }
-        states = next;
+        std::mem::swap(&mut states, &mut next);
         if states.is_empty() {
             break;
         }
