@@ -55,7 +55,7 @@ pub enum Action {
 }
 
 impl Action {
-    /// Every action, in declaration order.
+    /// Every action, in declaration order (at most 32: statements keep a bit mask).
     pub const ALL: [Action; 21] = [
         Self::Connect,
         Self::DeleteConnection,
@@ -142,6 +142,9 @@ impl Action {
         self as usize
     }
 }
+
+// Statements keep the actions they cover as a `u32` bit mask.
+const _: () = assert!(Action::ALL.len() <= 32);
 
 impl fmt::Display for Action {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

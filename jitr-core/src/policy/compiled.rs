@@ -20,8 +20,8 @@
 
 use super::action::Action;
 use super::condition::{
-    eval, eval_condition, format_epoch_secs, format_iso8601, resolve, Operator, ResolvedValue,
-    ShortText,
+    clock_date, clock_number, eval, eval_condition, format_epoch_secs, format_iso8601,
+    is_numeric_or_date, resolve, ClockValue, Operator, ResolvedValue, ShortText,
 };
 use super::context::AuthContext;
 use super::document::{Effect, PolicyDocument, Resources};
@@ -83,6 +83,8 @@ struct ActionIndex {
 struct TimeCondition {
     op: Operator,
     epoch: bool,
+    /// The operator reads only numbers and dates: no need to format the clock.
+    typed: bool,
     values: Vec<ResolvedValue>,
 }
 
@@ -170,6 +172,7 @@ impl CompiledPolicies {
                         clock.push(TimeCondition {
                             op: c.op,
                             epoch: c.key == ContextKey::EpochTime,
+                            typed: is_numeric_or_date(c.op.base),
                             values: c
                                 .values
                                 .iter()
@@ -437,8 +440,16 @@ impl CompiledPolicies {
             return false;
         };
         range(&self.conditions, e.conditions).iter().all(|c| {
-            let value = clock.get(c.epoch);
-            eval(c.op, Some(&[value]), &c.values)
+            if c.typed {
+                let value = ClockValue {
+                    number: clock_number(clock.now, c.epoch),
+                    date: clock_date(clock.now, c.epoch),
+                };
+                eval(c.op, Some(&[value]), &c.values)
+            } else {
+                let value = clock.get(c.epoch);
+                eval(c.op, Some(&[value]), &c.values)
+            }
         })
     }
 

@@ -631,21 +631,104 @@ fn eq_ignore_case(a: &str, b: &str) -> bool {
         .eq(b.chars().flat_map(char::to_lowercase))
 }
 
+/// A context value as the operators read it: its text, and that text as a number and
+/// as a date (parsed from the text unless the value knows them already).
+pub(crate) trait CtxValue {
+    /// The text.
+    fn text(&self) -> &str;
+    /// The text as a number.
+    fn number(&self) -> Option<f64> {
+        parse_number(self.text())
+    }
+    /// The text as a date (milliseconds since the epoch).
+    fn date(&self) -> Option<i64> {
+        parse_date(self.text())
+    }
+}
+
+impl CtxValue for &str {
+    fn text(&self) -> &str {
+        self
+    }
+}
+
+/// A clock value (`aws:CurrentTime` or `aws:EpochTime`) for the `Numeric` and `Date`
+/// operators, which read only its number and date: [`clock_number`] and [`clock_date`],
+/// equal to parsing the formatted text (a property test holds them so).
+pub(crate) struct ClockValue {
+    pub(crate) number: Option<f64>,
+    pub(crate) date: Option<i64>,
+}
+
+impl CtxValue for ClockValue {
+    fn text(&self) -> &str {
+        ""
+    }
+    fn number(&self) -> Option<f64> {
+        self.number
+    }
+    fn date(&self) -> Option<i64> {
+        self.date
+    }
+}
+
+/// Whether the operator reads only numbers and dates.
+pub(crate) fn is_numeric_or_date(base: BaseOp) -> bool {
+    use BaseOp::*;
+    matches!(
+        base.positive().unwrap_or(base),
+        NumericEquals
+            | NumericLessThan
+            | NumericLessThanEquals
+            | NumericGreaterThan
+            | NumericGreaterThanEquals
+            | DateEquals
+            | DateLessThan
+            | DateLessThanEquals
+            | DateGreaterThan
+            | DateGreaterThanEquals
+    )
+}
+
+/// `parse_number` of the clock key's text, without formatting it.
+pub(crate) fn clock_number(t: Timestamp, epoch: bool) -> Option<f64> {
+    // An ISO 8601 date is never a number; whole seconds always are.
+    epoch.then(|| t.unix_secs() as f64)
+}
+
+/// `parse_date` of the clock key's text, without formatting it.
+pub(crate) fn clock_date(t: Timestamp, epoch: bool) -> Option<i64> {
+    if epoch {
+        // Epoch seconds parse as long as they have at most 18 digits and fit in
+        // milliseconds.
+        let s = t.unix_secs();
+        if s.unsigned_abs() < 1_000_000_000_000_000_000 {
+            s.checked_mul(1000)
+        } else {
+            None
+        }
+    } else {
+        // ISO 8601 parses back for four-digit years.
+        let (y, _, _) = civil_from_days(t.unix_millis().div_euclid(86_400_000));
+        (0..=9999).contains(&y).then(|| t.unix_millis())
+    }
+}
+
 /// Whether one context value satisfies a positive operator against one policy value.
-fn matches_one(base: BaseOp, v: &str, p: &ResolvedValue) -> bool {
+fn matches_one<V: CtxValue>(base: BaseOp, v: &V, p: &ResolvedValue) -> bool {
     use BaseOp::*;
     if !p.resolved {
         return false;
     }
     match base {
-        StringEquals => v == p.text,
-        StringEqualsIgnoreCase => eq_ignore_case(v, &p.text),
-        StringLike => glob_toks(&p.toks, v),
+        StringEquals => v.text() == p.text,
+        StringEqualsIgnoreCase => eq_ignore_case(v.text(), &p.text),
+        StringLike => glob_toks(&p.toks, v.text()),
         NumericEquals
         | NumericLessThan
         | NumericLessThanEquals
         | NumericGreaterThan
-        | NumericGreaterThanEquals => match (parse_number(v), p.number) {
+        | NumericGreaterThanEquals => match (v.number(), p.number) {
             (Some(a), Some(b)) => match base {
                 NumericEquals => a == b,
                 NumericLessThan => a < b,
@@ -659,7 +742,7 @@ fn matches_one(base: BaseOp, v: &str, p: &ResolvedValue) -> bool {
         | DateLessThan
         | DateLessThanEquals
         | DateGreaterThan
-        | DateGreaterThanEquals => match (parse_date(v), p.date) {
+        | DateGreaterThanEquals => match (v.date(), p.date) {
             (Some(a), Some(b)) => match base {
                 DateEquals => a == b,
                 DateLessThan => a < b,
@@ -669,12 +752,12 @@ fn matches_one(base: BaseOp, v: &str, p: &ResolvedValue) -> bool {
             },
             _ => false,
         },
-        Bool => parse_bool(v).is_some() && parse_bool(v) == p.boolean,
-        IpAddress => match (v.parse::<IpAddr>(), p.cidr) {
+        Bool => parse_bool(v.text()).is_some() && parse_bool(v.text()) == p.boolean,
+        IpAddress => match (v.text().parse::<IpAddr>(), p.cidr) {
             (Ok(ip), Some(net)) => in_cidr(ip, net),
             _ => false,
         },
-        ArnEquals | ArnLike => arn_like(&p.toks, v),
+        ArnEquals | ArnLike => arn_like(&p.toks, v.text()),
         // Negated operators and Null never reach here.
         _ => false,
     }
@@ -683,7 +766,11 @@ fn matches_one(base: BaseOp, v: &str, p: &ResolvedValue) -> bool {
 /// Evaluates one operator on one key: `values` are the key's values in the context
 /// (`None` or empty when absent), `policy` the policy's resolved values. Allocates
 /// nothing.
-pub(crate) fn eval(op: Operator, values: Option<&[&str]>, policy: &[ResolvedValue]) -> bool {
+pub(crate) fn eval<V: CtxValue>(
+    op: Operator,
+    values: Option<&[V]>,
+    policy: &[ResolvedValue],
+) -> bool {
     let values = values.filter(|v| !v.is_empty());
     if op.base == BaseOp::Null {
         let present = values.is_some();
@@ -702,7 +789,7 @@ pub(crate) fn eval(op: Operator, values: Option<&[&str]>, policy: &[ResolvedValu
             Qualifier::None => op.if_exists || negated,
         };
     };
-    let m = |v: &&str| policy.iter().any(|p| matches_one(base, v, p));
+    let m = |v: &V| policy.iter().any(|p| matches_one(base, v, p));
     match (op.qualifier, negated) {
         (Qualifier::ForAllValues, false) => values.iter().all(m),
         (Qualifier::ForAllValues, true) => values.iter().all(|v| !m(v)),
@@ -794,13 +881,17 @@ mod tests {
     #[test]
     fn absent_keys_follow_iam() {
         let p = [lit("x")];
-        assert!(!eval(op("StringEquals"), None, &p));
-        assert!(eval(op("StringNotEquals"), None, &p));
-        assert!(eval(op("StringEqualsIfExists"), None, &p));
-        assert!(eval(op("ForAllValues:StringEquals"), None, &p));
-        assert!(!eval(op("ForAnyValue:StringEquals"), None, &p));
-        assert!(eval(op("ForAllValues:StringEquals"), Some(&[]), &p));
-        assert!(eval(op("Null"), None, &[lit("true")]));
+        assert!(!eval(op("StringEquals"), None::<&[&str]>, &p));
+        assert!(eval(op("StringNotEquals"), None::<&[&str]>, &p));
+        assert!(eval(op("StringEqualsIfExists"), None::<&[&str]>, &p));
+        assert!(eval(op("ForAllValues:StringEquals"), None::<&[&str]>, &p));
+        assert!(!eval(op("ForAnyValue:StringEquals"), None::<&[&str]>, &p));
+        assert!(eval(
+            op("ForAllValues:StringEquals"),
+            Some::<&[&str]>(&[]),
+            &p
+        ));
+        assert!(eval(op("Null"), None::<&[&str]>, &[lit("true")]));
         assert!(!eval(op("Null"), Some(&["v"]), &[lit("true")]));
         assert!(eval(op("Null"), Some(&["v"]), &[lit("false")]));
     }
@@ -820,7 +911,7 @@ mod tests {
         assert!(!eval(fany, Some(&one), &[lit("Other")]));
         // ForAllValues with an empty policy list: only an empty request set passes.
         assert!(!eval(fa, Some(&one), &[]));
-        assert!(eval(fa, None, &[]));
+        assert!(eval(fa, None::<&[&str]>, &[]));
         let fa_not = op("ForAllValues:StringNotEquals");
         assert!(eval(fa_not, Some(&one), &[lit("PersistentConnect")]));
         assert!(!eval(fa_not, Some(&both), &[lit("PersistentConnect")]));
@@ -914,6 +1005,51 @@ mod tests {
                 "arn:aws:iot:*region*:*account-id*:topic/*my/lastwill/topicName*"
             )]
         ));
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn clock_values_equal_parsing_their_text(
+            ms in proptest::prelude::any::<i64>(),
+            near in -400_000_000_000_000i64..400_000_000_000_000,
+        ) {
+            for ms in [ms, near, ms / 1000] {
+                let t = Timestamp::from_unix_millis(ms);
+                for epoch in [false, true] {
+                    let text = if epoch { format_epoch_secs(t) } else { format_iso8601(t) };
+                    proptest::prop_assert_eq!(clock_date(t, epoch), parse_date(text.as_str()), "{}", text);
+                    proptest::prop_assert_eq!(clock_number(t, epoch), parse_number(text.as_str()), "{}", text);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn clock_values_at_the_edges_of_four_digit_years() {
+        for ms in [
+            days_from_civil(0, 1, 1) * 86_400_000,
+            days_from_civil(0, 1, 1) * 86_400_000 - 1,
+            253_402_300_799_999,
+            253_402_300_800_000,
+            i64::MIN,
+            i64::MAX,
+            -1,
+        ] {
+            let t = Timestamp::from_unix_millis(ms);
+            for epoch in [false, true] {
+                let text = if epoch {
+                    format_epoch_secs(t)
+                } else {
+                    format_iso8601(t)
+                };
+                assert_eq!(clock_date(t, epoch), parse_date(text.as_str()), "{text}");
+                assert_eq!(
+                    clock_number(t, epoch),
+                    parse_number(text.as_str()),
+                    "{text}"
+                );
+            }
+        }
     }
 
     #[test]

@@ -49,6 +49,8 @@ pub struct Statement {
     pub(crate) sid: Option<String>,
     pub(crate) effect: Effect,
     pub(crate) actions: Actions,
+    /// Bit `i` set when the statement covers `Action::ALL[i]`, decided at parse time.
+    action_mask: u32,
     pub(crate) resources: Resources,
     pub(crate) conditions: Vec<Condition>,
 }
@@ -66,10 +68,7 @@ impl Statement {
 
     /// Whether the statement's `Action` (or `NotAction`) covers `action`.
     pub fn covers_action(&self, action: Action) -> bool {
-        match &self.actions {
-            Actions::Listed(p) => p.iter().any(|p| p.matches(action)),
-            Actions::Not(p) => !p.iter().any(|p| p.matches(action)),
-        }
+        self.action_mask & (1 << action.index()) != 0
     }
 
     /// Whether the statement has a `Condition`.
@@ -300,10 +299,19 @@ fn parse_statement(s: &Map<String, Value>, at: &str) -> Result<Statement, Policy
         None => Vec::new(),
         Some(c) => parse_conditions(c, &format!("{at}.Condition"))?,
     };
+    let action_mask = Action::ALL
+        .iter()
+        .enumerate()
+        .filter(|(_, a)| match &actions {
+            Actions::Listed(p) => p.iter().any(|p| p.matches(**a)),
+            Actions::Not(p) => !p.iter().any(|p| p.matches(**a)),
+        })
+        .fold(0u32, |mask, (i, _)| mask | (1 << i));
     Ok(Statement {
         sid,
         effect,
         actions,
+        action_mask,
         resources,
         conditions,
     })
