@@ -7,7 +7,8 @@ Sources, read in place and never committed:
   x509-parser-assets, ...;
 - the PEM strings inside x509-limbo/limbo.json (and its chains, for `decide`);
 - the project's own generated vectors, tests/vectors/*.json (their certificates, the
-  chains of their `connect` steps, their CA registrations, events and API calls).
+  chains of their `connect` steps, their CA registrations, events and API calls), and
+  the policy documents of tests/vectors/policies/*.json (for `policy`).
 
 Seeds are deduplicated by SHA-256 (the file name is the hash), so running this again
 adds nothing. Input formats are those of fuzz/src/lib.rs. Standard library only.
@@ -196,6 +197,16 @@ def from_vectors(seeds):
                           ca.encode() + b"\0" + (ver or "").encode())
 
 
+def from_policy_vectors(seeds):
+    """Every policy document of tests/vectors/policies/*.json, as `policy` text seeds."""
+    for path in sorted((ROOT / "tests" / "vectors" / "policies").glob("*.json")):
+        for scenario in json.loads(path.read_text())["scenarios"]:
+            for p in scenario["policies"]:
+                doc = p["policyDocument"]
+                text = doc if isinstance(doc, str) else json.dumps(doc)
+                seeds.add("policy", b"\0" + text.encode())
+
+
 def handmade(seeds):
     event = {"certificateId": "ab" * 32, "caCertificateId": "cd" * 32,
              "timestamp": 1623724243659, "certificateStatus": "PENDING_ACTIVATION",
@@ -212,6 +223,7 @@ def main():
     quiet = "--quiet" in sys.argv
     seeds, limbo_seeds = Seeds(CORPUS), Seeds(CORPUS / "limbo")
     from_vectors(seeds)
+    from_policy_vectors(seeds)
     handmade(seeds)
     from_corpora(seeds, limbo_seeds, corpora_dir())
     seeds.write(quiet)

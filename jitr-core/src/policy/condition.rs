@@ -130,7 +130,8 @@ impl Operator {
             ("ForAllValues:", Qualifier::ForAllValues),
             ("ForAnyValue:", Qualifier::ForAnyValue),
         ] {
-            if rest.len() >= prefix.len() && rest[..prefix.len()].eq_ignore_ascii_case(prefix) {
+            let head = rest.get(..prefix.len());
+            if head.is_some_and(|h| h.eq_ignore_ascii_case(prefix)) {
                 rest = &rest[prefix.len()..];
                 qualifier = q;
                 break;
@@ -873,6 +874,10 @@ mod tests {
             "IfExists",
             "ForSomeValues:StringEquals",
             "",
+            // Cut inside a character at the qualifier's or the suffix's length (found by
+            // the fuzzer).
+            "ForAllVa\u{e9}\u{e9}\u{e9}:StringEquals",
+            "StringEquals\u{1f600}xists",
         ] {
             assert!(Operator::parse(bad).is_none(), "{bad}");
         }
