@@ -165,7 +165,7 @@ def api_operations():
     """The selector order of `api_call`: jitr_core::api::OPERATIONS, read from source."""
     src = (ROOT / "jitr-core" / "src" / "api.rs").read_text()
     block = re.search(r"pub static OPERATIONS: &\[Operation\] = &\[(.*?)\];", src, re.DOTALL)
-    return re.findall(r'op\("([a-z_]+)"', block.group(1)) if block else []
+    return re.findall(r'op\(\s*"([a-z_]+)"', block.group(1)) if block else []
 
 
 def from_vectors(seeds):
