@@ -443,6 +443,8 @@ registry_methods! {
     list_targets_for_policy(policyName: Str; marker: Str, pageSize: Int);
     /// ListPrincipalPolicies.
     list_principal_policies(principal: Str; marker: Str, pageSize: Int, ascendingOrder: Bool);
+    /// TestAuthorization.
+    test_authorization(authInfos: List; principal: Str, cognitoIdentityPoolId: Str, clientId: Str, policyNamesToAdd: List, policyNamesToSkip: List);
     /// GetEffectivePolicies.
     get_effective_policies(; principal: Str, cognitoIdentityPoolId: Str, thingName: Str);
     /// CreateThing.

@@ -179,7 +179,13 @@ def test_the_registry_knobs_are_the_cores() -> None:
     assert config_type == set(defaults)
     # Each knob is taken, by the constructor and from_state.
     for knob, default in defaults.items():
-        other: Any = (not default) if isinstance(default, bool) else cast(int, default) + 1
+        other: Any
+        if isinstance(default, bool):
+            other = not default
+        elif isinstance(default, str):
+            other = "REFUSE_ALL" if default == "ALLOW_KNOWN" else "ALLOW_KNOWN"
+        else:
+            other = cast(int, default) + 1
         given: Dict[str, Any] = {knob: other}
         registry = jitr_iot.Registry(**given)
         assert registry.config == {**defaults, knob: other}

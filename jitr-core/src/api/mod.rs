@@ -101,6 +101,7 @@ pub static OPERATIONS: &[Operation] = &[
         resources::list_principal_policies,
     ),
     op("get_effective_policies", resources::get_effective_policies),
+    op("test_authorization", resources::test_authorization),
     op("create_thing", resources::create_thing),
     op("describe_thing", resources::describe_thing),
     op("update_thing", resources::update_thing),

@@ -547,3 +547,39 @@ pub(super) fn list_tags_for_resource(
     .request()?;
     token_value(reg.list_tags_for_resource(&a.resource_arn, &req)?, "tags")
 }
+
+pub(super) fn test_authorization(
+    reg: &Registry,
+    p: &Value,
+    now: Timestamp,
+) -> Result<Value, Error> {
+    #[derive(Deserialize)]
+    #[serde(rename_all = "camelCase", deny_unknown_fields)]
+    struct A {
+        principal: Option<String>,
+        cognito_identity_pool_id: Option<String>,
+        auth_infos: Vec<crate::policy::AuthInfo>,
+        client_id: Option<String>,
+        #[serde(default)]
+        policy_names_to_add: Vec<String>,
+        #[serde(default)]
+        policy_names_to_skip: Vec<String>,
+    }
+    let a: A = parse(p)?;
+    if a.cognito_identity_pool_id.is_some() {
+        return Err(Error::InvalidRequest(
+            "jitr has no Amazon Cognito identities; give a certificate ARN as principal".into(),
+        ));
+    }
+    let principal = a
+        .principal
+        .ok_or_else(|| Error::InvalidRequest("principal (a certificate ARN) is required".into()))?;
+    reg.test_authorization(
+        &principal,
+        a.client_id.as_deref(),
+        &a.auth_infos,
+        &a.policy_names_to_add,
+        &a.policy_names_to_skip,
+        now,
+    )
+}

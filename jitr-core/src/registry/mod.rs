@@ -1,6 +1,7 @@
 //! The registry: CA and device certificates of one account in one region, their
 //! policies, and the JITR decision, over a [`Store`].
 
+mod authz;
 mod ca;
 pub(crate) mod decide;
 mod device;
@@ -30,6 +31,7 @@ use crate::store::{CaRow, Change, Committed, HotRow, Loader, Reader, Store};
 #[cfg(feature = "bench-internals")]
 use crate::time::Timestamp;
 
+pub use authz::ConnectionInfo;
 pub use ca::{
     check_verification_certificate, CaCertificateDescription, DescribeCaCertificateResponse,
     RegisterCaCertificateRequest, RegistrationConfig, Tag, UpdateCaCertificateRequest,
