@@ -17,6 +17,7 @@ import botocore.validate
 import pytest
 
 import jitr_iot
+from conftest import minimal_value
 from jitr_iot import _types
 
 #: Registry members that are not boto3 operations.
@@ -117,7 +118,7 @@ def test_parameters_are_boto3s(op: str) -> None:
     validator = botocore.validate.ParamValidator()
     for name in members:
         for bad in [3.5, None]:
-            given: Dict[str, Any] = {r: "x" * 64 for r in required if r != name}
+            given: Dict[str, Any] = {r: minimal_value(shape.members[r]) for r in required if r != name}
             given[name] = bad
             with pytest.raises(jitr_iot.ParamValidationError) as e:
                 getattr(registry, op)(**given)
