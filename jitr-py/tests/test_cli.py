@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import uuid
@@ -203,6 +204,27 @@ def test_the_guides_commands_run_verbatim(any_store: str, tmp_path: Path) -> Non
             (["get-registration-code"], registry.get_registration_code()),
         ]:
             assert ok(jitr("iot", *command, env=env)) == printed(response), command
+
+
+def test_the_readme_runs_the_guide_with_openssl(tmp_path: Path) -> None:
+    """The top-level README's shell example, as it is: AWS's guide with openssl making the
+    certificates and ``jitr`` in place of ``aws``; it prints what its last comment says."""
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    section = readme.split("## Command line (`jitr`)", 1)[1]
+    script = section.split("```sh\n", 1)[1].split("```", 1)[0]
+    expected = [line[2:] for line in script.splitlines() if line.startswith("# ")][-1]
+    if shutil.which("openssl") is None:
+        pytest.skip("the README's example needs the openssl command")
+    env = clean_env(tmp_path, PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}")
+    result = subprocess.run(
+        ["bash", "-euo", "pipefail", "-c", script], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=300
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == expected + "\n"
+    assert expected == "ACTIVE\tENABLE"
+    with jitr_iot.Registry(account_id=ACCOUNT, region=REGION, store=f"sqlite://{tmp_path / 'fleet.db'}") as registry:
+        [ca] = registry.list_ca_certificates()["certificates"]
+        assert ca["status"] == "ACTIVE"
 
 
 def test_every_entry_point_runs_the_same_command(store: str, tmp_path: Path) -> None:

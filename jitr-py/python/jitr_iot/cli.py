@@ -502,7 +502,7 @@ class _Argument:
                 return _json(values[0])
             member = shape.member
             if isinstance(value, str) and member.type_name in ("structure", "map") and not value.lstrip().startswith("{"):
-                # One shorthand string from a file: one item (or several, space-free).
+                # One shorthand string read from a file: one item.
                 return _coerce(shape, parse_shorthand(value))
             return [_unpack_item(member, v) for v in values]
         return _scalar(shape, value)
@@ -905,12 +905,13 @@ def _operation_help(op: _Operation) -> str:
 
 
 def _query(value: str) -> Any:
+    """``--query``, compiled (jmespath comes with botocore)."""
     import jmespath  # type: ignore[import-untyped,unused-ignore]
 
     try:
         return jmespath.compile(value)
     except Exception as e:
-        raise argparse.ArgumentTypeError(f"Bad value for --query {value}: {e}") from None
+        raise UsageError(f"Bad value for --query {value}: {e}") from None
 
 
 def _global_parser() -> _ArgParser:
@@ -919,7 +920,7 @@ def _global_parser() -> _ArgParser:
     parser.add_argument("--account-id", dest="account_id")
     parser.add_argument("--region")
     parser.add_argument("--output", choices=["json", "text", "off"])
-    parser.add_argument("--query", type=_query)
+    parser.add_argument("--query")
     parser.add_argument("--no-paginate", dest="paginate", action="store_false", default=True)
     parser.add_argument("--cli-error-format", dest="cli_error_format", choices=["enhanced", "legacy", "json"])
     parser.add_argument("--no-cli-pager", dest="no_cli_pager", action="store_true")
@@ -1025,6 +1026,8 @@ class _Cli:
         if parsed.command != SERVICE:
             raise UsageError(_invalid_choice("command", parsed.command, [SERVICE, "help"]) + f"\n\nusage: {USAGE}")
         boto = self.boto = _Botocore()
+        if parsed.query is not None:
+            parsed.query = _query(parsed.query)
         if not rest:
             raise UsageError(f"the following arguments are required: operation\n\nusage: {USAGE}")
         name, args = rest[0], rest[1:]
@@ -1339,6 +1342,14 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     cli = _Cli(sys.stdout, sys.stderr, dict(os.environ))
     try:
         return cli.run(sys.argv[1:] if argv is None else argv)
+    except BrokenPipeError:
+        # The reader went away (``jitr ... | head -1``): as the AWS CLI, not an error.
+        try:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+        except (OSError, ValueError, AttributeError):
+            pass
+        return RC_OK
     except BaseException as e:  # every error becomes a message and a return code
         if isinstance(e, SystemExit):
             raise
