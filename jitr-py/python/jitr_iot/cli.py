@@ -74,7 +74,6 @@ from __future__ import annotations
 import argparse
 import base64
 import binascii
-import html
 import html.parser
 import json
 import os
@@ -84,7 +83,7 @@ import sys
 import textwrap
 from datetime import datetime
 from difflib import get_close_matches
-from typing import IO, Any, Callable, Dict, List, NoReturn, Optional, Sequence, Tuple
+from typing import IO, Any, Dict, List, NoReturn, Optional, Sequence, Tuple
 
 __all__ = ["main"]
 
@@ -825,7 +824,7 @@ def _shape_summary(shape: Any) -> str:
     return f"string, one of: {', '.join(enum)}" if kind == "string" and enum else kind
 
 
-GLOBAL_OPTIONS_HELP = f"""GLOBAL OPTIONS
+GLOBAL_OPTIONS_HELP = """GLOBAL OPTIONS
        --store <url>          the registry's store: sqlite:///path/fleet.db or
                               postgresql://user@host:port/dbname (or JITR_STORE)
        --account-id <id>      the AWS account, 12 digits (or JITR_ACCOUNT_ID)
