@@ -414,11 +414,20 @@ def test_unknown_options_print_the_usage_first(tmp_path: Path) -> None:
     assert result.stderr.endswith("\njitr: [ERROR]: Unknown options: --bogus, 1\n")
 
 
+def unimplemented() -> List[str]:
+    """The model's operations that jitr does not implement (AWS names), sorted."""
+    model = botocore.session.get_session().get_service_model("iot")
+    return sorted(op for op in model.operation_names if xform_name(op) not in jitr_iot.OPERATIONS)
+
+
 def test_an_operation_jitr_does_not_implement_is_named(tmp_path: Path) -> None:
-    result = jitr("iot", "create-thing", "--thing-name", "t", env=clean_env(tmp_path))
+    missing = [op for op in unimplemented() if op.startswith("Create")][0]
+    name = xform_name(missing, "-")
+    result = jitr("iot", name, "--whatever", "x", env=clean_env(tmp_path))
     assert result.returncode == 252
-    assert "jitr does not implement the AWS IoT operation create-thing (CreateThing)" in result.stderr
-    assert "the iot commands jitr implements are: attach-policy, create-policy," in result.stderr
+    assert f"jitr does not implement the AWS IoT operation {name} ({missing})" in result.stderr
+    commands = ", ".join(sorted(op.replace("_", "-") for op in jitr_iot.OPERATIONS))
+    assert f"the iot commands jitr implements are: {commands}\n" in result.stderr
     assert jitr("s3", "ls", env=clean_env(tmp_path)).returncode == 252
 
 
@@ -673,13 +682,16 @@ def test_help_lists_exactly_the_implemented_operations(capsys: pytest.CaptureFix
 def test_operations_the_core_adds_appear_by_themselves(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     """The commands are jitr_iot.OPERATIONS ∩ the model: an operation added to the core
     (here, pretended) becomes a command with the model's options."""
-    monkeypatch.setattr(jitr_iot, "OPERATIONS", tuple(jitr_iot.OPERATIONS) + ("create_thing",))
+    model = botocore.session.get_session().get_service_model("iot")
+    missing = next(op for op in unimplemented() if model.operation_model(op).input_shape is not None)
+    name = xform_name(missing, "-")
+    monkeypatch.setattr(jitr_iot, "OPERATIONS", tuple(jitr_iot.OPERATIONS) + (xform_name(missing),))
     boto = cli._Botocore()
-    assert "create-thing" in boto.implemented
-    op = boto.operation("create-thing")
-    assert {"thing-name", "thing-type-name", "attribute-payload", "billing-group-name"} <= set(op.arguments)
-    rc, out, _ = run_main(["iot", "create-thing", "--thing-name", "t", "--generate-cli-skeleton"], capsys)
-    assert rc == 0 and "thingName" in json.loads(out)
+    assert name in boto.implemented
+    members = model.operation_model(missing).input_shape.members
+    assert {xform_name(m, "-") for m in members} <= set(boto.operation(name).arguments)
+    rc, out, _ = run_main(["iot", name, "--generate-cli-skeleton"], capsys)
+    assert rc == 0 and set(json.loads(out)) == set(members)
 
 
 def test_main_returns_the_code_and_reads_the_environment(env_store: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
