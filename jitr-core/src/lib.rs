@@ -105,6 +105,7 @@ pub mod input;
 pub mod inspect;
 mod json_message;
 pub mod manual;
+pub mod policy;
 pub mod provisioning;
 mod registry;
 mod scope;
@@ -135,6 +136,13 @@ pub use registry::{
     RegistryConfig, RegistryState, RequiredEku, StoreOutage, Subscription, Tag, TransferData,
     UpdateCaCertificateRequest, DEFAULT_PAGE_SIZE, MAX_CA_PEM_LEN, MAX_PAGE_SIZE,
     MAX_POLICY_DOCUMENT_LEN, MAX_TEMPLATE_BODY_LEN,
+};
+pub use registry::{
+    validate_thing_name, AttributePayload, CreatePolicyVersionResponse, CreateThingResponse,
+    CreateThingTypeResponse, EffectivePolicy, GetPolicyVersionResponse, PolicyVersionSummary,
+    ThingDescription, ThingFilter, ThingPrincipalType, ThingSummary, ThingTypeDescription,
+    ThingTypeMetadata, ThingTypeProperties, MAX_POLICIES_PER_TARGET, MAX_POLICY_VERSIONS, MAX_TAGS,
+    MAX_THING_ATTRIBUTES,
 };
 pub use scope::Scope;
 pub use status::{
