@@ -548,6 +548,29 @@ def test_parameters_from_every_kind_of_value(tmp_path: Path) -> None:
     assert (params, paginate) == ({"pageSize": 5, "ascendingOrder": False}, False)
 
 
+def test_maps_lists_and_structures_reach_the_core(env_store: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """Shorthand maps inside structures (create-thing's attributes), lists of strings
+    (untag-resource's tag keys) and lists of structures (tags), on the core's newer
+    operations, which became commands by themselves."""
+    rc, _, err = run_main(["iot", "create-thing", "--thing-name", "t1", "--attribute-payload", "attributes={color=red,size=10}"], capsys)
+    assert rc == 0, err
+    rc, _, err = run_main(["iot", "update-thing", "--thing-name", "t1", "--attribute-payload", "attributes={size=11},merge=true"], capsys)
+    assert rc == 0, err
+    rc, out, _ = run_main(["iot", "describe-thing", "--thing-name", "t1"], capsys)
+    with jitr_iot.Registry(account_id=ACCOUNT, region=REGION, store=env_store) as registry:
+        described = registry.describe_thing(thingName="t1")
+        assert described["attributes"] == {"color": "red", "size": "11"}
+        assert json.loads(out) == printed(described, zone=datetime.now().astimezone().tzinfo)
+        document = '{"Version": "2012-10-17", "Statement": []}'
+        arn = registry.create_policy(policyName="p", policyDocument=document)["policyArn"]
+    rc, _, err = run_main(["iot", "tag-resource", "--resource-arn", arn, "--tags", "Key=team,Value=fleet", "Key=site,Value=a"], capsys)
+    assert rc == 0, err
+    rc, _, err = run_main(["iot", "untag-resource", "--resource-arn", arn, "--tag-keys", "site", "absent"], capsys)
+    assert rc == 0, err
+    rc, out, _ = run_main(["iot", "list-tags-for-resource", "--resource-arn", arn], capsys)
+    assert json.loads(out) == {"tags": [{"Key": "team", "Value": "fleet"}]}
+
+
 def test_paging_as_the_aws_cli_decides_it() -> None:
     assert parameters("list-certificates", []) == ({}, True)
     assert parameters("list-certificates", ["--max-items", "3", "--starting-token", "t"]) == (
