@@ -144,6 +144,10 @@ pub use registry::{
     ThingTypeDescription, ThingTypeMetadata, ThingTypeProperties, MAX_POLICIES_PER_TARGET,
     MAX_POLICY_VERSIONS, MAX_TAGS, MAX_THING_ATTRIBUTES,
 };
+pub use registry::{
+    GroupNameAndArn, ProvisioningFailureRow, ProvisioningTemplateDescription,
+    ProvisioningTemplateRow, ProvisioningTemplateSummary, ThingGroupDescription, ThingGroupRow,
+};
 pub use scope::Scope;
 pub use status::{
     AutoRegistrationStatus, CaStatus, CertificateMode, CertificateStatus, Transition,

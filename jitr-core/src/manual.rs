@@ -38,6 +38,17 @@
 //!    `REGISTERED_PENDING_ACTIVATION`. Of concurrent first connections exactly one
 //!    registers; the others see the pending certificate (step 2).
 //!
+//!    A CA with a provisioning template (its registration config: JITP) provisions the
+//!    device in the same transaction: the template runs on the leaf's subject, and its
+//!    thing, groups, policies and certificate status are written with the registration,
+//!    all or nothing. The connection is refused as `PROVISIONED` (the device connects
+//!    again, as on AWS, and is then decided by step 2). When the template cannot
+//!    provision the device (a parameter its subject lacks, a thing type or group that
+//!    does not exist, a limit), the certificate stays `PENDING_ACTIVATION`, the failure
+//!    is recorded for `describe_provisioning_failure`, and the connection is refused as
+//!    `PROVISIONING_FAILED` with the reason. The registration event is published in
+//!    both cases.
+//!
 //! While the registry's store cannot be reached, a new certificate cannot be registered
 //! and is refused as `STORE_UNAVAILABLE`; a known one is decided from the node's cache,
 //! or refused the same way with

@@ -23,6 +23,7 @@ from jitr_iot import _types
 #: Registry members that are not boto3 operations.
 NOT_OPERATIONS = {
     "connect",
+    "describe_provisioning_failure",  # jitr_iot.EXTENSIONS
     "close",
     "store_kind",
     "export_state",
@@ -71,6 +72,16 @@ def test_the_python_methods_are_the_cores_operations() -> None:
             method("positional")  # boto3 methods take keyword arguments only
         with pytest.raises(TypeError):
             method(noSuchParameter=1)  # as botocore refuses unknown parameters
+
+
+def test_the_extensions_are_methods_but_not_boto3s() -> None:
+    assert set(jitr_iot.EXTENSIONS) == {"connect", "describe_provisioning_failure"}
+    assert not set(jitr_iot.EXTENSIONS) & set(jitr_iot.OPERATIONS)
+    registry = jitr_iot.Registry()
+    with pytest.raises(jitr_iot.ResourceNotFoundException):
+        registry.describe_provisioning_failure(certificateId="ab" * 32)
+    with pytest.raises(jitr_iot.ParamValidationError):
+        registry.describe_provisioning_failure(certificateId=3.5)  # type: ignore[arg-type]
 
 
 def test_the_stub_methods_are_the_cores_operations() -> None:

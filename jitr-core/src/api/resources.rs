@@ -13,14 +13,14 @@ use crate::{Error, Timestamp};
 
 /// `maxResults` and `nextToken` as a [`ListRequest`] (names ascending).
 #[derive(Deserialize, Default)]
-#[serde(rename_all = "camelCase")]
-struct Token {
-    next_token: Option<String>,
-    max_results: Option<i64>,
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub(super) struct Token {
+    pub(super) next_token: Option<String>,
+    pub(super) max_results: Option<i64>,
 }
 
 impl Token {
-    fn request(self) -> Result<ListRequest, Error> {
+    pub(super) fn request(self) -> Result<ListRequest, Error> {
         Ok(ListRequest {
             page_size: self
                 .max_results
@@ -37,7 +37,7 @@ impl Token {
 }
 
 /// A page as `{key: [...], "nextToken": ...}`.
-fn token_value<T: serde::Serialize>(page: Page<T>, key: &str) -> Result<Value, Error> {
+pub(super) fn token_value<T: serde::Serialize>(page: Page<T>, key: &str) -> Result<Value, Error> {
     let mut out = Map::new();
     out.insert(key.into(), to_value(&page.items)?);
     if let Some(t) = page.next_marker {

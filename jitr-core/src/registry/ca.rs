@@ -196,6 +196,9 @@ impl Registry {
             parsed: Some(ca.clone()),
         };
         self.commit(|r| {
+            if let Some(cfg) = &req.registration_config {
+                self.check_registration_config(r, cfg)?;
+            }
             // 4. Proof of possession, against the code as the store has it.
             if let Some(pem) = verification {
                 let code = r.registration_code(&self.scope)?.ok_or_else(|| {
@@ -276,6 +279,9 @@ impl Registry {
             let ca = r
                 .ca(&self.scope, &req.certificate_id)?
                 .ok_or_else(|| Self::ca_not_found(&req.certificate_id))?;
+            if let Some(cfg) = &req.registration_config {
+                self.check_registration_config(r, cfg)?;
+            }
             let mut status = ca.status;
             let mut auto = ca.auto_registration_status;
             let mut config = ca.registration_config.clone();

@@ -36,6 +36,8 @@ pub(crate) struct CaEntry {
     pub(crate) auto_registration: AutoRegistrationStatus,
     pub(crate) mode: CertificateMode,
     pub(crate) validity: Validity,
+    /// Whether the CA has a registration config: a first connection runs its template.
+    pub(crate) jitp: bool,
 }
 
 impl CaEntry {
@@ -54,6 +56,7 @@ impl CaEntry {
             status: row.status,
             auto_registration: row.auto_registration_status,
             mode: row.certificate_mode,
+            jitp: row.registration_config.is_some(),
         })
     }
 
@@ -78,12 +81,13 @@ impl CaIndex {
         write(&self.by_id).insert(entry.id, entry);
     }
 
-    /// Changes a CA's status and auto-registration.
+    /// Changes a CA's status, auto-registration and whether it provisions.
     pub(crate) fn update(
         &self,
         id: &CertificateId,
         status: CaStatus,
         auto_registration: AutoRegistrationStatus,
+        jitp: bool,
     ) {
         let Some(old) = read(&self.by_id).get(id).cloned() else {
             return;
@@ -96,6 +100,7 @@ impl CaIndex {
             auto_registration,
             mode: old.mode,
             validity: old.validity,
+            jitp,
         });
     }
 

@@ -99,22 +99,66 @@ impl Registry {
             transfer_data: None,
             meta: Meta::new(now),
         };
+        // A CA with a registration config provisions the device in the same commit
+        // (behaviour §13): all of it, or the registration alone and why not.
+        let leaf_cert = if ca.jitp {
+            match crate::cert::Certificate::from_der(leaf) {
+                Ok(c) => Some(c),
+                Err(e) => {
+                    return refuse(RefusalReason::MalformedCertificate {
+                        detail: e.message(),
+                    })
+                }
+            }
+        } else {
+            None
+        };
         let outcome = self.commit(|r| match r.certificate(&self.scope, &leaf_id)? {
-            Some(existing) => Ok((Some(existing), Vec::new())),
-            None => Ok((None, vec![Change::CertificateRegistered(row.clone())])),
+            Some(existing) => Ok((Known(existing), Vec::new())),
+            None => {
+                let mut changes = vec![Change::CertificateRegistered(row.clone())];
+                let Some(cert) = &leaf_cert else {
+                    return Ok((Registered(None), changes));
+                };
+                let ca_row = r
+                    .ca(&self.scope, &ca.id)?
+                    .ok_or_else(|| Self::ca_not_found(&ca.id))?;
+                match self.provision(r, &ca_row, cert, &row, now)? {
+                    Ok((more, done)) => {
+                        changes.extend(more);
+                        Ok((Registered(Some(Ok(done))), changes))
+                    }
+                    Err(failure) => {
+                        changes.push(Self::failure_change(failure.clone(), leaf_id, ca.id, now));
+                        Ok((Registered(Some(Err(failure))), changes))
+                    }
+                }
+            }
         });
         match outcome {
-            Ok(None) => {
+            Ok(Registered(provisioned)) => {
                 let event = RegistrationEvent::new(leaf_id, ca.id, self.scope.account(), now, now);
                 self.publish(&event);
+                let refusal = match provisioned {
+                    None => RefusalReason::RegisteredPendingActivation,
+                    Some(Ok(done)) => RefusalReason::Provisioned {
+                        thing_name: done.thing_name,
+                        policy_names: done.policy_names,
+                        status: done.status,
+                    },
+                    Some(Err(failure)) => RefusalReason::ProvisioningFailed {
+                        code: failure.code,
+                        detail: failure.message,
+                    },
+                };
                 Decision {
                     certificate_id: Some(leaf_id),
                     ca_certificate_id: Some(ca.id),
-                    refusal: Some(RefusalReason::RegisteredPendingActivation),
+                    refusal: Some(refusal),
                     event: Some(event),
                 }
             }
-            Ok(Some(existing)) => self.decide_status(
+            Ok(Known(existing)) => self.decide_status(
                 &leaf_id,
                 existing.ca_certificate_id,
                 existing.status,
@@ -291,6 +335,15 @@ fn check_bounds<'a, 'b>(
     Ok(leaf)
 }
 
+/// What the registration's transaction found.
+enum Registration {
+    /// Another connection or node registered the certificate first.
+    Known(crate::store::CertRow),
+    /// This one registered it (and, for a JITP CA, provisioned it or not).
+    Registered(Option<Result<super::Provisioned, super::provisioning::ProvisioningFailureRow>>),
+}
+use Registration::{Known, Registered};
+
 /// What the decision needs of the CA after the snapshot guard is dropped.
 struct CaSnapshot {
     id: CertificateId,
@@ -298,6 +351,7 @@ struct CaSnapshot {
     auto_registration: AutoRegistrationStatus,
     mode: CertificateMode,
     validity: crate::time::Validity,
+    jitp: bool,
 }
 
 impl From<&CaEntry> for CaSnapshot {
@@ -308,6 +362,7 @@ impl From<&CaEntry> for CaSnapshot {
             auto_registration: c.auto_registration,
             mode: c.mode,
             validity: c.validity,
+            jitp: c.jitp,
         }
     }
 }
