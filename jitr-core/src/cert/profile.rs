@@ -298,6 +298,214 @@ mod tests {
         assert!(!is_preferred_name("under_score.example", true));
     }
 
+    use rcgen::{
+        BasicConstraints, CertificateParams, CustomExtension, DistinguishedName, DnType,
+        GeneralSubtree, IsCa, Issuer, KeyPair, KeyUsagePurpose, NameConstraints, SanType,
+    };
+
+    const BC: &[u64] = &[2, 5, 29, 19];
+    const NC: &[u64] = &[2, 5, 29, 30];
+    const SAN: &[u64] = &[2, 5, 29, 17];
+    const AKI: &[u64] = &[2, 5, 29, 35];
+
+    /// A certificate from `params` signed by a CA of its own, as DER.
+    fn signed(mut params: CertificateParams, edit: impl FnOnce(&mut CertificateParams)) -> Vec<u8> {
+        let mut ca = CertificateParams::default();
+        ca.distinguished_name.push(DnType::CommonName, "Profile CA");
+        ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        ca.key_usages = vec![KeyUsagePurpose::KeyCertSign];
+        let issuer = Issuer::new(ca, KeyPair::generate().unwrap());
+        params
+            .distinguished_name
+            .push(DnType::CommonName, "subject");
+        params.use_authority_key_identifier_extension = true;
+        edit(&mut params);
+        params
+            .signed_by(&KeyPair::generate().unwrap(), &issuer)
+            .unwrap()
+            .der()
+            .to_vec()
+    }
+
+    fn leaf(edit: impl FnOnce(&mut CertificateParams)) -> Vec<u8> {
+        let mut p = CertificateParams::default();
+        p.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+        signed(p, edit)
+    }
+
+    fn ca(edit: impl FnOnce(&mut CertificateParams)) -> Vec<u8> {
+        let mut p = CertificateParams::default();
+        p.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        p.key_usages = vec![KeyUsagePurpose::KeyCertSign];
+        signed(p, edit)
+    }
+
+    fn ext(oid: &[u64], critical: bool, content: &[u8]) -> CustomExtension {
+        let mut e = CustomExtension::from_oid_content(oid, content.to_vec());
+        e.set_criticality(critical);
+        e
+    }
+
+    /// SEQUENCE { [2] "example.com" } as a GeneralNames / in a permitted subtree.
+    const DNS_NAMES: &[u8] = b"\x30\x0d\x82\x0bexample.com";
+
+    /// Each rule of RFC 5280 §4 that `rfc5280` checks, broken once; `None`: conforming.
+    #[test]
+    fn each_rule_of_the_profile_is_checked() {
+        let a_20_byte_key_id = [[0x30, 0x16, 0x80, 0x14].as_slice(), &[7; 20]].concat();
+        let nc_in_a_leaf = [b"\x30\x11\xa0\x0f".as_slice(), DNS_NAMES].concat();
+        let cases: Vec<(&str, Place, Vec<u8>, Option<&str>)> = vec![
+            ("conforming device", Place::Device, leaf(|_| {}), None),
+            ("conforming CA", Place::Intermediate(1), ca(|_| {}), None),
+            (
+                "anchor without AKI",
+                Place::RegisteredCa,
+                ca(|p| p.use_authority_key_identifier_extension = false),
+                None,
+            ),
+            (
+                "device without AKI",
+                Place::Device,
+                leaf(|p| p.use_authority_key_identifier_extension = false),
+                Some("no authorityKeyIdentifier"),
+            ),
+            (
+                "intermediate without AKI",
+                Place::Intermediate(1),
+                ca(|p| p.use_authority_key_identifier_extension = false),
+                Some("no authorityKeyIdentifier"),
+            ),
+            (
+                "critical AKI",
+                Place::Device,
+                leaf(|p| {
+                    p.use_authority_key_identifier_extension = false;
+                    p.custom_extensions.push(ext(AKI, true, &a_20_byte_key_id));
+                }),
+                Some("critical authorityKeyIdentifier"),
+            ),
+            (
+                "AKI without keyIdentifier",
+                Place::Device,
+                leaf(|p| {
+                    p.use_authority_key_identifier_extension = false;
+                    p.custom_extensions.push(ext(AKI, false, b"\x30\x00"));
+                }),
+                Some("has no keyIdentifier"),
+            ),
+            (
+                "keyCertSign in a device",
+                Place::Device,
+                leaf(|p| p.key_usages.push(KeyUsagePurpose::KeyCertSign)),
+                Some("keyCertSign"),
+            ),
+            (
+                "nameConstraints in a device",
+                Place::Device,
+                leaf(|p| p.custom_extensions.push(ext(NC, true, &nc_in_a_leaf))),
+                Some("nameConstraints"),
+            ),
+            (
+                "underscore in a dNSName",
+                Place::Device,
+                leaf(|p| {
+                    p.subject_alt_names =
+                        vec![SanType::DnsName("under_score.example".try_into().unwrap())];
+                }),
+                Some("preferred name syntax"),
+            ),
+            (
+                "empty subject, non-critical SAN",
+                Place::Device,
+                leaf(|p| {
+                    p.distinguished_name = DistinguishedName::new();
+                    p.custom_extensions.push(ext(SAN, false, DNS_NAMES));
+                }),
+                Some("empty subject and no critical subjectAltName"),
+            ),
+            (
+                "CA without keyUsage",
+                Place::Intermediate(1),
+                ca(|p| p.key_usages.clear()),
+                Some("no keyUsage"),
+            ),
+            (
+                "CA with non-critical basicConstraints",
+                Place::RegisteredCa,
+                ca(|p| {
+                    p.is_ca = IsCa::NoCa;
+                    p.custom_extensions
+                        .push(ext(BC, false, b"\x30\x03\x01\x01\xff"));
+                }),
+                Some("basicConstraints extension is not critical"),
+            ),
+            (
+                "CA without SKI",
+                Place::RegisteredCa,
+                ca(|p| {
+                    p.is_ca = IsCa::NoCa;
+                    p.custom_extensions
+                        .push(ext(BC, true, b"\x30\x03\x01\x01\xff"));
+                }),
+                Some("no subjectKeyIdentifier"),
+            ),
+            (
+                "CA with an empty subject",
+                Place::Intermediate(1),
+                ca(|p| p.distinguished_name = DistinguishedName::new()),
+                Some("empty subject name"),
+            ),
+            (
+                "dNSName constraint with a leading period",
+                Place::Intermediate(1),
+                ca(|p| {
+                    p.name_constraints = Some(NameConstraints {
+                        permitted_subtrees: vec![GeneralSubtree::DnsName(".example.com".into())],
+                        excluded_subtrees: vec![],
+                    });
+                }),
+                Some("name constraint \".example.com\""),
+            ),
+            (
+                "empty nameConstraints",
+                Place::Intermediate(1),
+                ca(|p| p.custom_extensions.push(ext(NC, true, b"\x30\x00"))),
+                Some("neither permitted nor excluded"),
+            ),
+        ];
+        for (what, place, der, problem) in cases {
+            let got = rfc5280(&der, place);
+            match problem {
+                None => assert_eq!(got, Ok(()), "{what}"),
+                Some(p) => {
+                    let msg = got.expect_err(what);
+                    assert!(msg.contains(p), "{what}: {msg}");
+                    assert!(!msg.contains(['(', '{']), "{what}: a sentence: {msg}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn an_issuer_must_assert_key_cert_sign_when_it_has_a_key_usage() {
+        assert_eq!(issuer_may_sign(&ca(|_| {}), Place::Intermediate(1)), Ok(()));
+        assert_eq!(
+            issuer_may_sign(&ca(|p| p.key_usages.clear()), Place::Intermediate(1)),
+            Ok(())
+        );
+        let msg = issuer_may_sign(
+            &ca(|p| {
+                p.key_usages = vec![KeyUsagePurpose::DigitalSignature, KeyUsagePurpose::CrlSign]
+            }),
+            Place::Intermediate(2),
+        )
+        .unwrap_err();
+        assert!(
+            msg.starts_with("intermediate CA 2 of the path may not sign certificates"),
+            "{msg}"
+        );
+    }
+
     #[test]
     fn unreadable_certificates_are_problems_not_panics() {
         for der in [&b""[..], b"\x30\x03\x02\x01\x01", &[0xff; 40]] {
