@@ -212,7 +212,7 @@ pub(crate) fn prepare(value: &str) -> Option<String> {
         Err(_)
             if value
                 .chars()
-                .all(|c| stringprep::tables::x520_mapped_to_nothing(c)) =>
+                .all(stringprep::tables::x520_mapped_to_nothing) =>
         {
             return Some(String::new())
         }
@@ -247,8 +247,11 @@ fn squeeze_spaces(chars: impl Iterator<Item = char>) -> String {
 mod tests {
     use super::*;
 
-    /// The DER of a Name from RDNs of (OID bytes, tag, value bytes).
-    fn name(rdns: &[&[(&[u8], u8, &[u8])]]) -> Vec<u8> {
+    /// An attribute: (OID bytes, string tag, value bytes).
+    type Atv<'a> = (&'a [u8], u8, &'a [u8]);
+
+    /// The DER of a Name from RDNs of attributes.
+    fn name(rdns: &[&[Atv<'_>]]) -> Vec<u8> {
         fn tlv(tag: u8, body: &[u8]) -> Vec<u8> {
             let mut out = vec![tag];
             if body.len() < 128 {
@@ -282,7 +285,7 @@ mod tests {
     const UNIVERSAL: u8 = 28;
     const TELETEX: u8 = 20;
 
-    fn key(rdns: &[&[(&[u8], u8, &[u8])]]) -> NameKey {
+    fn key(rdns: &[&[Atv<'_>]]) -> NameKey {
         NameKey::of_der(&name(rdns))
     }
 
