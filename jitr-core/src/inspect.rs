@@ -148,10 +148,10 @@ pub const CODES: &[&str] = &[
     "SELF_SIGNED_CA",
 ];
 
-/// Whether the certificate signed itself: its issuer is its own subject and its own
-/// public key verifies its signature.
+/// Whether the certificate signed itself: its issuer matches its own subject (RFC 5280
+/// §7.1, as [`issued_by`] compares names) and its own public key verifies its signature.
 pub fn is_self_signed(cert: &Certificate) -> bool {
-    cert.issuer().der() == cert.subject().der() && cert.is_signed_by(cert).is_ok()
+    cert.is_signed_by(cert).is_ok()
 }
 
 /// Every finding about `cert` in `role` at `now`, errors first, then warnings, then
