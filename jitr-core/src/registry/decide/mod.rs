@@ -57,7 +57,7 @@ impl Registry {
         now: Timestamp,
     ) -> Decision {
         // 1. Bounds, before anything is parsed.
-        let leaf = match check_bounds(chain) {
+        let leaf = match check_bounds(chain, MAX_CHAIN_LEN) {
             Ok(leaf) => leaf,
             Err(d) => return d,
         };
@@ -190,7 +190,7 @@ impl Registry {
         route: Route<'_>,
         now: Timestamp,
     ) -> Result<(), Decision> {
-        let leaf = check_bounds(chain)?;
+        let leaf = check_bounds(chain, MAX_CHAIN_LEN)?;
         let leaf_id = CertificateId::of_der(leaf);
         if super::read(self.caches.shard(&leaf_id))
             .hot(&leaf_id)
@@ -278,11 +278,13 @@ impl Registry {
         now: Timestamp,
     ) -> Result<(CaSnapshot, crate::time::Validity), Decision> {
         let refuse = |reason| Decision::refuse(reason).with_ids(*leaf_id, None);
-        // 3. Read the leaf; the registered CAs named by its issuer are the candidates.
+        // 3. Read the leaf; the registered CAs whose subject matches its issuer (RFC 5280
+        // §7.1, prepared once here) are the candidates.
         let parsed =
             Leaf::parse(leaf, self.config.accept_v1_device_certificates).map_err(refuse)?;
+        let issuer = parsed.issuer_key();
         let index = &self.caches.ca_index;
-        if index.candidates(parsed.issuer()).is_empty() {
+        if index.candidates(&issuer).is_empty() {
             return Err(refuse(RefusalReason::UnknownIssuer));
         }
         // 4. Without the CA in the chain, AWS needs SNI to find the account. Checked
@@ -292,7 +294,7 @@ impl Registry {
             return Err(refuse(RefusalReason::SniRequired));
         }
         // 5. Path validation against each candidate alone.
-        let ca = path::verify_leaf(&parsed, chain, PathOptions::default(), now, index)
+        let ca = path::verify_leaf(&parsed, &issuer, chain, PathOptions::default(), now, index)
             .map(|c| CaSnapshot::from(&*c))
             .map_err(refuse)?;
         let validity = match &parsed {
@@ -309,15 +311,17 @@ impl Registry {
     }
 }
 
-/// Bounds the work before anything is parsed: the chain's length and each certificate's
-/// size. Returns the leaf.
+/// Bounds the work before anything is parsed: the chain's length (at most `max_len`
+/// certificates; the decision's is [`MAX_CHAIN_LEN`]) and each certificate's size.
+/// Returns the leaf.
 fn check_bounds<'a, 'b>(
     chain: &'a [CertificateDer<'b>],
+    max_len: usize,
 ) -> Result<&'a CertificateDer<'b>, Decision> {
     let Some(leaf) = chain.first() else {
         return Err(Decision::refuse(RefusalReason::NoCertificate));
     };
-    if chain.len() > MAX_CHAIN_LEN {
+    if chain.len() > max_len {
         return Err(Decision::refuse(RefusalReason::ChainTooLong {
             len: chain.len(),
         }));
