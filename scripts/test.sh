@@ -31,7 +31,7 @@ cargo test --locked --workspace --exclude jitr-wasm --exclude jitr-py --all-feat
 # The registry's tests and the shared vectors again, on each durable store: a fresh
 # SQLite file, then a fresh PostgreSQL schema, per registry.
 registry_tests=(-p jitr-core --test registry --test decide --test precedence --test tls
-  --test handler --test handler_scenarios -p jitr-tests --test vectors)
+  --test handler --test handler_scenarios --test resources -p jitr-tests --test vectors)
 for store in sqlite "$JITR_PG_URL"; do
   step "rust: registry tests and shared vectors on ${store%%:*}"
   JITR_TEST_STORE=$store cargo test --locked --all-features "${registry_tests[@]}" 2>&1 | tee -a "$log"

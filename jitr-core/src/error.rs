@@ -66,6 +66,9 @@ pub enum Error {
     /// The resource changed since the version the request expected (compare-and-set).
     #[error("{0}")]
     VersionConflict(String),
+    /// A policy already has as many versions as it can.
+    #[error("{0}")]
+    VersionsLimitExceeded(String),
     /// The service cannot be reached now (for example, its store is down); retry later.
     #[error("{0}")]
     ServiceUnavailable(String),
@@ -196,6 +199,7 @@ impl Error {
         "DeleteConflictException",
         "MalformedPolicyException",
         "VersionConflictException",
+        "VersionsLimitExceededException",
         "ServiceUnavailableException",
         "InternalFailureException",
     ];
@@ -216,6 +220,7 @@ impl Error {
             Self::DeleteConflict(_) => ("DeleteConflictException", 409),
             Self::MalformedPolicy(_) => ("MalformedPolicyException", 400),
             Self::VersionConflict(_) => ("VersionConflictException", 409),
+            Self::VersionsLimitExceeded(_) => ("VersionsLimitExceededException", 409),
             Self::ServiceUnavailable(_) => ("ServiceUnavailableException", 503),
             Self::Internal(_) => ("InternalFailureException", 500),
         }
@@ -287,6 +292,7 @@ mod tests {
             Error::DeleteConflict(m()),
             Error::MalformedPolicy(m()),
             Error::VersionConflict(m()),
+            Error::VersionsLimitExceeded(m()),
             Error::ServiceUnavailable(m()),
             Error::Internal(InternalError::new("m", "m")),
         ];
@@ -300,7 +306,7 @@ mod tests {
         let statuses: Vec<_> = all.iter().map(Error::http_status).collect();
         assert_eq!(
             statuses,
-            [404, 409, 400, 400, 400, 406, 409, 410, 409, 400, 409, 503, 500]
+            [404, 409, 400, 400, 400, 406, 409, 410, 409, 400, 409, 409, 503, 500]
         );
         let parse = Error::from(CertificateError::new(CertificateErrorKind::Der, "m"));
         assert_eq!(parse.code(), "CertificateValidationException");

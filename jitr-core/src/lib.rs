@@ -136,6 +136,13 @@ pub use registry::{
     UpdateCaCertificateRequest, DEFAULT_PAGE_SIZE, MAX_CA_PEM_LEN, MAX_PAGE_SIZE,
     MAX_POLICY_DOCUMENT_LEN, MAX_TEMPLATE_BODY_LEN,
 };
+pub use registry::{
+    validate_thing_name, AttributePayload, CreatePolicyVersionResponse, CreateThingResponse,
+    CreateThingTypeResponse, EffectivePolicy, GetPolicyVersionResponse, PolicyVersionSummary,
+    ThingDescription, ThingFilter, ThingPrincipalType, ThingSummary, ThingTypeDescription,
+    ThingTypeMetadata, ThingTypeProperties, MAX_POLICIES_PER_TARGET, MAX_POLICY_VERSIONS, MAX_TAGS,
+    MAX_THING_ATTRIBUTES,
+};
 pub use scope::Scope;
 pub use status::{
     AutoRegistrationStatus, CaStatus, CertificateMode, CertificateStatus, Transition,

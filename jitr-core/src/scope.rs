@@ -101,6 +101,31 @@ impl Scope {
         self.arn("policy", name)
     }
 
+    /// `arn:<partition>:iot:<region>:<account>:thing/<name>`.
+    pub fn thing_arn(&self, name: &str) -> String {
+        self.arn("thing", name)
+    }
+
+    /// `arn:<partition>:iot:<region>:<account>:thingtype/<name>`.
+    pub fn thing_type_arn(&self, name: &str) -> String {
+        self.arn("thingtype", name)
+    }
+
+    /// `arn:<partition>:iot:<region>:<account>:provisioningtemplate/<name>`.
+    pub fn provisioning_template_arn(&self, name: &str) -> String {
+        self.arn("provisioningtemplate", name)
+    }
+
+    /// The resource type and name of an ARN of this scope, e.g. `("policy", "P")`;
+    /// `None` when the ARN is of another account, region, partition or service.
+    pub fn parse_arn<'a>(&self, arn: &'a str) -> Option<(&'a str, &'a str)> {
+        let prefix = format!(
+            "arn:{}:iot:{}:{}:",
+            self.partition, self.region, self.account
+        );
+        arn.strip_prefix(prefix.as_str())?.split_once('/')
+    }
+
     /// The scope and certificate ID of a device certificate ARN,
     /// `arn:<partition>:iot:<region>:<account>:cert/<id>` (as DescribeCertificate
     /// returns it), each part checked as [`Scope::with_partition`] and

@@ -508,7 +508,42 @@ fn a_state_migrates_memory_to_sqlite_to_postgresql() {
         .unwrap();
     mem.attach_policy("P", &scope().certificate_arn(&chain_id(&chain)))
         .unwrap();
+    mem.create_policy_version(
+        "P",
+        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iot:Publish","Resource":"*"}]}"#,
+        true,
+        now(),
+    )
+    .unwrap();
+    mem.create_thing_type("Sensor", None, &[], now()).unwrap();
+    mem.create_thing(
+        "sensor-1",
+        Some("Sensor"),
+        &AttributePayload {
+            attributes: [("room".to_string(), "12".to_string())].into(),
+            merge: false,
+        },
+        None,
+        now(),
+    )
+    .unwrap();
+    mem.attach_thing_principal(
+        "sensor-1",
+        &scope().certificate_arn(&chain_id(&chain)),
+        ThingPrincipalType::Exclusive,
+    )
+    .unwrap();
+    mem.tag_resource(
+        &scope().policy_arn("P"),
+        &[Tag {
+            key: "team".into(),
+            value: Some("fleet".into()),
+        }],
+    )
+    .unwrap();
     let before = mem.export_state().unwrap();
+    assert_eq!(before.things.len(), 1);
+    assert_eq!(before.tags.len(), 1);
     let mut current = mem;
     for kind in shared_kinds() {
         let next = current
@@ -516,6 +551,21 @@ fn a_state_migrates_memory_to_sqlite_to_postgresql() {
             .unwrap();
         assert_eq!(next.export_state().unwrap(), before, "{kind}");
         assert!(next.decide(&chain, None, now()).is_allowed(), "{kind}");
+        assert_eq!(
+            next.list_things(
+                &ThingFilter {
+                    attribute_name: Some("room".into()),
+                    attribute_value: Some("12".into()),
+                    ..Default::default()
+                },
+                &ListRequest::default()
+            )
+            .unwrap()
+            .items
+            .len(),
+            1,
+            "{kind}: the attribute index moved too"
+        );
         // Importing twice into the same account is refused.
         let err =
             Registry::import_state(&before, RegistryConfig::default(), next.store()).unwrap_err();

@@ -245,12 +245,14 @@ impl Registry {
                     _ => {}
                 }
             }
+            let mut changes = vec![Change::CaCertificateRegistered(row.clone())];
+            changes.extend(Self::tag_changes(r, self, &arn, &req.tags)?);
             Ok((
                 RegisterCertificateResponse {
                     certificate_arn: arn.clone(),
                     certificate_id: id,
                 },
-                vec![Change::CaCertificateRegistered(row.clone())],
+                changes,
             ))
         })
     }

@@ -8,7 +8,7 @@ use crate::cert::Certificate;
 use crate::error::Error;
 use crate::id::CertificateId;
 use crate::status::{CaStatus, CertificateMode, CertificateStatus, Transition};
-use crate::store::{CertRow, Change, Meta, Reader};
+use crate::store::{CertRow, Change, Meta, Reader, ResourceReads};
 use crate::time::{as_epoch_seconds, Timestamp, Validity};
 
 /// RegisterCertificate's (and RegisterCertificateWithoutCA's) input.

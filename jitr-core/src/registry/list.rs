@@ -6,7 +6,7 @@ use super::Registry;
 use crate::error::Error;
 use crate::id::CertificateId;
 use crate::status::{CaStatus, CertificateMode, CertificateStatus};
-use crate::store::PageQuery;
+use crate::store::{NamePage, PageQuery};
 use crate::time::{as_epoch_seconds, Timestamp};
 
 /// The largest page size.
@@ -108,6 +108,64 @@ fn cut<R, T>(
     };
     Page {
         items: rows.into_iter().map(item).collect(),
+        next_marker,
+    }
+}
+
+/// The page of a list ordered by name (policies, targets, things): one more than asked,
+/// after the marker's name.
+pub(crate) fn name_query(req: &ListRequest) -> Result<(NamePage, usize), Error> {
+    let size = req.page_size.unwrap_or(DEFAULT_PAGE_SIZE);
+    if !(1..=MAX_PAGE_SIZE).contains(&size) {
+        return Err(Error::InvalidRequest(format!(
+            "pageSize must be from 1 to {MAX_PAGE_SIZE}, got {size}"
+        )));
+    }
+    let after = req
+        .marker
+        .as_deref()
+        .map(|m| {
+            hex::decode(m)
+                .ok()
+                .and_then(|b| String::from_utf8(b).ok())
+                .filter(|n| !n.is_empty())
+                .ok_or_else(|| {
+                    Error::InvalidRequest("the marker is not one this service returned".into())
+                })
+        })
+        .transpose()?;
+    Ok((
+        NamePage {
+            after,
+            ascending: req.ascending_order,
+            limit: size as usize + 1,
+        },
+        size as usize,
+    ))
+}
+
+/// [`name_query`] for the lists AWS keeps in one order (by name, ascending).
+pub(crate) fn name_query_ascending(req: &ListRequest) -> Result<(NamePage, usize), Error> {
+    let (mut page, size) = name_query(req)?;
+    page.ascending = true;
+    Ok((page, size))
+}
+
+/// Cuts a page from names read with [`name_query`]; the marker is the last name's hex.
+pub(crate) fn name_cut<T>(
+    mut names: Vec<String>,
+    size: usize,
+    item: impl FnMut(String) -> T,
+) -> Page<T> {
+    let more = names.len() > size;
+    names.truncate(size);
+    let next_marker = if more {
+        names.last().map(hex::encode)
+    } else {
+        None
+    };
+    Page {
+        items: names.into_iter().map(item).collect(),
         next_marker,
     }
 }

@@ -10,6 +10,7 @@ mod policy;
 mod preflight;
 mod shard;
 mod state;
+mod thing;
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc;
@@ -43,10 +44,16 @@ pub use list::{
 };
 pub use policy::{
     validate_policy_document, validate_policy_name, AttachedPolicy, CreatePolicyResponse,
-    GetPolicyResponse, MAX_POLICY_DOCUMENT_LEN,
+    CreatePolicyVersionResponse, EffectivePolicy, GetPolicyResponse, GetPolicyVersionResponse,
+    PolicyVersionSummary, MAX_POLICIES_PER_TARGET, MAX_POLICY_DOCUMENT_LEN, MAX_POLICY_VERSIONS,
 };
 pub use preflight::{preflight, PreflightCa, PreflightCertificate};
 pub use state::{CaCertificateState, CertificateState, PolicyState, RegistryState};
+pub use thing::{
+    validate_thing_name, AttributePayload, CreateThingResponse, CreateThingTypeResponse,
+    ThingDescription, ThingFilter, ThingPrincipalType, ThingSummary, ThingTypeDescription,
+    ThingTypeMetadata, ThingTypeProperties, MAX_TAGS, MAX_THING_ATTRIBUTES,
+};
 
 /// Knobs for where AWS leaves a choice to jitr (`docs/behaviour.md`). The defaults refuse.
 ///

@@ -11,7 +11,10 @@ use crate::error::Error;
 use crate::id::CertificateId;
 use crate::scope::Scope;
 use crate::status::{AutoRegistrationStatus, CaStatus, CertificateMode, CertificateStatus};
-use crate::store::{CaRow, CertRow, Import, Meta, PageQuery, PolicyRow, Store};
+use crate::store::{
+    CaRow, CertRow, Import, Kind, LinkKind, Meta, NamePage, PageQuery, PolicyRow, PolicyVersionRow,
+    ResourceReads, Store, ThingRow, ThingTypeRow,
+};
 use crate::time::Timestamp;
 
 /// A registry's whole state: what [`Registry::export_state`] returns and
@@ -37,6 +40,18 @@ pub struct RegistryState {
     pub policies: Vec<PolicyState>,
     /// (policy name, target ARN) pairs.
     pub attachments: Vec<(String, String)>,
+    /// Things by name.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub things: Vec<ThingRow>,
+    /// Thing types by name.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub thing_types: Vec<ThingTypeRow>,
+    /// (thing name, principal ARN, thing-principal type) triples.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub thing_principals: Vec<(String, String, String)>,
+    /// (resource ARN, tag key, tag value) triples.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<(String, String, String)>,
 }
 
 /// A CA certificate in a [`RegistryState`].
@@ -119,6 +134,12 @@ pub struct PolicyState {
     pub customer_version: u64,
     /// Generation ID.
     pub generation_id: String,
+    /// Every version (absent: the document is version 1, the only one).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub versions: Vec<PolicyVersionRow>,
+    /// The default version's ID (absent: 1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default_version_id: Option<u64>,
 }
 
 impl RegistryState {
@@ -195,7 +216,7 @@ impl Registry {
     /// store ([`migrate_to`](Self::migrate_to)).
     pub fn export_state(&self) -> Result<RegistryState, Error> {
         let scope = &self.scope;
-        let (code, cas, certs, policies, attachments) = self.read(|r| {
+        let (code, cas, certs, policies, rest) = self.read(|r| {
             let cas = all_rows(
                 |q| r.list_cas(scope, q),
                 |c| (c.meta.creation_date, c.certificate_id),
@@ -204,14 +225,51 @@ impl Registry {
                 |q| r.list_certificates(scope, None, q),
                 |c| (c.meta.creation_date, c.certificate_id),
             )?;
+            let things: Vec<ThingRow> = r.rows(scope, Kind::Thing, &NamePage::all())?;
+            let mut thing_principals = Vec::new();
+            for t in &things {
+                for (p, kind) in r.links_from(
+                    scope,
+                    LinkKind::ThingPrincipal,
+                    &t.thing_name,
+                    &NamePage::all(),
+                )? {
+                    thing_principals.push((t.thing_name.clone(), p, kind));
+                }
+            }
+            let thing_types: Vec<ThingTypeRow> =
+                r.rows(scope, Kind::ThingType, &NamePage::all())?;
+            let mut arns: Vec<String> = cas
+                .iter()
+                .map(|c| scope.ca_certificate_arn(&c.certificate_id))
+                .collect();
+            arns.extend(
+                r.policies(scope)?
+                    .iter()
+                    .map(|p| scope.policy_arn(&p.policy_name)),
+            );
+            arns.extend(
+                thing_types
+                    .iter()
+                    .map(|t| scope.thing_type_arn(&t.thing_type_name)),
+            );
+            let mut tags = Vec::new();
+            for arn in arns {
+                for (k, v) in r.links_from(scope, LinkKind::Tag, &arn, &NamePage::all())? {
+                    tags.push((arn.clone(), k, v));
+                }
+            }
             Ok((
                 r.registration_code(scope)?,
                 cas,
                 certs,
-                r.policies(scope)?,
-                r.attachments(scope)?,
+                (r.policies(scope)?, r.attachments(scope)?),
+                (things, thing_types, thing_principals, tags),
             ))
         })?;
+        let (policies, attachments) = policies;
+        let (things, thing_types, thing_principals, mut tags) = rest;
+        tags.sort();
         let mut ca_certificates: Vec<CaCertificateState> = cas
             .into_iter()
             .map(|r| CaCertificateState {
@@ -257,6 +315,12 @@ impl Registry {
             policies: policies
                 .into_iter()
                 .map(|p| PolicyState {
+                    versions: if p.all_versions().len() > 1 {
+                        p.all_versions()
+                    } else {
+                        Vec::new()
+                    },
+                    default_version_id: (p.default_version_id != 1).then_some(p.default_version_id),
                     policy_name: p.policy_name,
                     policy_document: p.policy_document,
                     creation_date: p.meta.creation_date,
@@ -266,6 +330,10 @@ impl Registry {
                 })
                 .collect(),
             attachments,
+            things,
+            thing_types,
+            thing_principals,
+            tags,
         })
     }
 
@@ -436,16 +504,32 @@ fn check_state(state: &RegistryState) -> Result<Import, Error> {
                 p.policy_name
             )));
         }
-        policies.push(PolicyRow {
-            policy_name: p.policy_name.clone(),
-            policy_document: p.policy_document.clone(),
-            meta: meta_of(
-                p.creation_date,
-                p.last_modified_date,
-                p.customer_version,
-                &p.generation_id,
-            )?,
-        });
+        let mut row = PolicyRow::new(&p.policy_name, &p.policy_document, p.creation_date);
+        if !p.versions.is_empty() {
+            for v in &p.versions {
+                validate_policy_document(&v.document)?;
+            }
+            row.versions = p.versions.clone();
+            row.default_version_id = p.default_version_id.unwrap_or(1);
+            row.last_version_id = p.versions.iter().map(|v| v.version_id).max();
+            if !row
+                .versions
+                .iter()
+                .any(|v| v.version_id == row.default_version_id && v.document == p.policy_document)
+            {
+                return Err(Error::InvalidRequest(format!(
+                    "state: the policy {} names a default version it does not have",
+                    p.policy_name
+                )));
+            }
+        }
+        row.meta = meta_of(
+            p.creation_date,
+            p.last_modified_date,
+            p.customer_version,
+            &p.generation_id,
+        )?;
+        policies.push(row);
     }
     let scope = &state.scope;
     let mut attachments = Vec::new();
@@ -458,11 +542,33 @@ fn check_state(state: &RegistryState) -> Result<Import, Error> {
         }
         attachments.push((name.clone(), target.clone()));
     }
+    let mut thing_names = std::collections::HashSet::new();
+    for t in &state.things {
+        super::validate_thing_name(&t.thing_name, "thing name")?;
+        if !thing_names.insert(t.thing_name.clone()) {
+            return Err(Error::InvalidRequest(format!(
+                "state: the thing {} is listed twice",
+                t.thing_name
+            )));
+        }
+    }
+    for (thing, principal, _) in &state.thing_principals {
+        let id = scope.parse_certificate_arn(principal)?;
+        if !thing_names.contains(thing) || !cert_ids.contains(&id) {
+            return Err(Error::InvalidRequest(format!(
+                "state: the attachment of {principal} to the thing {thing} names a missing thing or certificate"
+            )));
+        }
+    }
     Ok(Import {
         registration_code: state.registration_code.clone(),
         cas,
         certificates,
         policies,
         attachments,
+        things: state.things.clone(),
+        thing_types: state.thing_types.clone(),
+        thing_principals: state.thing_principals.clone(),
+        tags: state.tags.clone(),
     })
 }

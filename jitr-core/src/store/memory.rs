@@ -6,9 +6,9 @@ use std::ops::Bound;
 use std::sync::Mutex;
 use std::time::Duration;
 
+use super::resources::{self, Kind, LinkKind, NamePage};
 use super::{
-    Backend, CaRow, CertRow, Change, Committed, HotRow, Import, Loader, PageQuery, PolicyRow,
-    Reader, WriteFn,
+    Backend, CaRow, CertRow, Change, Committed, HotRow, Import, Loader, PageQuery, Reader, WriteFn,
 };
 use crate::error::Error;
 use crate::id::CertificateId;
@@ -32,10 +32,11 @@ struct Account {
     certs: HashMap<CertificateId, CertRow>,
     cert_order: BTreeSet<Key>,
     by_ca: BTreeSet<(CertificateId, Key)>,
-    policies: BTreeMap<String, PolicyRow>,
-    /// (policy, target) and (target, policy).
-    attachments: BTreeSet<(String, String)>,
-    by_target: BTreeSet<(String, String)>,
+    /// Resources by (kind, name): their JSON bodies.
+    resources: BTreeMap<(Kind, String), String>,
+    /// Links by (kind, from, to) with their values, and the same by (kind, to, from).
+    links: BTreeMap<(LinkKind, String, String), String>,
+    links_back: BTreeMap<(LinkKind, String, String), String>,
 }
 
 #[derive(Default)]
@@ -118,29 +119,62 @@ impl Reader for View<'_> {
         Ok(self.account(scope).and_then(|a| a.certs.get(id).cloned()))
     }
 
-    fn policy(&mut self, scope: &Scope, name: &str) -> Result<Option<PolicyRow>, Error> {
+    fn resource(&mut self, scope: &Scope, kind: Kind, name: &str) -> Result<Option<String>, Error> {
         Ok(self
             .account(scope)
-            .and_then(|a| a.policies.get(name).cloned()))
+            .and_then(|a| a.resources.get(&(kind, name.to_string())).cloned()))
     }
 
-    fn attached_to(&mut self, scope: &Scope, target: &str) -> Result<Vec<String>, Error> {
-        Ok(self.account(scope).map_or_else(Vec::new, |a| {
-            a.by_target
-                .range((target.to_string(), String::new())..)
-                .take_while(|(t, _)| t == target)
-                .map(|(_, p)| p.clone())
-                .collect()
-        }))
+    fn resources(
+        &mut self,
+        scope: &Scope,
+        kind: Kind,
+        page: &NamePage,
+    ) -> Result<Vec<(String, String)>, Error> {
+        let Some(a) = self.account(scope) else {
+            return Ok(Vec::new());
+        };
+        // Names are ASCII (AWS's name patterns): char::MAX sorts after every one.
+        let lo = (kind, String::new());
+        let hi = (kind, char::MAX.to_string());
+        let range = match (&page.after, page.ascending) {
+            (None, _) => (Bound::Included(lo), Bound::Excluded(hi)),
+            (Some(a), true) => (Bound::Excluded((kind, a.clone())), Bound::Excluded(hi)),
+            (Some(a), false) => (Bound::Included(lo), Bound::Excluded((kind, a.clone()))),
+        };
+        let it = a
+            .resources
+            .range(range)
+            .map(|((_, n), b)| (n.clone(), b.clone()));
+        Ok(if page.ascending {
+            it.take(page.limit).collect()
+        } else {
+            it.rev().take(page.limit).collect()
+        })
     }
 
-    fn policy_in_use(&mut self, scope: &Scope, name: &str) -> Result<bool, Error> {
-        Ok(self.account(scope).is_some_and(|a| {
-            a.attachments
-                .range((name.to_string(), String::new())..)
-                .next()
-                .is_some_and(|(p, _)| p == name)
-        }))
+    fn links_from(
+        &mut self,
+        scope: &Scope,
+        kind: LinkKind,
+        from: &str,
+        page: &NamePage,
+    ) -> Result<Vec<(String, String)>, Error> {
+        Ok(self
+            .account(scope)
+            .map_or_else(Vec::new, |a| link_page(&a.links, kind, from, page)))
+    }
+
+    fn links_to(
+        &mut self,
+        scope: &Scope,
+        kind: LinkKind,
+        to: &str,
+        page: &NamePage,
+    ) -> Result<Vec<(String, String)>, Error> {
+        Ok(self
+            .account(scope)
+            .map_or_else(Vec::new, |a| link_page(&a.links_back, kind, to, page)))
     }
 
     fn list_certificates(
@@ -193,17 +227,61 @@ impl Reader for View<'_> {
         let ids = page(a.ca_order.range(range(page_q)), page_q);
         Ok(ids.iter().filter_map(|id| a.cas.get(id).cloned()).collect())
     }
+}
 
-    fn policies(&mut self, scope: &Scope) -> Result<Vec<PolicyRow>, Error> {
-        Ok(self
-            .account(scope)
-            .map_or_else(Vec::new, |a| a.policies.values().cloned().collect()))
+/// A page of (name, body) pairs from names in ascending order.
+fn name_page(
+    it: impl DoubleEndedIterator<Item = (String, String)>,
+    page: &NamePage,
+) -> Vec<(String, String)> {
+    match (&page.after, page.ascending) {
+        (None, true) => it.take(page.limit).collect(),
+        (None, false) => it.rev().take(page.limit).collect(),
+        (Some(a), true) => it.filter(|(n, _)| n > a).take(page.limit).collect(),
+        (Some(a), false) => it.rev().filter(|(n, _)| n < a).take(page.limit).collect(),
     }
+}
 
-    fn attachments(&mut self, scope: &Scope) -> Result<Vec<(String, String)>, Error> {
-        Ok(self
-            .account(scope)
-            .map_or_else(Vec::new, |a| a.attachments.iter().cloned().collect()))
+fn link_page(
+    map: &BTreeMap<(LinkKind, String, String), String>,
+    kind: LinkKind,
+    key: &str,
+    page: &NamePage,
+) -> Vec<(String, String)> {
+    let lo = (kind, key.to_string(), String::new());
+    let it = map
+        .range(lo..)
+        .take_while(|((k, a, _), _)| *k == kind && a == key)
+        .map(|((_, _, b), v)| (b.clone(), v.clone()));
+    // Links are few per key; the page is cut after the range.
+    let all: Vec<_> = it.collect();
+    name_page(all.into_iter(), page)
+}
+
+fn apply_op(account: &mut Account, op: resources::Op) {
+    use resources::Op;
+    match op {
+        Op::Put { kind, name, body } => {
+            account.resources.insert((kind, name), body);
+        }
+        Op::Delete { kind, name } => {
+            account.resources.remove(&(kind, name));
+        }
+        Op::Link {
+            kind,
+            from,
+            to,
+            value,
+        } => {
+            account
+                .links_back
+                .insert((kind, to.clone(), from.clone()), value.clone());
+            account.links.insert((kind, from, to), value);
+        }
+        Op::Unlink { kind, from, to } => {
+            account.links_back.remove(&(kind, to.clone(), from.clone()));
+            account.links.remove(&(kind, from, to));
+        }
     }
 }
 
@@ -295,37 +373,11 @@ impl State {
                     }
                 }
             }
-            Change::PolicyCreated(row) => {
-                account
-                    .policies
-                    .insert(row.policy_name.clone(), row.clone());
+            other => {
+                for op in resources::ops(other) {
+                    apply_op(account, op);
+                }
             }
-            Change::PolicyDeleted { policy_name } => {
-                account.policies.remove(policy_name);
-            }
-            Change::PolicyAttached {
-                policy_name,
-                target,
-            } => {
-                account
-                    .attachments
-                    .insert((policy_name.clone(), target.clone()));
-                account
-                    .by_target
-                    .insert((target.clone(), policy_name.clone()));
-            }
-            Change::PolicyDetached {
-                policy_name,
-                target,
-            } => {
-                account
-                    .attachments
-                    .remove(&(policy_name.clone(), target.clone()));
-                account
-                    .by_target
-                    .remove(&(target.clone(), policy_name.clone()));
-            }
-            Change::AccountImported => {}
         }
     }
 
@@ -427,16 +479,7 @@ impl Backend for MemoryStore {
                 .cloned()
                 .map(Change::CertificateRegistered),
         );
-        changes.extend(import.policies.iter().cloned().map(Change::PolicyCreated));
-        changes.extend(
-            import
-                .attachments
-                .iter()
-                .map(|(p, t)| Change::PolicyAttached {
-                    policy_name: p.clone(),
-                    target: t.clone(),
-                }),
-        );
+        changes.extend(import.resource_changes());
         for change in &changes {
             state.apply(scope, change);
         }

@@ -21,6 +21,7 @@
 //! holds across every process that shares the store.
 
 mod memory;
+pub(crate) mod resources;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 mod sql;
 
@@ -37,6 +38,8 @@ use crate::status::{AutoRegistrationStatus, CaStatus, CertificateMode, Certifica
 use crate::time::{Timestamp, Validity};
 
 pub(crate) use memory::MemoryStore;
+pub(crate) use resources::{Kind, LinkKind, NamePage, ResourceReads};
+pub use resources::{PolicyRow, PolicyVersionRow, ThingRow, ThingTypeRow};
 
 /// A resource's version bookkeeping: what AWS returns as `creationDate`,
 /// `lastModifiedDate`, `customerVersion` and `generationId`, and what compare-and-set
@@ -144,19 +147,6 @@ pub struct CertRow {
     pub meta: Meta,
 }
 
-/// A policy as the store keeps it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-#[non_exhaustive]
-pub struct PolicyRow {
-    /// The name.
-    pub policy_name: String,
-    /// The document.
-    pub policy_document: String,
-    /// Versions and dates.
-    pub meta: Meta,
-}
-
 /// What the hot index needs of a device certificate, as a backend streams it at
 /// startup.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -228,6 +218,9 @@ pub enum Change {
     },
     /// A policy was created.
     PolicyCreated(PolicyRow),
+    /// A policy's versions changed (one created, deleted, or made the default): the
+    /// policy as it is now.
+    PolicyVersionsChanged(PolicyRow),
     /// A policy was deleted.
     #[serde(rename_all = "camelCase")]
     PolicyDeleted {
@@ -249,6 +242,63 @@ pub enum Change {
         policy_name: String,
         /// The target ARN.
         target: String,
+    },
+    /// A thing was created.
+    ThingCreated(ThingRow),
+    /// A thing's type or attributes changed.
+    ThingUpdated {
+        /// The thing before.
+        before: ThingRow,
+        /// The thing now.
+        after: ThingRow,
+    },
+    /// A thing was deleted.
+    ThingDeleted(ThingRow),
+    /// A principal (a certificate ARN) was attached to a thing.
+    #[serde(rename_all = "camelCase")]
+    ThingPrincipalAttached {
+        /// The thing.
+        thing_name: String,
+        /// The principal.
+        principal: String,
+        /// `EXCLUSIVE_THING` or `NON_EXCLUSIVE_THING`.
+        thing_principal_type: String,
+    },
+    /// A principal was detached from a thing.
+    #[serde(rename_all = "camelCase")]
+    ThingPrincipalDetached {
+        /// The thing.
+        thing_name: String,
+        /// The principal.
+        principal: String,
+    },
+    /// A thing type was created.
+    ThingTypeCreated(ThingTypeRow),
+    /// A thing type was deprecated or undeprecated.
+    ThingTypeUpdated(ThingTypeRow),
+    /// A thing type was deleted.
+    #[serde(rename_all = "camelCase")]
+    ThingTypeDeleted {
+        /// Its name.
+        thing_type_name: String,
+    },
+    /// A resource was tagged (a new key, or a new value for a key).
+    #[serde(rename_all = "camelCase")]
+    Tagged {
+        /// The resource.
+        resource_arn: String,
+        /// The key.
+        key: String,
+        /// The value.
+        value: String,
+    },
+    /// A tag was removed.
+    #[serde(rename_all = "camelCase")]
+    Untagged {
+        /// The resource.
+        resource_arn: String,
+        /// The key.
+        key: String,
     },
     /// The account's whole state was imported into the store
     /// ([`Registry::import_state`](crate::Registry::import_state)): nodes reload it.
@@ -295,11 +345,31 @@ pub(crate) trait Reader {
         id: &CertificateId,
     ) -> Result<Option<String>, Error>;
     fn certificate(&mut self, scope: &Scope, id: &CertificateId) -> Result<Option<CertRow>, Error>;
-    fn policy(&mut self, scope: &Scope, name: &str) -> Result<Option<PolicyRow>, Error>;
-    /// The names of the policies attached to `target`, sorted.
-    fn attached_to(&mut self, scope: &Scope, target: &str) -> Result<Vec<String>, Error>;
-    /// Whether the policy is attached to anything.
-    fn policy_in_use(&mut self, scope: &Scope, name: &str) -> Result<bool, Error>;
+    /// A resource's row (its JSON body).
+    fn resource(&mut self, scope: &Scope, kind: Kind, name: &str) -> Result<Option<String>, Error>;
+    /// A page of resources of one kind, by name: (name, body).
+    fn resources(
+        &mut self,
+        scope: &Scope,
+        kind: Kind,
+        page: &NamePage,
+    ) -> Result<Vec<(String, String)>, Error>;
+    /// The links of `kind` from `from`, by their other end: (to, value).
+    fn links_from(
+        &mut self,
+        scope: &Scope,
+        kind: LinkKind,
+        from: &str,
+        page: &NamePage,
+    ) -> Result<Vec<(String, String)>, Error>;
+    /// The links of `kind` to `to`, by their other end: (from, value).
+    fn links_to(
+        &mut self,
+        scope: &Scope,
+        kind: LinkKind,
+        to: &str,
+        page: &NamePage,
+    ) -> Result<Vec<(String, String)>, Error>;
     /// A page of device certificates in (creation date, ID) order, after `after` (in
     /// the direction asked), at most `limit`.
     fn list_certificates(
@@ -310,10 +380,6 @@ pub(crate) trait Reader {
     ) -> Result<Vec<CertRow>, Error>;
     /// A page of CA certificates in (creation date, ID) order.
     fn list_cas(&mut self, scope: &Scope, page: &PageQuery) -> Result<Vec<CaRow>, Error>;
-    /// Every policy of the account, by name.
-    fn policies(&mut self, scope: &Scope) -> Result<Vec<PolicyRow>, Error>;
-    /// Every (policy, target) attachment of the account.
-    fn attachments(&mut self, scope: &Scope) -> Result<Vec<(String, String)>, Error>;
 }
 
 /// Where a page starts and how long it is.
@@ -373,6 +439,47 @@ pub(crate) struct Import {
     pub(crate) certificates: Vec<CertRow>,
     pub(crate) policies: Vec<PolicyRow>,
     pub(crate) attachments: Vec<(String, String)>,
+    pub(crate) things: Vec<ThingRow>,
+    pub(crate) thing_types: Vec<ThingTypeRow>,
+    pub(crate) thing_principals: Vec<(String, String, String)>,
+    pub(crate) tags: Vec<(String, String, String)>,
+}
+
+impl Import {
+    /// The changes that recreate everything but the certificates and CAs, in an order
+    /// that puts every resource before what refers to it.
+    pub(crate) fn resource_changes(&self) -> Vec<Change> {
+        let mut changes = Vec::new();
+        changes.extend(
+            self.thing_types
+                .iter()
+                .cloned()
+                .map(Change::ThingTypeCreated),
+        );
+        changes.extend(self.policies.iter().cloned().map(Change::PolicyCreated));
+        changes.extend(
+            self.attachments
+                .iter()
+                .map(|(p, t)| Change::PolicyAttached {
+                    policy_name: p.clone(),
+                    target: t.clone(),
+                }),
+        );
+        changes.extend(self.things.iter().cloned().map(Change::ThingCreated));
+        changes.extend(self.thing_principals.iter().map(|(t, p, k)| {
+            Change::ThingPrincipalAttached {
+                thing_name: t.clone(),
+                principal: p.clone(),
+                thing_principal_type: k.clone(),
+            }
+        }));
+        changes.extend(self.tags.iter().map(|(a, k, v)| Change::Tagged {
+            resource_arn: a.clone(),
+            key: k.clone(),
+            value: v.clone(),
+        }));
+        changes
+    }
 }
 
 /// A store: the memory, SQLite or PostgreSQL backend a [`Registry`](crate::Registry)

@@ -21,9 +21,10 @@ use std::time::Duration;
 
 use conn::{Conn, Dialect, Value};
 
+use super::resources::{self, Kind, LinkKind, NamePage};
 use super::{
-    corrupt, Backend, CaRow, CertRow, Change, Committed, HotRow, Import, Loader, PageQuery,
-    PolicyRow, Reader, WriteFn,
+    corrupt, Backend, CaRow, CertRow, Change, Committed, HotRow, Import, Loader, PageQuery, Reader,
+    WriteFn,
 };
 use crate::error::Error;
 use crate::id::CertificateId;
@@ -33,7 +34,7 @@ use crate::status::{CertificateMode, CertificateStatus};
 use crate::time::{Timestamp, Validity};
 
 /// The schema version this code writes. A database at a higher version is refused.
-pub(crate) const SCHEMA_VERSION: i64 = 1;
+pub(crate) const SCHEMA_VERSION: i64 = 2;
 
 /// How many changes the feed keeps; a node further behind reloads.
 const FEED_KEEP: i64 = 100_000;
@@ -84,6 +85,11 @@ impl SqlStore {
     /// Creates the schema, or migrates it, in one transaction; refuses a database whose
     /// schema is newer than this code.
     fn migrate(&mut self) -> Result<(), Error> {
+        self.migrate_to(SCHEMA_VERSION)
+    }
+
+    /// Migrates the schema up to `target` (the tests stop at older versions).
+    fn migrate_to(&mut self, target: i64) -> Result<(), Error> {
         let dialect = self.dialect;
         let conn = self
             .main
@@ -112,18 +118,18 @@ impl SqlStore {
                 )));
             }
             for (version, statements) in migrations(dialect) {
-                if version <= current {
+                if version <= current || version > target {
                     continue;
                 }
                 for sql in statements {
                     conn.execute(&sql, &[])?;
                 }
             }
-            if current < SCHEMA_VERSION {
+            if current < target {
                 conn.execute("DELETE FROM jitr_meta WHERE key = 'schema_version'", &[])?;
                 conn.execute(
                     "INSERT INTO jitr_meta (key, value) VALUES ('schema_version', $1)",
-                    &[Value::Text(SCHEMA_VERSION.to_string())],
+                    &[Value::Text(target.to_string())],
                 )?;
             }
             Ok(())
@@ -168,6 +174,24 @@ fn migrations(d: Dialect) -> Vec<(i64, Vec<String>)> {
              PRIMARY KEY (scope, policy_name, target))"
                 .into(),
             "CREATE INDEX attachments_by_target ON attachments (scope, target, policy_name)".into(),
+        ],
+    ), (
+        // Version 2: every resource other than certificates in one table, every relation
+        // in another (policies and their attachments move there), so new kinds of
+        // resources (things, thing types, templates, tags) need no new tables.
+        2,
+        vec![
+            "CREATE TABLE resources (scope TEXT NOT NULL, kind TEXT NOT NULL, name TEXT NOT NULL, \
+             body TEXT NOT NULL, PRIMARY KEY (scope, kind, name))"
+                .into(),
+            "CREATE TABLE links (scope TEXT NOT NULL, kind TEXT NOT NULL, src TEXT NOT NULL, \
+             dst TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (scope, kind, src, dst))"
+                .into(),
+            "CREATE INDEX links_by_dst ON links (scope, kind, dst, src)".into(),
+            "INSERT INTO resources (scope, kind, name, body) SELECT scope, 'policy', name, body FROM policies".into(),
+            "INSERT INTO links (scope, kind, src, dst, value) SELECT scope, 'policy-target', policy_name, target, '' FROM attachments".into(),
+            "DROP TABLE attachments".into(),
+            "DROP TABLE policies".into(),
         ],
     )]
 }
@@ -368,30 +392,70 @@ impl Reader for SqlReader<'_> {
         rows.first().map(|r| cert_row(r)).transpose()
     }
 
-    fn policy(&mut self, scope: &Scope, name: &str) -> Result<Option<PolicyRow>, Error> {
+    fn resource(&mut self, scope: &Scope, kind: Kind, name: &str) -> Result<Option<String>, Error> {
         let rows = self.0.query(
-            "SELECT body FROM policies WHERE scope = $1 AND name = $2",
-            &[scope_key(scope), Value::Text(name.into())],
+            "SELECT body FROM resources WHERE scope = $1 AND kind = $2 AND name = $3",
+            &[
+                scope_key(scope),
+                Value::Text(kind.as_str().into()),
+                Value::Text(name.into()),
+            ],
         )?;
-        rows.first().map(|r| from_json(&r[0])).transpose()
-    }
-
-    fn attached_to(&mut self, scope: &Scope, target: &str) -> Result<Vec<String>, Error> {
-        let rows = self.0.query(
-            "SELECT policy_name FROM attachments WHERE scope = $1 AND target = $2 ORDER BY policy_name",
-            &[scope_key(scope), Value::Text(target.into())],
-        )?;
-        rows.iter()
+        rows.first()
             .map(|r| text(&r[0]).map(str::to_string))
-            .collect()
+            .transpose()
     }
 
-    fn policy_in_use(&mut self, scope: &Scope, name: &str) -> Result<bool, Error> {
-        let rows = self.0.query(
-            "SELECT 1 FROM attachments WHERE scope = $1 AND policy_name = $2 LIMIT 1",
-            &[scope_key(scope), Value::Text(name.into())],
-        )?;
-        Ok(!rows.is_empty())
+    fn resources(
+        &mut self,
+        scope: &Scope,
+        kind: Kind,
+        page: &NamePage,
+    ) -> Result<Vec<(String, String)>, Error> {
+        let mut params = vec![scope_key(scope), Value::Text(kind.as_str().into())];
+        let sql = format!(
+            "SELECT name, body FROM resources WHERE scope = $1 AND kind = $2{}",
+            name_clause("name", page, &mut params)
+        );
+        pairs(self.0.query(&sql, &params)?)
+    }
+
+    fn links_from(
+        &mut self,
+        scope: &Scope,
+        kind: LinkKind,
+        from: &str,
+        page: &NamePage,
+    ) -> Result<Vec<(String, String)>, Error> {
+        let mut params = vec![
+            scope_key(scope),
+            Value::Text(kind.as_str().into()),
+            Value::Text(from.into()),
+        ];
+        let sql = format!(
+            "SELECT dst, value FROM links WHERE scope = $1 AND kind = $2 AND src = $3{}",
+            name_clause("dst", page, &mut params)
+        );
+        pairs(self.0.query(&sql, &params)?)
+    }
+
+    fn links_to(
+        &mut self,
+        scope: &Scope,
+        kind: LinkKind,
+        to: &str,
+        page: &NamePage,
+    ) -> Result<Vec<(String, String)>, Error> {
+        let mut params = vec![
+            scope_key(scope),
+            Value::Text(kind.as_str().into()),
+            Value::Text(to.into()),
+        ];
+        let sql = format!(
+            "SELECT src, value FROM links WHERE scope = $1 AND kind = $2 AND dst = $3{}",
+            name_clause("src", page, &mut params)
+        );
+        pairs(self.0.query(&sql, &params)?)
     }
 
     fn list_certificates(
@@ -419,24 +483,98 @@ impl Reader for SqlReader<'_> {
         let rows = self.0.query(&sql, &params)?;
         rows.iter().map(|r| from_json(&r[0])).collect()
     }
+}
 
-    fn policies(&mut self, scope: &Scope) -> Result<Vec<PolicyRow>, Error> {
-        let rows = self.0.query(
-            "SELECT body FROM policies WHERE scope = $1 ORDER BY name",
-            &[scope_key(scope)],
-        )?;
-        rows.iter().map(|r| from_json(&r[0])).collect()
+/// `AND col > $n ORDER BY col LIMIT n` for a page of names.
+fn name_clause(col: &str, page: &NamePage, params: &mut Vec<Value>) -> String {
+    let (cmp, order) = if page.ascending {
+        (">", "ASC")
+    } else {
+        ("<", "DESC")
+    };
+    let mut sql = String::new();
+    if let Some(after) = &page.after {
+        params.push(Value::Text(after.clone()));
+        sql.push_str(&format!(" AND {col} {cmp} ${}", params.len()));
     }
+    sql.push_str(&format!(" ORDER BY {col} {order}"));
+    if page.limit != usize::MAX {
+        sql.push_str(&format!(" LIMIT {}", page.limit));
+    }
+    sql
+}
 
-    fn attachments(&mut self, scope: &Scope) -> Result<Vec<(String, String)>, Error> {
-        let rows = self.0.query(
-            "SELECT policy_name, target FROM attachments WHERE scope = $1 ORDER BY policy_name, target",
-            &[scope_key(scope)],
-        )?;
-        rows.iter()
-            .map(|r| Ok((text(&r[0])?.to_string(), text(&r[1])?.to_string())))
-            .collect()
+fn pairs(rows: Vec<Vec<Value>>) -> Result<Vec<(String, String)>, Error> {
+    rows.iter()
+        .map(|r| Ok((text(&r[0])?.to_string(), text(&r[1])?.to_string())))
+        .collect()
+}
+
+/// Writes a resource change's rows ([`resources::ops`]).
+fn apply_op(conn: &mut dyn Conn, s: &Value, op: resources::Op) -> Result<(), Error> {
+    use resources::Op;
+    match op {
+        Op::Put { kind, name, body } => {
+            let k = Value::Text(kind.as_str().into());
+            conn.execute(
+                "DELETE FROM resources WHERE scope = $1 AND kind = $2 AND name = $3",
+                &[s.clone(), k.clone(), Value::Text(name.clone())],
+            )?;
+            conn.execute(
+                "INSERT INTO resources (scope, kind, name, body) VALUES ($1, $2, $3, $4)",
+                &[s.clone(), k, Value::Text(name), Value::Text(body)],
+            )?;
+        }
+        Op::Delete { kind, name } => {
+            conn.execute(
+                "DELETE FROM resources WHERE scope = $1 AND kind = $2 AND name = $3",
+                &[
+                    s.clone(),
+                    Value::Text(kind.as_str().into()),
+                    Value::Text(name),
+                ],
+            )?;
+        }
+        Op::Link {
+            kind,
+            from,
+            to,
+            value,
+        } => {
+            let k = Value::Text(kind.as_str().into());
+            conn.execute(
+                "DELETE FROM links WHERE scope = $1 AND kind = $2 AND src = $3 AND dst = $4",
+                &[
+                    s.clone(),
+                    k.clone(),
+                    Value::Text(from.clone()),
+                    Value::Text(to.clone()),
+                ],
+            )?;
+            conn.execute(
+                "INSERT INTO links (scope, kind, src, dst, value) VALUES ($1, $2, $3, $4, $5)",
+                &[
+                    s.clone(),
+                    k,
+                    Value::Text(from),
+                    Value::Text(to),
+                    Value::Text(value),
+                ],
+            )?;
+        }
+        Op::Unlink { kind, from, to } => {
+            conn.execute(
+                "DELETE FROM links WHERE scope = $1 AND kind = $2 AND src = $3 AND dst = $4",
+                &[
+                    s.clone(),
+                    Value::Text(kind.as_str().into()),
+                    Value::Text(from),
+                    Value::Text(to),
+                ],
+            )?;
+        }
     }
+    Ok(())
 }
 
 /// Writes one change's rows. Updates compare-and-set on the version they replace.
@@ -560,45 +698,11 @@ fn apply(conn: &mut dyn Conn, scope: &Scope, change: &Change) -> Result<(), Erro
                 &[s, id_value(certificate_id)],
             )?;
         }
-        Change::PolicyCreated(row) => {
-            conn.execute(
-                "INSERT INTO policies (scope, name, body) VALUES ($1, $2, $3)",
-                &[s, Value::Text(row.policy_name.clone()), json(row)?],
-            )?;
+        other => {
+            for op in resources::ops(other) {
+                apply_op(conn, &s, op)?;
+            }
         }
-        Change::PolicyDeleted { policy_name } => {
-            conn.execute(
-                "DELETE FROM policies WHERE scope = $1 AND name = $2",
-                &[s, Value::Text(policy_name.clone())],
-            )?;
-        }
-        Change::PolicyAttached {
-            policy_name,
-            target,
-        } => {
-            conn.execute(
-                "INSERT INTO attachments (scope, policy_name, target) VALUES ($1, $2, $3)",
-                &[
-                    s,
-                    Value::Text(policy_name.clone()),
-                    Value::Text(target.clone()),
-                ],
-            )?;
-        }
-        Change::PolicyDetached {
-            policy_name,
-            target,
-        } => {
-            conn.execute(
-                "DELETE FROM attachments WHERE scope = $1 AND policy_name = $2 AND target = $3",
-                &[
-                    s,
-                    Value::Text(policy_name.clone()),
-                    Value::Text(target.clone()),
-                ],
-            )?;
-        }
-        Change::AccountImported => {}
     }
     Ok(())
 }
@@ -828,21 +932,76 @@ impl Backend for SqlStore {
             for row in &import.certificates {
                 insert_certificate(conn, scope, row)?;
             }
-            for row in &import.policies {
-                apply(conn, scope, &Change::PolicyCreated(row.clone()))?;
-            }
-            for (p, t) in &import.attachments {
-                apply(
-                    conn,
-                    scope,
-                    &Change::PolicyAttached {
-                        policy_name: p.clone(),
-                        target: t.clone(),
-                    },
-                )?;
+            for change in import.resource_changes() {
+                apply(conn, scope, &change)?;
             }
             append(conn, scope, vec![Change::AccountImported]).map(|_| ())
         })();
         finish(&mut **conn, result)
+    }
+}
+
+#[cfg(all(test, feature = "sqlite"))]
+mod tests {
+    use super::*;
+    use crate::store::ResourceReads;
+
+    /// A version 1 database (policies and attachments in their own tables) migrates to
+    /// the current schema with its rows readable, once, in one transaction.
+    #[test]
+    fn a_version_1_store_migrates_to_the_current_schema() {
+        let dir = std::env::temp_dir().join(format!("jitr-migrate-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("v1.db");
+        let _ = std::fs::remove_file(&path);
+        let scope = Scope::new("123456789012", "us-east-1").unwrap();
+        {
+            let mut store = SqlStore {
+                main: Mutex::new(Box::new(sqlite::SqliteConn::open(&path, None).unwrap())),
+                watch: Mutex::new(Box::new(sqlite::SqliteConn::open(&path, None).unwrap())),
+                dialect: Dialect::Sqlite,
+            };
+            store.migrate_to(1).unwrap();
+            let conn = store.main.get_mut().unwrap();
+            let body = r#"{"policyName":"P","policyDocument":"{\"Statement\":[]}","meta":{"creationDate":1,"lastModifiedDate":1,"customerVersion":1,"generationId":"00000000-0000-4000-8000-000000000000"}}"#;
+            conn.execute(
+                "INSERT INTO policies (scope, name, body) VALUES ($1, 'P', $2)",
+                &[scope_key(&scope), Value::Text(body.into())],
+            )
+            .unwrap();
+            conn.execute(
+                "INSERT INTO attachments (scope, policy_name, target) VALUES ($1, 'P', 'arn:x')",
+                &[scope_key(&scope)],
+            )
+            .unwrap();
+        }
+        let store = SqlStore::open_sqlite(&path, None).unwrap();
+        let mut policy = None;
+        let mut attached = Vec::new();
+        store
+            .read(&mut |r| {
+                policy = r.policy(&scope, "P")?;
+                attached = r.attached_to(&scope, "arn:x")?;
+                Ok(())
+            })
+            .unwrap();
+        let policy = policy.expect("the policy moved to the resources table");
+        assert_eq!(policy.policy_document, r#"{"Statement":[]}"#);
+        assert_eq!(policy.default_version_id, 1);
+        assert_eq!(policy.all_versions().len(), 1);
+        assert_eq!(attached, ["P"]);
+        let mut conn = sqlite::SqliteConn::open(&path, None).unwrap();
+        let v = conn
+            .query(
+                "SELECT value FROM jitr_meta WHERE key = 'schema_version'",
+                &[],
+            )
+            .unwrap();
+        assert_eq!(v[0][0], Value::Text(SCHEMA_VERSION.to_string()));
+        assert!(
+            conn.query("SELECT 1 FROM policies", &[]).is_err(),
+            "the old table is gone"
+        );
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -16,6 +16,8 @@
 //! assert_eq!(err.code(), "InvalidRequestException");
 //! ```
 
+mod resources;
+
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
@@ -81,6 +83,41 @@ pub static OPERATIONS: &[Operation] = &[
     op("attach_policy", attach_policy),
     op("detach_policy", detach_policy),
     op("list_attached_policies", list_attached_policies),
+    op("create_policy_version", resources::create_policy_version),
+    op("get_policy_version", resources::get_policy_version),
+    op("list_policy_versions", resources::list_policy_versions),
+    op(
+        "set_default_policy_version",
+        resources::set_default_policy_version,
+    ),
+    op("delete_policy_version", resources::delete_policy_version),
+    op("list_policies", resources::list_policies),
+    op(
+        "list_targets_for_policy",
+        resources::list_targets_for_policy,
+    ),
+    op(
+        "list_principal_policies",
+        resources::list_principal_policies,
+    ),
+    op("get_effective_policies", resources::get_effective_policies),
+    op("create_thing", resources::create_thing),
+    op("describe_thing", resources::describe_thing),
+    op("update_thing", resources::update_thing),
+    op("delete_thing", resources::delete_thing),
+    op("list_things", resources::list_things),
+    op("attach_thing_principal", resources::attach_thing_principal),
+    op("detach_thing_principal", resources::detach_thing_principal),
+    op("list_thing_principals", resources::list_thing_principals),
+    op("list_principal_things", resources::list_principal_things),
+    op("create_thing_type", resources::create_thing_type),
+    op("describe_thing_type", resources::describe_thing_type),
+    op("deprecate_thing_type", resources::deprecate_thing_type),
+    op("delete_thing_type", resources::delete_thing_type),
+    op("list_thing_types", resources::list_thing_types),
+    op("tag_resource", resources::tag_resource),
+    op("untag_resource", resources::untag_resource),
+    op("list_tags_for_resource", resources::list_tags_for_resource),
     op("connect", connect),
 ];
 
@@ -276,7 +313,11 @@ fn delete_certificate(registry: &Registry, p: &Value, _: Timestamp) -> Result<Va
 
 fn create_policy(registry: &Registry, p: &Value, now: Timestamp) -> Result<Value, Error> {
     let a: CreatePolicy = parse(p)?;
-    to_value(&registry.create_policy(&a.policy_name, &a.policy_document, now)?)
+    let out = registry.create_policy(&a.policy_name, &a.policy_document, now)?;
+    if let Some(tags) = a.tags.filter(|t| !t.is_empty()) {
+        registry.tag_resource(&out.policy_arn, &tags)?;
+    }
+    to_value(&out)
 }
 
 fn get_policy(registry: &Registry, p: &Value, _: Timestamp) -> Result<Value, Error> {
@@ -478,7 +519,6 @@ struct DeleteDevice {
 struct CreatePolicy {
     policy_name: String,
     policy_document: String,
-    #[allow(dead_code)]
     tags: Option<Vec<Tag>>,
 }
 
