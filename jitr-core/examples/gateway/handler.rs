@@ -40,7 +40,8 @@ pub(crate) async fn run(
             std::process::exit(0);
         });
     }
-    let store = Store::open(store_url).map_err(|e| format!("{store_url}: {}", e.message()))?;
+    let store = tokio::task::block_in_place(|| Store::open(store_url))
+        .map_err(|e| format!("the store: {}", e.message()))?;
     let (host, port) = broker
         .rsplit_once(':')
         .and_then(|(h, p)| Some((h.to_owned(), p.parse::<u16>().ok()?)))
@@ -100,8 +101,11 @@ async fn handle(
     let registry = match registries.get(&event.aws_account_id) {
         Some(r) => r.clone(),
         None => {
-            let opened = Scope::new(&event.aws_account_id, region)
-                .and_then(|scope| Registry::open(scope, RegistryConfig::default(), store));
+            // PostgreSQL's client runs its own runtime: not on this one's threads.
+            let opened = tokio::task::block_in_place(|| {
+                Scope::new(&event.aws_account_id, region)
+                    .and_then(|scope| Registry::open(scope, RegistryConfig::default(), store))
+            });
             match opened {
                 Ok(r) => {
                     let r = Arc::new(r);

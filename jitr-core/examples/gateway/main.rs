@@ -156,6 +156,15 @@ fn fail(message: &str) -> ! {
     std::process::exit(1);
 }
 
+/// Logs for the tests: warnings and errors on stderr (shown for failing tests).
+#[cfg(test)]
+pub(crate) fn init_test_logging() {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::new("warn"))
+        .with_test_writer()
+        .try_init();
+}
+
 fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_env("JITR_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));

@@ -175,7 +175,28 @@ fn connect_version(raw: &[u8]) -> Result<Version, ReadError> {
     }
 }
 
+/// The fixed header's rules the codecs leave unchecked (MQTT 3.1.1 §2.2.2 and §3.12-14,
+/// MQTT 5 §2.1.3): the flags are reserved (0, or 0b0010 for PUBREL, SUBSCRIBE and
+/// UNSUBSCRIBE) except on PUBLISH, and PINGREQ and PINGRESP (and a 3.1.1 DISCONNECT)
+/// carry nothing.
+fn check_fixed_header(raw: &[u8], version: Version) -> Result<(), ReadError> {
+    let (kind, flags) = (raw[0] >> 4, raw[0] & 0x0f);
+    let empty = raw.get(1) == Some(&0);
+    let bad = |why: &str| Err(ReadError::Malformed(why.to_owned()));
+    match kind {
+        3 if flags & 0b0110 == 0b0110 => bad("PUBLISH with QoS 3"),
+        3 => Ok(()),
+        6 | 8 | 10 if flags != 0b0010 => bad("reserved flags must be 0010"),
+        6 | 8 | 10 => Ok(()),
+        _ if flags != 0 => bad("reserved flags must be 0"),
+        12 | 13 if !empty => bad("PINGREQ and PINGRESP have no payload"),
+        14 if version == Version::V4 && !empty => bad("a 3.1.1 DISCONNECT has no payload"),
+        _ => Ok(()),
+    }
+}
+
 fn decode(raw: &Bytes, version: Version) -> Result<Packet, ReadError> {
+    check_fixed_header(raw, version)?;
     let mut frame = BytesMut::from(&raw[..]);
     match version {
         Version::V4 => v4::Packet::read(&mut frame, MAX_PACKET)

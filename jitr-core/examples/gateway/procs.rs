@@ -32,7 +32,7 @@ impl GatewayProcess {
             .create(true)
             .append(true)
             .open(log)?;
-        let mut child = Command::new(std::env::current_exe()?)
+        let mut child = Command::new(gateway_exe()?)
             .arg("--listen")
             .arg(format!("127.0.0.1:{port}"))
             .arg("--dir")
@@ -171,4 +171,22 @@ impl Watcher {
             }
         }
     }
+}
+
+/// The gateway program: this one, or (in the tests, whose binary is
+/// `examples/gateway-<hash>`) `JITR_GATEWAY_BIN` or the `examples/gateway` beside it.
+pub(crate) fn gateway_exe() -> Result<std::path::PathBuf, Error> {
+    if let Some(p) = std::env::var_os("JITR_GATEWAY_BIN") {
+        return Ok(p.into());
+    }
+    let me = std::env::current_exe()?;
+    let is_test = me
+        .file_name()
+        .and_then(|n| n.to_str())
+        .is_some_and(|n| n.starts_with("gateway-"));
+    Ok(if is_test {
+        me.with_file_name("gateway")
+    } else {
+        me
+    })
 }

@@ -68,16 +68,18 @@ pub(crate) async fn run(
     };
     let (upstream, upstream_reader, connack) = upstream;
     let code = mqtt::connack_code(&connack.packet).unwrap_or(0x80);
-    if client.write_all(&connack.raw).await.is_err() || client.flush().await.is_err() {
-        return;
-    }
     count_connack(&connack.packet);
     if code != 0 {
+        let _ = client.write_all(&connack.raw).await;
         tracing::info!(%certificate_id, %client_id, code, "the broker refused the connection");
         return;
     }
-    metrics::histogram!("jitr_gateway_connect_seconds").record(started.elapsed().as_secs_f64());
+    // The session is live (and can be evicted) before the device hears it is connected.
     let (session, _registration) = gw.sessions.add(certificate_id, facts, registry, policies);
+    if client.write_all(&connack.raw).await.is_err() || client.flush().await.is_err() {
+        return;
+    }
+    metrics::histogram!("jitr_gateway_connect_seconds").record(started.elapsed().as_secs_f64());
     tracing::debug!(%certificate_id, %client_id, version = version.label(), "session open");
     let mut pump = Pump {
         version,

@@ -387,7 +387,7 @@ fn admit(
         last_will_topic: info.will.as_ref().map(|(t, _)| t.clone()),
         persistent: info.persistent,
     };
-    let policies = match policy::compile(&registry, &facts, now) {
+    let policies = match gw.sessions.policies.compile(&registry, &facts, now) {
         Ok(p) => p,
         Err(e) => {
             refused("POLICY_UNAVAILABLE");
@@ -449,9 +449,4 @@ pub(crate) async fn write_packet<W: tokio::io::AsyncWrite + Unpin>(
     w.write_all(&bytes).await?;
     w.flush().await?;
     Ok(())
-}
-
-/// Whether a CONNECT's version is MQTT 5.
-pub(crate) fn is_v5(v: Version) -> bool {
-    v == Version::V5
 }

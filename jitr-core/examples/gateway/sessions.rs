@@ -7,7 +7,8 @@
 //!   transfer, DeleteCertificate): AWS disconnects such devices
 //!   (<https://docs.aws.amazon.com/iot/latest/apireference/API_UpdateCertificate.html>);
 //! - its policies stop allowing `iot:Connect` for its client id (a policy detached,
-//!   deleted or changed): its policies are compiled again and checked;
+//!   deleted, or given a new default version; a thing attached or detached): its
+//!   policies are compiled again and checked;
 //! - an operator calls DeleteConnection for its client id
 //!   (<https://docs.aws.amazon.com/iot/latest/apireference/API_iotdata_DeleteConnection.html>).
 //!
@@ -24,7 +25,7 @@ use arc_swap::ArcSwap;
 use jitr_core::{CertificateId, CertificateStatus, Change, Committed, Registry, Timestamp};
 use tokio::sync::Notify;
 
-use crate::policy::{self, Act, ConnectionFacts, ConnectionPolicies};
+use crate::policy::{Act, ConnectionFacts, ConnectionPolicies, PolicyCache};
 
 /// Why the gateway closes a session.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -103,11 +104,12 @@ struct Maps {
     by_client: HashMap<String, Arc<Session>>,
 }
 
-/// The live sessions of this node.
+/// The live sessions of this node, and the policy cache their checks read.
 #[derive(Default)]
 pub(crate) struct Sessions {
     maps: Mutex<Maps>,
     next: AtomicU64,
+    pub(crate) policies: PolicyCache,
 }
 
 /// Removes its session from the table when dropped.
@@ -234,6 +236,7 @@ impl Sessions {
     pub(crate) fn apply(&self, registry: &Registry, c: &Committed) {
         let scope = registry.scope();
         let mine = |s: &Arc<Session>| s.registry.scope() == scope;
+        self.policies.invalidate(&c.change);
         match &c.change {
             Change::CertificateStatusChanged {
                 certificate_id,
@@ -264,6 +267,25 @@ impl Sessions {
                     .all()
                     .into_iter()
                     .filter(|s| mine(s) && s.facts.certificate_arn == *target)
+                    .collect();
+                self.recompile(registry, affected);
+            }
+            Change::PolicyVersionsChanged(row) => {
+                let affected = self
+                    .all()
+                    .into_iter()
+                    .filter(|s| mine(s) && s.policies.load().names().contains(&row.policy_name))
+                    .collect();
+                self.recompile(registry, affected);
+            }
+            // A thing attached to or detached from the certificate, or changed: the
+            // policies' thing variables may resolve differently.
+            Change::ThingPrincipalAttached { principal, .. }
+            | Change::ThingPrincipalDetached { principal, .. } => {
+                let affected = self
+                    .all()
+                    .into_iter()
+                    .filter(|s| mine(s) && s.facts.certificate_arn == *principal)
                     .collect();
                 self.recompile(registry, affected);
             }
@@ -313,7 +335,7 @@ impl Sessions {
     fn recompile(&self, registry: &Registry, sessions: Vec<Arc<Session>>) {
         for s in sessions {
             let now = Timestamp::now();
-            match policy::compile(registry, &s.facts, now) {
+            match self.policies.compile(registry, &s.facts, now) {
                 Ok(p) => {
                     let allowed = p.allows(Act::Connect, &s.facts.client_id, now);
                     s.policies.store(Arc::new(p));
