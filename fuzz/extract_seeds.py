@@ -8,7 +8,8 @@ Sources, read in place and never committed:
 - the PEM strings inside x509-limbo/limbo.json (and its chains, for `decide`);
 - the project's own generated vectors, tests/vectors/*.json (their certificates, the
   chains of their `connect` steps (also as PKCS#7 bundles), their CA registrations,
-  events and API calls).
+  events and API calls), and the policy documents of tests/vectors/policies/*.json (for
+  `policy`).
 
 Seeds are deduplicated by SHA-256 (the file name is the hash), so running this again
 adds nothing. Input formats are those of fuzz/src/lib.rs. Standard library only.
@@ -164,7 +165,7 @@ def api_operations():
     """The selector order of `api_call`: jitr_core::api::OPERATIONS, read from source."""
     src = (ROOT / "jitr-core" / "src" / "api.rs").read_text()
     block = re.search(r"pub static OPERATIONS: &\[Operation\] = &\[(.*?)\];", src, re.DOTALL)
-    return re.findall(r'op\("([a-z_]+)"', block.group(1)) if block else []
+    return re.findall(r'op\(\s*"([a-z_]+)"', block.group(1)) if block else []
 
 
 def from_vectors(seeds):
@@ -235,6 +236,16 @@ def p7b(ders):
     return tlv(0x30, oid([0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 1, 7, 2]) + tlv(0xa0, tlv(0x30, sd)))
 
 
+def from_policy_vectors(seeds):
+    """Every policy document of tests/vectors/policies/*.json, as `policy` text seeds."""
+    for path in sorted((ROOT / "tests" / "vectors" / "policies").glob("*.json")):
+        for scenario in json.loads(path.read_text())["scenarios"]:
+            for p in scenario["policies"]:
+                doc = p["policyDocument"]
+                text = doc if isinstance(doc, str) else json.dumps(doc)
+                seeds.add("policy", b"\0" + text.encode())
+
+
 def handmade(seeds):
     event = {"certificateId": "ab" * 32, "caCertificateId": "cd" * 32,
              "timestamp": 1623724243659, "certificateStatus": "PENDING_ACTIVATION",
@@ -252,6 +263,9 @@ def main():
     seeds, limbo_seeds = Seeds(CORPUS), Seeds(CORPUS / "limbo")
     from_vectors(seeds)
     from_previews(seeds)
+
+
+    from_policy_vectors(seeds)
     handmade(seeds)
     from_corpora(seeds, limbo_seeds, corpora_dir())
     seeds.write(quiet)

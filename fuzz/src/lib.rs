@@ -21,6 +21,8 @@
 //!   as a JSON object of strings (else every JITP certificate parameter is given).
 //! - `pkcs7`: a PKCS#7 certificate bundle (`.p7b`), DER or BER, or anything the page may
 //!   be handed as a file (came with PKCS#7 support in `jitr_core::input`, issue 15).
+//! - `policy`: a mode byte, then a policy document as text (even) or bytes for
+//!   `arbitrary` (odd); see [`policy_fuzz`] (issue 11).
 
 use std::collections::HashMap;
 use std::sync::OnceLock;
@@ -37,6 +39,8 @@ use serde_json::Value;
 
 #[path = "der_mutator.rs"]
 pub mod der_mutator;
+#[path = "policy_fuzz.rs"]
+pub mod policy_fuzz;
 
 /// A target's body.
 pub type Body = fn(&[u8]);
@@ -54,6 +58,7 @@ pub const TARGETS: &[(&str, Body)] = &[
     ("crl", crl),
     ("template", template),
     ("pkcs7", pkcs7),
+    ("policy", policy),
 ];
 
 /// The shared vector file whose CAs make the fixed registry of `decide`, `register_ca`
@@ -739,4 +744,11 @@ pub fn p7b(certs: &[&[u8]]) -> Vec<u8> {
     let mut ci = tlv(0x06, SIGNED_DATA);
     ci.extend(tlv(0xa0, &tlv(0x30, &sd)));
     tlv(0x30, &ci)
+}
+
+/// `policy`: policy documents parse or are refused without panicking; fresh and compiled
+/// decisions agree; wildcard patterns match as a reference matcher says (see
+/// [`policy_fuzz`]).
+pub fn policy(data: &[u8]) {
+    policy_fuzz::run(data);
 }

@@ -105,6 +105,7 @@ pub mod input;
 pub mod inspect;
 mod json_message;
 pub mod manual;
+pub mod policy;
 pub mod provisioning;
 mod registry;
 mod scope;

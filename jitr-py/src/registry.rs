@@ -156,8 +156,40 @@ impl Registry {
     }
 }
 
-#[pymethods]
-impl Registry {
+/// The `#[pymethods]` of [`Registry`]: the hand-written ones, then one method per boto3
+/// operation of the core, generated from its parameters (required ones first; each
+/// checked against the kind botocore's `iot` model gives it) and calling the core's JSON
+/// API by the method's own name. The table below is written from botocore's model
+/// (`tests/test_api.py` checks it against the model and against the core's operations).
+macro_rules! registry_methods {
+    (
+        { $($extra:tt)* }
+        $( $(#[$doc:meta])* $name:ident ( $($req:ident : $rk:ident),* ; $($opt:ident : $ok:ident),* ) ; )*
+    ) => {
+        #[pymethods]
+        impl Registry {
+            $($extra)*
+            $(
+                $(#[$doc])*
+                #[pyo3(signature = (*, $($req,)* $($opt = Arg(None),)* now = None))]
+                #[allow(non_snake_case, clippy::too_many_arguments)]
+                fn $name<'py>(
+                    &self,
+                    py: Python<'py>,
+                    $($req: Arg<'py>,)*
+                    $($opt: Arg<'py>,)*
+                    now: Option<&Bound<'py, PyAny>>,
+                ) -> PyResult<Bound<'py, PyAny>> {
+                    let params = params!($($req: $rk,)* $($opt: $ok,)*);
+                    self.call(py, stringify!($name), params, now)
+                }
+            )*
+        }
+    };
+}
+
+registry_methods! {
+    {
     /// A new, empty registry. ``registration_code`` fixes the registration code (64 hex
     /// characters) instead of minting one; the other keywords are the core's
     /// ``RegistryConfig`` knobs (see :meth:`default_config`).
@@ -331,349 +363,6 @@ impl Registry {
         Ok(out.to_string())
     }
 
-    /// GetRegistrationCode.
-    #[pyo3(signature = (*, now = None))]
-    fn get_registration_code<'py>(
-        &self,
-        py: Python<'py>,
-        now: Option<&Bound<'py, PyAny>>,
-    ) -> PyResult<Bound<'py, PyAny>> {
-        self.call(py, "get_registration_code", params!(), now)
-    }
-
-    /// DeleteRegistrationCode.
-    #[pyo3(signature = (*, now = None))]
-    fn delete_registration_code<'py>(
-        &self,
-        py: Python<'py>,
-        now: Option<&Bound<'py, PyAny>>,
-    ) -> PyResult<Bound<'py, PyAny>> {
-        self.call(py, "delete_registration_code", params!(), now)
-    }
-
-    /// RegisterCACertificate.
-    #[pyo3(signature = (
-        *,
-        caCertificate,
-        verificationCertificate = Arg(None),
-        setAsActive = Arg(None),
-        allowAutoRegistration = Arg(None),
-        registrationConfig = Arg(None),
-        tags = Arg(None),
-        certificateMode = Arg(None),
-        now = None,
-    ))]
-    #[allow(clippy::too_many_arguments)]
-    fn register_ca_certificate<'py>(
-        &self,
-        py: Python<'py>,
-        caCertificate: Arg<'py>,
-        verificationCertificate: Arg<'py>,
-        setAsActive: Arg<'py>,
-        allowAutoRegistration: Arg<'py>,
-        registrationConfig: Arg<'py>,
-        tags: Arg<'py>,
-        certificateMode: Arg<'py>,
-        now: Option<&Bound<'py, PyAny>>,
-    ) -> PyResult<Bound<'py, PyAny>> {
-        let params = params!(
-            caCertificate: Str,
-            verificationCertificate: Str,
-            setAsActive: Bool,
-            allowAutoRegistration: Bool,
-            registrationConfig: Struct,
-            tags: List,
-            certificateMode: Str,
-        );
-        self.call(py, "register_ca_certificate", params, now)
-    }
-
-    /// UpdateCACertificate.
-    #[pyo3(signature = (
-        *,
-        certificateId,
-        newStatus = Arg(None),
-        newAutoRegistrationStatus = Arg(None),
-        registrationConfig = Arg(None),
-        removeAutoRegistration = Arg(None),
-        now = None,
-    ))]
-    #[allow(clippy::too_many_arguments)]
-    fn update_ca_certificate<'py>(
-        &self,
-        py: Python<'py>,
-        certificateId: Arg<'py>,
-        newStatus: Arg<'py>,
-        newAutoRegistrationStatus: Arg<'py>,
-        registrationConfig: Arg<'py>,
-        removeAutoRegistration: Arg<'py>,
-        now: Option<&Bound<'py, PyAny>>,
-    ) -> PyResult<Bound<'py, PyAny>> {
-        let params = params!(
-            certificateId: Str,
-            newStatus: Str,
-            newAutoRegistrationStatus: Str,
-            registrationConfig: Struct,
-            removeAutoRegistration: Bool,
-        );
-        self.call(py, "update_ca_certificate", params, now)
-    }
-
-    /// DescribeCACertificate.
-    #[pyo3(signature = (*, certificateId, now = None))]
-    fn describe_ca_certificate<'py>(
-        &self,
-        py: Python<'py>,
-        certificateId: Arg<'py>,
-        now: Option<&Bound<'py, PyAny>>,
-    ) -> PyResult<Bound<'py, PyAny>> {
-        let params = params!(certificateId: Str);
-        self.call(py, "describe_ca_certificate", params, now)
-    }
-
-    /// ListCACertificates.
-    #[pyo3(signature = (
-        *,
-        pageSize = Arg(None),
-        marker = Arg(None),
-        ascendingOrder = Arg(None),
-        now = None,
-    ))]
-    fn list_ca_certificates<'py>(
-        &self,
-        py: Python<'py>,
-        pageSize: Arg<'py>,
-        marker: Arg<'py>,
-        ascendingOrder: Arg<'py>,
-        now: Option<&Bound<'py, PyAny>>,
-    ) -> PyResult<Bound<'py, PyAny>> {
-        let params = params!(pageSize: Int, marker: Str, ascendingOrder: Bool);
-        self.call(py, "list_ca_certificates", params, now)
-    }
-
-    /// DeleteCACertificate.
-    #[pyo3(signature = (*, certificateId, now = None))]
-    fn delete_ca_certificate<'py>(
-        &self,
-        py: Python<'py>,
-        certificateId: Arg<'py>,
-        now: Option<&Bound<'py, PyAny>>,
-    ) -> PyResult<Bound<'py, PyAny>> {
-        let params = params!(certificateId: Str);
-        self.call(py, "delete_ca_certificate", params, now)
-    }
-
-    /// RegisterCertificate.
-    #[pyo3(signature = (
-        *,
-        certificatePem,
-        caCertificatePem = Arg(None),
-        setAsActive = Arg(None),
-        status = Arg(None),
-        now = None,
-    ))]
-    fn register_certificate<'py>(
-        &self,
-        py: Python<'py>,
-        certificatePem: Arg<'py>,
-        caCertificatePem: Arg<'py>,
-        setAsActive: Arg<'py>,
-        status: Arg<'py>,
-        now: Option<&Bound<'py, PyAny>>,
-    ) -> PyResult<Bound<'py, PyAny>> {
-        let params = params!(
-            certificatePem: Str,
-            caCertificatePem: Str,
-            setAsActive: Bool,
-            status: Str,
-        );
-        self.call(py, "register_certificate", params, now)
-    }
-
-    /// RegisterCertificateWithoutCA.
-    #[pyo3(signature = (*, certificatePem, status = Arg(None), now = None))]
-    fn register_certificate_without_ca<'py>(
-        &self,
-        py: Python<'py>,
-        certificatePem: Arg<'py>,
-        status: Arg<'py>,
-        now: Option<&Bound<'py, PyAny>>,
-    ) -> PyResult<Bound<'py, PyAny>> {
-        let params = params!(certificatePem: Str, status: Str);
-        self.call(py, "register_certificate_without_ca", params, now)
-    }
-
-    /// UpdateCertificate.
-    #[pyo3(signature = (*, certificateId, newStatus, now = None))]
-    fn update_certificate<'py>(
-        &self,
-        py: Python<'py>,
-        certificateId: Arg<'py>,
-        newStatus: Arg<'py>,
-        now: Option<&Bound<'py, PyAny>>,
-    ) -> PyResult<Bound<'py, PyAny>> {
-        let params = params!(certificateId: Str, newStatus: Str);
-        self.call(py, "update_certificate", params, now)
-    }
-
-    /// DescribeCertificate.
-    #[pyo3(signature = (*, certificateId, now = None))]
-    fn describe_certificate<'py>(
-        &self,
-        py: Python<'py>,
-        certificateId: Arg<'py>,
-        now: Option<&Bound<'py, PyAny>>,
-    ) -> PyResult<Bound<'py, PyAny>> {
-        let params = params!(certificateId: Str);
-        self.call(py, "describe_certificate", params, now)
-    }
-
-    /// ListCertificates.
-    #[pyo3(signature = (
-        *,
-        pageSize = Arg(None),
-        marker = Arg(None),
-        ascendingOrder = Arg(None),
-        now = None,
-    ))]
-    fn list_certificates<'py>(
-        &self,
-        py: Python<'py>,
-        pageSize: Arg<'py>,
-        marker: Arg<'py>,
-        ascendingOrder: Arg<'py>,
-        now: Option<&Bound<'py, PyAny>>,
-    ) -> PyResult<Bound<'py, PyAny>> {
-        let params = params!(pageSize: Int, marker: Str, ascendingOrder: Bool);
-        self.call(py, "list_certificates", params, now)
-    }
-
-    /// ListCertificatesByCA.
-    #[pyo3(signature = (
-        *,
-        caCertificateId,
-        pageSize = Arg(None),
-        marker = Arg(None),
-        ascendingOrder = Arg(None),
-        now = None,
-    ))]
-    fn list_certificates_by_ca<'py>(
-        &self,
-        py: Python<'py>,
-        caCertificateId: Arg<'py>,
-        pageSize: Arg<'py>,
-        marker: Arg<'py>,
-        ascendingOrder: Arg<'py>,
-        now: Option<&Bound<'py, PyAny>>,
-    ) -> PyResult<Bound<'py, PyAny>> {
-        let params = params!(
-            caCertificateId: Str,
-            pageSize: Int,
-            marker: Str,
-            ascendingOrder: Bool,
-        );
-        self.call(py, "list_certificates_by_ca", params, now)
-    }
-
-    /// DeleteCertificate.
-    #[pyo3(signature = (*, certificateId, forceDelete = Arg(None), now = None))]
-    fn delete_certificate<'py>(
-        &self,
-        py: Python<'py>,
-        certificateId: Arg<'py>,
-        forceDelete: Arg<'py>,
-        now: Option<&Bound<'py, PyAny>>,
-    ) -> PyResult<Bound<'py, PyAny>> {
-        let params = params!(certificateId: Str, forceDelete: Bool);
-        self.call(py, "delete_certificate", params, now)
-    }
-
-    /// CreatePolicy.
-    #[pyo3(signature = (*, policyName, policyDocument, tags = Arg(None), now = None))]
-    fn create_policy<'py>(
-        &self,
-        py: Python<'py>,
-        policyName: Arg<'py>,
-        policyDocument: Arg<'py>,
-        tags: Arg<'py>,
-        now: Option<&Bound<'py, PyAny>>,
-    ) -> PyResult<Bound<'py, PyAny>> {
-        let params = params!(policyName: Str, policyDocument: Str, tags: List);
-        self.call(py, "create_policy", params, now)
-    }
-
-    /// GetPolicy.
-    #[pyo3(signature = (*, policyName, now = None))]
-    fn get_policy<'py>(
-        &self,
-        py: Python<'py>,
-        policyName: Arg<'py>,
-        now: Option<&Bound<'py, PyAny>>,
-    ) -> PyResult<Bound<'py, PyAny>> {
-        let params = params!(policyName: Str);
-        self.call(py, "get_policy", params, now)
-    }
-
-    /// DeletePolicy.
-    #[pyo3(signature = (*, policyName, now = None))]
-    fn delete_policy<'py>(
-        &self,
-        py: Python<'py>,
-        policyName: Arg<'py>,
-        now: Option<&Bound<'py, PyAny>>,
-    ) -> PyResult<Bound<'py, PyAny>> {
-        let params = params!(policyName: Str);
-        self.call(py, "delete_policy", params, now)
-    }
-
-    /// AttachPolicy.
-    #[pyo3(signature = (*, policyName, target, now = None))]
-    fn attach_policy<'py>(
-        &self,
-        py: Python<'py>,
-        policyName: Arg<'py>,
-        target: Arg<'py>,
-        now: Option<&Bound<'py, PyAny>>,
-    ) -> PyResult<Bound<'py, PyAny>> {
-        let params = params!(policyName: Str, target: Str);
-        self.call(py, "attach_policy", params, now)
-    }
-
-    /// DetachPolicy.
-    #[pyo3(signature = (*, policyName, target, now = None))]
-    fn detach_policy<'py>(
-        &self,
-        py: Python<'py>,
-        policyName: Arg<'py>,
-        target: Arg<'py>,
-        now: Option<&Bound<'py, PyAny>>,
-    ) -> PyResult<Bound<'py, PyAny>> {
-        let params = params!(policyName: Str, target: Str);
-        self.call(py, "detach_policy", params, now)
-    }
-
-    /// ListAttachedPolicies.
-    #[pyo3(signature = (
-        *,
-        target,
-        recursive = Arg(None),
-        marker = Arg(None),
-        pageSize = Arg(None),
-        now = None,
-    ))]
-    fn list_attached_policies<'py>(
-        &self,
-        py: Python<'py>,
-        target: Arg<'py>,
-        recursive: Arg<'py>,
-        marker: Arg<'py>,
-        pageSize: Arg<'py>,
-        now: Option<&Bound<'py, PyAny>>,
-    ) -> PyResult<Bound<'py, PyAny>> {
-        let params = params!(target: Str, recursive: Bool, marker: Str, pageSize: Int);
-        self.call(py, "list_attached_policies", params, now)
-    }
-
     /// The JITR decision for one device connection.
     ///
     /// ``certificate_chain`` is what the device presented, leaf first: a PEM string (one
@@ -697,6 +386,99 @@ impl Registry {
         let inner = py.detach(|| self.inner.decide(&chain, server_name.as_deref(), now));
         Ok(Decision { inner })
     }
+    }
+    /// GetRegistrationCode.
+    get_registration_code(; );
+    /// DeleteRegistrationCode.
+    delete_registration_code(; );
+    /// RegisterCACertificate.
+    register_ca_certificate(caCertificate: Str; verificationCertificate: Str, setAsActive: Bool, allowAutoRegistration: Bool, registrationConfig: Struct, tags: List, certificateMode: Str);
+    /// UpdateCACertificate.
+    update_ca_certificate(certificateId: Str; newStatus: Str, newAutoRegistrationStatus: Str, registrationConfig: Struct, removeAutoRegistration: Bool);
+    /// DescribeCACertificate.
+    describe_ca_certificate(certificateId: Str; );
+    /// ListCACertificates.
+    list_ca_certificates(; pageSize: Int, marker: Str, ascendingOrder: Bool, templateName: Str);
+    /// DeleteCACertificate.
+    delete_ca_certificate(certificateId: Str; );
+    /// RegisterCertificate.
+    register_certificate(certificatePem: Str; caCertificatePem: Str, setAsActive: Bool, status: Str);
+    /// RegisterCertificateWithoutCA.
+    register_certificate_without_ca(certificatePem: Str; status: Str);
+    /// UpdateCertificate.
+    update_certificate(certificateId: Str, newStatus: Str; );
+    /// DescribeCertificate.
+    describe_certificate(certificateId: Str; );
+    /// ListCertificates.
+    list_certificates(; pageSize: Int, marker: Str, ascendingOrder: Bool);
+    /// ListCertificatesByCA.
+    list_certificates_by_ca(caCertificateId: Str; pageSize: Int, marker: Str, ascendingOrder: Bool);
+    /// DeleteCertificate.
+    delete_certificate(certificateId: Str; forceDelete: Bool);
+    /// CreatePolicy.
+    create_policy(policyName: Str, policyDocument: Str; tags: List);
+    /// GetPolicy.
+    get_policy(policyName: Str; );
+    /// DeletePolicy.
+    delete_policy(policyName: Str; );
+    /// AttachPolicy.
+    attach_policy(policyName: Str, target: Str; );
+    /// DetachPolicy.
+    detach_policy(policyName: Str, target: Str; );
+    /// ListAttachedPolicies.
+    list_attached_policies(target: Str; recursive: Bool, marker: Str, pageSize: Int);
+    /// CreatePolicyVersion.
+    create_policy_version(policyName: Str, policyDocument: Str; setAsDefault: Bool);
+    /// GetPolicyVersion.
+    get_policy_version(policyName: Str, policyVersionId: Str; );
+    /// ListPolicyVersions.
+    list_policy_versions(policyName: Str; );
+    /// SetDefaultPolicyVersion.
+    set_default_policy_version(policyName: Str, policyVersionId: Str; );
+    /// DeletePolicyVersion.
+    delete_policy_version(policyName: Str, policyVersionId: Str; );
+    /// ListPolicies.
+    list_policies(; marker: Str, pageSize: Int, ascendingOrder: Bool);
+    /// ListTargetsForPolicy.
+    list_targets_for_policy(policyName: Str; marker: Str, pageSize: Int);
+    /// ListPrincipalPolicies.
+    list_principal_policies(principal: Str; marker: Str, pageSize: Int, ascendingOrder: Bool);
+    /// GetEffectivePolicies.
+    get_effective_policies(; principal: Str, cognitoIdentityPoolId: Str, thingName: Str);
+    /// CreateThing.
+    create_thing(thingName: Str; thingTypeName: Str, attributePayload: Struct, billingGroupName: Str);
+    /// DescribeThing.
+    describe_thing(thingName: Str; );
+    /// UpdateThing.
+    update_thing(thingName: Str; thingTypeName: Str, attributePayload: Struct, expectedVersion: Int, removeThingType: Bool);
+    /// DeleteThing.
+    delete_thing(thingName: Str; expectedVersion: Int);
+    /// ListThings.
+    list_things(; nextToken: Str, maxResults: Int, attributeName: Str, attributeValue: Str, thingTypeName: Str, usePrefixAttributeValue: Bool);
+    /// AttachThingPrincipal.
+    attach_thing_principal(thingName: Str, principal: Str; thingPrincipalType: Str);
+    /// DetachThingPrincipal.
+    detach_thing_principal(thingName: Str, principal: Str; );
+    /// ListThingPrincipals.
+    list_thing_principals(thingName: Str; nextToken: Str, maxResults: Int);
+    /// ListPrincipalThings.
+    list_principal_things(principal: Str; nextToken: Str, maxResults: Int);
+    /// CreateThingType.
+    create_thing_type(thingTypeName: Str; thingTypeProperties: Struct, tags: List);
+    /// DescribeThingType.
+    describe_thing_type(thingTypeName: Str; );
+    /// DeprecateThingType.
+    deprecate_thing_type(thingTypeName: Str; undoDeprecate: Bool);
+    /// DeleteThingType.
+    delete_thing_type(thingTypeName: Str; );
+    /// ListThingTypes.
+    list_thing_types(; nextToken: Str, maxResults: Int, thingTypeName: Str);
+    /// TagResource.
+    tag_resource(resourceArn: Str, tags: List; );
+    /// UntagResource.
+    untag_resource(resourceArn: Str, tagKeys: List; );
+    /// ListTagsForResource.
+    list_tags_for_resource(resourceArn: Str; nextToken: Str);
 }
 
 /// What JITR decided about one connection (returned by ``Registry.connect``).

@@ -32,6 +32,7 @@ AWS_HTTP_STATUS = {
     "DeleteConflictException": 409,
     "MalformedPolicyException": 400,
     "VersionConflictException": 409,
+    "VersionsLimitExceededException": 409,
     "ServiceUnavailableException": 503,
     "InternalFailureException": 500,
 }
@@ -130,6 +131,17 @@ def _internal_failure(r: jitr_iot.Registry, ca: jitr_iot.GeneratedCertificate, p
         registry.describe_ca_certificate(certificateId=ca_id)
 
 
+def _version_conflict(r: jitr_iot.Registry, ca: jitr_iot.GeneratedCertificate, proof: jitr_iot.GeneratedCertificate) -> None:
+    r.create_thing(thingName="sensor-1")
+    r.update_thing(thingName="sensor-1", expectedVersion=7)
+
+
+def _versions_limit_exceeded(r: jitr_iot.Registry, ca: jitr_iot.GeneratedCertificate, proof: jitr_iot.GeneratedCertificate) -> None:
+    r.create_policy(policyName="P", policyDocument=DOCUMENT)
+    for _ in range(5):
+        r.create_policy_version(policyName="P", policyDocument=DOCUMENT)
+
+
 TRIGGERS: Dict[str, Callable[[jitr_iot.Registry, jitr_iot.GeneratedCertificate, jitr_iot.GeneratedCertificate], None]] = {
     "ResourceNotFoundException": _resource_not_found,
     "ResourceAlreadyExistsException": _resource_already_exists,
@@ -142,6 +154,8 @@ TRIGGERS: Dict[str, Callable[[jitr_iot.Registry, jitr_iot.GeneratedCertificate, 
     "DeleteConflictException": _delete_conflict,
     "MalformedPolicyException": _malformed_policy,
     "ServiceUnavailableException": _service_unavailable,
+    "VersionConflictException": _version_conflict,
+    "VersionsLimitExceededException": _versions_limit_exceeded,
     "InternalFailureException": _internal_failure,
 }
 

@@ -12,6 +12,7 @@ import subprocess
 import sys
 import textwrap
 import uuid
+from datetime import timedelta
 from pathlib import Path
 from typing import Iterator, List
 
@@ -41,9 +42,9 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
 
 
 def test_state_survives_the_process(store_url: str) -> None:
-    ca = jitr_iot.generate_ca("Fleet CA")
-    proof = jitr_iot.generate_verification_certificate(ca, CODE, not_before=NOW)
-    device = jitr_iot.issue_certificate(ca, "device-1", not_before=NOW)
+    ca = jitr_iot.generate_ca("Fleet CA", not_before=NOW - timedelta(days=1))
+    proof = jitr_iot.generate_verification_certificate(ca, CODE, not_before=NOW - timedelta(days=1))
+    device = jitr_iot.issue_certificate(ca, "device-1", not_before=NOW - timedelta(days=1))
     with jitr_iot.Registry(store=store_url, registration_code=CODE) as first:
         assert first.store_kind == store_url.split(":")[0]
         register_ca(first, ca, proof)
@@ -69,9 +70,9 @@ CHILD = textwrap.dedent(
 
 
 def test_another_process_sees_each_change_by_its_next_call(store_url: str) -> None:
-    ca = jitr_iot.generate_ca("Fleet CA")
-    proof = jitr_iot.generate_verification_certificate(ca, CODE, not_before=NOW)
-    device = jitr_iot.issue_certificate(ca, "device-1", not_before=NOW)
+    ca = jitr_iot.generate_ca("Fleet CA", not_before=NOW - timedelta(days=1))
+    proof = jitr_iot.generate_verification_certificate(ca, CODE, not_before=NOW - timedelta(days=1))
+    device = jitr_iot.issue_certificate(ca, "device-1", not_before=NOW - timedelta(days=1))
     with jitr_iot.Registry(store=store_url, registration_code=CODE) as registry:
         register_ca(registry, ca, proof)
         cert_id = registry.connect([device.certificate_pem, ca.certificate_pem], now=NOW).certificate_id

@@ -77,23 +77,13 @@ pub fn validate_policy_name(name: &str) -> Result<(), Error> {
     }
 }
 
-/// Checks a policy document: a JSON object of at most 2,048 characters excluding white
-/// space, with a `Statement` (AWS refuses others as malformed).
+/// Checks a policy document as AWS IoT's CreatePolicy does: [`crate::policy::PolicyDocument::parse`]
+/// (at most 2,048 characters excluding white space, the elements AWS IoT policies have,
+/// known condition operators with values of their type, balanced `${...}` variables).
+/// A refusal is a `MalformedPolicyException` that says what is wrong and where.
 pub fn validate_policy_document(document: &str) -> Result<(), Error> {
-    let len = document.chars().filter(|c| !c.is_whitespace()).count();
-    if len > MAX_POLICY_DOCUMENT_LEN {
-        return Err(Error::MalformedPolicy(format!(
-            "the policy document is {len} characters excluding white space; at most {MAX_POLICY_DOCUMENT_LEN} are allowed"
-        )));
-    }
-    let value: serde_json::Value = serde_json::from_str(document)
-        .map_err(|e| Error::MalformedPolicy(format!("the policy document is not JSON: {e}")))?;
-    match value.get("Statement") {
-        Some(serde_json::Value::Array(_) | serde_json::Value::Object(_)) => Ok(()),
-        _ => Err(Error::MalformedPolicy(
-            "the policy document must be a JSON object with a Statement".into(),
-        )),
-    }
+    crate::policy::PolicyDocument::parse(document)?;
+    Ok(())
 }
 
 /// The most versions a policy keeps (AWS).

@@ -75,6 +75,7 @@ from jitr_iot.exceptions import (
     ResourceNotFoundException,
     ServiceUnavailableException,
     VersionConflictException,
+    VersionsLimitExceededException,
 )
 from jitr_iot.mock import MockIot, mock_iot
 
@@ -124,6 +125,7 @@ __all__ = [
     "DeleteConflictException",
     "MalformedPolicyException",
     "VersionConflictException",
+    "VersionsLimitExceededException",
     "ServiceUnavailableException",
     "InternalFailureException",
     "CrlError",

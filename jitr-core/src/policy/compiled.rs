@@ -1,0 +1,526 @@
+//! A connection's effective policies, compiled once at CONNECT so that each PUBLISH,
+//! SUBSCRIBE and RECEIVE is decided without allocating.
+//!
+//! Compiling resolves every variable (they cannot change during a connection: client
+//! id, certificate, thing, address, domain), evaluates every condition on those keys
+//! and drops the statements whose conditions fail, decides each statement's actions
+//! once for every [`Action`], and runs each resource pattern over the fixed
+//! `arn:<partition>:iot:<region>:<account>:<type>/` prefix of each action's resources.
+//! What is left per (action, statement) is a short list of residual patterns to match
+//! against the topic, filter or client id alone, and the conditions on the clock
+//! (`aws:CurrentTime`, `aws:EpochTime`), evaluated at each check.
+//!
+//! The residual patterns of each action are indexed by their leading literal text in a
+//! radix tree (one for `Deny` statements, one for `Allow`): a check walks the tree along
+//! the name and matches only the patterns whose literal prefix the name starts with,
+//! instead of every statement. `NotResource` statements are checked one by one.
+//!
+//! The answer is [`evaluate`](super::evaluate)'s, exactly (the property tests, the
+//! shared vectors and the `policy` fuzz target compare the two).
+
+use super::action::Action;
+use super::condition::{
+    clock_date, clock_number, eval, eval_condition, format_epoch_secs, format_iso8601,
+    is_numeric_or_date, resolve, ClockValue, Operator, ResolvedValue, ShortText,
+};
+use super::context::AuthContext;
+use super::document::{Effect, PolicyDocument, Resources};
+use super::evaluate::AuthDecision;
+use super::keys::ContextKey;
+use super::pattern::{glob, residuals_after, Tok, TokRef};
+use crate::Timestamp;
+
+type Span = (u32, u32);
+
+/// A token of a residual pattern, its literal in the shared text arena.
+#[derive(Clone, Copy, Debug)]
+enum CTok {
+    Lit(Span),
+    Star,
+    Any,
+}
+
+/// A (statement, action) that survived compilation.
+#[derive(Clone, Copy, Debug)]
+struct Entry {
+    policy: u32,
+    /// Its clock conditions.
+    conditions: Span,
+    /// For a `NotResource` statement, its residual patterns (into `residuals`).
+    not_residuals: Span,
+}
+
+/// A residual pattern in a tree: what follows its literal prefix, and its entry.
+#[derive(Clone, Copy, Debug)]
+struct Leaf {
+    entry: u32,
+    toks: Span,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Node {
+    leaves: Span,
+    edges: Span,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Edge {
+    first: u8,
+    label: Span,
+    child: u32,
+}
+
+/// Per action: the roots of its deny and allow trees and its `NotResource` entries.
+#[derive(Clone, Copy, Debug)]
+struct ActionIndex {
+    deny_root: u32,
+    allow_root: u32,
+    not_deny: Span,
+    not_allow: Span,
+}
+
+#[derive(Clone, Debug)]
+struct TimeCondition {
+    op: Operator,
+    epoch: bool,
+    /// The operator reads only numbers and dates: no need to format the clock.
+    typed: bool,
+    values: Vec<ResolvedValue>,
+}
+
+/// Policies compiled for one connection's context. See the module documentation.
+///
+/// ```
+/// use jitr_core::policy::{Action, AuthContext, AuthDecision, CompiledPolicies, PolicyDocument};
+/// use jitr_core::{Scope, Timestamp};
+/// let doc = PolicyDocument::parse(r#"{"Statement": [
+///     {"Effect": "Allow", "Action": ["iot:Publish", "iot:Receive"],
+///      "Resource": "arn:aws:iot:us-east-1:123456789012:topic/${iot:ClientId}/*"},
+///     {"Effect": "Allow", "Action": "iot:Subscribe",
+///      "Resource": "arn:aws:iot:us-east-1:123456789012:topicfilter/${iot:ClientId}/#"}]}"#)?;
+/// let now = Timestamp::from_unix_secs(1_780_000_000);
+/// let ctx = AuthContext::new(Scope::new("123456789012", "us-east-1")?, now).with_client_id("dev1");
+/// let compiled = CompiledPolicies::compile(&[("p", &doc)], &ctx);
+/// assert_eq!(compiled.check(Action::Publish, "dev1/temp", now), AuthDecision::Allowed);
+/// assert_eq!(compiled.check(Action::Subscribe, "dev1/#", now), AuthDecision::Allowed);
+/// assert_eq!(compiled.check(Action::Subscribe, "dev1/+", now), AuthDecision::ImplicitDeny);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone, Debug)]
+pub struct CompiledPolicies {
+    names: Vec<String>,
+    /// By [`Action::ALL`] index.
+    actions: Vec<ActionIndex>,
+    entries: Vec<Entry>,
+    /// `NotResource` entries, grouped per action (deny then allow).
+    not_entries: Vec<u32>,
+    residuals: Vec<Span>,
+    nodes: Vec<Node>,
+    edges: Vec<Edge>,
+    leaves: Vec<Leaf>,
+    toks: Vec<CTok>,
+    /// Literal text, as bytes: tree labels may split a character.
+    arena: Vec<u8>,
+    conditions: Vec<TimeCondition>,
+}
+
+fn idx(n: usize) -> u32 {
+    u32::try_from(n).unwrap_or(u32::MAX)
+}
+
+fn range<T>(v: &[T], (a, b): Span) -> &[T] {
+    v.get(a as usize..b as usize).unwrap_or(&[])
+}
+
+/// A residual pattern split for the tree: its leading literal and the rest.
+struct Item {
+    prefix: String,
+    rest: Vec<Tok>,
+    entry: u32,
+}
+
+impl CompiledPolicies {
+    /// Compiles `policies` (name, document) for the connection described by `ctx`
+    /// (`ctx.now` is not used: the clock is an argument of each check).
+    pub fn compile(policies: &[(&str, &PolicyDocument)], ctx: &AuthContext) -> Self {
+        let mut out = Self {
+            names: policies.iter().map(|(n, _)| (*n).to_string()).collect(),
+            actions: Vec::with_capacity(Action::ALL.len()),
+            entries: Vec::new(),
+            not_entries: Vec::new(),
+            residuals: Vec::new(),
+            nodes: Vec::new(),
+            edges: Vec::new(),
+            leaves: Vec::new(),
+            toks: Vec::new(),
+            arena: Vec::new(),
+            conditions: Vec::new(),
+        };
+        // Per action: (deny items, allow items, NotResource deny entries, allow ones).
+        type PerAction = (Vec<Item>, Vec<Item>, Vec<u32>, Vec<u32>);
+        let mut per_action: Vec<PerAction> = Action::ALL
+            .iter()
+            .map(|_| (Vec::new(), Vec::new(), Vec::new(), Vec::new()))
+            .collect();
+        for (policy, (_, doc)) in policies.iter().enumerate() {
+            for st in doc.statements() {
+                // Connection-level conditions decide now; clock conditions wait.
+                let mut clock = Vec::new();
+                let mut holds = true;
+                for c in &st.conditions {
+                    if c.key.is_time() {
+                        clock.push(TimeCondition {
+                            op: c.op,
+                            epoch: c.key == ContextKey::EpochTime,
+                            typed: is_numeric_or_date(c.op.base),
+                            values: c
+                                .values
+                                .iter()
+                                .map(|p| ResolvedValue::from_toks(resolve(p, ctx)))
+                                .collect(),
+                        });
+                    } else if !eval_condition(c, ctx) {
+                        holds = false;
+                        break;
+                    }
+                }
+                if !holds {
+                    continue;
+                }
+                let resolved: Vec<Vec<Tok>> = st
+                    .resources
+                    .patterns()
+                    .iter()
+                    .filter_map(|p| resolve(p, ctx))
+                    .collect();
+                let not_resource = matches!(st.resources, Resources::Not(_));
+                let cond_start = idx(out.conditions.len());
+                out.conditions.append(&mut clock);
+                let conditions = (cond_start, idx(out.conditions.len()));
+                // Residuals per resource type, computed once per statement.
+                let mut by_type: Vec<(Option<&str>, Vec<Vec<Tok>>)> = Vec::new();
+                for (ai, action) in Action::ALL.iter().enumerate() {
+                    if !st.covers_action(*action) {
+                        continue;
+                    }
+                    let rtype = action.resource_type();
+                    let rs = match by_type.iter().find(|(t, _)| *t == rtype) {
+                        Some((_, rs)) => rs.clone(),
+                        None => {
+                            let prefix = match rtype {
+                                Some(t) => ctx.resource_arn_of_type(t, ""),
+                                None => "*".to_string(),
+                            };
+                            let mut rs: Vec<Vec<Tok>> = Vec::new();
+                            for toks in &resolved {
+                                for r in residuals_after(toks, &prefix) {
+                                    if !rs.contains(&r) {
+                                        rs.push(r);
+                                    }
+                                }
+                            }
+                            by_type.push((rtype, rs.clone()));
+                            rs
+                        }
+                    };
+                    if rs.is_empty() && !not_resource {
+                        continue; // can never apply to this action
+                    }
+                    let entry = idx(out.entries.len());
+                    let mut e = Entry {
+                        policy: idx(policy),
+                        conditions,
+                        not_residuals: (0, 0),
+                    };
+                    let (deny, allow, not_deny, not_allow) = &mut per_action[ai];
+                    if not_resource {
+                        let start = idx(out.residuals.len());
+                        for r in rs {
+                            let span = out.store_toks(&r);
+                            out.residuals.push(span);
+                        }
+                        e.not_residuals = (start, idx(out.residuals.len()));
+                        match st.effect {
+                            Effect::Deny => not_deny.push(entry),
+                            Effect::Allow => not_allow.push(entry),
+                        }
+                    } else {
+                        let items = match st.effect {
+                            Effect::Deny => deny,
+                            Effect::Allow => allow,
+                        };
+                        for mut r in rs {
+                            let prefix = match r.first() {
+                                Some(Tok::Lit(_)) => match r.remove(0) {
+                                    Tok::Lit(s) => s,
+                                    _ => String::new(),
+                                },
+                                _ => String::new(),
+                            };
+                            items.push(Item {
+                                prefix,
+                                rest: r,
+                                entry,
+                            });
+                        }
+                    }
+                    out.entries.push(e);
+                }
+            }
+        }
+        for (mut deny, mut allow, not_deny, not_allow) in per_action {
+            let deny_root = out.build_tree(&mut deny);
+            let allow_root = out.build_tree(&mut allow);
+            let start = idx(out.not_entries.len());
+            out.not_entries.extend(not_deny);
+            let mid = idx(out.not_entries.len());
+            out.not_entries.extend(not_allow);
+            out.actions.push(ActionIndex {
+                deny_root,
+                allow_root,
+                not_deny: (start, mid),
+                not_allow: (mid, idx(out.not_entries.len())),
+            });
+        }
+        out
+    }
+
+    fn store_toks(&mut self, toks: &[Tok]) -> Span {
+        let start = idx(self.toks.len());
+        for t in toks {
+            let c = match t {
+                Tok::Lit(s) => CTok::Lit(self.store_text(s)),
+                Tok::Star => CTok::Star,
+                Tok::Any => CTok::Any,
+            };
+            self.toks.push(c);
+        }
+        (start, idx(self.toks.len()))
+    }
+
+    fn store_text(&mut self, s: &str) -> Span {
+        self.store_text_bytes(s.as_bytes())
+    }
+
+    /// Builds a radix tree over the items' literal prefixes; returns its root.
+    fn build_tree(&mut self, items: &mut [Item]) -> u32 {
+        items.sort_by(|a, b| a.prefix.as_bytes().cmp(b.prefix.as_bytes()));
+        self.build_node(items, 0)
+    }
+
+    /// `items` are sorted and share their first `depth` bytes.
+    fn build_node(&mut self, items: &[Item], depth: usize) -> u32 {
+        let node = idx(self.nodes.len());
+        self.nodes.push(Node {
+            leaves: (0, 0),
+            edges: (0, 0),
+        });
+        // The items whose prefix ends here sort first.
+        let here = items.iter().take_while(|i| i.prefix.len() == depth).count();
+        let leaf_start = idx(self.leaves.len());
+        for item in &items[..here] {
+            let toks = self.store_toks(&item.rest);
+            self.leaves.push(Leaf {
+                entry: item.entry,
+                toks,
+            });
+        }
+        let leaves = (leaf_start, idx(self.leaves.len()));
+        let mut edges: Vec<Edge> = Vec::new();
+        let mut rest = &items[here..];
+        while let Some(first) = rest.first() {
+            let b = first.prefix.as_bytes()[depth];
+            let n = rest
+                .iter()
+                .take_while(|i| i.prefix.as_bytes()[depth] == b)
+                .count();
+            let group = &rest[..n];
+            // The group's common prefix beyond `depth`.
+            let head = first.prefix.as_bytes();
+            let mut end = head.len();
+            for i in &group[1..] {
+                let common = head
+                    .iter()
+                    .zip(i.prefix.as_bytes())
+                    .take_while(|(x, y)| x == y)
+                    .count();
+                end = end.min(common);
+            }
+            let label = self.store_text_bytes(&head[depth..end]);
+            let child = self.build_node(group, end);
+            edges.push(Edge {
+                first: b,
+                label,
+                child,
+            });
+            rest = &rest[n..];
+        }
+        let edge_start = idx(self.edges.len());
+        self.edges.extend(edges);
+        self.nodes[node as usize] = Node {
+            leaves,
+            edges: (edge_start, idx(self.edges.len())),
+        };
+        node
+    }
+
+    fn store_text_bytes(&mut self, b: &[u8]) -> Span {
+        let a = idx(self.arena.len());
+        self.arena.extend_from_slice(b);
+        (a, idx(self.arena.len()))
+    }
+
+    /// Decides `action` on `name` (the topic, topic filter, client id, thing or role
+    /// alias; ignored for actions on `*`) at `now`. Allocates nothing.
+    pub fn check(&self, action: Action, name: &str, now: Timestamp) -> AuthDecision {
+        self.check_detailed(action, name, now).0
+    }
+
+    /// [`Self::check`], with the name of a policy that decided (`None` for an implicit
+    /// deny).
+    pub fn check_detailed(
+        &self,
+        action: Action,
+        name: &str,
+        now: Timestamp,
+    ) -> (AuthDecision, Option<&str>) {
+        let Some(ix) = self.actions.get(action.index()) else {
+            return (AuthDecision::ImplicitDeny, None);
+        };
+        let text = if action.resource_type().is_some() {
+            name.as_bytes()
+        } else {
+            b""
+        };
+        let mut clock = Clock::new(now);
+        let hit = self
+            .walk(ix.deny_root, text, &mut clock)
+            .or_else(|| self.not_resource(ix.not_deny, text, &mut clock));
+        if let Some(e) = hit {
+            return (AuthDecision::ExplicitDeny, self.policy_name(e));
+        }
+        let hit = self
+            .walk(ix.allow_root, text, &mut clock)
+            .or_else(|| self.not_resource(ix.not_allow, text, &mut clock));
+        match hit {
+            Some(e) => (AuthDecision::Allowed, self.policy_name(e)),
+            None => (AuthDecision::ImplicitDeny, None),
+        }
+    }
+
+    /// The policy names, as given to [`Self::compile`].
+    pub fn policy_names(&self) -> &[String] {
+        &self.names
+    }
+
+    /// How many (statement, action) entries survived compilation.
+    pub fn entry_count(&self) -> usize {
+        self.entries.len()
+    }
+
+    fn policy_name(&self, entry: u32) -> Option<&str> {
+        let e = self.entries.get(entry as usize)?;
+        self.names.get(e.policy as usize).map(String::as_str)
+    }
+
+    #[inline]
+    fn matches(&self, toks: Span, text: &[u8]) -> bool {
+        let arena = self.arena.as_slice();
+        let view = |t: &CTok| match *t {
+            CTok::Lit(s) => TokRef::Lit(range(arena, s)),
+            CTok::Star => TokRef::Star,
+            CTok::Any => TokRef::Any,
+        };
+        glob(range(&self.toks, toks), view, text)
+    }
+
+    #[inline]
+    fn conditions_hold(&self, entry: u32, clock: &mut Clock) -> bool {
+        let Some(e) = self.entries.get(entry as usize) else {
+            return false;
+        };
+        range(&self.conditions, e.conditions).iter().all(|c| {
+            if c.typed {
+                let value = ClockValue {
+                    number: clock_number(clock.now, c.epoch),
+                    date: clock_date(clock.now, c.epoch),
+                };
+                eval(c.op, Some(&[value]), &c.values)
+            } else {
+                let value = clock.get(c.epoch);
+                eval(c.op, Some(&[value]), &c.values)
+            }
+        })
+    }
+
+    /// The first entry in the tree whose residual matches `text` and whose clock
+    /// conditions hold.
+    fn walk(&self, root: u32, text: &[u8], clock: &mut Clock) -> Option<u32> {
+        let arena = self.arena.as_slice();
+        let mut node = self.nodes.get(root as usize)?;
+        let mut depth = 0usize;
+        loop {
+            let rest = text.get(depth..).unwrap_or(b"");
+            for leaf in range(&self.leaves, node.leaves) {
+                if self.matches(leaf.toks, rest) && self.conditions_hold(leaf.entry, clock) {
+                    return Some(leaf.entry);
+                }
+            }
+            let &b = rest.first()?;
+            let edge = range(&self.edges, node.edges)
+                .iter()
+                .find(|e| e.first == b)?;
+            let label = range(arena, edge.label);
+            if !rest.starts_with(label) {
+                return None;
+            }
+            depth += label.len();
+            node = self.nodes.get(edge.child as usize)?;
+        }
+    }
+
+    /// The first `NotResource` entry none of whose patterns matches `text` and whose
+    /// clock conditions hold.
+    fn not_resource(&self, list: Span, text: &[u8], clock: &mut Clock) -> Option<u32> {
+        range(&self.not_entries, list)
+            .iter()
+            .copied()
+            .find(|&entry| {
+                let Some(e) = self.entries.get(entry as usize) else {
+                    return false;
+                };
+                !range(&self.residuals, e.not_residuals)
+                    .iter()
+                    .any(|&r| self.matches(r, text))
+                    && self.conditions_hold(entry, clock)
+            })
+    }
+}
+
+/// The clock's two context values, formatted on the stack when first needed.
+struct Clock {
+    now: Timestamp,
+    iso: Option<ShortText>,
+    epoch: Option<ShortText>,
+}
+
+impl Clock {
+    fn new(now: Timestamp) -> Self {
+        Self {
+            now,
+            iso: None,
+            epoch: None,
+        }
+    }
+
+    fn get(&mut self, epoch: bool) -> &str {
+        let now = self.now;
+        if epoch {
+            self.epoch
+                .get_or_insert_with(|| format_epoch_secs(now))
+                .as_str()
+        } else {
+            self.iso.get_or_insert_with(|| format_iso8601(now)).as_str()
+        }
+    }
+}
