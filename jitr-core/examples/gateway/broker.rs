@@ -13,7 +13,6 @@ use crate::Error;
 pub(crate) struct Mosquitto {
     child: Child,
     pub(crate) port: u16,
-    pub(crate) config: PathBuf,
 }
 
 impl Mosquitto {
@@ -53,11 +52,7 @@ impl Mosquitto {
             .stderr(Stdio::inherit())
             .spawn()
             .map_err(|e| format!("cannot start {}: {e}", binary.display()))?;
-        let mut m = Self {
-            child,
-            port,
-            config,
-        };
+        let mut m = Self { child, port };
         m.wait_ready()?;
         Ok(m)
     }

@@ -287,6 +287,24 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Client<S> {
         }
     }
 
+    /// Publishes with QoS 0 (nothing comes back).
+    pub(crate) async fn publish_qos0(&mut self, topic: &str, payload: &[u8]) -> Result<(), String> {
+        let p = match self.version {
+            Version::V4 => Packet::V4(v4::Packet::Publish(v4::Publish::new(
+                topic,
+                Q4::AtMostOnce,
+                payload.to_vec(),
+            ))),
+            Version::V5 => Packet::V5(v5::Packet::Publish(v5::Publish::new(
+                topic,
+                Q5::AtMostOnce,
+                payload.to_vec(),
+                None,
+            ))),
+        };
+        write(&mut self.stream, &p).await
+    }
+
     /// Subscribes (QoS 1 for each filter) and returns the SUBACK's codes.
     pub(crate) async fn subscribe(&mut self, filters: &[&str]) -> Result<Vec<u8>, String> {
         let pkid = self.pkid();
@@ -387,6 +405,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Client<S> {
     }
 
     /// Sends raw bytes (malformed packets, in the tests).
+    #[cfg(test)]
     pub(crate) async fn send_raw(&mut self, bytes: &[u8]) -> Result<(), String> {
         self.stream
             .write_all(bytes)

@@ -22,6 +22,7 @@
 //! - **`--handler`**: the activation handler process (`handler.rs`).
 
 mod admin;
+mod bench;
 mod broker;
 mod client;
 mod events;
@@ -53,6 +54,11 @@ use jitr_core::{Directory, Registry, RegistryConfig, Scope, Store, StoreOutage};
 use tokio::sync::watch;
 
 pub(crate) type Error = Box<dyn std::error::Error + Send + Sync>;
+
+/// A policy that allows every action: what the tests and the benchmark attach to their
+/// known devices.
+pub(crate) const ALLOW_ALL_POLICY: &str =
+    r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iot:*","Resource":"*"}]}"#;
 
 /// The command line.
 #[derive(Parser, Debug, Clone)]
@@ -114,6 +120,9 @@ pub(crate) struct Args {
     /// The AWS region.
     #[arg(long, default_value = "us-east-1")]
     pub(crate) region: String,
+    /// Run the benchmark (scripts/bench-gateway.sh runs it on a release build).
+    #[arg(long, conflicts_with_all = ["handler", "listen"])]
+    pub(crate) bench: bool,
     /// Worker threads (default: one per core).
     #[arg(long, value_name = "N")]
     pub(crate) threads: Option<usize>,
@@ -140,6 +149,8 @@ fn main() {
                 .ok_or("--handler needs --broker HOST:PORT")?;
             let store = args.store.as_deref().ok_or("--handler needs --store URL")?;
             handler::run(broker, store, &args.region, args.exit_on_stdin_eof).await
+        } else if args.bench {
+            bench::run().await
         } else if args.listen.is_some() {
             listen(args).await
         } else {
@@ -184,7 +195,6 @@ pub(crate) struct Running {
     pub(crate) broker: String,
     pub(crate) dir: PathBuf,
     pub(crate) store_url: String,
-    pub(crate) server_ca: PathBuf,
     stop: watch::Sender<bool>,
     server: tokio::task::JoinHandle<()>,
     _lock: state::DirLock,
@@ -297,7 +307,6 @@ pub(crate) async fn start(args: &Args) -> Result<Running, Error> {
         broker,
         dir,
         store_url,
-        server_ca: identity.ca_path,
         stop,
         server,
         _lock: lock,

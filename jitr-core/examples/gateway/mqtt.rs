@@ -33,6 +33,8 @@ impl Version {
 }
 
 /// A decoded packet of either version.
+// MQTT 5's packets are larger; a packet lives only while it is handled.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug)]
 pub(crate) enum Packet {
     V4(v4::Packet),
@@ -112,11 +114,6 @@ impl FrameReader {
             }
             self.fill(r).await?;
         }
-    }
-
-    /// Whether a partial packet is buffered.
-    pub(crate) fn has_partial(&self) -> bool {
-        !self.buf.is_empty()
     }
 
     async fn fill<R: AsyncRead + Unpin>(&mut self, r: &mut R) -> Result<(), ReadError> {
@@ -238,8 +235,6 @@ pub(crate) enum Refusal {
     NotAuthorized,
     /// 3.1.1: 3; MQTT 5: 0x88 (the upstream broker cannot be reached).
     ServerUnavailable,
-    /// 3.1.1: 2; MQTT 5: 0x85.
-    BadClientId,
 }
 
 /// A CONNACK refusing the connection, in the connection's version.
@@ -249,7 +244,6 @@ pub(crate) fn connack_refusal(version: Version, why: Refusal) -> Packet {
             match why {
                 Refusal::NotAuthorized => v4::ConnectReturnCode::NotAuthorized,
                 Refusal::ServerUnavailable => v4::ConnectReturnCode::ServiceUnavailable,
-                Refusal::BadClientId => v4::ConnectReturnCode::BadClientId,
             },
             false,
         ))),
@@ -258,7 +252,6 @@ pub(crate) fn connack_refusal(version: Version, why: Refusal) -> Packet {
             code: match why {
                 Refusal::NotAuthorized => v5::ConnectReturnCode::NotAuthorized,
                 Refusal::ServerUnavailable => v5::ConnectReturnCode::ServerUnavailable,
-                Refusal::BadClientId => v5::ConnectReturnCode::ClientIdentifierNotValid,
             },
             properties: None,
         })),
@@ -300,16 +293,6 @@ fn v5_connack_code(c: v5::ConnectReturnCode) -> u8 {
         C::ServerMoved => 0x9D,
         C::ConnectionRateExceeded => 0x9F,
     }
-}
-
-/// QoS as a number.
-pub(crate) fn qos4(q: m4::QoS) -> u8 {
-    q as u8
-}
-
-/// QoS as a number.
-pub(crate) fn qos5(q: m5::QoS) -> u8 {
-    q as u8
 }
 
 #[cfg(test)]

@@ -15,6 +15,8 @@ use crate::Error;
 pub(crate) struct GatewayProcess {
     pub(crate) child: Child,
     pub(crate) addr: SocketAddr,
+    /// The metrics and DeleteConnection endpoint.
+    #[allow(dead_code)]
     pub(crate) admin: SocketAddr,
 }
 
@@ -96,6 +98,7 @@ impl GatewayProcess {
     }
 
     /// SIGKILL: the process dies at once, wherever it is.
+    #[cfg(test)]
     pub(crate) async fn kill9(mut self) {
         let _ = self.child.kill().await;
     }

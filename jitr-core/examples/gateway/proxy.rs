@@ -311,7 +311,7 @@ impl Pump {
         loop {
             let step = tokio::select! {
                 r = client_reader.read(client_rd, version) => match r {
-                    Ok(f) => self.from_client(f, client_wr, up_wr).await,
+                    Ok(f) => self.on_device_packet(f, client_wr, up_wr).await,
                     Err(ReadError::Closed) => Step::End(End::Client("closed".into())),
                     Err(e) => {
                         metrics::counter!("jitr_gateway_malformed_packets_total").increment(1);
@@ -319,7 +319,7 @@ impl Pump {
                     }
                 },
                 r = up_reader.read(up_rd, version) => match r {
-                    Ok(f) => self.from_upstream(f, client_wr, up_wr).await,
+                    Ok(f) => self.on_broker_packet(f, client_wr, up_wr).await,
                     Err(e) => Step::End(End::Upstream(e.to_string())),
                 },
             };
@@ -329,7 +329,7 @@ impl Pump {
         }
     }
 
-    async fn from_client<CW, UW>(&mut self, f: Frame, client: &mut CW, up: &mut UW) -> Step
+    async fn on_device_packet<CW, UW>(&mut self, f: Frame, client: &mut CW, up: &mut UW) -> Step
     where
         CW: AsyncWrite + Unpin,
         UW: AsyncWrite + Unpin,
@@ -472,7 +472,7 @@ impl Pump {
         }
     }
 
-    async fn from_upstream<CW, UW>(&mut self, f: Frame, client: &mut CW, up: &mut UW) -> Step
+    async fn on_broker_packet<CW, UW>(&mut self, f: Frame, client: &mut CW, up: &mut UW) -> Step
     where
         CW: AsyncWrite + Unpin,
         UW: AsyncWrite + Unpin,

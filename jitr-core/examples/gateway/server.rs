@@ -25,7 +25,7 @@ use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpSocket, TcpStream};
 use tokio::sync::{watch, Semaphore};
 
-use crate::mqtt::{self, Frame, FrameReader, Packet, ReadError, Refusal, Version};
+use crate::mqtt::{self, Frame, FrameReader, Packet, ReadError, Refusal};
 use crate::policy::{self, Act, ConnectionFacts};
 use crate::sessions::Sessions;
 use crate::tls::{self, FixedCert, HandshakeError};
@@ -384,6 +384,7 @@ fn admit(
         source_ip: peer.ip(),
         certificate,
         certificate_arn: registry.scope().certificate_arn(&certificate_id),
+        domain_name: sni.map(str::to_owned),
         last_will_topic: info.will.as_ref().map(|(t, _)| t.clone()),
         persistent: info.persistent,
     };

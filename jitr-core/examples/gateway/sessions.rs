@@ -228,6 +228,7 @@ impl Sessions {
     }
 
     /// The number of live sessions.
+    #[cfg(test)]
     pub(crate) fn len(&self) -> usize {
         self.lock().by_client.len()
     }
@@ -280,6 +281,10 @@ impl Sessions {
             }
             // A thing attached to or detached from the certificate, or changed: the
             // policies' thing variables may resolve differently.
+            Change::ThingUpdated { .. } | Change::ThingDeleted(_) => {
+                let affected = self.all().into_iter().filter(mine).collect();
+                self.recompile(registry, affected);
+            }
             Change::ThingPrincipalAttached { principal, .. }
             | Change::ThingPrincipalDetached { principal, .. } => {
                 let affected = self

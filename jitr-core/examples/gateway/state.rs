@@ -114,7 +114,6 @@ fn read_opt(path: &Path) -> Result<Option<String>, Error> {
 /// `server.key`, made on first start.
 pub(crate) struct ServerIdentity {
     pub(crate) key: Arc<CertifiedKey>,
-    pub(crate) ca_path: PathBuf,
 }
 
 pub(crate) fn server_identity(dir: &Path) -> Result<ServerIdentity, Error> {
@@ -149,10 +148,7 @@ pub(crate) fn server_identity(dir: &Path) -> Result<ServerIdentity, Error> {
     let provider = rustls::crypto::ring::default_provider();
     let key = CertifiedKey::from_der(chain, key, &provider)
         .map_err(|e| format!("{} and {}: {e}", cert_path.display(), key_path.display()))?;
-    Ok(ServerIdentity {
-        key: Arc::new(key),
-        ca_path,
-    })
+    Ok(ServerIdentity { key: Arc::new(key) })
 }
 
 /// A server CA and a server certificate for [`HOST`], `localhost` and the loopback

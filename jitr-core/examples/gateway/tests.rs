@@ -972,3 +972,112 @@ async fn two_nodes_on_postgresql_share_the_fleet_and_follow_the_outage_rules() {
     a.stop().await;
     b.stop().await;
 }
+
+/// AWS IoT policies on every packet: iot:Connect on the client id, iot:Publish and
+/// iot:RetainPublish, iot:Subscribe per filter, iot:Receive per delivery; and a session
+/// whose policies stop allowing iot:Connect (detached, or a new default version) is
+/// closed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn policies_are_enforced_on_every_packet_and_their_changes_close_sessions() {
+    let env = Env::start("policies", &["--store", "memory:"]).await;
+    let reg = env.registry().clone();
+    let now = Timestamp::now();
+    let d = Device::issue(&env.ca, "restricted").unwrap();
+    let arn = blocking(|| {
+        let r = reg
+            .register_certificate(
+                &jitr_core::RegisterCertificateRequest {
+                    certificate_pem: jitr_core::Certificate::from_der(&d.chain[0])
+                        .unwrap()
+                        .to_pem(),
+                    ca_certificate_pem: Some(env.ca.certificate_pem()),
+                    status: Some(CertificateStatus::Active),
+                },
+                now,
+            )
+            .unwrap();
+        r.certificate_arn
+    });
+    let doc = |connect: &str| {
+        format!(
+            r#"{{"Version":"2012-10-17","Statement":[
+            {{"Effect":"Allow","Action":"iot:Connect","Resource":"arn:aws:iot:us-east-1:123456789012:client/{connect}"}},
+            {{"Effect":"Allow","Action":"iot:Publish","Resource":"arn:aws:iot:us-east-1:123456789012:topic/pub/*"}},
+            {{"Effect":"Allow","Action":"iot:Subscribe","Resource":"arn:aws:iot:us-east-1:123456789012:topicfilter/recv/#"}},
+            {{"Effect":"Allow","Action":"iot:Receive","Resource":"arn:aws:iot:us-east-1:123456789012:topic/recv/ok"}}]}}"#
+        )
+    };
+    blocking(|| {
+        reg.create_policy("Restricted", &doc("${iot:Connection.Thing.ThingName}"), now)
+            .unwrap();
+        reg.create_policy_version("Restricted", &doc(&d.client_id()), true, now)
+            .unwrap();
+        reg.attach_policy("Restricted", &arn).unwrap();
+    });
+    // iot:Connect on the client id.
+    let config = client::tls_config(&env.server_ca, &d).unwrap();
+    for (v, code) in [(Version::V4, 5), (Version::V5, 0x87)] {
+        let r = client::connect(env.addr(), HOST, config.clone(), "someone-else", v)
+            .await
+            .unwrap();
+        assert!(
+            matches!(r, Connected::Connack(c, None) if c == code),
+            "wrong client id: refused"
+        );
+    }
+    let mut c = env.connect(&d, Version::V5).await;
+    // iot:Subscribe per filter.
+    assert_eq!(
+        c.subscribe(&["recv/#", "other/#"]).await.unwrap(),
+        vec![1, 0x87]
+    );
+    // iot:Publish, and iot:RetainPublish for a retained message.
+    // (0x10: "no matching subscribers", a success code of MQTT 5 from mosquitto.)
+    let r = c.publish("pub/a", b"x", false).await.unwrap();
+    assert!(matches!(r, Published::Acked(0 | 0x10)), "{r:?}");
+    assert_eq!(
+        c.publish("pub/a", b"x", true).await.unwrap(),
+        Published::Acked(0x87)
+    );
+    assert_eq!(
+        c.publish("recv/ok", b"x", false).await.unwrap(),
+        Published::Acked(0x87)
+    );
+    // iot:Receive per delivery: another device publishes on both topics.
+    let other = env.active_device("publisher");
+    let mut o = env.connect(&other, Version::V4).await;
+    assert_eq!(
+        o.publish("recv/denied", b"no", false).await.unwrap(),
+        Published::Acked(0)
+    );
+    assert_eq!(
+        o.publish("recv/ok", b"yes", false).await.unwrap(),
+        Published::Acked(0)
+    );
+    let got = c
+        .receive("recv/ok", LIVE)
+        .await
+        .expect("the allowed delivery");
+    assert_eq!(&got.1[..], b"yes");
+    assert!(
+        c.inbox.iter().all(|(t, _)| t != "recv/denied"),
+        "the denied delivery was withheld (it was published first)"
+    );
+    // A new default version that no longer allows this client id: closed.
+    blocking(|| reg.create_policy_version("Restricted", &doc("nobody"), true, Timestamp::now()))
+        .unwrap();
+    assert!(
+        c.closed_within(LIVE).await,
+        "closed when iot:Connect is no longer allowed"
+    );
+    // Back, then detached: closed again.
+    blocking(|| reg.set_default_policy_version("Restricted", "2", Timestamp::now())).unwrap();
+    let mut c = env.connect(&d, Version::V4).await;
+    blocking(|| reg.detach_policy("Restricted", &arn)).unwrap();
+    assert!(
+        c.closed_within(LIVE).await,
+        "closed when the policy is detached"
+    );
+    assert_eq!(env.connack(&d, Version::V4).await, Some(5));
+    env.stop().await;
+}
