@@ -55,7 +55,12 @@ else
 fi
 
 step "the gateway story (mosquitto, the gateway, the handler process, real MQTT clients on 127.0.0.1; exits non-zero if a step misbehaves)"
+. scripts/lib/mosquitto.sh
+mosquitto_install
 cargo run --locked -q -p jitr-core --all-features --example gateway
+
+step "the gateway's tests (scripts/test-gateway.sh: mosquitto, the PostgreSQL above, 127.0.0.1 only)"
+scripts/test-gateway.sh 2>&1 | tee -a "$log"
 
 step "shared vectors: regenerate and compare"
 cargo run --locked -q -p jitr-tests --bin gen-vectors
