@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
 import pytest
 
 import jitr_iot
@@ -66,7 +67,7 @@ def broker(tmp_path: Path) -> Iterator[str]:
 
 def _publish(broker: str, topic: str, payload: bytes) -> None:
     host, port = broker.rsplit(":", 1)
-    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="test-gateway")
+    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="test-gateway")
     client.connect(host, int(port))
     client.loop_start()
     try:

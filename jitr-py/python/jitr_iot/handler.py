@@ -273,6 +273,7 @@ def serve(
     retried forever. ``on_report`` is called with each report. Needs ``paho-mqtt`` 2.x.
     """
     import paho.mqtt.client as mqtt
+    from paho.mqtt.enums import CallbackAPIVersion
 
     host, _, port = broker.rpartition(":")
     if not host or not port.isdigit():
@@ -309,7 +310,7 @@ def serve(
         client.ack(message.mid, message.qos)
 
     client = mqtt.Client(
-        mqtt.CallbackAPIVersion.VERSION2,
+        CallbackAPIVersion.VERSION2,
         client_id=client_id,
         clean_session=False,
         protocol=mqtt.MQTTv311,
