@@ -103,12 +103,16 @@ async fn run_point(
         tasks.spawn(async move {
             let mut lat = Vec::new();
             while !stop.load(Ordering::Relaxed) {
-                let i = next.fetch_add(1, Ordering::Relaxed) as usize % configs.len();
+                let n = next.fetch_add(1, Ordering::Relaxed) as usize;
+                let i = n % configs.len();
                 let (cfg, id) = &configs[i];
+                // A client id of its own per attempt: two workers on one device must not
+                // take over each other's session.
+                let cid = format!("{id}-{}", n / configs.len());
                 let t = Instant::now();
                 let r = tokio::time::timeout(
                     Duration::from_secs(30),
-                    client::connect(addr, HOST, cfg.clone(), id, Version::V4),
+                    client::connect(addr, HOST, cfg.clone(), &cid, Version::V4),
                 )
                 .await;
                 match r {
@@ -157,11 +161,14 @@ fn mosquitto_tls(dir: &Path, gw_dir: &Path) -> Result<(tokio::process::Child, u1
             "listener {port} 127.0.0.1\n\
              cafile {ca}\ncertfile {cert}\nkeyfile {key}\n\
              require_certificate true\nuse_identity_as_username true\n\
+             # Run as root, mosquitto drops to its own user, which cannot read the 0600 key.\n\
+             user {user}\n\
              allow_anonymous false\npersistence false\nset_tcp_nodelay true\n\
              max_keepalive 1200\nlog_dest stderr\nlog_type error\n",
             ca = gw_dir.join("fleet-ca.pem").display(),
             cert = gw_dir.join("server.pem").display(),
             key = gw_dir.join("server.key").display(),
+            user = std::env::var("USER").unwrap_or_else(|_| "root".into()),
         ),
     )?;
     let child = tokio::process::Command::new(crate::broker::binary()?)

@@ -290,6 +290,7 @@ pub(crate) async fn start(args: &Args) -> Result<Running, Error> {
         directory,
         verifier,
         certs: Arc::new(tls::FixedCert(identity.key)),
+        configs: tls::Configs::default(),
         sessions: sessions.clone(),
     });
     let (stop, stopped) = watch::channel(false);

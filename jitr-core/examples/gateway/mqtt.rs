@@ -93,6 +93,7 @@ impl FrameReader {
         loop {
             if let Some(len) = frame_len(&self.buf)? {
                 let raw = self.buf.split_to(len).freeze();
+                self.release();
                 let packet = decode(&raw, version)?;
                 return Ok(Frame { raw, packet });
             }
@@ -108,6 +109,7 @@ impl FrameReader {
         loop {
             if let Some(len) = frame_len(&self.buf)? {
                 let raw = self.buf.split_to(len).freeze();
+                self.release();
                 let version = connect_version(&raw)?;
                 let packet = decode(&raw, version)?;
                 return Ok((version, Frame { raw, packet }));
@@ -116,8 +118,18 @@ impl FrameReader {
         }
     }
 
+    /// An idle connection holds no buffer: when nothing is left after a packet, the
+    /// buffer is given up (the packet's bytes keep the allocation only while they live).
+    fn release(&mut self) {
+        if self.buf.is_empty() {
+            self.buf = BytesMut::new();
+        }
+    }
+
     async fn fill<R: AsyncRead + Unpin>(&mut self, r: &mut R) -> Result<(), ReadError> {
-        self.buf.reserve(4096);
+        // Small first: most packets are; a large one grows the buffer as it arrives.
+        self.buf
+            .reserve(if self.buf.is_empty() { 512 } else { 4096 });
         match r.read_buf(&mut self.buf).await {
             Ok(0) if self.buf.is_empty() => Err(ReadError::Closed),
             Ok(0) => Err(ReadError::Io(io::ErrorKind::UnexpectedEof.into())),

@@ -52,6 +52,7 @@ pub(crate) struct Gateway {
     pub(crate) directory: Arc<Directory>,
     pub(crate) verifier: Arc<JitrClientVerifier>,
     pub(crate) certs: Arc<FixedCert>,
+    pub(crate) configs: tls::Configs,
     pub(crate) sessions: Arc<Sessions>,
 }
 
@@ -144,7 +145,7 @@ async fn serve(gw: Arc<Gateway>, tcp: TcpStream, peer: SocketAddr) {
     let started = Instant::now();
     let handshake = tokio::time::timeout(
         gw.config.handshake_timeout,
-        tls::accept(tcp, &gw.verifier, &gw.certs),
+        tls::accept(tcp, &gw.verifier, &gw.certs, &gw.configs),
     )
     .await;
     let hs = match handshake {

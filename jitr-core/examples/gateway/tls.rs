@@ -3,6 +3,7 @@
 //! handshake runs with that verifier. Every failure is classified for the log: a JITR
 //! refusal keeps its code; rustls' own failures say what rustls said.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use jitr_core::verifier::{JitrClientVerifier, JitrRefusal};
@@ -16,6 +17,49 @@ use tokio_rustls::LazyConfigAcceptor;
 /// The server certificate, whatever the SNI.
 #[derive(Debug)]
 pub(crate) struct FixedCert(pub(crate) Arc<CertifiedKey>);
+
+/// The verifier bound to each SNI seen, and its rustls configuration: made once per
+/// host name, not once per connection (a fleet uses one or a few names).
+#[derive(Default)]
+pub(crate) struct Configs {
+    by_sni: std::sync::Mutex<HashMap<Option<String>, Bound>>,
+}
+
+type Bound = (Arc<JitrClientVerifier>, Arc<rustls::ServerConfig>);
+
+/// The most host names remembered (a client may send any SNI).
+const MAX_NAMES: usize = 256;
+
+impl Configs {
+    fn get(
+        &self,
+        sni: Option<&str>,
+        verifier: &JitrClientVerifier,
+        certs: &Arc<FixedCert>,
+    ) -> Bound {
+        let key = sni.map(str::to_owned);
+        let mut m = self
+            .by_sni
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(b) = m.get(&key) {
+            return b.clone();
+        }
+        let bound = verifier.for_server_name(sni);
+        let mut config = rustls::ServerConfig::builder()
+            .with_client_cert_verifier(bound.clone())
+            .with_cert_resolver(certs.clone());
+        // Devices reconnect with a full handshake: no tickets or session cache to keep.
+        config.send_tls13_tickets = 0;
+        config.session_storage = Arc::new(rustls::server::NoServerSessionStorage {});
+        let b = (bound, Arc::new(config));
+        if m.len() >= MAX_NAMES {
+            m.clear();
+        }
+        m.insert(key, b.clone());
+        b
+    }
+}
 
 impl ResolvesServerCert for FixedCert {
     fn resolve(&self, _: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
@@ -65,19 +109,15 @@ pub(crate) async fn accept(
     tcp: TcpStream,
     verifier: &JitrClientVerifier,
     certs: &Arc<FixedCert>,
+    configs: &Configs,
 ) -> Result<Handshaken, HandshakeError> {
     let start = LazyConfigAcceptor::new(Acceptor::default(), tcp)
         .await
         .map_err(|e| classify(e, false))?;
     let sni = start.client_hello().server_name().map(str::to_owned);
-    let bound = verifier.for_server_name(sni.as_deref());
-    let mut config = rustls::ServerConfig::builder()
-        .with_client_cert_verifier(bound.clone())
-        .with_cert_resolver(certs.clone());
-    // Devices reconnect with a full handshake: no tickets or session cache to keep.
-    config.send_tls13_tickets = 0;
+    let (bound, config) = configs.get(sni.as_deref(), verifier, certs);
     let stream = start
-        .into_stream(Arc::new(config))
+        .into_stream(config)
         .await
         .map_err(|e| classify(e, true))?;
     Ok(Handshaken {
