@@ -1,6 +1,13 @@
 //! Certificates: PEM and DER in, an owned, inspected value out.
+//!
+//! Names are compared as RFC 5280 §7.1 says ([`DistinguishedName::matches`], the
+//! `name` module); the RFC 5280 rules jitr adds to rustls-webpki's path validation are in
+//! the `profile` module.
 
-use std::sync::Arc;
+mod name;
+pub(crate) mod profile;
+
+use std::sync::{Arc, OnceLock};
 
 use x509_parser::certificate::X509Certificate;
 use x509_parser::extensions::{GeneralName, ParsedExtension};
@@ -52,13 +59,29 @@ struct Inner {
     signature_algorithm: String,
 }
 
+pub(crate) use name::NameKey;
+
 /// A distinguished name (subject or issuer).
-#[derive(Clone, Debug, PartialEq, Eq)]
+///
+/// `==` compares the encodings; [`matches`](Self::matches) compares names as RFC 5280
+/// §7.1 does (after RFC 4518 string preparation), the rule jitr links a certificate to
+/// its CA with.
+#[derive(Clone, Debug)]
 pub struct DistinguishedName {
     rfc4514: String,
     der: Vec<u8>,
     attributes: Vec<(String, String)>,
+    /// The prepared form, computed on first use.
+    key: OnceLock<NameKey>,
 }
+
+impl PartialEq for DistinguishedName {
+    fn eq(&self, other: &Self) -> bool {
+        self.der == other.der
+    }
+}
+
+impl Eq for DistinguishedName {}
 
 impl DistinguishedName {
     /// The RFC 4514 string form, e.g. `CN=device-1,O=Example Corp,C=US` (last RDN first).
@@ -98,6 +121,39 @@ impl DistinguishedName {
     /// The first Common Name.
     pub fn common_name(&self) -> Option<&str> {
         self.get("CN")
+    }
+
+    /// Whether the two names are the same name as RFC 5280 §7.1 compares them: the same
+    /// RDNs in the same order, each with the same attributes in any order, string values
+    /// equal after RFC 4518 string preparation (letter case, insignificant spaces and the
+    /// string type do not matter; Unicode is case-folded and NFKC-normalized). This is how
+    /// jitr finds the CA named as a certificate's issuer.
+    ///
+    /// ```
+    /// # use jitr_core::Certificate;
+    /// # let key = rcgen::KeyPair::generate().unwrap();
+    /// # let pem_of = |cn: &str| {
+    /// #     let mut p = rcgen::CertificateParams::default();
+    /// #     p.distinguished_name.push(rcgen::DnType::CommonName, cn);
+    /// #     p.self_signed(&key).unwrap().pem()
+    /// # };
+    /// let a = Certificate::from_pem(&pem_of("Example  CA")).unwrap();
+    /// let b = Certificate::from_pem(&pem_of("example ca")).unwrap();
+    /// assert!(a.subject().matches(b.subject()));
+    /// assert_ne!(a.subject(), b.subject()); // the encodings differ
+    /// ```
+    pub fn matches(&self, other: &DistinguishedName) -> bool {
+        self.key() == other.key()
+    }
+
+    /// The prepared form: equal for names that [match](Self::matches).
+    pub(crate) fn key(&self) -> &NameKey {
+        self.key.get_or_init(|| NameKey::of_der(&self.der))
+    }
+
+    /// Whether the name has no RDN at all.
+    pub fn is_empty(&self) -> bool {
+        self.der_contents().is_some_and(<[u8]>::is_empty)
     }
 }
 
@@ -412,10 +468,22 @@ impl Certificate {
         &self.0.signature_algorithm
     }
 
-    /// Whether `issuer` signed this certificate: the issuer's subject equals this
-    /// certificate's issuer and the issuer's public key verifies the signature.
+    /// Whether the certificate's key may sign certificates: its keyUsage extension is
+    /// absent or asserts keyCertSign (RFC 5280 §4.2.1.3, §6.1.4(n)). Whether it is a CA at
+    /// all (basicConstraints) is another question.
+    pub fn can_sign_certificates(&self) -> bool {
+        self.0
+            .key_usage
+            .as_ref()
+            .is_none_or(|ku| ku.contains(&"keyCertSign"))
+    }
+
+    /// Whether `issuer` signed this certificate: the issuer's subject
+    /// [matches](DistinguishedName::matches) this certificate's issuer (RFC 5280 §7.1) and
+    /// the issuer's public key verifies the signature. Whether the issuer may sign
+    /// certificates is not checked here (see [`Self::is_issued_by`]).
     pub fn is_signed_by(&self, issuer: &Certificate) -> Result<(), Error> {
-        if self.issuer().der() != issuer.subject().der() {
+        if !self.issuer().matches(issuer.subject()) {
             return Err(invalid(
                 Signature,
                 format!(
@@ -451,6 +519,24 @@ impl Certificate {
                 ),
             )
         })
+    }
+
+    /// Whether the CA certificate `ca` issued this certificate, by the rule JITR links a
+    /// certificate to its CA with: [`is_signed_by`](Self::is_signed_by), and the CA's key
+    /// may sign certificates ([`can_sign_certificates`](Self::can_sign_certificates):
+    /// a keyUsage extension, when present, asserts keyCertSign).
+    pub fn is_issued_by(&self, ca: &Certificate) -> Result<(), Error> {
+        self.is_signed_by(ca)?;
+        if !ca.can_sign_certificates() {
+            return Err(invalid(
+                Signature,
+                format!(
+                    "the CA certificate {} may not sign certificates: its keyUsage extension does not assert keyCertSign (RFC 5280 §4.2.1.3)",
+                    ca.subject().rfc4514()
+                ),
+            ));
+        }
+        Ok(())
     }
 }
 
@@ -598,6 +684,7 @@ fn distinguished_name(name: &X509Name<'_>) -> DistinguishedName {
         rfc4514: rdns.join(","),
         der: name.as_raw().to_vec(),
         attributes,
+        key: OnceLock::new(),
     }
 }
 

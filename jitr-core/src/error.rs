@@ -93,6 +93,8 @@ pub enum ResourceKind {
     Thing,
     /// A thing type.
     ThingType,
+    /// A thing group.
+    ThingGroup,
     /// A provisioning template.
     ProvisioningTemplate,
     /// An account (in a multi-account directory).
@@ -110,6 +112,7 @@ impl fmt::Display for ResourceKind {
             Self::PolicyVersion => "policy version",
             Self::Thing => "thing",
             Self::ThingType => "thing type",
+            Self::ThingGroup => "thing group",
             Self::ProvisioningTemplate => "provisioning template",
             Self::Account => "account",
             Self::RegistrationCode => "registration code",

@@ -148,10 +148,10 @@ pub const CODES: &[&str] = &[
     "SELF_SIGNED_CA",
 ];
 
-/// Whether the certificate signed itself: its issuer is its own subject and its own
-/// public key verifies its signature.
+/// Whether the certificate signed itself: its issuer matches its own subject (RFC 5280
+/// §7.1, as [`issued_by`] compares names) and its own public key verifies its signature.
 pub fn is_self_signed(cert: &Certificate) -> bool {
-    cert.issuer().der() == cert.subject().der() && cert.is_signed_by(cert).is_ok()
+    cert.is_signed_by(cert).is_ok()
 }
 
 /// Every finding about `cert` in `role` at `now`, errors first, then warnings, then
@@ -317,8 +317,8 @@ pub fn inspect(cert: &Certificate, role: Role, now: Timestamp) -> Vec<Finding> {
         if cert.is_ca() && cert.key_usage().is_some() && !key_cert_sign {
             add(
                 "CA_WITHOUT_KEY_CERT_SIGN",
-                Severity::Warning,
-                "the CA's keyUsage lacks keyCertSign: strict verifiers refuse the certificates it signs".into(),
+                Severity::Error,
+                "the CA's keyUsage lacks keyCertSign, so its key may not sign certificates (RFC 5280 §4.2.1.3): RegisterCACertificate refuses it, and jitr accepts no certificate it signed".into(),
             );
         }
         if self_signed && cert.is_ca() {
@@ -370,11 +370,13 @@ pub fn inspect(cert: &Certificate, role: Role, now: Timestamp) -> Vec<Finding> {
 }
 
 /// Whether `issuer` issued `cert`, by the rule JITR links a device certificate to its CA
-/// with: the CA's subject is the certificate's issuer, compared as DER (as the decision's
-/// CA index compares them, never as text), and the CA's public key verifies the
-/// certificate's signature.
+/// with ([`Certificate::is_issued_by`]): the CA's subject matches the certificate's
+/// issuer as RFC 5280 §7.1 compares names (after RFC 4518 string preparation, as the
+/// decision's CA index does: letter case, spaces and string types do not matter), the
+/// CA's public key verifies the certificate's signature, and the CA may sign
+/// certificates (its keyUsage, when present, asserts keyCertSign).
 pub fn issued_by(cert: &Certificate, issuer: &Certificate) -> bool {
-    cert.is_signed_by(issuer).is_ok()
+    cert.is_issued_by(issuer).is_ok()
 }
 
 /// Everything a tool shows about one certificate: its ID, fields, every extension and
@@ -784,7 +786,9 @@ fn hex_lines(bytes: &[u8]) -> Vec<String> {
 pub(crate) fn path_error(detail: &str) -> String {
     // webpki's error names are identifiers, some with a parenthesised payload.
     let name = detail.split(['(', ' ', '{']).next().unwrap_or(detail);
-    if detail.contains(' ') && !detail.contains('{') && !detail.contains('(') {
+    // webpki's names start with a capital; jitr's own sentences with a small letter.
+    let sentence = detail.starts_with(|c: char| c.is_ascii_lowercase());
+    if sentence || (detail.contains(' ') && !detail.contains('{') && !detail.contains('(')) {
         return detail.to_string();
     }
     let sentence = match name {
@@ -1047,6 +1051,7 @@ PDiVA4tOEGky6Rr0Gv9RrulDdOQWo9JrqRq06A==
         let sub = Certificate::from_der(p.signed_by(&key, &pki.ca).unwrap().der()).unwrap();
         assert_eq!(sub.path_len(), Some(0));
         assert_eq!(codes(&sub, Role::Any, now), ["CA_WITHOUT_KEY_CERT_SIGN"]);
+        assert_eq!(inspect(&sub, Role::Ca, now)[0].severity, Severity::Error);
         // A plain device certificate said to be a CA.
         let dev = device(&pki, |_| {});
         assert_eq!(codes(&dev, Role::Ca, now), ["CA_WITHOUT_BASIC_CONSTRAINTS"]);
@@ -1277,6 +1282,9 @@ PDiVA4tOEGky6Rr0Gv9RrulDdOQWo9JrqRq06A==
             path_error("the certificate is empty"),
             "the certificate is empty"
         );
+        // A sentence keeps its parentheses and braces (a name quoted with escapes).
+        let quoted = "the device certificate has the dNSName \"\\u{7f}\" (not a host name)";
+        assert_eq!(path_error(quoted), quoted);
         // x509-parser's errors, through Certificate::from_der.
         let pki = pki();
         let der = pki.ca_cert.der();

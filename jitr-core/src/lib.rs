@@ -138,11 +138,15 @@ pub use registry::{
     MAX_POLICY_DOCUMENT_LEN, MAX_TEMPLATE_BODY_LEN,
 };
 pub use registry::{
-    validate_thing_name, AttributePayload, CreatePolicyVersionResponse, CreateThingResponse,
-    CreateThingTypeResponse, EffectivePolicy, GetPolicyVersionResponse, PolicyVersionSummary,
-    ThingDescription, ThingFilter, ThingPrincipalType, ThingSummary, ThingTypeDescription,
-    ThingTypeMetadata, ThingTypeProperties, MAX_POLICIES_PER_TARGET, MAX_POLICY_VERSIONS, MAX_TAGS,
-    MAX_THING_ATTRIBUTES,
+    validate_thing_name, AttributePayload, ConnectionInfo, CreatePolicyVersionResponse,
+    CreateThingResponse, CreateThingTypeResponse, EffectivePolicy, GetPolicyVersionResponse,
+    PolicyVersionSummary, ThingDescription, ThingFilter, ThingPrincipalType, ThingSummary,
+    ThingTypeDescription, ThingTypeMetadata, ThingTypeProperties, MAX_POLICIES_PER_TARGET,
+    MAX_POLICY_VERSIONS, MAX_TAGS, MAX_THING_ATTRIBUTES,
+};
+pub use registry::{
+    GroupNameAndArn, ProvisioningFailureRow, ProvisioningTemplateDescription,
+    ProvisioningTemplateRow, ProvisioningTemplateSummary, ThingGroupDescription, ThingGroupRow,
 };
 pub use scope::Scope;
 pub use status::{

@@ -79,6 +79,11 @@ impl Scope {
         &self.account
     }
 
+    /// `arn:<partition>:iot:<region>:<account>:<kind>/<name>`.
+    pub(crate) fn arn_of(&self, kind: &str, name: &str) -> String {
+        self.arn(kind, name)
+    }
+
     fn arn(&self, kind: &str, rest: &str) -> String {
         format!(
             "arn:{}:iot:{}:{}:{kind}/{rest}",

@@ -707,3 +707,144 @@ fn the_json_api_speaks_the_new_operations() {
     .unwrap_err();
     assert_eq!(err.code(), "InvalidRequestException");
 }
+
+#[test]
+fn a_connections_policies_decide_with_its_certificate_and_thing() {
+    use jitr_core::policy::{Action, AuthDecision};
+    let reg = registry();
+    let ca = Ca::new("Fleet CA");
+    ca.register(&reg);
+    let arn = device_arn(&reg, &ca, "d1");
+    let id = reg.scope().parse_certificate_arn(&arn).unwrap();
+    // AWS's sample: connect only as client/<certificateId>.
+    let sample = format!(
+        r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Action":"iot:Connect","Resource":"arn:aws:iot:us-east-1:123456789012:client/{id}"}}]}}"#
+    );
+    reg.create_policy("Sample", &sample, now()).unwrap();
+    reg.attach_policy("Sample", &arn).unwrap();
+    for client in ["device-1", "ld0", "abc"] {
+        let c = reg
+            .compile_connection(&id, &ConnectionInfo::new(client), now())
+            .unwrap();
+        assert_eq!(
+            c.check(Action::Connect, client, now()),
+            AuthDecision::ImplicitDeny,
+            "{client}"
+        );
+    }
+    let c = reg
+        .compile_connection(&id, &ConnectionInfo::new(id.to_string()), now())
+        .unwrap();
+    assert_eq!(
+        c.check(Action::Connect, &id.to_string(), now()),
+        AuthDecision::Allowed
+    );
+
+    // Thing variables resolve through the thing the certificate is attached to.
+    let thing_policy = r#"{"Version":"2012-10-17","Statement":[
+        {"Effect":"Allow","Action":"iot:Connect","Resource":"arn:aws:iot:us-east-1:123456789012:client/${iot:Connection.Thing.ThingName}"},
+        {"Effect":"Allow","Action":"iot:Publish","Resource":"arn:aws:iot:us-east-1:123456789012:topic/rooms/${iot:Connection.Thing.Attributes[room]}/*"}]}"#;
+    reg.create_policy("Thing", thing_policy, now()).unwrap();
+    reg.attach_policy("Thing", &arn).unwrap();
+    reg.create_thing(
+        "sensor-1",
+        None,
+        &attrs(&[("room", "12")], false),
+        None,
+        now(),
+    )
+    .unwrap();
+    let c = reg
+        .compile_connection(&id, &ConnectionInfo::new("sensor-1"), now())
+        .unwrap();
+    assert_eq!(
+        c.check(Action::Connect, "sensor-1", now()),
+        AuthDecision::ImplicitDeny,
+        "not attached yet"
+    );
+    reg.attach_thing_principal("sensor-1", &arn, ThingPrincipalType::NonExclusive)
+        .unwrap();
+    let c = reg
+        .compile_connection(&id, &ConnectionInfo::new("sensor-1"), now())
+        .unwrap();
+    assert_eq!(
+        c.check(Action::Connect, "sensor-1", now()),
+        AuthDecision::Allowed
+    );
+    assert_eq!(
+        c.check(Action::Publish, "rooms/12/temp", now()),
+        AuthDecision::Allowed
+    );
+    assert_eq!(
+        c.check(Action::Publish, "rooms/13/temp", now()),
+        AuthDecision::ImplicitDeny
+    );
+    // Non-exclusive: the client id must be the thing's name.
+    let other = reg
+        .compile_connection(&id, &ConnectionInfo::new("someone"), now())
+        .unwrap();
+    assert_eq!(
+        other.check(Action::Publish, "rooms/12/temp", now()),
+        AuthDecision::ImplicitDeny
+    );
+
+    // TestAuthorization over the same resolution, with policies added and skipped.
+    let topic = |t: &str| format!("arn:aws:iot:us-east-1:123456789012:topic/{t}");
+    let infos = [jitr_core::policy::AuthInfo {
+        action_type: "PUBLISH".into(),
+        resources: vec![topic("rooms/12/x")],
+    }];
+    let out = reg
+        .test_authorization(&arn, Some("sensor-1"), &infos, &[], &[], now())
+        .unwrap();
+    assert_eq!(out["authResults"][0]["authDecision"], "ALLOWED");
+    assert_eq!(
+        out["authResults"][0]["allowed"]["policies"][0]["policyName"],
+        "Thing"
+    );
+    let out = reg
+        .test_authorization(
+            &arn,
+            Some("sensor-1"),
+            &infos,
+            &[],
+            &["Thing".into()],
+            now(),
+        )
+        .unwrap();
+    assert_eq!(out["authResults"][0]["authDecision"], "IMPLICIT_DENY");
+    reg.create_policy(
+        "Deny",
+        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"iot:*","Resource":"*"}]}"#,
+        now(),
+    )
+    .unwrap();
+    let out = reg
+        .test_authorization(&arn, Some("sensor-1"), &infos, &["Deny".into()], &[], now())
+        .unwrap();
+    assert_eq!(out["authResults"][0]["authDecision"], "EXPLICIT_DENY");
+    assert_eq!(
+        out["authResults"][0]["denied"]["explicitDeny"]["policies"][0]["policyName"],
+        "Deny"
+    );
+    assert_eq!(
+        code(
+            reg.test_authorization(&arn, None, &infos, &["Nope".into()], &[], now())
+                .unwrap_err()
+        ),
+        "ResourceNotFoundException"
+    );
+
+    // The feed says which changes a host must recompile for.
+    let feed = reg.subscribe();
+    reg.detach_policy("Thing", &arn).unwrap();
+    let change = feed.recv_timeout(Duration::from_secs(5)).unwrap().change;
+    assert!(change.affects_connections(), "{change:?}");
+    let c = reg
+        .compile_connection(&id, &ConnectionInfo::new("sensor-1"), now())
+        .unwrap();
+    assert_eq!(
+        c.check(Action::Publish, "rooms/12/temp", now()),
+        AuthDecision::ImplicitDeny
+    );
+}

@@ -48,6 +48,7 @@ fn _jitr(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("KEY_TYPES", PyTuple::new(py, key_types)?)?;
     let operations = jitr_core::api::boto3_operations().collect::<Vec<_>>();
     m.add("OPERATIONS", PyTuple::new(py, operations)?)?;
+    m.add("EXTENSIONS", PyTuple::new(py, jitr_core::api::EXTENSIONS)?)?;
     // The vocabularies, for the stubs' Literal types (the tests compare them).
     let statuses = CertificateStatus::ALL.iter().map(|s| s.as_str());
     m.add("CERTIFICATE_STATUSES", PyTuple::new(py, statuses)?)?;

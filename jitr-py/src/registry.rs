@@ -46,7 +46,8 @@ macro_rules! params {
         let mut map = Map::new();
         $(
             if let Arg(Some(value)) = $name {
-                let name = stringify!($name);
+                // (`r#type` is the parameter `type`.)
+                let name = stringify!($name).trim_start_matches("r#");
                 map.insert(name.to_owned(), param_to_json(&value, name, Kind::$kind)?);
             }
         )*
@@ -443,6 +444,8 @@ registry_methods! {
     list_targets_for_policy(policyName: Str; marker: Str, pageSize: Int);
     /// ListPrincipalPolicies.
     list_principal_policies(principal: Str; marker: Str, pageSize: Int, ascendingOrder: Bool);
+    /// TestAuthorization.
+    test_authorization(authInfos: List; principal: Str, cognitoIdentityPoolId: Str, clientId: Str, policyNamesToAdd: List, policyNamesToSkip: List);
     /// GetEffectivePolicies.
     get_effective_policies(; principal: Str, cognitoIdentityPoolId: Str, thingName: Str);
     /// CreateThing.
@@ -479,6 +482,36 @@ registry_methods! {
     untag_resource(resourceArn: Str, tagKeys: List; );
     /// ListTagsForResource.
     list_tags_for_resource(resourceArn: Str; nextToken: Str);
+    /// CreateThingGroup.
+    create_thing_group(thingGroupName: Str; parentGroupName: Str, thingGroupProperties: Struct, tags: List);
+    /// DescribeThingGroup.
+    describe_thing_group(thingGroupName: Str; );
+    /// DeleteThingGroup.
+    delete_thing_group(thingGroupName: Str; expectedVersion: Int);
+    /// ListThingGroups.
+    list_thing_groups(; nextToken: Str, maxResults: Int, parentGroup: Str, namePrefixFilter: Str, recursive: Bool);
+    /// AddThingToThingGroup.
+    add_thing_to_thing_group(; thingGroupName: Str, thingGroupArn: Str, thingName: Str, thingArn: Str, overrideDynamicGroups: Bool);
+    /// RemoveThingFromThingGroup.
+    remove_thing_from_thing_group(; thingGroupName: Str, thingGroupArn: Str, thingName: Str, thingArn: Str);
+    /// ListThingGroupsForThing.
+    list_thing_groups_for_thing(thingName: Str; nextToken: Str, maxResults: Int);
+    /// ListThingsInThingGroup.
+    list_things_in_thing_group(thingGroupName: Str; recursive: Bool, nextToken: Str, maxResults: Int);
+    /// CreateProvisioningTemplate.
+    create_provisioning_template(templateName: Str, templateBody: Str, provisioningRoleArn: Str; description: Str, enabled: Bool, preProvisioningHook: Struct, tags: List, r#type: Str);
+    /// DescribeProvisioningTemplate.
+    describe_provisioning_template(templateName: Str; );
+    /// ListProvisioningTemplates.
+    list_provisioning_templates(; maxResults: Int, nextToken: Str);
+    /// UpdateProvisioningTemplate.
+    update_provisioning_template(templateName: Str; description: Str, enabled: Bool, defaultVersionId: Int, provisioningRoleArn: Str, preProvisioningHook: Struct, removePreProvisioningHook: Bool);
+    /// DeleteProvisioningTemplate.
+    delete_provisioning_template(templateName: Str; );
+    /// jitr's extension (not an AWS operation): why just-in-time provisioning left the
+    /// certificate ``certificateId`` ``PENDING_ACTIVATION`` — the code, a sentence, the
+    /// parameter and certificate field when one was missing, and when it ran.
+    describe_provisioning_failure(certificateId: Str; );
 }
 
 /// What JITR decided about one connection (returned by ``Registry.connect``).

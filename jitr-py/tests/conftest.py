@@ -92,3 +92,18 @@ def register_ca(
         now=NOW,
     )
     return response["certificateId"]
+
+
+def minimal_value(shape: Any) -> Any:
+    """The least value of a botocore shape that botocore's validation accepts."""
+    if shape.type_name == "string":
+        return "x" * max(1, shape.metadata.get("min", 1))
+    if shape.type_name == "list":
+        return [minimal_value(shape.member) for _ in range(shape.metadata.get("min", 0))]
+    if shape.type_name == "structure":
+        return {n: minimal_value(shape.members[n]) for n in shape.required_members}
+    if shape.type_name == "map":
+        return {}
+    if shape.type_name == "boolean":
+        return False
+    return shape.metadata.get("min", 1)

@@ -17,11 +17,13 @@ import botocore.validate
 import pytest
 
 import jitr_iot
+from conftest import minimal_value
 from jitr_iot import _types
 
 #: Registry members that are not boto3 operations.
 NOT_OPERATIONS = {
     "connect",
+    "describe_provisioning_failure",  # jitr_iot.EXTENSIONS
     "close",
     "store_kind",
     "export_state",
@@ -72,6 +74,16 @@ def test_the_python_methods_are_the_cores_operations() -> None:
             method(noSuchParameter=1)  # as botocore refuses unknown parameters
 
 
+def test_the_extensions_are_methods_but_not_boto3s() -> None:
+    assert set(jitr_iot.EXTENSIONS) == {"connect", "describe_provisioning_failure"}
+    assert not set(jitr_iot.EXTENSIONS) & set(jitr_iot.OPERATIONS)
+    registry = jitr_iot.Registry()
+    with pytest.raises(jitr_iot.ResourceNotFoundException):
+        registry.describe_provisioning_failure(certificateId="ab" * 32)
+    with pytest.raises(jitr_iot.ParamValidationError):
+        registry.describe_provisioning_failure(certificateId=3.5)  # type: ignore[arg-type]
+
+
 def test_the_stub_methods_are_the_cores_operations() -> None:
     stub = stub_methods("Registry")
     public = {n for n in stub if not n.startswith("_")}
@@ -117,7 +129,7 @@ def test_parameters_are_boto3s(op: str) -> None:
     validator = botocore.validate.ParamValidator()
     for name in members:
         for bad in [3.5, None]:
-            given: Dict[str, Any] = {r: "x" * 64 for r in required if r != name}
+            given: Dict[str, Any] = {r: minimal_value(shape.members[r]) for r in required if r != name}
             given[name] = bad
             with pytest.raises(jitr_iot.ParamValidationError) as e:
                 getattr(registry, op)(**given)
@@ -179,7 +191,13 @@ def test_the_registry_knobs_are_the_cores() -> None:
     assert config_type == set(defaults)
     # Each knob is taken, by the constructor and from_state.
     for knob, default in defaults.items():
-        other: Any = (not default) if isinstance(default, bool) else cast(int, default) + 1
+        other: Any
+        if isinstance(default, bool):
+            other = not default
+        elif isinstance(default, str):
+            other = "REFUSE_ALL" if default == "ALLOW_KNOWN" else "ALLOW_KNOWN"
+        else:
+            other = cast(int, default) + 1
         given: Dict[str, Any] = {knob: other}
         registry = jitr_iot.Registry(**given)
         assert registry.config == {**defaults, knob: other}

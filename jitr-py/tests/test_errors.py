@@ -7,6 +7,8 @@ from __future__ import annotations
 import os
 import pickle
 import sqlite3
+import subprocess
+import sys
 import tempfile
 from datetime import timedelta
 from typing import Any, Callable, Dict, List, cast
@@ -110,15 +112,27 @@ def _sqlite_registry(**knobs: Any) -> "tuple[jitr_iot.Registry, str]":
 
 def _service_unavailable(r: jitr_iot.Registry, ca: jitr_iot.GeneratedCertificate, proof: jitr_iot.GeneratedCertificate) -> None:
     # Another process holds the store's write lock longer than the registry waits.
+    # (Another process: SQLite's POSIX locks do not exclude connections of one process
+    # that use two copies of the library, as the test's sqlite3 and jitr's bundled one.)
     registry, path = _sqlite_registry()
-    with registry:
-        holder = sqlite3.connect(path, isolation_level=None)
-        holder.execute("BEGIN EXCLUSIVE")
+    holder_code = (
+        "import sqlite3, sys\n"
+        "c = sqlite3.connect(sys.argv[1], isolation_level=None)\n"
+        "c.execute('BEGIN EXCLUSIVE')\n"
+        "print('locked', flush=True)\n"
+        "sys.stdin.read()\n"
+        "c.execute('ROLLBACK')\n"
+    )
+    with registry, subprocess.Popen(
+        [sys.executable, "-c", holder_code, path], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    ) as holder:
+        assert holder.stdout is not None and holder.stdin is not None
         try:
+            assert holder.stdout.readline().strip() == "locked"
             register_ca(registry, ca, proof)
         finally:
-            holder.execute("ROLLBACK")
-            holder.close()
+            holder.stdin.close()
+            holder.wait(timeout=30)
 
 
 def _internal_failure(r: jitr_iot.Registry, ca: jitr_iot.GeneratedCertificate, proof: jitr_iot.GeneratedCertificate) -> None:

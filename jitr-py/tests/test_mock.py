@@ -12,12 +12,13 @@ from typing import Any, Callable, Dict, List
 
 import boto3
 import botocore.exceptions
+import botocore.session
 import botocore.utils
 import pytest
 from botocore.config import Config
 
 import jitr_iot
-from conftest import CODE, NOW, SNI, later
+from conftest import CODE, NOW, SNI, later, minimal_value
 from jitr_iot.handler import activate
 
 REGION = "us-east-1"
@@ -187,42 +188,26 @@ def test_an_unimplemented_operation_names_itself(registry: jitr_iot.Registry) ->
     with jitr_iot.mock_iot(registry=registry):
         iot = client()
         with pytest.raises(jitr_iot.OperationNotImplementedError) as e:
-            iot.create_thing(thingName="thing-1")
+            iot.create_job(jobId="job-1", targets=["arn:aws:iot:us-east-1:123456789012:thing/t"])
         assert isinstance(e.value, NotImplementedError)
         assert not isinstance(e.value, botocore.exceptions.ClientError)
-        assert e.value.operation_name == "CreateThing"
-        assert "jitr does not implement the AWS IoT operation CreateThing" in str(e.value)
+        assert e.value.operation_name == "CreateJob"
+        assert "jitr does not implement the AWS IoT operation CreateJob" in str(e.value)
         assert "RegisterCACertificate" in e.value.implemented
 
 
 def test_every_operation_is_answered(registry: jitr_iot.Registry) -> None:
     """Each core operation reaches the registry through the mock (an error from the
     registry, not from botocore or the network, shows the call arrived)."""
-    cid = "ab" * 32
-    arn = f"arn:aws:iot:{REGION}:123456789012:cert/{cid}"
-    pem = "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n"
-    minimal: Dict[str, Dict[str, Any]] = {
-        "get_registration_code": {},
-        "delete_registration_code": {},
-        "register_ca_certificate": {"caCertificate": pem},
-        "update_ca_certificate": {"certificateId": cid},
-        "describe_ca_certificate": {"certificateId": cid},
-        "list_ca_certificates": {},
-        "delete_ca_certificate": {"certificateId": cid},
-        "register_certificate": {"certificatePem": pem},
-        "register_certificate_without_ca": {"certificatePem": pem},
-        "update_certificate": {"certificateId": cid, "newStatus": "ACTIVE"},
-        "describe_certificate": {"certificateId": cid},
-        "list_certificates": {},
-        "list_certificates_by_ca": {"caCertificateId": cid},
-        "delete_certificate": {"certificateId": cid},
-        "create_policy": {"policyName": "p", "policyDocument": "{}"},
-        "get_policy": {"policyName": "q"},
-        "delete_policy": {"policyName": "q"},
-        "attach_policy": {"policyName": "q", "target": arn},
-        "detach_policy": {"policyName": "q", "target": arn},
-        "list_attached_policies": {"target": arn},
-    }
+    model = botocore.session.get_session().get_service_model("iot")
+
+    from jitr_iot._errors import _aws_operation_name
+
+    minimal: Dict[str, Dict[str, Any]] = {}
+    for op in jitr_iot.OPERATIONS:
+        shape = model.operation_model(_aws_operation_name(op)).input_shape
+        required = shape.required_members if shape is not None else []
+        minimal[op] = {n: minimal_value(shape.members[n]) for n in required}
     assert set(minimal) == set(jitr_iot.OPERATIONS)
     with jitr_iot.mock_iot(registry=registry):
         iot = client()

@@ -14,7 +14,7 @@ import textwrap
 import uuid
 from datetime import timedelta
 from pathlib import Path
-from typing import Iterator, List
+from typing import Iterator, List, Literal
 
 import pytest
 
@@ -49,11 +49,12 @@ def test_state_survives_the_process(store_url: str) -> None:
         assert first.store_kind == store_url.split(":")[0]
         register_ca(first, ca, proof)
         d = first.connect([device.certificate_pem, ca.certificate_pem], now=NOW)
-        assert d.reason == "REGISTERED_PENDING_ACTIVATION"
+        assert d.reason == "REGISTERED_PENDING_ACTIVATION" and d.certificate_id is not None
+        cert_id = d.certificate_id
     with jitr_iot.Registry(store=store_url) as second:
         assert second.get_registration_code()["registrationCode"] == CODE
-        assert second.describe_certificate(certificateId=d.certificate_id)["certificateDescription"]["status"] == "PENDING_ACTIVATION"
-        second.update_certificate(certificateId=d.certificate_id, newStatus="ACTIVE")
+        assert second.describe_certificate(certificateId=cert_id)["certificateDescription"]["status"] == "PENDING_ACTIVATION"
+        second.update_certificate(certificateId=cert_id, newStatus="ACTIVE")
         assert second.connect([device.certificate_pem, ca.certificate_pem], now=NOW).allowed
 
 
@@ -85,7 +86,8 @@ def test_another_process_sees_each_change_by_its_next_call(store_url: str) -> No
         )
         assert child.stdin is not None and child.stdout is not None
         try:
-            for status in ["ACTIVE", "REVOKED"]:
+            statuses: List[Literal["ACTIVE", "REVOKED"]] = ["ACTIVE", "REVOKED"]
+            for status in statuses:
                 registry.update_certificate(certificateId=cert_id, newStatus=status)
                 child.stdin.write(cert_id + "\n")
                 child.stdin.flush()

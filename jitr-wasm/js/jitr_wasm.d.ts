@@ -27,7 +27,8 @@ export type RefusalCode =
   | "CERTIFICATE_PENDING_TRANSFER" | "CERTIFICATE_REGISTER_INACTIVE" | "CERTIFICATE_EXPIRED"
   | "CERTIFICATE_NOT_YET_VALID" | "UNKNOWN_ISSUER" | "BAD_SIGNATURE" | "AMBIGUOUS_CA" | "SNI_REQUIRED"
   | "CA_INACTIVE" | "AUTO_REGISTRATION_DISABLED" | "CA_EXPIRED" | "CA_NOT_YET_VALID" | "CA_REQUIRES_SNI"
-  | "EKU_NOT_CLIENT_AUTH" | "INVALID_CERTIFICATE" | "UNKNOWN_SERVER_NAME" | "NO_ACCOUNT";
+  | "EKU_NOT_CLIENT_AUTH" | "INVALID_CERTIFICATE" | "UNKNOWN_SERVER_NAME" | "NO_ACCOUNT"
+  | "STORE_UNAVAILABLE" | "PROVISIONED" | "PROVISIONING_FAILED";
 
 /** What `inspectCertificate` finds (`Finding.code`). */
 export type FindingCode =
@@ -41,14 +42,26 @@ export type Severity = "error" | "warning" | "info";
 /** The rules to judge a certificate by: "any" infers them from the certificate. "ca" also reads CA bundles (more than 16 certificates). */
 export type Role = "any" | "device" | "ca";
 
-/** The boto3 `iot` operation names `Registry.call` accepts, plus "connect". */
+/** The boto3 `iot` operation names `Registry.call` accepts, plus jitr's "connect" and "describe_provisioning_failure". */
 export type Operation =
   | "get_registration_code" | "delete_registration_code" | "register_ca_certificate"
   | "update_ca_certificate" | "describe_ca_certificate" | "list_ca_certificates"
   | "delete_ca_certificate" | "register_certificate" | "register_certificate_without_ca"
   | "update_certificate" | "describe_certificate" | "list_certificates" | "list_certificates_by_ca"
   | "delete_certificate" | "create_policy" | "get_policy" | "delete_policy" | "attach_policy"
-  | "detach_policy" | "list_attached_policies" | "connect";
+  | "detach_policy" | "list_attached_policies" | "create_policy_version" | "get_policy_version"
+  | "list_policy_versions" | "set_default_policy_version" | "delete_policy_version"
+  | "list_policies" | "list_targets_for_policy" | "list_principal_policies"
+  | "get_effective_policies" | "test_authorization" | "create_thing" | "describe_thing"
+  | "update_thing" | "delete_thing" | "list_things" | "attach_thing_principal"
+  | "detach_thing_principal" | "list_thing_principals" | "list_principal_things"
+  | "create_thing_type" | "describe_thing_type" | "deprecate_thing_type" | "delete_thing_type"
+  | "list_thing_types" | "tag_resource" | "untag_resource" | "list_tags_for_resource"
+  | "create_thing_group" | "describe_thing_group" | "delete_thing_group" | "list_thing_groups"
+  | "add_thing_to_thing_group" | "remove_thing_from_thing_group" | "list_thing_groups_for_thing"
+  | "list_things_in_thing_group" | "create_provisioning_template" | "describe_provisioning_template"
+  | "list_provisioning_templates" | "update_provisioning_template" | "delete_provisioning_template"
+  | "describe_provisioning_failure" | "connect";
 
 /** Every error this package throws for bad input, wrong types or sizes, or a refused operation. */
 export class JitrError extends Error {

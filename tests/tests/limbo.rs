@@ -7,8 +7,12 @@
 //! validation kind's (SERVER → serverAuth, CLIENT → clientAuth). Limbo's chains reach
 //! their roots through intermediates, so the path may pass through them here
 //! (`with_intermediates(true)`); the JITR decision itself accepts only the CA that
-//! directly signed the leaf. A trusted certificate the registry refuses to register (not
-//! a CA, v1, expired, ...) makes the case a FAILURE with that reason.
+//! directly signed the leaf. Limbo tests RFC 5280, so its certificate profile is checked
+//! too (`with_rfc5280_profile(true)`; the decision keeps AWS's leniency, and the run
+//! lists the gating cases only that profile refuses), and chains of up to
+//! [`LIMBO_MAX_CHAIN_LEN`] certificates are read (the decision reads 16). A trusted certificate the registry refuses to register (not
+//! a CA, v1, expired, ...) is not registered; when the path then fails, the refusal is
+//! the case's reason.
 //!
 //! Scope rules (first match wins), gating, the exceptions file
 //! (`tests/conformance/limbo-exceptions.json`), the tables by family and feature and the
@@ -31,6 +35,13 @@ use jitr_core::{
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+/// The most certificates read from a case's chain: limbo's chains are TLS server chains
+/// whose intermediate pools reach 35 certificates (`bettertls::pathbuilding`); the JITR
+/// decision reads at most `MAX_CHAIN_LEN` (16).
+const LIMBO_MAX_CHAIN_LEN: usize = 64;
+/// Appended to a refusal that only RFC 5280's certificate profile makes: the JITR
+/// decision's profile (`PathOptions::default()`) accepts the path.
+const DECISION_PROFILE_ACCEPTS: &str = " [only the RFC 5280 profile refuses it]";
 /// A case slower than this is reported as SLOW.
 const SLOW: Duration = Duration::from_secs(1);
 /// A case slower than this fails, whatever its result.
@@ -163,6 +174,9 @@ fn run_case(case: &Testcase) -> (bool, String) {
     };
     let scope = Scope::new("123456789012", "us-east-1").expect("a valid scope");
     let registry = Registry::new(scope);
+    // A trusted certificate the registry refuses is not registered, as in production;
+    // the refusal is reported if the path then fails.
+    let mut refused = Vec::new();
     for (i, pem) in case.trusted_certs.iter().enumerate() {
         let req = RegisterCaCertificateRequest {
             ca_certificate: pem.clone(),
@@ -175,17 +189,12 @@ fn run_case(case: &Testcase) -> (bool, String) {
         match registry.register_ca_certificate(&req, now) {
             Ok(_) => {}
             Err(e) if e.code() == "ResourceAlreadyExistsException" => {}
-            Err(e) => {
-                return (
-                    false,
-                    format!(
-                        "trusted certificate {} refused by RegisterCACertificate: {}: {}",
-                        i + 1,
-                        e.code(),
-                        e.message()
-                    ),
-                )
-            }
+            Err(e) => refused.push(format!(
+                "trusted certificate {} refused by RegisterCACertificate: {}: {}",
+                i + 1,
+                e.code(),
+                e.message()
+            )),
         }
     }
     let mut chain = Vec::new();
@@ -197,10 +206,25 @@ fn run_case(case: &Testcase) -> (bool, String) {
     }
     let options = PathOptions::default()
         .with_eku(eku)
-        .with_intermediates(true);
+        .with_intermediates(true)
+        .with_rfc5280_profile(true)
+        .with_max_chain_len(LIMBO_MAX_CHAIN_LEN);
     match registry.verify_path(&chain, options, now) {
         Ok(ca) => (true, format!("path to the registered CA {ca}")),
-        Err(reason) => (false, format!("{}: {}", reason.code(), reason.message())),
+        Err(reason) => {
+            let mut context = format!("{}: {}", reason.code(), reason.message());
+            for r in &refused {
+                let _ = write!(context, "; {r}");
+            }
+            // Would the decision's own profile have accepted the path?
+            if registry
+                .verify_path(&chain, options.with_rfc5280_profile(false), now)
+                .is_ok()
+            {
+                context.push_str(DECISION_PROFILE_ACCEPTS);
+            }
+            (false, context)
+        }
     }
 }
 
@@ -663,6 +687,25 @@ fn x509_limbo() {
         "peer-name-dependent (skipped): {pn_run} run on the chain alone, {pn_accepted} accepted, {} rejected for reasons other than the peer name{}",
         pn_rejected.len(),
         pn_rejected.iter().map(|l| format!("\n  {l}")).collect::<String>()
+    );
+    let profile_only: Vec<String> = cases
+        .iter()
+        .zip(&runs)
+        .filter(|(_, (scoped, run))| {
+            *scoped == Scoped::Gating
+                && run
+                    .as_ref()
+                    .is_some_and(|r| r.context.ends_with(DECISION_PROFILE_ACCEPTS))
+        })
+        .map(|(case, _)| format!("{} (expected {})", case.id, case.expected_result))
+        .collect();
+    println!(
+        "gating cases only the RFC 5280 profile refuses (the JITR decision's profile accepts them): {}{}",
+        profile_only.len(),
+        profile_only
+            .iter()
+            .map(|l| format!("\n  {l}"))
+            .collect::<String>()
     );
     println!(
         "informational divergences: {}{}",

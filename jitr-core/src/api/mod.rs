@@ -16,6 +16,7 @@
 //! assert_eq!(err.code(), "InvalidRequestException");
 //! ```
 
+mod provisioning;
 mod resources;
 
 use serde::de::DeserializeOwned;
@@ -101,6 +102,7 @@ pub static OPERATIONS: &[Operation] = &[
         resources::list_principal_policies,
     ),
     op("get_effective_policies", resources::get_effective_policies),
+    op("test_authorization", resources::test_authorization),
     op("create_thing", resources::create_thing),
     op("describe_thing", resources::describe_thing),
     op("update_thing", resources::update_thing),
@@ -118,11 +120,61 @@ pub static OPERATIONS: &[Operation] = &[
     op("tag_resource", resources::tag_resource),
     op("untag_resource", resources::untag_resource),
     op("list_tags_for_resource", resources::list_tags_for_resource),
+    op("create_thing_group", provisioning::create_thing_group),
+    op("describe_thing_group", provisioning::describe_thing_group),
+    op("delete_thing_group", provisioning::delete_thing_group),
+    op("list_thing_groups", provisioning::list_thing_groups),
+    op(
+        "add_thing_to_thing_group",
+        provisioning::add_thing_to_thing_group,
+    ),
+    op(
+        "remove_thing_from_thing_group",
+        provisioning::remove_thing_from_thing_group,
+    ),
+    op(
+        "list_thing_groups_for_thing",
+        provisioning::list_thing_groups_for_thing,
+    ),
+    op(
+        "list_things_in_thing_group",
+        provisioning::list_things_in_thing_group,
+    ),
+    op(
+        "create_provisioning_template",
+        provisioning::create_provisioning_template,
+    ),
+    op(
+        "describe_provisioning_template",
+        provisioning::describe_provisioning_template,
+    ),
+    op(
+        "list_provisioning_templates",
+        provisioning::list_provisioning_templates,
+    ),
+    op(
+        "update_provisioning_template",
+        provisioning::update_provisioning_template,
+    ),
+    op(
+        "delete_provisioning_template",
+        provisioning::delete_provisioning_template,
+    ),
+    op(
+        "describe_provisioning_failure",
+        provisioning::describe_provisioning_failure,
+    ),
     op("connect", connect),
 ];
 
+/// The operations of [`OPERATIONS`] that are jitr's, not AWS IoT API operations:
+/// `connect` (the JITR decision for a device's connection) and
+/// `describe_provisioning_failure` (why JITP left a certificate pending, which AWS only
+/// counts in a metric).
+pub const EXTENSIONS: &[&str] = &["connect", "describe_provisioning_failure"];
+
 /// The operations of [`OPERATIONS`] that are AWS IoT API operations, i.e. boto3 `iot`
-/// client methods: every one but `connect` (jitr's device connection, not an API call).
+/// client methods: every one but the [`EXTENSIONS`].
 ///
 /// ```
 /// let ops: Vec<_> = jitr_core::api::boto3_operations().collect();
@@ -132,7 +184,7 @@ pub fn boto3_operations() -> impl Iterator<Item = &'static str> {
     OPERATIONS
         .iter()
         .map(Operation::name)
-        .filter(|op| *op != "connect")
+        .filter(|op| !EXTENSIONS.contains(op))
 }
 
 /// The response keys that hold dates (epoch seconds with a fraction in the JSON); front
@@ -224,9 +276,22 @@ fn describe_ca_certificate(registry: &Registry, p: &Value, _: Timestamp) -> Resu
 }
 
 fn list_ca_certificates(registry: &Registry, p: &Value, _: Timestamp) -> Result<Value, Error> {
-    let a: ListArgs = parse(p)?;
+    #[derive(Deserialize)]
+    #[serde(rename_all = "camelCase", deny_unknown_fields)]
+    struct A {
+        page_size: Option<i64>,
+        marker: Option<String>,
+        ascending_order: Option<bool>,
+        template_name: Option<String>,
+    }
+    let a: A = parse(p)?;
+    let list = ListArgs {
+        page_size: a.page_size,
+        marker: a.marker,
+        ascending_order: a.ascending_order,
+    };
     page_value(
-        registry.list_ca_certificates(&a.request()?)?,
+        registry.list_ca_certificates_for(&list.request()?, a.template_name.as_deref())?,
         "certificates",
     )
 }

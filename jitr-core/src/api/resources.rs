@@ -13,14 +13,14 @@ use crate::{Error, Timestamp};
 
 /// `maxResults` and `nextToken` as a [`ListRequest`] (names ascending).
 #[derive(Deserialize, Default)]
-#[serde(rename_all = "camelCase")]
-struct Token {
-    next_token: Option<String>,
-    max_results: Option<i64>,
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub(super) struct Token {
+    pub(super) next_token: Option<String>,
+    pub(super) max_results: Option<i64>,
 }
 
 impl Token {
-    fn request(self) -> Result<ListRequest, Error> {
+    pub(super) fn request(self) -> Result<ListRequest, Error> {
         Ok(ListRequest {
             page_size: self
                 .max_results
@@ -37,7 +37,7 @@ impl Token {
 }
 
 /// A page as `{key: [...], "nextToken": ...}`.
-fn token_value<T: serde::Serialize>(page: Page<T>, key: &str) -> Result<Value, Error> {
+pub(super) fn token_value<T: serde::Serialize>(page: Page<T>, key: &str) -> Result<Value, Error> {
     let mut out = Map::new();
     out.insert(key.into(), to_value(&page.items)?);
     if let Some(t) = page.next_marker {
@@ -546,4 +546,40 @@ pub(super) fn list_tags_for_resource(
     }
     .request()?;
     token_value(reg.list_tags_for_resource(&a.resource_arn, &req)?, "tags")
+}
+
+pub(super) fn test_authorization(
+    reg: &Registry,
+    p: &Value,
+    now: Timestamp,
+) -> Result<Value, Error> {
+    #[derive(Deserialize)]
+    #[serde(rename_all = "camelCase", deny_unknown_fields)]
+    struct A {
+        principal: Option<String>,
+        cognito_identity_pool_id: Option<String>,
+        auth_infos: Vec<crate::policy::AuthInfo>,
+        client_id: Option<String>,
+        #[serde(default)]
+        policy_names_to_add: Vec<String>,
+        #[serde(default)]
+        policy_names_to_skip: Vec<String>,
+    }
+    let a: A = parse(p)?;
+    if a.cognito_identity_pool_id.is_some() {
+        return Err(Error::InvalidRequest(
+            "jitr has no Amazon Cognito identities; give a certificate ARN as principal".into(),
+        ));
+    }
+    let principal = a
+        .principal
+        .ok_or_else(|| Error::InvalidRequest("principal (a certificate ARN) is required".into()))?;
+    reg.test_authorization(
+        &principal,
+        a.client_id.as_deref(),
+        &a.auth_infos,
+        &a.policy_names_to_add,
+        &a.policy_names_to_skip,
+        now,
+    )
 }

@@ -213,6 +213,50 @@ fn directory() -> Directory {
     dir
 }
 
+/// A JITP CA (DEFAULT mode, auto-registration on) whose template needs `parameters`
+/// of the device and sets its certificate ACTIVE, and a new device's decision under it.
+fn decide_provisioning(fleet: &kit::Ca, parameters: &[&str]) -> Decision {
+    let reg = registry();
+    let mut declared = serde_json::Map::new();
+    for p in parameters {
+        declared.insert((*p).into(), serde_json::json!({"Type": "String"}));
+    }
+    let body = serde_json::json!({
+        "Parameters": declared,
+        "Resources": {"certificate": {
+            "Type": "AWS::IoT::Certificate",
+            "Properties": {"CertificateId": {"Ref": "AWS::IoT::Certificate::Id"}, "Status": "ACTIVE"},
+        }},
+    });
+    let p = kit::leaf_params(
+        kit::cn(&reg.get_registration_code().unwrap()),
+        None,
+        kit::VALIDITY,
+        kit::Eku::Absent,
+    );
+    let verification = fleet
+        .issue(&p, &Key::random_ed25519().unwrap())
+        .unwrap()
+        .pem;
+    reg.register_ca_certificate(
+        &RegisterCaCertificateRequest {
+            ca_certificate: fleet.cert.pem.clone(),
+            verification_certificate: Some(verification),
+            set_as_active: true,
+            allow_auto_registration: true,
+            registration_config: Some(crate::RegistrationConfig {
+                template_body: Some(body.to_string()),
+                role_arn: Some("arn:aws:iam::123456789012:role/JITP".into()),
+                template_name: None,
+            }),
+            ..Default::default()
+        },
+        now(),
+    )
+    .unwrap();
+    reg.decide(&chain(&device(fleet), fleet), None, now())
+}
+
 /// `(pattern, decision, whether the decision's refusal matches the pattern)` for every
 /// row, and an exhaustive match over the patterns.
 macro_rules! every_refusal {
@@ -342,6 +386,13 @@ fn every_refusal_is_documented_in_the_manual_and_reached_by_a_decision() {
             register(&reg, &fleet, true, true, false, now());
             outage.down.store(true, Ordering::SeqCst);
             reg.decide(&chain(&device(&fleet), &fleet), None, now())
+        };
+        RefusalReason::Provisioned { .. } => {
+            decide_provisioning(&fleet, &["AWS::IoT::Certificate::Id"])
+        };
+        RefusalReason::ProvisioningFailed { .. } => {
+            // The template needs the subject's C, which the device has not.
+            decide_provisioning(&fleet, &["AWS::IoT::Certificate::Id", "AWS::IoT::Certificate::Country"])
         };
         RefusalReason::NoAccount => {
             directory().decide(&chain(&device(&fleet), &fleet), None, now())

@@ -153,14 +153,14 @@ mod document;
 mod evaluate;
 mod keys;
 mod pattern;
-mod simulate;
+pub(crate) mod simulate;
 
 pub use action::Action;
 pub use compiled::CompiledPolicies;
 pub use context::{AltNameKind, AuthContext, CertificateAttributes, DnAttribute, ThingContext};
 pub use document::{Effect, PolicyDocument, Statement};
 pub use evaluate::{evaluate, AuthDecision, Authorization, Request, StatementRef};
-pub use simulate::simulate;
+pub use simulate::{simulate, AuthInfo};
 
 use crate::Error;
 

@@ -32,11 +32,15 @@ struct PolicyInput {
     policy_document: Value,
 }
 
-#[derive(Deserialize)]
+/// One of TestAuthorization's `authInfos`: an action type and the resources (ARNs) to
+/// check it on.
+#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct AuthInfo {
-    action_type: String,
-    resources: Vec<String>,
+pub struct AuthInfo {
+    /// `CONNECT`, `PUBLISH`, `SUBSCRIBE`, `RECEIVE`, `RETAIN_PUBLISH` or an action name.
+    pub action_type: String,
+    /// Full resource ARNs.
+    pub resources: Vec<String>,
 }
 
 /// Decides TestAuthorization-style requests against policies, offline.
@@ -99,14 +103,24 @@ pub fn simulate(input: &Value) -> Result<Value, Error> {
     }
     let policies: Vec<(&str, &PolicyDocument)> =
         docs.iter().map(|(n, d)| (n.as_str(), d)).collect();
-    if input.auth_infos.is_empty() || input.auth_infos.len() > MAX_AUTH_INFOS {
+    auth_results(&policies, &input.auth_infos, &ctx)
+}
+
+/// TestAuthorization's answer for `infos` against `policies` in `ctx`: what [`simulate`]
+/// and [`Registry::test_authorization`](crate::Registry::test_authorization) return.
+pub(crate) fn auth_results(
+    policies: &[(&str, &PolicyDocument)],
+    infos: &[AuthInfo],
+    ctx: &AuthContext,
+) -> Result<Value, Error> {
+    if infos.is_empty() || infos.len() > MAX_AUTH_INFOS {
         return Err(Error::InvalidRequest(format!(
             "authInfos has 1 to {MAX_AUTH_INFOS} items, not {}",
-            input.auth_infos.len()
+            infos.len()
         )));
     }
-    let mut results = Vec::with_capacity(input.auth_infos.len());
-    for info in &input.auth_infos {
+    let mut results = Vec::with_capacity(infos.len());
+    for info in infos {
         let action: Action = info.action_type.parse()?;
         if info.resources.is_empty() {
             return Err(Error::InvalidRequest(
@@ -126,7 +140,7 @@ pub fn simulate(input: &Value) -> Result<Value, Error> {
         let auths: Vec<_> = info
             .resources
             .iter()
-            .map(|r| evaluate(&policies, &Request::new(action, r.clone()), &ctx))
+            .map(|r| evaluate(policies, &Request::new(action, r.clone()), ctx))
             .collect();
         let decision = if auths
             .iter()

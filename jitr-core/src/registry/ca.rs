@@ -196,6 +196,9 @@ impl Registry {
             parsed: Some(ca.clone()),
         };
         self.commit(|r| {
+            if let Some(cfg) = &req.registration_config {
+                self.check_registration_config(r, cfg)?;
+            }
             // 4. Proof of possession, against the code as the store has it.
             if let Some(pem) = verification {
                 let code = r.registration_code(&self.scope)?.ok_or_else(|| {
@@ -276,6 +279,9 @@ impl Registry {
             let ca = r
                 .ca(&self.scope, &req.certificate_id)?
                 .ok_or_else(|| Self::ca_not_found(&req.certificate_id))?;
+            if let Some(cfg) = &req.registration_config {
+                self.check_registration_config(r, cfg)?;
+            }
             let mut status = ca.status;
             let mut auto = ca.auto_registration_status;
             let mut config = ca.registration_config.clone();
@@ -419,8 +425,13 @@ fn validate_registration_config(cfg: &RegistrationConfig) -> Result<(), Error> {
     Ok(())
 }
 
-/// A CA must be a CA (basicConstraints cA true), valid now, and readable by webpki as a
-/// trust anchor.
+/// A CA must be a CA (basicConstraints cA true), allowed to sign certificates (a keyUsage
+/// extension, when present, asserts keyCertSign: RFC 5280 §4.2.1.3), named (a non-empty
+/// subject: RFC 5280 §4.1.2.4 requires every certificate it signs to name it), valid now,
+/// readable by webpki as a trust anchor, and readable as webpki reads every certificate
+/// of a path. webpki reads an anchor as a name and a key only, so without that last check
+/// a critical extension nothing processes (RFC 5280 §4.2: a certificate-using system
+/// must reject it) would go unseen.
 pub(crate) fn check_is_usable_ca(ca: &Certificate, now: Timestamp) -> Result<(), Error> {
     match ca.basic_constraints() {
         Some(bc) if bc.ca => {}
@@ -435,6 +446,18 @@ pub(crate) fn check_is_usable_ca(ca: &Certificate, now: Timestamp) -> Result<(),
             ))
         }
     }
+    if !ca.can_sign_certificates() {
+        let bits = ca.key_usage().unwrap_or_default().join(", ");
+        return Err(Error::CertificateValidation(format!(
+            "the CA certificate's keyUsage extension does not assert keyCertSign (it asserts {}), so its key may not sign certificates (RFC 5280 §4.2.1.3)",
+            if bits.is_empty() { "nothing" } else { &bits }
+        )));
+    }
+    if ca.subject().is_empty() {
+        return Err(Error::CertificateValidation(
+            "the CA certificate's subject is empty: no certificate can name it as its issuer (RFC 5280 §4.1.2.4, §4.1.2.6)".into(),
+        ));
+    }
     check_validity_at("the CA certificate", &ca.validity(), now)?;
     let der = rustls_pki_types::CertificateDer::from(ca.der());
     webpki::anchor_from_trusted_cert(&der).map_err(|e| {
@@ -442,7 +465,44 @@ pub(crate) fn check_is_usable_ca(ca: &Certificate, now: Timestamp) -> Result<(),
             "the CA certificate cannot be used to verify device certificates: {e}"
         ))
     })?;
+    webpki::EndEntityCert::try_from(&der).map_err(|e| {
+        let why = match e {
+            webpki::Error::UnsupportedCriticalExtension => format!(
+                "it has a critical extension that jitr does not process ({}); RFC 5280 §4.2 requires such a certificate to be refused",
+                unprocessed_critical_extensions(ca).join(", ")
+            ),
+            e => crate::inspect::path_error(&format!("{e:?}")),
+        };
+        Error::CertificateValidation(format!(
+            "the CA certificate cannot be used to verify device certificates: {why}"
+        ))
+    })?;
     Ok(())
+}
+
+/// The OIDs of the certificate's critical extensions that webpki does not process (it
+/// processes keyUsage, subjectAltName, basicConstraints, nameConstraints,
+/// cRLDistributionPoints and extKeyUsage, 2.5.29.15, 17, 19, 30, 31 and 37).
+fn unprocessed_critical_extensions(ca: &Certificate) -> Vec<String> {
+    use x509_parser::prelude::FromDer as _;
+    const PROCESSED: &[&str] = &[
+        "2.5.29.15",
+        "2.5.29.17",
+        "2.5.29.19",
+        "2.5.29.30",
+        "2.5.29.31",
+        "2.5.29.37",
+    ];
+    x509_parser::certificate::X509Certificate::from_der(ca.der())
+        .map(|(_, x509)| {
+            x509.extensions()
+                .iter()
+                .filter(|ext| ext.critical)
+                .map(|ext| ext.oid.to_id_string())
+                .filter(|oid| !PROCESSED.contains(&oid.as_str()))
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 fn check_validity_at(what: &str, validity: &Validity, now: Timestamp) -> Result<(), Error> {

@@ -106,10 +106,9 @@ impl Registry {
         let ca_id = match &chosen {
             Some(ca) => ca.id(),
             None => {
-                let issuer = cert.issuer().der_contents().unwrap_or_default();
                 self.caches
                     .ca_index
-                    .signer(issuer, &[], |c| cert.is_signed_by(&c.cert))
+                    .signer(cert.issuer().key(), &[], |c| cert.is_issued_by(&c.cert))
                     .map_err(|no| match no {
                         NoSigner::Unknown => Error::CertificateState(format!(
                             "no CA certificate with the subject {} is registered in this account",
@@ -134,7 +133,7 @@ impl Registry {
                 ))
             })?;
             if let Some(chosen) = &chosen {
-                cert.is_signed_by(chosen)?;
+                cert.is_issued_by(chosen)?;
             }
             if ca.status != CaStatus::Active {
                 return Err(Error::CertificateState(format!(

@@ -3,6 +3,30 @@
 //! many CAs there are. A lookup clones one `Arc` under a read lock held for a map
 //! lookup, so a handshake never scans all CAs and never waits for a writer longer than
 //! one map operation.
+//!
+//! **Names.** The key is the subject prepared as RFC 5280 §7.1 compares names
+//! ([`NameKey`]: RFC 4518 string preparation, attribute order within an RDN ignored),
+//! computed once when the CA is indexed; a leaf's issuer is prepared once per lookup. So a
+//! device whose issuer is encoded differently from its CA's subject (`PrintableString`
+//! against `UTF8String`, letter case, spaces) still finds its CA. Verification stays
+//! rustls-webpki's, which matches names byte for byte: the caller hands it the CA as a
+//! trust anchor whose subject is the leaf's own issuer bytes (see `decide::path`), which
+//! is sound because the names match and the CA's key must verify the signature.
+//!
+//! **Subjects equal only after preparation.** Two CAs whose subjects are encoded
+//! differently but match are candidates for the same leaves, exactly as two CAs with
+//! byte-identical subjects are: each is verified, and the signature decides. With
+//! different keys only the CA whose key verifies the leaf's signature signed it; with the
+//! same key both verify, and the leaf is ambiguous (`AMBIGUOUS_CA`) unless the chain
+//! names one of them, as for identical subjects. The same-subject quota of
+//! RegisterCACertificate counts identical encodings, as AWS documents it ("the same CA
+//! subject field").
+//!
+//! **keyUsage.** Each entry records whether its certificate may sign certificates (a
+//! keyUsage extension, when present, asserts keyCertSign). A registered CA that may not
+//! (RegisterCACertificate refuses one, but a state file or a preflight can hold one)
+//! stays indexed, so a device it signed is refused with that reason rather than as an
+//! unknown issuer; `decide::path` checks it for every signer.
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
@@ -10,7 +34,7 @@ use std::sync::{Arc, RwLock};
 use rustls_pki_types::{CertificateDer, TrustAnchor};
 
 use super::{read, write};
-use crate::cert::Certificate;
+use crate::cert::{Certificate, NameKey};
 use crate::id::CertificateId;
 use crate::status::{AutoRegistrationStatus, CaStatus, CertificateMode};
 use crate::store::CaRow;
@@ -20,9 +44,8 @@ type Entries = Arc<[Arc<CaEntry>]>;
 
 #[derive(Default)]
 pub(crate) struct CaIndex {
-    /// Keyed by the subject `Name`'s DER contents without its outer SEQUENCE header:
-    /// the form webpki hands out as a certificate's issuer.
-    by_subject: RwLock<HashMap<Box<[u8]>, Entries>>,
+    /// Keyed by the subject prepared for RFC 5280 §7.1 matching.
+    by_subject: RwLock<HashMap<NameKey, Entries>>,
     by_id: RwLock<HashMap<CertificateId, Arc<CaEntry>>>,
 }
 
@@ -32,10 +55,16 @@ pub(crate) struct CaEntry {
     /// The CA certificate itself, for the v1-device fallback and RegisterCertificate.
     pub(crate) cert: Certificate,
     pub(crate) anchor: TrustAnchor<'static>,
+    /// The subject, prepared ([`NameKey`]): the index key.
+    pub(crate) subject_key: NameKey,
+    /// Whether the CA's keyUsage (when present) asserts keyCertSign.
+    pub(crate) may_sign: bool,
     pub(crate) status: CaStatus,
     pub(crate) auto_registration: AutoRegistrationStatus,
     pub(crate) mode: CertificateMode,
     pub(crate) validity: Validity,
+    /// Whether the CA has a registration config: a first connection runs its template.
+    pub(crate) jitp: bool,
 }
 
 impl CaEntry {
@@ -49,16 +78,15 @@ impl CaEntry {
         Some(Self {
             id: row.certificate_id,
             validity: cert.validity(),
+            subject_key: cert.subject().key().clone(),
+            may_sign: cert.can_sign_certificates(),
             cert,
             anchor,
             status: row.status,
             auto_registration: row.auto_registration_status,
             mode: row.certificate_mode,
+            jitp: row.registration_config.is_some(),
         })
-    }
-
-    fn subject_key(&self) -> Box<[u8]> {
-        self.anchor.subject.as_ref().into()
     }
 }
 
@@ -66,7 +94,7 @@ impl CaIndex {
     /// Inserts or replaces a CA's entry.
     pub(crate) fn put(&self, entry: CaEntry) {
         let entry = Arc::new(entry);
-        let key = entry.subject_key();
+        let key = entry.subject_key.clone();
         let mut by_subject = write(&self.by_subject);
         let mut list: Vec<Arc<CaEntry>> = by_subject
             .get(&key)
@@ -78,12 +106,13 @@ impl CaIndex {
         write(&self.by_id).insert(entry.id, entry);
     }
 
-    /// Changes a CA's status and auto-registration.
+    /// Changes a CA's status, auto-registration and whether it provisions.
     pub(crate) fn update(
         &self,
         id: &CertificateId,
         status: CaStatus,
         auto_registration: AutoRegistrationStatus,
+        jitp: bool,
     ) {
         let Some(old) = read(&self.by_id).get(id).cloned() else {
             return;
@@ -92,10 +121,13 @@ impl CaIndex {
             id: old.id,
             cert: old.cert.clone(),
             anchor: old.anchor.clone(),
+            subject_key: old.subject_key.clone(),
+            may_sign: old.may_sign,
             status,
             auto_registration,
             mode: old.mode,
             validity: old.validity,
+            jitp,
         });
     }
 
@@ -103,16 +135,16 @@ impl CaIndex {
         let Some(old) = write(&self.by_id).remove(id) else {
             return;
         };
-        let key = old.subject_key();
+        let key = &old.subject_key;
         let mut by_subject = write(&self.by_subject);
         let rest: Vec<Arc<CaEntry>> = by_subject
-            .get(&key)
+            .get(key)
             .map(|l| l.iter().filter(|e| e.id != *id).cloned().collect())
             .unwrap_or_default();
         if rest.is_empty() {
-            by_subject.remove(&key);
+            by_subject.remove(key);
         } else {
-            by_subject.insert(key, rest.into());
+            by_subject.insert(key.clone(), rest.into());
         }
     }
 
@@ -133,9 +165,8 @@ impl CaIndex {
             .collect()
     }
 
-    /// The CAs whose subject is `issuer` (DER contents, as webpki gives a certificate's
-    /// issuer), ordered by ID.
-    pub(crate) fn candidates(&self, issuer: &[u8]) -> Entries {
+    /// The CAs whose subject matches `issuer` (a leaf's issuer, prepared), ordered by ID.
+    pub(crate) fn candidates(&self, issuer: &NameKey) -> Entries {
         read(&self.by_subject)
             .get(issuer)
             .cloned()
@@ -143,13 +174,13 @@ impl CaIndex {
     }
 
     /// "Which registered CA signed this leaf?", answered once for every caller: the CAs
-    /// whose subject is the leaf's `issuer` name, narrowed to a CA certificate the client
-    /// `sent` after its leaf when several share the name, each checked with `verify` (the
-    /// caller's check: full path validation for a connection, the signature alone for
-    /// RegisterCertificate). Exactly one must pass.
+    /// whose subject matches the leaf's `issuer` name (RFC 5280 §7.1), narrowed to a CA
+    /// certificate the client `sent` after its leaf when several share the name, each
+    /// checked with `verify` (the caller's check: full path validation for a connection,
+    /// the signature and keyUsage for RegisterCertificate). Exactly one must pass.
     pub(crate) fn signer<E>(
         &self,
-        issuer: &[u8],
+        issuer: &NameKey,
         sent: &[CertificateDer<'_>],
         mut verify: impl FnMut(&CaEntry) -> Result<(), E>,
     ) -> Result<Arc<CaEntry>, NoSigner<E>> {
@@ -181,11 +212,12 @@ impl CaIndex {
 /// Why [`CaIndex::signer`] found no single signer.
 #[derive(Debug)]
 pub(crate) enum NoSigner<E> {
-    /// No registered CA has the leaf's issuer name as its subject.
+    /// No registered CA's subject matches the leaf's issuer name.
     Unknown,
     /// CAs have the name, but none passed the check: each one's error.
     Failed(Vec<E>),
-    /// This many CAs passed (same subject and key, and the chain names none of them).
+    /// This many CAs passed (matching subjects and the same key, and the chain names none
+    /// of them).
     Ambiguous(usize),
 }
 

@@ -227,8 +227,42 @@ impl Registry {
         &self,
         req: &ListRequest,
     ) -> Result<Page<CaCertificateSummary>, Error> {
-        let (q, size) = query(req)?;
-        let rows = self.read(|r| r.list_cas(&self.scope, &q))?;
+        self.list_ca_certificates_for(req, None)
+    }
+
+    /// ListCACertificates with its `templateName` filter: the CAs whose registration
+    /// config names that provisioning template (a page holds `pageSize` of them).
+    pub fn list_ca_certificates_for(
+        &self,
+        req: &ListRequest,
+        template_name: Option<&str>,
+    ) -> Result<Page<CaCertificateSummary>, Error> {
+        let (mut q, size) = query(req)?;
+        let rows = self.read(|r| {
+            let Some(name) = template_name else {
+                return r.list_cas(&self.scope, &q);
+            };
+            // Reads on past the CAs of other templates until the page (and one more) is
+            // full or the list ends.
+            let mut kept = Vec::new();
+            loop {
+                let batch = r.list_cas(&self.scope, &q)?;
+                let done = batch.len() < q.limit;
+                q.after = batch
+                    .last()
+                    .map(|c| (c.meta.creation_date, c.certificate_id));
+                kept.extend(batch.into_iter().filter(|c| {
+                    c.registration_config
+                        .as_ref()
+                        .and_then(|cfg| cfg.template_name.as_deref())
+                        == Some(name)
+                }));
+                if done || kept.len() > size {
+                    kept.truncate(size + 1);
+                    return Ok(kept);
+                }
+            }
+        })?;
         Ok(cut(
             rows,
             size,

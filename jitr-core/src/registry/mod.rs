@@ -1,13 +1,16 @@
 //! The registry: CA and device certificates of one account in one region, their
 //! policies, and the JITR decision, over a [`Store`].
 
+mod authz;
 mod ca;
 pub(crate) mod decide;
 mod device;
+mod group;
 pub(crate) mod index;
 mod list;
 mod policy;
 mod preflight;
+mod provisioning;
 mod shard;
 mod state;
 mod thing;
@@ -30,6 +33,7 @@ use crate::store::{CaRow, Change, Committed, HotRow, Loader, Reader, Store};
 #[cfg(feature = "bench-internals")]
 use crate::time::Timestamp;
 
+pub use authz::ConnectionInfo;
 pub use ca::{
     check_verification_certificate, CaCertificateDescription, DescribeCaCertificateResponse,
     RegisterCaCertificateRequest, RegistrationConfig, Tag, UpdateCaCertificateRequest,
@@ -39,6 +43,7 @@ pub use decide::{Decision, PathOptions, RefusalReason, RequiredEku};
 pub use device::{
     CertificateDescription, RegisterCertificateRequest, RegisterCertificateResponse, TransferData,
 };
+pub use group::{GroupNameAndArn, ThingGroupDescription, ThingGroupRow};
 pub use list::{
     CaCertificateSummary, CertificateSummary, ListRequest, Page, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE,
 };
@@ -48,6 +53,11 @@ pub use policy::{
     PolicyVersionSummary, MAX_POLICIES_PER_TARGET, MAX_POLICY_DOCUMENT_LEN, MAX_POLICY_VERSIONS,
 };
 pub use preflight::{preflight, PreflightCa, PreflightCertificate};
+pub(crate) use provisioning::Provisioned;
+pub use provisioning::{
+    ProvisioningFailureRow, ProvisioningTemplateDescription, ProvisioningTemplateRow,
+    ProvisioningTemplateSummary,
+};
 pub use state::{CaCertificateState, CertificateState, PolicyState, RegistryState};
 pub use thing::{
     validate_thing_name, AttributePayload, CreateThingResponse, CreateThingTypeResponse,
@@ -585,10 +595,14 @@ impl Caches {
                 certificate_id,
                 status,
                 auto_registration_status,
+                registration_config,
                 ..
-            } => self
-                .ca_index
-                .update(certificate_id, *status, *auto_registration_status),
+            } => self.ca_index.update(
+                certificate_id,
+                *status,
+                *auto_registration_status,
+                registration_config.is_some(),
+            ),
             Change::CaCertificateDeleted { certificate_id } => {
                 self.ca_index.remove(certificate_id);
             }

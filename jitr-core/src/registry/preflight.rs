@@ -79,11 +79,10 @@ pub fn preflight(
         if let Some(known) = certificates.iter().find(|c| c.certificate_id == leaf_id) {
             let cert = Certificate::from_der(leaf)?;
             // The CA link: the registered CA that signed it, if one did.
-            let issuer = cert.issuer().der_contents().unwrap_or_default();
             let ca_id = match reg
                 .caches
                 .ca_index
-                .signer(issuer, chain, |c| cert.is_signed_by(&c.cert))
+                .signer(cert.issuer().key(), chain, |c| cert.is_issued_by(&c.cert))
             {
                 Ok(c) => Some(c.id),
                 Err(NoSigner::Ambiguous(n)) => {

@@ -52,6 +52,18 @@ pub struct RegistryState {
     /// (resource ARN, tag key, tag value) triples.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tags: Vec<(String, String, String)>,
+    /// Thing groups by name.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub thing_groups: Vec<super::ThingGroupRow>,
+    /// (thing name, thing group name) pairs.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub thing_group_members: Vec<(String, String)>,
+    /// Provisioning templates by name.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub provisioning_templates: Vec<super::ProvisioningTemplateRow>,
+    /// The provisioning failures recorded for pending certificates, by certificate.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub provisioning_failures: Vec<super::ProvisioningFailureRow>,
 }
 
 /// A CA certificate in a [`RegistryState`].
@@ -216,7 +228,7 @@ impl Registry {
     /// store ([`migrate_to`](Self::migrate_to)).
     pub fn export_state(&self) -> Result<RegistryState, Error> {
         let scope = &self.scope;
-        let (code, cas, certs, policies, rest) = self.read(|r| {
+        let (code, cas, certs, policies, rest, provisioning) = self.read(|r| {
             let cas = all_rows(
                 |q| r.list_cas(scope, q),
                 |c| (c.meta.creation_date, c.certificate_id),
@@ -253,6 +265,33 @@ impl Registry {
                     .iter()
                     .map(|t| scope.thing_type_arn(&t.thing_type_name)),
             );
+            let groups: Vec<super::ThingGroupRow> =
+                r.rows(scope, Kind::ThingGroup, &NamePage::all())?;
+            let templates: Vec<super::ProvisioningTemplateRow> =
+                r.rows(scope, Kind::ProvisioningTemplate, &NamePage::all())?;
+            let failures: Vec<super::ProvisioningFailureRow> =
+                r.rows(scope, Kind::ProvisioningFailure, &NamePage::all())?;
+            let mut members = Vec::new();
+            for t in &things {
+                for (g, _) in r.links_from(
+                    scope,
+                    LinkKind::ThingInGroup,
+                    &t.thing_name,
+                    &NamePage::all(),
+                )? {
+                    members.push((t.thing_name.clone(), g));
+                }
+            }
+            arns.extend(
+                groups
+                    .iter()
+                    .map(|g| scope.arn_of("thinggroup", &g.thing_group_name)),
+            );
+            arns.extend(
+                templates
+                    .iter()
+                    .map(|t| scope.provisioning_template_arn(&t.template_name)),
+            );
             let mut tags = Vec::new();
             for arn in arns {
                 for (k, v) in r.links_from(scope, LinkKind::Tag, &arn, &NamePage::all())? {
@@ -265,10 +304,14 @@ impl Registry {
                 certs,
                 (r.policies(scope)?, r.attachments(scope)?),
                 (things, thing_types, thing_principals, tags),
+                (groups, members, templates, failures),
             ))
         })?;
         let (policies, attachments) = policies;
         let (things, thing_types, thing_principals, mut tags) = rest;
+        let (thing_groups, mut thing_group_members, provisioning_templates, provisioning_failures) =
+            provisioning;
+        thing_group_members.sort();
         tags.sort();
         let mut ca_certificates: Vec<CaCertificateState> = cas
             .into_iter()
@@ -334,6 +377,10 @@ impl Registry {
             thing_types,
             thing_principals,
             tags,
+            thing_groups,
+            thing_group_members,
+            provisioning_templates,
+            provisioning_failures,
         })
     }
 
@@ -560,6 +607,26 @@ fn check_state(state: &RegistryState) -> Result<Import, Error> {
             )));
         }
     }
+    let group_names: std::collections::HashSet<&str> = state
+        .thing_groups
+        .iter()
+        .map(|g| g.thing_group_name.as_str())
+        .collect();
+    for (thing, group) in &state.thing_group_members {
+        if !thing_names.contains(thing) || !group_names.contains(group.as_str()) {
+            return Err(Error::InvalidRequest(format!(
+                "state: the membership of {thing} in {group} names a missing thing or group"
+            )));
+        }
+    }
+    for f in &state.provisioning_failures {
+        if !cert_ids.contains(&f.certificate_id) {
+            return Err(Error::InvalidRequest(format!(
+                "state: the provisioning failure of {} names a missing certificate",
+                f.certificate_id
+            )));
+        }
+    }
     Ok(Import {
         registration_code: state.registration_code.clone(),
         cas,
@@ -570,5 +637,9 @@ fn check_state(state: &RegistryState) -> Result<Import, Error> {
         thing_types: state.thing_types.clone(),
         thing_principals: state.thing_principals.clone(),
         tags: state.tags.clone(),
+        thing_groups: state.thing_groups.clone(),
+        thing_group_members: state.thing_group_members.clone(),
+        provisioning_templates: state.provisioning_templates.clone(),
+        provisioning_failures: state.provisioning_failures.clone(),
     })
 }

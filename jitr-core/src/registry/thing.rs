@@ -466,7 +466,17 @@ impl Registry {
                     "the thing {name} has principals attached; detach them before deleting it"
                 )));
             }
-            Ok(((), vec![Change::ThingDeleted(row)]))
+            // It leaves its groups with it.
+            let mut changes: Vec<Change> = r
+                .links_from(&self.scope, LinkKind::ThingInGroup, name, &NamePage::all())?
+                .into_iter()
+                .map(|(group, _)| Change::ThingRemovedFromGroup {
+                    thing_name: name.to_string(),
+                    thing_group_name: group,
+                })
+                .collect();
+            changes.push(Change::ThingDeleted(row));
+            Ok(((), changes))
         })
     }
 
@@ -829,12 +839,13 @@ impl Registry {
             "cacert" => r.ca(&self.scope, &name.parse()?)?.is_some(),
             "policy" => r.policy(&self.scope, name)?.is_some(),
             "thingtype" => r.resource(&self.scope, Kind::ThingType, name)?.is_some(),
+            "thinggroup" => r.resource(&self.scope, Kind::ThingGroup, name)?.is_some(),
             "provisioningtemplate" => r
                 .resource(&self.scope, Kind::ProvisioningTemplate, name)?
                 .is_some(),
             other => {
                 return Err(Error::InvalidRequest(format!(
-                    "jitr tags CA certificates, policies, thing types and provisioning templates, not {other} resources"
+                    "jitr tags CA certificates, policies, thing types, thing groups and provisioning templates, not {other} resources"
                 )))
             }
         };
@@ -845,6 +856,7 @@ impl Registry {
             "cacert" => ResourceKind::CaCertificate,
             "policy" => ResourceKind::Policy,
             "thingtype" => ResourceKind::ThingType,
+            "thinggroup" => ResourceKind::ThingGroup,
             _ => ResourceKind::ProvisioningTemplate,
         };
         Err(Error::not_found(resource, arn))

@@ -300,6 +300,43 @@ pub enum Change {
         /// The key.
         key: String,
     },
+    /// A thing group was created.
+    ThingGroupCreated(crate::registry::ThingGroupRow),
+    /// A thing group was deleted.
+    #[serde(rename_all = "camelCase")]
+    ThingGroupDeleted {
+        /// Its name.
+        thing_group_name: String,
+    },
+    /// A thing joined a thing group.
+    #[serde(rename_all = "camelCase")]
+    ThingAddedToGroup {
+        /// The thing.
+        thing_name: String,
+        /// The group.
+        thing_group_name: String,
+    },
+    /// A thing left a thing group.
+    #[serde(rename_all = "camelCase")]
+    ThingRemovedFromGroup {
+        /// The thing.
+        thing_name: String,
+        /// The group.
+        thing_group_name: String,
+    },
+    /// A provisioning template was created.
+    ProvisioningTemplateCreated(crate::registry::ProvisioningTemplateRow),
+    /// A provisioning template changed.
+    ProvisioningTemplateUpdated(crate::registry::ProvisioningTemplateRow),
+    /// A provisioning template was deleted.
+    #[serde(rename_all = "camelCase")]
+    ProvisioningTemplateDeleted {
+        /// Its name.
+        template_name: String,
+    },
+    /// A CA's template could not provision a device: why (the certificate stays
+    /// `PENDING_ACTIVATION`).
+    ProvisioningFailed(crate::registry::ProvisioningFailureRow),
     /// The account's whole state was imported into the store
     /// ([`Registry::import_state`](crate::Registry::import_state)): nodes reload it.
     AccountImported,
@@ -443,6 +480,10 @@ pub(crate) struct Import {
     pub(crate) thing_types: Vec<ThingTypeRow>,
     pub(crate) thing_principals: Vec<(String, String, String)>,
     pub(crate) tags: Vec<(String, String, String)>,
+    pub(crate) thing_groups: Vec<crate::registry::ThingGroupRow>,
+    pub(crate) thing_group_members: Vec<(String, String)>,
+    pub(crate) provisioning_templates: Vec<crate::registry::ProvisioningTemplateRow>,
+    pub(crate) provisioning_failures: Vec<crate::registry::ProvisioningFailureRow>,
 }
 
 impl Import {
@@ -473,6 +514,47 @@ impl Import {
                 thing_principal_type: k.clone(),
             }
         }));
+        // Parents before children: a group's parent is created first.
+        let mut groups = self.thing_groups.clone();
+        let mut ordered = Vec::with_capacity(groups.len());
+        while !groups.is_empty() {
+            let before = groups.len();
+            groups.retain(|g| {
+                let ready = g.parent_group_name.as_ref().is_none_or(|p| {
+                    ordered
+                        .iter()
+                        .any(|o: &crate::registry::ThingGroupRow| &o.thing_group_name == p)
+                });
+                if ready {
+                    ordered.push(g.clone());
+                }
+                !ready
+            });
+            if groups.len() == before {
+                ordered.append(&mut groups); // a parent outside the state: as they are
+            }
+        }
+        changes.extend(ordered.into_iter().map(Change::ThingGroupCreated));
+        changes.extend(
+            self.thing_group_members
+                .iter()
+                .map(|(t, g)| Change::ThingAddedToGroup {
+                    thing_name: t.clone(),
+                    thing_group_name: g.clone(),
+                }),
+        );
+        changes.extend(
+            self.provisioning_templates
+                .iter()
+                .cloned()
+                .map(Change::ProvisioningTemplateCreated),
+        );
+        changes.extend(
+            self.provisioning_failures
+                .iter()
+                .cloned()
+                .map(Change::ProvisioningFailed),
+        );
         changes.extend(self.tags.iter().map(|(a, k, v)| Change::Tagged {
             resource_arn: a.clone(),
             key: k.clone(),

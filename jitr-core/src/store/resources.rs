@@ -21,15 +21,21 @@ pub(crate) enum Kind {
     Policy,
     Thing,
     ThingType,
+    ThingGroup,
     ProvisioningTemplate,
+    /// Why provisioning left a certificate pending, keyed by the certificate's ID.
+    ProvisioningFailure,
 }
 
 impl Kind {
+    #[cfg_attr(not(any(feature = "sqlite", feature = "postgres")), allow(dead_code))]
     pub(crate) fn as_str(self) -> &'static str {
         match self {
             Self::Policy => "policy",
             Self::Thing => "thing",
             Self::ThingType => "thing-type",
+            Self::ThingGroup => "thing-group",
+            Self::ProvisioningFailure => "provisioning-failure",
             Self::ProvisioningTemplate => "provisioning-template",
         }
     }
@@ -48,9 +54,12 @@ pub(crate) enum LinkKind {
     ThingOfType,
     /// resource ARN → tag key; the value is the tag's value.
     Tag,
+    /// thing name → thing group name.
+    ThingInGroup,
 }
 
 impl LinkKind {
+    #[cfg_attr(not(any(feature = "sqlite", feature = "postgres")), allow(dead_code))]
     pub(crate) fn as_str(self) -> &'static str {
         match self {
             Self::PolicyTarget => "policy-target",
@@ -58,6 +67,7 @@ impl LinkKind {
             Self::ThingAttribute => "thing-attribute",
             Self::ThingOfType => "thing-of-type",
             Self::Tag => "tag",
+            Self::ThingInGroup => "thing-in-group",
         }
     }
 }
@@ -322,6 +332,42 @@ pub(crate) fn ops(change: &Change) -> Vec<Op> {
             value,
         } => vec![link(LinkKind::Tag, resource_arn, key, value)],
         Change::Untagged { resource_arn, key } => vec![unlink(LinkKind::Tag, resource_arn, key)],
+        Change::ThingGroupCreated(row) => vec![put(Kind::ThingGroup, &row.thing_group_name, row)],
+        Change::ThingGroupDeleted { thing_group_name } => vec![Op::Delete {
+            kind: Kind::ThingGroup,
+            name: thing_group_name.clone(),
+        }],
+        Change::ThingAddedToGroup {
+            thing_name,
+            thing_group_name,
+        } => vec![link(
+            LinkKind::ThingInGroup,
+            thing_name,
+            thing_group_name,
+            "",
+        )],
+        Change::ThingRemovedFromGroup {
+            thing_name,
+            thing_group_name,
+        } => vec![unlink(LinkKind::ThingInGroup, thing_name, thing_group_name)],
+        Change::ProvisioningTemplateCreated(row) | Change::ProvisioningTemplateUpdated(row) => {
+            vec![put(Kind::ProvisioningTemplate, &row.template_name, row)]
+        }
+        Change::ProvisioningFailed(row) => {
+            vec![put(
+                Kind::ProvisioningFailure,
+                &row.certificate_id.to_string(),
+                row,
+            )]
+        }
+        Change::CertificateDeleted { certificate_id } => vec![Op::Delete {
+            kind: Kind::ProvisioningFailure,
+            name: certificate_id.to_string(),
+        }],
+        Change::ProvisioningTemplateDeleted { template_name } => vec![Op::Delete {
+            kind: Kind::ProvisioningTemplate,
+            name: template_name.clone(),
+        }],
         _ => Vec::new(),
     }
 }

@@ -69,6 +69,8 @@ RefusalCode = Literal[
     "UNKNOWN_SERVER_NAME",
     "NO_ACCOUNT",
     "STORE_UNAVAILABLE",
+    "PROVISIONED",
+    "PROVISIONING_FAILED",
 ]
 
 

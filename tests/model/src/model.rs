@@ -128,7 +128,7 @@ impl Model {
                     let same_subject = self
                         .cas
                         .keys()
-                        .any(|i| pool.cas[*i].cert.subject().der() == dev.cert.issuer().der());
+                        .any(|i| pool.cas[*i].cert.subject().matches(dev.cert.issuer()));
                     if !same_subject {
                         return STATE;
                     }
@@ -262,12 +262,12 @@ impl Model {
                 other => panic!("the model does not know the status {other:?}"),
             };
         }
-        // 3. Candidates by subject; a sent CA narrows them.
+        // 3. Candidates by subject (RFC 5280 §7.1 matching); a sent CA narrows them.
         let mut candidates: Vec<usize> = self
             .cas
             .keys()
             .copied()
-            .filter(|i| pool.cas[*i].cert.subject().der() == dev.cert.issuer().der())
+            .filter(|i| pool.cas[*i].cert.subject().matches(dev.cert.issuer()))
             .collect();
         if candidates.is_empty() {
             return refuse(RefusalReason::UnknownIssuer);

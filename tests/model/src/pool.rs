@@ -35,8 +35,9 @@ pub struct PoolDevice {
 
 /// The certificates operations use.
 ///
-/// CAs: 0 and 3 have the same subject and other keys (so 3's devices carry 0's issuer
-/// name: a bad signature when only 0 is registered); 2 expires 2026-07-01; 4 is never
+/// CAs: 0 and 3 have the same subject as RFC 5280 §7.1 compares names, encoded
+/// differently ("Model CA A", "model  CA a"), and other keys (so 3's devices name an
+/// issuer that matches 0: a bad signature when only 0 is registered); 2 expires 2026-07-01; 4 is never
 /// registered ([`REGISTRABLE_CAS`]).
 ///
 /// Devices: 0, 1 of CA 0; 2 of CA 1; 3 of CA 2; 4 of CA 3; 5 of CA 0 expiring
@@ -65,7 +66,7 @@ fn build_pool() -> Result<Pool, kit::Error> {
         ("Model CA A", NOT_AFTER),
         ("Model CA B", NOT_AFTER),
         ("Model CA C (short-lived)", (2026, 7, 1)),
-        ("Model CA A", NOT_AFTER),
+        ("model  CA a", NOT_AFTER),
         ("Model CA unregistered", NOT_AFTER),
     ] {
         let ca = kit::Ca::root(

@@ -14,7 +14,7 @@
 use jitr_testkit::rcgen::{DistinguishedName, DnType};
 use serde_json::{json, Value};
 
-use super::expect::ca_ok;
+use super::expect::{ca_ok, cert_arn, event_payload, topic};
 use super::json::{obj, J};
 use super::pki::{
     ca_params, leaf_params, sha256_hex, Ca, Cert, Eku, Error, Key, NOT_AFTER, NOT_BEFORE,
@@ -894,8 +894,160 @@ pub(crate) fn jitp() -> Result<J, Error> {
     );
 
     let previews = J::Arr(std::mem::take(&mut p.items));
+    provisioning_steps(&mut s, &d);
     let mut out = s.to_json();
     out.push("awsExampleSource", AWS_EXAMPLE_URL);
     out.push("previews", previews);
     Ok(out)
+}
+
+/// The registry steps of JITP: the first connection of a device under the CA with AWS's
+/// example template provisions it (thing, type, groups, policy, ACTIVE) in the same
+/// transaction as its registration, or records why not and leaves it pending.
+fn provisioning_steps(s: &mut Scenario, d: &Devices) {
+    let ca = &d.ca.cert.id;
+    s.step(
+        "create_thing_type",
+        obj! {"thingTypeName" => "lightBulb-versionA"},
+        obj! {"thingTypeName" => "lightBulb-versionA"},
+        "the thing type AWS's example template names",
+    );
+    for group in ["v1-lightbulbs", "DE"] {
+        s.step(
+            "create_thing_group",
+            obj! {"thingGroupName" => group},
+            obj! {"thingGroupName" => group},
+            "a thing group the example template names (DE: the device's C)",
+        );
+    }
+
+    // A device with every field: provisioned, refused once, then allowed.
+    let full = &d.full;
+    let pem = s.pem(full);
+    let now = s.now();
+    s.connect_raw(
+        vec![pem.clone()],
+        true,
+        obj! {
+            "allowed" => false,
+            "reason" => "PROVISIONED",
+            "certificateId" => &full.id,
+            "caCertificateId" => ca,
+            "topic" => topic(ca),
+            "event" => event_payload(&full.id, ca, now, now),
+        },
+        "first connection under the JITP CA: registered and provisioned in one transaction, refused (the device connects again)",
+    );
+    s.step(
+        "describe_certificate",
+        obj! {"certificateId" => &full.id},
+        obj! {"certificateDescription" => obj! {"status" => "ACTIVE", "caCertificateId" => ca}},
+        "the template's certificate resource set it ACTIVE",
+    );
+    s.step(
+        "describe_thing",
+        obj! {"thingName" => "sensor-0001"},
+        obj! {
+            "thingName" => "sensor-0001",
+            "thingTypeName" => "lightBulb-versionA",
+            "attributes" => obj! {"serialNumber" => "SN-0001", "version" => "v1"},
+            "version" => 1i64,
+        },
+        "the thing is named by the CN, typed, with the subject's serialNumber",
+    );
+    s.step(
+        "list_thing_groups_for_thing",
+        obj! {"thingName" => "sensor-0001"},
+        obj! {"thingGroups" => vec![
+            obj! {"groupName" => "DE", "groupArn" => "arn:aws:iot:us-east-1:123456789012:thinggroup/DE"},
+            obj! {"groupName" => "v1-lightbulbs", "groupArn" => "arn:aws:iot:us-east-1:123456789012:thinggroup/v1-lightbulbs"},
+        ]},
+        "in the fixed group and the group of its country",
+    );
+    s.step(
+        "list_thing_principals",
+        obj! {"thingName" => "sensor-0001"},
+        obj! {"principals" => vec![cert_arn(&full.id)]},
+        "the certificate is the thing's principal",
+    );
+    s.list_policies(
+        &full.id,
+        &[&sha256_hex(AWS_EXAMPLE_POLICY.as_bytes())],
+        "the template's inline policy, named by the SHA-256 of its document, is attached",
+    );
+    s.connect_raw(
+        vec![pem],
+        true,
+        super::scenario::decision(true, None, Some(full.id.clone()), Some(ca.clone())),
+        "the second connection is allowed",
+    );
+
+    // A device without C: registered, not provisioned, and why.
+    let bare = &d.no_country;
+    let pem = s.pem(bare);
+    let now = s.now();
+    s.connect_raw(
+        vec![pem.clone()],
+        true,
+        obj! {
+            "allowed" => false,
+            "reason" => "PROVISIONING_FAILED",
+            "certificateId" => &bare.id,
+            "caCertificateId" => ca,
+            "topic" => topic(ca),
+            "event" => event_payload(&bare.id, ca, now, now),
+        },
+        "no C in the subject: the template cannot run; the certificate is registered PENDING_ACTIVATION all the same",
+    );
+    s.step(
+        "describe_provisioning_failure",
+        obj! {"certificateId" => &bare.id},
+        obj! {
+            "certificateId" => &bare.id,
+            "caCertificateId" => ca,
+            "code" => "MISSING_PARAMETER",
+            "parameter" => C,
+            "certificateField" => FIELD_C,
+        },
+        "jitr records why (AWS only counts it in a metric)",
+    );
+    s.step(
+        "describe_certificate",
+        obj! {"certificateId" => &bare.id},
+        obj! {"certificateDescription" => obj! {"status" => "PENDING_ACTIVATION"}},
+        "nothing of the template was written: the certificate is pending",
+    );
+    s.step(
+        "list_things",
+        obj! {},
+        obj! {"things" => vec![obj! {
+            "thingName" => "sensor-0001",
+            "thingTypeName" => "lightBulb-versionA",
+            "thingArn" => "arn:aws:iot:us-east-1:123456789012:thing/sensor-0001",
+            "attributes" => obj! {"serialNumber" => "SN-0001", "version" => "v1"},
+            "version" => 1i64,
+        }]},
+        "no thing for the failed device",
+    );
+    s.step(
+        "describe_provisioning_failure",
+        obj! {"certificateId" => &full.id},
+        obj! {"error" => "ResourceNotFoundException"},
+        "a provisioned certificate has no failure",
+    );
+    let registered = now;
+    let now = s.now();
+    s.connect_raw(
+        vec![pem],
+        true,
+        obj! {
+            "allowed" => false,
+            "reason" => "PENDING_ACTIVATION",
+            "certificateId" => &bare.id,
+            "caCertificateId" => ca,
+            "topic" => topic(ca),
+            "event" => event_payload(&bare.id, ca, now, registered),
+        },
+        "connecting again: a pending certificate (the template does not run twice)",
+    );
 }

@@ -43,6 +43,11 @@ impl Scenario {
         c.pem.clone()
     }
 
+    /// The scenario's clock: the time of the next step.
+    pub(crate) fn now(&self) -> i64 {
+        self.now
+    }
+
     /// Moves the clock forward to `t` (never backwards).
     pub(crate) fn jump_to(&mut self, t: i64) {
         assert!(t >= self.now, "time must not go backwards in {}", self.name);

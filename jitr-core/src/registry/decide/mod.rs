@@ -57,7 +57,7 @@ impl Registry {
         now: Timestamp,
     ) -> Decision {
         // 1. Bounds, before anything is parsed.
-        let leaf = match check_bounds(chain) {
+        let leaf = match check_bounds(chain, MAX_CHAIN_LEN) {
             Ok(leaf) => leaf,
             Err(d) => return d,
         };
@@ -99,22 +99,66 @@ impl Registry {
             transfer_data: None,
             meta: Meta::new(now),
         };
+        // A CA with a registration config provisions the device in the same commit
+        // (behaviour §13): all of it, or the registration alone and why not.
+        let leaf_cert = if ca.jitp {
+            match crate::cert::Certificate::from_der(leaf) {
+                Ok(c) => Some(c),
+                Err(e) => {
+                    return refuse(RefusalReason::MalformedCertificate {
+                        detail: e.message(),
+                    })
+                }
+            }
+        } else {
+            None
+        };
         let outcome = self.commit(|r| match r.certificate(&self.scope, &leaf_id)? {
-            Some(existing) => Ok((Some(existing), Vec::new())),
-            None => Ok((None, vec![Change::CertificateRegistered(row.clone())])),
+            Some(existing) => Ok((Known(existing), Vec::new())),
+            None => {
+                let mut changes = vec![Change::CertificateRegistered(row.clone())];
+                let Some(cert) = &leaf_cert else {
+                    return Ok((Registered(None), changes));
+                };
+                let ca_row = r
+                    .ca(&self.scope, &ca.id)?
+                    .ok_or_else(|| Self::ca_not_found(&ca.id))?;
+                match self.provision(r, &ca_row, cert, &row, now)? {
+                    Ok((more, done)) => {
+                        changes.extend(more);
+                        Ok((Registered(Some(Ok(done))), changes))
+                    }
+                    Err(failure) => {
+                        changes.push(Self::failure_change(failure.clone(), leaf_id, ca.id, now));
+                        Ok((Registered(Some(Err(failure))), changes))
+                    }
+                }
+            }
         });
         match outcome {
-            Ok(None) => {
+            Ok(Registered(provisioned)) => {
                 let event = RegistrationEvent::new(leaf_id, ca.id, self.scope.account(), now, now);
                 self.publish(&event);
+                let refusal = match provisioned {
+                    None => RefusalReason::RegisteredPendingActivation,
+                    Some(Ok(done)) => RefusalReason::Provisioned {
+                        thing_name: done.thing_name,
+                        policy_names: done.policy_names,
+                        status: done.status,
+                    },
+                    Some(Err(failure)) => RefusalReason::ProvisioningFailed {
+                        code: failure.code,
+                        detail: failure.message,
+                    },
+                };
                 Decision {
                     certificate_id: Some(leaf_id),
                     ca_certificate_id: Some(ca.id),
-                    refusal: Some(RefusalReason::RegisteredPendingActivation),
+                    refusal: Some(refusal),
                     event: Some(event),
                 }
             }
-            Ok(Some(existing)) => self.decide_status(
+            Ok(Known(existing)) => self.decide_status(
                 &leaf_id,
                 existing.ca_certificate_id,
                 existing.status,
@@ -146,7 +190,7 @@ impl Registry {
         route: Route<'_>,
         now: Timestamp,
     ) -> Result<(), Decision> {
-        let leaf = check_bounds(chain)?;
+        let leaf = check_bounds(chain, MAX_CHAIN_LEN)?;
         let leaf_id = CertificateId::of_der(leaf);
         if super::read(self.caches.shard(&leaf_id))
             .hot(&leaf_id)
@@ -234,11 +278,13 @@ impl Registry {
         now: Timestamp,
     ) -> Result<(CaSnapshot, crate::time::Validity), Decision> {
         let refuse = |reason| Decision::refuse(reason).with_ids(*leaf_id, None);
-        // 3. Read the leaf; the registered CAs named by its issuer are the candidates.
+        // 3. Read the leaf; the registered CAs whose subject matches its issuer (RFC 5280
+        // §7.1, prepared once here) are the candidates.
         let parsed =
             Leaf::parse(leaf, self.config.accept_v1_device_certificates).map_err(refuse)?;
+        let issuer = parsed.issuer_key();
         let index = &self.caches.ca_index;
-        if index.candidates(parsed.issuer()).is_empty() {
+        if index.candidates(&issuer).is_empty() {
             return Err(refuse(RefusalReason::UnknownIssuer));
         }
         // 4. Without the CA in the chain, AWS needs SNI to find the account. Checked
@@ -248,7 +294,7 @@ impl Registry {
             return Err(refuse(RefusalReason::SniRequired));
         }
         // 5. Path validation against each candidate alone.
-        let ca = path::verify_leaf(&parsed, chain, PathOptions::default(), now, index)
+        let ca = path::verify_leaf(&parsed, &issuer, chain, PathOptions::default(), now, index)
             .map(|c| CaSnapshot::from(&*c))
             .map_err(refuse)?;
         let validity = match &parsed {
@@ -265,15 +311,17 @@ impl Registry {
     }
 }
 
-/// Bounds the work before anything is parsed: the chain's length and each certificate's
-/// size. Returns the leaf.
+/// Bounds the work before anything is parsed: the chain's length (at most `max_len`
+/// certificates; the decision's is [`MAX_CHAIN_LEN`]) and each certificate's size.
+/// Returns the leaf.
 fn check_bounds<'a, 'b>(
     chain: &'a [CertificateDer<'b>],
+    max_len: usize,
 ) -> Result<&'a CertificateDer<'b>, Decision> {
     let Some(leaf) = chain.first() else {
         return Err(Decision::refuse(RefusalReason::NoCertificate));
     };
-    if chain.len() > MAX_CHAIN_LEN {
+    if chain.len() > max_len {
         return Err(Decision::refuse(RefusalReason::ChainTooLong {
             len: chain.len(),
         }));
@@ -291,6 +339,15 @@ fn check_bounds<'a, 'b>(
     Ok(leaf)
 }
 
+/// What the registration's transaction found.
+enum Registration {
+    /// Another connection or node registered the certificate first.
+    Known(crate::store::CertRow),
+    /// This one registered it (and, for a JITP CA, provisioned it or not).
+    Registered(Option<Result<super::Provisioned, super::provisioning::ProvisioningFailureRow>>),
+}
+use Registration::{Known, Registered};
+
 /// What the decision needs of the CA after the snapshot guard is dropped.
 struct CaSnapshot {
     id: CertificateId,
@@ -298,6 +355,7 @@ struct CaSnapshot {
     auto_registration: AutoRegistrationStatus,
     mode: CertificateMode,
     validity: crate::time::Validity,
+    jitp: bool,
 }
 
 impl From<&CaEntry> for CaSnapshot {
@@ -308,6 +366,7 @@ impl From<&CaEntry> for CaSnapshot {
             auto_registration: c.auto_registration,
             mode: c.mode,
             validity: c.validity,
+            jitp: c.jitp,
         }
     }
 }

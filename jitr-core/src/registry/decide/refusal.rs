@@ -156,6 +156,25 @@ pub enum RefusalReason {
     },
     /// No SNI was sent and there is no default account.
     NoAccount,
+    /// The unknown certificate was registered and its CA's provisioning template ran:
+    /// the thing, policies and status it made. The first connection is refused, as on
+    /// AWS; the device connects again.
+    Provisioned {
+        /// The thing it made or updated, if the template has one.
+        thing_name: Option<String>,
+        /// The policies it attached.
+        policy_names: Vec<String>,
+        /// The certificate's status now (`ACTIVE` unless the template says otherwise).
+        status: crate::status::CertificateStatus,
+    },
+    /// The unknown certificate was registered `PENDING_ACTIVATION`, but its CA's
+    /// provisioning template could not provision it: why (AWS says nothing).
+    ProvisioningFailed {
+        /// A stable code, e.g. `MISSING_PARAMETER`.
+        code: String,
+        /// What is missing or wrong, and where.
+        detail: String,
+    },
     /// The store cannot be reached: a new certificate cannot be registered (and, with
     /// [`StoreOutage::RefuseAll`](crate::StoreOutage), no certificate is admitted).
     StoreUnavailable,
@@ -191,6 +210,8 @@ impl RefusalReason {
         "UNKNOWN_SERVER_NAME",
         "NO_ACCOUNT",
         "STORE_UNAVAILABLE",
+        "PROVISIONED",
+        "PROVISIONING_FAILED",
     ];
 
     /// The stable machine code, e.g. `"UNKNOWN_ISSUER"`.
@@ -222,6 +243,8 @@ impl RefusalReason {
             Self::UnknownServerName { .. } => "UNKNOWN_SERVER_NAME",
             Self::NoAccount => "NO_ACCOUNT",
             Self::StoreUnavailable => "STORE_UNAVAILABLE",
+            Self::Provisioned { .. } => "PROVISIONED",
+            Self::ProvisioningFailed { .. } => "PROVISIONING_FAILED",
         }
     }
 
@@ -274,6 +297,14 @@ impl RefusalReason {
                 crate::id::truncate_for_message(server_name)
             ),
             Self::NoAccount => "the client sent no SNI and there is no default account".into(),
+            Self::Provisioned { thing_name, policy_names, status } => format!(
+                "the certificate was unknown and its CA provisions devices: it was registered, then its template made {}, attached {} and set it {status}; connect again",
+                thing_name.as_deref().map_or_else(|| "no thing".to_string(), |t| format!("the thing {t}")),
+                if policy_names.is_empty() { "no policy".to_string() } else { format!("the policies {}", policy_names.join(", ")) }
+            ),
+            Self::ProvisioningFailed { code, detail } => format!(
+                "the certificate was registered PENDING_ACTIVATION, but its CA's provisioning template could not provision it ({code}): {detail}"
+            ),
             Self::StoreUnavailable => "the registry's store cannot be reached: the certificate cannot be registered now; the device may retry".into(),
         }
     }
@@ -351,6 +382,15 @@ mod codes_tests {
             },
             NoAccount,
             StoreUnavailable,
+            Provisioned {
+                thing_name: None,
+                policy_names: Vec::new(),
+                status: crate::status::CertificateStatus::Active,
+            },
+            ProvisioningFailed {
+                code: String::new(),
+                detail: String::new(),
+            },
         ];
         for r in &all {
             match r {
@@ -379,7 +419,9 @@ mod codes_tests {
                 | InvalidCertificate { .. }
                 | UnknownServerName { .. }
                 | NoAccount
-                | StoreUnavailable => {}
+                | StoreUnavailable
+                | Provisioned { .. }
+                | ProvisioningFailed { .. } => {}
             }
         }
         all

@@ -1,0 +1,387 @@
+//! The operations on thing groups and provisioning templates, in boto3's names, and
+//! jitr's `describe_provisioning_failure`.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::resources::{token_value, Token};
+use super::{id_arg, parse, to_value};
+use crate::registry::{AttributePayload, Registry, Tag};
+use crate::time::Timestamp;
+use crate::Error;
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct GroupProperties {
+    thing_group_description: Option<String>,
+    attribute_payload: Option<GroupAttributes>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct GroupAttributes {
+    #[serde(default)]
+    attributes: BTreeMap<String, String>,
+    merge: Option<bool>,
+}
+
+pub(super) fn create_thing_group(
+    reg: &Registry,
+    p: &Value,
+    now: Timestamp,
+) -> Result<Value, Error> {
+    #[derive(Deserialize)]
+    #[serde(rename_all = "camelCase", deny_unknown_fields)]
+    struct A {
+        thing_group_name: String,
+        parent_group_name: Option<String>,
+        thing_group_properties: Option<GroupProperties>,
+        tags: Option<Vec<Tag>>,
+    }
+    let a: A = parse(p)?;
+    let (description, attributes) = match a.thing_group_properties {
+        Some(props) => (
+            props.thing_group_description,
+            props.attribute_payload.map(|p| AttributePayload {
+                attributes: p.attributes,
+                merge: p.merge.unwrap_or(false),
+            }),
+        ),
+        None => (None, None),
+    };
+    let out = reg.create_thing_group(
+        &a.thing_group_name,
+        a.parent_group_name.as_deref(),
+        description.as_deref(),
+        &attributes.unwrap_or_default(),
+        now,
+    )?;
+    if let Some(tags) = a.tags.filter(|t| !t.is_empty()) {
+        reg.tag_resource(&out.group_arn, &tags)?;
+    }
+    let d = reg.describe_thing_group(&a.thing_group_name)?;
+    Ok(json!({
+        "thingGroupName": d.thing_group_name,
+        "thingGroupArn": d.thing_group_arn,
+        "thingGroupId": d.thing_group_id,
+    }))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct GroupName {
+    thing_group_name: String,
+}
+
+pub(super) fn describe_thing_group(
+    reg: &Registry,
+    p: &Value,
+    _: Timestamp,
+) -> Result<Value, Error> {
+    let a: GroupName = parse(p)?;
+    to_value(&reg.describe_thing_group(&a.thing_group_name)?)
+}
+
+pub(super) fn delete_thing_group(reg: &Registry, p: &Value, _: Timestamp) -> Result<Value, Error> {
+    #[derive(Deserialize)]
+    #[serde(rename_all = "camelCase", deny_unknown_fields)]
+    struct A {
+        thing_group_name: String,
+        expected_version: Option<u64>,
+    }
+    let a: A = parse(p)?;
+    reg.delete_thing_group(&a.thing_group_name, a.expected_version)?;
+    Ok(json!({}))
+}
+
+pub(super) fn list_thing_groups(reg: &Registry, p: &Value, _: Timestamp) -> Result<Value, Error> {
+    #[derive(Deserialize)]
+    #[serde(rename_all = "camelCase", deny_unknown_fields)]
+    struct A {
+        next_token: Option<String>,
+        max_results: Option<i64>,
+        parent_group: Option<String>,
+        name_prefix_filter: Option<String>,
+        recursive: Option<bool>,
+    }
+    let a: A = parse(p)?;
+    let req = Token {
+        next_token: a.next_token,
+        max_results: a.max_results,
+    }
+    .request()?;
+    token_value(
+        reg.list_thing_groups(
+            a.parent_group.as_deref(),
+            a.name_prefix_filter.as_deref(),
+            a.recursive.unwrap_or(true),
+            &req,
+        )?,
+        "thingGroups",
+    )
+}
+
+/// A thing and a group, each by name or ARN (AddThingToThingGroup,
+/// RemoveThingFromThingGroup).
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct Membership {
+    thing_group_name: Option<String>,
+    thing_group_arn: Option<String>,
+    thing_name: Option<String>,
+    thing_arn: Option<String>,
+    override_dynamic_groups: Option<bool>,
+}
+
+impl Membership {
+    fn names(self, reg: &Registry) -> Result<(String, String), Error> {
+        let pick =
+            |name: Option<String>, arn: Option<String>, kind: &str, what: &str| match (name, arn) {
+                (Some(n), _) => Ok(n),
+                (None, Some(arn)) => match reg.scope().parse_arn(&arn) {
+                    Some((k, n)) if k == kind => Ok(n.to_string()),
+                    _ => Err(Error::InvalidRequest(format!(
+                        "{:?} is not a {what} ARN of this account and region",
+                        crate::id::truncate_for_message(&arn)
+                    ))),
+                },
+                (None, None) => Err(Error::InvalidRequest(format!(
+                    "give the {what} by name or ARN"
+                ))),
+            };
+        let group = pick(
+            self.thing_group_name,
+            self.thing_group_arn,
+            "thinggroup",
+            "thing group",
+        )?;
+        let thing = pick(self.thing_name, self.thing_arn, "thing", "thing")?;
+        Ok((group, thing))
+    }
+}
+
+pub(super) fn add_thing_to_thing_group(
+    reg: &Registry,
+    p: &Value,
+    _: Timestamp,
+) -> Result<Value, Error> {
+    let a: Membership = parse(p)?;
+    if a.override_dynamic_groups == Some(true) {
+        return Err(Error::InvalidRequest(
+            "jitr has static thing groups only; overrideDynamicGroups does not apply".into(),
+        ));
+    }
+    let (group, thing) = a.names(reg)?;
+    reg.add_thing_to_thing_group(&group, &thing)?;
+    Ok(json!({}))
+}
+
+pub(super) fn remove_thing_from_thing_group(
+    reg: &Registry,
+    p: &Value,
+    _: Timestamp,
+) -> Result<Value, Error> {
+    let a: Membership = parse(p)?;
+    if a.override_dynamic_groups.is_some() {
+        return Err(Error::InvalidRequest(
+            "invalid parameters: unknown field `overrideDynamicGroups`".into(),
+        ));
+    }
+    let (group, thing) = a.names(reg)?;
+    reg.remove_thing_from_thing_group(&group, &thing)?;
+    Ok(json!({}))
+}
+
+pub(super) fn list_thing_groups_for_thing(
+    reg: &Registry,
+    p: &Value,
+    _: Timestamp,
+) -> Result<Value, Error> {
+    #[derive(Deserialize)]
+    #[serde(rename_all = "camelCase", deny_unknown_fields)]
+    struct A {
+        thing_name: String,
+        next_token: Option<String>,
+        max_results: Option<i64>,
+    }
+    let a: A = parse(p)?;
+    let req = Token {
+        next_token: a.next_token,
+        max_results: a.max_results,
+    }
+    .request()?;
+    token_value(
+        reg.list_thing_groups_for_thing(&a.thing_name, &req)?,
+        "thingGroups",
+    )
+}
+
+pub(super) fn list_things_in_thing_group(
+    reg: &Registry,
+    p: &Value,
+    _: Timestamp,
+) -> Result<Value, Error> {
+    #[derive(Deserialize)]
+    #[serde(rename_all = "camelCase", deny_unknown_fields)]
+    struct A {
+        thing_group_name: String,
+        recursive: Option<bool>,
+        next_token: Option<String>,
+        max_results: Option<i64>,
+    }
+    let a: A = parse(p)?;
+    if a.recursive == Some(true) {
+        return Err(Error::InvalidRequest(
+            "jitr lists a group's own things; recursive is not supported".into(),
+        ));
+    }
+    let req = Token {
+        next_token: a.next_token,
+        max_results: a.max_results,
+    }
+    .request()?;
+    token_value(
+        reg.list_things_in_thing_group(&a.thing_group_name, &req)?,
+        "things",
+    )
+}
+
+/// A pre-provisioning hook: jitr runs none, so one given is refused.
+fn no_hook(hook: Option<&Value>) -> Result<(), Error> {
+    match hook {
+        None => Ok(()),
+        Some(_) => Err(Error::InvalidRequest(
+            "jitr runs JITP templates, which have no pre-provisioning hook".into(),
+        )),
+    }
+}
+
+pub(super) fn create_provisioning_template(
+    reg: &Registry,
+    p: &Value,
+    now: Timestamp,
+) -> Result<Value, Error> {
+    #[derive(Deserialize)]
+    #[serde(rename_all = "camelCase", deny_unknown_fields)]
+    struct A {
+        template_name: String,
+        description: Option<String>,
+        template_body: String,
+        enabled: Option<bool>,
+        provisioning_role_arn: String,
+        pre_provisioning_hook: Option<Value>,
+        tags: Option<Vec<Tag>>,
+        #[serde(rename = "type")]
+        template_type: Option<String>,
+    }
+    let a: A = parse(p)?;
+    no_hook(a.pre_provisioning_hook.as_ref())?;
+    let arn = reg.create_provisioning_template(
+        &a.template_name,
+        a.description.as_deref(),
+        &a.template_body,
+        a.enabled.unwrap_or(false),
+        &a.provisioning_role_arn,
+        a.template_type.as_deref(),
+        now,
+    )?;
+    if let Some(tags) = a.tags.filter(|t| !t.is_empty()) {
+        reg.tag_resource(&arn, &tags)?;
+    }
+    Ok(json!({"templateArn": arn, "templateName": a.template_name, "defaultVersionId": 1}))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct TemplateName {
+    template_name: String,
+}
+
+pub(super) fn describe_provisioning_template(
+    reg: &Registry,
+    p: &Value,
+    _: Timestamp,
+) -> Result<Value, Error> {
+    let a: TemplateName = parse(p)?;
+    to_value(&reg.describe_provisioning_template(&a.template_name)?)
+}
+
+pub(super) fn list_provisioning_templates(
+    reg: &Registry,
+    p: &Value,
+    _: Timestamp,
+) -> Result<Value, Error> {
+    let a: Token = parse(p)?;
+    token_value(reg.list_provisioning_templates(&a.request()?)?, "templates")
+}
+
+pub(super) fn update_provisioning_template(
+    reg: &Registry,
+    p: &Value,
+    now: Timestamp,
+) -> Result<Value, Error> {
+    #[derive(Deserialize)]
+    #[serde(rename_all = "camelCase", deny_unknown_fields)]
+    struct A {
+        template_name: String,
+        description: Option<String>,
+        enabled: Option<bool>,
+        default_version_id: Option<u64>,
+        provisioning_role_arn: Option<String>,
+        pre_provisioning_hook: Option<Value>,
+        remove_pre_provisioning_hook: Option<bool>,
+    }
+    let a: A = parse(p)?;
+    no_hook(a.pre_provisioning_hook.as_ref())?;
+    let _ = a.remove_pre_provisioning_hook; // there is none to remove
+    reg.update_provisioning_template(
+        &a.template_name,
+        a.description.as_deref(),
+        a.enabled,
+        a.default_version_id,
+        a.provisioning_role_arn.as_deref(),
+        now,
+    )?;
+    Ok(json!({}))
+}
+
+pub(super) fn delete_provisioning_template(
+    reg: &Registry,
+    p: &Value,
+    _: Timestamp,
+) -> Result<Value, Error> {
+    let a: TemplateName = parse(p)?;
+    reg.delete_provisioning_template(&a.template_name)?;
+    Ok(json!({}))
+}
+
+/// jitr's extension: why provisioning left a certificate `PENDING_ACTIVATION`.
+pub(super) fn describe_provisioning_failure(
+    reg: &Registry,
+    p: &Value,
+    _: Timestamp,
+) -> Result<Value, Error> {
+    #[derive(Deserialize)]
+    #[serde(rename_all = "camelCase", deny_unknown_fields)]
+    struct A {
+        certificate_id: String,
+    }
+    let a: A = parse(p)?;
+    let f = reg.describe_provisioning_failure(&id_arg(&a.certificate_id)?)?;
+    let mut out = json!({
+        "certificateId": f.certificate_id.to_string(),
+        "caCertificateId": f.ca_certificate_id.to_string(),
+        "code": f.code,
+        "message": f.message,
+        "creationDate": f.at.unix_secs_f64(),
+    });
+    if let Some(p) = f.parameter {
+        out["parameter"] = Value::String(p);
+    }
+    if let Some(c) = f.certificate_field {
+        out["certificateField"] = Value::String(c);
+    }
+    Ok(out)
+}
