@@ -59,6 +59,8 @@ pub const TARGETS: &[(&str, Body)] = &[
     ("template", template),
     ("pkcs7", pkcs7),
     ("policy", policy),
+    ("state", state),
+    ("mqtt", mqtt),
 ];
 
 /// The shared vector file whose CAs make the fixed registry of `decide`, `register_ca`
@@ -751,4 +753,66 @@ pub fn p7b(certs: &[&[u8]]) -> Vec<u8> {
 /// [`policy_fuzz`]).
 pub fn policy(data: &[u8]) {
     policy_fuzz::run(data);
+}
+
+/// `state`: an account's state as the stores keep it and `export_state` writes it (the
+/// rows a migration reads back). Reading never panics; a refusal is one of the core's
+/// typed errors and builds nothing; a state that loads exports a state that loads again
+/// to the same export.
+pub fn state(data: &[u8]) {
+    use jitr_core::{Error, Registry, RegistryConfig, RegistryState};
+    let text = String::from_utf8_lossy(data);
+    let typed = |e: &Error| assert!(Error::CODES.contains(&e.code()), "{e:?}");
+    let state = match RegistryState::from_json(&text) {
+        Ok(s) => s,
+        Err(e) => return typed(&e),
+    };
+    let registry = match Registry::from_state(&state, RegistryConfig::default()) {
+        Ok(r) => r,
+        Err(e) => return typed(&e),
+    };
+    let out = registry.export_state().expect("a loaded state exports");
+    let again = Registry::from_state(&out, RegistryConfig::default())
+        .expect("an exported state loads");
+    assert_eq!(again.export_state().expect("it exports"), out);
+}
+
+/// The gateway's MQTT framing (`jitr-core/examples/gateway/mqtt.rs`, included as is):
+/// whatever bytes a device sends, reading packets never panics, never reads past a
+/// packet's bound, and ends with a typed error or the end of the stream.
+#[allow(dead_code, unreachable_pub, clippy::all)]
+#[path = "../../jitr-core/examples/gateway/mqtt.rs"]
+mod gateway_mqtt;
+
+/// `mqtt`: the gateway's MQTT reader over arbitrary bytes (see [`gateway_mqtt`]).
+pub fn mqtt(data: &[u8]) {
+    use gateway_mqtt::{FrameReader, ReadError, MAX_PACKET};
+    thread_local! {
+        static RT: tokio::runtime::Runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .expect("a current-thread runtime");
+    }
+    RT.with(|rt| {
+        rt.block_on(async {
+            let mut stream = data;
+            let mut reader = FrameReader::default();
+            let (version, first) = match reader.read_connect(&mut stream).await {
+                Ok(v) => v,
+                Err(ReadError::TooLarge(n)) => return assert!(n > MAX_PACKET),
+                Err(_) => return,
+            };
+            let mut read = first.raw.len();
+            for _ in 0..1024 {
+                match reader.read(&mut stream, version).await {
+                    Ok(frame) => {
+                        assert!(frame.raw.len() <= MAX_PACKET + 5);
+                        read += frame.raw.len();
+                        assert!(read <= data.len(), "read past the input");
+                    }
+                    Err(ReadError::TooLarge(n)) => return assert!(n > MAX_PACKET),
+                    Err(_) => return,
+                }
+            }
+        })
+    })
 }
