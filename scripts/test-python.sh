@@ -5,7 +5,8 @@
 #   2. a virtual environment holding only the test tools (target/py-wheel-venv, made if
 #      missing, or afresh with JITR_FRESH_VENV=1) — pytest, mypy, and what the tests use as
 #      independent implementations: `cryptography` (makes CRLs), boto3/botocore and
-#      `moto[iot]` (a mocked boto3 `iot` client) — into which the wheel is installed with
+#      `moto[iot]` (a mocked boto3 `iot` client), paho-mqtt (the handler's subscriber mode,
+#      tested against Debian's mosquitto, installed when missing) — into which the wheel is installed with
 #      pip (any previous jitr-iot uninstalled first);
 #   3. pytest on jitr-py/tests against the installed wheel, `mypy --strict` on the
 #      package's Python sources, the tests, examples and benchmark, and `mypy.stubtest` on
@@ -34,7 +35,13 @@ else
   step "the test venv ($venv): test tools only, never a source or editable jitr"
 fi
 py=$venv/bin/python
-"$py" -m pip install -q "pytest>=7" "mypy>=1.10" "cryptography>=42" "moto[iot]>=5" boto3
+"$py" -m pip install -q "pytest>=7" "mypy>=1.10" "cryptography>=42" "moto[iot]>=5" boto3 "paho-mqtt>=2,<3"
+# The handler's subscriber test runs a real broker: Debian's mosquitto.
+if ! [ -x /usr/sbin/mosquitto ] && ! command -v mosquitto >/dev/null 2>&1; then
+  sudo=""; [ "$(id -u)" = 0 ] || sudo=sudo
+  $sudo apt-get update -qq
+  $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends mosquitto >/dev/null
+fi
 echo "venv and test tools in $((SECONDS - tools_start))s"
 
 step "pip install $(basename "$wheel")"

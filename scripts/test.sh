@@ -31,7 +31,7 @@ cargo test --locked --workspace --exclude jitr-wasm --exclude jitr-py --all-feat
 # The registry's tests and the shared vectors again, on each durable store: a fresh
 # SQLite file, then a fresh PostgreSQL schema, per registry.
 registry_tests=(-p jitr-core --test registry --test decide --test precedence --test tls
-  --test handler --test handler_scenarios --test resources -p jitr-tests --test vectors)
+  --test handler --test handler_scenarios --test resources --test issuing -p jitr-tests --test vectors)
 for store in sqlite "$JITR_PG_URL"; do
   step "rust: registry tests and shared vectors on ${store%%:*}"
   JITR_TEST_STORE=$store cargo test --locked --all-features "${registry_tests[@]}" 2>&1 | tee -a "$log"
@@ -54,8 +54,13 @@ else
   echo "SKIP advisories: the RustSec database cannot be fetched (github.com unreachable) and none was fetched before; run 'cargo deny check advisories' where GitHub is reachable" >&2
 fi
 
-step "the gateway demo (real TLS + MQTT on 127.0.0.1; exits non-zero if a step misbehaves)"
-cargo run --locked -q -p jitr-core --example gateway
+step "the gateway story (mosquitto, the gateway, the handler process, real MQTT clients on 127.0.0.1; exits non-zero if a step misbehaves)"
+. scripts/lib/mosquitto.sh
+mosquitto_install
+cargo run --locked -q -p jitr-core --all-features --example gateway
+
+step "the gateway's tests (scripts/test-gateway.sh: mosquitto, the PostgreSQL above, 127.0.0.1 only)"
+scripts/test-gateway.sh 2>&1 | tee -a "$log"
 
 step "shared vectors: regenerate and compare"
 cargo run --locked -q -p jitr-tests --bin gen-vectors

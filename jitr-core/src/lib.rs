@@ -126,6 +126,8 @@ pub use directory::{Directory, Routed, Router};
 pub use error::{CertificateError, CertificateErrorKind, Error, InternalError, ResourceKind};
 pub use event::{registration_topic, EventSink, RegistrationEvent};
 pub use id::CertificateId;
+#[cfg(feature = "tooling")]
+pub use registry::CreateKeysAndCertificateResponse;
 pub use registry::{
     check_verification_certificate, preflight, validate_policy_document, validate_policy_name,
     AttachedPolicy, CaCertificateDescription, CaCertificateState, CaCertificateSummary,
@@ -145,8 +147,9 @@ pub use registry::{
     MAX_POLICY_VERSIONS, MAX_TAGS, MAX_THING_ATTRIBUTES,
 };
 pub use registry::{
-    GroupNameAndArn, ProvisioningFailureRow, ProvisioningTemplateDescription,
-    ProvisioningTemplateRow, ProvisioningTemplateSummary, ThingGroupDescription, ThingGroupRow,
+    EndpointRow, GroupNameAndArn, IssuerRow, ProvisioningFailureRow,
+    ProvisioningTemplateDescription, ProvisioningTemplateRow, ProvisioningTemplateSummary,
+    ThingGroupDescription, ThingGroupRow,
 };
 pub use scope::Scope;
 pub use status::{

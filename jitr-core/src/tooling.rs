@@ -285,6 +285,11 @@ impl GeneratedCertificate {
         self.certificate.to_pem()
     }
 
+    /// The public key as PEM (`-----BEGIN PUBLIC KEY-----`).
+    pub fn public_key_pem(&self) -> String {
+        self.key.public_key_pem()
+    }
+
     /// The private key as PEM (PKCS#8, `-----BEGIN PRIVATE KEY-----`).
     pub fn private_key_pem(&self) -> String {
         self.key.serialize_pem()
@@ -387,6 +392,132 @@ pub fn issue_certificate(
         .signed_by(&key, &issuer.issuer()?)
         .map_err(|e| failed("sign the device certificate", e))?;
     finish(cert.der(), key)
+}
+
+/// The Common Name of the certificates AWS IoT issues itself
+/// (CreateKeysAndCertificate, CreateCertificateFromCsr).
+pub const ISSUED_COMMON_NAME: &str = "AWS IoT Certificate";
+
+/// The `notAfter` of the certificates AWS IoT issues itself: 2049-12-31T23:59:59Z.
+pub const ISSUED_NOT_AFTER: Timestamp = Timestamp::from_unix_secs(2_524_607_999);
+
+/// The largest CSR [`issue_from_csr`] reads, in bytes of PEM.
+pub const MAX_CSR_PEM_LEN: usize = 16 * 1024;
+
+/// The parameters of a certificate an account's issuing CA signs, as AWS IoT's own CA
+/// does: Common Name `AWS IoT Certificate`, valid from `not_before` until 2049-12-31,
+/// key usage digitalSignature, no extended key usage.
+fn issued_params(not_before: Timestamp) -> Result<CertificateParams, Error> {
+    let days = (ISSUED_NOT_AFTER.unix_secs() - not_before.unix_secs()) / 86_400;
+    let days = u32::try_from(days)
+        .ok()
+        .filter(|d| *d >= 1)
+        .ok_or_else(|| {
+            Error::InvalidRequest(
+                "the clock is past 2049: jitr cannot issue a certificate valid until 2049-12-31"
+                    .into(),
+            )
+        })?;
+    let mut params = CertificateOptions {
+        valid_days: days,
+        ..CertificateOptions::new(not_before)
+    }
+    .params(ISSUED_COMMON_NAME)?;
+    params.not_after = x509_parser::time::ASN1Time::from_timestamp(ISSUED_NOT_AFTER.unix_secs())
+        .map(|t| t.to_datetime())
+        .map_err(|_| Error::InvalidRequest("2049-12-31 cannot be encoded".into()))?;
+    params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+    params.use_authority_key_identifier_extension = true;
+    Ok(params)
+}
+
+/// A key pair of `key_type` and a certificate for it signed by `issuer` (the account's
+/// issuing CA), as CreateKeysAndCertificate makes them (AWS: a 2048-bit RSA key).
+pub fn issue_with_new_key(
+    issuer: &GeneratedCertificate,
+    key_type: KeyType,
+    not_before: Timestamp,
+) -> Result<GeneratedCertificate, Error> {
+    let params = issued_params(not_before)?;
+    let key = key_type.generate()?;
+    let cert = params
+        .signed_by(&key, &issuer.issuer()?)
+        .map_err(|e| failed("sign the certificate", e))?;
+    finish(cert.der(), key)
+}
+
+/// A certificate for the public key of a PKCS#10 certificate signing request, signed by
+/// `issuer` (the account's issuing CA), as CreateCertificateFromCsr issues it: the CSR's
+/// signature must verify and its key must be RSA of at least 2048 bits or ECDSA on NIST
+/// P-256, P-384 or P-521 (AWS's rule). The subject is AWS's, not the CSR's; the CSR's
+/// requested extensions are not copied. Any problem with the CSR is
+/// `InvalidRequestException`.
+pub fn issue_from_csr(
+    issuer: &GeneratedCertificate,
+    csr_pem: &str,
+    not_before: Timestamp,
+) -> Result<Certificate, Error> {
+    use x509_parser::certification_request::X509CertificationRequest;
+    use x509_parser::public_key::PublicKey;
+    if csr_pem.len() > MAX_CSR_PEM_LEN {
+        return Err(Error::InvalidRequest(format!(
+            "the certificate signing request is {} bytes; at most {MAX_CSR_PEM_LEN}",
+            csr_pem.len()
+        )));
+    }
+    let bad = |why: String| Error::InvalidRequest(format!("the certificate signing request {why}"));
+    let (_, pem) = x509_parser::pem::parse_x509_pem(csr_pem.trim_start().as_bytes())
+        .map_err(|_| bad("is not PEM (-----BEGIN CERTIFICATE REQUEST-----)".into()))?;
+    if pem.label != "CERTIFICATE REQUEST" && pem.label != "NEW CERTIFICATE REQUEST" {
+        return Err(bad(format!(
+            "is a PEM {:?} block, not a CERTIFICATE REQUEST",
+            crate::id::truncate_for_message(&pem.label)
+        )));
+    }
+    let (rest, csr) = X509CertificationRequest::from_der(&pem.contents)
+        .map_err(|e| bad(format!("is not a PKCS#10 request: {e}")))?;
+    if !rest.is_empty() {
+        return Err(bad("has bytes after its DER encoding".into()));
+    }
+    csr.verify_signature()
+        .map_err(|e| bad(format!("has a signature that does not verify: {e}")))?;
+    let spki = &csr.certification_request_info.subject_pki;
+    const CURVES: [(&str, &str); 3] = [
+        ("1.2.840.10045.3.1.7", "P-256"),
+        ("1.3.132.0.34", "P-384"),
+        ("1.3.132.0.35", "P-521"),
+    ];
+    match spki.parsed() {
+        Ok(PublicKey::RSA(rsa)) if rsa.key_size() >= 2048 => {}
+        Ok(PublicKey::RSA(rsa)) => {
+            return Err(bad(format!("has a {}-bit RSA key; at least 2048 bits", rsa.key_size())))
+        }
+        Ok(PublicKey::EC(_)) => {
+            let curve = spki
+                .algorithm
+                .parameters
+                .as_ref()
+                .and_then(|p| p.as_oid().ok())
+                .map(|o| o.to_id_string());
+            if !CURVES.iter().any(|(oid, _)| Some(*oid) == curve.as_deref()) {
+                return Err(bad("has an EC key on a curve other than NIST P-256, P-384 or P-521".into()));
+            }
+        }
+        _ => {
+            return Err(bad(
+                "has a key that is neither RSA (2048 bits or more) nor ECDSA on NIST P-256, P-384 or P-521".into(),
+            ))
+        }
+    }
+    let mut request = rcgen::CertificateSigningRequestParams::from_der(
+        &rustls_pki_types::CertificateSigningRequestDer::from(pem.contents.as_slice()),
+    )
+    .map_err(|e| bad(format!("cannot be read: {e}")))?;
+    request.params = issued_params(not_before)?;
+    let cert = request
+        .signed_by(&issuer.issuer()?)
+        .map_err(|e| failed("sign the certificate", e))?;
+    Certificate::from_der(cert.der())
 }
 
 fn finish(der: &[u8], key: KeyPair) -> Result<GeneratedCertificate, Error> {

@@ -16,7 +16,11 @@
 //!
 //! rustls does not give a verifier the client's SNI. To route by SNI (several accounts,
 //! or leaf-only chains), read the ClientHello with [`rustls::server::Acceptor`] and bind
-//! the verifier to it with [`JitrClientVerifier::for_server_name`]:
+//! the verifier to it with [`JitrClientVerifier::for_server_name`]. The read loop must
+//! stop when the client closes the connection before a whole ClientHello (`read_tls`
+//! returns 0), and the socket needs a read timeout, or one silent client holds the
+//! server. (An async server does the same with `tokio_rustls::LazyConfigAcceptor`, as
+//! the gateway example does.)
 //!
 //! ```no_run
 //! # use std::sync::Arc;
@@ -29,8 +33,11 @@
 //! # ) -> Result<(), Box<dyn std::error::Error>> {
 //! let verifier = JitrClientVerifier::builder(registry).build()?;
 //! let mut acceptor = rustls::server::Acceptor::default();
+//! stream.set_read_timeout(Some(std::time::Duration::from_secs(10)))?;
 //! let accepted = loop {
-//!     acceptor.read_tls(stream)?;
+//!     if acceptor.read_tls(stream)? == 0 {
+//!         return Err("the client closed the connection before its ClientHello".into());
+//!     }
 //!     if let Some(accepted) = acceptor.accept().map_err(|(e, _)| e)? {
 //!         break accepted;
 //!     }
@@ -347,9 +354,11 @@ impl fmt::Display for JitrRefusal {
 
 impl std::error::Error for JitrRefusal {}
 
-/// The one place refusals become rustls errors. Chain problems map to rustls' own
-/// certificate errors (and so to the right TLS alerts); refusals that come from the
-/// registry's state are [`JitrRefusal`]s.
+/// The one place refusals become rustls errors. Chain problems that rustls has a
+/// certificate error for map to it (and so to the right TLS alert); every other refusal
+/// — the registry's state, and a chain too long or a certificate too large, which are
+/// well-formed but over jitr's bounds (alert `bad_certificate`) — is a [`JitrRefusal`],
+/// so the host can log its code (`CHAIN_TOO_LONG`, `CERTIFICATE_TOO_LARGE`).
 fn refusal_error(d: Decision) -> rustls::Error {
     use RefusalReason as R;
     let e = match &d.refusal {
@@ -358,12 +367,7 @@ fn refusal_error(d: Decision) -> rustls::Error {
         Some(R::CertificateExpired { .. }) => CertificateError::Expired,
         Some(R::CertificateNotYetValid { .. }) => CertificateError::NotValidYet,
         Some(R::EkuNotClientAuth) => CertificateError::InvalidPurpose,
-        Some(
-            R::NoCertificate
-            | R::ChainTooLong { .. }
-            | R::CertificateTooLarge { .. }
-            | R::MalformedCertificate { .. },
-        ) => CertificateError::BadEncoding,
+        Some(R::NoCertificate | R::MalformedCertificate { .. }) => CertificateError::BadEncoding,
         _ => CertificateError::Other(OtherError(Arc::new(JitrRefusal { decision: d }))),
     };
     rustls::Error::InvalidCertificate(e)

@@ -508,6 +508,12 @@ registry_methods! {
     update_provisioning_template(templateName: Str; description: Str, enabled: Bool, defaultVersionId: Int, provisioningRoleArn: Str, preProvisioningHook: Struct, removePreProvisioningHook: Bool);
     /// DeleteProvisioningTemplate.
     delete_provisioning_template(templateName: Str; );
+    /// CreateKeysAndCertificate.
+    create_keys_and_certificate(; setAsActive: Bool);
+    /// CreateCertificateFromCsr.
+    create_certificate_from_csr(certificateSigningRequest: Str; setAsActive: Bool);
+    /// DescribeEndpoint.
+    describe_endpoint(; endpointType: Str);
     /// jitr's extension (not an AWS operation): why just-in-time provisioning left the
     /// certificate ``certificateId`` ``PENDING_ACTIVATION`` — the code, a sentence, the
     /// parameter and certificate field when one was missing, and when it ran.

@@ -3,6 +3,7 @@ botocore ``iot`` 2015-05-28 output shapes), datetimes and paging."""
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import datetime, timedelta, timezone
 from typing import Any, List
@@ -104,12 +105,23 @@ def test_update_ca_certificate(
 ) -> None:
     ca_id = register_ca(registry, ca, proof, active=False, auto=False)
     role = "arn:aws:iam::123456789012:role/JITP"
+    template = json.dumps(
+        {
+            "Parameters": {"AWS::IoT::Certificate::Id": {"Type": "String"}},
+            "Resources": {
+                "certificate": {
+                    "Type": "AWS::IoT::Certificate",
+                    "Properties": {"CertificateId": {"Ref": "AWS::IoT::Certificate::Id"}, "Status": "ACTIVE"},
+                }
+            },
+        }
+    )
     assert body(
         registry.update_ca_certificate(
             certificateId=ca_id,
             newStatus="ACTIVE",
             newAutoRegistrationStatus="ENABLE",
-            registrationConfig={"templateBody": "{}", "roleArn": role, "templateName": "t"},
+            registrationConfig={"templateBody": template, "roleArn": role},
             now=later(5),
         )
     ) == {}
@@ -118,7 +130,13 @@ def test_update_ca_certificate(
     assert (desc["status"], desc["autoRegistrationStatus"]) == ("ACTIVE", "ENABLE")
     assert desc["customerVersion"] == 2
     assert desc["lastModifiedDate"] == later(5) and desc["creationDate"] == NOW
-    assert d.get("registrationConfig") == {"templateBody": "{}", "roleArn": role, "templateName": "t"}
+    assert d.get("registrationConfig") == {"templateBody": template, "roleArn": role}
+    # A body and a name at once is refused, and changes nothing.
+    with pytest.raises(jitr_iot.InvalidRequestException, match="not both"):
+        registry.update_ca_certificate(
+            certificateId=ca_id, registrationConfig={"templateBody": template, "templateName": "t"}, now=later(5)
+        )
+    assert registry.describe_ca_certificate(certificateId=ca_id)["certificateDescription"]["customerVersion"] == 2
     registry.update_ca_certificate(certificateId=ca_id, removeAutoRegistration=True, now=later(6))
     assert "registrationConfig" not in registry.describe_ca_certificate(certificateId=ca_id)
     statuses: List[jitr_iot.CaStatus] = ["INACTIVE", "ACTIVE", "INACTIVE"]
@@ -423,3 +441,37 @@ def test_the_stub_types_match_the_responses(
     check(la["ResponseMetadata"], "_ResponseMetadata")
     event = registry.connect([devices[1].certificate_pem, ca.certificate_pem], now=NOW).event
     check(event, "_RegistrationEvent")
+
+
+def test_the_account_issues_certificates_and_has_an_endpoint(registry: jitr_iot.Registry) -> None:
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    made = registry.create_keys_and_certificate(setAsActive=True, now=NOW)
+    cert = x509.load_pem_x509_certificate(made["certificatePem"].encode())
+    assert cert.subject.rfc4514_string() == "CN=AWS IoT Certificate"
+    key = serialization.load_pem_private_key(made["keyPair"]["PrivateKey"].encode(), None)
+    assert key.public_key().public_numbers() == cert.public_key().public_numbers()  # type: ignore[union-attr]
+    assert registry.connect(made["certificatePem"], now=NOW).allowed
+
+    device_key = ec.generate_private_key(ec.SECP256R1())
+    csr = (
+        x509.CertificateSigningRequestBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(x509.NameOID.COMMON_NAME, "sensor-7")]))
+        .sign(device_key, hashes.SHA256())
+        .public_bytes(serialization.Encoding.PEM)
+        .decode()
+    )
+    issued = registry.create_certificate_from_csr(certificateSigningRequest=csr, now=NOW)
+    from_csr = x509.load_pem_x509_certificate(issued["certificatePem"].encode())
+    assert from_csr.public_key().public_numbers() == device_key.public_key().public_numbers()  # type: ignore[union-attr]
+    assert from_csr.issuer == cert.issuer
+    described = registry.describe_certificate(certificateId=issued["certificateId"])
+    assert described["certificateDescription"]["status"] == "INACTIVE"
+    with pytest.raises(jitr_iot.InvalidRequestException, match="not PEM"):
+        registry.create_certificate_from_csr(certificateSigningRequest="nonsense")
+
+    ats = registry.describe_endpoint(endpointType="iot:Data-ATS")["endpointAddress"]
+    assert ats.endswith("-ats.iot.us-east-1.amazonaws.com")
+    assert registry.describe_endpoint(endpointType="iot:Data-ATS")["endpointAddress"] == ats

@@ -38,9 +38,11 @@ def wire(value: Any) -> Any:
 
 
 def without_generation_ids(value: Any) -> Any:
-    """generationId is a fresh random UUID in each registry."""
+    """generationId and the IDs of things, thing types and thing groups are fresh random
+    UUIDs in each registry."""
+    fresh = {"generationId", "thingId", "thingTypeId", "thingGroupId"}
     if isinstance(value, dict):
-        return {k: ("<uuid>" if k == "generationId" else without_generation_ids(v)) for k, v in value.items()}
+        return {k: ("<uuid>" if k in fresh else without_generation_ids(v)) for k, v in value.items()}
     if isinstance(value, list):
         return [without_generation_ids(v) for v in value]
     return value

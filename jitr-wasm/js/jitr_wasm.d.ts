@@ -61,6 +61,7 @@ export type Operation =
   | "add_thing_to_thing_group" | "remove_thing_from_thing_group" | "list_thing_groups_for_thing"
   | "list_things_in_thing_group" | "create_provisioning_template" | "describe_provisioning_template"
   | "list_provisioning_templates" | "update_provisioning_template" | "delete_provisioning_template"
+  | "create_keys_and_certificate" | "create_certificate_from_csr" | "describe_endpoint"
   | "describe_provisioning_failure" | "connect";
 
 /** Every error this package throws for bad input, wrong types or sizes, or a refused operation. */

@@ -161,6 +161,15 @@ pub static OPERATIONS: &[Operation] = &[
         provisioning::delete_provisioning_template,
     ),
     op(
+        "create_keys_and_certificate",
+        provisioning::create_keys_and_certificate,
+    ),
+    op(
+        "create_certificate_from_csr",
+        provisioning::create_certificate_from_csr,
+    ),
+    op("describe_endpoint", provisioning::describe_endpoint),
+    op(
         "describe_provisioning_failure",
         provisioning::describe_provisioning_failure,
     ),

@@ -385,3 +385,85 @@ pub(super) fn describe_provisioning_failure(
     }
     Ok(out)
 }
+
+pub(super) fn describe_endpoint(reg: &Registry, p: &Value, _: Timestamp) -> Result<Value, Error> {
+    #[derive(Deserialize)]
+    #[serde(rename_all = "camelCase", deny_unknown_fields)]
+    struct A {
+        endpoint_type: Option<String>,
+    }
+    let a: A = parse(p)?;
+    Ok(json!({"endpointAddress": reg.describe_endpoint(a.endpoint_type.as_deref())?}))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[cfg_attr(not(feature = "tooling"), allow(dead_code))]
+struct KeysArgs {
+    set_as_active: Option<bool>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[cfg_attr(not(feature = "tooling"), allow(dead_code))]
+struct CsrArgs {
+    certificate_signing_request: String,
+    set_as_active: Option<bool>,
+}
+
+#[cfg(feature = "tooling")]
+pub(super) fn create_keys_and_certificate(
+    reg: &Registry,
+    p: &Value,
+    now: Timestamp,
+) -> Result<Value, Error> {
+    let a: KeysArgs = parse(p)?;
+    to_value(&reg.create_keys_and_certificate(a.set_as_active.unwrap_or(false), now)?)
+}
+
+#[cfg(feature = "tooling")]
+pub(super) fn create_certificate_from_csr(
+    reg: &Registry,
+    p: &Value,
+    now: Timestamp,
+) -> Result<Value, Error> {
+    let a: CsrArgs = parse(p)?;
+    let (out, cert) = reg.create_certificate_from_csr(
+        &a.certificate_signing_request,
+        a.set_as_active.unwrap_or(false),
+        now,
+    )?;
+    Ok(json!({
+        "certificateArn": out.certificate_arn,
+        "certificateId": out.certificate_id.to_string(),
+        "certificatePem": cert.to_pem(),
+    }))
+}
+
+/// This build issues no certificates.
+#[cfg(not(feature = "tooling"))]
+fn no_issuing() -> Error {
+    Error::InvalidRequest(
+        "this build of jitr issues no certificates (jitr-core's `tooling` feature)".into(),
+    )
+}
+
+#[cfg(not(feature = "tooling"))]
+pub(super) fn create_keys_and_certificate(
+    _: &Registry,
+    p: &Value,
+    _: Timestamp,
+) -> Result<Value, Error> {
+    let _: KeysArgs = parse(p)?;
+    Err(no_issuing())
+}
+
+#[cfg(not(feature = "tooling"))]
+pub(super) fn create_certificate_from_csr(
+    _: &Registry,
+    p: &Value,
+    _: Timestamp,
+) -> Result<Value, Error> {
+    let _: CsrArgs = parse(p)?;
+    Err(no_issuing())
+}

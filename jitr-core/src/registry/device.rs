@@ -158,6 +158,18 @@ impl Registry {
         self.insert_new_certificate(&cert, status, now, |_| Ok((None, CertificateMode::SniOnly)))
     }
 
+    /// Registers a certificate the account's issuing CA signed: no CA certificate ID,
+    /// `DEFAULT` mode, as AWS registers the certificates it issues.
+    #[cfg(feature = "tooling")]
+    pub(crate) fn register_issued_certificate(
+        &self,
+        cert: &Certificate,
+        status: CertificateStatus,
+        now: Timestamp,
+    ) -> Result<RegisterCertificateResponse, Error> {
+        self.insert_new_certificate(cert, status, now, |_| Ok((None, CertificateMode::Default)))
+    }
+
     /// Registers `cert` once: `ca` (inside the transaction) says which CA and mode, or
     /// why not.
     fn insert_new_certificate(

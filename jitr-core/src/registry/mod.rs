@@ -7,6 +7,7 @@ pub(crate) mod decide;
 mod device;
 mod group;
 pub(crate) mod index;
+mod issue;
 mod list;
 mod policy;
 mod preflight;
@@ -44,6 +45,9 @@ pub use device::{
     CertificateDescription, RegisterCertificateRequest, RegisterCertificateResponse, TransferData,
 };
 pub use group::{GroupNameAndArn, ThingGroupDescription, ThingGroupRow};
+#[cfg(feature = "tooling")]
+pub use issue::CreateKeysAndCertificateResponse;
+pub use issue::{EndpointRow, IssuerRow};
 pub use list::{
     CaCertificateSummary, CertificateSummary, ListRequest, Page, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE,
 };

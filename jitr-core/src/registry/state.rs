@@ -64,6 +64,12 @@ pub struct RegistryState {
     /// The provisioning failures recorded for pending certificates, by certificate.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub provisioning_failures: Vec<super::ProvisioningFailureRow>,
+    /// The account's issuing CA with its private key, once it issued a certificate.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub issuer: Option<super::IssuerRow>,
+    /// The account's endpoint prefix, once DescribeEndpoint made it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub endpoint: Option<super::EndpointRow>,
 }
 
 /// A CA certificate in a [`RegistryState`].
@@ -228,7 +234,7 @@ impl Registry {
     /// store ([`migrate_to`](Self::migrate_to)).
     pub fn export_state(&self) -> Result<RegistryState, Error> {
         let scope = &self.scope;
-        let (code, cas, certs, policies, rest, provisioning) = self.read(|r| {
+        let (code, cas, certs, policies, rest, provisioning, account) = self.read(|r| {
             let cas = all_rows(
                 |q| r.list_cas(scope, q),
                 |c| (c.meta.creation_date, c.certificate_id),
@@ -271,6 +277,8 @@ impl Registry {
                 r.rows(scope, Kind::ProvisioningTemplate, &NamePage::all())?;
             let failures: Vec<super::ProvisioningFailureRow> =
                 r.rows(scope, Kind::ProvisioningFailure, &NamePage::all())?;
+            let issuer: Option<super::IssuerRow> = r.row(scope, Kind::Issuer, "account")?;
+            let endpoint: Option<super::EndpointRow> = r.row(scope, Kind::Endpoint, "account")?;
             let mut members = Vec::new();
             for t in &things {
                 for (g, _) in r.links_from(
@@ -305,6 +313,7 @@ impl Registry {
                 (r.policies(scope)?, r.attachments(scope)?),
                 (things, thing_types, thing_principals, tags),
                 (groups, members, templates, failures),
+                (issuer, endpoint),
             ))
         })?;
         let (policies, attachments) = policies;
@@ -312,6 +321,7 @@ impl Registry {
         let (thing_groups, mut thing_group_members, provisioning_templates, provisioning_failures) =
             provisioning;
         thing_group_members.sort();
+        let (issuer, endpoint) = account;
         tags.sort();
         let mut ca_certificates: Vec<CaCertificateState> = cas
             .into_iter()
@@ -381,6 +391,8 @@ impl Registry {
             thing_group_members,
             provisioning_templates,
             provisioning_failures,
+            issuer,
+            endpoint,
         })
     }
 
@@ -641,5 +653,7 @@ fn check_state(state: &RegistryState) -> Result<Import, Error> {
         thing_group_members: state.thing_group_members.clone(),
         provisioning_templates: state.provisioning_templates.clone(),
         provisioning_failures: state.provisioning_failures.clone(),
+        issuer: state.issuer.clone(),
+        endpoint: state.endpoint.clone(),
     })
 }

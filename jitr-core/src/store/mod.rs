@@ -337,6 +337,11 @@ pub enum Change {
     /// A CA's template could not provision a device: why (the certificate stays
     /// `PENDING_ACTIVATION`).
     ProvisioningFailed(crate::registry::ProvisioningFailureRow),
+    /// The account's issuing CA was made (CreateKeysAndCertificate,
+    /// CreateCertificateFromCsr).
+    IssuerCreated(crate::registry::IssuerRow),
+    /// The account's endpoint prefix was made (DescribeEndpoint).
+    EndpointCreated(crate::registry::EndpointRow),
     /// The account's whole state was imported into the store
     /// ([`Registry::import_state`](crate::Registry::import_state)): nodes reload it.
     AccountImported,
@@ -484,6 +489,8 @@ pub(crate) struct Import {
     pub(crate) thing_group_members: Vec<(String, String)>,
     pub(crate) provisioning_templates: Vec<crate::registry::ProvisioningTemplateRow>,
     pub(crate) provisioning_failures: Vec<crate::registry::ProvisioningFailureRow>,
+    pub(crate) issuer: Option<crate::registry::IssuerRow>,
+    pub(crate) endpoint: Option<crate::registry::EndpointRow>,
 }
 
 impl Import {
@@ -555,6 +562,8 @@ impl Import {
                 .cloned()
                 .map(Change::ProvisioningFailed),
         );
+        changes.extend(self.issuer.iter().cloned().map(Change::IssuerCreated));
+        changes.extend(self.endpoint.iter().cloned().map(Change::EndpointCreated));
         changes.extend(self.tags.iter().map(|(a, k, v)| Change::Tagged {
             resource_arn: a.clone(),
             key: k.clone(),

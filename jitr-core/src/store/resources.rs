@@ -25,6 +25,10 @@ pub(crate) enum Kind {
     ProvisioningTemplate,
     /// Why provisioning left a certificate pending, keyed by the certificate's ID.
     ProvisioningFailure,
+    /// The account's issuing CA (one row).
+    Issuer,
+    /// The account's endpoint prefix (one row).
+    Endpoint,
 }
 
 impl Kind {
@@ -36,6 +40,8 @@ impl Kind {
             Self::ThingType => "thing-type",
             Self::ThingGroup => "thing-group",
             Self::ProvisioningFailure => "provisioning-failure",
+            Self::Issuer => "issuer",
+            Self::Endpoint => "endpoint",
             Self::ProvisioningTemplate => "provisioning-template",
         }
     }
@@ -364,6 +370,8 @@ pub(crate) fn ops(change: &Change) -> Vec<Op> {
             kind: Kind::ProvisioningFailure,
             name: certificate_id.to_string(),
         }],
+        Change::IssuerCreated(row) => vec![put(Kind::Issuer, "account", row)],
+        Change::EndpointCreated(row) => vec![put(Kind::Endpoint, "account", row)],
         Change::ProvisioningTemplateDeleted { template_name } => vec![Op::Delete {
             kind: Kind::ProvisioningTemplate,
             name: template_name.clone(),

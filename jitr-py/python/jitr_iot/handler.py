@@ -12,6 +12,12 @@ boto3 ``iot`` client: ``describe_certificate``, ``describe_ca_certificate`` (onl
 there is a CRL), ``create_policy``, ``list_attached_policies``, ``attach_policy``,
 ``update_certificate``, and ``detach_policy`` to roll back.
 
+Run as a program, it is the handler as its own process, subscribed to the registration
+events on an MQTT broker the way an AWS IoT rule routes them to a Lambda (paho-mqtt, a
+persistent session and QoS 1; see :func:`serve`)::
+
+    python -m jitr_iot.handler --broker 127.0.0.1:1883 --store sqlite:///path/fleet.db
+
 >>> import jitr_iot
 >>> from jitr_iot.handler import activate
 >>> registry = jitr_iot.Registry()
@@ -31,18 +37,23 @@ there is a CRL), ``create_policy``, ``list_attached_policies``, ``attach_policy`
 
 from __future__ import annotations
 
+import argparse
 import json
 import logging
 import os
+import sys
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Mapping, Optional, TypedDict, Union
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, TypedDict, Union
 
 from jitr_iot._jitr import Activation, Call, Crl, PolicyTemplate, Registry, parse_registration_event
 
 __all__ = [
     "activate",
     "lambda_handler",
+    "serve",
+    "main",
+    "EVENTS_TOPIC",
     "crl_source",
     "policy_template",
     "iot_client",
@@ -228,3 +239,111 @@ def lambda_handler(event: Dict[str, Any], context: Any) -> Report:
     )
     log.info("jitr: %s", json.dumps(report))
     return report
+
+
+#: The topic filter of every registration event
+#: (``$aws/events/certificates/registered/<caCertificateId>``).
+EVENTS_TOPIC = "$aws/events/certificates/registered/#"
+
+
+def serve(
+    broker: str,
+    store: str,
+    *,
+    region: str = "us-east-1",
+    client_id: str = "jitr-activation-handler-py",
+    crl: Union[Callable[[str], Optional[CrlLike]], None] = None,
+    policy_template: Optional[PolicyTemplate] = None,
+    stale_crl: str = "REFUSE",
+    require_crl: str = "IF_CONFIGURED",
+    on_report: Optional[Callable[[Report], None]] = None,
+) -> None:
+    """Runs the handler as a subscriber of the registration events on ``broker``
+    (``HOST:PORT``, plain MQTT 3.1.1), against the registry on ``store`` (a
+    ``sqlite:///…`` or ``postgresql://…`` URL the gateway shares), until interrupted.
+
+    The way an AWS IoT rule (``SELECT * FROM '$aws/events/certificates/registered/#'``)
+    invokes a Lambda: each event runs :func:`activate` with a ``jitr_iot.Registry`` of the
+    event's account in ``region``. The subscription is QoS 1 on a persistent session
+    (``clean_session=False``): events published while the handler was away are delivered
+    when it reconnects, as long as the broker kept its session; each event is
+    acknowledged only after it was handled, so a handler that dies mid-way gets it again
+    (handling is idempotent: a repeated event is ``SKIPPED``). An event that is not a
+    registration event, or whose handling fails, is logged and acknowledged: it is not
+    retried forever. ``on_report`` is called with each report. Needs ``paho-mqtt`` 2.x.
+    """
+    import paho.mqtt.client as mqtt
+    from paho.mqtt.enums import CallbackAPIVersion
+
+    host, _, port = broker.rpartition(":")
+    if not host or not port.isdigit():
+        raise ValueError(f"broker must be HOST:PORT, got {broker!r}")
+    registries: Dict[str, Registry] = {}
+
+    def registry_for(account: str) -> Registry:
+        if account not in registries:
+            registries[account] = Registry(account_id=account, region=region, store=store)
+        return registries[account]
+
+    def on_connect(client: mqtt.Client, userdata: Any, flags: Any, reason_code: Any, properties: Any) -> None:
+        log.info("jitr: connected to %s (%s); subscribing to %s", broker, reason_code, EVENTS_TOPIC)
+        client.subscribe(EVENTS_TOPIC, qos=1)
+
+    def on_message(client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
+        try:
+            event = json.loads(message.payload)
+            registry = registry_for(str(event["awsAccountId"]))
+            report = activate(
+                event,
+                registry,
+                crl=crl,
+                policy_template=policy_template,
+                stale_crl=stale_crl,
+                require_crl=require_crl,
+            )
+        except Exception:
+            log.exception("jitr: the event on %s was not handled", message.topic)
+        else:
+            log.info("jitr: %s", json.dumps(report))
+            if on_report is not None:
+                on_report(report)
+        client.ack(message.mid, message.qos)
+
+    client = mqtt.Client(
+        CallbackAPIVersion.VERSION2,
+        client_id=client_id,
+        clean_session=False,
+        protocol=mqtt.MQTTv311,
+    )
+    client.manual_ack_set(True)
+    client.on_connect = on_connect
+    client.on_message = on_message
+    client.connect(host, int(port), keepalive=30)
+    try:
+        client.loop_forever(retry_first_connection=True)
+    finally:
+        for r in registries.values():
+            r.close()
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    """``python -m jitr_iot.handler --broker HOST:PORT --store URL [--region R]``."""
+    parser = argparse.ArgumentParser(
+        prog="python -m jitr_iot.handler",
+        description="jitr's activation handler, subscribed to the registration events on an MQTT broker.",
+    )
+    parser.add_argument("--broker", required=True, help="the MQTT broker, HOST:PORT (plain MQTT)")
+    parser.add_argument("--store", required=True, help="the registry's store: sqlite:///path or postgresql://...")
+    parser.add_argument("--region", default="us-east-1", help="the AWS region of the accounts (default us-east-1)")
+    parser.add_argument("--client-id", default="jitr-activation-handler-py", help="the MQTT client id")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s", stream=sys.stderr)
+    try:
+        serve(args.broker, args.store, region=args.region, client_id=args.client_id)
+    except KeyboardInterrupt:
+        return 0
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

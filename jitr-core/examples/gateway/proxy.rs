@@ -1,0 +1,690 @@
+//! The MQTT proxy: one upstream connection to the broker per admitted device, with the
+//! device's AWS IoT policies enforced on every packet
+//! (<https://docs.aws.amazon.com/iot/latest/developerguide/iot-policy-actions.html>):
+//!
+//! - **PUBLISH** from the device: `iot:Publish` on the topic, and `iot:RetainPublish` too
+//!   when the retain flag is set. Topics starting with `$` are reserved
+//!   (<https://docs.aws.amazon.com/iot/latest/developerguide/reserved-topics.html>): a
+//!   device never publishes there. Unauthorized, AWS closes an MQTT 3.1.1 connection and
+//!   answers an MQTT 5 one with PUBACK (or PUBREC) reason code 0x87
+//!   (<https://docs.aws.amazon.com/iot/latest/developerguide/mqtt.html>); an MQTT 5 QoS 0
+//!   publish has no answer and is dropped.
+//! - **SUBSCRIBE**: `iot:Subscribe` per filter; denied filters get the failure code
+//!   (0x80 on 3.1.1, 0x87 on MQTT 5) in the SUBACK, the rest go to the broker.
+//! - **PUBLISH** to the device: `iot:Receive` on the topic; a denied message is not
+//!   delivered (the gateway acknowledges it to the broker itself).
+//! - Everything else is forwarded as the peer sent it.
+//!
+//! MQTT 5 topic aliases from the device are resolved here (the broker gets whole
+//! topics); the broker is asked for none.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use rumqttc::mqttbytes::v4;
+use rumqttc::v5::mqttbytes::v5;
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio_rustls::server::TlsStream;
+
+use crate::mqtt::{self, Frame, FrameReader, Packet, ReadError, Refusal, Version};
+use crate::policy::Act;
+use crate::server::{write_packet, Admitted, Gateway};
+use crate::sessions::{CloseReason, Session};
+
+/// How long the broker has to answer the upstream CONNECT.
+const UPSTREAM_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Runs an admitted connection until either side ends it or the gateway closes it.
+pub(crate) async fn run(
+    gw: &Arc<Gateway>,
+    mut client: TlsStream<TcpStream>,
+    client_reader: FrameReader,
+    version: Version,
+    connect: Frame,
+    admitted: Admitted,
+    started: Instant,
+) {
+    let Admitted {
+        certificate_id,
+        registry,
+        facts,
+        policies,
+    } = admitted;
+    let client_id = facts.client_id.clone();
+    // The upstream leg: the device's CONNECT, without credentials or what the gateway
+    // handles itself.
+    let upstream = match connect_upstream(&gw.config.broker, &connect, version).await {
+        Ok(u) => u,
+        Err(e) => {
+            tracing::warn!(%certificate_id, %client_id, error = %e, "the broker cannot be reached");
+            let nack = mqtt::connack_refusal(version, Refusal::ServerUnavailable);
+            count_connack(&nack);
+            let _ = write_packet(&mut client, &nack).await;
+            return;
+        }
+    };
+    let (upstream, upstream_reader, connack) = upstream;
+    let code = mqtt::connack_code(&connack.packet).unwrap_or(0x80);
+    count_connack(&connack.packet);
+    if code != 0 {
+        let _ = client.write_all(&connack.raw).await;
+        tracing::info!(%certificate_id, %client_id, code, "the broker refused the connection");
+        return;
+    }
+    // The session is live (and can be evicted) before the device hears it is connected.
+    let (session, _registration) = gw.sessions.add(certificate_id, facts, registry, policies);
+    if client.write_all(&connack.raw).await.is_err() || client.flush().await.is_err() {
+        return;
+    }
+    metrics::histogram!("jitr_gateway_connect_seconds").record(started.elapsed().as_secs_f64());
+    tracing::debug!(%certificate_id, %client_id, version = version.label(), "session open");
+    let mut pump = Pump {
+        version,
+        session: session.clone(),
+        aliases: HashMap::new(),
+        pending_subscribes: HashMap::new(),
+        dropped_qos2: HashSet::new(),
+    };
+    let (mut client_rd, mut client_wr) = tokio::io::split(client);
+    let (mut up_rd, mut up_wr) = upstream.into_split();
+    let ended = {
+        let pumping = pump.run(
+            &mut client_rd,
+            &mut client_wr,
+            client_reader,
+            &mut up_rd,
+            &mut up_wr,
+            upstream_reader,
+        );
+        tokio::select! {
+            end = pumping => end,
+            reason = session.closed() => End::Closed(reason),
+        }
+    };
+    // The pump is gone: whatever it was waiting on is cancelled, and the gateway
+    // writes what ends the session.
+    match &ended {
+        End::Closed(reason) => {
+            tracing::info!(%certificate_id, %client_id, reason = reason.label(), "session closed by the gateway");
+            if version == Version::V5 {
+                let code = match reason {
+                    CloseReason::DeleteConnection { .. } => {
+                        v5::DisconnectReasonCode::AdministrativeAction
+                    }
+                    CloseReason::Shutdown => v5::DisconnectReasonCode::ServerShuttingDown,
+                    _ => v5::DisconnectReasonCode::NotAuthorized,
+                };
+                let d = Packet::V5(v5::Packet::Disconnect(v5::Disconnect::new(code)));
+                let _ = tokio::time::timeout(
+                    Duration::from_millis(200),
+                    write_packet(&mut client_wr, &d),
+                )
+                .await;
+            }
+            if let CloseReason::DeleteConnection {
+                prevent_will_message: true,
+                ..
+            } = reason
+            {
+                // A DISCONNECT tells the broker not to publish the will.
+                let d = match version {
+                    Version::V4 => Packet::V4(v4::Packet::Disconnect),
+                    Version::V5 => Packet::V5(v5::Packet::Disconnect(v5::Disconnect::new(
+                        v5::DisconnectReasonCode::NormalDisconnection,
+                    ))),
+                };
+                let _ = write_packet(&mut up_wr, &d).await;
+            }
+        }
+        End::Client(why) => {
+            tracing::debug!(%certificate_id, %client_id, why = %why, "device ended the session")
+        }
+        End::Upstream(why) => {
+            tracing::info!(%certificate_id, %client_id, why = %why, "the broker ended the session")
+        }
+        End::Denied(act, topic) => tracing::info!(
+            %certificate_id,
+            %client_id,
+            code = "POLICY_DENIED",
+            action = act.name(),
+            %topic,
+            "connection closed: an unauthorized publish (MQTT 3.1.1)"
+        ),
+    }
+    let _ = client_wr.shutdown().await;
+    let _ = up_wr.shutdown().await;
+    drop((up_rd, up_wr));
+    if let End::Closed(CloseReason::DeleteConnection {
+        clean_session: true,
+        ..
+    }) = ended
+    {
+        clean_broker_session(&gw.config.broker, &client_id, version).await;
+    }
+}
+
+fn count_connack(p: &Packet) {
+    if let Some(code) = mqtt::connack_code(p) {
+        metrics::counter!("jitr_gateway_connacks_total", "code" => code.to_string()).increment(1);
+    }
+}
+
+/// Connects to the broker with the device's CONNECT (credentials and MQTT 5 topic
+/// aliases and enhanced authentication removed) and reads its CONNACK.
+async fn connect_upstream(
+    broker: &str,
+    connect: &Frame,
+    version: Version,
+) -> Result<(TcpStream, FrameReader, Frame), String> {
+    let upstream_connect = match &connect.packet {
+        Packet::V4(v4::Packet::Connect(c)) => {
+            let mut c = c.clone();
+            c.login = None;
+            Packet::V4(v4::Packet::Connect(c))
+        }
+        Packet::V5(v5::Packet::Connect(c, will, _)) => {
+            let mut c = c.clone();
+            if let Some(p) = c.properties.as_mut() {
+                p.topic_alias_max = None;
+                p.authentication_method = None;
+                p.authentication_data = None;
+            }
+            Packet::V5(v5::Packet::Connect(c, will.clone(), None))
+        }
+        _ => return Err("not a CONNECT".into()),
+    };
+    let bytes = mqtt::encode(&upstream_connect)?;
+    let attempt = async {
+        let mut tcp = TcpStream::connect(broker)
+            .await
+            .map_err(|e| format!("connect to {broker}: {e}"))?;
+        let _ = tcp.set_nodelay(true);
+        tcp.write_all(&bytes).await.map_err(|e| e.to_string())?;
+        let mut reader = FrameReader::default();
+        let connack = reader
+            .read(&mut tcp, version)
+            .await
+            .map_err(|e| format!("reading the broker's CONNACK: {e}"))?;
+        if mqtt::connack_code(&connack.packet).is_none() {
+            return Err("the broker answered CONNECT with another packet".to_string());
+        }
+        Ok((tcp, reader, connack))
+    };
+    tokio::time::timeout(UPSTREAM_TIMEOUT, attempt)
+        .await
+        .map_err(|_| format!("{broker} did not answer within {UPSTREAM_TIMEOUT:?}"))?
+}
+
+/// DeleteConnection with cleanSession: connects once more with the client id and a clean
+/// session, which makes the broker discard the stored one.
+async fn clean_broker_session(broker: &str, client_id: &str, version: Version) {
+    let connect = match version {
+        Version::V4 => {
+            let mut c = v4::Connect::new(client_id);
+            c.clean_session = true;
+            Packet::V4(v4::Packet::Connect(c))
+        }
+        Version::V5 => Packet::V5(v5::Packet::Connect(
+            v5::Connect {
+                keep_alive: 10,
+                client_id: client_id.to_owned(),
+                clean_start: true,
+                properties: None,
+            },
+            None,
+            None,
+        )),
+    };
+    let Ok(raw) = mqtt::encode(&connect) else {
+        return;
+    };
+    let frame = Frame {
+        raw,
+        packet: connect,
+    };
+    if let Ok((mut tcp, _, _)) = connect_upstream(broker, &frame, version).await {
+        let bye = match version {
+            Version::V4 => Packet::V4(v4::Packet::Disconnect),
+            Version::V5 => Packet::V5(v5::Packet::Disconnect(v5::Disconnect::new(
+                v5::DisconnectReasonCode::NormalDisconnection,
+            ))),
+        };
+        let _ = write_packet(&mut tcp, &bye).await;
+    }
+}
+
+/// How a session ended.
+enum End {
+    /// The gateway closed it (eviction, DeleteConnection, shutdown).
+    Closed(CloseReason),
+    /// The device closed it, sent DISCONNECT, or broke the protocol.
+    Client(String),
+    /// The broker closed it.
+    Upstream(String),
+    /// An MQTT 3.1.1 device published where it may not: AWS closes the connection.
+    Denied(Act, String),
+}
+
+/// A SUBSCRIBE whose denied filters the gateway answers itself: the SUBACK's codes, in
+/// the order of the filters, with `None` where the broker's code goes.
+struct PendingSubscribe {
+    slots: Vec<Option<u8>>,
+}
+
+struct Pump {
+    version: Version,
+    session: Arc<Session>,
+    /// MQTT 5 topic aliases the device set.
+    aliases: HashMap<u16, String>,
+    pending_subscribes: HashMap<u16, PendingSubscribe>,
+    /// QoS 2 deliveries the policy denied, acknowledged to the broker by the gateway.
+    dropped_qos2: HashSet<u16>,
+}
+
+/// What one packet leads to.
+enum Step {
+    Continue,
+    End(End),
+}
+
+impl Pump {
+    #[allow(clippy::too_many_arguments)]
+    async fn run<CR, CW, UR, UW>(
+        &mut self,
+        client_rd: &mut CR,
+        client_wr: &mut CW,
+        mut client_reader: FrameReader,
+        up_rd: &mut UR,
+        up_wr: &mut UW,
+        mut up_reader: FrameReader,
+    ) -> End
+    where
+        CR: AsyncRead + Unpin,
+        CW: AsyncWrite + Unpin,
+        UR: AsyncRead + Unpin,
+        UW: AsyncWrite + Unpin,
+    {
+        let version = self.version;
+        loop {
+            let step = tokio::select! {
+                r = client_reader.read(client_rd, version) => match r {
+                    Ok(f) => self.on_device_packet(f, client_wr, up_wr).await,
+                    Err(ReadError::Closed) => Step::End(End::Client("closed".into())),
+                    Err(e) => {
+                        metrics::counter!("jitr_gateway_malformed_packets_total").increment(1);
+                        Step::End(End::Client(e.to_string()))
+                    }
+                },
+                r = up_reader.read(up_rd, version) => match r {
+                    Ok(f) => self.on_broker_packet(f, client_wr, up_wr).await,
+                    Err(e) => Step::End(End::Upstream(e.to_string())),
+                },
+            };
+            if let Step::End(e) = step {
+                return e;
+            }
+        }
+    }
+
+    async fn on_device_packet<CW, UW>(&mut self, f: Frame, client: &mut CW, up: &mut UW) -> Step
+    where
+        CW: AsyncWrite + Unpin,
+        UW: AsyncWrite + Unpin,
+    {
+        match f.packet {
+            Packet::V4(v4::Packet::Publish(p)) => {
+                if let Some(act) = self.publish_denied(&p.topic, p.retain) {
+                    return Step::End(End::Denied(act, p.topic));
+                }
+                forward(up, f.raw).await
+            }
+            Packet::V5(v5::Packet::Publish(mut p)) => {
+                let alias = p.properties.as_ref().and_then(|x| x.topic_alias);
+                let topic = match resolve_alias(&mut self.aliases, &p.topic, alias) {
+                    Ok(t) => t,
+                    Err(why) => return Step::End(End::Client(why)),
+                };
+                if let Some(_act) = self.publish_denied(&topic, p.retain) {
+                    let answer = match p.qos {
+                        rumqttc::v5::mqttbytes::QoS::AtMostOnce => return Step::Continue,
+                        rumqttc::v5::mqttbytes::QoS::AtLeastOnce => {
+                            v5::Packet::PubAck(v5::PubAck {
+                                pkid: p.pkid,
+                                reason: v5::PubAckReason::NotAuthorized,
+                                properties: None,
+                            })
+                        }
+                        rumqttc::v5::mqttbytes::QoS::ExactlyOnce => {
+                            v5::Packet::PubRec(v5::PubRec {
+                                pkid: p.pkid,
+                                reason: v5::PubRecReason::NotAuthorized,
+                                properties: None,
+                            })
+                        }
+                    };
+                    return match write_packet(client, &Packet::V5(answer)).await {
+                        Ok(()) => Step::Continue,
+                        Err(e) => Step::End(End::Client(e.to_string())),
+                    };
+                }
+                if alias.is_none() {
+                    return forward(up, f.raw).await;
+                }
+                // Aliased: the broker gets the whole topic.
+                p.topic = Bytes::from(topic.into_bytes());
+                if let Some(props) = p.properties.as_mut() {
+                    props.topic_alias = None;
+                }
+                match mqtt::encode(&Packet::V5(v5::Packet::Publish(p))) {
+                    Ok(b) => forward(up, b).await,
+                    Err(e) => Step::End(End::Client(e)),
+                }
+            }
+            Packet::V4(v4::Packet::Subscribe(s)) => {
+                let filters: Vec<String> = s.filters.iter().map(|f| f.path.clone()).collect();
+                let allowed = self.authorize_filters(&filters);
+                if allowed.iter().all(|a| *a) {
+                    return forward(up, f.raw).await;
+                }
+                let slots: Vec<Option<u8>> = allowed
+                    .iter()
+                    .map(|a| if *a { None } else { Some(0x80) })
+                    .collect();
+                if allowed.iter().all(|a| !*a) {
+                    let ack = v4::SubAck::new(
+                        s.pkid,
+                        vec![v4::SubscribeReasonCode::Failure; filters.len()],
+                    );
+                    return self
+                        .answer(client, Packet::V4(v4::Packet::SubAck(ack)))
+                        .await;
+                }
+                let mut kept = s.clone();
+                let mut it = allowed.iter();
+                kept.filters.retain(|_| *it.next().unwrap_or(&false));
+                self.pending_subscribes
+                    .insert(s.pkid, PendingSubscribe { slots });
+                match mqtt::encode(&Packet::V4(v4::Packet::Subscribe(kept))) {
+                    Ok(b) => forward(up, b).await,
+                    Err(e) => Step::End(End::Client(e)),
+                }
+            }
+            Packet::V5(v5::Packet::Subscribe(s)) => {
+                let filters: Vec<String> = s.filters.iter().map(|f| f.path.clone()).collect();
+                let allowed = self.authorize_filters(&filters);
+                if allowed.iter().all(|a| *a) {
+                    return forward(up, f.raw).await;
+                }
+                let slots: Vec<Option<u8>> = allowed
+                    .iter()
+                    .map(|a| if *a { None } else { Some(0x87) })
+                    .collect();
+                if allowed.iter().all(|a| !*a) {
+                    let ack = v5::SubAck {
+                        pkid: s.pkid,
+                        return_codes: vec![v5::SubscribeReasonCode::NotAuthorized; filters.len()],
+                        properties: None,
+                    };
+                    return self
+                        .answer(client, Packet::V5(v5::Packet::SubAck(ack)))
+                        .await;
+                }
+                let mut kept = s.clone();
+                let mut it = allowed.iter();
+                kept.filters.retain(|_| *it.next().unwrap_or(&false));
+                self.pending_subscribes
+                    .insert(s.pkid, PendingSubscribe { slots });
+                match mqtt::encode(&Packet::V5(v5::Packet::Subscribe(kept))) {
+                    Ok(b) => forward(up, b).await,
+                    Err(e) => Step::End(End::Client(e)),
+                }
+            }
+            Packet::V4(v4::Packet::Disconnect) | Packet::V5(v5::Packet::Disconnect(_)) => {
+                let _ = up.write_all(&f.raw).await;
+                Step::End(End::Client("DISCONNECT".into()))
+            }
+            // Packets a device never sends.
+            Packet::V4(
+                v4::Packet::Connect(_)
+                | v4::Packet::ConnAck(_)
+                | v4::Packet::SubAck(_)
+                | v4::Packet::UnsubAck(_)
+                | v4::Packet::PingResp,
+            )
+            | Packet::V5(
+                v5::Packet::Connect(..)
+                | v5::Packet::ConnAck(_)
+                | v5::Packet::SubAck(_)
+                | v5::Packet::UnsubAck(_)
+                | v5::Packet::PingResp(_)
+                | v5::Packet::Auth(_),
+            ) => {
+                metrics::counter!("jitr_gateway_malformed_packets_total").increment(1);
+                Step::End(End::Client(
+                    "a packet a client may not send (protocol error)".into(),
+                ))
+            }
+            // UNSUBSCRIBE, PINGREQ and the acknowledgements go as they are.
+            _ => forward(up, f.raw).await,
+        }
+    }
+
+    async fn on_broker_packet<CW, UW>(&mut self, f: Frame, client: &mut CW, up: &mut UW) -> Step
+    where
+        CW: AsyncWrite + Unpin,
+        UW: AsyncWrite + Unpin,
+    {
+        match f.packet {
+            Packet::V4(v4::Packet::Publish(p)) => {
+                if self.receive_allowed(&p.topic) {
+                    return deliver(client, f.raw).await;
+                }
+                let ack = match p.qos {
+                    rumqttc::mqttbytes::QoS::AtMostOnce => return Step::Continue,
+                    rumqttc::mqttbytes::QoS::AtLeastOnce => {
+                        v4::Packet::PubAck(v4::PubAck::new(p.pkid))
+                    }
+                    rumqttc::mqttbytes::QoS::ExactlyOnce => {
+                        self.dropped_qos2.insert(p.pkid);
+                        v4::Packet::PubRec(v4::PubRec::new(p.pkid))
+                    }
+                };
+                self.tell_broker(up, Packet::V4(ack)).await
+            }
+            Packet::V5(v5::Packet::Publish(p)) => {
+                let topic = String::from_utf8_lossy(&p.topic).into_owned();
+                if self.receive_allowed(&topic) {
+                    return deliver(client, f.raw).await;
+                }
+                let ack = match p.qos {
+                    rumqttc::v5::mqttbytes::QoS::AtMostOnce => return Step::Continue,
+                    rumqttc::v5::mqttbytes::QoS::AtLeastOnce => {
+                        v5::Packet::PubAck(v5::PubAck::new(p.pkid, None))
+                    }
+                    rumqttc::v5::mqttbytes::QoS::ExactlyOnce => {
+                        self.dropped_qos2.insert(p.pkid);
+                        v5::Packet::PubRec(v5::PubRec::new(p.pkid, None))
+                    }
+                };
+                self.tell_broker(up, Packet::V5(ack)).await
+            }
+            Packet::V4(v4::Packet::PubRel(r)) if self.dropped_qos2.remove(&r.pkid) => {
+                self.tell_broker(
+                    up,
+                    Packet::V4(v4::Packet::PubComp(v4::PubComp::new(r.pkid))),
+                )
+                .await
+            }
+            Packet::V5(v5::Packet::PubRel(r)) if self.dropped_qos2.remove(&r.pkid) => {
+                self.tell_broker(
+                    up,
+                    Packet::V5(v5::Packet::PubComp(v5::PubComp::new(r.pkid, None))),
+                )
+                .await
+            }
+            Packet::V4(v4::Packet::SubAck(mut a)) => {
+                match self.pending_subscribes.remove(&a.pkid) {
+                    None => deliver(client, f.raw).await,
+                    Some(p) => {
+                        let mut broker = a.return_codes.into_iter();
+                        a.return_codes = p
+                            .slots
+                            .iter()
+                            .map(|slot| match slot {
+                                Some(_) => v4::SubscribeReasonCode::Failure,
+                                None => broker.next().unwrap_or(v4::SubscribeReasonCode::Failure),
+                            })
+                            .collect();
+                        self.answer(client, Packet::V4(v4::Packet::SubAck(a))).await
+                    }
+                }
+            }
+            Packet::V5(v5::Packet::SubAck(mut a)) => {
+                match self.pending_subscribes.remove(&a.pkid) {
+                    None => deliver(client, f.raw).await,
+                    Some(p) => {
+                        let mut broker = a.return_codes.into_iter();
+                        a.return_codes = p
+                            .slots
+                            .iter()
+                            .map(|slot| match slot {
+                                Some(_) => v5::SubscribeReasonCode::NotAuthorized,
+                                None => broker
+                                    .next()
+                                    .unwrap_or(v5::SubscribeReasonCode::Unspecified),
+                            })
+                            .collect();
+                        self.answer(client, Packet::V5(v5::Packet::SubAck(a))).await
+                    }
+                }
+            }
+            Packet::V5(v5::Packet::Disconnect(_)) => {
+                let _ = client.write_all(&f.raw).await;
+                Step::End(End::Upstream("the broker sent DISCONNECT".into()))
+            }
+            _ => deliver(client, f.raw).await,
+        }
+    }
+
+    /// The action a PUBLISH on `topic` is denied for, if any.
+    fn publish_denied(&self, topic: &str, retain: bool) -> Option<Act> {
+        let denied = if topic.starts_with('$') || !self.session.allows(Act::Publish, topic) {
+            Some(Act::Publish)
+        } else if retain && !self.session.allows(Act::RetainPublish, topic) {
+            Some(Act::RetainPublish)
+        } else {
+            None
+        };
+        match denied {
+            Some(act) => {
+                metrics::counter!("jitr_gateway_policy_denials_total", "action" => act.name())
+                    .increment(1);
+                tracing::info!(
+                    certificate_id = %self.session.certificate_id,
+                    client_id = %self.session.facts.client_id,
+                    code = "POLICY_DENIED",
+                    action = act.name(),
+                    topic,
+                    "publish refused"
+                );
+            }
+            None => metrics::counter!("jitr_gateway_publishes_total").increment(1),
+        }
+        denied
+    }
+
+    fn authorize_filters(&self, filters: &[String]) -> Vec<bool> {
+        filters
+            .iter()
+            .map(|filter| {
+                let ok = self.session.allows(Act::Subscribe, filter);
+                if !ok {
+                    metrics::counter!("jitr_gateway_policy_denials_total", "action" => Act::Subscribe.name())
+                        .increment(1);
+                    tracing::info!(
+                        certificate_id = %self.session.certificate_id,
+                        client_id = %self.session.facts.client_id,
+                        code = "POLICY_DENIED",
+                        action = Act::Subscribe.name(),
+                        filter = %filter,
+                        "subscription refused"
+                    );
+                }
+                ok
+            })
+            .collect()
+    }
+
+    fn receive_allowed(&self, topic: &str) -> bool {
+        let ok = self.session.allows(Act::Receive, topic);
+        if !ok {
+            metrics::counter!("jitr_gateway_policy_denials_total", "action" => Act::Receive.name())
+                .increment(1);
+            tracing::debug!(
+                certificate_id = %self.session.certificate_id,
+                topic,
+                "delivery withheld: iot:Receive denied"
+            );
+        }
+        ok
+    }
+
+    async fn answer<CW: AsyncWrite + Unpin>(&self, client: &mut CW, p: Packet) -> Step {
+        match write_packet(client, &p).await {
+            Ok(()) => Step::Continue,
+            Err(e) => Step::End(End::Client(e.to_string())),
+        }
+    }
+
+    async fn tell_broker<UW: AsyncWrite + Unpin>(&self, up: &mut UW, p: Packet) -> Step {
+        match write_packet(up, &p).await {
+            Ok(()) => Step::Continue,
+            Err(e) => Step::End(End::Upstream(e.to_string())),
+        }
+    }
+}
+
+/// Writes a packet's bytes to the broker.
+async fn forward<W: AsyncWrite + Unpin>(up: &mut W, bytes: Bytes) -> Step {
+    match up.write_all(&bytes).await {
+        Ok(()) => Step::Continue,
+        Err(e) => Step::End(End::Upstream(e.to_string())),
+    }
+}
+
+/// Writes a packet's bytes to the device.
+async fn deliver<W: AsyncWrite + Unpin>(client: &mut W, bytes: Bytes) -> Step {
+    match client.write_all(&bytes).await {
+        Ok(()) => Step::Continue,
+        Err(e) => Step::End(End::Client(e.to_string())),
+    }
+}
+
+/// The topic of an MQTT 5 PUBLISH, resolving (and recording) a topic alias.
+fn resolve_alias(
+    aliases: &mut HashMap<u16, String>,
+    topic: &Bytes,
+    alias: Option<u16>,
+) -> Result<String, String> {
+    let topic = std::str::from_utf8(topic)
+        .map_err(|_| "a topic that is not UTF-8".to_string())?
+        .to_owned();
+    match alias {
+        None => Ok(topic),
+        Some(0) => Err("topic alias 0 (protocol error)".into()),
+        Some(a) if topic.is_empty() => aliases
+            .get(&a)
+            .cloned()
+            .ok_or_else(|| format!("unknown topic alias {a}")),
+        Some(a) => {
+            if aliases.len() >= 64 && !aliases.contains_key(&a) {
+                return Err("too many topic aliases".into());
+            }
+            aliases.insert(a, topic.clone());
+            Ok(topic)
+        }
+    }
+}

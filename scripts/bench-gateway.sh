@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# The gateway's benchmark (not a test): a release build of the gateway example in its
+# --bench mode, on 127.0.0.1. In one run: connections/s, p99 CONNECT latency and CPU per
+# connection at concurrency 1, 16, 64, 256 through the gateway (to mosquitto) beside
+# mosquitto's own TLS listener (require_certificate true, the same device certificates);
+# RSS per idle connection; eviction latency; publishes/s through the proxy and compiled
+# policy checks/s. Prints a table with the ratios. Takes about two minutes.
+#
+# Installs mosquitto when missing. The machine's other load shows in the figures: run it
+# on a quiet machine.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. scripts/lib/mosquitto.sh
+mosquitto_install
+export CARGO_TERM_COLOR=${CARGO_TERM_COLOR:-never}
+cargo build --locked --release -q -p jitr-core --all-features --example gateway
+JITR_LOG=${JITR_LOG:-warn} exec target/release/examples/gateway --bench "$@"
