@@ -18,7 +18,8 @@ export type ErrorCode =
   | "ResourceNotFoundException" | "ResourceAlreadyExistsException" | "RegistrationCodeValidationException"
   | "InvalidRequestException" | "CertificateValidationException" | "CertificateStateException"
   | "CertificateConflictException" | "LimitExceededException" | "DeleteConflictException"
-  | "MalformedPolicyException";
+  | "MalformedPolicyException" | "VersionConflictException" | "VersionsLimitExceededException"
+  | "ServiceUnavailableException" | "InternalFailureException";
 
 /** Why JITR refuses a connection (`Decision.reason`). */
 export type RefusalCode =

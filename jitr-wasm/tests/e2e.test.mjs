@@ -564,7 +564,7 @@ describe("the page", () => {
     assert.match(await verdictTitle(page), /its template cannot provision it: it stays PENDING_ACTIVATION/);
     assert.match(await page.textContent("#verdict-body"), /PROVISIONING_FAILED/);
     // A template AWS would not store: said in 4, and the verdict says why there is none.
-    await page.fill("#template", '{"Resources": {"thing": {"Type": "AWS::IoT::Thing", "Properties": {"ThingName": {"Fn::GetAtt": ["a", "b"]}}}}}');
+    await page.fill("#template", JITP.previews.find((p) => p.name === "template-unknown-function").input.templateBody);
     assert.match(await result(), /AWS would not store this template\./);
     assert.match(await result(), /Fn::GetAtt/);
     assert.match(await verdictTitle(page), /No verdict/);

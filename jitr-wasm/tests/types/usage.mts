@@ -108,7 +108,7 @@ export async function diagnose(): Promise<string> {
   // @ts-expect-error input is PEM text or bytes
   certificateId(42);
   // @ts-expect-error an unknown operation
-  reg.call("describe_thing", {});
+  reg.call("create_job", {});
   // @ts-expect-error findings are typed
   const wrong: number = first.findings[0]?.severity;
   // @ts-expect-error refusal codes are the core's
