@@ -64,9 +64,13 @@ pub struct PreflightCertificate {
 ///
 /// A registered certificate that is not the chain's leaf cannot affect the decision and
 /// is ignored. Malformed CA PEMs are errors; a CA listed twice keeps its first entry.
-/// A CA's registration config must hold a template body that AWS would store
-/// (`InvalidRequestException` otherwise); the thing type, thing groups and named policies
-/// its plan for the leaf needs are created first (see the [module docs](self)).
+///
+/// A CA with a registration config provisions an unknown leaf as the real decision does
+/// ([JITP](https://docs.aws.amazon.com/iot/latest/developerguide/jit-provisioning.html)):
+/// `PROVISIONED` or `PROVISIONING_FAILED`. Its config must hold a template body that AWS
+/// would store (`InvalidRequestException` otherwise). The throw-away registry is empty, so
+/// the thing type, thing groups and `PolicyName` policies the template's plan for the
+/// leaf names are created first: the caller says the account has them.
 pub fn preflight(
     account: &str,
     chain: &[CertificateDer<'_>],
