@@ -139,6 +139,7 @@ if [ -f jitr-wasm/pkg/jitr_wasm_bg.wasm ] && [ -f jitr-wasm/pkg/node.cjs ]; then
   count_node "node:test: JS API, errors, shared vectors, the page in Chromium, the packed tarball's consumers" \
     env CHROMIUM="$CHROMIUM" node --test --test-reporter=tap \
     jitr-wasm/tests/api.test.mjs jitr-wasm/tests/errors.test.mjs jitr-wasm/tests/vectors.test.mjs \
+    jitr-wasm/tests/policy-vectors.test.mjs jitr-wasm/tests/jitp-vectors.test.mjs \
     jitr-wasm/tests/e2e.test.mjs jitr-wasm/tests/consumers.test.mjs
 else
   echo "FAILED: no build, so no JS tests" >&2

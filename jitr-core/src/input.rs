@@ -59,7 +59,7 @@ use crate::id::{truncate_for_message, CertificateId};
 use crate::inspect::{describe, CertificateInfo, Role};
 use crate::registry::{
     check_verification_certificate, preflight, Decision, PreflightCa, PreflightCertificate,
-    Registry, RegistryConfig,
+    RegistrationConfig, Registry, RegistryConfig,
 };
 use crate::scope::Scope;
 use crate::status::{AutoRegistrationStatus, CaStatus, CertificateMode, CertificateStatus};
@@ -612,7 +612,8 @@ impl InspectOptions {
 pub const PREFLIGHT_ACCOUNT: &str = "123456789012";
 
 /// A CA as the user says it is registered (JSON: `pem`, `status`,
-/// `autoRegistrationStatus`, `certificateMode`, in AWS's spellings).
+/// `autoRegistrationStatus`, `certificateMode`, in AWS's spellings, and optionally
+/// `registrationConfig`: `{"templateBody", "roleArn"}`, for just-in-time provisioning).
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[non_exhaustive]
@@ -625,6 +626,9 @@ pub struct RegisteredCa {
     pub auto_registration_status: AutoRegistrationStatus,
     /// Its mode.
     pub certificate_mode: CertificateMode,
+    /// Its just-in-time provisioning configuration: a template body (see [`preflight`]).
+    #[serde(default)]
+    pub registration_config: Option<RegistrationConfig>,
 }
 
 /// A device certificate as the user says it is registered.
@@ -675,6 +679,7 @@ impl PreflightRequest {
                 status: c.status,
                 auto_registration_status: c.auto_registration_status,
                 certificate_mode: c.certificate_mode,
+                registration_config: c.registration_config.clone(),
             })
             .collect();
         let known: Vec<PreflightCertificate> = self
@@ -1057,6 +1062,24 @@ mod tests {
         let d = req.decide(&chain, Timestamp::from_unix_millis(0)).unwrap();
         assert_eq!(d.reason_code(), Some("REGISTERED_PENDING_ACTIVATION"));
         assert_eq!(d.event.unwrap().aws_account_id, PREFLIGHT_ACCOUNT);
+        // A CA with a template: JITP runs (the story's device has no C for it).
+        let template = r#"{"Parameters": {"AWS::IoT::Certificate::Country": {"Type": "String"},
+                                          "AWS::IoT::Certificate::Id": {"Type": "String"}},
+            "Resources": {"thing": {"Type": "AWS::IoT::Thing", "Properties": {"ThingName": {"Ref": "AWS::IoT::Certificate::Country"}}},
+                          "certificate": {"Type": "AWS::IoT::Certificate", "Properties": {"CertificateId": {"Ref": "AWS::IoT::Certificate::Id"}}}}}"#;
+        let jitp: PreflightRequest = from_json(&serde_json::json!({
+            "registeredCas": [{"pem": ca, "status": "ACTIVE", "autoRegistrationStatus": "ENABLE", "certificateMode": "DEFAULT",
+                               "registrationConfig": {"templateBody": template, "roleArn": "arn:aws:iam::123456789012:role/J"}}],
+            "now": 1_780_272_000_000_i64,
+        }).to_string())
+        .unwrap();
+        let d = jitp.decide(&chain, Timestamp::from_unix_millis(0)).unwrap();
+        assert_eq!(d.reason_code(), Some("PROVISIONING_FAILED"));
+        assert!(
+            d.message().contains("AWS::IoT::Certificate::Country"),
+            "{}",
+            d.message()
+        );
         let bad = serde_json::json!({"registeredCas": [{"pem": ca, "status": "active", "autoRegistrationStatus": "ENABLE", "certificateMode": "DEFAULT"}]});
         assert_eq!(
             from_json::<PreflightRequest>(&bad.to_string())

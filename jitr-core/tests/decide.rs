@@ -407,6 +407,7 @@ fn preflight_decides_on_a_throw_away_registry() {
             status,
             auto_registration_status: auto,
             certificate_mode: CertificateMode::Default,
+            registration_config: None,
         }]
     };
     let chain = dev.chain_with(&ca);

@@ -379,6 +379,7 @@ fn preflight_refuses_what_a_ca_without_key_cert_sign_signed() {
         status: CaStatus::Active,
         auto_registration_status: AutoRegistrationStatus::Enable,
         certificate_mode: CertificateMode::Default,
+        registration_config: None,
     };
     let d = preflight(ACCOUNT, &[device.der()], &[ca], &[], SNI, now()).unwrap();
     assert_eq!(

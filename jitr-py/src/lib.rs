@@ -16,6 +16,7 @@ mod convert;
 mod errors;
 mod handler;
 mod internal;
+mod offline;
 mod registry;
 mod tooling;
 
@@ -39,6 +40,8 @@ fn _jitr(m: &Bound<'_, PyModule>) -> PyResult<()> {
         m
     )?)?;
     m.add_function(wrap_pyfunction!(tooling::issue_certificate, m)?)?;
+    m.add_function(wrap_pyfunction!(offline::simulate_policy, m)?)?;
+    m.add_function(wrap_pyfunction!(offline::preview_provisioning, m)?)?;
     m.add_function(wrap_pyfunction!(internal::_bench_decide, m)?)?;
     m.add_function(wrap_pyfunction!(internal::_bench_certificate_id, m)?)?;
     m.add_function(wrap_pyfunction!(internal::_api_call, m)?)?;

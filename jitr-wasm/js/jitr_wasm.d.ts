@@ -18,7 +18,8 @@ export type ErrorCode =
   | "ResourceNotFoundException" | "ResourceAlreadyExistsException" | "RegistrationCodeValidationException"
   | "InvalidRequestException" | "CertificateValidationException" | "CertificateStateException"
   | "CertificateConflictException" | "LimitExceededException" | "DeleteConflictException"
-  | "MalformedPolicyException";
+  | "MalformedPolicyException" | "VersionConflictException" | "VersionsLimitExceededException"
+  | "ServiceUnavailableException" | "InternalFailureException";
 
 /** Why JITR refuses a connection (`Decision.reason`). */
 export type RefusalCode =
@@ -159,6 +160,20 @@ export interface RegisteredCa {
   status: CaStatus;
   autoRegistrationStatus: AutoRegistrationStatus;
   certificateMode: CertificateMode;
+  /**
+   * The CA's just-in-time provisioning configuration: with it, the decision runs the
+   * template (reason "PROVISIONED" or "PROVISIONING_FAILED"). The thing type, thing groups
+   * and policies named by `PolicyName` that the template needs are taken to exist.
+   */
+  registrationConfig?: RegistrationConfig | null;
+}
+
+/** A CA's JITP configuration, as RegisterCACertificate takes it (a pre-flight needs the body). */
+export interface RegistrationConfig {
+  /** The provisioning template (JSON text, at most 10,240 characters). */
+  templateBody: string;
+  /** The IAM role AWS would run the template as (kept as given). */
+  roleArn?: string;
 }
 
 export interface RegisteredCertificate {
@@ -195,6 +210,165 @@ export interface Decision {
   /** The exact registration event payload (JSON text), when one is published. */
   event: string | null;
 }
+
+// --- policies (authorize) -------------------------------------------------------------
+
+/** TestAuthorization's action types, or an IoT action name such as "iot:GetThingShadow". */
+export type ActionType = "CONNECT" | "PUBLISH" | "SUBSCRIBE" | "RECEIVE" | "RETAIN_PUBLISH" | (string & {});
+
+export type AuthDecision = "ALLOWED" | "EXPLICIT_DENY" | "IMPLICIT_DENY";
+
+export interface NamedPolicy {
+  /** AWS's policy name pattern ([\w+=,.@-]+, at most 128 characters). */
+  policyName: string;
+  /** The document as JSON text (as CreatePolicy takes it) or as an object. */
+  policyDocument: string | Record<string, unknown>;
+}
+
+/** A certificate's attributes for the iot:Certificate.* policy variables. */
+export interface CertificateAttributes {
+  /** Attribute name ("CommonName", "Organization", ...) to a value or values. */
+  subject?: Record<string, string | string[]>;
+  issuer?: Record<string, string | string[]>;
+  /** "DNSName", "IPAddress", "RFC822Name", "UniformResourceIdentifier", "DirectoryName". */
+  subjectAlternativeName?: Record<string, string | string[]>;
+  issuerAlternativeName?: Record<string, string | string[]>;
+  /** Decimal. */
+  serialNumber?: string;
+  certificateId?: string;
+}
+
+/** The connection a request comes from: what the policy variables and conditions read. */
+export interface AuthContext {
+  region: string;
+  /** 12 digits. */
+  account: string;
+  /** Epoch milliseconds (or a Date): the time for Date conditions. */
+  now: Instant;
+  /** Default "aws". */
+  partition?: string;
+  clientId?: string;
+  sourceIp?: string;
+  domainName?: string;
+  connectAttributes?: string[];
+  lastWillTopic?: string;
+  /** The thing attached to the principal (iot:Connection.Thing.*). */
+  thing?: { thingName: string; thingTypeName?: string; attributes?: Record<string, string>; isAttached?: boolean };
+  certificate?: CertificateAttributes;
+  /** A PEM the certificate attributes are read from (instead of `certificate`). */
+  certificatePem?: string;
+}
+
+export interface AuthInfo {
+  actionType: ActionType;
+  /** Full resource ARNs, e.g. "arn:aws:iot:us-east-1:123456789012:topic/a/b". */
+  resources: string[];
+}
+
+export interface AuthorizeInput {
+  policies: NamedPolicy[];
+  context: AuthContext;
+  /** 1 to 10 requests. */
+  authInfos: AuthInfo[];
+}
+
+export interface PolicyRef {
+  policyName: string;
+  policyArn: string;
+}
+
+/** A statement that decided: its policy, its index in `Statement` (from 0), its Sid. */
+export interface StatementRef {
+  policyName: string;
+  index: number;
+  sid: string | null;
+}
+
+export interface AuthResult {
+  /** The request, as given. */
+  authInfo: AuthInfo;
+  allowed: { policies: PolicyRef[] };
+  denied: { explicitDeny: { policies: PolicyRef[] }; implicitDeny: { policies: PolicyRef[] } };
+  authDecision: AuthDecision;
+  /** Context keys the statements read that have no value. */
+  missingContextValues: string[];
+  /** jitr's addition: the denying statements, or the allowing ones; none for IMPLICIT_DENY. */
+  decidingStatements: StatementRef[];
+}
+
+/** TestAuthorization's output (plus `decidingStatements`). */
+export interface Authorization {
+  authResults: AuthResult[];
+}
+
+// --- provisioning (previewProvisioning) --------------------------------------------------
+
+export type OverrideSetting = "DO_NOTHING" | "REPLACE" | "FAIL" | "MERGE";
+
+export interface PreviewInput {
+  /** The provisioning template (JSON text). */
+  templateBody: string;
+  /** The device certificate (the first of the PEM text). Give it, `parameters`, or both. */
+  certificatePem?: string | null;
+  /** Parameter values, added to and overriding the certificate's. */
+  parameters?: Record<string, string> | null;
+  /** With `region`: the values of AWS::AccountId and AWS::Region. */
+  account?: string | null;
+  region?: string | null;
+  /** AWS::Partition (default "aws"). */
+  partition?: string | null;
+}
+
+export interface ThingPlan {
+  thingName: string;
+  attributes: Record<string, string>;
+  thingTypeName: string | null;
+  thingGroups: string[];
+  billingGroup: string | null;
+  overrideSettings: { attributePayload: OverrideSetting | null; thingTypeName: OverrideSetting | null; thingGroups: OverrideSetting | null };
+}
+
+export interface PolicyPlan {
+  /** A created policy is named by the SHA-256 of its document. */
+  policyName: string;
+  /** The document of a policy to create; null attaches an existing policy. */
+  policyDocument: string | null;
+  create: boolean;
+}
+
+export interface ProvisioningFailure {
+  /** "TEMPLATE": AWS would not store the template; "PROVISIONING": it fails for this device. */
+  stage: "TEMPLATE" | "PROVISIONING";
+  /** A stable code, e.g. "MISSING_PARAMETER". */
+  code: string;
+  /** A sentence. */
+  message: string;
+  /** A JSON pointer into the template. */
+  path: string | null;
+  /** The missing parameter, e.g. "AWS::IoT::Certificate::Country". */
+  parameter: string | null;
+  /** The certificate field it comes from, e.g. "subject C (countryName, OID 2.5.4.6)". */
+  certificateField: string | null;
+  /** For a template AWS refuses: "InvalidRequestException". */
+  error: ErrorCode | null;
+}
+
+/** What the template would create (`provisioned: true`), or why not. */
+export type ProvisioningPreview =
+  | {
+      provisioned: true;
+      certificateStatus: CertificateStatus;
+      parameters: Record<string, string>;
+      thing: ThingPlan | null;
+      certificate: { certificateId: string; status: CertificateStatus; overrideSettings: { status: OverrideSetting | null } };
+      policies: PolicyPlan[];
+    }
+  | {
+      provisioned: false;
+      /** "PENDING_ACTIVATION" for a provisioning failure; null for a template AWS would not store. */
+      certificateStatus: CertificateStatus | null;
+      failure: ProvisioningFailure;
+    };
 
 export interface RegistrationEventInput {
   certificateId: string;
@@ -312,11 +486,31 @@ export function checkVerificationCertificate(
 
 /**
  * The decision JITR would make for `input.chain` if the account held exactly these CAs and
- * device certificates: the core's decision function on a throw-away registry.
+ * device certificates: the core's decision function on a throw-away registry. A CA with a
+ * `registrationConfig` provisions the device (JITP) as the real decision does.
  * @throws {JitrError} InvalidRequestException for bad arguments; CertificateValidationException
  * for a registered CA that is not a certificate or a chain entry that is not PEM/DER/PKCS#7.
  */
 export function preflight(input: PreflightInput): Decision;
+
+/**
+ * AWS IoT's decision on TestAuthorization-style requests against `input.policies`, offline:
+ * default deny, an explicit Deny first, policy variables and conditions as AWS evaluates
+ * them. One result per `authInfo`, with the statements that decided.
+ * @throws {JitrError} MalformedPolicyException for a malformed document; InvalidRequestException
+ * for other bad input; CertificateValidationException for an unreadable `certificatePem`.
+ */
+export function authorize(input: AuthorizeInput): Authorization;
+
+/**
+ * What just-in-time provisioning would create from `input.templateBody` for a device
+ * certificate (or parameters): the thing, the policies, the certificate's status; or
+ * exactly why it would not (for a missing parameter: which, and which certificate field).
+ * @throws {JitrError} InvalidRequestException for input that is not a preview (no template,
+ * an unknown key, neither certificate nor parameters); CertificateValidationException for an
+ * unreadable certificate.
+ */
+export function previewProvisioning(input: PreviewInput): ProvisioningPreview;
 
 /** The exact registration event payload (JSON text: AWS's field order and types). */
 export function registrationEvent(input: RegistrationEventInput): string;

@@ -144,6 +144,26 @@ export function preflight(input) {
   return call(() => wasm.preflight(entries, body));
 }
 
+/** AWS IoT's decision on TestAuthorization-style requests against policies, offline. */
+export function authorize(input) {
+  if (!isObject(input)) {
+    throw invalid(`authorize takes an object {policies, context, authInfos}, got ${describe(input)}`);
+  }
+  const body = json(input, "authorize's input");
+  return call(() => wasm.authorize(body));
+}
+
+/** What just-in-time provisioning would create from a template for a device certificate, or why not. */
+export function previewProvisioning(input) {
+  if (!isObject(input)) {
+    throw invalid(
+      `previewProvisioning takes an object {templateBody, certificatePem?, parameters?, ...}, got ${describe(input)}`,
+    );
+  }
+  const body = json(input, "previewProvisioning's input");
+  return call(() => wasm.previewProvisioning(body));
+}
+
 /** The exact registration event payload (JSON text, AWS's field order and types). */
 export function registrationEvent(input) {
   if (!isObject(input)) {

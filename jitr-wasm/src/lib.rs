@@ -1,7 +1,8 @@
 //! # jitr-wasm
 //!
-//! jitr for JavaScript: certificate inspection, the JITR pre-flight decision and the
-//! boto3-shaped registry API, compiled to WebAssembly with wasm-bindgen. It runs in the
+//! jitr for JavaScript: certificate inspection, the JITR pre-flight decision (with a
+//! CA's JITP template), AWS IoT policy decisions, JITP previews and the boto3-shaped
+//! registry API, compiled to WebAssembly with wasm-bindgen. It runs in the
 //! browser (the page in `www/`) and in Node, and sends nothing anywhere.
 //!
 //! This crate only converts: JS strings and bytes in as [`jitr_core::input::Input`], JSON
@@ -158,6 +159,22 @@ pub fn preflight(chain: JsValue, request: &str) -> Result<JsValue, JsValue> {
     let chain = input::chain_der(&inputs).map_err(js_error)?;
     let decision = request.decide(&chain, clock()).map_err(js_error)?;
     to_js(&api::decision_value(&decision))
+}
+
+/// TestAuthorization-style decisions for the JSON `input` (policies, a context and
+/// `authInfos`), offline: [`jitr_core::policy::simulate`].
+#[wasm_bindgen]
+pub fn authorize(input: &str) -> Result<JsValue, JsValue> {
+    let input: Value = from_json(input).map_err(js_error)?;
+    to_js(&jitr_core::policy::simulate(&input).map_err(js_error)?)
+}
+
+/// What just-in-time provisioning would do for the JSON `input` (a template and a
+/// certificate or parameters): [`jitr_core::provisioning::preview`].
+#[wasm_bindgen(js_name = previewProvisioning)]
+pub fn preview_provisioning(input: &str) -> Result<JsValue, JsValue> {
+    let input: Value = from_json(input).map_err(js_error)?;
+    to_js(&jitr_core::provisioning::preview(&input).map_err(js_error)?)
 }
 
 /// The exact registration event payload for the JSON `request`

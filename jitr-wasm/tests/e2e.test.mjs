@@ -1,8 +1,8 @@
 // The page, end to end: Debian's Chromium (headless, driven by playwright-core) against
 // the page served on 127.0.0.1 by tools/serve.mjs. Drops a device certificate and its CA,
 // checks the displayed ID and verdict, opens every panel of every card, reads PKCS#7 and
-// large CA bundles, saves a screenshot (www/screenshot.png with JITR_UPDATE_SCREENSHOT=1),
-// and checks bad input (no Rust debug text in any message), one date format, the absence
+// large CA bundles, uses the Provisioning and Policy panels, saves a screenshot
+// (www/screenshot.png with JITR_UPDATE_SCREENSHOT=1), and checks bad input (no Rust debug text in any message), one date format, the absence
 // of outside requests, keyboard use and a phone-sized screen.
 import { test, before, after, describe } from "node:test";
 import assert from "node:assert/strict";
@@ -21,6 +21,10 @@ const story = JSON.parse(readFileSync(here("../../tests/vectors/jitr-story.json"
 const CA = story.certificates["ca-ed25519"];
 const DEVICE = story.certificates["device-story"];
 const LEGACY = readFileSync(here("fixtures/legacy-v1-rsa1024-sha1.pem"), "utf8");
+const JITP = JSON.parse(readFileSync(here("../../tests/vectors/jitp.json"), "utf8"));
+const JITP_CA = JITP.certificates["jitp-ca"];
+const SENSOR = JITP.certificates["jitp-device-full"];
+const SENSOR_NO_COUNTRY = JITP.certificates["jitp-device-no-country"];
 // Every distinct CA certificate of the shared vectors: more than a device chain's 16.
 const VECTOR_CAS = (() => {
   const byId = new Map();
@@ -509,6 +513,142 @@ describe("the page", () => {
     await page.focus("#ca-list select[id$=-status]");
     await page.keyboard.press("ArrowDown");
     assert.match(await page.textContent("#verdict-body"), /CA_INACTIVE/);
+    assert.deepEqual(errors, []);
+    await page.close();
+  });
+
+  test("Provisioning: what AWS's example template makes of the device, or why not; the verdict runs it", async () => {
+    const { page, errors } = await openPage();
+    assert.match(await page.inputValue("#template"), /"ThingTypeName":"lightBulb-versionA"/);
+    assert.match(await page.textContent("#jitp-result"), /Add the device certificate in 1/);
+    await drop(page, "#device-drop", [{ name: "sensor.pem", content: SENSOR.pem }]);
+    await page.waitForSelector("#chain .cert-id");
+    await drop(page, "#ca-drop", [{ name: "jitp-ca.pem", content: JITP_CA.pem }]);
+    await page.waitForSelector("#ca-list .cert-id");
+    // What the page shows is what the API says.
+    const expected = jitr.previewProvisioning({
+      templateBody: await page.inputValue("#template"),
+      certificatePem: SENSOR.pem,
+      account: "123456789012",
+      region: "us-east-1",
+    });
+    assert.equal(expected.provisioned, true);
+    const result = () => page.textContent("#jitp-result");
+    assert.match(await result(), /This device would be provisioned and set ACTIVE\./);
+    assert.equal(await page.textContent("#jitp-result .thing-name"), "sensor-0001");
+    assert.equal(expected.thing.thingName, "sensor-0001");
+    assert.match(await result(), /Thing typelightBulb-versionA/);
+    assert.match(await result(), /Thing groupsv1-lightbulbs, DE/);
+    assert.match(await result(), /version=v1/);
+    assert.match(await result(), /serialNumber=SN-0001/);
+    assert.deepEqual(await page.$$eval("#jitp-result .policy-name", (els) => els.map((e) => e.textContent)), expected.policies.map((p) => p.policyName));
+    assert.match(await result(), /Creates /);
+    // Without JITP on the CA the verdict is JITR's; with it, the template runs.
+    assert.match(await verdictTitle(page), /will be registered as PENDING_ACTIVATION/);
+    await page.check("#jitp-on");
+    assert.equal(
+      await verdictTitle(page),
+      `This device will be provisioned by the template of CA ${JITP_CA.certificateId.slice(0, 8)}…: registered, given its thing and policies, and activated.`,
+    );
+    assert.equal(await page.textContent("#verdict-body .verdict-code code"), "PROVISIONED");
+    assert.match(await page.textContent("#verdict-body"), /its template made the thing sensor-0001, attached the policies [0-9a-f]{64} and set it ACTIVE/);
+    assert.ok(await page.textContent("#verdict-body .payload"), "the registration event is shown");
+    // A certificate without C: provisioning fails, and the page says which field is missing.
+    await page.click("#device-clear");
+    await drop(page, "#device-drop", [{ name: "no-country.pem", content: SENSOR_NO_COUNTRY.pem }]);
+    await page.waitForSelector("#chain .cert-id");
+    assert.match(await result(), /This device would not be provisioned: its certificate stays PENDING_ACTIVATION\./);
+    assert.match(await result(), /Missing parameterAWS::IoT::Certificate::Country/);
+    assert.match(await result(), /Certificate fieldsubject C \(countryName, OID 2\.5\.4\.6\)/);
+    assert.match(await result(), /MISSING_PARAMETER/);
+    assert.match(await verdictTitle(page), /its template cannot provision it: it stays PENDING_ACTIVATION/);
+    assert.match(await page.textContent("#verdict-body"), /PROVISIONING_FAILED/);
+    // A template AWS would not store: said in 4, and the verdict says why there is none.
+    await page.fill("#template", JITP.previews.find((p) => p.name === "template-unknown-function").input.templateBody);
+    assert.match(await result(), /AWS would not store this template\./);
+    assert.match(await result(), /Fn::GetAtt/);
+    assert.match(await verdictTitle(page), /No verdict/);
+    await page.uncheck("#jitp-on");
+    assert.match(await verdictTitle(page), /will be registered as PENDING_ACTIVATION/);
+    await page.click("#template-example");
+    assert.match(await result(), /would not be provisioned/);
+    await checkWording(page);
+    await page.screenshot({ path: join(ARTIFACTS, "provisioning.png"), fullPage: true });
+    assert.deepEqual(errors, []);
+    await page.close();
+  });
+
+  test("Policy: connect as / publish to / subscribe to / receive on, with the statement that decided", async () => {
+    const { page, errors } = await openPage();
+    await drop(page, "#device-drop", [{ name: "sensor.pem", content: SENSOR.pem }]);
+    await page.waitForSelector("#chain .cert-id");
+    const decisions = () =>
+      page.$$eval("#policy-result .decision", (els) =>
+        els.map((el) => ({
+          action: el.dataset.action,
+          decision: el.querySelector(".decision-code code").textContent,
+          statements: [...el.querySelectorAll(".statement-ref")].map((s) => s.textContent),
+          text: el.textContent,
+        })),
+      );
+    // The example policy, for the device in 1 (CN sensor-0001).
+    let shown = await decisions();
+    assert.deepEqual(
+      shown.map((d) => [d.action, d.decision, d.statements]),
+      [
+        ["CONNECT", "ALLOWED", ["Statement 1 of DevicePolicy (Sid ConnectAsItsCommonName)"]],
+        ["PUBLISH", "ALLOWED", ["Statement 2 of DevicePolicy (Sid OwnTopics)"]],
+        ["SUBSCRIBE", "ALLOWED", ["Statement 3 of DevicePolicy (Sid OwnCommands)"]],
+        ["RECEIVE", "EXPLICIT_DENY", ["Statement 4 of DevicePolicy (Sid NoRemoteReboot)"]],
+      ],
+    );
+    // The statement is shown as written, and the decision is the API's.
+    assert.match(shown[3].text, /Denied by a Deny statement/);
+    assert.match(shown[3].text, /"Effect": "Deny"/);
+    const arn = (kind, name) => `arn:aws:iot:us-east-1:123456789012:${kind}/${name}`;
+    const api = jitr.authorize({
+      policies: [{ policyName: "DevicePolicy", policyDocument: await page.inputValue("#policy-doc") }],
+      context: { region: "us-east-1", account: "123456789012", now: WHEN_MS, clientId: "sensor-0001", certificatePem: SENSOR.pem },
+      authInfos: [
+        { actionType: "CONNECT", resources: [arn("client", "sensor-0001")] },
+        { actionType: "PUBLISH", resources: [arn("topic", "sensor-0001/telemetry")] },
+        { actionType: "SUBSCRIBE", resources: [arn("topicfilter", "sensor-0001/commands/#")] },
+        { actionType: "RECEIVE", resources: [arn("topic", "sensor-0001/commands/reboot")] },
+      ],
+    });
+    assert.deepEqual(shown.map((d) => d.decision), api.authResults.map((r) => r.authDecision));
+    // Another client ID: nothing allows it (the certificate's CN is sensor-0001).
+    await page.fill("#try-connect", "intruder");
+    shown = await decisions();
+    assert.equal(shown[0].decision, "IMPLICIT_DENY");
+    assert.match(shown[0].text, /Denied: nothing allows it/);
+    assert.deepEqual(shown[0].statements, []);
+    assert.equal(shown[1].decision, "IMPLICIT_DENY", "publish under another client's topic");
+    await page.fill("#try-connect", "sensor-0001");
+    await page.fill("#try-receive", "sensor-0001/commands/update");
+    assert.equal((await decisions())[3].decision, "ALLOWED");
+    // Without the certificate the variable has no value, and the page says so.
+    await page.click("#device-clear");
+    shown = await decisions();
+    assert.equal(shown[0].decision, "IMPLICIT_DENY");
+    assert.match(shown[0].text, /Without a value here: iot:Certificate\.Subject\.CommonName/);
+    // A malformed policy: the core's sentence.
+    await page.fill("#policy-doc", '{"Version": "2012-10-17", "Statement": [{"Effect": "Maybe", "Action": "iot:*", "Resource": "*"}]}');
+    assert.match(await page.textContent("#policy-result"), /No decision: .*MalformedPolicyException/);
+    // The policy the template would create, taken over from 4.
+    await drop(page, "#device-drop", [{ name: "sensor.pem", content: SENSOR.pem }]);
+    await page.waitForSelector("#chain .cert-id");
+    await page.click("#policy-from-template");
+    assert.match(await page.inputValue("#policy-name"), /^[0-9a-f]{64}$/);
+    await page.fill("#try-publish", "foo/bar");
+    shown = await decisions();
+    assert.equal(shown[1].decision, "ALLOWED");
+    assert.match(shown[1].statements[0], /^Statement 1 of [0-9a-f]{64}$/);
+    assert.equal(shown[0].decision, "IMPLICIT_DENY", "the template's policy allows no connect");
+    await page.click("#policy-example");
+    assert.equal((await decisions())[0].decision, "ALLOWED");
+    await checkWording(page);
+    await page.screenshot({ path: join(ARTIFACTS, "policy.png"), fullPage: true });
     assert.deepEqual(errors, []);
     await page.close();
   });

@@ -225,7 +225,7 @@ describe("every export refuses wrong types and 50 MB with a JitrError, before co
       [() => jitr.parseRegistrationEvent("{}"), INVALID, /missing field/],
       [() => new jitr.Registry({ account: "nope" }), INVALID, /12 digits/],
       [() => new jitr.Registry({ account: ACCOUNT, region: "Mars" }), INVALID, /region/],
-      [() => reg.call("describe_thing"), INVALID, /unknown operation/],
+      [() => reg.call("create_job"), INVALID, /unknown operation/],
       [() => reg.call("list_certificates", "not json"), INVALID, /invalid parameters/],
       [() => reg.call("list_certificates", [1]), INVALID, /params must be an object/],
       [() => reg.call("list_certificates", {}, "today"), INVALID, /now must be epoch milliseconds/],

@@ -1,16 +1,54 @@
 // The jitr page: reads certificates the user pastes or drops, and shows what jitr-core
-// (compiled to WebAssembly) says about them. Everything stays in this tab: the only
+// (compiled to WebAssembly) says about them: the JITR decision (with a CA's JITP template),
+// what a provisioning template would create, and what a policy allows. Everything stays in this tab: the only
 // requests are for this page's own files (and the example certificates, on request).
 // Every rule (what a certificate is, which CA issued it, the decision) is the core's;
 // this file only displays.
 import init, {
+  authorize,
   inspectCertificate,
   issuedBy,
   isJitrError,
   preflight,
+  previewProvisioning,
   limits,
   version,
 } from "../pkg/jitr_wasm.js";
+
+/** AWS's JITP example template, verbatim (https://docs.aws.amazon.com/iot/latest/developerguide/jit-provisioning.html). */
+const AWS_EXAMPLE_TEMPLATE = "{\n   \"Parameters\":{\n      \"AWS::IoT::Certificate::CommonName\":{\n         \"Type\":\"String\"\n      },\n      \"AWS::IoT::Certificate::SerialNumber\":{\n         \"Type\":\"String\"\n      },\n      \"AWS::IoT::Certificate::Country\":{\n         \"Type\":\"String\"\n      },\n      \"AWS::IoT::Certificate::Id\":{\n         \"Type\":\"String\"\n      }\n   },\n   \"Resources\":{\n      \"thing\":{\n         \"Type\":\"AWS::IoT::Thing\",\n         \"Properties\":{\n            \"ThingName\":{\n               \"Ref\":\"AWS::IoT::Certificate::CommonName\"\n            },\n            \"AttributePayload\":{\n               \"version\":\"v1\",\n               \"serialNumber\":{\n                  \"Ref\":\"AWS::IoT::Certificate::SerialNumber\"\n               }\n            },\n            \"ThingTypeName\":\"lightBulb-versionA\",\n            \"ThingGroups\":[\n               \"v1-lightbulbs\",\n               {\n                  \"Ref\":\"AWS::IoT::Certificate::Country\"\n               }\n            ]\n         },\n         \"OverrideSettings\":{\n            \"AttributePayload\":\"MERGE\",\n            \"ThingTypeName\":\"REPLACE\",\n            \"ThingGroups\":\"DO_NOTHING\"\n         }\n      },\n      \"certificate\":{\n         \"Type\":\"AWS::IoT::Certificate\",\n         \"Properties\":{\n            \"CertificateId\":{\n               \"Ref\":\"AWS::IoT::Certificate::Id\"\n            },\n            \"Status\":\"ACTIVE\"\n         },\n         \"OverrideSettings\":{\n            \"Status\":\"DO_NOTHING\"\n         }\n      },\n      \"policy\":{\n         \"Type\":\"AWS::IoT::Policy\",\n         \"Properties\":{\n            \"PolicyDocument\":\"{ \\\"Version\\\": \\\"2012-10-17\\\", \\\"Statement\\\": [{ \\\"Effect\\\": \\\"Allow\\\", \\\"Action\\\":[\\\"iot:Publish\\\"], \\\"Resource\\\": [\\\"arn:aws:iot:us-east-1:123456789012:topic/foo/bar\\\"] }] }\"\n         }\n      }\n   }\n}";
+
+/** A device policy to start from: policy variables, an explicit Deny. */
+const EXAMPLE_POLICY = `{
+  "Version": "2012-10-17",
+  "Statement": [
+    {
+      "Sid": "ConnectAsItsCommonName",
+      "Effect": "Allow",
+      "Action": "iot:Connect",
+      "Resource": "arn:aws:iot:us-east-1:123456789012:client/\${iot:Certificate.Subject.CommonName}"
+    },
+    {
+      "Sid": "OwnTopics",
+      "Effect": "Allow",
+      "Action": ["iot:Publish", "iot:Receive"],
+      "Resource": "arn:aws:iot:us-east-1:123456789012:topic/\${iot:ClientId}/*"
+    },
+    {
+      "Sid": "OwnCommands",
+      "Effect": "Allow",
+      "Action": "iot:Subscribe",
+      "Resource": "arn:aws:iot:us-east-1:123456789012:topicfilter/\${iot:ClientId}/commands/*"
+    },
+    {
+      "Sid": "NoRemoteReboot",
+      "Effect": "Deny",
+      "Action": "iot:Receive",
+      "Resource": "arn:aws:iot:us-east-1:123456789012:topic/\${iot:ClientId}/commands/reboot"
+    }
+  ]
+}
+`;
 
 const $ = (id) => document.getElementById(id);
 const PRIVATE_KEY = /-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----/;
@@ -474,6 +512,7 @@ function renderVerdict(now, chainInfos, caInfos) {
   }
   const known = $("known").value;
   const sni = $("sni").value.trim();
+  const jitpOn = $("jitp-on").checked;
   let d;
   try {
     d = preflight({
@@ -483,6 +522,7 @@ function renderVerdict(now, chainInfos, caInfos) {
         status,
         autoRegistrationStatus,
         certificateMode,
+        registrationConfig: jitpOn ? { templateBody: $("template").value } : null,
       })),
       registeredCertificates: known ? [{ certificateId: leaf.id, status: known }] : [],
       serverName: sni || null,
@@ -533,6 +573,27 @@ function renderVerdict(now, chainInfos, caInfos) {
       event,
       problems,
     );
+  } else if (d.reason === "PROVISIONED") {
+    verdictView(
+      "registered",
+      `This device will be provisioned by the template of ${ca}: registered, given its thing and policies, and activated.`,
+      sent,
+      h("p", { class: "verdict-reason" }, capitalise(d.message) + "."),
+      h("p", {}, "The first connection itself is refused (AWS closes it); the device connects on its next attempt. See 4 for everything the template creates."),
+      code,
+      event,
+      problems,
+    );
+  } else if (d.reason === "PROVISIONING_FAILED") {
+    verdictView(
+      "pending",
+      `This device will be registered under ${ca}, but its template cannot provision it: it stays PENDING_ACTIVATION.`,
+      sent,
+      h("p", { class: "verdict-reason" }, capitalise(d.message) + "."),
+      code,
+      event,
+      problems,
+    );
   } else if (d.allowed) {
     verdictView("allowed", "The connection is allowed.", sent, h("p", {}, capitalise(d.message) + "."), problems);
   } else if (d.reason === "PENDING_ACTIVATION") {
@@ -570,11 +631,187 @@ function capitalise(s) {
   return s ? s[0].toUpperCase() + s.slice(1) : s;
 }
 
+// --- provisioning (4) --------------------------------------------------------------------
+
+/** The template's policy with a document, for "Take the template's policy" in 5. */
+let templatePolicy = null;
+
+function definitionList(rows) {
+  return h(
+    "dl",
+    { class: "fields" },
+    rows.filter(([, v]) => v !== null && v !== undefined).map(([k, v]) => [h("dt", {}, k), h("dd", {}, v)]),
+  );
+}
+
+function renderProvisioning() {
+  const box = $("jitp-result");
+  templatePolicy = null;
+  $("policy-from-template").hidden = true;
+  const templateBody = $("template").value;
+  if (!templateBody.trim()) {
+    box.replaceChildren(h("p", { class: "result-none" }, "Paste a provisioning template above."));
+    return;
+  }
+  if (!state.chain.length) {
+    box.replaceChildren(h("p", { class: "result-none" }, "Add the device certificate in 1 to see what this template would do with it."));
+    return;
+  }
+  let out;
+  try {
+    out = previewProvisioning({
+      templateBody,
+      certificatePem: state.chain[0].pem,
+      account: $("account").value.trim(),
+      region: $("region").value.trim(),
+    });
+  } catch (e) {
+    box.replaceChildren(h("p", { class: "result-title bad" }, "No preview: ", errorText(e)));
+    return;
+  }
+  if (!out.provisioned) {
+    const f = out.failure;
+    const title =
+      f.stage === "TEMPLATE"
+        ? "AWS would not store this template."
+        : "This device would not be provisioned: its certificate stays PENDING_ACTIVATION.";
+    box.replaceChildren(
+      h("p", { class: "result-title bad" }, title),
+      h("p", { class: "result-reason" }, capitalise(f.message) + "."),
+      definitionList([
+        ["Code", h("code", {}, f.code)],
+        ["Missing parameter", f.parameter],
+        ["Certificate field", f.certificateField],
+        ["Where in the template", f.path],
+        ["Error", f.error],
+      ]),
+    );
+    return;
+  }
+  const t = out.thing;
+  const attributes = t ? Object.entries(t.attributes).map(([k, v]) => `${k}=${v}`).join(", ") : "";
+  const thing = t
+    ? [
+        h("h3", { class: "result-h" }, "Thing"),
+        definitionList([
+          ["Name", h("code", { class: "thing-name" }, t.thingName)],
+          ["Thing type", t.thingTypeName ?? "none"],
+          ["Thing groups", t.thingGroups.length ? t.thingGroups.join(", ") : "none"],
+          ["Attributes", attributes || "none"],
+          ["Billing group", t.billingGroup],
+        ]),
+      ]
+    : [h("p", {}, "The template makes no thing.")];
+  const policies = out.policies.map((p) =>
+    h(
+      "li",
+      { class: "policy-plan" },
+      h("span", {}, p.create ? "Creates " : "Attaches the existing policy "),
+      h("code", { class: "policy-name" }, p.policyName),
+      p.policyDocument ? h("pre", { class: "payload" }, h("code", {}, p.policyDocument)) : null,
+    ),
+  );
+  box.replaceChildren(
+    h("p", { class: "result-title good" }, `This device would be provisioned and set ${out.certificateStatus}.`),
+    ...thing,
+    h("h3", { class: "result-h" }, `Policies (${out.policies.length})`),
+    policies.length ? h("ul", { class: "plans" }, policies) : h("p", {}, "None."),
+    h("details", { class: "more" }, h("summary", {}, "Parameters"), definitionList(Object.entries(out.parameters))),
+  );
+  templatePolicy = out.policies.find((p) => p.policyDocument) ?? null;
+  $("policy-from-template").hidden = templatePolicy === null;
+}
+
+// --- policy (5) ---------------------------------------------------------------------------
+
+const REQUESTS = [
+  { id: "try-connect", action: "CONNECT", verb: "Connect as", kind: "client" },
+  { id: "try-publish", action: "PUBLISH", verb: "Publish to", kind: "topic" },
+  { id: "try-subscribe", action: "SUBSCRIBE", verb: "Subscribe to", kind: "topicfilter" },
+  { id: "try-receive", action: "RECEIVE", verb: "Receive on", kind: "topic" },
+];
+
+const DECISION_TEXT = { ALLOWED: "Allowed", EXPLICIT_DENY: "Denied by a Deny statement", IMPLICIT_DENY: "Denied: nothing allows it" };
+
+/** The statement at `index` of a policy document, as its author wrote it (for display). */
+function statementText(docText, index) {
+  try {
+    const doc = JSON.parse(docText);
+    const st = Array.isArray(doc.Statement) ? doc.Statement[index] : doc.Statement;
+    return JSON.stringify(st, null, 2);
+  } catch {
+    return null;
+  }
+}
+
+function renderPolicy(now) {
+  const box = $("policy-result");
+  const policyDocument = $("policy-doc").value;
+  const policyName = $("policy-name").value.trim();
+  if (!policyDocument.trim()) {
+    box.replaceChildren(h("p", { class: "result-none" }, "Paste a policy document above."));
+    return;
+  }
+  const account = $("account").value.trim();
+  const region = $("region").value.trim();
+  const arn = (kind, name) => `arn:aws:iot:${region}:${account}:${kind}/${name}`;
+  const tries = REQUESTS.map((r) => ({ ...r, name: $(r.id).value }));
+  const context = { region, account, now, clientId: tries[0].name };
+  if (state.chain.length) context.certificatePem = state.chain[0].pem;
+  let out;
+  try {
+    out = authorize({
+      policies: [{ policyName, policyDocument }],
+      context,
+      authInfos: tries.map((t) => ({ actionType: t.action, resources: [arn(t.kind, t.name)] })),
+    });
+  } catch (e) {
+    box.replaceChildren(h("p", { class: "result-title bad" }, "No decision: ", errorText(e)));
+    return;
+  }
+  box.replaceChildren(
+    h(
+      "ul",
+      { class: "decisions" },
+      out.authResults.map((r, i) => {
+        const t = tries[i];
+        const statements = r.decidingStatements.map((st) => {
+          const text = statementText(policyDocument, st.index);
+          return h(
+            "div",
+            { class: "statement" },
+            h("p", { class: "statement-ref" }, `Statement ${st.index + 1} of ${st.policyName}`, st.sid ? ` (Sid ${st.sid})` : ""),
+            text ? h("pre", { class: "payload" }, h("code", {}, text)) : null,
+          );
+        });
+        const missing = r.missingContextValues.length
+          ? h("p", { class: "missing" }, `Without a value here: ${r.missingContextValues.join(", ")}.`)
+          : null;
+        return h(
+          "li",
+          { class: `decision ${r.authDecision.toLowerCase().replace("_", "-")}`, "data-action": t.action },
+          h(
+            "p",
+            { class: "decision-head" },
+            h("span", { class: "decision-badge" }, DECISION_TEXT[r.authDecision]),
+            h("span", { class: "decision-request" }, `${t.verb} `, h("code", {}, t.name)),
+          ),
+          h("p", { class: "decision-code" }, h("code", {}, r.authDecision), " ", h("span", { class: "resource" }, r.authInfo.resources[0])),
+          ...statements,
+          missing,
+        );
+      }),
+    ),
+  );
+}
+
 function render() {
   const now = evaluationTime();
   const chainInfos = renderChain(now);
   const caInfos = renderCas(now);
   renderVerdict(now, chainInfos, caInfos);
+  renderProvisioning();
+  renderPolicy(now);
 }
 
 // --- wiring ----------------------------------------------------------------------------
@@ -668,8 +905,34 @@ async function main() {
     announce("The chain is empty.");
   });
   $("example").addEventListener("click", loadExample);
-  for (const id of ["send-ca", "known", "when"]) $(id).addEventListener("change", render);
-  for (const id of ["sni", "account"]) $(id).addEventListener("input", render);
+  for (const id of ["send-ca", "known", "when", "jitp-on"]) $(id).addEventListener("change", render);
+  for (const id of ["sni", "account", "region", "template", "policy-name", "policy-doc", ...REQUESTS.map((r) => r.id)]) {
+    $(id).addEventListener("input", render);
+  }
+  $("template").value = AWS_EXAMPLE_TEMPLATE;
+  $("policy-doc").value = EXAMPLE_POLICY;
+  $("template-example").addEventListener("click", () => {
+    $("template").value = AWS_EXAMPLE_TEMPLATE;
+    render();
+    announce("AWS's example template loaded.");
+  });
+  $("policy-example").addEventListener("click", () => {
+    $("policy-doc").value = EXAMPLE_POLICY;
+    $("policy-name").value = "DevicePolicy";
+    render();
+    announce("Example policy loaded.");
+  });
+  $("policy-from-template").addEventListener("click", () => {
+    if (!templatePolicy) return;
+    $("policy-name").value = templatePolicy.policyName;
+    try {
+      $("policy-doc").value = JSON.stringify(JSON.parse(templatePolicy.policyDocument), null, 2);
+    } catch {
+      $("policy-doc").value = templatePolicy.policyDocument;
+    }
+    render();
+    announce("The template's policy is in 5.");
+  });
   $("when-now").addEventListener("click", () => {
     $("when").value = "";
     render();

@@ -145,6 +145,7 @@ fn decide_preflight(status: CertificateStatus) -> Decision {
         status: CaStatus::Active,
         auto_registration_status: AutoRegistrationStatus::Enable,
         certificate_mode: CertificateMode::Default,
+        registration_config: None,
     }];
     let known = [PreflightCertificate {
         certificate_id: crate::CertificateId::of_der(&dev.der),

@@ -7,7 +7,7 @@ use serde_json::{json, Value};
 use super::action::Action;
 use super::context::AuthContext;
 use super::document::PolicyDocument;
-use super::evaluate::{evaluate, AuthDecision, Request};
+use super::evaluate::{evaluate, AuthDecision, Request, StatementRef};
 use crate::registry::validate_policy_name;
 use crate::Error;
 
@@ -53,9 +53,15 @@ pub struct AuthInfo {
 ///
 /// Output: `{"authResults": [{"authInfo", "allowed": {"policies"}, "denied":
 /// {"explicitDeny": {"policies"}, "implicitDeny": {"policies"}}, "authDecision",
-/// "missingContextValues"}]}`, one per `authInfo`, policies as `{"policyName",
-/// "policyArn"}`. An `authInfo` with several resources is allowed only if every
-/// resource is; an explicit deny of any resource makes it `EXPLICIT_DENY`.
+/// "missingContextValues", "decidingStatements"}]}`, one per `authInfo`, policies as
+/// `{"policyName", "policyArn"}`. An `authInfo` with several resources is allowed only if
+/// every resource is; an explicit deny of any resource makes it `EXPLICIT_DENY`.
+///
+/// `decidingStatements` is jitr's addition to TestAuthorization's shape: the statements
+/// that decided, as `{"policyName", "index", "sid"}` (`index` 0-based in the policy's
+/// `Statement`, `sid` null when absent): the denying statements of an `EXPLICIT_DENY`,
+/// the allowing ones of an `ALLOWED`, none for an `IMPLICIT_DENY`; each once, in policy
+/// and statement order.
 ///
 /// A malformed document is a `MalformedPolicyException`; anything else wrong with the
 /// input is an `InvalidRequestException`.
@@ -72,6 +78,7 @@ pub struct AuthInfo {
 /// }))?;
 /// assert_eq!(out["authResults"][0]["authDecision"], "ALLOWED");
 /// assert_eq!(out["authResults"][0]["allowed"]["policies"][0]["policyName"], "p");
+/// assert_eq!(out["authResults"][0]["decidingStatements"][0], json!({"policyName": "p", "index": 0, "sid": null}));
 /// # Ok::<(), jitr_core::Error>(())
 /// ```
 pub fn simulate(input: &Value) -> Result<Value, Error> {
@@ -103,7 +110,7 @@ pub fn simulate(input: &Value) -> Result<Value, Error> {
     }
     let policies: Vec<(&str, &PolicyDocument)> =
         docs.iter().map(|(n, d)| (n.as_str(), d)).collect();
-    auth_results(&policies, &input.auth_infos, &ctx)
+    results(&policies, &input.auth_infos, &ctx, true)
 }
 
 /// TestAuthorization's answer for `infos` against `policies` in `ctx`: what [`simulate`]
@@ -113,13 +120,23 @@ pub(crate) fn auth_results(
     infos: &[AuthInfo],
     ctx: &AuthContext,
 ) -> Result<Value, Error> {
+    results(policies, infos, ctx, false)
+}
+
+/// [`auth_results`], with each result's `decidingStatements` when `statements` is set.
+fn results(
+    policies: &[(&str, &PolicyDocument)],
+    infos: &[AuthInfo],
+    ctx: &AuthContext,
+    statements: bool,
+) -> Result<Value, Error> {
     if infos.is_empty() || infos.len() > MAX_AUTH_INFOS {
         return Err(Error::InvalidRequest(format!(
             "authInfos has 1 to {MAX_AUTH_INFOS} items, not {}",
             infos.len()
         )));
     }
-    let mut results = Vec::with_capacity(infos.len());
+    let mut out = Vec::with_capacity(infos.len());
     for info in infos {
         let action: Action = info.action_type.parse()?;
         if info.resources.is_empty() {
@@ -174,7 +191,7 @@ pub(crate) fn auth_results(
                 .map(|n| json!({"policyName": n, "policyArn": ctx.scope.policy_arn(n)}))
                 .collect()
         };
-        results.push(json!({
+        let mut result = json!({
             "authInfo": {"actionType": info.action_type, "resources": info.resources},
             "allowed": {"policies": refs(&allowed)},
             "denied": {
@@ -183,9 +200,25 @@ pub(crate) fn auth_results(
             },
             "authDecision": decision.as_str(),
             "missingContextValues": missing,
-        }));
+        });
+        if statements {
+            let mut deciding: Vec<&StatementRef> = Vec::new();
+            for a in auths.iter().filter(|a| a.decision == decision) {
+                for s in &a.deciding_statements {
+                    if !deciding.contains(&s) {
+                        deciding.push(s);
+                    }
+                }
+            }
+            deciding.sort_by_key(|s| {
+                let policy = policies.iter().position(|(n, _)| *n == s.policy_name);
+                (policy, s.index)
+            });
+            result["decidingStatements"] = json!(deciding);
+        }
+        out.push(result);
     }
-    Ok(json!({ "authResults": results }))
+    Ok(json!({ "authResults": out }))
 }
 
 /// Appends the names not yet in `list`.

@@ -748,6 +748,44 @@ fn simulate_checks_its_input() {
     assert!(simulate(&json!({"policies": [], "context": ctx, "authInfos": eleven})).is_err());
 }
 
+#[test]
+fn simulate_names_the_statements_that_decided() {
+    use serde_json::json;
+    let ctx = json!({"region": "us-east-1", "account": "123456789012", "now": 0, "clientId": "c1"});
+    let allow = json!({"policyName": "allow", "policyDocument": {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "iot:Subscribe", "Resource": "*"},
+        {"Sid": "pub", "Effect": "Allow", "Action": "iot:Publish", "Resource": format!("{ARN}:topic/a/*")},
+        {"Effect": "Allow", "Action": "iot:*", "Resource": format!("{ARN}:topic/a/b")}]}});
+    let deny = json!({"policyName": "deny", "policyDocument": {"Version": "2012-10-17", "Statement": [
+        {"Sid": "no-secrets", "Effect": "Deny", "Action": "iot:Publish", "Resource": format!("{ARN}:topic/a/secret")}]}});
+    let decide = |topics: &[&str]| {
+        let resources: Vec<String> = topics.iter().map(|t| format!("{ARN}:topic/{t}")).collect();
+        let out = simulate(&json!({"policies": [deny, allow], "context": ctx,
+            "authInfos": [{"actionType": "PUBLISH", "resources": resources}]}))
+        .unwrap();
+        let r = &out["authResults"][0];
+        (r["authDecision"].clone(), r["decidingStatements"].clone())
+    };
+    assert_eq!(
+        decide(&["a/b", "a/c"]),
+        (
+            json!("ALLOWED"),
+            json!([{"policyName": "allow", "index": 1, "sid": "pub"},
+                   {"policyName": "allow", "index": 2, "sid": null}])
+        )
+    );
+    assert_eq!(
+        decide(&["a/secret"]),
+        (
+            json!("EXPLICIT_DENY"),
+            json!([{"policyName": "deny", "index": 0, "sid": "no-secrets"}])
+        )
+    );
+    assert_eq!(decide(&["b"]), (json!("IMPLICIT_DENY"), json!([])));
+    // One resource allowed and one not: implicitly denied, by no statement.
+    assert_eq!(decide(&["a/b", "b"]), (json!("IMPLICIT_DENY"), json!([])));
+}
+
 // ---- compiled == fresh, on random policies, contexts and requests ----
 
 fn arb_resource() -> impl Strategy<Value = String> {

@@ -48,6 +48,8 @@ from jitr_iot._jitr import (
     issue_certificate,
     load_pem_chain,
     parse_registration_event,
+    preview_provisioning,
+    simulate_policy,
 )
 from jitr_iot._types import (
     AutoRegistrationStatus,
@@ -93,6 +95,8 @@ __all__ = [
     "Crl",
     "PolicyTemplate",
     "parse_registration_event",
+    "simulate_policy",
+    "preview_provisioning",
     "mock_iot",
     "MockIot",
     "exceptions",

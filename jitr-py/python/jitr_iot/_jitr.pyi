@@ -31,6 +31,8 @@ __all__ = [
     "Crl",
     "PolicyTemplate",
     "parse_registration_event",
+    "simulate_policy",
+    "preview_provisioning",
     "Activation",
     "Call",
     "_bench_decide",
@@ -585,6 +587,89 @@ class PolicyTemplate:
 _Event = Union[Mapping[str, Any], str]
 
 def parse_registration_event(event: _Event) -> _RegistrationEvent: ...
+
+# simulate_policy: TestAuthorization's output (plus decidingStatements).
+class _PolicyRef(TypedDict):
+    policyName: str
+    policyArn: str
+
+class _PolicyRefs(TypedDict):
+    policies: List[_PolicyRef]
+
+class _Denied(TypedDict):
+    implicitDeny: _PolicyRefs
+    explicitDeny: _PolicyRefs
+
+class _AuthInfo(TypedDict):
+    actionType: str
+    resources: List[str]
+
+class _StatementRef(TypedDict):
+    policyName: str
+    index: int
+    sid: Optional[str]
+
+class _AuthResult(TypedDict):
+    authInfo: _AuthInfo
+    allowed: _PolicyRefs
+    denied: _Denied
+    authDecision: Literal["ALLOWED", "EXPLICIT_DENY", "IMPLICIT_DENY"]
+    missingContextValues: List[str]
+    decidingStatements: List[_StatementRef]
+
+class _Simulation(TypedDict):
+    authResults: List[_AuthResult]
+
+def simulate_policy(input: Mapping[str, Any]) -> _Simulation: ...
+
+# preview_provisioning: the plan, or the failure.
+_OverrideSetting = Literal["DO_NOTHING", "REPLACE", "FAIL", "MERGE"]
+
+class _ThingOverrideSettings(TypedDict):
+    attributePayload: Optional[_OverrideSetting]
+    thingTypeName: Optional[_OverrideSetting]
+    thingGroups: Optional[_OverrideSetting]
+
+class _ThingPlan(TypedDict):
+    thingName: str
+    attributes: Dict[str, str]
+    thingTypeName: Optional[str]
+    thingGroups: List[str]
+    billingGroup: Optional[str]
+    overrideSettings: _ThingOverrideSettings
+
+class _CertificateOverrideSettings(TypedDict):
+    status: Optional[_OverrideSetting]
+
+class _CertificatePlan(TypedDict):
+    certificateId: str
+    status: CertificateStatus
+    overrideSettings: _CertificateOverrideSettings
+
+class _PolicyPlan(TypedDict):
+    policyName: str
+    policyDocument: Optional[str]
+    create: bool
+
+class _ProvisioningFailure(TypedDict):
+    stage: Literal["TEMPLATE", "PROVISIONING"]
+    code: str
+    message: str
+    path: Optional[str]
+    parameter: Optional[str]
+    certificateField: Optional[str]
+    error: Optional[str]
+
+class _ProvisioningPreview(TypedDict):
+    provisioned: bool
+    certificateStatus: Optional[CertificateStatus]
+    parameters: NotRequired[Dict[str, str]]
+    thing: NotRequired[Optional[_ThingPlan]]
+    certificate: NotRequired[_CertificatePlan]
+    policies: NotRequired[List[_PolicyPlan]]
+    failure: NotRequired[_ProvisioningFailure]
+
+def preview_provisioning(input: Mapping[str, Any]) -> _ProvisioningPreview: ...
 @final
 class Call:
     """One call the activation handler needs made."""

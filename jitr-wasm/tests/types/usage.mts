@@ -5,6 +5,8 @@ import init, {
   certificateId,
   checkVerificationCertificate,
   preflight,
+  authorize,
+  previewProvisioning,
   registrationEvent,
   parseRegistrationEvent,
   registrationTopic,
@@ -20,6 +22,10 @@ import init, {
   type Finding,
   type PreflightInput,
   type RefusalCode,
+  type Authorization,
+  type AuthDecision,
+  type ProvisioningPreview,
+  type StatementRef,
 } from "../../pkg/jitr_wasm.js";
 
 declare const caPem: string;
@@ -74,6 +80,21 @@ export async function diagnose(): Promise<string> {
     return `${registrationTopic(event.caCertificateId)} ${again}`;
   }
 
+  const auth: Authorization = authorize({
+    policies: [{ policyName: "p", policyDocument: { Version: "2012-10-17", Statement: [] } }],
+    context: { region: "us-east-1", account: "123456789012", now: new Date(), clientId: "c1" },
+    authInfos: [{ actionType: "PUBLISH", resources: ["arn:aws:iot:us-east-1:123456789012:topic/a"] }],
+  });
+  const decision: AuthDecision | undefined = auth.authResults[0]?.authDecision;
+  const deciding: StatementRef[] = auth.authResults[0]?.decidingStatements ?? [];
+  const plan: ProvisioningPreview = previewProvisioning({ templateBody: "{}", certificatePem: devicePem });
+  const thingName: string | undefined = plan.provisioned ? plan.thing?.thingName : plan.failure.parameter ?? undefined;
+  preflight({
+    chain: devicePem,
+    registeredCas: [{ pem: caPem, status: "ACTIVE", autoRegistrationStatus: "ENABLE", certificateMode: "DEFAULT", registrationConfig: { templateBody: "{}" } }],
+  });
+  if (decision === "EXPLICIT_DENY") return `${deciding[0]?.sid} ${thingName}`;
+
   using reg = new Registry({ account: "123456789012", region: "eu-west-1" });
   const code: unknown = reg.call("get_registration_code");
   reg.call("list_certificates", { pageSize: 10 }, new Date());
@@ -87,7 +108,7 @@ export async function diagnose(): Promise<string> {
   // @ts-expect-error input is PEM text or bytes
   certificateId(42);
   // @ts-expect-error an unknown operation
-  reg.call("describe_thing", {});
+  reg.call("create_job", {});
   // @ts-expect-error findings are typed
   const wrong: number = first.findings[0]?.severity;
   // @ts-expect-error refusal codes are the core's
@@ -96,8 +117,16 @@ export async function diagnose(): Promise<string> {
   const notAFinding: Finding["code"] = "EXPIRED_SOON";
   // @ts-expect-error an error code is an AWS exception name
   new JitrError("TypeError", "x");
+  // @ts-expect-error a decision is one of TestAuthorization's
+  const notADecisionName: AuthDecision = "DENIED";
+  // @ts-expect-error authInfos is required
+  authorize({ policies: [], context: { region: "us-east-1", account: "123456789012", now: 0 } });
+  // @ts-expect-error a failure exists only when nothing is provisioned
+  const noFailure = previewProvisioning({ templateBody: "{}" }).failure;
+  // @ts-expect-error templateBody is text
+  previewProvisioning({ templateBody: { Resources: {} } });
   // @ts-expect-error connect returns a Decision
   const notADecision: string = reg.call("connect", { chain: [devicePem] });
 
-  return `${errors.length} ${notAfter.toISOString()} ${eku?.join(",")} ${String(code)} ${String(wrong)} ${named} ${signed} ${refusals.length} ${notACode} ${notAFinding} ${notADecision}`;
+  return `${errors.length} ${notAfter.toISOString()} ${eku?.join(",")} ${String(code)} ${String(wrong)} ${named} ${signed} ${refusals.length} ${notACode} ${notAFinding} ${notADecision} ${notADecisionName} ${String(noFailure)}`;
 }
