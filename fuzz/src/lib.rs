@@ -772,8 +772,8 @@ pub fn state(data: &[u8]) {
         Err(e) => return typed(&e),
     };
     let out = registry.export_state().expect("a loaded state exports");
-    let again = Registry::from_state(&out, RegistryConfig::default())
-        .expect("an exported state loads");
+    let again =
+        Registry::from_state(&out, RegistryConfig::default()).expect("an exported state loads");
     assert_eq!(again.export_state().expect("it exports"), out);
 }
 
