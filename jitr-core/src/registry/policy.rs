@@ -2,11 +2,11 @@
 
 use serde::Serialize;
 
-use super::list::{self, ListRequest, Page};
+use super::list::{self, LinkEnd, ListRequest, Page};
 use super::Registry;
 use crate::error::{Error, ResourceKind};
 use crate::id::truncate_for_message;
-use crate::store::{Change, Kind, LinkKind, PolicyRow, PolicyVersionRow, ResourceReads};
+use crate::store::{Change, Kind, LinkKind, PolicyRow, PolicyVersionRow, Reader, ResourceReads};
 use crate::time::{as_epoch_seconds, Timestamp};
 
 /// The longest policy document accepted, in characters excluding white space (AWS).
@@ -159,6 +159,13 @@ pub struct EffectivePolicy {
 }
 
 impl Registry {
+    /// Nothing if the policy `name` exists, else its ResourceNotFoundException.
+    fn policy_exists(&self, r: &mut dyn Reader, name: &str) -> Result<(), Error> {
+        r.policy(&self.scope, name)?
+            .map(drop)
+            .ok_or_else(|| policy_not_found(name))
+    }
+
     /// CreatePolicy: version 1, the default.
     pub fn create_policy(
         &self,
@@ -401,19 +408,12 @@ impl Registry {
         name: &str,
         req: &ListRequest,
     ) -> Result<Page<String>, Error> {
-        let (page, size) = list::name_query_ascending(req)?;
-        let targets = self.read(|r| {
-            if r.policy(&self.scope, name)?.is_none() {
-                return Err(policy_not_found(name));
-            }
-            Ok(
-                r.links_from(&self.scope, LinkKind::PolicyTarget, name, &page)?
-                    .into_iter()
-                    .map(|(t, _)| t)
-                    .collect::<Vec<_>>(),
-            )
-        })?;
-        Ok(list::name_cut(targets, size, |t| t))
+        self.list_linked(
+            list::name_query_ascending(req)?,
+            LinkEnd::From(LinkKind::PolicyTarget, name),
+            |r| self.policy_exists(r, name),
+            |t| t,
+        )
     }
 
     /// ListPrincipalPolicies (and ListAttachedPolicies): the policies attached to a
@@ -424,19 +424,15 @@ impl Registry {
         req: &ListRequest,
     ) -> Result<Page<AttachedPolicy>, Error> {
         self.scope.parse_certificate_arn(principal)?;
-        let (page, size) = list::name_query(req)?;
-        let names = self.read(|r| {
-            Ok(
-                r.links_to(&self.scope, LinkKind::PolicyTarget, principal, &page)?
-                    .into_iter()
-                    .map(|(p, _)| p)
-                    .collect::<Vec<_>>(),
-            )
-        })?;
-        Ok(list::name_cut(names, size, |n| AttachedPolicy {
-            policy_arn: self.scope.policy_arn(&n),
-            policy_name: n,
-        }))
+        self.list_linked(
+            list::name_query(req)?,
+            LinkEnd::To(LinkKind::PolicyTarget, principal),
+            |_| Ok(()),
+            |n| AttachedPolicy {
+                policy_arn: self.scope.policy_arn(&n),
+                policy_name: n,
+            },
+        )
     }
 
     /// GetEffectivePolicies: the policies that apply to a principal (a certificate ARN),
@@ -453,9 +449,7 @@ impl Registry {
                 return Err(Self::cert_not_found(&id));
             }
             if let Some(thing) = thing_name {
-                if r.thing(&self.scope, thing)?.is_none() {
-                    return Err(Error::not_found(ResourceKind::Thing, thing));
-                }
+                self.thing_exists(r, thing)?;
             }
             let mut out = Vec::new();
             for name in r.attached_to(&self.scope, principal)? {
@@ -476,9 +470,7 @@ impl Registry {
     pub fn attach_policy(&self, name: &str, target: &str) -> Result<(), Error> {
         let id = self.scope.parse_certificate_arn(target)?;
         self.commit(|r| {
-            if r.policy(&self.scope, name)?.is_none() {
-                return Err(policy_not_found(name));
-            }
+            self.policy_exists(r, name)?;
             if r.certificate(&self.scope, &id)?.is_none() {
                 return Err(Self::cert_not_found(&id));
             }
@@ -505,9 +497,7 @@ impl Registry {
     pub fn detach_policy(&self, name: &str, target: &str) -> Result<(), Error> {
         self.scope.parse_certificate_arn(target)?;
         self.commit(|r| {
-            if r.policy(&self.scope, name)?.is_none() {
-                return Err(policy_not_found(name));
-            }
+            self.policy_exists(r, name)?;
             let attached = r.attached_to(&self.scope, target)?;
             let changes = if attached.iter().any(|p| p == name) {
                 vec![Change::PolicyDetached {

@@ -24,7 +24,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use super::list::{self, ListRequest, Page};
+use super::list::{self, LinkEnd, ListRequest, Page};
 use super::Registry;
 use crate::error::{Error, ResourceKind};
 use crate::id::truncate_for_message;
@@ -279,6 +279,13 @@ fn thing_type_not_found(name: &str) -> Error {
 }
 
 impl Registry {
+    /// Nothing if the thing `name` exists, else its ResourceNotFoundException.
+    pub(super) fn thing_exists(&self, r: &mut dyn Reader, name: &str) -> Result<(), Error> {
+        r.thing(&self.scope, name)?
+            .map(drop)
+            .ok_or_else(|| thing_not_found(name))
+    }
+
     /// The thing type `name`, usable for a thing (it exists and is not deprecated).
     fn usable_thing_type(r: &mut dyn Reader, reg: &Registry, name: &str) -> Result<(), Error> {
         let t: ThingTypeRow = r
@@ -567,9 +574,7 @@ impl Registry {
     ) -> Result<(), Error> {
         let id = self.scope.parse_certificate_arn(principal)?;
         self.commit(|r| {
-            if r.thing(&self.scope, thing_name)?.is_none() {
-                return Err(thing_not_found(thing_name));
-            }
+            self.thing_exists(r, thing_name)?;
             if r.certificate(&self.scope, &id)?.is_none() {
                 return Err(Self::cert_not_found(&id));
             }
@@ -610,9 +615,7 @@ impl Registry {
     pub fn detach_thing_principal(&self, thing_name: &str, principal: &str) -> Result<(), Error> {
         self.scope.parse_certificate_arn(principal)?;
         self.commit(|r| {
-            if r.thing(&self.scope, thing_name)?.is_none() {
-                return Err(thing_not_found(thing_name));
-            }
+            self.thing_exists(r, thing_name)?;
             let attached = r
                 .things_of_principal(&self.scope, principal)?
                 .iter()
@@ -635,19 +638,12 @@ impl Registry {
         thing_name: &str,
         req: &ListRequest,
     ) -> Result<Page<String>, Error> {
-        let (page, size) = list::name_query_ascending(req)?;
-        let principals = self.read(|r| {
-            if r.thing(&self.scope, thing_name)?.is_none() {
-                return Err(thing_not_found(thing_name));
-            }
-            Ok(
-                r.links_from(&self.scope, LinkKind::ThingPrincipal, thing_name, &page)?
-                    .into_iter()
-                    .map(|(p, _)| p)
-                    .collect::<Vec<_>>(),
-            )
-        })?;
-        Ok(list::name_cut(principals, size, |p| p))
+        self.list_linked(
+            list::name_query_ascending(req)?,
+            LinkEnd::From(LinkKind::ThingPrincipal, thing_name),
+            |r| self.thing_exists(r, thing_name),
+            |p| p,
+        )
     }
 
     /// ListPrincipalThings: the names of the things a principal is attached to.
@@ -657,16 +653,12 @@ impl Registry {
         req: &ListRequest,
     ) -> Result<Page<String>, Error> {
         self.scope.parse_certificate_arn(principal)?;
-        let (page, size) = list::name_query_ascending(req)?;
-        let things = self.read(|r| {
-            Ok(
-                r.links_to(&self.scope, LinkKind::ThingPrincipal, principal, &page)?
-                    .into_iter()
-                    .map(|(t, _)| t)
-                    .collect::<Vec<_>>(),
-            )
-        })?;
-        Ok(list::name_cut(things, size, |t| t))
+        self.list_linked(
+            list::name_query_ascending(req)?,
+            LinkEnd::To(LinkKind::ThingPrincipal, principal),
+            |_| Ok(()),
+            |t| t,
+        )
     }
 
     /// CreateThingType.
