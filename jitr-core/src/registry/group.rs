@@ -301,7 +301,7 @@ impl Registry {
         thing: &str,
     ) -> Result<(), Error> {
         reg.group_exists(r, group)?;
-        reg.thing_exists(r, thing)
+        reg.thing_row(r, thing).map(drop)
     }
 
     /// ListThingGroupsForThing.
@@ -313,7 +313,7 @@ impl Registry {
         self.list_linked(
             list::name_query_ascending(req)?,
             LinkEnd::From(LinkKind::ThingInGroup, thing),
-            |r| self.thing_exists(r, thing),
+            |r| self.thing_row(r, thing).map(drop),
             |n| GroupNameAndArn {
                 group_arn: self.group_arn(&n),
                 group_name: n,

@@ -159,10 +159,9 @@ pub struct EffectivePolicy {
 }
 
 impl Registry {
-    /// Nothing if the policy `name` exists, else its ResourceNotFoundException.
-    fn policy_exists(&self, r: &mut dyn Reader, name: &str) -> Result<(), Error> {
+    /// The policy `name`, else its ResourceNotFoundException.
+    fn policy_row(&self, r: &mut dyn Reader, name: &str) -> Result<PolicyRow, Error> {
         r.policy(&self.scope, name)?
-            .map(drop)
             .ok_or_else(|| policy_not_found(name))
     }
 
@@ -199,9 +198,7 @@ impl Registry {
 
     /// GetPolicy: the default version's document.
     pub fn get_policy(&self, name: &str) -> Result<GetPolicyResponse, Error> {
-        let p = self
-            .read(|r| r.policy(&self.scope, name))?
-            .ok_or_else(|| policy_not_found(name))?;
+        let p = self.read(|r| self.policy_row(r, name))?;
         Ok(GetPolicyResponse {
             policy_name: name.to_string(),
             policy_arn: self.scope.policy_arn(name),
@@ -217,9 +214,7 @@ impl Registry {
     /// other than the default (delete them first), as AWS refuses it.
     pub fn delete_policy(&self, name: &str) -> Result<(), Error> {
         self.commit(|r| {
-            let p = r
-                .policy(&self.scope, name)?
-                .ok_or_else(|| policy_not_found(name))?;
+            let p = self.policy_row(r, name)?;
             if r.policy_in_use(&self.scope, name)? {
                 return Err(Error::DeleteConflict(format!(
                     "the policy {name} is attached to a certificate; detach it first"
@@ -251,9 +246,7 @@ impl Registry {
         validate_policy_name(name)?;
         validate_policy_document(document)?;
         self.commit(|r| {
-            let mut p = r
-                .policy(&self.scope, name)?
-                .ok_or_else(|| policy_not_found(name))?;
+            let mut p = self.policy_row(r, name)?;
             let mut versions = p.all_versions();
             if versions.len() >= MAX_POLICY_VERSIONS {
                 return Err(Error::VersionsLimitExceeded(format!(
@@ -292,18 +285,13 @@ impl Registry {
         version_id: &str,
     ) -> Result<GetPolicyVersionResponse, Error> {
         let id = parse_version_id(version_id)?;
-        let p = self
-            .read(|r| r.policy(&self.scope, name))?
-            .ok_or_else(|| policy_not_found(name))?;
-        let v = p
-            .all_versions()
-            .into_iter()
-            .find(|v| v.version_id == id)
-            .ok_or_else(|| version_not_found(name, id))?;
+        let p = self.read(|r| self.policy_row(r, name))?;
+        let versions = p.all_versions();
+        let v = find_version(&versions, name, id)?;
         Ok(GetPolicyVersionResponse {
             policy_arn: self.scope.policy_arn(name),
             policy_name: name.to_string(),
-            policy_document: v.document,
+            policy_document: v.document.clone(),
             policy_version_id: id.to_string(),
             is_default_version: id == p.default_version_id,
             creation_date: v.create_date,
@@ -314,9 +302,7 @@ impl Registry {
 
     /// ListPolicyVersions: newest first.
     pub fn list_policy_versions(&self, name: &str) -> Result<Vec<PolicyVersionSummary>, Error> {
-        let p = self
-            .read(|r| r.policy(&self.scope, name))?
-            .ok_or_else(|| policy_not_found(name))?;
+        let p = self.read(|r| self.policy_row(r, name))?;
         let mut versions = p.all_versions();
         versions.sort_by_key(|v| std::cmp::Reverse(v.version_id));
         Ok(versions
@@ -337,24 +323,13 @@ impl Registry {
         version_id: &str,
         now: Timestamp,
     ) -> Result<(), Error> {
-        let id = parse_version_id(version_id)?;
-        self.commit(|r| {
-            let mut p = r
-                .policy(&self.scope, name)?
-                .ok_or_else(|| policy_not_found(name))?;
-            let versions = p.all_versions();
-            let v = versions
-                .iter()
-                .find(|v| v.version_id == id)
-                .ok_or_else(|| version_not_found(name, id))?;
-            if p.default_version_id == id {
-                return Ok(((), Vec::new()));
+        self.change_versions(name, version_id, now, |p, _, v| {
+            if p.default_version_id == v.version_id {
+                return Ok(false);
             }
-            p.policy_document = v.document.clone();
-            p.default_version_id = id;
-            p.versions = versions;
-            p.meta = p.meta.bumped(now);
-            Ok(((), vec![Change::PolicyVersionsChanged(p)]))
+            p.policy_document = v.document;
+            p.default_version_id = v.version_id;
+            Ok(true)
         })
     }
 
@@ -366,21 +341,41 @@ impl Registry {
         version_id: &str,
         now: Timestamp,
     ) -> Result<(), Error> {
-        let id = parse_version_id(version_id)?;
-        self.commit(|r| {
-            let mut p = r
-                .policy(&self.scope, name)?
-                .ok_or_else(|| policy_not_found(name))?;
-            let mut versions = p.all_versions();
-            if !versions.iter().any(|v| v.version_id == id) {
-                return Err(version_not_found(name, id));
-            }
+        self.change_versions(name, version_id, now, |p, versions, v| {
+            let id = v.version_id;
             if p.default_version_id == id {
                 return Err(Error::DeleteConflict(format!(
                     "version {id} is the default version of the policy {name}; it cannot be deleted (delete the policy, or make another version the default)"
                 )));
             }
             versions.retain(|v| v.version_id != id);
+            Ok(true)
+        })
+    }
+
+    /// One commit that changes the versions of the policy `name` through its version
+    /// `version_id` (both must exist): `change` gets the policy, its versions and that
+    /// version, and says whether it changed anything (if so the policy's generation moves
+    /// on at `now`).
+    fn change_versions(
+        &self,
+        name: &str,
+        version_id: &str,
+        now: Timestamp,
+        mut change: impl FnMut(
+            &mut PolicyRow,
+            &mut Vec<PolicyVersionRow>,
+            PolicyVersionRow,
+        ) -> Result<bool, Error>,
+    ) -> Result<(), Error> {
+        let id = parse_version_id(version_id)?;
+        self.commit(|r| {
+            let mut p = self.policy_row(r, name)?;
+            let mut versions = p.all_versions();
+            let v = find_version(&versions, name, id)?.clone();
+            if !change(&mut p, &mut versions, v)? {
+                return Ok(((), Vec::new()));
+            }
             p.versions = versions;
             p.meta = p.meta.bumped(now);
             Ok(((), vec![Change::PolicyVersionsChanged(p)]))
@@ -411,7 +406,7 @@ impl Registry {
         self.list_linked(
             list::name_query_ascending(req)?,
             LinkEnd::From(LinkKind::PolicyTarget, name),
-            |r| self.policy_exists(r, name),
+            |r| self.policy_row(r, name).map(drop),
             |t| t,
         )
     }
@@ -449,7 +444,7 @@ impl Registry {
                 return Err(Self::cert_not_found(&id));
             }
             if let Some(thing) = thing_name {
-                self.thing_exists(r, thing)?;
+                self.thing_row(r, thing)?;
             }
             let mut out = Vec::new();
             for name in r.attached_to(&self.scope, principal)? {
@@ -470,7 +465,7 @@ impl Registry {
     pub fn attach_policy(&self, name: &str, target: &str) -> Result<(), Error> {
         let id = self.scope.parse_certificate_arn(target)?;
         self.commit(|r| {
-            self.policy_exists(r, name)?;
+            self.policy_row(r, name)?;
             if r.certificate(&self.scope, &id)?.is_none() {
                 return Err(Self::cert_not_found(&id));
             }
@@ -497,7 +492,7 @@ impl Registry {
     pub fn detach_policy(&self, name: &str, target: &str) -> Result<(), Error> {
         self.scope.parse_certificate_arn(target)?;
         self.commit(|r| {
-            self.policy_exists(r, name)?;
+            self.policy_row(r, name)?;
             let attached = r.attached_to(&self.scope, target)?;
             let changes = if attached.iter().any(|p| p == name) {
                 vec![Change::PolicyDetached {
@@ -535,8 +530,16 @@ fn parse_version_id(id: &str) -> Result<u64, Error> {
     }
 }
 
-fn version_not_found(name: &str, id: u64) -> Error {
-    Error::not_found(ResourceKind::PolicyVersion, format!("{name} version {id}"))
+/// The version `id` among the `versions` of the policy `name`, else its
+/// ResourceNotFoundException.
+fn find_version<'a>(
+    versions: &'a [PolicyVersionRow],
+    name: &str,
+    id: u64,
+) -> Result<&'a PolicyVersionRow, Error> {
+    versions.iter().find(|v| v.version_id == id).ok_or_else(|| {
+        Error::not_found(ResourceKind::PolicyVersion, format!("{name} version {id}"))
+    })
 }
 
 fn policy_not_found(name: &str) -> Error {
