@@ -22,12 +22,14 @@ pub fn date((y, m, d): kit::Ymd) -> Timestamp {
 
 pub mod store;
 
+/// The test account's scope.
+pub fn scope() -> Scope {
+    Scope::new(ACCOUNT, REGION).unwrap()
+}
+
 /// A registry of the test account, in the store `JITR_TEST_STORE` names.
 pub fn registry() -> Registry {
-    registry_in(
-        Scope::new(ACCOUNT, REGION).unwrap(),
-        RegistryConfig::default(),
-    )
+    registry_in(scope(), RegistryConfig::default())
 }
 
 /// A registry of `scope` with `config`, in a fresh store of the kind `JITR_TEST_STORE`
@@ -221,9 +223,24 @@ impl Device {
         }
     }
 
+    /// Registers this certificate through RegisterCertificateWithoutCA.
+    pub fn register_without_ca(&self, reg: &Registry, status: Option<CertificateStatus>) {
+        let req = RegisterCertificateRequest {
+            certificate_pem: self.pem(),
+            status,
+            ..Default::default()
+        };
+        reg.register_certificate_without_ca(&req, now()).unwrap();
+    }
+
     pub fn chain_with(&self, ca: &Ca) -> Vec<CertificateDer<'static>> {
         vec![self.der(), ca.der()]
     }
+}
+
+/// The ID of a chain's leaf.
+pub fn leaf_id(chain: &[CertificateDer<'_>]) -> CertificateId {
+    CertificateId::of_der(&chain[0])
 }
 
 /// A CA (self-signed, registrable) with these key usages; none means no extension.
