@@ -493,6 +493,47 @@ fn fleet_ca(dir: &Path) -> GeneratedCertificate {
     .unwrap()
 }
 
+/// A fresh directory `root` for a gateway process: its broker, the gateway's own
+/// directory and its log file.
+struct ProcessSetup {
+    root: std::path::PathBuf,
+    broker: Mosquitto,
+    dir: std::path::PathBuf,
+    log: std::path::PathBuf,
+}
+
+impl ProcessSetup {
+    fn new(name: &str) -> Self {
+        let root = temp_dir(name);
+        let broker = Mosquitto::start(&root, None).unwrap();
+        ProcessSetup {
+            dir: root.join("gw"),
+            log: root.join("gateway.log"),
+            root,
+            broker,
+        }
+    }
+
+    /// The gateway, started without the activation handler.
+    async fn gateway(&self) -> GatewayProcess {
+        GatewayProcess::start(
+            &self.dir,
+            0,
+            &self.broker.addr(),
+            &["--no-handler"],
+            &self.log,
+        )
+        .await
+        .unwrap()
+    }
+
+    /// The fleet CA the gateway made and the PEM of its server's CA.
+    fn cas(&self) -> (GeneratedCertificate, String) {
+        let server_ca = std::fs::read_to_string(self.dir.join("server-ca.pem")).unwrap();
+        (fleet_ca(&self.dir), server_ca)
+    }
+}
+
 fn sqlite_registry(dir: &Path) -> jitr_core::Registry {
     let store = jitr_core::Store::open(&format!("sqlite://{}", dir.join("fleet.db").display()))
         .expect("the store opens: nothing half-written");
@@ -506,13 +547,11 @@ fn sqlite_registry(dir: &Path) -> jitr_core::Registry {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_second_instance_refuses_to_start_before_it_touches_a_file() {
-    let root = temp_dir("second");
-    let broker = Mosquitto::start(&root, None).unwrap();
-    let dir = root.join("gw");
-    let log = root.join("gateway.log");
-    let first = GatewayProcess::start(&dir, 0, &broker.addr(), &["--no-handler"], &log)
-        .await
-        .unwrap();
+    let setup = ProcessSetup::new("second");
+    let ProcessSetup {
+        root, broker, dir, ..
+    } = &setup;
+    let first = setup.gateway().await;
     let before: Vec<_> = std::fs::read_dir(&dir)
         .unwrap()
         .map(|e| e.unwrap().path())
@@ -569,15 +608,15 @@ async fn a_second_instance_refuses_to_start_before_it_touches_a_file() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_oversized_chain_or_certificate_is_refused_with_its_reason_in_the_log() {
-    let root = temp_dir("oversized");
-    let broker = Mosquitto::start(&root, None).unwrap();
-    let dir = root.join("gw");
-    let log = root.join("gateway.log");
-    let gw = GatewayProcess::start(&dir, 0, &broker.addr(), &["--no-handler"], &log)
-        .await
-        .unwrap();
-    let ca = fleet_ca(&dir);
-    let server_ca = std::fs::read_to_string(dir.join("server-ca.pem")).unwrap();
+    let setup = ProcessSetup::new("oversized");
+    let ProcessSetup {
+        root,
+        broker,
+        dir,
+        log,
+    } = &setup;
+    let gw = setup.gateway().await;
+    let (ca, server_ca) = setup.cas();
     // 20 certificates: the leaf, its CA, and 18 more CAs.
     let mut long = Device::issue(&ca, "long").unwrap();
     for i in 0..18 {
@@ -653,15 +692,15 @@ async fn an_oversized_chain_or_certificate_is_refused_with_its_reason_in_the_log
 /// broker after the restart.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kill_9_mid_registration_loses_nothing_acknowledged() {
-    let root = temp_dir("kill9");
-    let broker = Mosquitto::start(&root, None).unwrap();
-    let dir = root.join("gw");
-    let log = root.join("gateway.log");
-    let gw = GatewayProcess::start(&dir, 0, &broker.addr(), &["--no-handler"], &log)
-        .await
-        .unwrap();
-    let ca = fleet_ca(&dir);
-    let server_ca = std::fs::read_to_string(dir.join("server-ca.pem")).unwrap();
+    let setup = ProcessSetup::new("kill9");
+    let ProcessSetup {
+        root,
+        broker,
+        dir,
+        log,
+    } = &setup;
+    let gw = setup.gateway().await;
+    let (ca, server_ca) = setup.cas();
     let mut watcher = Watcher::start(&broker.addr(), &["$aws/events/#"])
         .await
         .unwrap();
@@ -702,9 +741,7 @@ async fn kill_9_mid_registration_loses_nothing_acknowledged() {
         devices.len()
     );
     // A restart on the same directory, then the store as a new process sees it.
-    let gw = GatewayProcess::start(&dir, 0, &broker.addr(), &["--no-handler"], &log)
-        .await
-        .unwrap();
+    let gw = setup.gateway().await;
     let registry = sqlite_registry(&dir);
     let ca_id = jitr_core::CertificateId::of_der(ca.certificate().der());
     let topic = format!("$aws/events/certificates/registered/{ca_id}");
