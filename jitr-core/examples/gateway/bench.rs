@@ -244,9 +244,7 @@ async fn bench(dir: &Path) -> Result<(), Error> {
     let cfg = client::tls_config(&server_ca, &last)?;
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
-        if let Ok(Connected::Connack(0, Some(c))) =
-            client::connect(gw.addr, HOST, cfg.clone(), &last.client_id(), Version::V4).await
-        {
+        if let Ok(Connected::Connack(0, Some(c))) = last.connect(gw.addr, &cfg, Version::V4).await {
             c.disconnect().await;
             break;
         }
@@ -339,8 +337,7 @@ async fn bench(dir: &Path) -> Result<(), Error> {
     let victims = &devices[..200.min(devices.len())];
     for d in victims {
         let cfg = client::tls_config(&server_ca, d)?;
-        let Ok(Connected::Connack(0, Some(mut c))) =
-            client::connect(gw.addr, HOST, cfg, &d.client_id(), Version::V4).await
+        let Ok(Connected::Connack(0, Some(mut c))) = d.connect(gw.addr, &cfg, Version::V4).await
         else {
             continue;
         };
@@ -366,9 +363,7 @@ async fn bench(dir: &Path) -> Result<(), Error> {
     let mut clients = Vec::new();
     for d in publishers {
         let cfg = client::tls_config(&server_ca, d)?;
-        if let Connected::Connack(0, Some(c)) =
-            client::connect(gw.addr, HOST, cfg, &d.client_id(), Version::V4).await?
-        {
+        if let Connected::Connack(0, Some(c)) = d.connect(gw.addr, &cfg, Version::V4).await? {
             clients.push(c);
         }
     }

@@ -131,14 +131,7 @@ async fn tell(dir: &Path) -> Result<(), Error> {
     s.step("A device with a new certificate from the fleet CA connects for the first time (MQTT 3.1.1).");
     let alice = Device::issue(&ca, "alice")?;
     let alice_tls = client::tls_config(&server_ca, &alice)?;
-    let first = client::connect(
-        addr,
-        HOST,
-        alice_tls.clone(),
-        &alice.client_id(),
-        Version::V4,
-    )
-    .await?;
+    let first = alice.connect(addr, &alice_tls, Version::V4).await?;
     s.check(
         matches!(first, Connected::Connack(5, None)),
         format!(
@@ -178,14 +171,7 @@ async fn tell(dir: &Path) -> Result<(), Error> {
     );
 
     s.step("The device connects again.");
-    let again = client::connect(
-        addr,
-        HOST,
-        alice_tls.clone(),
-        &alice.client_id(),
-        Version::V4,
-    )
-    .await?;
+    let again = alice.connect(addr, &alice_tls, Version::V4).await?;
     let mut alice_c = match again {
         Connected::Connack(0, Some(c)) => {
             s.check(true, "CONNACK 0: connected, proxied to mosquitto");
@@ -229,7 +215,7 @@ async fn tell(dir: &Path) -> Result<(), Error> {
     s.step("A second device (MQTT 5) registers, is activated, and publishes where its policy does not allow.");
     let bob = Device::issue(&ca, "bob")?;
     let bob_tls = client::tls_config(&server_ca, &bob)?;
-    let first = client::connect(addr, HOST, bob_tls.clone(), &bob.client_id(), Version::V5).await?;
+    let first = bob.connect(addr, &bob_tls, Version::V5).await?;
     s.check(
         matches!(first, Connected::Connack(0x87, None)),
         "first connect: CONNACK reason code 0x87 (not authorized)",
@@ -243,7 +229,7 @@ async fn tell(dir: &Path) -> Result<(), Error> {
     })
     .await;
     s.check(activated, "activated by the handler");
-    match client::connect(addr, HOST, bob_tls.clone(), &bob.client_id(), Version::V5).await? {
+    match bob.connect(addr, &bob_tls, Version::V5).await? {
         Connected::Connack(0, Some(mut c)) => {
             s.check(true, "reconnect: CONNACK 0");
             let r = c
@@ -277,15 +263,7 @@ async fn tell(dir: &Path) -> Result<(), Error> {
     }
 
     s.step("The fleet owner revokes alice's certificate while it is connected (from another process, on the same store).");
-    match client::connect(
-        addr,
-        HOST,
-        alice_tls.clone(),
-        &alice.client_id(),
-        Version::V4,
-    )
-    .await?
-    {
+    match alice.connect(addr, &alice_tls, Version::V4).await? {
         Connected::Connack(0, Some(mut c)) => {
             s.check(c.ping().await, "connected again, the session is live");
             let t = Instant::now();
@@ -302,14 +280,7 @@ async fn tell(dir: &Path) -> Result<(), Error> {
         }
         _ => s.check(false, "connected again"),
     }
-    let refused = client::connect(
-        addr,
-        HOST,
-        alice_tls.clone(),
-        &alice.client_id(),
-        Version::V4,
-    )
-    .await?;
+    let refused = alice.connect(addr, &alice_tls, Version::V4).await?;
     s.check(
         matches!(refused, Connected::Connack(5, None)),
         "a new connection: CONNACK 5 (CERTIFICATE_REVOKED in the gateway's log)",
@@ -344,19 +315,12 @@ async fn tell(dir: &Path) -> Result<(), Error> {
         std::fs::read(gw_dir.join("fleet-ca.pem"))? == fleet_ca_before,
         "the fleet CA and its key are reused, not regenerated",
     );
-    let r = client::connect(gateway.addr, HOST, bob_tls, &bob.client_id(), Version::V5).await?;
+    let r = bob.connect(gateway.addr, &bob_tls, Version::V5).await?;
     s.check(
         matches!(r, Connected::Connack(0, Some(_))),
         "bob connects: CONNACK 0 (its activation and policy survived)",
     );
-    let r = client::connect(
-        gateway.addr,
-        HOST,
-        alice_tls,
-        &alice.client_id(),
-        Version::V4,
-    )
-    .await?;
+    let r = alice.connect(gateway.addr, &alice_tls, Version::V4).await?;
     s.check(
         matches!(r, Connected::Connack(5, None)),
         "alice is still refused: CONNACK 5 (REVOKED survived)",

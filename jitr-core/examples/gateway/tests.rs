@@ -689,11 +689,8 @@ async fn kill_9_mid_registration_loses_nothing_acknowledged() {
         let acked = acked.clone();
         let tx = enough_tx.clone();
         tasks.spawn(async move {
-            if let Ok(Ok(Connected::Connack(5, _))) = tokio::time::timeout(
-                LIVE,
-                client::connect(addr, HOST, config, &d.client_id(), Version::V4),
-            )
-            .await
+            if let Ok(Ok(Connected::Connack(5, _))) =
+                tokio::time::timeout(LIVE, d.connect(addr, &config, Version::V4)).await
             {
                 acked.lock().unwrap().push(d.id);
                 let _ = tx.send(());
