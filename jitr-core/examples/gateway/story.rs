@@ -10,15 +10,12 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use jitr_core::tooling::GeneratedCertificate;
-use jitr_core::{
-    CertificateStatus, RegistrationEvent, Registry, RegistryConfig, Scope, Store, Timestamp,
-};
+use jitr_core::{CertificateStatus, RegistrationEvent, Timestamp};
 
 use crate::broker::Mosquitto;
 use crate::client::{self, Connected, Device, Published};
 use crate::mqtt::Version;
-use crate::procs::{GatewayProcess, Watcher};
+use crate::procs::{fleet_registry, gateway_cas, GatewayProcess, Watcher};
 use crate::state::HOST;
 use crate::Error;
 
@@ -111,18 +108,9 @@ async fn tell(dir: &Path) -> Result<(), Error> {
     s.note("mosquitto_sub on the broker: $aws/events/# and foo/bar/#");
 
     // The operator's view of the same store (what the Python tooling does).
-    let store = Store::open(&format!("sqlite://{}", gw_dir.join("fleet.db").display()))?;
-    let registry = Registry::open(
-        Scope::new("123456789012", "us-east-1")?,
-        RegistryConfig::default(),
-        &store,
-    )?;
-    let ca = GeneratedCertificate::from_pem(
-        &std::fs::read_to_string(gw_dir.join("fleet-ca.pem"))?,
-        &std::fs::read_to_string(gw_dir.join("fleet-ca.key"))?,
-    )?;
+    let registry = fleet_registry(&gw_dir)?;
+    let (ca, server_ca) = gateway_cas(&gw_dir)?;
     let ca_id = jitr_core::CertificateId::of_der(ca.certificate().der());
-    let server_ca = std::fs::read_to_string(gw_dir.join("server-ca.pem"))?;
     s.check(
         registry.ca_certificate_count() == 1,
         format!("the gateway made a fleet CA ({ca_id}), registered ACTIVE with auto-registration"),

@@ -481,17 +481,9 @@ async fn an_unsupported_protocol_level_gets_connack_1() {
 use std::path::Path;
 
 use crate::broker::Mosquitto;
-use crate::procs::{gateway_exe, GatewayProcess, Watcher};
+use crate::procs::{fleet_registry, gateway_cas, gateway_exe, GatewayProcess, Watcher};
 use crate::testutil::temp_dir;
 use jitr_core::tooling::GeneratedCertificate;
-
-fn fleet_ca(dir: &Path) -> GeneratedCertificate {
-    GeneratedCertificate::from_pem(
-        &std::fs::read_to_string(dir.join("fleet-ca.pem")).unwrap(),
-        &std::fs::read_to_string(dir.join("fleet-ca.key")).unwrap(),
-    )
-    .unwrap()
-}
 
 /// A fresh directory `root` for a gateway process: its broker, the gateway's own
 /// directory and its log file.
@@ -529,20 +521,8 @@ impl ProcessSetup {
 
     /// The fleet CA the gateway made and the PEM of its server's CA.
     fn cas(&self) -> (GeneratedCertificate, String) {
-        let server_ca = std::fs::read_to_string(self.dir.join("server-ca.pem")).unwrap();
-        (fleet_ca(&self.dir), server_ca)
+        gateway_cas(&self.dir).unwrap()
     }
-}
-
-fn sqlite_registry(dir: &Path) -> jitr_core::Registry {
-    let store = jitr_core::Store::open(&format!("sqlite://{}", dir.join("fleet.db").display()))
-        .expect("the store opens: nothing half-written");
-    jitr_core::Registry::open(
-        jitr_core::Scope::new("123456789012", "us-east-1").unwrap(),
-        jitr_core::RegistryConfig::default(),
-        &store,
-    )
-    .unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -712,7 +692,7 @@ async fn kill_9_mid_registration_loses_nothing_acknowledged() {
     );
     // A restart on the same directory, then the store as a new process sees it.
     let gw = setup.gateway().await;
-    let registry = sqlite_registry(&dir);
+    let registry = fleet_registry(dir).expect("the store opens: nothing half-written");
     let ca_id = jitr_core::CertificateId::of_der(ca.certificate().der());
     let topic = format!("$aws/events/certificates/registered/{ca_id}");
     let mut events = Vec::new();
