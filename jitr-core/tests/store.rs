@@ -11,7 +11,7 @@ use std::process::{Command, Stdio};
 use std::sync::{Arc, Barrier};
 use std::time::Duration;
 
-use common::store::{self, fresh_store_url_of, open_node, shared_kinds, two_nodes};
+use common::store::{self, fresh_store_url_of, shared_kinds};
 use common::*;
 use jitr_core::*;
 

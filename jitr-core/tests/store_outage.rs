@@ -7,7 +7,7 @@ use std::process::Command;
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::store::{self, fresh_store_url_of, open_node};
+use common::store::{self, fresh_store_url_of};
 use common::*;
 use jitr_core::*;
 

@@ -32,6 +32,29 @@ pub fn registry() -> Registry {
     registry_in(scope(), RegistryConfig::default())
 }
 
+/// A registry of the test account with the default configuration, on the store at `url`
+/// (which the test's other registries, its other "nodes", share).
+pub fn open_node(url: &str) -> Registry {
+    Registry::open(
+        scope(),
+        RegistryConfig::default(),
+        &Store::open(url).unwrap(),
+    )
+    .unwrap()
+}
+
+/// Two nodes (registries) on one fresh store of `kind`: node A has minted the
+/// registration code and registered the CA "Fleet CA", which it returns.
+pub fn two_nodes(kind: &str) -> (Registry, Registry, Ca) {
+    let url = store::fresh_store_url_of(kind);
+    let a = open_node(&url);
+    let b = open_node(&url);
+    let ca = Ca::new("Fleet CA");
+    a.get_registration_code().unwrap();
+    ca.register(&a);
+    (a, b, ca)
+}
+
 /// A registry of `scope` with `config`, in a fresh store of the kind `JITR_TEST_STORE`
 /// names, with its registration code minted.
 pub fn registry_in(scope: Scope, config: RegistryConfig) -> Registry {

@@ -73,29 +73,6 @@ pub fn fresh_store() -> jitr_core::Store {
     jitr_core::Store::open(&fresh_store_url()).expect("the test store opens")
 }
 
-/// A registry of the test account with the default configuration, on the store at `url`
-/// (which the test's other registries, its other "nodes", share).
-pub fn open_node(url: &str) -> jitr_core::Registry {
-    jitr_core::Registry::open(
-        super::scope(),
-        jitr_core::RegistryConfig::default(),
-        &jitr_core::Store::open(url).unwrap(),
-    )
-    .unwrap()
-}
-
-/// Two nodes (registries) on one fresh store of `kind`: node A has minted the
-/// registration code and registered the CA "Fleet CA", which it returns.
-pub fn two_nodes(kind: &str) -> (jitr_core::Registry, jitr_core::Registry, super::Ca) {
-    let url = fresh_store_url_of(kind);
-    let a = open_node(&url);
-    let b = open_node(&url);
-    let ca = super::Ca::new("Fleet CA");
-    a.get_registration_code().unwrap();
-    ca.register(&a);
-    (a, b, ca)
-}
-
 /// Polls `cond` every `every` until it holds, for `within` at the most; false if it never
 /// held.
 pub fn eventually(
