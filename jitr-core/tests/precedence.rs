@@ -21,19 +21,9 @@ fn code(r: &RefusalReason) -> &'static str {
 /// for the chain, and nothing is parsed.
 #[test]
 fn step_1_bounds_before_the_known_leaf() {
-    let reg = registry();
-    let ca = Ca::new("Fleet CA");
-    ca.register(&reg);
+    let (reg, ca) = registry_with_ca("Fleet CA");
     let device = ca.device("d1");
-    reg.register_certificate_without_ca(
-        &RegisterCertificateRequest {
-            certificate_pem: device.pem(),
-            status: Some(CertificateStatus::Active),
-            ..Default::default()
-        },
-        now(),
-    )
-    .unwrap();
+    device.register_without_ca(&reg, Some(CertificateStatus::Active));
     assert!(reg.decide(&[device.der()], None, now()).is_allowed());
     let long = vec![device.der(); MAX_CHAIN_LEN + 1];
     assert_eq!(
@@ -90,9 +80,7 @@ fn step_3_malformed_and_unknown_issuer_before_sni() {
 /// its signature or validity is checked.
 #[test]
 fn step_4_sni_before_path_validation() {
-    let reg = registry();
-    let ca = Ca::new("Fleet CA");
-    ca.register(&reg);
+    let (reg, ca) = registry_with_ca("Fleet CA");
     let expired = ca.device_with("old", |p| {
         p.not_before = rcgen::date_time_ymd(2020, 1, 1);
         p.not_after = rcgen::date_time_ymd(2021, 1, 1);
@@ -202,9 +190,7 @@ fn step_6_the_cas_checks_in_order() {
 /// Step 7: Only when every check passes is the leaf registered.
 #[test]
 fn step_7_registration_last() {
-    let reg = registry();
-    let ca = Ca::new("Fleet CA");
-    ca.register(&reg);
+    let (reg, ca) = registry_with_ca("Fleet CA");
     let device = ca.device("d");
     assert_eq!(
         refusal(&reg, &device.chain_with(&ca), None),

@@ -280,15 +280,7 @@ fn device_registration_rules() {
 
     // Without CA: SNI_ONLY, no CA link.
     let lone = Ca::new("Unregistered").device("lone");
-    reg.register_certificate_without_ca(
-        &RegisterCertificateRequest {
-            certificate_pem: lone.pem(),
-            status: Some(CertificateStatus::Active),
-            ..Default::default()
-        },
-        now(),
-    )
-    .unwrap();
+    lone.register_without_ca(&reg, Some(CertificateStatus::Active));
     let d = reg.describe_certificate(&lone.id()).unwrap();
     assert_eq!(d.ca_certificate_id, None);
     assert_eq!(d.certificate_mode, CertificateMode::SniOnly);

@@ -142,9 +142,7 @@ fn policy_versions_as_aws_keeps_them() {
 
 #[test]
 fn policy_listings_limits_and_effective_policies() {
-    let reg = registry();
-    let ca = Ca::new("Fleet CA");
-    ca.register(&reg);
+    let (reg, ca) = registry_with_ca("Fleet CA");
     let arn = device_arn(&reg, &ca, "d1");
     for i in 0..11 {
         reg.create_policy(&format!("P{i:02}"), &doc(&format!("t{i}")), now())
@@ -236,44 +234,28 @@ fn attrs(pairs: &[(&str, &str)], merge: bool) -> AttributePayload {
     }
 }
 
+/// CreateThing without a type or billing group, with these attributes (not merged).
+fn create_untyped(
+    reg: &Registry,
+    name: &str,
+    pairs: &[(&str, &str)],
+) -> Result<CreateThingResponse, Error> {
+    reg.create_thing(name, None, &attrs(pairs, false), None, now())
+}
+
 #[test]
 fn things_their_attributes_versions_and_types() {
     let reg = registry();
-    let t = reg
-        .create_thing(
-            "sensor-1",
-            None,
-            &attrs(&[("room", "12"), ("floor", "1")], false),
-            None,
-            now(),
-        )
-        .unwrap();
+    let t = create_untyped(&reg, "sensor-1", &[("room", "12"), ("floor", "1")]).unwrap();
     assert_eq!(
         t.thing_arn,
         "arn:aws:iot:us-east-1:123456789012:thing/sensor-1"
     );
     // Same configuration: the same thing; another: refused.
-    let again = reg
-        .create_thing(
-            "sensor-1",
-            None,
-            &attrs(&[("floor", "1"), ("room", "12")], false),
-            None,
-            now(),
-        )
-        .unwrap();
+    let again = create_untyped(&reg, "sensor-1", &[("floor", "1"), ("room", "12")]).unwrap();
     assert_eq!(again.thing_id, t.thing_id);
     assert_eq!(
-        code(
-            reg.create_thing(
-                "sensor-1",
-                None,
-                &attrs(&[("room", "13")], false),
-                None,
-                now()
-            )
-            .unwrap_err()
-        ),
+        code(create_untyped(&reg, "sensor-1", &[("room", "13")]).unwrap_err()),
         "ResourceAlreadyExistsException"
     );
     // Names, attributes and their limits.
@@ -289,12 +271,10 @@ fn things_their_attributes_versions_and_types() {
     }
     assert_eq!(
         code(
-            reg.create_thing(
+            create_untyped(
+                &reg,
                 "four",
-                None,
-                &attrs(&[("a", "1"), ("b", "1"), ("c", "1"), ("d", "1")], false),
-                None,
-                now()
+                &[("a", "1"), ("b", "1"), ("c", "1"), ("d", "1")]
             )
             .unwrap_err()
         ),
@@ -441,9 +421,7 @@ fn things_their_attributes_versions_and_types() {
 
 #[test]
 fn thing_principals_exclusive_and_not() {
-    let reg = registry();
-    let ca = Ca::new("Fleet CA");
-    ca.register(&reg);
+    let (reg, ca) = registry_with_ca("Fleet CA");
     let a = device_arn(&reg, &ca, "a");
     let b = device_arn(&reg, &ca, "b");
     for t in ["t1", "t2", "t3"] {
@@ -711,9 +689,7 @@ fn the_json_api_speaks_the_new_operations() {
 #[test]
 fn a_connections_policies_decide_with_its_certificate_and_thing() {
     use jitr_core::policy::{Action, AuthDecision};
-    let reg = registry();
-    let ca = Ca::new("Fleet CA");
-    ca.register(&reg);
+    let (reg, ca) = registry_with_ca("Fleet CA");
     let arn = device_arn(&reg, &ca, "d1");
     let id = reg.scope().parse_certificate_arn(&arn).unwrap();
     // AWS's sample: connect only as client/<certificateId>.
@@ -746,14 +722,7 @@ fn a_connections_policies_decide_with_its_certificate_and_thing() {
         {"Effect":"Allow","Action":"iot:Publish","Resource":"arn:aws:iot:us-east-1:123456789012:topic/rooms/${iot:Connection.Thing.Attributes[room]}/*"}]}"#;
     reg.create_policy("Thing", thing_policy, now()).unwrap();
     reg.attach_policy("Thing", &arn).unwrap();
-    reg.create_thing(
-        "sensor-1",
-        None,
-        &attrs(&[("room", "12")], false),
-        None,
-        now(),
-    )
-    .unwrap();
+    create_untyped(&reg, "sensor-1", &[("room", "12")]).unwrap();
     let c = reg
         .compile_connection(&id, &ConnectionInfo::new("sensor-1"), now())
         .unwrap();

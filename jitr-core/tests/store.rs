@@ -9,46 +9,22 @@ mod common;
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Stdio};
 use std::sync::{Arc, Barrier};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use common::store::{fresh_store_url_of, shared_kinds};
+use common::store::{self, fresh_store_url_of, shared_kinds};
 use common::*;
 use jitr_core::*;
 
-fn scope() -> Scope {
-    Scope::new(ACCOUNT, REGION).unwrap()
-}
-
-fn open(url: &str) -> Registry {
-    Registry::open(
-        scope(),
-        RegistryConfig::default(),
-        &Store::open(url).unwrap(),
-    )
-    .unwrap()
-}
-
 /// Waits (bounded) for `cond`; false if it never held.
-fn eventually(mut cond: impl FnMut() -> bool) -> bool {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while Instant::now() < deadline {
-        if cond() {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    }
-    cond()
+fn eventually(cond: impl FnMut() -> bool) -> bool {
+    store::eventually(Duration::from_secs(10), Duration::from_millis(5), cond)
 }
 
 #[test]
 fn first_connects_split_across_two_nodes_register_once() {
     for kind in shared_kinds() {
-        let url = fresh_store_url_of(&kind);
-        let a = Arc::new(open(&url));
-        let b = Arc::new(open(&url));
-        let ca = Ca::new("Fleet CA");
-        a.get_registration_code().unwrap();
-        let ca_id = ca.register(&a);
+        let (a, b, ca) = two_nodes(&kind);
+        let (a, b, ca_id) = (Arc::new(a), Arc::new(b), ca.id());
         b.catch_up().unwrap();
         assert_eq!(b.ca_certificate_count(), 1, "{kind}: node B knows the CA");
         let chain = ca.device("shared").chain_with(&ca);
@@ -82,7 +58,7 @@ fn first_connects_split_across_two_nodes_register_once() {
             let e = d.event.as_ref().expect("each decision publishes its event");
             assert_eq!(e.certificate_registration_timestamp, now(), "{kind}");
         }
-        let id = chain_id(&chain);
+        let id = leaf_id(&chain);
         assert_eq!(
             a.describe_certificate(&id).unwrap().creation_date,
             b.describe_certificate(&id).unwrap().creation_date
@@ -90,21 +66,12 @@ fn first_connects_split_across_two_nodes_register_once() {
     }
 }
 
-fn chain_id(chain: &[jitr_core::rustls_pki_types::CertificateDer<'_>]) -> CertificateId {
-    CertificateId::of_der(&chain[0])
-}
-
 #[test]
 fn a_revocation_on_one_node_is_refused_by_the_other() {
     for kind in shared_kinds() {
-        let url = fresh_store_url_of(&kind);
-        let a = open(&url);
-        let b = open(&url);
-        let ca = Ca::new("Fleet CA");
-        a.get_registration_code().unwrap();
-        ca.register(&a);
+        let (a, b, ca) = two_nodes(&kind);
         let chain = ca.device("d").chain_with(&ca);
-        let id = chain_id(&chain);
+        let id = leaf_id(&chain);
         assert!(a.decide(&chain, None, now()).registered());
         a.update_certificate(&id, CertificateStatus::Active, now())
             .unwrap();
@@ -160,14 +127,9 @@ fn a_revocation_on_one_node_is_refused_by_the_other() {
 #[test]
 fn a_lost_update_across_nodes_fails_with_awss_error() {
     for kind in shared_kinds() {
-        let url = fresh_store_url_of(&kind);
-        let a = open(&url);
-        let b = open(&url);
-        let ca = Ca::new("Fleet CA");
-        a.get_registration_code().unwrap();
-        ca.register(&a);
+        let (a, b, ca) = two_nodes(&kind);
         let chain = ca.device("d").chain_with(&ca);
-        let id = chain_id(&chain);
+        let id = leaf_id(&chain);
         a.decide(&chain, None, now());
         let read_a = a.describe_certificate(&id).unwrap().customer_version;
         let read_b = b.describe_certificate(&id).unwrap().customer_version;
@@ -250,7 +212,7 @@ fn child_process() {
     };
     let url = std::env::var("JITR_STORE_TEST_URL").unwrap();
     let dir = std::path::PathBuf::from(std::env::var("JITR_STORE_TEST_DIR").unwrap());
-    let reg = open(&url);
+    let reg = open_node(&url);
     let out = std::io::stdout();
     match role.as_str() {
         // One first connect of the device whose chain the parent wrote.
@@ -290,15 +252,7 @@ fn child_process() {
             let ca = Ca::ed25519("Writer CA");
             for i in 0.. {
                 let device = ca.device(&format!("w{i}"));
-                reg.register_certificate_without_ca(
-                    &RegisterCertificateRequest {
-                        certificate_pem: device.pem(),
-                        status: Some(CertificateStatus::Active),
-                        ..Default::default()
-                    },
-                    now(),
-                )
-                .unwrap();
+                device.register_without_ca(&reg, Some(CertificateStatus::Active));
                 writeln!(out.lock(), "ack {}", device.id()).unwrap();
             }
         }
@@ -337,7 +291,7 @@ fn processes_on_one_store_register_once_and_see_each_others_changes() {
     for kind in shared_kinds() {
         let url = fresh_store_url_of(&kind);
         let dir = temp_dir("processes");
-        let reg = open(&url);
+        let reg = open_node(&url);
         let ca = Ca::new("Fleet CA");
         reg.get_registration_code().unwrap();
         ca.register(&reg);
@@ -409,7 +363,7 @@ fn a_killed_writer_loses_nothing_it_acknowledged() {
         // SIGKILL, mid-write: the writer is in its loop.
         writer.kill().unwrap();
         writer.wait().unwrap();
-        let reg = open(&url);
+        let reg = open_node(&url);
         for id in &acked {
             let d = reg
                 .describe_certificate(id)
@@ -502,11 +456,11 @@ fn a_state_migrates_memory_to_sqlite_to_postgresql() {
     ca.register(&mem);
     let chain = ca.device("d").chain_with(&ca);
     mem.decide(&chain, None, now());
-    mem.update_certificate(&chain_id(&chain), CertificateStatus::Active, now())
+    mem.update_certificate(&leaf_id(&chain), CertificateStatus::Active, now())
         .unwrap();
     mem.create_policy("P", r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iot:Connect","Resource":"*"}]}"#, now())
         .unwrap();
-    mem.attach_policy("P", &scope().certificate_arn(&chain_id(&chain)))
+    mem.attach_policy("P", &scope().certificate_arn(&leaf_id(&chain)))
         .unwrap();
     mem.create_policy_version(
         "P",
@@ -529,7 +483,7 @@ fn a_state_migrates_memory_to_sqlite_to_postgresql() {
     .unwrap();
     mem.attach_thing_principal(
         "sensor-1",
-        &scope().certificate_arn(&chain_id(&chain)),
+        &scope().certificate_arn(&leaf_id(&chain)),
         ThingPrincipalType::Exclusive,
     )
     .unwrap();

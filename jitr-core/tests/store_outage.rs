@@ -5,39 +5,15 @@ mod common;
 
 use std::process::Command;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use common::store::fresh_store_url_of;
+use common::store::{self, fresh_store_url_of};
 use common::*;
 use jitr_core::*;
 
-fn scope() -> Scope {
-    Scope::new(ACCOUNT, REGION).unwrap()
-}
-
-fn open(url: &str) -> Registry {
-    Registry::open(
-        scope(),
-        RegistryConfig::default(),
-        &Store::open(url).unwrap(),
-    )
-    .unwrap()
-}
-
-fn chain_id(chain: &[jitr_core::rustls_pki_types::CertificateDer<'_>]) -> CertificateId {
-    CertificateId::of_der(&chain[0])
-}
-
 /// Waits (bounded) for `cond`; false if it never held.
-fn eventually(mut cond: impl FnMut() -> bool) -> bool {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while Instant::now() < deadline {
-        if cond() {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    cond()
+fn eventually(cond: impl FnMut() -> bool) -> bool {
+    store::eventually(Duration::from_secs(20), Duration::from_millis(20), cond)
 }
 
 /// PostgreSQL stopped under load and started again (the test script gives the commands):
@@ -66,8 +42,8 @@ fn postgresql_stopped_and_restarted_under_load() {
         )
     };
     let url = fresh_store_url_of(&base);
-    let a = Arc::new(open(&url));
-    let b = open(&url);
+    let a = Arc::new(open_node(&url));
+    let b = open_node(&url);
     let mut closed = RegistryConfig::default();
     closed.store_outage = StoreOutage::RefuseAll;
     let c = Registry::open(scope(), closed, &Store::open(&url).unwrap()).unwrap();
@@ -76,7 +52,7 @@ fn postgresql_stopped_and_restarted_under_load() {
     ca.register(&a);
     let known = ca.device("known").chain_with(&ca);
     a.decide(&known, None, now());
-    a.update_certificate(&chain_id(&known), CertificateStatus::Active, now())
+    a.update_certificate(&leaf_id(&known), CertificateStatus::Active, now())
         .unwrap();
     assert!(eventually(
         || b.decide(&known, None, now()).is_allowed() && c.decide(&known, None, now()).is_allowed()
@@ -110,7 +86,7 @@ fn postgresql_stopped_and_restarted_under_load() {
         a.decide(&known, None, now()).is_allowed(),
         "fail open for known devices"
     );
-    let err = a.describe_certificate(&chain_id(&known)).unwrap_err();
+    let err = a.describe_certificate(&leaf_id(&known)).unwrap_err();
     assert_eq!(err.code(), "ServiceUnavailableException", "{err}");
     assert!(!a.store_available());
     assert!(
@@ -128,7 +104,7 @@ fn postgresql_stopped_and_restarted_under_load() {
     );
     assert!(
         eventually(|| a
-            .update_certificate(&chain_id(&known), CertificateStatus::Revoked, now())
+            .update_certificate(&leaf_id(&known), CertificateStatus::Revoked, now())
             .is_ok()),
         "node A writes again after the restart"
     );
@@ -141,8 +117,8 @@ fn postgresql_stopped_and_restarted_under_load() {
     let change = feed
         .recv_timeout(Duration::from_secs(10))
         .expect("node B's subscribers hear of the revocation");
-    assert_eq!(change.change.certificate_id(), Some(chain_id(&known)));
-    let err = a.describe_certificate(&chain_id(&new)).unwrap_err();
+    assert_eq!(change.change.certificate_id(), Some(leaf_id(&known)));
+    let err = a.describe_certificate(&leaf_id(&new)).unwrap_err();
     assert_eq!(
         err.code(),
         "ResourceNotFoundException",

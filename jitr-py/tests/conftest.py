@@ -5,9 +5,12 @@ certificates made with jitr's own tooling (session-scoped: key generation is the
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import uuid
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any, Dict, List
+from typing import Any, Dict, Iterator, List, Protocol
 
 import pytest
 
@@ -75,10 +78,45 @@ def other_ca() -> jitr_iot.GeneratedCertificate:
     return jitr_iot.generate_ca("Unregistered CA", not_before=NOW - timedelta(days=1))
 
 
+class HasPem(Protocol):
+    """A certificate as registration needs it: jitr's ``GeneratedCertificate`` or one a
+    test made itself."""
+
+    @property
+    def certificate_pem(self) -> str: ...
+
+
+@pytest.fixture
+def ca_id(registry: jitr_iot.Registry, ca: jitr_iot.GeneratedCertificate, proof: jitr_iot.GeneratedCertificate) -> str:
+    """``ca`` registered in ``registry`` (ACTIVE, auto-registration on): its certificate ID."""
+    return register_ca(registry, ca, proof)
+
+
+def pg_url() -> str:
+    """A fresh schema in the test server's database (a store of its own)."""
+    base = os.environ["JITR_TEST_PG"]
+    schema = "py_" + uuid.uuid4().hex[:12]
+    subprocess.run(["psql", base, "-qc", f"CREATE SCHEMA {schema}"], check=True)
+    sep = "&" if "?" in base else "?"
+    return f"{base}{sep}options=-csearch_path%3D{schema}"
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def any_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A store URL: a SQLite file, then a PostgreSQL schema when ``JITR_TEST_PG`` names a
+    server."""
+    if request.param == "sqlite":
+        yield f"sqlite://{tmp_path / 'fleet.db'}"
+    elif os.environ.get("JITR_TEST_PG"):
+        yield pg_url()
+    else:
+        pytest.skip("JITR_TEST_PG is not set: scripts/test.sh starts a PostgreSQL server")
+
+
 def register_ca(
     registry: jitr_iot.Registry,
-    ca: jitr_iot.GeneratedCertificate,
-    proof: jitr_iot.GeneratedCertificate,
+    ca: HasPem,
+    proof: HasPem,
     *,
     active: bool = True,
     auto: bool = True,

@@ -15,10 +15,9 @@ import os
 import shutil
 import subprocess
 import sys
-import uuid
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any, Dict, Iterator, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 import botocore.session
 import pytest
@@ -38,27 +37,9 @@ SCRIPT = BIN / "jitr"
 ID_0 = "0" * 64
 
 
-def pg_url() -> str:
-    base = os.environ["JITR_TEST_PG"]
-    schema = "cli_" + uuid.uuid4().hex[:12]
-    subprocess.run(["psql", base, "-qc", f"CREATE SCHEMA {schema}"], check=True)
-    sep = "&" if "?" in base else "?"
-    return f"{base}{sep}options=-csearch_path%3D{schema}"
-
-
 @pytest.fixture
 def store(tmp_path: Path) -> str:
     return f"sqlite://{tmp_path / 'fleet.db'}"
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def any_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite://{tmp_path / 'fleet.db'}"
-    elif os.environ.get("JITR_TEST_PG"):
-        yield pg_url()
-    else:
-        pytest.skip("JITR_TEST_PG is not set: scripts/test.sh starts a PostgreSQL server")
 
 
 def clean_env(tmp_path: Path, **extra: str) -> Dict[str, str]:

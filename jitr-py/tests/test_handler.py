@@ -37,7 +37,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 import jitr_iot
 import jitr_iot.handler
-from conftest import CODE, NOW, ROOT, SNI
+from conftest import CODE, NOW, ROOT, SNI, register_ca
 from jitr_iot.handler import Activation, Report, activate
 
 ACCOUNT = "123456789012"
@@ -266,13 +266,7 @@ class JitrBackend(Backend):
     def __init__(self, ca: CertLike, proof: CertLike) -> None:
         self.ca = ca
         self.client = self.registry = jitr_iot.Registry(ACCOUNT, REGION, registration_code=CODE)
-        self.ca_id = self.registry.register_ca_certificate(
-            caCertificate=ca.certificate_pem,
-            verificationCertificate=proof.certificate_pem,
-            setAsActive=True,
-            allowAutoRegistration=True,
-            now=NOW,
-        )["certificateId"]
+        self.ca_id = register_ca(self.registry, ca, proof)
 
     def pending(self, device: CertLike) -> Dict[str, Any]:
         decision = self.registry.connect([device.certificate_pem, self.ca.certificate_pem], SNI, NOW)

@@ -167,10 +167,9 @@ def test_list_and_delete_ca_certificates(
 def test_register_and_describe_certificate(
     registry: jitr_iot.Registry,
     ca: jitr_iot.GeneratedCertificate,
-    proof: jitr_iot.GeneratedCertificate,
+    ca_id: str,
     devices: List[jitr_iot.GeneratedCertificate],
 ) -> None:
-    ca_id = register_ca(registry, ca, proof)
     device = devices[0]
     response = body(registry.register_certificate(certificatePem=device.certificate_pem, now=later(1)))
     dev_id = device.certificate_id
@@ -300,11 +299,10 @@ def test_paging(registry: jitr_iot.Registry, other_ca: jitr_iot.GeneratedCertifi
 def test_list_certificates_by_ca(
     registry: jitr_iot.Registry,
     ca: jitr_iot.GeneratedCertificate,
-    proof: jitr_iot.GeneratedCertificate,
+    ca_id: str,
     devices: List[jitr_iot.GeneratedCertificate],
     other_ca: jitr_iot.GeneratedCertificate,
 ) -> None:
-    ca_id = register_ca(registry, ca, proof)
     mine = [registry.register_certificate(certificatePem=d.certificate_pem, now=later(i))["certificateId"] for i, d in enumerate(devices[:3])]
     stranger = jitr_iot.issue_certificate(other_ca, "x", not_before=NOW)
     registry.register_certificate_without_ca(certificatePem=stranger.certificate_pem)

@@ -8,16 +8,15 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import List
 
 import jitr_iot
-from conftest import NOW, SNI, register_ca
+from conftest import NOW, SNI
 
 
 def test_many_threads_one_registry(
     registry: jitr_iot.Registry,
     ca: jitr_iot.GeneratedCertificate,
-    proof: jitr_iot.GeneratedCertificate,
+    ca_id: str,
     devices: List[jitr_iot.GeneratedCertificate],
 ) -> None:
-    ca_id = register_ca(registry, ca, proof)
     chains = [[d.certificate.to_der(), ca.certificate.to_der()] for d in devices]
 
     def worker(i: int) -> str:

@@ -9,7 +9,7 @@ from typing import Any, List
 import pytest
 
 import jitr_iot
-from conftest import CODE, NOW, SNI
+from conftest import CODE, NOW, SNI, register_ca
 
 
 @pytest.mark.parametrize("key_type", ["EC_P256", "EC_P384", "RSA_2048", "ED25519"])
@@ -25,13 +25,7 @@ def test_every_key_type_through_jitr(key_type: jitr_iot.KeyType) -> None:
     assert loaded.certificate == ca.certificate and loaded.private_key_pem == ca.private_key_pem
     assert jitr_iot.issue_certificate(loaded, "d2").certificate.is_signed_by(ca.certificate)
     assert proof.certificate.subject == f"CN={CODE}" and proof.certificate.is_signed_by(ca.certificate)
-    ca_id = registry.register_ca_certificate(
-        caCertificate=ca.certificate_pem,
-        verificationCertificate=proof.certificate_pem,
-        setAsActive=True,
-        allowAutoRegistration=True,
-        now=NOW,
-    )["certificateId"]
+    ca_id = register_ca(registry, ca, proof)
     d = registry.connect([device.certificate_pem, ca.certificate_pem], SNI, NOW)
     assert (d.reason, d.ca_certificate_id) == ("REGISTERED_PENDING_ACTIVATION", ca_id), d.message
 

@@ -21,13 +21,12 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use jitr_core::tooling::GeneratedCertificate;
-use jitr_core::{CertificateStatus, Registry, RegistryConfig, Scope, Store, Timestamp};
+use jitr_core::{CertificateStatus, Timestamp};
 
 use crate::broker::{free_port, Mosquitto};
 use crate::client::{self, Connected, Device};
 use crate::mqtt::Version;
-use crate::procs::GatewayProcess;
+use crate::procs::{fleet_registry, gateway_cas, GatewayProcess};
 use crate::state::HOST;
 use crate::Error;
 
@@ -202,17 +201,8 @@ async fn bench(dir: &Path) -> Result<(), Error> {
     let log = dir.join("gateway.log");
     let gw = GatewayProcess::start(&gw_dir, 0, &upstream.addr(), &["--no-handler"], &log).await?;
     let gw_pid = gw.pid().ok_or("no gateway pid")?;
-    let ca = GeneratedCertificate::from_pem(
-        &std::fs::read_to_string(gw_dir.join("fleet-ca.pem"))?,
-        &std::fs::read_to_string(gw_dir.join("fleet-ca.key"))?,
-    )?;
-    let server_ca = std::fs::read_to_string(gw_dir.join("server-ca.pem"))?;
-    let store = Store::open(&format!("sqlite://{}", gw_dir.join("fleet.db").display()))?;
-    let registry = Registry::open(
-        Scope::new("123456789012", "us-east-1")?,
-        RegistryConfig::default(),
-        &store,
-    )?;
+    let (ca, server_ca) = gateway_cas(&gw_dir)?;
+    let registry = fleet_registry(&gw_dir)?;
     println!(
         "jitr gateway benchmark (release build, 127.0.0.1, {} cores)",
         num_cpus()
@@ -244,9 +234,7 @@ async fn bench(dir: &Path) -> Result<(), Error> {
     let cfg = client::tls_config(&server_ca, &last)?;
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
-        if let Ok(Connected::Connack(0, Some(c))) =
-            client::connect(gw.addr, HOST, cfg.clone(), &last.client_id(), Version::V4).await
-        {
+        if let Ok(Connected::Connack(0, Some(c))) = last.connect(gw.addr, &cfg, Version::V4).await {
             c.disconnect().await;
             break;
         }
@@ -339,8 +327,7 @@ async fn bench(dir: &Path) -> Result<(), Error> {
     let victims = &devices[..200.min(devices.len())];
     for d in victims {
         let cfg = client::tls_config(&server_ca, d)?;
-        let Ok(Connected::Connack(0, Some(mut c))) =
-            client::connect(gw.addr, HOST, cfg, &d.client_id(), Version::V4).await
+        let Ok(Connected::Connack(0, Some(mut c))) = d.connect(gw.addr, &cfg, Version::V4).await
         else {
             continue;
         };
@@ -366,9 +353,7 @@ async fn bench(dir: &Path) -> Result<(), Error> {
     let mut clients = Vec::new();
     for d in publishers {
         let cfg = client::tls_config(&server_ca, d)?;
-        if let Connected::Connack(0, Some(c)) =
-            client::connect(gw.addr, HOST, cfg, &d.client_id(), Version::V4).await?
-        {
+        if let Connected::Connack(0, Some(c)) = d.connect(gw.addr, &cfg, Version::V4).await? {
             clients.push(c);
         }
     }

@@ -17,6 +17,7 @@ use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 use crate::mqtt::{self, FrameReader, Packet, ReadError, Version};
+use crate::state::HOST;
 
 /// A device: its certificate chain and key.
 #[derive(Clone)]
@@ -57,6 +58,17 @@ impl Device {
     /// The client id AWS's sample policy allows: the certificate id.
     pub(crate) fn client_id(&self) -> String {
         self.id.to_string()
+    }
+
+    /// Connects to the gateway on `addr` (as `HOST`) as this device, under its client ID,
+    /// with its TLS configuration `config`.
+    pub(crate) async fn connect(
+        &self,
+        addr: SocketAddr,
+        config: &Arc<rustls::ClientConfig>,
+        version: Version,
+    ) -> Result<Connected<tokio_rustls::client::TlsStream<TcpStream>>, String> {
+        connect(addr, HOST, config.clone(), &self.client_id(), version).await
     }
 }
 

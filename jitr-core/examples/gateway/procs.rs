@@ -193,3 +193,27 @@ pub(crate) fn gateway_exe() -> Result<std::path::PathBuf, Error> {
         me
     })
 }
+
+/// The CAs a gateway made in its directory `dir`: its fleet CA (certificate and key) and
+/// its server's CA (PEM), as a device's maker or an operator reads them.
+pub(crate) fn gateway_cas(
+    dir: &Path,
+) -> Result<(jitr_core::tooling::GeneratedCertificate, String), Error> {
+    let fleet_ca = jitr_core::tooling::GeneratedCertificate::from_pem(
+        &std::fs::read_to_string(dir.join("fleet-ca.pem"))?,
+        &std::fs::read_to_string(dir.join("fleet-ca.key"))?,
+    )?;
+    let server_ca = std::fs::read_to_string(dir.join("server-ca.pem"))?;
+    Ok((fleet_ca, server_ca))
+}
+
+/// The registry of the fleet a gateway keeps in `dir` (its SQLite store), opened as
+/// another process (the operator's tooling) opens it.
+pub(crate) fn fleet_registry(dir: &Path) -> Result<jitr_core::Registry, Error> {
+    let store = jitr_core::Store::open(&format!("sqlite://{}", dir.join("fleet.db").display()))?;
+    Ok(jitr_core::Registry::open(
+        jitr_core::Scope::new("123456789012", "us-east-1")?,
+        jitr_core::RegistryConfig::default(),
+        &store,
+    )?)
+}

@@ -10,15 +10,12 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use jitr_core::tooling::GeneratedCertificate;
-use jitr_core::{
-    CertificateStatus, RegistrationEvent, Registry, RegistryConfig, Scope, Store, Timestamp,
-};
+use jitr_core::{CertificateStatus, RegistrationEvent, Timestamp};
 
 use crate::broker::Mosquitto;
 use crate::client::{self, Connected, Device, Published};
 use crate::mqtt::Version;
-use crate::procs::{GatewayProcess, Watcher};
+use crate::procs::{fleet_registry, gateway_cas, GatewayProcess, Watcher};
 use crate::state::HOST;
 use crate::Error;
 
@@ -111,18 +108,9 @@ async fn tell(dir: &Path) -> Result<(), Error> {
     s.note("mosquitto_sub on the broker: $aws/events/# and foo/bar/#");
 
     // The operator's view of the same store (what the Python tooling does).
-    let store = Store::open(&format!("sqlite://{}", gw_dir.join("fleet.db").display()))?;
-    let registry = Registry::open(
-        Scope::new("123456789012", "us-east-1")?,
-        RegistryConfig::default(),
-        &store,
-    )?;
-    let ca = GeneratedCertificate::from_pem(
-        &std::fs::read_to_string(gw_dir.join("fleet-ca.pem"))?,
-        &std::fs::read_to_string(gw_dir.join("fleet-ca.key"))?,
-    )?;
+    let registry = fleet_registry(&gw_dir)?;
+    let (ca, server_ca) = gateway_cas(&gw_dir)?;
     let ca_id = jitr_core::CertificateId::of_der(ca.certificate().der());
-    let server_ca = std::fs::read_to_string(gw_dir.join("server-ca.pem"))?;
     s.check(
         registry.ca_certificate_count() == 1,
         format!("the gateway made a fleet CA ({ca_id}), registered ACTIVE with auto-registration"),
@@ -131,14 +119,7 @@ async fn tell(dir: &Path) -> Result<(), Error> {
     s.step("A device with a new certificate from the fleet CA connects for the first time (MQTT 3.1.1).");
     let alice = Device::issue(&ca, "alice")?;
     let alice_tls = client::tls_config(&server_ca, &alice)?;
-    let first = client::connect(
-        addr,
-        HOST,
-        alice_tls.clone(),
-        &alice.client_id(),
-        Version::V4,
-    )
-    .await?;
+    let first = alice.connect(addr, &alice_tls, Version::V4).await?;
     s.check(
         matches!(first, Connected::Connack(5, None)),
         format!(
@@ -178,14 +159,7 @@ async fn tell(dir: &Path) -> Result<(), Error> {
     );
 
     s.step("The device connects again.");
-    let again = client::connect(
-        addr,
-        HOST,
-        alice_tls.clone(),
-        &alice.client_id(),
-        Version::V4,
-    )
-    .await?;
+    let again = alice.connect(addr, &alice_tls, Version::V4).await?;
     let mut alice_c = match again {
         Connected::Connack(0, Some(c)) => {
             s.check(true, "CONNACK 0: connected, proxied to mosquitto");
@@ -229,7 +203,7 @@ async fn tell(dir: &Path) -> Result<(), Error> {
     s.step("A second device (MQTT 5) registers, is activated, and publishes where its policy does not allow.");
     let bob = Device::issue(&ca, "bob")?;
     let bob_tls = client::tls_config(&server_ca, &bob)?;
-    let first = client::connect(addr, HOST, bob_tls.clone(), &bob.client_id(), Version::V5).await?;
+    let first = bob.connect(addr, &bob_tls, Version::V5).await?;
     s.check(
         matches!(first, Connected::Connack(0x87, None)),
         "first connect: CONNACK reason code 0x87 (not authorized)",
@@ -243,7 +217,7 @@ async fn tell(dir: &Path) -> Result<(), Error> {
     })
     .await;
     s.check(activated, "activated by the handler");
-    match client::connect(addr, HOST, bob_tls.clone(), &bob.client_id(), Version::V5).await? {
+    match bob.connect(addr, &bob_tls, Version::V5).await? {
         Connected::Connack(0, Some(mut c)) => {
             s.check(true, "reconnect: CONNACK 0");
             let r = c
@@ -277,15 +251,7 @@ async fn tell(dir: &Path) -> Result<(), Error> {
     }
 
     s.step("The fleet owner revokes alice's certificate while it is connected (from another process, on the same store).");
-    match client::connect(
-        addr,
-        HOST,
-        alice_tls.clone(),
-        &alice.client_id(),
-        Version::V4,
-    )
-    .await?
-    {
+    match alice.connect(addr, &alice_tls, Version::V4).await? {
         Connected::Connack(0, Some(mut c)) => {
             s.check(c.ping().await, "connected again, the session is live");
             let t = Instant::now();
@@ -302,14 +268,7 @@ async fn tell(dir: &Path) -> Result<(), Error> {
         }
         _ => s.check(false, "connected again"),
     }
-    let refused = client::connect(
-        addr,
-        HOST,
-        alice_tls.clone(),
-        &alice.client_id(),
-        Version::V4,
-    )
-    .await?;
+    let refused = alice.connect(addr, &alice_tls, Version::V4).await?;
     s.check(
         matches!(refused, Connected::Connack(5, None)),
         "a new connection: CONNACK 5 (CERTIFICATE_REVOKED in the gateway's log)",
@@ -344,19 +303,12 @@ async fn tell(dir: &Path) -> Result<(), Error> {
         std::fs::read(gw_dir.join("fleet-ca.pem"))? == fleet_ca_before,
         "the fleet CA and its key are reused, not regenerated",
     );
-    let r = client::connect(gateway.addr, HOST, bob_tls, &bob.client_id(), Version::V5).await?;
+    let r = bob.connect(gateway.addr, &bob_tls, Version::V5).await?;
     s.check(
         matches!(r, Connected::Connack(0, Some(_))),
         "bob connects: CONNACK 0 (its activation and policy survived)",
     );
-    let r = client::connect(
-        gateway.addr,
-        HOST,
-        alice_tls,
-        &alice.client_id(),
-        Version::V4,
-    )
-    .await?;
+    let r = alice.connect(gateway.addr, &alice_tls, Version::V4).await?;
     s.check(
         matches!(r, Connected::Connack(5, None)),
         "alice is still refused: CONNACK 5 (REVOKED survived)",

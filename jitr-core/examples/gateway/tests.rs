@@ -481,38 +481,55 @@ async fn an_unsupported_protocol_level_gets_connack_1() {
 use std::path::Path;
 
 use crate::broker::Mosquitto;
-use crate::procs::{gateway_exe, GatewayProcess, Watcher};
+use crate::procs::{fleet_registry, gateway_cas, gateway_exe, GatewayProcess, Watcher};
 use crate::testutil::temp_dir;
 use jitr_core::tooling::GeneratedCertificate;
 
-fn fleet_ca(dir: &Path) -> GeneratedCertificate {
-    GeneratedCertificate::from_pem(
-        &std::fs::read_to_string(dir.join("fleet-ca.pem")).unwrap(),
-        &std::fs::read_to_string(dir.join("fleet-ca.key")).unwrap(),
-    )
-    .unwrap()
+/// A fresh directory `root` for a gateway process: its broker, the gateway's own
+/// directory and its log file.
+struct ProcessSetup {
+    root: std::path::PathBuf,
+    broker: Mosquitto,
+    dir: std::path::PathBuf,
+    log: std::path::PathBuf,
 }
 
-fn sqlite_registry(dir: &Path) -> jitr_core::Registry {
-    let store = jitr_core::Store::open(&format!("sqlite://{}", dir.join("fleet.db").display()))
-        .expect("the store opens: nothing half-written");
-    jitr_core::Registry::open(
-        jitr_core::Scope::new("123456789012", "us-east-1").unwrap(),
-        jitr_core::RegistryConfig::default(),
-        &store,
-    )
-    .unwrap()
+impl ProcessSetup {
+    fn new(name: &str) -> Self {
+        let root = temp_dir(name);
+        let broker = Mosquitto::start(&root, None).unwrap();
+        ProcessSetup {
+            dir: root.join("gw"),
+            log: root.join("gateway.log"),
+            root,
+            broker,
+        }
+    }
+
+    /// The gateway, started without the activation handler.
+    async fn gateway(&self) -> GatewayProcess {
+        GatewayProcess::start(
+            &self.dir,
+            0,
+            &self.broker.addr(),
+            &["--no-handler"],
+            &self.log,
+        )
+        .await
+        .unwrap()
+    }
+
+    /// The fleet CA the gateway made and the PEM of its server's CA.
+    fn cas(&self) -> (GeneratedCertificate, String) {
+        gateway_cas(&self.dir).unwrap()
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_second_instance_refuses_to_start_before_it_touches_a_file() {
-    let root = temp_dir("second");
-    let broker = Mosquitto::start(&root, None).unwrap();
-    let dir = root.join("gw");
-    let log = root.join("gateway.log");
-    let first = GatewayProcess::start(&dir, 0, &broker.addr(), &["--no-handler"], &log)
-        .await
-        .unwrap();
+    let setup = ProcessSetup::new("second");
+    let (root, broker, dir) = (&setup.root, &setup.broker, &setup.dir);
+    let first = setup.gateway().await;
     let before: Vec<_> = std::fs::read_dir(&dir)
         .unwrap()
         .map(|e| e.unwrap().path())
@@ -569,15 +586,10 @@ async fn a_second_instance_refuses_to_start_before_it_touches_a_file() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_oversized_chain_or_certificate_is_refused_with_its_reason_in_the_log() {
-    let root = temp_dir("oversized");
-    let broker = Mosquitto::start(&root, None).unwrap();
-    let dir = root.join("gw");
-    let log = root.join("gateway.log");
-    let gw = GatewayProcess::start(&dir, 0, &broker.addr(), &["--no-handler"], &log)
-        .await
-        .unwrap();
-    let ca = fleet_ca(&dir);
-    let server_ca = std::fs::read_to_string(dir.join("server-ca.pem")).unwrap();
+    let setup = ProcessSetup::new("oversized");
+    let (root, log) = (&setup.root, &setup.log);
+    let gw = setup.gateway().await;
+    let (ca, server_ca) = setup.cas();
     // 20 certificates: the leaf, its CA, and 18 more CAs.
     let mut long = Device::issue(&ca, "long").unwrap();
     for i in 0..18 {
@@ -592,16 +604,6 @@ async fn an_oversized_chain_or_certificate_is_refused_with_its_reason_in_the_log
         ));
     }
     assert_eq!(long.chain.len(), 20);
-    let r = client::connect(
-        gw.addr,
-        HOST,
-        client::tls_config(&server_ca, &long).unwrap(),
-        "long",
-        Version::V4,
-    )
-    .await
-    .unwrap();
-    assert!(matches!(r, Connected::TlsRefused(_)));
     // A 100 KB certificate.
     let key = rcgen::KeyPair::generate().unwrap();
     let mut p = rcgen::CertificateParams::new(vec![]).unwrap();
@@ -624,27 +626,22 @@ async fn an_oversized_chain_or_certificate_is_refused_with_its_reason_in_the_log
             key.serialize_der().into(),
         )),
     };
-    let r = client::connect(
-        gw.addr,
-        HOST,
-        client::tls_config(&server_ca, &big).unwrap(),
-        "big",
-        Version::V4,
-    )
-    .await
-    .unwrap();
-    assert!(matches!(r, Connected::TlsRefused(_)));
+    for (device, name) in [(&long, "long"), (&big, "big")] {
+        let tls = client::tls_config(&server_ca, device).unwrap();
+        let r = client::connect(gw.addr, HOST, tls, name, Version::V4)
+            .await
+            .unwrap();
+        assert!(matches!(r, Connected::TlsRefused(_)), "{name}");
+    }
     gw.stop().await;
-    let text = std::fs::read_to_string(&log).unwrap();
-    assert!(
-        text.lines().any(|l| l.contains("code=\"CHAIN_TOO_LONG\"")),
-        "CHAIN_TOO_LONG in the log:\n{text}"
-    );
-    assert!(
-        text.lines()
-            .any(|l| l.contains("code=\"CERTIFICATE_TOO_LARGE\"")),
-        "CERTIFICATE_TOO_LARGE in the log:\n{text}"
-    );
+    let text = std::fs::read_to_string(log).unwrap();
+    for code in ["CHAIN_TOO_LONG", "CERTIFICATE_TOO_LARGE"] {
+        let field = format!("code=\"{code}\"");
+        assert!(
+            text.lines().any(|l| l.contains(&field)),
+            "{code} in the log:\n{text}"
+        );
+    }
     let _ = std::fs::remove_dir_all(&root);
 }
 
@@ -653,15 +650,10 @@ async fn an_oversized_chain_or_certificate_is_refused_with_its_reason_in_the_log
 /// broker after the restart.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kill_9_mid_registration_loses_nothing_acknowledged() {
-    let root = temp_dir("kill9");
-    let broker = Mosquitto::start(&root, None).unwrap();
-    let dir = root.join("gw");
-    let log = root.join("gateway.log");
-    let gw = GatewayProcess::start(&dir, 0, &broker.addr(), &["--no-handler"], &log)
-        .await
-        .unwrap();
-    let ca = fleet_ca(&dir);
-    let server_ca = std::fs::read_to_string(dir.join("server-ca.pem")).unwrap();
+    let setup = ProcessSetup::new("kill9");
+    let (root, broker, dir) = (&setup.root, &setup.broker, &setup.dir);
+    let gw = setup.gateway().await;
+    let (ca, server_ca) = setup.cas();
     let mut watcher = Watcher::start(&broker.addr(), &["$aws/events/#"])
         .await
         .unwrap();
@@ -677,11 +669,8 @@ async fn kill_9_mid_registration_loses_nothing_acknowledged() {
         let acked = acked.clone();
         let tx = enough_tx.clone();
         tasks.spawn(async move {
-            if let Ok(Ok(Connected::Connack(5, _))) = tokio::time::timeout(
-                LIVE,
-                client::connect(addr, HOST, config, &d.client_id(), Version::V4),
-            )
-            .await
+            if let Ok(Ok(Connected::Connack(5, _))) =
+                tokio::time::timeout(LIVE, d.connect(addr, &config, Version::V4)).await
             {
                 acked.lock().unwrap().push(d.id);
                 let _ = tx.send(());
@@ -702,10 +691,8 @@ async fn kill_9_mid_registration_loses_nothing_acknowledged() {
         devices.len()
     );
     // A restart on the same directory, then the store as a new process sees it.
-    let gw = GatewayProcess::start(&dir, 0, &broker.addr(), &["--no-handler"], &log)
-        .await
-        .unwrap();
-    let registry = sqlite_registry(&dir);
+    let gw = setup.gateway().await;
+    let registry = fleet_registry(dir).expect("the store opens: nothing half-written");
     let ca_id = jitr_core::CertificateId::of_der(ca.certificate().der());
     let topic = format!("$aws/events/certificates/registered/{ca_id}");
     let mut events = Vec::new();

@@ -294,13 +294,14 @@ fn list_ca_certificates(registry: &Registry, p: &Value, _: Timestamp) -> Result<
         template_name: Option<String>,
     }
     let a: A = parse(p)?;
-    let list = ListArgs {
-        page_size: a.page_size,
-        marker: a.marker,
-        ascending_order: a.ascending_order,
-    };
+    let req = list_request(
+        "pageSize",
+        a.page_size,
+        a.marker,
+        a.ascending_order.unwrap_or(false),
+    )?;
     page_value(
-        registry.list_ca_certificates_for(&list.request()?, a.template_name.as_deref())?,
+        registry.list_ca_certificates_for(&req, a.template_name.as_deref())?,
         "certificates",
     )
 }
@@ -367,12 +368,12 @@ fn list_certificates(registry: &Registry, p: &Value, _: Timestamp) -> Result<Val
 
 fn list_certificates_by_ca(registry: &Registry, p: &Value, _: Timestamp) -> Result<Value, Error> {
     let a: ListByCa = parse(p)?;
-    let req = ListArgs {
-        page_size: a.page_size,
-        marker: a.marker,
-        ascending_order: a.ascending_order,
-    }
-    .request()?;
+    let req = list_request(
+        "pageSize",
+        a.page_size,
+        a.marker,
+        a.ascending_order.unwrap_or(false),
+    )?;
     page_value(
         registry.list_certificates_by_ca(&id_arg(&a.ca_certificate_id)?, &req)?,
         "certificates",
@@ -540,20 +541,35 @@ struct ListArgs {
 
 impl ListArgs {
     fn request(self) -> Result<ListRequest, Error> {
-        let page_size = self
-            .page_size
-            .map(|n| {
-                u32::try_from(n).map_err(|_| {
-                    Error::InvalidRequest(format!("pageSize must be from 1 to 250, got {n}"))
-                })
-            })
-            .transpose()?;
-        Ok(ListRequest {
-            page_size,
-            marker: self.marker,
-            ascending_order: self.ascending_order.unwrap_or(false),
-        })
+        list_request(
+            "pageSize",
+            self.page_size,
+            self.marker,
+            self.ascending_order.unwrap_or(false),
+        )
     }
+}
+
+/// A list call's paging parameters as a [`ListRequest`]. `size_name` is the caller's name
+/// for the page size (`pageSize` or `maxResults`), for the error of one out of range.
+fn list_request(
+    size_name: &str,
+    page_size: Option<i64>,
+    marker: Option<String>,
+    ascending_order: bool,
+) -> Result<ListRequest, Error> {
+    let page_size = page_size
+        .map(|n| {
+            u32::try_from(n).map_err(|_| {
+                Error::InvalidRequest(format!("{size_name} must be from 1 to 250, got {n}"))
+            })
+        })
+        .transpose()?;
+    Ok(ListRequest {
+        page_size,
+        marker,
+        ascending_order,
+    })
 }
 
 #[derive(Deserialize)]

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::resources::{token_value, Token};
+use super::resources::{token_request, token_value, ThingPage, Token};
 use super::{id_arg, parse, to_value};
 use crate::registry::{AttributePayload, Registry, Tag};
 use crate::time::Timestamp;
@@ -107,11 +107,7 @@ pub(super) fn list_thing_groups(reg: &Registry, p: &Value, _: Timestamp) -> Resu
         recursive: Option<bool>,
     }
     let a: A = parse(p)?;
-    let req = Token {
-        next_token: a.next_token,
-        max_results: a.max_results,
-    }
-    .request()?;
+    let req = token_request(a.next_token, a.max_results)?;
     token_value(
         reg.list_thing_groups(
             a.parent_group.as_deref(),
@@ -199,21 +195,9 @@ pub(super) fn list_thing_groups_for_thing(
     p: &Value,
     _: Timestamp,
 ) -> Result<Value, Error> {
-    #[derive(Deserialize)]
-    #[serde(rename_all = "camelCase", deny_unknown_fields)]
-    struct A {
-        thing_name: String,
-        next_token: Option<String>,
-        max_results: Option<i64>,
-    }
-    let a: A = parse(p)?;
-    let req = Token {
-        next_token: a.next_token,
-        max_results: a.max_results,
-    }
-    .request()?;
+    let (thing, req) = parse::<ThingPage>(p)?.request()?;
     token_value(
-        reg.list_thing_groups_for_thing(&a.thing_name, &req)?,
+        reg.list_thing_groups_for_thing(&thing, &req)?,
         "thingGroups",
     )
 }
@@ -237,11 +221,7 @@ pub(super) fn list_things_in_thing_group(
             "jitr lists a group's own things; recursive is not supported".into(),
         ));
     }
-    let req = Token {
-        next_token: a.next_token,
-        max_results: a.max_results,
-    }
-    .request()?;
+    let req = token_request(a.next_token, a.max_results)?;
     token_value(
         reg.list_things_in_thing_group(&a.thing_group_name, &req)?,
         "things",

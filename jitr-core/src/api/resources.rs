@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
-use super::{enum_arg, page_value, parse, to_value};
+use super::{enum_arg, list_request, page_value, parse, to_value};
 use crate::registry::{
     AttributePayload, ListRequest, Page, Registry, Tag, ThingFilter, ThingPrincipalType,
 };
@@ -21,19 +21,16 @@ pub(super) struct Token {
 
 impl Token {
     pub(super) fn request(self) -> Result<ListRequest, Error> {
-        Ok(ListRequest {
-            page_size: self
-                .max_results
-                .map(|n| {
-                    u32::try_from(n).map_err(|_| {
-                        Error::InvalidRequest(format!("maxResults must be from 1 to 250, got {n}"))
-                    })
-                })
-                .transpose()?,
-            marker: self.next_token,
-            ascending_order: true,
-        })
+        token_request(self.next_token, self.max_results)
     }
+}
+
+/// `nextToken` and `maxResults` as a [`ListRequest`] (names ascending).
+pub(super) fn token_request(
+    next_token: Option<String>,
+    max_results: Option<i64>,
+) -> Result<ListRequest, Error> {
+    list_request("maxResults", max_results, next_token, true)
 }
 
 /// A page as `{key: [...], "nextToken": ...}`.
@@ -123,18 +120,12 @@ struct Marker {
 
 impl Marker {
     fn request(self) -> Result<ListRequest, Error> {
-        Ok(ListRequest {
-            page_size: self
-                .page_size
-                .map(|n| {
-                    u32::try_from(n).map_err(|_| {
-                        Error::InvalidRequest(format!("pageSize must be from 1 to 250, got {n}"))
-                    })
-                })
-                .transpose()?,
-            marker: self.marker,
-            ascending_order: self.ascending_order.unwrap_or(true),
-        })
+        list_request(
+            "pageSize",
+            self.page_size,
+            self.marker,
+            self.ascending_order.unwrap_or(true),
+        )
     }
 }
 
@@ -156,12 +147,7 @@ pub(super) fn list_targets_for_policy(
         page_size: Option<i64>,
     }
     let a: A = parse(p)?;
-    let req = Marker {
-        marker: a.marker,
-        page_size: a.page_size,
-        ascending_order: None,
-    }
-    .request()?;
+    let req = list_request("pageSize", a.page_size, a.marker, true)?;
     page_value(
         reg.list_targets_for_policy(&a.policy_name, &req)?,
         "targets",
@@ -182,13 +168,28 @@ pub(super) fn list_principal_policies(
         ascending_order: Option<bool>,
     }
     let a: A = parse(p)?;
-    let req = Marker {
-        marker: a.marker,
-        page_size: a.page_size,
-        ascending_order: a.ascending_order,
-    }
-    .request()?;
+    let req = list_request(
+        "pageSize",
+        a.page_size,
+        a.marker,
+        a.ascending_order.unwrap_or(true),
+    )?;
     page_value(reg.list_principal_policies(&a.principal, &req)?, "policies")
+}
+
+/// The principal of GetEffectivePolicies and TestAuthorization: a certificate ARN, as
+/// jitr has no Amazon Cognito identities.
+fn certificate_principal(
+    principal: Option<String>,
+    cognito_identity_pool_id: Option<&str>,
+) -> Result<String, Error> {
+    if cognito_identity_pool_id.is_some() {
+        return Err(Error::InvalidRequest(
+            "jitr has no Amazon Cognito identities; give a certificate ARN as principal".into(),
+        ));
+    }
+    principal
+        .ok_or_else(|| Error::InvalidRequest("principal (a certificate ARN) is required".into()))
 }
 
 pub(super) fn get_effective_policies(
@@ -204,14 +205,7 @@ pub(super) fn get_effective_policies(
         thing_name: Option<String>,
     }
     let a: A = parse(p)?;
-    if a.cognito_identity_pool_id.is_some() {
-        return Err(Error::InvalidRequest(
-            "jitr has no Amazon Cognito identities; give a certificate ARN as principal".into(),
-        ));
-    }
-    let principal = a
-        .principal
-        .ok_or_else(|| Error::InvalidRequest("principal (a certificate ARN) is required".into()))?;
+    let principal = certificate_principal(a.principal, a.cognito_identity_pool_id.as_deref())?;
     Ok(
         json!({"effectivePolicies": to_value(&reg.get_effective_policies(&principal, a.thing_name.as_deref())?)?}),
     )
@@ -326,11 +320,7 @@ pub(super) fn list_things(reg: &Registry, p: &Value, _: Timestamp) -> Result<Val
             "attributeValue needs attributeName".into(),
         ));
     }
-    let req = Token {
-        next_token: a.next_token,
-        max_results: a.max_results,
-    }
-    .request()?;
+    let req = token_request(a.next_token, a.max_results)?;
     let filter = ThingFilter {
         attribute_name: a.attribute_name,
         attribute_value: a.attribute_value,
@@ -374,28 +364,33 @@ pub(super) fn detach_thing_principal(
     Ok(json!({}))
 }
 
+/// A thing and a page of what is linked to it (ListThingPrincipals,
+/// ListThingGroupsForThing).
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub(super) struct ThingPage {
+    pub(super) thing_name: String,
+    next_token: Option<String>,
+    max_results: Option<i64>,
+}
+
+impl ThingPage {
+    /// The thing's name and the page asked for.
+    pub(super) fn request(self) -> Result<(String, ListRequest), Error> {
+        Ok((
+            self.thing_name,
+            token_request(self.next_token, self.max_results)?,
+        ))
+    }
+}
+
 pub(super) fn list_thing_principals(
     reg: &Registry,
     p: &Value,
     _: Timestamp,
 ) -> Result<Value, Error> {
-    #[derive(Deserialize)]
-    #[serde(rename_all = "camelCase", deny_unknown_fields)]
-    struct A {
-        thing_name: String,
-        next_token: Option<String>,
-        max_results: Option<i64>,
-    }
-    let a: A = parse(p)?;
-    let req = Token {
-        next_token: a.next_token,
-        max_results: a.max_results,
-    }
-    .request()?;
-    token_value(
-        reg.list_thing_principals(&a.thing_name, &req)?,
-        "principals",
-    )
+    let (thing, req) = parse::<ThingPage>(p)?.request()?;
+    token_value(reg.list_thing_principals(&thing, &req)?, "principals")
 }
 
 pub(super) fn list_principal_things(
@@ -411,11 +406,7 @@ pub(super) fn list_principal_things(
         max_results: Option<i64>,
     }
     let a: A = parse(p)?;
-    let req = Token {
-        next_token: a.next_token,
-        max_results: a.max_results,
-    }
-    .request()?;
+    let req = token_request(a.next_token, a.max_results)?;
     token_value(reg.list_principal_things(&a.principal, &req)?, "things")
 }
 
@@ -493,11 +484,7 @@ pub(super) fn list_thing_types(reg: &Registry, p: &Value, _: Timestamp) -> Resul
         thing_type_name: Option<String>,
     }
     let a: A = parse(p)?;
-    let req = Token {
-        next_token: a.next_token,
-        max_results: a.max_results,
-    }
-    .request()?;
+    let req = token_request(a.next_token, a.max_results)?;
     token_value(
         reg.list_thing_types(a.thing_type_name.as_deref(), &req)?,
         "thingTypes",
@@ -540,11 +527,10 @@ pub(super) fn list_tags_for_resource(
         next_token: Option<String>,
     }
     let a: A = parse(p)?;
-    let req = Token {
-        next_token: a.next_token,
-        max_results: Some(i64::from(crate::registry::MAX_PAGE_SIZE)),
-    }
-    .request()?;
+    let req = token_request(
+        a.next_token,
+        Some(i64::from(crate::registry::MAX_PAGE_SIZE)),
+    )?;
     token_value(reg.list_tags_for_resource(&a.resource_arn, &req)?, "tags")
 }
 
@@ -566,14 +552,7 @@ pub(super) fn test_authorization(
         policy_names_to_skip: Vec<String>,
     }
     let a: A = parse(p)?;
-    if a.cognito_identity_pool_id.is_some() {
-        return Err(Error::InvalidRequest(
-            "jitr has no Amazon Cognito identities; give a certificate ARN as principal".into(),
-        ));
-    }
-    let principal = a
-        .principal
-        .ok_or_else(|| Error::InvalidRequest("principal (a certificate ARN) is required".into()))?;
+    let principal = certificate_principal(a.principal, a.cognito_identity_pool_id.as_deref())?;
     reg.test_authorization(
         &principal,
         a.client_id.as_deref(),

@@ -4,72 +4,8 @@ use serde_json::json;
 
 use super::*;
 use crate::CertificateStatus;
-
-/// AWS's JITP example template, verbatim from
-/// <https://docs.aws.amazon.com/iot/latest/developerguide/jit-provisioning.html>
-/// ("Example template body").
-const AWS_EXAMPLE: &str = r#"{
-   "Parameters":{
-      "AWS::IoT::Certificate::CommonName":{
-         "Type":"String"
-      },
-      "AWS::IoT::Certificate::SerialNumber":{
-         "Type":"String"
-      },
-      "AWS::IoT::Certificate::Country":{
-         "Type":"String"
-      },
-      "AWS::IoT::Certificate::Id":{
-         "Type":"String"
-      }
-   },
-   "Resources":{
-      "thing":{
-         "Type":"AWS::IoT::Thing",
-         "Properties":{
-            "ThingName":{
-               "Ref":"AWS::IoT::Certificate::CommonName"
-            },
-            "AttributePayload":{
-               "version":"v1",
-               "serialNumber":{
-                  "Ref":"AWS::IoT::Certificate::SerialNumber"
-               }
-            },
-            "ThingTypeName":"lightBulb-versionA",
-            "ThingGroups":[
-               "v1-lightbulbs",
-               {
-                  "Ref":"AWS::IoT::Certificate::Country"
-               }
-            ]
-         },
-         "OverrideSettings":{
-            "AttributePayload":"MERGE",
-            "ThingTypeName":"REPLACE",
-            "ThingGroups":"DO_NOTHING"
-         }
-      },
-      "certificate":{
-         "Type":"AWS::IoT::Certificate",
-         "Properties":{
-            "CertificateId":{
-               "Ref":"AWS::IoT::Certificate::Id"
-            },
-            "Status":"ACTIVE"
-         },
-         "OverrideSettings":{
-            "Status":"DO_NOTHING"
-         }
-      },
-      "policy":{
-         "Type":"AWS::IoT::Policy",
-         "Properties":{
-            "PolicyDocument":"{ \"Version\": \"2012-10-17\", \"Statement\": [{ \"Effect\": \"Allow\", \"Action\":[\"iot:Publish\"], \"Resource\": [\"arn:aws:iot:us-east-1:123456789012:topic/foo/bar\"] }] }"
-         }
-      }
-   }
-}"#;
+// AWS's JITP example template, verbatim (see jitr-testkit).
+use jitr_testkit::AWS_JITP_EXAMPLE as AWS_EXAMPLE;
 
 const ID: &str = "c0ffee00c0ffee00c0ffee00c0ffee00c0ffee00c0ffee00c0ffee00c0ffee00";
 

@@ -85,6 +85,17 @@ pub struct CertificateDescription {
     pub certificate_mode: CertificateMode,
 }
 
+impl RegisterCertificateRequest {
+    /// The certificate to register and its status (INACTIVE unless given), checked to be
+    /// one a registration may set.
+    fn certificate_and_status(&self) -> Result<(Certificate, CertificateStatus), Error> {
+        let cert = Certificate::from_pem(&self.certificate_pem)?;
+        let status = self.status.unwrap_or(CertificateStatus::Inactive);
+        status.check_registrable()?;
+        Ok((cert, status))
+    }
+}
+
 impl Registry {
     /// RegisterCertificate: registers a device certificate signed by a registered,
     /// `ACTIVE` CA. No event is published.
@@ -93,9 +104,7 @@ impl Registry {
         req: &RegisterCertificateRequest,
         now: Timestamp,
     ) -> Result<RegisterCertificateResponse, Error> {
-        let cert = Certificate::from_pem(&req.certificate_pem)?;
-        let status = req.status.unwrap_or(CertificateStatus::Inactive);
-        status.check_registrable()?;
+        let (cert, status) = req.certificate_and_status()?;
         let chosen = match &req.ca_certificate_pem {
             Some(pem) => Some(
                 Certificate::from_pem(pem)
@@ -152,9 +161,7 @@ impl Registry {
         req: &RegisterCertificateRequest,
         now: Timestamp,
     ) -> Result<RegisterCertificateResponse, Error> {
-        let cert = Certificate::from_pem(&req.certificate_pem)?;
-        let status = req.status.unwrap_or(CertificateStatus::Inactive);
-        status.check_registrable()?;
+        let (cert, status) = req.certificate_and_status()?;
         self.insert_new_certificate(&cert, status, now, |_| Ok((None, CertificateMode::SniOnly)))
     }
 

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::list::{self, ListRequest, Page};
+use super::list::{self, LinkEnd, ListRequest, Page};
 use super::thing::validate_thing_name;
 use super::{AttributePayload, Registry};
 use crate::error::{Error, ResourceKind};
@@ -73,6 +73,13 @@ fn group_not_found(name: &str) -> Error {
 }
 
 impl Registry {
+    /// Nothing if the thing group `name` exists, else its ResourceNotFoundException.
+    fn group_exists(&self, r: &mut dyn Reader, name: &str) -> Result<(), Error> {
+        r.resource(&self.scope, Kind::ThingGroup, name)?
+            .map(drop)
+            .ok_or_else(|| group_not_found(name))
+    }
+
     fn group_arn(&self, name: &str) -> String {
         self.scope.arn_of("thinggroup", name)
     }
@@ -113,9 +120,7 @@ impl Registry {
                 });
             }
             if let Some(p) = parent {
-                if r.resource(&self.scope, Kind::ThingGroup, p)?.is_none() {
-                    return Err(group_not_found(p));
-                }
+                self.group_exists(r, p)?;
             }
             let row = ThingGroupRow {
                 thing_group_name: name.to_string(),
@@ -295,13 +300,8 @@ impl Registry {
         group: &str,
         thing: &str,
     ) -> Result<(), Error> {
-        if r.resource(&reg.scope, Kind::ThingGroup, group)?.is_none() {
-            return Err(group_not_found(group));
-        }
-        if r.thing(&reg.scope, thing)?.is_none() {
-            return Err(Error::not_found(ResourceKind::Thing, thing));
-        }
-        Ok(())
+        reg.group_exists(r, group)?;
+        reg.thing_row(r, thing).map(drop)
     }
 
     /// ListThingGroupsForThing.
@@ -310,22 +310,15 @@ impl Registry {
         thing: &str,
         req: &ListRequest,
     ) -> Result<Page<GroupNameAndArn>, Error> {
-        let (page, size) = list::name_query_ascending(req)?;
-        let names = self.read(|r| {
-            if r.thing(&self.scope, thing)?.is_none() {
-                return Err(Error::not_found(ResourceKind::Thing, thing));
-            }
-            Ok(
-                r.links_from(&self.scope, LinkKind::ThingInGroup, thing, &page)?
-                    .into_iter()
-                    .map(|(g, _)| g)
-                    .collect::<Vec<_>>(),
-            )
-        })?;
-        Ok(list::name_cut(names, size, |n| GroupNameAndArn {
-            group_arn: self.group_arn(&n),
-            group_name: n,
-        }))
+        self.list_linked(
+            list::name_query_ascending(req)?,
+            LinkEnd::From(LinkKind::ThingInGroup, thing),
+            |r| self.thing_row(r, thing).map(drop),
+            |n| GroupNameAndArn {
+                group_arn: self.group_arn(&n),
+                group_name: n,
+            },
+        )
     }
 
     /// ListThingsInThingGroup (direct members).
@@ -334,19 +327,12 @@ impl Registry {
         group: &str,
         req: &ListRequest,
     ) -> Result<Page<String>, Error> {
-        let (page, size) = list::name_query_ascending(req)?;
-        let names = self.read(|r| {
-            if r.resource(&self.scope, Kind::ThingGroup, group)?.is_none() {
-                return Err(group_not_found(group));
-            }
-            Ok(
-                r.links_to(&self.scope, LinkKind::ThingInGroup, group, &page)?
-                    .into_iter()
-                    .map(|(t, _)| t)
-                    .collect::<Vec<_>>(),
-            )
-        })?;
-        Ok(list::name_cut(names, size, |n| n))
+        self.list_linked(
+            list::name_query_ascending(req)?,
+            LinkEnd::To(LinkKind::ThingInGroup, group),
+            |r| self.group_exists(r, group),
+            |n| n,
+        )
     }
 }
 

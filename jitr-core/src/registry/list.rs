@@ -6,7 +6,7 @@ use super::Registry;
 use crate::error::Error;
 use crate::id::CertificateId;
 use crate::status::{CaStatus, CertificateMode, CertificateStatus};
-use crate::store::{NamePage, PageQuery};
+use crate::store::{LinkKind, NamePage, PageQuery, Reader};
 use crate::time::{as_epoch_seconds, Timestamp};
 
 /// The largest page size.
@@ -167,6 +167,38 @@ pub(crate) fn name_cut<T>(
     Page {
         items: names.into_iter().map(item).collect(),
         next_marker,
+    }
+}
+
+/// One end of a link, the list of whose other ends a `List…` operation pages through.
+#[derive(Clone, Copy)]
+pub(crate) enum LinkEnd<'a> {
+    /// The links of a kind from this name (a policy's targets, a thing's principals).
+    From(LinkKind, &'a str),
+    /// The links of a kind to this name (a principal's policies, a group's things).
+    To(LinkKind, &'a str),
+}
+
+impl Registry {
+    /// A page (read with [`name_query`]) of the names at the other end of `end`'s links,
+    /// once `exists` has found the resource at this end (else its not-found error),
+    /// each made an item by `item`.
+    pub(crate) fn list_linked<T>(
+        &self,
+        (page, size): (NamePage, usize),
+        end: LinkEnd<'_>,
+        exists: impl Fn(&mut dyn Reader) -> Result<(), Error>,
+        item: impl FnMut(String) -> T,
+    ) -> Result<Page<T>, Error> {
+        let names = self.read(|r| {
+            exists(r)?;
+            let links = match end {
+                LinkEnd::From(kind, name) => r.links_from(&self.scope, kind, name, &page)?,
+                LinkEnd::To(kind, name) => r.links_to(&self.scope, kind, name, &page)?,
+            };
+            Ok(links.into_iter().map(|(n, _)| n).collect::<Vec<_>>())
+        })?;
+        Ok(name_cut(names, size, item))
     }
 }
 

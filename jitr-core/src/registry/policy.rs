@@ -2,11 +2,11 @@
 
 use serde::Serialize;
 
-use super::list::{self, ListRequest, Page};
+use super::list::{self, LinkEnd, ListRequest, Page};
 use super::Registry;
 use crate::error::{Error, ResourceKind};
 use crate::id::truncate_for_message;
-use crate::store::{Change, Kind, LinkKind, PolicyRow, PolicyVersionRow, ResourceReads};
+use crate::store::{Change, Kind, LinkKind, PolicyRow, PolicyVersionRow, Reader, ResourceReads};
 use crate::time::{as_epoch_seconds, Timestamp};
 
 /// The longest policy document accepted, in characters excluding white space (AWS).
@@ -159,6 +159,12 @@ pub struct EffectivePolicy {
 }
 
 impl Registry {
+    /// The policy `name`, else its ResourceNotFoundException.
+    fn policy_row(&self, r: &mut dyn Reader, name: &str) -> Result<PolicyRow, Error> {
+        r.policy(&self.scope, name)?
+            .ok_or_else(|| policy_not_found(name))
+    }
+
     /// CreatePolicy: version 1, the default.
     pub fn create_policy(
         &self,
@@ -192,9 +198,7 @@ impl Registry {
 
     /// GetPolicy: the default version's document.
     pub fn get_policy(&self, name: &str) -> Result<GetPolicyResponse, Error> {
-        let p = self
-            .read(|r| r.policy(&self.scope, name))?
-            .ok_or_else(|| policy_not_found(name))?;
+        let p = self.read(|r| self.policy_row(r, name))?;
         Ok(GetPolicyResponse {
             policy_name: name.to_string(),
             policy_arn: self.scope.policy_arn(name),
@@ -210,9 +214,7 @@ impl Registry {
     /// other than the default (delete them first), as AWS refuses it.
     pub fn delete_policy(&self, name: &str) -> Result<(), Error> {
         self.commit(|r| {
-            let p = r
-                .policy(&self.scope, name)?
-                .ok_or_else(|| policy_not_found(name))?;
+            let p = self.policy_row(r, name)?;
             if r.policy_in_use(&self.scope, name)? {
                 return Err(Error::DeleteConflict(format!(
                     "the policy {name} is attached to a certificate; detach it first"
@@ -244,9 +246,7 @@ impl Registry {
         validate_policy_name(name)?;
         validate_policy_document(document)?;
         self.commit(|r| {
-            let mut p = r
-                .policy(&self.scope, name)?
-                .ok_or_else(|| policy_not_found(name))?;
+            let mut p = self.policy_row(r, name)?;
             let mut versions = p.all_versions();
             if versions.len() >= MAX_POLICY_VERSIONS {
                 return Err(Error::VersionsLimitExceeded(format!(
@@ -285,18 +285,13 @@ impl Registry {
         version_id: &str,
     ) -> Result<GetPolicyVersionResponse, Error> {
         let id = parse_version_id(version_id)?;
-        let p = self
-            .read(|r| r.policy(&self.scope, name))?
-            .ok_or_else(|| policy_not_found(name))?;
-        let v = p
-            .all_versions()
-            .into_iter()
-            .find(|v| v.version_id == id)
-            .ok_or_else(|| version_not_found(name, id))?;
+        let p = self.read(|r| self.policy_row(r, name))?;
+        let versions = p.all_versions();
+        let v = find_version(&versions, name, id)?;
         Ok(GetPolicyVersionResponse {
             policy_arn: self.scope.policy_arn(name),
             policy_name: name.to_string(),
-            policy_document: v.document,
+            policy_document: v.document.clone(),
             policy_version_id: id.to_string(),
             is_default_version: id == p.default_version_id,
             creation_date: v.create_date,
@@ -307,9 +302,7 @@ impl Registry {
 
     /// ListPolicyVersions: newest first.
     pub fn list_policy_versions(&self, name: &str) -> Result<Vec<PolicyVersionSummary>, Error> {
-        let p = self
-            .read(|r| r.policy(&self.scope, name))?
-            .ok_or_else(|| policy_not_found(name))?;
+        let p = self.read(|r| self.policy_row(r, name))?;
         let mut versions = p.all_versions();
         versions.sort_by_key(|v| std::cmp::Reverse(v.version_id));
         Ok(versions
@@ -330,24 +323,13 @@ impl Registry {
         version_id: &str,
         now: Timestamp,
     ) -> Result<(), Error> {
-        let id = parse_version_id(version_id)?;
-        self.commit(|r| {
-            let mut p = r
-                .policy(&self.scope, name)?
-                .ok_or_else(|| policy_not_found(name))?;
-            let versions = p.all_versions();
-            let v = versions
-                .iter()
-                .find(|v| v.version_id == id)
-                .ok_or_else(|| version_not_found(name, id))?;
-            if p.default_version_id == id {
-                return Ok(((), Vec::new()));
+        self.change_versions(name, version_id, now, |p, _, v| {
+            if p.default_version_id == v.version_id {
+                return Ok(false);
             }
-            p.policy_document = v.document.clone();
-            p.default_version_id = id;
-            p.versions = versions;
-            p.meta = p.meta.bumped(now);
-            Ok(((), vec![Change::PolicyVersionsChanged(p)]))
+            p.policy_document = v.document;
+            p.default_version_id = v.version_id;
+            Ok(true)
         })
     }
 
@@ -359,21 +341,41 @@ impl Registry {
         version_id: &str,
         now: Timestamp,
     ) -> Result<(), Error> {
-        let id = parse_version_id(version_id)?;
-        self.commit(|r| {
-            let mut p = r
-                .policy(&self.scope, name)?
-                .ok_or_else(|| policy_not_found(name))?;
-            let mut versions = p.all_versions();
-            if !versions.iter().any(|v| v.version_id == id) {
-                return Err(version_not_found(name, id));
-            }
+        self.change_versions(name, version_id, now, |p, versions, v| {
+            let id = v.version_id;
             if p.default_version_id == id {
                 return Err(Error::DeleteConflict(format!(
                     "version {id} is the default version of the policy {name}; it cannot be deleted (delete the policy, or make another version the default)"
                 )));
             }
             versions.retain(|v| v.version_id != id);
+            Ok(true)
+        })
+    }
+
+    /// One commit that changes the versions of the policy `name` through its version
+    /// `version_id` (both must exist): `change` gets the policy, its versions and that
+    /// version, and says whether it changed anything (if so the policy's generation moves
+    /// on at `now`).
+    fn change_versions(
+        &self,
+        name: &str,
+        version_id: &str,
+        now: Timestamp,
+        mut change: impl FnMut(
+            &mut PolicyRow,
+            &mut Vec<PolicyVersionRow>,
+            PolicyVersionRow,
+        ) -> Result<bool, Error>,
+    ) -> Result<(), Error> {
+        let id = parse_version_id(version_id)?;
+        self.commit(|r| {
+            let mut p = self.policy_row(r, name)?;
+            let mut versions = p.all_versions();
+            let v = find_version(&versions, name, id)?.clone();
+            if !change(&mut p, &mut versions, v)? {
+                return Ok(((), Vec::new()));
+            }
             p.versions = versions;
             p.meta = p.meta.bumped(now);
             Ok(((), vec![Change::PolicyVersionsChanged(p)]))
@@ -401,19 +403,12 @@ impl Registry {
         name: &str,
         req: &ListRequest,
     ) -> Result<Page<String>, Error> {
-        let (page, size) = list::name_query_ascending(req)?;
-        let targets = self.read(|r| {
-            if r.policy(&self.scope, name)?.is_none() {
-                return Err(policy_not_found(name));
-            }
-            Ok(
-                r.links_from(&self.scope, LinkKind::PolicyTarget, name, &page)?
-                    .into_iter()
-                    .map(|(t, _)| t)
-                    .collect::<Vec<_>>(),
-            )
-        })?;
-        Ok(list::name_cut(targets, size, |t| t))
+        self.list_linked(
+            list::name_query_ascending(req)?,
+            LinkEnd::From(LinkKind::PolicyTarget, name),
+            |r| self.policy_row(r, name).map(drop),
+            |t| t,
+        )
     }
 
     /// ListPrincipalPolicies (and ListAttachedPolicies): the policies attached to a
@@ -424,19 +419,15 @@ impl Registry {
         req: &ListRequest,
     ) -> Result<Page<AttachedPolicy>, Error> {
         self.scope.parse_certificate_arn(principal)?;
-        let (page, size) = list::name_query(req)?;
-        let names = self.read(|r| {
-            Ok(
-                r.links_to(&self.scope, LinkKind::PolicyTarget, principal, &page)?
-                    .into_iter()
-                    .map(|(p, _)| p)
-                    .collect::<Vec<_>>(),
-            )
-        })?;
-        Ok(list::name_cut(names, size, |n| AttachedPolicy {
-            policy_arn: self.scope.policy_arn(&n),
-            policy_name: n,
-        }))
+        self.list_linked(
+            list::name_query(req)?,
+            LinkEnd::To(LinkKind::PolicyTarget, principal),
+            |_| Ok(()),
+            |n| AttachedPolicy {
+                policy_arn: self.scope.policy_arn(&n),
+                policy_name: n,
+            },
+        )
     }
 
     /// GetEffectivePolicies: the policies that apply to a principal (a certificate ARN),
@@ -453,9 +444,7 @@ impl Registry {
                 return Err(Self::cert_not_found(&id));
             }
             if let Some(thing) = thing_name {
-                if r.thing(&self.scope, thing)?.is_none() {
-                    return Err(Error::not_found(ResourceKind::Thing, thing));
-                }
+                self.thing_row(r, thing)?;
             }
             let mut out = Vec::new();
             for name in r.attached_to(&self.scope, principal)? {
@@ -476,9 +465,7 @@ impl Registry {
     pub fn attach_policy(&self, name: &str, target: &str) -> Result<(), Error> {
         let id = self.scope.parse_certificate_arn(target)?;
         self.commit(|r| {
-            if r.policy(&self.scope, name)?.is_none() {
-                return Err(policy_not_found(name));
-            }
+            self.policy_row(r, name)?;
             if r.certificate(&self.scope, &id)?.is_none() {
                 return Err(Self::cert_not_found(&id));
             }
@@ -505,9 +492,7 @@ impl Registry {
     pub fn detach_policy(&self, name: &str, target: &str) -> Result<(), Error> {
         self.scope.parse_certificate_arn(target)?;
         self.commit(|r| {
-            if r.policy(&self.scope, name)?.is_none() {
-                return Err(policy_not_found(name));
-            }
+            self.policy_row(r, name)?;
             let attached = r.attached_to(&self.scope, target)?;
             let changes = if attached.iter().any(|p| p == name) {
                 vec![Change::PolicyDetached {
@@ -545,8 +530,16 @@ fn parse_version_id(id: &str) -> Result<u64, Error> {
     }
 }
 
-fn version_not_found(name: &str, id: u64) -> Error {
-    Error::not_found(ResourceKind::PolicyVersion, format!("{name} version {id}"))
+/// The version `id` among the `versions` of the policy `name`, else its
+/// ResourceNotFoundException.
+fn find_version<'a>(
+    versions: &'a [PolicyVersionRow],
+    name: &str,
+    id: u64,
+) -> Result<&'a PolicyVersionRow, Error> {
+    versions.iter().find(|v| v.version_id == id).ok_or_else(|| {
+        Error::not_found(ResourceKind::PolicyVersion, format!("{name} version {id}"))
+    })
 }
 
 fn policy_not_found(name: &str) -> Error {

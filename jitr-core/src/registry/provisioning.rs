@@ -184,6 +184,16 @@ fn template_not_found(name: &str) -> Error {
 }
 
 impl Registry {
+    /// The provisioning template `name`, else its ResourceNotFoundException.
+    fn template_row(
+        &self,
+        r: &mut dyn Reader,
+        name: &str,
+    ) -> Result<ProvisioningTemplateRow, Error> {
+        r.row(&self.scope, Kind::ProvisioningTemplate, name)?
+            .ok_or_else(|| template_not_found(name))
+    }
+
     /// CreateProvisioningTemplate. jitr runs templates of type `JITP` only (the template
     /// is checked as it is stored), and no pre-provisioning hooks.
     #[allow(clippy::too_many_arguments)]
@@ -259,11 +269,7 @@ impl Registry {
         &self,
         name: &str,
     ) -> Result<ProvisioningTemplateDescription, Error> {
-        let t = self
-            .read(|r| {
-                r.row::<ProvisioningTemplateRow>(&self.scope, Kind::ProvisioningTemplate, name)
-            })?
-            .ok_or_else(|| template_not_found(name))?;
+        let t = self.read(|r| self.template_row(r, name))?;
         Ok(self.describe_row(t))
     }
 
@@ -323,9 +329,7 @@ impl Registry {
             ));
         }
         self.commit(|r| {
-            let mut t: ProvisioningTemplateRow = r
-                .row(&self.scope, Kind::ProvisioningTemplate, name)?
-                .ok_or_else(|| template_not_found(name))?;
+            let mut t = self.template_row(r, name)?;
             if let Some(d) = description {
                 t.description = Some(d.to_string());
             }
@@ -389,9 +393,7 @@ impl Registry {
             )),
             (Some(body), None) => Template::parse(body).map(|_| ()).map_err(Error::from),
             (None, Some(name)) => {
-                let t: ProvisioningTemplateRow = r
-                    .row(&self.scope, Kind::ProvisioningTemplate, name)?
-                    .ok_or_else(|| template_not_found(name))?;
+                let t = self.template_row(r, name)?;
                 if t.template_type != "JITP" {
                     return Err(Error::InvalidRequest(format!(
                         "the provisioning template {name} is not of type JITP"

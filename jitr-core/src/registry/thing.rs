@@ -24,7 +24,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use super::list::{self, ListRequest, Page};
+use super::list::{self, LinkEnd, ListRequest, Page};
 use super::Registry;
 use crate::error::{Error, ResourceKind};
 use crate::id::truncate_for_message;
@@ -279,11 +279,21 @@ fn thing_type_not_found(name: &str) -> Error {
 }
 
 impl Registry {
+    /// The thing `name`, else its ResourceNotFoundException.
+    pub(super) fn thing_row(&self, r: &mut dyn Reader, name: &str) -> Result<ThingRow, Error> {
+        r.thing(&self.scope, name)?
+            .ok_or_else(|| thing_not_found(name))
+    }
+
+    /// The thing type `name`, else its ResourceNotFoundException.
+    fn thing_type_row(&self, r: &mut dyn Reader, name: &str) -> Result<ThingTypeRow, Error> {
+        r.row(&self.scope, Kind::ThingType, name)?
+            .ok_or_else(|| thing_type_not_found(name))
+    }
+
     /// The thing type `name`, usable for a thing (it exists and is not deprecated).
     fn usable_thing_type(r: &mut dyn Reader, reg: &Registry, name: &str) -> Result<(), Error> {
-        let t: ThingTypeRow = r
-            .row(&reg.scope, Kind::ThingType, name)?
-            .ok_or_else(|| thing_type_not_found(name))?;
+        let t = reg.thing_type_row(r, name)?;
         if t.deprecated {
             return Err(Error::InvalidRequest(format!(
                 "the thing type {name} is deprecated; it cannot be given to a thing"
@@ -361,9 +371,7 @@ impl Registry {
 
     /// DescribeThing.
     pub fn describe_thing(&self, name: &str) -> Result<ThingDescription, Error> {
-        let t = self
-            .read(|r| r.thing(&self.scope, name))?
-            .ok_or_else(|| thing_not_found(name))?;
+        let t = self.read(|r| self.thing_row(r, name))?;
         Ok(ThingDescription {
             default_client_id: t.thing_name.clone(),
             thing_arn: self.scope.thing_arn(&t.thing_name),
@@ -399,9 +407,7 @@ impl Registry {
             validate_attributes(&a.attributes)?;
         }
         self.commit(|r| {
-            let before = r
-                .thing(&self.scope, name)?
-                .ok_or_else(|| thing_not_found(name))?;
+            let before = self.thing_row(r, name)?;
             if let Some(v) = expected_version {
                 if v != before.version {
                     return Err(Error::VersionConflict(format!(
@@ -567,9 +573,7 @@ impl Registry {
     ) -> Result<(), Error> {
         let id = self.scope.parse_certificate_arn(principal)?;
         self.commit(|r| {
-            if r.thing(&self.scope, thing_name)?.is_none() {
-                return Err(thing_not_found(thing_name));
-            }
+            self.thing_row(r, thing_name)?;
             if r.certificate(&self.scope, &id)?.is_none() {
                 return Err(Self::cert_not_found(&id));
             }
@@ -610,9 +614,7 @@ impl Registry {
     pub fn detach_thing_principal(&self, thing_name: &str, principal: &str) -> Result<(), Error> {
         self.scope.parse_certificate_arn(principal)?;
         self.commit(|r| {
-            if r.thing(&self.scope, thing_name)?.is_none() {
-                return Err(thing_not_found(thing_name));
-            }
+            self.thing_row(r, thing_name)?;
             let attached = r
                 .things_of_principal(&self.scope, principal)?
                 .iter()
@@ -635,19 +637,12 @@ impl Registry {
         thing_name: &str,
         req: &ListRequest,
     ) -> Result<Page<String>, Error> {
-        let (page, size) = list::name_query_ascending(req)?;
-        let principals = self.read(|r| {
-            if r.thing(&self.scope, thing_name)?.is_none() {
-                return Err(thing_not_found(thing_name));
-            }
-            Ok(
-                r.links_from(&self.scope, LinkKind::ThingPrincipal, thing_name, &page)?
-                    .into_iter()
-                    .map(|(p, _)| p)
-                    .collect::<Vec<_>>(),
-            )
-        })?;
-        Ok(list::name_cut(principals, size, |p| p))
+        self.list_linked(
+            list::name_query_ascending(req)?,
+            LinkEnd::From(LinkKind::ThingPrincipal, thing_name),
+            |r| self.thing_row(r, thing_name).map(drop),
+            |p| p,
+        )
     }
 
     /// ListPrincipalThings: the names of the things a principal is attached to.
@@ -657,16 +652,12 @@ impl Registry {
         req: &ListRequest,
     ) -> Result<Page<String>, Error> {
         self.scope.parse_certificate_arn(principal)?;
-        let (page, size) = list::name_query_ascending(req)?;
-        let things = self.read(|r| {
-            Ok(
-                r.links_to(&self.scope, LinkKind::ThingPrincipal, principal, &page)?
-                    .into_iter()
-                    .map(|(t, _)| t)
-                    .collect::<Vec<_>>(),
-            )
-        })?;
-        Ok(list::name_cut(things, size, |t| t))
+        self.list_linked(
+            list::name_query_ascending(req)?,
+            LinkEnd::To(LinkKind::ThingPrincipal, principal),
+            |_| Ok(()),
+            |t| t,
+        )
     }
 
     /// CreateThingType.
@@ -737,9 +728,7 @@ impl Registry {
 
     /// DescribeThingType.
     pub fn describe_thing_type(&self, name: &str) -> Result<ThingTypeDescription, Error> {
-        let t = self
-            .read(|r| r.row::<ThingTypeRow>(&self.scope, Kind::ThingType, name))?
-            .ok_or_else(|| thing_type_not_found(name))?;
+        let t = self.read(|r| self.thing_type_row(r, name))?;
         Ok(self.type_description(t))
     }
 
@@ -751,9 +740,7 @@ impl Registry {
         now: Timestamp,
     ) -> Result<(), Error> {
         self.commit(|r| {
-            let mut t: ThingTypeRow = r
-                .row(&self.scope, Kind::ThingType, name)?
-                .ok_or_else(|| thing_type_not_found(name))?;
+            let mut t = self.thing_type_row(r, name)?;
             if t.deprecated != undo {
                 return Ok(((), Vec::new()));
             }
@@ -766,9 +753,7 @@ impl Registry {
     /// DeleteThingType: only a deprecated type no thing has.
     pub fn delete_thing_type(&self, name: &str) -> Result<(), Error> {
         self.commit(|r| {
-            let t: ThingTypeRow = r
-                .row(&self.scope, Kind::ThingType, name)?
-                .ok_or_else(|| thing_type_not_found(name))?;
+            let t = self.thing_type_row(r, name)?;
             if !t.deprecated {
                 return Err(Error::InvalidRequest(format!(
                     "the thing type {name} is not deprecated; deprecate it before deleting it"

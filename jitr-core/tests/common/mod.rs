@@ -22,12 +22,37 @@ pub fn date((y, m, d): kit::Ymd) -> Timestamp {
 
 pub mod store;
 
+/// The test account's scope.
+pub fn scope() -> Scope {
+    Scope::new(ACCOUNT, REGION).unwrap()
+}
+
 /// A registry of the test account, in the store `JITR_TEST_STORE` names.
 pub fn registry() -> Registry {
-    registry_in(
-        Scope::new(ACCOUNT, REGION).unwrap(),
+    registry_in(scope(), RegistryConfig::default())
+}
+
+/// A registry of the test account with the default configuration, on the store at `url`
+/// (which the test's other registries, its other "nodes", share).
+pub fn open_node(url: &str) -> Registry {
+    Registry::open(
+        scope(),
         RegistryConfig::default(),
+        &Store::open(url).unwrap(),
     )
+    .unwrap()
+}
+
+/// Two nodes (registries) on one fresh store of `kind`: node A has minted the
+/// registration code and registered the CA "Fleet CA", which it returns.
+pub fn two_nodes(kind: &str) -> (Registry, Registry, Ca) {
+    let url = store::fresh_store_url_of(kind);
+    let a = open_node(&url);
+    let b = open_node(&url);
+    let ca = Ca::new("Fleet CA");
+    a.get_registration_code().unwrap();
+    ca.register(&a);
+    (a, b, ca)
 }
 
 /// A registry of `scope` with `config`, in a fresh store of the kind `JITR_TEST_STORE`
@@ -221,9 +246,24 @@ impl Device {
         }
     }
 
+    /// Registers this certificate through RegisterCertificateWithoutCA.
+    pub fn register_without_ca(&self, reg: &Registry, status: Option<CertificateStatus>) {
+        let req = RegisterCertificateRequest {
+            certificate_pem: self.pem(),
+            status,
+            ..Default::default()
+        };
+        reg.register_certificate_without_ca(&req, now()).unwrap();
+    }
+
     pub fn chain_with(&self, ca: &Ca) -> Vec<CertificateDer<'static>> {
         vec![self.der(), ca.der()]
     }
+}
+
+/// The ID of a chain's leaf.
+pub fn leaf_id(chain: &[CertificateDer<'_>]) -> CertificateId {
+    CertificateId::of_der(&chain[0])
 }
 
 /// A CA (self-signed, registrable) with these key usages; none means no extension.

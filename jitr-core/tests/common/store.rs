@@ -72,3 +72,20 @@ pub fn fresh_store_url_of(kind: &str) -> String {
 pub fn fresh_store() -> jitr_core::Store {
     jitr_core::Store::open(&fresh_store_url()).expect("the test store opens")
 }
+
+/// Polls `cond` every `every` until it holds, for `within` at the most; false if it never
+/// held.
+pub fn eventually(
+    within: std::time::Duration,
+    every: std::time::Duration,
+    mut cond: impl FnMut() -> bool,
+) -> bool {
+    let deadline = std::time::Instant::now() + within;
+    while std::time::Instant::now() < deadline {
+        if cond() {
+            return true;
+        }
+        std::thread::sleep(every);
+    }
+    cond()
+}

@@ -12,83 +12,21 @@
 //! policy document"), failure codes and paths those of the module's documentation.
 
 use jitr_testkit::rcgen::{DistinguishedName, DnType};
+// AWS's JITP example template ("Example template body" of AWS_EXAMPLE_URL), verbatim.
+use jitr_testkit::AWS_JITP_EXAMPLE as AWS_EXAMPLE;
 use serde_json::{json, Value};
 
-use super::expect::{ca_ok, cert_arn, event_payload, topic};
+use super::expect::{ca_ok, cert_arn};
 use super::json::{obj, J};
 use super::pki::{
     ca_params, leaf_params, sha256_hex, Ca, Cert, Eku, Error, Key, NOT_AFTER, NOT_BEFORE,
 };
-use super::scenario::Scenario;
+use super::scenario::{decision, refused_with_event, Scenario};
 use super::{ACCOUNT, PARTITION, REGION};
 
 /// Where AWS's example comes from.
 const AWS_EXAMPLE_URL: &str =
     "https://docs.aws.amazon.com/iot/latest/developerguide/jit-provisioning.html";
-
-/// AWS's JITP example template ("Example template body" of the page above), verbatim.
-const AWS_EXAMPLE: &str = r#"{
-   "Parameters":{
-      "AWS::IoT::Certificate::CommonName":{
-         "Type":"String"
-      },
-      "AWS::IoT::Certificate::SerialNumber":{
-         "Type":"String"
-      },
-      "AWS::IoT::Certificate::Country":{
-         "Type":"String"
-      },
-      "AWS::IoT::Certificate::Id":{
-         "Type":"String"
-      }
-   },
-   "Resources":{
-      "thing":{
-         "Type":"AWS::IoT::Thing",
-         "Properties":{
-            "ThingName":{
-               "Ref":"AWS::IoT::Certificate::CommonName"
-            },
-            "AttributePayload":{
-               "version":"v1",
-               "serialNumber":{
-                  "Ref":"AWS::IoT::Certificate::SerialNumber"
-               }
-            },
-            "ThingTypeName":"lightBulb-versionA",
-            "ThingGroups":[
-               "v1-lightbulbs",
-               {
-                  "Ref":"AWS::IoT::Certificate::Country"
-               }
-            ]
-         },
-         "OverrideSettings":{
-            "AttributePayload":"MERGE",
-            "ThingTypeName":"REPLACE",
-            "ThingGroups":"DO_NOTHING"
-         }
-      },
-      "certificate":{
-         "Type":"AWS::IoT::Certificate",
-         "Properties":{
-            "CertificateId":{
-               "Ref":"AWS::IoT::Certificate::Id"
-            },
-            "Status":"ACTIVE"
-         },
-         "OverrideSettings":{
-            "Status":"DO_NOTHING"
-         }
-      },
-      "policy":{
-         "Type":"AWS::IoT::Policy",
-         "Properties":{
-            "PolicyDocument":"{ \"Version\": \"2012-10-17\", \"Statement\": [{ \"Effect\": \"Allow\", \"Action\":[\"iot:Publish\"], \"Resource\": [\"arn:aws:iot:us-east-1:123456789012:topic/foo/bar\"] }] }"
-         }
-      }
-   }
-}"#;
 
 /// The policy document inside AWS's example, as the template's string holds it.
 const AWS_EXAMPLE_POLICY: &str = "{ \"Version\": \"2012-10-17\", \"Statement\": [{ \"Effect\": \"Allow\", \"Action\":[\"iot:Publish\"], \"Resource\": [\"arn:aws:iot:us-east-1:123456789012:topic/foo/bar\"] }] }";
@@ -928,14 +866,7 @@ fn provisioning_steps(s: &mut Scenario, d: &Devices) {
     s.connect_raw(
         vec![pem.clone()],
         true,
-        obj! {
-            "allowed" => false,
-            "reason" => "PROVISIONED",
-            "certificateId" => &full.id,
-            "caCertificateId" => ca,
-            "topic" => topic(ca),
-            "event" => event_payload(&full.id, ca, now, now),
-        },
+        refused_with_event("PROVISIONED", &full.id, ca, now, now),
         "first connection under the JITP CA: registered and provisioned in one transaction, refused (the device connects again)",
     );
     s.step(
@@ -978,7 +909,7 @@ fn provisioning_steps(s: &mut Scenario, d: &Devices) {
     s.connect_raw(
         vec![pem],
         true,
-        super::scenario::decision(true, None, Some(full.id.clone()), Some(ca.clone())),
+        decision(true, None, Some(full.id.clone()), Some(ca.clone())),
         "the second connection is allowed",
     );
 
@@ -989,14 +920,7 @@ fn provisioning_steps(s: &mut Scenario, d: &Devices) {
     s.connect_raw(
         vec![pem.clone()],
         true,
-        obj! {
-            "allowed" => false,
-            "reason" => "PROVISIONING_FAILED",
-            "certificateId" => &bare.id,
-            "caCertificateId" => ca,
-            "topic" => topic(ca),
-            "event" => event_payload(&bare.id, ca, now, now),
-        },
+        refused_with_event("PROVISIONING_FAILED", &bare.id, ca, now, now),
         "no C in the subject: the template cannot run; the certificate is registered PENDING_ACTIVATION all the same",
     );
     s.step(
@@ -1040,14 +964,7 @@ fn provisioning_steps(s: &mut Scenario, d: &Devices) {
     s.connect_raw(
         vec![pem],
         true,
-        obj! {
-            "allowed" => false,
-            "reason" => "PENDING_ACTIVATION",
-            "certificateId" => &bare.id,
-            "caCertificateId" => ca,
-            "topic" => topic(ca),
-            "event" => event_payload(&bare.id, ca, now, registered),
-        },
+        refused_with_event("PENDING_ACTIVATION", &bare.id, ca, now, registered),
         "connecting again: a pending certificate (the template does not run twice)",
     );
 }

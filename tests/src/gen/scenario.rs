@@ -264,14 +264,13 @@ impl Scenario {
             Outcome::Registered(ca) => {
                 let leaf = leaf.clone().unwrap_or_default();
                 self.registered_at.insert(leaf.clone(), self.now);
-                obj! {
-                    "allowed" => false,
-                    "reason" => "REGISTERED_PENDING_ACTIVATION",
-                    "certificateId" => &leaf,
-                    "caCertificateId" => &ca.id,
-                    "topic" => topic(&ca.id),
-                    "event" => event_payload(&leaf, &ca.id, self.now, self.now),
-                }
+                refused_with_event(
+                    "REGISTERED_PENDING_ACTIVATION",
+                    &leaf,
+                    &ca.id,
+                    self.now,
+                    self.now,
+                )
             }
             Outcome::Pending(ca) => {
                 let leaf = leaf.clone().unwrap_or_default();
@@ -279,14 +278,7 @@ impl Scenario {
                     .registered_at
                     .get(&leaf)
                     .unwrap_or_else(|| panic!("{}: pending leaf was never registered", self.name));
-                obj! {
-                    "allowed" => false,
-                    "reason" => "PENDING_ACTIVATION",
-                    "certificateId" => &leaf,
-                    "caCertificateId" => &ca.id,
-                    "topic" => topic(&ca.id),
-                    "event" => event_payload(&leaf, &ca.id, self.now, at),
-                }
+                refused_with_event("PENDING_ACTIVATION", &leaf, &ca.id, self.now, at)
             }
             Outcome::Allowed(ca) => decision(true, None, leaf, ca.map(|c| c.id.clone())),
             Outcome::Refused(reason, ca) => {
@@ -315,6 +307,25 @@ impl Scenario {
             "certificates" => J::Obj(self.certificates.clone()),
             "steps" => J::Arr(self.steps.clone()),
         }
+    }
+}
+
+/// A `connect` refusal that publishes the registration event: `leaf` under `ca`, the
+/// event sent at `now` for a certificate registered at `registered_at`.
+pub(crate) fn refused_with_event(
+    reason: &str,
+    leaf: &str,
+    ca: &str,
+    now: i64,
+    registered_at: i64,
+) -> J {
+    obj! {
+        "allowed" => false,
+        "reason" => reason,
+        "certificateId" => leaf,
+        "caCertificateId" => ca,
+        "topic" => topic(ca),
+        "event" => event_payload(leaf, ca, now, registered_at),
     }
 }
 

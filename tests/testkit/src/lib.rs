@@ -52,6 +52,12 @@ pub use cert::{
 };
 pub use key::Key;
 
+/// AWS's JITP example template, verbatim from
+/// <https://docs.aws.amazon.com/iot/latest/developerguide/jit-provisioning.html>
+/// ("Example template body"): the provisioning unit tests and the vector generator both
+/// check jitr against it.
+pub const AWS_JITP_EXAMPLE: &str = include_str!("../data/aws-jitp-example.json");
+
 /// rcgen, re-exported so users name the same version of its types.
 pub use rcgen;
 
