@@ -163,9 +163,14 @@ def from_limbo(seeds, path):
 
 def api_operations():
     """The selector order of `api_call`: jitr_core::api::OPERATIONS, read from source."""
-    src = (ROOT / "jitr-core" / "src" / "api.rs").read_text()
+    src = (ROOT / "jitr-core" / "src" / "api" / "mod.rs").read_text()
     block = re.search(r"pub static OPERATIONS: &\[Operation\] = &\[(.*?)\];", src, re.DOTALL)
-    return re.findall(r'op\(\s*"([a-z_]+)"', block.group(1)) if block else []
+    if block is None:
+        sys.exit("extract_seeds: OPERATIONS not found in jitr-core/src/api/mod.rs")
+    ops = re.findall(r'op\(\s*"([a-z_]+)"', block.group(1))
+    if not ops:
+        sys.exit("extract_seeds: OPERATIONS lists no op(\"...\") rows")
+    return ops
 
 
 def from_vectors(seeds):
