@@ -59,6 +59,25 @@ JITR_BENCH_PG=$JITR_PG_URL JITR_BENCH_DIR=$disk_dir \
   cargo bench --locked -q -p jitr-core --features $features --bench store_ops 2>&1 |
   grep -E '^(store_|\s+time:)' || true
 
+if command -v valgrind >/dev/null; then
+  echo "==> the same decision counted in instructions (callgrind: deterministic on a busy machine)"
+  count() { # store URL, measured function -> instructions per decision
+    local out=$disk_dir/callgrind.out
+    valgrind --tool=callgrind --callgrind-out-file="$out" --toggle-collect="store_scale::$2" \
+      "$scale_bin" decide "$1" 200 >/dev/null 2>&1
+    callgrind_annotate "$out" 2>/dev/null | awk '/PROGRAM TOTALS/ {gsub(",", "", $1); print $1 / 200}'
+    rm -f "$out"
+  }
+  for s in floor memory: "sqlite://$disk_dir/decide.db" "$(fresh_db decide)"; do
+    f=measure_decide; [ "$s" = floor ] && f=measure_floor
+    i=$(count "$s" $f)
+    echo "{\"case\": \"instructions\", \"store\": \"${s%%:*}\", \"per_decision\": $i}" | tee -a "$results"
+  done
+  psql_ -c "DROP DATABASE decide"
+else
+  echo "(no valgrind: the instruction counts are skipped; apt-get install valgrind)"
+fi
+
 echo "==> change propagation, node A to node B"
 run propagate "sqlite://$disk_dir/propagate.db" 300
 run propagate "$(fresh_db propagate)" 300
@@ -115,16 +134,22 @@ for s in ["memory", "sqlite", "postgresql"]:
     out.append(f"| known ACTIVE certificate decided, 1 k loaded | {s} | {t(v)} | floor (SHA-256 + HashMap::get) {t(floor)} | {v/floor:.2f}× | ≤ 1.5× {ok(v/floor <= 1.5)} |")
     if s != "memory":
         out.append(f"| same | {s} | {t(v)} | memory store {t(mem)} | {v/mem:.2f}× | ≤ 1.05× {ok(v/mem <= 1.05)} |")
+ins = {r["store"]: r["per_decision"] for r in rows if r["case"] == "instructions"}
+ins["postgresql"] = ins.pop("postgresql", None) or ins.pop("postgres", None)
+for s in ["memory", "sqlite", "postgresql"]:
+    if ins.get(s) and ins.get("floor") and ins.get("memory"):
+        out.append(f"| same, in instructions (callgrind) | {s} | {ins[s]:,.0f} | floor {ins['floor']:,.0f}; memory store {ins['memory']:,.0f} | {ins[s]/ins['floor']:.2f}× floor, {ins[s]/ins['memory']:.3f}× memory | ≤ 1.5×, ≤ 1.05× {ok(ins[s]/ins['floor'] <= 1.5 and ins[s]/ins['memory'] <= 1.05)} |")
 g = "store_register"
 mem = crit.get((g, "jitr: Registry::decide registers, memory store"))
 fsync = crit.get((g, "floor: 4 KiB write + fdatasync (SQLite's commit)"))
 wal = crit.get((g, "floor: PostgreSQL one-row insert, committed (WAL flush)"))
 rt = crit.get((g, "floor: PostgreSQL round trip (SELECT 1)"))
 out.append(f"| first connect that registers (P-256) | memory | {t(mem)} | | | report |")
-for s, floor_name, f in [("sqlite", "one 4 KiB write + fdatasync", fsync), ("postgresql", f"one committed insert (WAL flush); a round trip is {t(rt)}", wal)]:
+for s, floor_name, f in [("sqlite", "one 4 KiB write + fdatasync", fsync), ("postgresql", "one committed one-row insert (WAL flush)", wal)]:
     v = crit.get((g, f"jitr: Registry::decide registers, {s} store"))
-    if v is None: continue
-    out.append(f"| same, durable commit | {s} | {t(v)} | memory store; {floor_name} {t(f)} | {v/mem:.1f}× memory, {v/f:.2f}× the commit | report |")
+    if v is None or f is None: continue
+    extra = f" (a round trip alone: {t(rt)})" if s == "postgresql" and rt else ""
+    out.append(f"| same, durable commit | {s} | {t(v)} | memory store; {floor_name} {t(f)}{extra} | {v/mem:.1f}× memory, {v/f:.2f}× the commit | report |")
 for r in find("propagate"):
     out.append(f"| change propagation A → B, p50 / p99 ({r['samples']} changes) | {r['store']} | {r['p50_ms']:.1f} / {r['p99_ms']:.1f} ms | after A's call returned: {r['after_ack_p50_ms']:.1f} / {r['after_ack_p99_ms']:.1f} ms | | p99 ≤ 100 ms {ok(r['p99_ms'] <= 100)} |")
 for r in find("cas"):

@@ -53,7 +53,11 @@ fn bench_dir() -> PathBuf {
 
 fn unique() -> String {
     static N: AtomicU64 = AtomicU64::new(0);
-    format!("{}_{}", std::process::id(), N.fetch_add(1, Ordering::Relaxed))
+    format!(
+        "{}_{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    )
 }
 
 /// The stores measured: memory, SQLite, and PostgreSQL when a server is given.
@@ -238,7 +242,9 @@ fn register(c: &mut Criterion) {
         let table = format!("ops_{}.floor", unique());
         let schema = table.split('.').next().unwrap_or_default().to_string();
         client
-            .batch_execute(&format!("CREATE SCHEMA {schema}; CREATE TABLE {table} (n BIGINT)"))
+            .batch_execute(&format!(
+                "CREATE SCHEMA {schema}; CREATE TABLE {table} (n BIGINT)"
+            ))
             .unwrap();
         let insert = client
             .prepare(&format!("INSERT INTO {table} VALUES (1)"))

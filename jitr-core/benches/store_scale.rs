@@ -23,11 +23,17 @@
 //!   chunks of 1,000 between the timed calls); stops once the registrations took
 //!   SECONDS. Beside it, the floor: the proof-of-possession check alone.
 //!
+//! - `decide URL N`: N decisions of a known certificate among 1,000 loaded from the
+//!   store (or `floor`: SHA-256 + `HashMap::get`), for an instruction count under
+//!   callgrind.
+//!
 //! Every loop is bounded in count and in time.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout)]
 
 mod common;
 
+use std::collections::HashMap;
+use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use common::{now, Ca};
@@ -114,7 +120,10 @@ fn synthetic(i: u64, ca: CertificateId) -> BenchCertificate {
 /// The CA the synthetic rows name, registered through the registry (SNI_ONLY). Made from
 /// a fixed key so every process makes the same one.
 fn fleet_ca() -> Ca {
-    Ca::new("Synthetic fleet CA", Key::ed25519("synthetic fleet").unwrap())
+    Ca::new(
+        "Synthetic fleet CA",
+        Key::ed25519("synthetic fleet").unwrap(),
+    )
 }
 
 fn register_fleet_ca(reg: &Registry, ca: &Ca) -> CertificateId {
@@ -177,7 +186,10 @@ fn cmd_load(url: &str, n: u64) {
     let after = resident_bytes();
     let peak = peak_resident_bytes();
     let count = reg.certificate_count() as u64;
-    assert!(count >= n, "the store holds {count} certificates, expected {n}");
+    assert!(
+        count >= n,
+        "the store holds {count} certificates, expected {n}"
+    );
     emit(serde_json::json!({
         "case": "load", "store": kind(url), "n": count,
         "seconds": took.as_secs_f64(),
@@ -438,6 +450,75 @@ fn cmd_cas(url: &str, n: usize, seconds: u64) {
     }));
 }
 
+fn sha256(data: &[u8]) -> [u8; 32] {
+    let mut out = [0u8; 32];
+    out.copy_from_slice(ring::digest::digest(&ring::digest::SHA256, data).as_ref());
+    out
+}
+
+/// The decisions counted under callgrind (`--toggle-collect=store_scale::measure_decide`).
+#[inline(never)]
+fn measure_decide(reg: &Registry, chain: &[CertificateDer<'_>], n: usize) -> usize {
+    (0..n)
+        .filter(|_| reg.decide(black_box(chain), None, now()).is_allowed())
+        .count()
+}
+
+/// The floor, counted the same way: SHA-256 of the DER and one `HashMap` lookup.
+#[inline(never)]
+fn measure_floor(map: &HashMap<[u8; 32], u64>, der: &[u8], n: usize) -> usize {
+    (0..n)
+        .filter(|_| map.get(&sha256(black_box(der))).is_some())
+        .count()
+}
+
+/// `decide URL N`: N decisions of a known ACTIVE certificate among 1,000 loaded from the
+/// store (`floor` instead of a URL: the floor), for an instruction count under callgrind
+/// (deterministic, so it holds on a busy machine where wall time does not).
+fn cmd_decide(url: &str, n: usize) {
+    const LOADED: u64 = 1_000;
+    let ca = Ca::p256("Fleet CA");
+    let (leaf, _) = ca.device("device");
+    let chain = [leaf.clone()];
+    if url == "floor" {
+        let mut map: HashMap<[u8; 32], u64> =
+            (1..LOADED).map(|i| (sha256(&i.to_le_bytes()), i)).collect();
+        map.insert(sha256(&leaf), 0);
+        assert_eq!(measure_floor(&map, &leaf, n), n);
+        emit(serde_json::json!({"case": "decide", "store": "floor", "n": n}));
+        return;
+    }
+    let store = Store::open(url).unwrap();
+    let setup = open(&store);
+    let ca_id = register_fleet_ca(&setup, &ca);
+    let validity = Certificate::from_der(&leaf).unwrap().validity();
+    setup
+        .register_certificate(
+            &RegisterCertificateRequest {
+                certificate_pem: Certificate::from_der(&leaf).unwrap().to_pem(),
+                status: Some(CertificateStatus::Active),
+                ..Default::default()
+            },
+            now(),
+        )
+        .unwrap();
+    drop(setup);
+    let mut rows = (1..LOADED).map(|i| BenchCertificate {
+        id: CertificateId::from_bytes(sha256(&i.to_le_bytes())),
+        ca_id: Some(ca_id),
+        status: CertificateStatus::Active,
+        validity,
+        creation_date: now(),
+    });
+    store
+        .bench_insert_certificates(&scope(), &mut rows, &leaf)
+        .unwrap();
+    let reg = open(&store);
+    assert_eq!(reg.certificate_count() as u64, LOADED);
+    assert_eq!(measure_decide(&reg, &chain, n), n);
+    emit(serde_json::json!({"case": "decide", "store": kind(url), "n": n}));
+}
+
 fn main() {
     let args: Vec<String> = std::env::args()
         .skip(1)
@@ -454,6 +535,7 @@ fn main() {
         Some("load") => cmd_load(arg(1), num(2)),
         Some("list") => cmd_list(arg(1), num(2)),
         Some("propagate") => cmd_propagate(arg(1), num(2) as usize),
+        Some("decide") => cmd_decide(arg(1), num(2) as usize),
         Some("cas") => cmd_cas(arg(1), num(2) as usize, num(3)),
         // `cargo bench` with no command (the whole suite): nothing to do here.
         None => println!("store_scale: give a command (see scripts/bench-store.sh)"),

@@ -7,6 +7,8 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use super::resources::{self, Kind, LinkKind, NamePage};
+#[cfg(feature = "bench-internals")]
+use super::BENCH_GENERATION_ID;
 use super::{
     Backend, CaRow, CertRow, Change, Committed, HotRow, Import, Loader, PageQuery, Reader, WriteFn,
 };
@@ -15,8 +17,6 @@ use crate::id::CertificateId;
 use crate::scope::Scope;
 use crate::status::CertificateMode;
 use crate::time::Timestamp;
-#[cfg(feature = "bench-internals")]
-use super::BENCH_GENERATION_ID;
 
 /// How many committed changes the memory store remembers for `changes_since`.
 const FEED_LEN: usize = 4096;

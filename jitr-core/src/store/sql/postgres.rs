@@ -187,7 +187,10 @@ fn row_values(row: &postgres::Row) -> Result<Vec<Value>, Error> {
 }
 
 fn copy_error(e: std::io::Error) -> Error {
-    match e.get_ref().and_then(|e| e.downcast_ref::<postgres::Error>()) {
+    match e
+        .get_ref()
+        .and_then(|e| e.downcast_ref::<postgres::Error>())
+    {
         Some(pg) => pg_error(pg),
         None => crate::store::unavailable(format!("PostgreSQL COPY: {e}")),
     }
@@ -210,7 +213,11 @@ fn read_binary_copy(
         return Err(bad("not the binary format"));
     }
     let extension = u32::from_be_bytes([header[15], header[16], header[17], header[18]]);
-    std::io::copy(&mut std::io::Read::take(&mut *r, u64::from(extension)), &mut std::io::sink()).map_err(copy_error)?;
+    std::io::copy(
+        &mut std::io::Read::take(&mut *r, u64::from(extension)),
+        &mut std::io::sink(),
+    )
+    .map_err(copy_error)?;
     let mut buf: Vec<u8> = Vec::with_capacity(256);
     let mut spans: Vec<Option<(usize, usize)>> = Vec::with_capacity(cols.len());
     if cols.len() > MAX_STREAM_COLS {
@@ -362,7 +369,10 @@ impl Conn for PgConn {
     ) -> Result<u64, Error> {
         use std::io::Write;
         let sql = format!("COPY {table} ({}) FROM STDIN", columns.join(", "));
-        let mut writer = self.in_tx()?.copy_in(sql.as_str()).map_err(|e| pg_error(&e))?;
+        let mut writer = self
+            .in_tx()?
+            .copy_in(sql.as_str())
+            .map_err(|e| pg_error(&e))?;
         let io = |e: std::io::Error| crate::store::unavailable(format!("PostgreSQL COPY: {e}"));
         let mut line = String::new();
         let mut n = 0u64;

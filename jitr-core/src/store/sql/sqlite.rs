@@ -152,10 +152,14 @@ impl Conn for SqliteConn {
     ) -> Result<(), Error> {
         let mut stmt = self.conn.prepare(select).map_err(|e| self.err(e))?;
         if stmt.column_count() != cols.len() {
-            return Err(crate::store::corrupt("a streamed query has the wrong columns"));
+            return Err(crate::store::corrupt(
+                "a streamed query has the wrong columns",
+            ));
         }
         if cols.len() > MAX_STREAM_COLS {
-            return Err(crate::store::corrupt("a streamed query has too many columns"));
+            return Err(crate::store::corrupt(
+                "a streamed query has too many columns",
+            ));
         }
         let mut rows = stmt.query([]).map_err(|e| self.err(e))?;
         loop {
