@@ -31,7 +31,6 @@ use crate::scope::Scope;
 #[cfg(feature = "bench-internals")]
 use crate::status::CertificateStatus;
 use crate::store::{CaRow, Change, Committed, HotRow, Loader, Reader, Store};
-#[cfg(feature = "bench-internals")]
 use crate::time::Timestamp;
 
 pub use authz::ConnectionInfo;
@@ -552,7 +551,11 @@ fn follow(caches: &Weak<Caches>, store: &Store) {
 
 impl Caches {
     fn shard(&self, id: &CertificateId) -> &RwLock<shard::Shard> {
-        &self.shards[usize::from(id.as_bytes()[0]) % SHARDS]
+        &self.shards[Self::shard_index(id)]
+    }
+
+    fn shard_index(id: &CertificateId) -> usize {
+        usize::from(id.as_bytes()[0]) % SHARDS
     }
 
     /// The slot of a CA ID in the hot entries' CA table, interning it if new.
@@ -705,16 +708,45 @@ impl Caches {
     }
 
     fn reload_locked(&self, store: &Store, applied: &mut u64) -> Result<(), Error> {
+        /// Entries buffered per shard before one write lock inserts them all.
+        const BATCH: usize = 64;
+        /// Streams rows into the shards: the CA slot of the previous row is reused (rows
+        /// of one CA come in runs, or all from a few CAs), and each shard's entries are
+        /// inserted in batches, one lock each, rather than one lock per row.
         struct Load<'a> {
             caches: &'a Caches,
             cas: Vec<CaRow>,
+            last_ca: Option<(CertificateId, u32)>,
+            batches: Vec<Vec<(CertificateId, shard::HotEntry, Timestamp)>>,
+        }
+        impl Load<'_> {
+            fn flush(&mut self, shard: usize) {
+                let mut s = write(&self.caches.shards[shard]);
+                for (id, entry, at) in self.batches[shard].drain(..) {
+                    s.put(&id, entry, at);
+                }
+            }
         }
         impl Loader for Load<'_> {
             fn ca(&mut self, row: CaRow) {
                 self.cas.push(row);
             }
             fn certificate(&mut self, row: HotRow) {
-                self.caches.put_certificate(&row);
+                let slot = match (row.ca_id, self.last_ca) {
+                    (Some(ca), Some((last, slot))) if ca == last => slot,
+                    (Some(ca), _) => {
+                        let slot = self.caches.ca_slot(Some(ca));
+                        self.last_ca = Some((ca, slot));
+                        slot
+                    }
+                    (None, _) => shard::NO_CA,
+                };
+                let entry = shard::HotEntry::new(row.status, &row.validity, slot);
+                let i = Caches::shard_index(&row.id);
+                self.batches[i].push((row.id, entry, row.creation_date));
+                if self.batches[i].len() == BATCH {
+                    self.flush(i);
+                }
             }
         }
         for s in self.shards.iter() {
@@ -724,8 +756,14 @@ impl Caches {
         let mut load = Load {
             caches: self,
             cas: Vec::new(),
+            last_ca: None,
+            batches: (0..SHARDS).map(|_| Vec::with_capacity(BATCH)).collect(),
         };
-        let seq = store.backend.load(&self.scope, &mut load)?;
+        let seq = store.backend.load(&self.scope, &mut load);
+        for i in 0..SHARDS {
+            load.flush(i);
+        }
+        let seq = seq?;
         for row in &load.cas {
             if let Some(entry) = index::CaEntry::of_row(row) {
                 self.ca_index.put(entry);

@@ -7,6 +7,8 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use super::resources::{self, Kind, LinkKind, NamePage};
+#[cfg(feature = "bench-internals")]
+use super::BENCH_GENERATION_ID;
 use super::{
     Backend, CaRow, CertRow, Change, Committed, HotRow, Import, Loader, PageQuery, Reader, WriteFn,
 };
@@ -484,5 +486,39 @@ impl Backend for MemoryStore {
             state.apply(scope, change);
         }
         Ok(())
+    }
+
+    #[cfg(feature = "bench-internals")]
+    fn bench_insert(
+        &self,
+        scope: &Scope,
+        rows: &mut dyn Iterator<Item = HotRow>,
+        der: &[u8],
+    ) -> Result<u64, Error> {
+        let pem = crate::cert::der_to_pem(der);
+        let mut state = self.state();
+        let mut n = 0;
+        for r in rows {
+            let meta = super::Meta {
+                creation_date: r.creation_date,
+                last_modified_date: r.creation_date,
+                customer_version: 1,
+                generation_id: BENCH_GENERATION_ID.into(),
+            };
+            let row = CertRow {
+                certificate_id: r.id,
+                certificate_pem: pem.clone(),
+                ca_certificate_id: r.ca_id,
+                status: r.status,
+                certificate_mode: CertificateMode::Default,
+                validity: r.validity,
+                previous_owned_by: None,
+                transfer_data: None,
+                meta,
+            };
+            state.apply(scope, &Change::CertificateRegistered(row));
+            n += 1;
+        }
+        Ok(n)
     }
 }

@@ -472,6 +472,22 @@ pub(crate) trait Backend: Send + Sync {
     /// their DER, policies and attachments of one account, with no feed entries but one
     /// marker that makes every node reload.
     fn import(&self, scope: &Scope, state: &Import) -> Result<(), Error>;
+
+    /// Benchmarks only: writes device certificate rows straight into the store, in
+    /// large transactions, with no feed entries (registries opened afterwards load
+    /// them). Every row carries `der`. Returns how many were written.
+    #[cfg(feature = "bench-internals")]
+    fn bench_insert(
+        &self,
+        scope: &Scope,
+        rows: &mut dyn Iterator<Item = HotRow>,
+        der: &[u8],
+    ) -> Result<u64, Error> {
+        let _ = (scope, rows, der);
+        Err(Error::InvalidRequest(
+            "this store has no bulk loader".into(),
+        ))
+    }
 }
 
 /// Everything of one account, for [`Backend::import`].
@@ -687,6 +703,56 @@ impl Store {
     /// Whether the state survives the process (SQLite, PostgreSQL).
     pub fn is_durable(&self) -> bool {
         self.kind != "memory"
+    }
+}
+
+/// The generation ID of the benchmarks' synthetic rows.
+#[cfg(feature = "bench-internals")]
+pub(crate) const BENCH_GENERATION_ID: &str = "00000000-0000-4000-8000-000000000000";
+
+/// Benchmarks only: a synthetic device certificate row for
+/// [`Store::bench_insert_certificates`].
+#[cfg(feature = "bench-internals")]
+#[doc(hidden)]
+#[derive(Clone, Copy, Debug)]
+pub struct BenchCertificate {
+    /// Its ID.
+    pub id: CertificateId,
+    /// Its CA.
+    pub ca_id: Option<CertificateId>,
+    /// Status.
+    pub status: CertificateStatus,
+    /// Validity window.
+    pub validity: Validity,
+    /// Creation date (the listing order).
+    pub creation_date: Timestamp,
+}
+
+#[cfg(feature = "bench-internals")]
+impl Store {
+    /// Benchmarks only: writes synthetic device certificate rows of `scope` straight
+    /// into the store (large transactions; PostgreSQL: `COPY`), bypassing the registry,
+    /// its checks and the change feed; every row holds the same `der`. A registry opened
+    /// afterwards loads them; one already open does not see them. Returns how many rows
+    /// were written.
+    #[doc(hidden)]
+    pub fn bench_insert_certificates(
+        &self,
+        scope: &Scope,
+        rows: &mut dyn Iterator<Item = BenchCertificate>,
+        der: &[u8],
+    ) -> Result<u64, Error> {
+        self.backend.bench_insert(
+            scope,
+            &mut rows.map(|r| HotRow {
+                id: r.id,
+                ca_id: r.ca_id,
+                status: r.status,
+                validity: r.validity,
+                creation_date: r.creation_date,
+            }),
+            der,
+        )
     }
 }
 

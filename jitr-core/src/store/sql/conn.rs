@@ -36,6 +36,27 @@ impl Value {
     }
 }
 
+/// A column value borrowed from the row being streamed ([`Conn::stream`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Cell<'a> {
+    Null,
+    Int(i64),
+    /// Text (UTF-8) or bytes.
+    Bytes(&'a [u8]),
+}
+
+/// The most columns [`Conn::stream`] hands over in one row.
+pub(crate) const MAX_STREAM_COLS: usize = 8;
+
+/// The type of a streamed column: what [`Conn::stream`] decodes it as.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Col {
+    /// `BIGINT`.
+    Int,
+    /// `TEXT`, `BLOB` or `BYTEA`.
+    Bytes,
+}
+
 /// Which SQL the schema is written in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Dialect {
@@ -60,12 +81,15 @@ pub(crate) trait Conn: Send {
     fn execute(&mut self, sql: &str, params: &[Value]) -> Result<u64, Error>;
     /// Runs a query; returns every row.
     fn query(&mut self, sql: &str, params: &[Value]) -> Result<Vec<Vec<Value>>, Error>;
-    /// Runs a query and hands each row to `f` as it arrives (for loading millions).
-    fn for_each(
+    /// Runs `select` (no parameters; at most [`MAX_STREAM_COLS`] columns of the types
+    /// `cols` names) and hands each row to `f` as it arrives, its values borrowed: how a
+    /// node loads millions of rows without an allocation per row (PostgreSQL:
+    /// `COPY (select) TO STDOUT` in binary).
+    fn stream(
         &mut self,
-        sql: &str,
-        params: &[Value],
-        f: &mut dyn FnMut(&[Value]) -> Result<(), Error>,
+        select: &str,
+        cols: &[Col],
+        f: &mut dyn FnMut(&[Cell<'_>]) -> Result<(), Error>,
     ) -> Result<(), Error>;
     /// Starts a write transaction that holds the store's single writer lock (SQLite:
     /// `BEGIN IMMEDIATE`; PostgreSQL: `BEGIN` and the feed head row `FOR UPDATE`).
@@ -84,4 +108,13 @@ pub(crate) trait Conn: Send {
     fn wait_for_notify(&mut self, timeout: Duration) -> Result<(), Error>;
     /// Reconnects if the connection was lost.
     fn ensure_connected(&mut self) -> Result<(), Error>;
+    /// Benchmarks only: inserts many rows into `table` inside the transaction in
+    /// progress (SQLite: one prepared statement; PostgreSQL: `COPY … FROM STDIN`).
+    #[cfg(feature = "bench-internals")]
+    fn bulk_insert(
+        &mut self,
+        table: &str,
+        columns: &[&str],
+        rows: &mut dyn Iterator<Item = Vec<Value>>,
+    ) -> Result<u64, Error>;
 }

@@ -5,15 +5,16 @@
 //! re-established at the next transaction (and `LISTEN` issued again); the follower then
 //! catches up by sequence number, so no change is missed.
 
+use std::collections::HashMap;
 use std::error::Error as StdError;
 use std::str::FromStr;
 use std::time::Duration;
 
 use postgres::fallible_iterator::FallibleIterator;
 use postgres::types::{to_sql_checked, IsNull, ToSql, Type};
-use postgres::{Client, NoTls};
+use postgres::{Client, NoTls, Statement};
 
-use super::conn::{Conn, Value};
+use super::conn::{Cell, Col, Conn, Value, MAX_STREAM_COLS};
 use crate::error::Error;
 
 /// A key for `pg_advisory_xact_lock` that serializes schema migrations.
@@ -25,7 +26,14 @@ pub(crate) struct PgConn {
     listening: bool,
     /// What the URL names, without its password, for messages.
     shown: String,
+    /// Statements prepared on this connection, by their SQL: a statement is parsed and
+    /// planned by the server once, not at every call (which costs a round trip each).
+    statements: HashMap<String, Statement>,
 }
+
+/// The most prepared statements kept per connection (the SQL is a bounded set of
+/// shapes; past this the cache starts again).
+const STATEMENT_CACHE: usize = 512;
 
 impl PgConn {
     pub(crate) fn connect(url: &str) -> Result<Self, Error> {
@@ -50,6 +58,7 @@ impl PgConn {
             client: None,
             listening: false,
             shown,
+            statements: HashMap::new(),
         };
         conn.reconnect()?;
         Ok(conn)
@@ -65,6 +74,7 @@ impl PgConn {
 
     fn reconnect(&mut self) -> Result<(), Error> {
         self.client = None;
+        self.statements.clear();
         let mut config = self.config.clone();
         config.connect_timeout(Duration::from_secs(5));
         let mut client = config.connect(NoTls).map_err(|e| {
@@ -97,6 +107,19 @@ impl PgConn {
                 "the PostgreSQL connection was lost",
             )),
         }
+    }
+
+    /// `sql` prepared on this connection (cached).
+    fn prepared(&mut self, sql: &str) -> Result<Statement, Error> {
+        if let Some(s) = self.statements.get(sql) {
+            return Ok(s.clone());
+        }
+        let s = self.in_tx()?.prepare(sql).map_err(|e| pg_error(&e))?;
+        if self.statements.len() >= STATEMENT_CACHE {
+            self.statements.clear();
+        }
+        self.statements.insert(sql.to_string(), s.clone());
+        Ok(s)
     }
 
     fn begin(&mut self, sql: &str) -> Result<(), Error> {
@@ -163,31 +186,118 @@ fn row_values(row: &postgres::Row) -> Result<Vec<Value>, Error> {
         .collect()
 }
 
+fn copy_error(e: std::io::Error) -> Error {
+    match e
+        .get_ref()
+        .and_then(|e| e.downcast_ref::<postgres::Error>())
+    {
+        Some(pg) => pg_error(pg),
+        None => crate::store::unavailable(format!("PostgreSQL COPY: {e}")),
+    }
+}
+
+/// The signature that starts PostgreSQL's binary `COPY` format.
+const COPY_SIGNATURE: &[u8; 11] = b"PGCOPY\n\xff\r\n\0";
+
+/// Reads PostgreSQL's binary `COPY` format (a header, then per row a field count and
+/// each field as a length and its bytes, then -1) and hands each row to `f`.
+fn read_binary_copy(
+    r: &mut impl std::io::Read,
+    cols: &[Col],
+    f: &mut dyn FnMut(&[Cell<'_>]) -> Result<(), Error>,
+) -> Result<(), Error> {
+    let bad = |what: &str| crate::store::corrupt(format!("PostgreSQL COPY: {what}"));
+    let mut header = [0u8; 19];
+    r.read_exact(&mut header).map_err(copy_error)?;
+    if &header[..11] != COPY_SIGNATURE {
+        return Err(bad("not the binary format"));
+    }
+    let extension = u32::from_be_bytes([header[15], header[16], header[17], header[18]]);
+    std::io::copy(
+        &mut std::io::Read::take(&mut *r, u64::from(extension)),
+        &mut std::io::sink(),
+    )
+    .map_err(copy_error)?;
+    let mut buf: Vec<u8> = Vec::with_capacity(256);
+    let mut spans: Vec<Option<(usize, usize)>> = Vec::with_capacity(cols.len());
+    if cols.len() > MAX_STREAM_COLS {
+        return Err(bad("too many columns"));
+    }
+    loop {
+        let mut n = [0u8; 2];
+        r.read_exact(&mut n).map_err(copy_error)?;
+        let n = i16::from_be_bytes(n);
+        if n == -1 {
+            return Ok(());
+        }
+        if usize::try_from(n).ok() != Some(cols.len()) {
+            return Err(bad("a row has the wrong number of fields"));
+        }
+        buf.clear();
+        spans.clear();
+        for _ in cols {
+            let mut len = [0u8; 4];
+            r.read_exact(&mut len).map_err(copy_error)?;
+            let len = i32::from_be_bytes(len);
+            if len < 0 {
+                spans.push(None);
+                continue;
+            }
+            let start = buf.len();
+            buf.resize(start + len as usize, 0);
+            r.read_exact(&mut buf[start..]).map_err(copy_error)?;
+            spans.push(Some((start, len as usize)));
+        }
+        let mut cells = [Cell::Null; MAX_STREAM_COLS];
+        for ((cell, col), span) in cells.iter_mut().zip(cols).zip(&spans) {
+            *cell = match (col, span) {
+                (_, None) => Cell::Null,
+                (Col::Int, Some((at, 8))) => {
+                    let mut b = [0u8; 8];
+                    b.copy_from_slice(&buf[*at..at + 8]);
+                    Cell::Int(i64::from_be_bytes(b))
+                }
+                (Col::Int, Some(_)) => return Err(bad("an integer field is not 8 bytes")),
+                (Col::Bytes, Some((at, len))) => Cell::Bytes(&buf[*at..at + len]),
+            };
+        }
+        f(&cells[..cols.len()])?;
+    }
+}
+
 impl Conn for PgConn {
     fn execute(&mut self, sql: &str, values: &[Value]) -> Result<u64, Error> {
+        let statement = self.prepared(sql)?;
         let p = params(values);
-        self.in_tx()?.execute(sql, &p).map_err(|e| pg_error(&e))
+        self.in_tx()?
+            .execute(&statement, &p)
+            .map_err(|e| pg_error(&e))
     }
 
     fn query(&mut self, sql: &str, values: &[Value]) -> Result<Vec<Vec<Value>>, Error> {
+        let statement = self.prepared(sql)?;
         let p = params(values);
-        let rows = self.in_tx()?.query(sql, &p).map_err(|e| pg_error(&e))?;
+        let rows = self
+            .in_tx()?
+            .query(&statement, &p)
+            .map_err(|e| pg_error(&e))?;
         rows.iter().map(row_values).collect()
     }
 
-    fn for_each(
+    fn stream(
         &mut self,
-        sql: &str,
-        values: &[Value],
-        f: &mut dyn FnMut(&[Value]) -> Result<(), Error>,
+        select: &str,
+        cols: &[Col],
+        f: &mut dyn FnMut(&[Cell<'_>]) -> Result<(), Error>,
     ) -> Result<(), Error> {
-        let mut rows = self
+        let copy = format!("COPY ({select}) TO STDOUT (FORMAT binary)");
+        let mut reader = self
             .in_tx()?
-            .query_raw(sql, values.iter())
+            .copy_out(copy.as_str())
             .map_err(|e| pg_error(&e))?;
-        while let Some(row) = rows.next().map_err(|e| pg_error(&e))? {
-            f(&row_values(&row)?)?;
-        }
+        read_binary_copy(&mut reader, cols, f)?;
+        // The trailer is read; drain the stream so the connection is ready again.
+        std::io::copy(&mut reader, &mut std::io::sink()).map_err(copy_error)?;
         Ok(())
     }
 
@@ -248,5 +358,65 @@ impl Conn for PgConn {
 
     fn ensure_connected(&mut self) -> Result<(), Error> {
         self.client().map(|_| ())
+    }
+
+    #[cfg(feature = "bench-internals")]
+    fn bulk_insert(
+        &mut self,
+        table: &str,
+        columns: &[&str],
+        rows: &mut dyn Iterator<Item = Vec<Value>>,
+    ) -> Result<u64, Error> {
+        use std::io::Write;
+        let sql = format!("COPY {table} ({}) FROM STDIN", columns.join(", "));
+        let mut writer = self
+            .in_tx()?
+            .copy_in(sql.as_str())
+            .map_err(|e| pg_error(&e))?;
+        let io = |e: std::io::Error| crate::store::unavailable(format!("PostgreSQL COPY: {e}"));
+        let mut line = String::new();
+        let mut n = 0u64;
+        for row in rows {
+            line.clear();
+            for (i, v) in row.iter().enumerate() {
+                if i > 0 {
+                    line.push('\t');
+                }
+                copy_text(&mut line, v);
+            }
+            line.push('\n');
+            writer.write_all(line.as_bytes()).map_err(io)?;
+            n += 1;
+        }
+        writer.finish().map_err(|e| pg_error(&e))?;
+        Ok(n)
+    }
+}
+
+/// A value in `COPY`'s text format: `\N` for NULL, bytea as `\\x` and hex, text with
+/// backslash, tab and newlines escaped.
+#[cfg(feature = "bench-internals")]
+fn copy_text(out: &mut String, v: &Value) {
+    use std::fmt::Write;
+    match v {
+        Value::Null => out.push_str("\\N"),
+        Value::Int(i) => {
+            let _ = write!(out, "{i}");
+        }
+        Value::Blob(b) => {
+            out.push_str("\\\\x");
+            out.push_str(&hex::encode(b));
+        }
+        Value::Text(t) => {
+            for c in t.chars() {
+                match c {
+                    '\\' => out.push_str("\\\\"),
+                    '\t' => out.push_str("\\t"),
+                    '\n' => out.push_str("\\n"),
+                    '\r' => out.push_str("\\r"),
+                    c => out.push(c),
+                }
+            }
+        }
     }
 }

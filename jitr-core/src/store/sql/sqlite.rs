@@ -9,7 +9,7 @@ use std::time::Duration;
 use rusqlite::types::{ToSqlOutput, ValueRef};
 use rusqlite::{Connection, OpenFlags};
 
-use super::conn::{Conn, Value};
+use super::conn::{Cell, Col, Conn, Value, MAX_STREAM_COLS};
 use crate::error::Error;
 
 /// How long a writer waits for another process's write transaction.
@@ -126,20 +126,6 @@ impl Conn for SqliteConn {
     }
 
     fn query(&mut self, sql: &str, values: &[Value]) -> Result<Vec<Vec<Value>>, Error> {
-        let mut out = Vec::new();
-        self.for_each(sql, values, &mut |r| {
-            out.push(r.to_vec());
-            Ok(())
-        })?;
-        Ok(out)
-    }
-
-    fn for_each(
-        &mut self,
-        sql: &str,
-        values: &[Value],
-        f: &mut dyn FnMut(&[Value]) -> Result<(), Error>,
-    ) -> Result<(), Error> {
         let mut stmt = self
             .conn
             .prepare_cached(&sql_of(sql))
@@ -148,14 +134,50 @@ impl Conn for SqliteConn {
         let mut rows = stmt
             .query(rusqlite::params_from_iter(params(values)))
             .map_err(|e| self.err(e))?;
+        let mut out = Vec::new();
+        loop {
+            match rows.next() {
+                Ok(Some(row)) => out.push(row_values(row, n).map_err(|e| self.err(e))?),
+                Ok(None) => return Ok(out),
+                Err(e) => return Err(self.err(e)),
+            }
+        }
+    }
+
+    fn stream(
+        &mut self,
+        select: &str,
+        cols: &[Col],
+        f: &mut dyn FnMut(&[Cell<'_>]) -> Result<(), Error>,
+    ) -> Result<(), Error> {
+        let mut stmt = self.conn.prepare(select).map_err(|e| self.err(e))?;
+        if stmt.column_count() != cols.len() {
+            return Err(crate::store::corrupt(
+                "a streamed query has the wrong columns",
+            ));
+        }
+        if cols.len() > MAX_STREAM_COLS {
+            return Err(crate::store::corrupt(
+                "a streamed query has too many columns",
+            ));
+        }
+        let mut rows = stmt.query([]).map_err(|e| self.err(e))?;
         loop {
             let row = match rows.next() {
                 Ok(Some(row)) => row,
                 Ok(None) => return Ok(()),
                 Err(e) => return Err(self.err(e)),
             };
-            let values = row_values(row, n).map_err(|e| self.err(e))?;
-            f(&values)?;
+            let mut cells = [Cell::Null; MAX_STREAM_COLS];
+            for (i, cell) in cells.iter_mut().enumerate().take(cols.len()) {
+                *cell = match row.get_ref(i).map_err(|e| self.err(e))? {
+                    ValueRef::Null => Cell::Null,
+                    ValueRef::Integer(i) => Cell::Int(i),
+                    ValueRef::Real(f) => Cell::Int(f as i64),
+                    ValueRef::Text(b) | ValueRef::Blob(b) => Cell::Bytes(b),
+                };
+            }
+            f(&cells[..cols.len()])?;
         }
     }
 
@@ -195,5 +217,38 @@ impl Conn for SqliteConn {
 
     fn ensure_connected(&mut self) -> Result<(), Error> {
         Ok(())
+    }
+
+    #[cfg(feature = "bench-internals")]
+    fn bulk_insert(
+        &mut self,
+        table: &str,
+        columns: &[&str],
+        rows: &mut dyn Iterator<Item = Vec<Value>>,
+    ) -> Result<u64, Error> {
+        let placeholders: Vec<String> = (1..=columns.len()).map(|i| format!("?{i}")).collect();
+        let sql = format!(
+            "INSERT INTO {table} ({}) VALUES ({})",
+            columns.join(", "),
+            placeholders.join(", ")
+        );
+        // A large page cache while loading: the random-ID primary key touches pages all
+        // over the index. Back to SQLite's default afterwards.
+        self.conn
+            .execute_batch("PRAGMA cache_size=-262144")
+            .map_err(|e| self.err(e))?;
+        let result = (|| {
+            let mut stmt = self.conn.prepare_cached(&sql)?;
+            let mut n = 0u64;
+            for row in rows {
+                stmt.execute(rusqlite::params_from_iter(params(&row)))?;
+                n += 1;
+            }
+            Ok(n)
+        })();
+        let reset = self.conn.execute_batch("PRAGMA cache_size=-2000");
+        let n = result.map_err(|e| self.err(e))?;
+        reset.map_err(|e| self.err(e))?;
+        Ok(n)
     }
 }
