@@ -20,67 +20,124 @@
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use bytes::Bytes;
+use jitr_core::CertificateId;
 use rumqttc::mqttbytes::v4;
 use rumqttc::v5::mqttbytes::v5;
-use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadHalf, WriteHalf};
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::TcpStream;
 use tokio_rustls::server::TlsStream;
 
 use crate::mqtt::{self, Frame, FrameReader, Packet, ReadError, Refusal, Version};
 use crate::policy::Act;
-use crate::server::{write_packet, Admitted, Gateway};
-use crate::sessions::{CloseReason, Session};
+use crate::server::{write_packet, Admitted, Gateway, Opened};
+use crate::sessions::{CloseReason, Registration, Session};
 
 /// How long the broker has to answer the upstream CONNECT.
 const UPSTREAM_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// Runs an admitted connection until either side ends it or the gateway closes it.
-pub(crate) async fn run(
-    gw: &Arc<Gateway>,
-    mut client: TlsStream<TcpStream>,
+/// A session whose broker accepted it and whose device has its CONNACK: what the pump
+/// needs, and nothing else (the TLS stream is split, its halves share it on the heap).
+pub(crate) struct Live {
+    client_rd: ReadHalf<TlsStream<TcpStream>>,
+    client_wr: WriteHalf<TlsStream<TcpStream>>,
     client_reader: FrameReader,
+    up_rd: OwnedReadHalf,
+    up_wr: OwnedWriteHalf,
+    upstream_reader: FrameReader,
     version: Version,
-    connect: Frame,
-    admitted: Admitted,
-    started: Instant,
-) {
+    session: Arc<Session>,
+    registration: Registration,
+    certificate_id: CertificateId,
+    client_id: String,
+}
+
+/// The upstream leg (the device's CONNECT, without credentials or what the gateway
+/// handles itself), the broker's CONNACK passed on, the session made live. `None` when
+/// the broker could not be reached or refused (the device has its answer).
+pub(crate) async fn start(gw: &Arc<Gateway>, opened: Box<Opened>) -> Option<Live> {
+    let Opened {
+        stream: mut client,
+        reader: client_reader,
+        version,
+        connect,
+        admitted,
+        started,
+    } = *opened;
     let Admitted {
         certificate_id,
         registry,
         facts,
         policies,
-    } = admitted;
+    } = *admitted;
     let client_id = facts.client_id.clone();
-    // The upstream leg: the device's CONNECT, without credentials or what the gateway
-    // handles itself.
-    let upstream = match connect_upstream(&gw.config.broker, &connect, version).await {
+    let (upstream, upstream_reader, connack) = match connect_upstream(
+        &gw.config.broker,
+        &connect,
+        version,
+    )
+    .await
+    {
         Ok(u) => u,
         Err(e) => {
             tracing::warn!(%certificate_id, %client_id, error = %e, "the broker cannot be reached");
             let nack = mqtt::connack_refusal(version, Refusal::ServerUnavailable);
             count_connack(&nack);
             let _ = write_packet(&mut client, &nack).await;
-            return;
+            return None;
         }
     };
-    let (upstream, upstream_reader, connack) = upstream;
     let code = mqtt::connack_code(&connack.packet).unwrap_or(0x80);
     count_connack(&connack.packet);
     if code != 0 {
         let _ = client.write_all(&connack.raw).await;
         tracing::info!(%certificate_id, %client_id, code, "the broker refused the connection");
-        return;
+        return None;
     }
     // The session is live (and can be evicted) before the device hears it is connected.
-    let (session, _registration) = gw.sessions.add(certificate_id, facts, registry, policies);
+    let (session, registration) = gw.sessions.add(certificate_id, facts, registry, policies);
     if client.write_all(&connack.raw).await.is_err() || client.flush().await.is_err() {
-        return;
+        return None;
     }
     metrics::histogram!("jitr_gateway_connect_seconds").record(started.elapsed().as_secs_f64());
     tracing::debug!(%certificate_id, %client_id, version = version.label(), "session open");
+    let (client_rd, client_wr) = tokio::io::split(client);
+    let (up_rd, up_wr) = upstream.into_split();
+    Some(Live {
+        client_rd,
+        client_wr,
+        client_reader,
+        up_rd,
+        up_wr,
+        upstream_reader,
+        version,
+        session,
+        registration,
+        certificate_id,
+        client_id,
+    })
+}
+
+/// Runs a live session until either side ends it or the gateway closes it. Each
+/// packet's handling and the closing are boxed futures of their own, so an idle
+/// session carries only the pump's wait.
+pub(crate) async fn run(gw: &Arc<Gateway>, live: Live) {
+    let Live {
+        mut client_rd,
+        client_wr,
+        client_reader,
+        mut up_rd,
+        up_wr,
+        upstream_reader,
+        version,
+        session,
+        registration,
+        certificate_id,
+        client_id,
+    } = live;
     let mut pump = Pump {
         version,
         session: session.clone(),
@@ -88,15 +145,14 @@ pub(crate) async fn run(
         pending_subscribes: HashMap::new(),
         dropped_qos2: HashSet::new(),
     };
-    let (mut client_rd, mut client_wr) = tokio::io::split(client);
-    let (mut up_rd, mut up_wr) = upstream.into_split();
+    let mut wr = (client_wr, up_wr);
     let ended = {
         let pumping = pump.run(
             &mut client_rd,
-            &mut client_wr,
+            &mut wr.0,
             client_reader,
             &mut up_rd,
-            &mut up_wr,
+            &mut wr.1,
             upstream_reader,
         );
         tokio::select! {
@@ -104,8 +160,23 @@ pub(crate) async fn run(
             reason = session.closed() => End::Closed(reason),
         }
     };
-    // The pump is gone: whatever it was waiting on is cancelled, and the gateway
-    // writes what ends the session.
+    drop(pump);
+    let closing = finish(gw, ended, version, wr, up_rd, &certificate_id, &client_id);
+    Box::pin(closing).await;
+    drop(registration);
+}
+
+/// The end of a session: the pump is gone (whatever it was waiting on is cancelled),
+/// and the gateway writes what ends the session.
+async fn finish(
+    gw: &Arc<Gateway>,
+    ended: End,
+    version: Version,
+    (mut client_wr, mut up_wr): (WriteHalf<TlsStream<TcpStream>>, OwnedWriteHalf),
+    up_rd: OwnedReadHalf,
+    certificate_id: &CertificateId,
+    client_id: &str,
+) {
     match &ended {
         End::Closed(reason) => {
             tracing::info!(%certificate_id, %client_id, reason = reason.label(), "session closed by the gateway");
@@ -162,7 +233,7 @@ pub(crate) async fn run(
         ..
     }) = ended
     {
-        clean_broker_session(&gw.config.broker, &client_id, version).await;
+        clean_broker_session(&gw.config.broker, client_id, version).await;
     }
 }
 
@@ -311,7 +382,7 @@ impl Pump {
         loop {
             let step = tokio::select! {
                 r = client_reader.read(client_rd, version) => match r {
-                    Ok(f) => self.on_device_packet(f, client_wr, up_wr).await,
+                    Ok(f) => Box::pin(self.on_device_packet(f, client_wr, up_wr)).await,
                     Err(ReadError::Closed) => Step::End(End::Client("closed".into())),
                     Err(e) => {
                         metrics::counter!("jitr_gateway_malformed_packets_total").increment(1);
@@ -319,7 +390,7 @@ impl Pump {
                     }
                 },
                 r = up_reader.read(up_rd, version) => match r {
-                    Ok(f) => self.on_broker_packet(f, client_wr, up_wr).await,
+                    Ok(f) => Box::pin(self.on_broker_packet(f, client_wr, up_wr)).await,
                     Err(e) => Step::End(End::Upstream(e.to_string())),
                 },
             };
