@@ -124,46 +124,41 @@ pub(crate) async fn start(gw: &Arc<Gateway>, opened: Box<Opened>) -> Option<Live
 /// Runs a live session until either side ends it or the gateway closes it. Each
 /// packet's handling and the closing are boxed futures of their own, so an idle
 /// session carries only the pump's wait.
-pub(crate) async fn run(gw: &Arc<Gateway>, live: Live) {
-    let Live {
-        mut client_rd,
-        client_wr,
-        client_reader,
-        mut up_rd,
-        up_wr,
-        upstream_reader,
-        version,
-        session,
-        registration,
-        certificate_id,
-        client_id,
-    } = live;
+pub(crate) async fn run(gw: &Arc<Gateway>, mut live: Live) {
     let mut pump = Pump {
-        version,
-        session: session.clone(),
+        version: live.version,
+        session: live.session.clone(),
         aliases: HashMap::new(),
         pending_subscribes: HashMap::new(),
         dropped_qos2: HashSet::new(),
     };
-    let mut wr = (client_wr, up_wr);
     let ended = {
         let pumping = pump.run(
-            &mut client_rd,
-            &mut wr.0,
-            client_reader,
-            &mut up_rd,
-            &mut wr.1,
-            upstream_reader,
+            &mut live.client_rd,
+            &mut live.client_wr,
+            live.client_reader,
+            &mut live.up_rd,
+            &mut live.up_wr,
+            live.upstream_reader,
         );
         tokio::select! {
             end = pumping => end,
-            reason = session.closed() => End::Closed(reason),
+            reason = live.session.closed() => End::Closed(reason),
         }
     };
     drop(pump);
-    let closing = finish(gw, ended, version, wr, up_rd, &certificate_id, &client_id);
+    let writers = (live.client_wr, live.up_wr);
+    let closing = finish(
+        gw,
+        ended,
+        live.version,
+        writers,
+        live.up_rd,
+        &live.certificate_id,
+        &live.client_id,
+    );
     Box::pin(closing).await;
-    drop(registration);
+    drop(live.registration);
 }
 
 /// The end of a session: the pump is gone (whatever it was waiting on is cancelled),
