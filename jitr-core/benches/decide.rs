@@ -85,26 +85,8 @@ fn new_cert(c: &mut Criterion) {
         });
         g.bench_function("jitr: Registry::decide (registers)", |b| {
             b.iter_custom(|iters| {
-                let mut total = Duration::ZERO;
-                let mut done = 0u64;
-                while done < iters {
-                    // A fresh registry per pass over the pool: each decision registers.
-                    let reg = registry_with(&[&ca.pem]);
-                    let k = (iters - done).min(pool.len() as u64) as usize;
-                    let start = Instant::now();
-                    for leaf in &pool[..k] {
-                        let chain = [
-                            CertificateDer::from(leaf.as_ref()),
-                            CertificateDer::from(ca.der.as_ref()),
-                        ];
-                        // The CAs are SNI_ONLY (see registry_with): the SNI names the account.
-                        let d = reg.decide(&chain, Some("iot.example"), now());
-                        assert!(d.registered(), "{:?}", d.refusal);
-                    }
-                    total += start.elapsed();
-                    done += k as u64;
-                }
-                total
+                // A fresh registry per pass over the pool: each decision registers.
+                time_registrations(iters, &pool, &ca.der, || (registry_with(&[&ca.pem]), ()))
             })
         });
         g.finish();

@@ -25,19 +25,12 @@ use std::hint::black_box;
 use std::io::Write;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use common::*;
 use criterion::{criterion_group, criterion_main, Criterion};
 use jitr_core::rustls_pki_types::CertificateDer;
-use jitr_core::store::BenchCertificate;
 use jitr_core::*;
-
-fn sha256(data: &[u8]) -> [u8; 32] {
-    let mut out = [0u8; 32];
-    out.copy_from_slice(ring::digest::digest(&ring::digest::SHA256, data).as_ref());
-    out
-}
 
 fn scope() -> Scope {
     Scope::new("123456789012", "us-east-1").unwrap()
@@ -159,16 +152,7 @@ fn known_active(c: &mut Criterion) {
         let ca_id = register_ca(&setup, &ca);
         register_active(&setup, &leaf);
         drop(setup);
-        let mut rows = (1..N).map(|i| BenchCertificate {
-            id: CertificateId::from_bytes(sha256(&i.to_le_bytes())),
-            ca_id: Some(ca_id),
-            status: CertificateStatus::Active,
-            validity,
-            creation_date: now(),
-        });
-        store
-            .bench_insert_certificates(&scope(), &mut rows, &leaf)
-            .unwrap();
+        fill_active(&store, &scope(), ca_id, N, validity, &leaf);
         let reg = open(&store);
         assert_eq!(reg.certificate_count(), N as usize);
         g.bench_function(format!("jitr: Registry::decide, {kind} store"), |b| {
@@ -196,27 +180,13 @@ fn register(c: &mut Criterion) {
             format!("jitr: Registry::decide registers, {kind} store"),
             |b| {
                 b.iter_custom(|iters| {
-                    let mut total = Duration::ZERO;
-                    let mut done = 0u64;
-                    while done < iters {
-                        // A fresh store per pass over the pool: each decision registers.
+                    // A fresh store per pass over the pool: each decision registers.
+                    time_registrations(iters, &pool, &ca.der, || {
                         let store = fresh_store(kind);
                         let reg = open(&store);
                         register_ca(&reg, &ca);
-                        let k = (iters - done).min(POOL as u64) as usize;
-                        let start = Instant::now();
-                        for leaf in &pool[..k] {
-                            let chain = [
-                                CertificateDer::from(leaf.as_ref()),
-                                CertificateDer::from(ca.der.as_ref()),
-                            ];
-                            let d = reg.decide(&chain, Some("iot.example"), now());
-                            assert!(d.registered(), "{:?}", d.refusal);
-                        }
-                        total += start.elapsed();
-                        done += k as u64;
-                    }
-                    total
+                        (reg, store)
+                    })
                 })
             },
         );

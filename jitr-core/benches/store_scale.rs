@@ -36,7 +36,7 @@ use std::collections::HashMap;
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
-use common::{now, Ca};
+use common::{now, sha256, Ca};
 use jitr_core::rustls_pki_types::CertificateDer;
 use jitr_core::store::BenchCertificate;
 use jitr_core::*;
@@ -450,12 +450,6 @@ fn cmd_cas(url: &str, n: usize, seconds: u64) {
     }));
 }
 
-fn sha256(data: &[u8]) -> [u8; 32] {
-    let mut out = [0u8; 32];
-    out.copy_from_slice(ring::digest::digest(&ring::digest::SHA256, data).as_ref());
-    out
-}
-
 /// The decisions counted under callgrind (`--toggle-collect=store_scale::measure_decide`).
 #[inline(never)]
 fn measure_decide(reg: &Registry, chain: &[CertificateDer<'_>], n: usize) -> usize {
@@ -503,16 +497,7 @@ fn cmd_decide(url: &str, n: usize) {
         )
         .unwrap();
     drop(setup);
-    let mut rows = (1..LOADED).map(|i| BenchCertificate {
-        id: CertificateId::from_bytes(sha256(&i.to_le_bytes())),
-        ca_id: Some(ca_id),
-        status: CertificateStatus::Active,
-        validity,
-        creation_date: now(),
-    });
-    store
-        .bench_insert_certificates(&scope(), &mut rows, &leaf)
-        .unwrap();
+    common::fill_active(&store, &scope(), ca_id, LOADED, validity, &leaf);
     let reg = open(&store);
     assert_eq!(reg.certificate_count() as u64, LOADED);
     assert_eq!(measure_decide(&reg, &chain, n), n);

@@ -2,6 +2,7 @@
 #![allow(dead_code, unreachable_pub, clippy::unwrap_used)]
 
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use jitr_core::rustls_pki_types::{
     CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer, TrustAnchor, UnixTime,
@@ -189,4 +190,65 @@ impl Tls {
         s.session_storage = Arc::new(rustls::server::NoServerSessionStorage {});
         Arc::new(s)
     }
+}
+
+/// SHA-256 of `data`.
+pub fn sha256(data: &[u8]) -> [u8; 32] {
+    let mut out = [0u8; 32];
+    out.copy_from_slice(ring::digest::digest(&ring::digest::SHA256, data).as_ref());
+    out
+}
+
+/// Writes certificates `1..n` (IDs made from their number, `ACTIVE`, under `ca_id`, each
+/// carrying `der`) straight into `store`, for a registry opened afterwards to load.
+pub fn fill_active(
+    store: &Store,
+    scope: &Scope,
+    ca_id: CertificateId,
+    n: u64,
+    validity: Validity,
+    der: &[u8],
+) {
+    let mut rows = (1..n).map(|i| store::BenchCertificate {
+        id: CertificateId::from_bytes(sha256(&i.to_le_bytes())),
+        ca_id: Some(ca_id),
+        status: CertificateStatus::Active,
+        validity,
+        creation_date: now(),
+    });
+    store
+        .bench_insert_certificates(scope, &mut rows, der)
+        .unwrap();
+}
+
+/// The time `iters` first connections from `pool` (leaves of `ca`) take, each one
+/// registering its device: a fresh registry from `fresh` per pass over the pool, kept
+/// with what must outlive it (its store). The CAs are `SNI_ONLY`: the SNI names the
+/// account.
+pub fn time_registrations<G>(
+    iters: u64,
+    pool: &[CertificateDer<'static>],
+    ca: &CertificateDer<'_>,
+    mut fresh: impl FnMut() -> (Registry, G),
+) -> Duration {
+    let mut total = Duration::ZERO;
+    let mut done = 0u64;
+    while done < iters {
+        let (reg, keep) = fresh();
+        let k = (iters - done).min(pool.len() as u64) as usize;
+        let start = Instant::now();
+        for leaf in &pool[..k] {
+            let chain = [
+                CertificateDer::from(leaf.as_ref()),
+                CertificateDer::from(ca.as_ref()),
+            ];
+            let d = reg.decide(&chain, Some("iot.example"), now());
+            assert!(d.registered(), "{:?}", d.refusal);
+        }
+        total += start.elapsed();
+        done += k as u64;
+        drop(reg);
+        drop(keep);
+    }
+    total
 }
