@@ -631,29 +631,33 @@ struct CertificateJson {
 
 impl CertificateJson {
     fn into_attributes(self) -> Result<CertificateAttributes, Error> {
-        let dn = |m: BTreeMap<String, OneOrMany>| -> Result<Vec<(DnAttribute, String)>, Error> {
+        // Each key named as AWS IoT's policy variables name it, each value one or many.
+        fn keyed<A: Copy>(
+            m: BTreeMap<String, OneOrMany>,
+            lookup: fn(&str) -> Option<A>,
+            not_one: &str,
+        ) -> Result<Vec<(A, String)>, Error> {
             let mut out = Vec::new();
             for (k, v) in m {
-                let a = DnAttribute::from_policy_name(&k).ok_or_else(|| {
-                    Error::InvalidRequest(format!(
-                        "{k:?} is not a certificate attribute AWS IoT exposes (CommonName, Organization, ...)"
-                    ))
-                })?;
+                let a = lookup(&k)
+                    .ok_or_else(|| Error::InvalidRequest(format!("{k:?} is not {not_one}")))?;
                 out.extend(v.into_vec().into_iter().map(|s| (a, s)));
             }
             Ok(out)
+        }
+        let dn = |m| {
+            keyed(
+                m,
+                DnAttribute::from_policy_name,
+                "a certificate attribute AWS IoT exposes (CommonName, Organization, ...)",
+            )
         };
-        let alt = |m: BTreeMap<String, OneOrMany>| -> Result<Vec<(AltNameKind, String)>, Error> {
-            let mut out = Vec::new();
-            for (k, v) in m {
-                let a = AltNameKind::from_policy_name(&k).ok_or_else(|| {
-                    Error::InvalidRequest(format!(
-                        "{k:?} is not an alternative name kind (DNSName, IPAddress, ...)"
-                    ))
-                })?;
-                out.extend(v.into_vec().into_iter().map(|s| (a, s)));
-            }
-            Ok(out)
+        let alt = |m| {
+            keyed(
+                m,
+                AltNameKind::from_policy_name,
+                "an alternative name kind (DNSName, IPAddress, ...)",
+            )
         };
         if let Some(s) = &self.serial_number {
             if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
