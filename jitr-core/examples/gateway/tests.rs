@@ -132,14 +132,7 @@ async fn idle_half_open_and_slow_sockets_do_not_stall_a_good_device() {
         false
     });
     // A TLS client that completes its handshake and then never sends CONNECT.
-    let silent_config = client::tls_config(&env.server_ca, &good).unwrap();
-    let silent = tokio_rustls::TlsConnector::from(silent_config)
-        .connect(
-            rustls::pki_types::ServerName::try_from(HOST).unwrap(),
-            TcpStream::connect(addr).await.unwrap(),
-        )
-        .await
-        .unwrap();
+    let silent = env.tls(&good).await;
     // Meanwhile the good device connects, and its session works.
     let mut c = tokio::time::timeout(LIVE, env.connect(&good, Version::V4))
         .await
@@ -239,14 +232,7 @@ async fn malformed_packets_of_every_type_close_only_their_connection() {
     }
     // As the first packet instead of CONNECT.
     for (what, bytes) in &cases[1..] {
-        let config = client::tls_config(&env.server_ca, &d).unwrap();
-        let mut tls = tokio_rustls::TlsConnector::from(config)
-            .connect(
-                rustls::pki_types::ServerName::try_from(HOST).unwrap(),
-                TcpStream::connect(env.addr()).await.unwrap(),
-            )
-            .await
-            .unwrap();
+        let mut tls = env.tls(&d).await;
         tls.write_all(bytes).await.unwrap();
         let mut b = [0u8; 64];
         let r = tokio::time::timeout(LIVE, tls.read(&mut b)).await;
@@ -455,14 +441,7 @@ async fn the_handshake_mode_decides_during_the_handshake() {
 async fn an_unsupported_protocol_level_gets_connack_1() {
     let env = Env::start("level", &["--store", "memory:"]).await;
     let d = env.active_device("old");
-    let config = client::tls_config(&env.server_ca, &d).unwrap();
-    let mut tls = tokio_rustls::TlsConnector::from(config)
-        .connect(
-            rustls::pki_types::ServerName::try_from(HOST).unwrap(),
-            TcpStream::connect(env.addr()).await.unwrap(),
-        )
-        .await
-        .unwrap();
+    let mut tls = env.tls(&d).await;
     // MQTT 3.1: protocol name MQIsdp, level 3.
     tls.write_all(&[
         0x10, 0x0e, 0, 6, b'M', b'Q', b'I', b's', b'd', b'p', 3, 2, 0, 10, 0, 0,

@@ -112,6 +112,21 @@ impl Env {
         d
     }
 
+    /// A TLS connection as `d`, before any MQTT (for tests that write raw bytes).
+    pub(crate) async fn tls(
+        &self,
+        d: &Device,
+    ) -> tokio_rustls::client::TlsStream<tokio::net::TcpStream> {
+        let config = client::tls_config(&self.server_ca, d).unwrap();
+        tokio_rustls::TlsConnector::from(config)
+            .connect(
+                rustls::pki_types::ServerName::try_from(HOST).unwrap(),
+                tokio::net::TcpStream::connect(self.addr()).await.unwrap(),
+            )
+            .await
+            .unwrap()
+    }
+
     /// Connects a device with its certificate id as client id; panics unless CONNACK 0.
     pub(crate) async fn connect(
         &self,
