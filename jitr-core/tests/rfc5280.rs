@@ -327,15 +327,7 @@ fn a_registered_ca_without_key_cert_sign_signs_nothing() {
     state.ca_certificates[0].certificate_id = bad.id();
     let reg = Registry::from_state(&state, RegistryConfig::default()).unwrap();
     let bad_cert = parsed(&bad.der());
-    let refused = |d: &Decision| {
-        assert_eq!(
-            d.reason_code(),
-            Some("INVALID_CERTIFICATE"),
-            "{}",
-            d.message()
-        );
-        assert!(d.message().contains("keyCertSign"), "{}", d.message());
-    };
+    let refused = refused_for_key_cert_sign;
 
     // The decision (the device's signature verifies with the CA's key).
     let device = bad.device("device-1");
@@ -370,6 +362,17 @@ fn a_registered_ca_without_key_cert_sign_signs_nothing() {
     );
 }
 
+/// Refused because the signing CA's key usage lacks keyCertSign.
+fn refused_for_key_cert_sign(d: &Decision) {
+    assert_eq!(
+        d.reason_code(),
+        Some("INVALID_CERTIFICATE"),
+        "{}",
+        d.message()
+    );
+    assert!(d.message().contains("keyCertSign"), "{}", d.message());
+}
+
 #[test]
 fn preflight_refuses_what_a_ca_without_key_cert_sign_signed() {
     let bad = ca_with_usages("Preflight CA", vec![KeyUsagePurpose::DigitalSignature]);
@@ -382,13 +385,7 @@ fn preflight_refuses_what_a_ca_without_key_cert_sign_signed() {
         registration_config: None,
     };
     let d = preflight(ACCOUNT, &[device.der()], &[ca], &[], SNI, now()).unwrap();
-    assert_eq!(
-        d.reason_code(),
-        Some("INVALID_CERTIFICATE"),
-        "{}",
-        d.message()
-    );
-    assert!(d.message().contains("keyCertSign"), "{}", d.message());
+    refused_for_key_cert_sign(&d);
 }
 
 #[test]
