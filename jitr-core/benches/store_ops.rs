@@ -115,20 +115,6 @@ fn open(store: &Store) -> Registry {
     Registry::open(scope(), RegistryConfig::default(), store).unwrap()
 }
 
-/// Registers `ca` (ACTIVE, auto-registration, SNI_ONLY: no verification certificate).
-fn register_ca(reg: &Registry, ca: &Ca) -> CertificateId {
-    let req = RegisterCaCertificateRequest {
-        ca_certificate: ca.pem.clone(),
-        set_as_active: true,
-        allow_auto_registration: true,
-        certificate_mode: CertificateMode::SniOnly,
-        ..Default::default()
-    };
-    reg.register_ca_certificate(&req, now())
-        .unwrap()
-        .certificate_id
-}
-
 fn known_active(c: &mut Criterion) {
     const N: u64 = 1_000;
     let ca = Ca::p256("Fleet CA");
@@ -149,7 +135,7 @@ fn known_active(c: &mut Criterion) {
         // store, then a fresh registry loads all 1,000 from it.
         let store = fresh_store(kind);
         let setup = open(&store);
-        let ca_id = register_ca(&setup, &ca);
+        let ca_id = register_sni_only_ca(&setup, &ca);
         register_active(&setup, &leaf);
         drop(setup);
         fill_active(&store, &scope(), ca_id, N, validity, &leaf);
@@ -184,7 +170,7 @@ fn register(c: &mut Criterion) {
                     time_registrations(iters, &pool, &ca.der, || {
                         let store = fresh_store(kind);
                         let reg = open(&store);
-                        register_ca(&reg, &ca);
+                        register_sni_only_ca(&reg, &ca);
                         (reg, store)
                     })
                 })

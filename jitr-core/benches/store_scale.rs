@@ -36,7 +36,7 @@ use std::collections::HashMap;
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
-use common::{now, sha256, Ca};
+use common::{now, register_active, register_sni_only_ca, sha256, Ca};
 use jitr_core::rustls_pki_types::CertificateDer;
 use jitr_core::store::BenchCertificate;
 use jitr_core::*;
@@ -126,24 +126,10 @@ fn fleet_ca() -> Ca {
     )
 }
 
-fn register_fleet_ca(reg: &Registry, ca: &Ca) -> CertificateId {
-    let req = RegisterCaCertificateRequest {
-        ca_certificate: ca.pem.clone(),
-        set_as_active: true,
-        allow_auto_registration: true,
-        certificate_mode: CertificateMode::SniOnly,
-        ..Default::default()
-    };
-    match reg.register_ca_certificate(&req, now()) {
-        Ok(r) => r.certificate_id,
-        Err(e) => panic!("registering the fleet CA: {e}"),
-    }
-}
-
 fn fill_store(store: &Store, n: u64, der: &[u8]) -> Duration {
     let reg = open(store);
     let ca = fleet_ca();
-    let ca_id = register_fleet_ca(&reg, &ca);
+    let ca_id = register_sni_only_ca(&reg, &ca);
     drop(reg);
     let start = Instant::now();
     let written = store
@@ -284,26 +270,9 @@ fn cmd_propagate(url: &str, samples: usize) {
     let a = open(&Store::open(url).unwrap());
     let b = open(&Store::open(url).unwrap());
     let ca = Ca::p256("Propagation CA");
-    let ca_req = RegisterCaCertificateRequest {
-        ca_certificate: ca.pem.clone(),
-        set_as_active: true,
-        allow_auto_registration: true,
-        certificate_mode: CertificateMode::SniOnly,
-        ..Default::default()
-    };
-    a.register_ca_certificate(&ca_req, now()).unwrap();
+    register_sni_only_ca(&a, &ca);
     let (leaf, _) = ca.device("propagating device");
-    let id = a
-        .register_certificate(
-            &RegisterCertificateRequest {
-                certificate_pem: Certificate::from_der(&leaf).unwrap().to_pem(),
-                status: Some(CertificateStatus::Active),
-                ..Default::default()
-            },
-            now(),
-        )
-        .unwrap()
-        .certificate_id;
+    let id = register_active(&a, &leaf);
     b.catch_up().unwrap();
     let chain = [CertificateDer::from(leaf.to_vec())];
     assert!(b.decide(&chain, None, now()).is_allowed());
@@ -484,18 +453,9 @@ fn cmd_decide(url: &str, n: usize) {
     }
     let store = Store::open(url).unwrap();
     let setup = open(&store);
-    let ca_id = register_fleet_ca(&setup, &ca);
+    let ca_id = register_sni_only_ca(&setup, &ca);
     let validity = Certificate::from_der(&leaf).unwrap().validity();
-    setup
-        .register_certificate(
-            &RegisterCertificateRequest {
-                certificate_pem: Certificate::from_der(&leaf).unwrap().to_pem(),
-                status: Some(CertificateStatus::Active),
-                ..Default::default()
-            },
-            now(),
-        )
-        .unwrap();
+    register_active(&setup, &leaf);
     drop(setup);
     common::fill_active(&store, &scope(), ca_id, LOADED, validity, &leaf);
     let reg = open(&store);

@@ -83,15 +83,31 @@ pub fn registry_with(cas: &[&str]) -> Registry {
     Registry::from_state(&state, RegistryConfig::default()).unwrap()
 }
 
-/// Registers `leaf` (its CA registered) as ACTIVE.
-pub fn register_active(reg: &Registry, leaf: &CertificateDer<'_>) {
+/// Registers `leaf` (its CA registered) as ACTIVE; its ID.
+pub fn register_active(reg: &Registry, leaf: &CertificateDer<'_>) -> CertificateId {
     let pem = Certificate::from_der(leaf).unwrap().to_pem();
     let req = RegisterCertificateRequest {
         certificate_pem: pem,
         status: Some(CertificateStatus::Active),
         ..Default::default()
     };
-    reg.register_certificate(&req, now()).unwrap();
+    reg.register_certificate(&req, now())
+        .unwrap()
+        .certificate_id
+}
+
+/// Registers `ca` (ACTIVE, auto-registration, SNI_ONLY: no verification certificate).
+pub fn register_sni_only_ca(reg: &Registry, ca: &Ca) -> CertificateId {
+    let req = RegisterCaCertificateRequest {
+        ca_certificate: ca.pem.clone(),
+        set_as_active: true,
+        allow_auto_registration: true,
+        certificate_mode: CertificateMode::SniOnly,
+        ..Default::default()
+    };
+    reg.register_ca_certificate(&req, now())
+        .unwrap()
+        .certificate_id
 }
 
 /// `n` distinct CA certificates (Ed25519: fast to make) as PEM.
