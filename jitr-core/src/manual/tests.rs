@@ -189,8 +189,8 @@ impl Backend for Outage {
         self.inner.load(scope, loader)
     }
 
-    fn wait(&self, seq: u64, timeout: Duration) -> Result<bool, crate::Error> {
-        self.inner.wait(seq, timeout)
+    fn wait(&self, timeout: Duration) -> Result<u64, crate::Error> {
+        self.inner.wait(timeout)
     }
 
     fn is_shared(&self) -> bool {

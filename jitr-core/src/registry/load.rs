@@ -214,8 +214,8 @@ mod tests {
             }
             Ok(seq)
         }
-        fn wait(&self, seq: u64, timeout: Duration) -> Result<bool, Error> {
-            self.inner.wait(seq, timeout)
+        fn wait(&self, timeout: Duration) -> Result<u64, Error> {
+            self.inner.wait(timeout)
         }
         fn is_shared(&self) -> bool {
             false

@@ -524,15 +524,20 @@ fn follow(caches: &Weak<Caches>, store: &Store) {
         if c.closed.load(Ordering::Relaxed) {
             return;
         }
-        let seq = *lock(&c.applied);
         drop(c);
-        let result = store
-            .backend
-            .wait(seq, FOLLOW_WAIT)
-            .and_then(|_| match caches.upgrade() {
-                Some(c) => c.catch_up(store),
-                None => Ok(()),
-            });
+        // Only a node that is behind reads the feed: after this node's own commits (the
+        // changes it announces wake it too) and on SQLite's idle polls, it is not.
+        let result = store.backend.wait(FOLLOW_WAIT).and_then(|head| {
+            let Some(c) = caches.upgrade() else {
+                return Ok(());
+            };
+            let behind = head > *lock(&c.applied);
+            if behind {
+                c.catch_up(store)
+            } else {
+                Ok(())
+            }
+        });
         let Some(c) = caches.upgrade() else { return };
         match result {
             Ok(()) => {

@@ -451,10 +451,10 @@ impl Backend for MemoryStore {
         Ok(state.head)
     }
 
-    fn wait(&self, seq: u64, timeout: Duration) -> Result<bool, Error> {
+    fn wait(&self, timeout: Duration) -> Result<u64, Error> {
         // No other process writes to memory: nothing to wait for.
         let _ = timeout;
-        Ok(self.state().head > seq)
+        Ok(self.state().head)
     }
 
     fn is_shared(&self) -> bool {

@@ -460,9 +460,10 @@ pub(crate) trait Backend: Send + Sync {
     /// feed's sequence number the snapshot is consistent with.
     fn load(&self, scope: &Scope, loader: &mut dyn Loader) -> Result<u64, Error>;
 
-    /// Waits up to `timeout` for changes after `seq` (PostgreSQL: LISTEN; SQLite: a
-    /// short poll). Returns whether there may be some.
-    fn wait(&self, seq: u64, timeout: Duration) -> Result<bool, Error>;
+    /// Waits up to `timeout` for changes to be announced (PostgreSQL: LISTEN; SQLite: a
+    /// short poll), then returns the feed's head: the sequence number of the last
+    /// committed change.
+    fn wait(&self, timeout: Duration) -> Result<u64, Error>;
 
     /// Whether other processes can write to this store (then a registry follows its
     /// feed).

@@ -948,7 +948,7 @@ impl Backend for SqlStore {
         finish(&mut **conn, result)
     }
 
-    fn wait(&self, seq: u64, timeout: Duration) -> Result<bool, Error> {
+    fn wait(&self, timeout: Duration) -> Result<u64, Error> {
         let mut watch = crate::registry::lock(&self.watch);
         watch.wait_for_notify(timeout)?;
         let rows = watch.query("SELECT seq FROM feed_head WHERE id = 1", &[])?;
@@ -956,7 +956,7 @@ impl Backend for SqlStore {
             .first()
             .and_then(|r| r.first())
             .map_or(Err(corrupt("the feed has no head")), int)?;
-        Ok(u64::try_from(head).unwrap_or(0) > seq)
+        u64::try_from(head).map_err(|_| corrupt("a negative feed sequence"))
     }
 
     fn is_shared(&self) -> bool {
