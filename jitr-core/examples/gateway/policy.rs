@@ -22,9 +22,10 @@ use std::net::IpAddr;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use jitr_core::policy::{
-    Action, AuthContext, AuthDecision, CompiledPolicies, PolicyDocument, ThingContext,
+    Action, AuthContext, AuthDecision, CertificateAttributes, CompiledPolicies, PolicyDocument,
+    ThingContext,
 };
-use jitr_core::{Certificate, Change, ListRequest, Registry, Timestamp};
+use jitr_core::{Change, ListRequest, Registry, Timestamp};
 
 /// Whether policies are enforced (the story checks its policy steps then).
 pub(crate) const ENFORCED: bool = true;
@@ -67,7 +68,7 @@ impl Act {
 pub(crate) struct ConnectionFacts {
     pub(crate) client_id: String,
     pub(crate) source_ip: IpAddr,
-    pub(crate) certificate: Certificate,
+    pub(crate) certificate: CertificateAttributes,
     pub(crate) certificate_arn: String,
     /// The SNI host name (`iot:DomainName`).
     pub(crate) domain_name: Option<String>,
@@ -80,7 +81,6 @@ pub(crate) struct ConnectionFacts {
 /// A connection's compiled policies.
 #[derive(Debug)]
 pub(crate) struct ConnectionPolicies {
-    names: Vec<String>,
     compiled: CompiledPolicies,
 }
 
@@ -92,7 +92,7 @@ impl ConnectionPolicies {
 
     /// The policies this set was compiled from.
     pub(crate) fn names(&self) -> &[String] {
-        &self.names
+        self.compiled.policy_names()
     }
 }
 
@@ -227,7 +227,7 @@ impl PolicyCache {
         let mut ctx = AuthContext::new(registry.scope().clone(), now)
             .with_client_id(facts.client_id.clone())
             .with_source_ip(facts.source_ip)
-            .with_certificate(&facts.certificate);
+            .with_certificate_attributes(facts.certificate.clone());
         if let Some(d) = &facts.domain_name {
             ctx = ctx.with_domain_name(d.clone());
         }
@@ -246,7 +246,6 @@ impl PolicyCache {
         let docs: Vec<(&str, &PolicyDocument)> =
             attached.iter().map(|(n, d)| (n.as_str(), &**d)).collect();
         Ok(ConnectionPolicies {
-            names: attached.iter().map(|(n, _)| n.clone()).collect(),
             compiled: CompiledPolicies::compile(&docs, &ctx),
         })
     }

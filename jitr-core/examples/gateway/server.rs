@@ -16,6 +16,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use jitr_core::policy::CertificateAttributes;
 use jitr_core::verifier::{JitrClientVerifier, Mode};
 use jitr_core::{CertificateId, Decision, Directory, Registry, Router, Timestamp};
 use rumqttc::mqttbytes::v4;
@@ -415,7 +416,8 @@ fn admit(
     let facts = ConnectionFacts {
         client_id: info.client_id.clone(),
         source_ip: peer.ip(),
-        certificate,
+        // What the policy variables read of it: a session keeps no parsed certificate.
+        certificate: CertificateAttributes::from_certificate(&certificate),
         certificate_arn: registry.scope().certificate_arn(&certificate_id),
         domain_name: sni.map(str::to_owned),
         last_will_topic: info.will.as_ref().map(|(t, _)| t.clone()),

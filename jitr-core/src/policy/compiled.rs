@@ -101,6 +101,7 @@ struct TimeCondition {
 /// let now = Timestamp::from_unix_secs(1_780_000_000);
 /// let ctx = AuthContext::new(Scope::new("123456789012", "us-east-1")?, now).with_client_id("dev1");
 /// let compiled = CompiledPolicies::compile(&[("p", &doc)], &ctx);
+/// assert_eq!(compiled.policy_names(), ["p"]);
 /// assert_eq!(compiled.check(Action::Publish, "dev1/temp", now), AuthDecision::Allowed);
 /// assert_eq!(compiled.check(Action::Subscribe, "dev1/#", now), AuthDecision::Allowed);
 /// assert_eq!(compiled.check(Action::Subscribe, "dev1/+", now), AuthDecision::ImplicitDeny);
@@ -282,7 +283,24 @@ impl CompiledPolicies {
                 not_allow: (mid, idx(out.not_entries.len())),
             });
         }
+        out.shrink();
         out
+    }
+
+    /// Gives back what the build's growing vectors over-allocated: a gateway keeps one
+    /// compiled set per live connection.
+    fn shrink(&mut self) {
+        self.names.shrink_to_fit();
+        self.actions.shrink_to_fit();
+        self.entries.shrink_to_fit();
+        self.not_entries.shrink_to_fit();
+        self.residuals.shrink_to_fit();
+        self.nodes.shrink_to_fit();
+        self.edges.shrink_to_fit();
+        self.leaves.shrink_to_fit();
+        self.toks.shrink_to_fit();
+        self.arena.shrink_to_fit();
+        self.conditions.shrink_to_fit();
     }
 
     fn store_toks(&mut self, toks: &[Tok]) -> Span {
