@@ -41,6 +41,15 @@ pub(crate) enum Act {
 }
 
 impl Act {
+    /// Every action the gateway checks: a connection's policies are compiled for these.
+    const ALL: [Action; 5] = [
+        Action::Connect,
+        Action::Publish,
+        Action::RetainPublish,
+        Action::Subscribe,
+        Action::Receive,
+    ];
+
     fn action(self) -> Action {
         match self {
             Self::Connect => Action::Connect,
@@ -246,7 +255,7 @@ impl PolicyCache {
         let docs: Vec<(&str, &PolicyDocument)> =
             attached.iter().map(|(n, d)| (n.as_str(), &**d)).collect();
         Ok(ConnectionPolicies {
-            compiled: CompiledPolicies::compile(&docs, &ctx),
+            compiled: CompiledPolicies::compile_for(&docs, &ctx, &Act::ALL),
         })
     }
 }

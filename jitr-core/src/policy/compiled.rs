@@ -144,6 +144,30 @@ impl CompiledPolicies {
     /// Compiles `policies` (name, document) for the connection described by `ctx`
     /// (`ctx.now` is not used: the clock is an argument of each check).
     pub fn compile(policies: &[(&str, &PolicyDocument)], ctx: &AuthContext) -> Self {
+        Self::compile_for(policies, ctx, &Action::ALL)
+    }
+
+    /// Like [`Self::compile`], for the checks of `actions` only: an action left out is
+    /// implicitly denied. A host that checks a few actions on many connections (a
+    /// gateway checks the five MQTT ones) keeps only their indexes.
+    ///
+    /// ```
+    /// use jitr_core::policy::{Action, AuthContext, AuthDecision, CompiledPolicies, PolicyDocument};
+    /// use jitr_core::{Scope, Timestamp};
+    /// let doc = PolicyDocument::parse(r#"{"Statement": [
+    ///     {"Effect": "Allow", "Action": "iot:*", "Resource": "*"}]}"#)?;
+    /// let now = Timestamp::from_unix_secs(1_780_000_000);
+    /// let ctx = AuthContext::new(Scope::new("123456789012", "us-east-1")?, now);
+    /// let mqtt = CompiledPolicies::compile_for(&[("p", &doc)], &ctx, &[Action::Publish]);
+    /// assert_eq!(mqtt.check(Action::Publish, "a/b", now), AuthDecision::Allowed);
+    /// assert_eq!(mqtt.check(Action::GetThingShadow, "t", now), AuthDecision::ImplicitDeny);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn compile_for(
+        policies: &[(&str, &PolicyDocument)],
+        ctx: &AuthContext,
+        actions: &[Action],
+    ) -> Self {
         let mut out = Self {
             names: policies.iter().map(|(n, _)| (*n).to_string()).collect(),
             actions: Vec::with_capacity(Action::ALL.len()),
@@ -201,7 +225,7 @@ impl CompiledPolicies {
                 // Residuals per resource type, computed once per statement.
                 let mut by_type: Vec<(Option<&str>, Vec<Vec<Tok>>)> = Vec::new();
                 for (ai, action) in Action::ALL.iter().enumerate() {
-                    if !st.covers_action(*action) {
+                    if !actions.contains(action) || !st.covers_action(*action) {
                         continue;
                     }
                     let rtype = action.resource_type();
