@@ -239,17 +239,17 @@ impl Registry {
         req: &ListRequest,
     ) -> Result<Page<CertificateSummary>, Error> {
         let (q, size) = query(req)?;
-        let rows = self.read(|r| r.list_certificates(&self.scope, ca, &q))?;
+        let rows = self.read(|r| r.list_certificate_summaries(&self.scope, ca, &q))?;
         Ok(cut(
             rows,
             size,
-            |r| (r.meta.creation_date, r.certificate_id),
+            |r| (r.creation_date, r.certificate_id),
             |r| CertificateSummary {
                 certificate_arn: self.scope.certificate_arn(&r.certificate_id),
                 certificate_id: r.certificate_id,
                 status: r.status,
                 certificate_mode: r.certificate_mode,
-                creation_date: r.meta.creation_date,
+                creation_date: r.creation_date,
             },
         ))
     }

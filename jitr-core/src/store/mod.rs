@@ -147,6 +147,15 @@ pub struct CertRow {
     pub meta: Meta,
 }
 
+/// What a certificate list shows of a device certificate.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct CertSummaryRow {
+    pub(crate) certificate_id: CertificateId,
+    pub(crate) status: CertificateStatus,
+    pub(crate) certificate_mode: CertificateMode,
+    pub(crate) creation_date: Timestamp,
+}
+
 /// What the hot index needs of a device certificate, as a backend streams it at
 /// startup.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -420,6 +429,25 @@ pub(crate) trait Reader {
         ca: Option<&CertificateId>,
         page: &PageQuery,
     ) -> Result<Vec<CertRow>, Error>;
+    /// The same page with only what a list shows of each certificate (a store reads
+    /// no DER for it).
+    fn list_certificate_summaries(
+        &mut self,
+        scope: &Scope,
+        ca: Option<&CertificateId>,
+        page: &PageQuery,
+    ) -> Result<Vec<CertSummaryRow>, Error> {
+        Ok(self
+            .list_certificates(scope, ca, page)?
+            .into_iter()
+            .map(|r| CertSummaryRow {
+                certificate_id: r.certificate_id,
+                status: r.status,
+                certificate_mode: r.certificate_mode,
+                creation_date: r.meta.creation_date,
+            })
+            .collect())
+    }
     /// A page of CA certificates in (creation date, ID) order.
     fn list_cas(&mut self, scope: &Scope, page: &PageQuery) -> Result<Vec<CaRow>, Error>;
 }

@@ -23,8 +23,8 @@ use conn::{Conn, Dialect, Value};
 
 use super::resources::{self, Kind, LinkKind, NamePage};
 use super::{
-    corrupt, Backend, CaRow, CertRow, Change, Committed, HotRow, Import, Loader, PageQuery, Reader,
-    WriteFn,
+    corrupt, Backend, CaRow, CertRow, CertSummaryRow, Change, Committed, HotRow, Import, Loader,
+    PageQuery, Reader, WriteFn,
 };
 use crate::error::Error;
 use crate::id::CertificateId;
@@ -344,6 +344,25 @@ impl SqlReader<'_> {
         ));
         sql
     }
+
+    /// `columns` of a page of the account's device certificates (of one CA, if `ca`).
+    fn certificates_page(
+        &mut self,
+        columns: &str,
+        scope: &Scope,
+        ca: Option<&CertificateId>,
+        page: &PageQuery,
+    ) -> Result<Vec<Vec<Value>>, Error> {
+        let mut params = vec![scope_key(scope)];
+        let mut sql = format!("SELECT {columns} FROM certificates WHERE scope = $1");
+        if let Some(ca) = ca {
+            sql.push_str(" AND ca_id = $2");
+            params.push(id_value(ca));
+        }
+        let first = params.len() + 1;
+        sql.push_str(&Self::page_clause(page, first, &mut params));
+        self.0.query(&sql, &params)
+    }
 }
 
 impl Reader for SqlReader<'_> {
@@ -474,16 +493,30 @@ impl Reader for SqlReader<'_> {
         ca: Option<&CertificateId>,
         page: &PageQuery,
     ) -> Result<Vec<CertRow>, Error> {
-        let mut params = vec![scope_key(scope)];
-        let mut sql = format!("SELECT {CERT_COLUMNS} FROM certificates WHERE scope = $1");
-        if let Some(ca) = ca {
-            sql.push_str(" AND ca_id = $2");
-            params.push(id_value(ca));
-        }
-        let first = params.len() + 1;
-        sql.push_str(&Self::page_clause(page, first, &mut params));
-        let rows = self.0.query(&sql, &params)?;
+        let rows = self.certificates_page(CERT_COLUMNS, scope, ca, page)?;
         rows.iter().map(|r| cert_row(r)).collect()
+    }
+
+    fn list_certificate_summaries(
+        &mut self,
+        scope: &Scope,
+        ca: Option<&CertificateId>,
+        page: &PageQuery,
+    ) -> Result<Vec<CertSummaryRow>, Error> {
+        let rows = self.certificates_page("id, status, mode, creation_ms", scope, ca, page)?;
+        rows.iter()
+            .map(|r| {
+                let [id, status, mode, created] = &r[..] else {
+                    return Err(corrupt("a certificate summary has the wrong columns"));
+                };
+                Ok(CertSummaryRow {
+                    certificate_id: id_of(id)?,
+                    status: parse(status)?,
+                    certificate_mode: parse(mode)?,
+                    creation_date: Timestamp::from_unix_millis(int(created)?),
+                })
+            })
+            .collect()
     }
 
     fn list_cas(&mut self, scope: &Scope, page: &PageQuery) -> Result<Vec<CaRow>, Error> {
