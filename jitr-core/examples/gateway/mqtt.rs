@@ -118,6 +118,19 @@ impl FrameReader {
         }
     }
 
+    /// The next packet of `version` from a socket, whose readiness is awaited before a
+    /// buffer is reserved: an idle session's upstream leg holds no buffer while it waits.
+    pub(crate) async fn read_socket(
+        &mut self,
+        r: &mut tokio::net::tcp::OwnedReadHalf,
+        version: Version,
+    ) -> Result<Frame, ReadError> {
+        if self.buf.is_empty() {
+            r.readable().await.map_err(ReadError::Io)?;
+        }
+        self.read(r, version).await
+    }
+
     /// An idle connection holds no buffer: when nothing is left after a packet, the
     /// buffer is given up (the packet's bytes keep the allocation only while they live).
     fn release(&mut self) {

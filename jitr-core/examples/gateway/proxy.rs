@@ -358,19 +358,18 @@ enum Step {
 
 impl Pump {
     #[allow(clippy::too_many_arguments)]
-    async fn run<CR, CW, UR, UW>(
+    async fn run<CR, CW, UW>(
         &mut self,
         client_rd: &mut CR,
         client_wr: &mut CW,
         mut client_reader: FrameReader,
-        up_rd: &mut UR,
+        up_rd: &mut OwnedReadHalf,
         up_wr: &mut UW,
         mut up_reader: FrameReader,
     ) -> End
     where
         CR: AsyncRead + Unpin,
         CW: AsyncWrite + Unpin,
-        UR: AsyncRead + Unpin,
         UW: AsyncWrite + Unpin,
     {
         let version = self.version;
@@ -384,7 +383,7 @@ impl Pump {
                         Step::End(End::Client(e.to_string()))
                     }
                 },
-                r = up_reader.read(up_rd, version) => match r {
+                r = up_reader.read_socket(up_rd, version) => match r {
                     Ok(f) => Box::pin(self.on_broker_packet(f, client_wr, up_wr)).await,
                     Err(e) => Step::End(End::Upstream(e.to_string())),
                 },
