@@ -774,10 +774,16 @@ impl Caches {
                 };
             }
             let seq = store.backend.load(&self.scope, load);
-            // Closing the sink drops the sender, which ends the inserter's loop; the
-            // scope joins it (its last inserts done) before returning.
+            // Closing the sink drops the sender, which ends the inserter's loop; joining
+            // it waits for its last inserts (and turns a panic there into an error).
             load.finish();
-            seq
+            match inserter.map(|t| t.join()) {
+                Ok(Err(_)) => Err(Error::Internal(crate::error::InternalError::new(
+                    "load",
+                    "the thread inserting the hot index stopped",
+                ))),
+                _ => seq,
+            }
         })
     }
 }
