@@ -65,8 +65,6 @@ impl<'a> Insert<'a> {
 
 /// Where decoded rows go: straight into the shards, or in chunks to the inserter.
 pub(super) enum Sink<'a> {
-    /// The load is over.
-    Closed,
     Insert(Insert<'a>),
     #[cfg(not(target_arch = "wasm32"))]
     Send {
@@ -80,17 +78,26 @@ pub(super) enum Sink<'a> {
 /// Turns the rows a store streams into hot entries: the CA slot of the previous row
 /// is reused (rows of one CA come in runs, or all from a few CAs).
 pub(super) struct Decode<'a> {
-    pub(super) caches: &'a Caches,
-    pub(super) cas: Vec<CaRow>,
-    pub(super) last_ca: Option<(CertificateId, u32)>,
-    pub(super) sink: Sink<'a>,
+    caches: &'a Caches,
+    cas: Vec<CaRow>,
+    last_ca: Option<(CertificateId, u32)>,
+    sink: Sink<'a>,
 }
 
-impl Decode<'_> {
-    /// Hands over what is buffered and closes the sink.
-    pub(super) fn finish(&mut self) {
-        match std::mem::replace(&mut self.sink, Sink::Closed) {
-            Sink::Closed => {}
+impl<'a> Decode<'a> {
+    pub(super) fn new(caches: &'a Caches, sink: Sink<'a>) -> Self {
+        Self {
+            caches,
+            cas: Vec::new(),
+            last_ca: None,
+            sink,
+        }
+    }
+
+    /// Hands over what is buffered and closes the sink (dropping the sender ends the
+    /// inserter's loop); returns the CA rows.
+    pub(super) fn finish(self) -> Vec<CaRow> {
+        match self.sink {
             Sink::Insert(mut insert) => insert.finish(),
             #[cfg(not(target_arch = "wasm32"))]
             Sink::Send { tx, chunk, .. } => {
@@ -100,6 +107,7 @@ impl Decode<'_> {
                 }
             }
         }
+        self.cas
     }
 }
 
@@ -126,8 +134,6 @@ impl Loader for Decode<'_> {
             row.creation_date,
         );
         match &mut self.sink {
-            // A store streams nothing after its load returned.
-            Sink::Closed => {}
             Sink::Insert(insert) => insert.push(r),
             #[cfg(not(target_arch = "wasm32"))]
             Sink::Send { tx, reuse, chunk } => {

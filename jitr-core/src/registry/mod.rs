@@ -735,23 +735,20 @@ impl Caches {
     /// fifth to a third of the work); without threads (wasm32), or if one cannot be
     /// started, the rows are inserted as they come.
     fn load_rows(&self, store: &Store) -> (Result<u64, Error>, Vec<CaRow>) {
-        let mut load = load::Decode {
-            caches: self,
-            cas: Vec::new(),
-            last_ca: None,
-            sink: load::Sink::Insert(load::Insert::new(self)),
-        };
         #[cfg(not(target_arch = "wasm32"))]
-        let seq = self.load_overlapped(store, &mut load);
+        let loaded = self.load_overlapped(store);
         #[cfg(target_arch = "wasm32")]
-        let seq = store.backend.load(&self.scope, &mut load);
-        load.finish();
-        (seq, load.cas)
+        let loaded = {
+            let mut load = load::Decode::new(self, load::Sink::Insert(load::Insert::new(self)));
+            let seq = store.backend.load(&self.scope, &mut load);
+            (seq, load.finish())
+        };
+        loaded
     }
 
     /// The load with a second thread inserting what this one decodes.
     #[cfg(not(target_arch = "wasm32"))]
-    fn load_overlapped(&self, store: &Store, load: &mut load::Decode<'_>) -> Result<u64, Error> {
+    fn load_overlapped(&self, store: &Store) -> (Result<u64, Error>, Vec<CaRow>) {
         let (tx, rx) = mpsc::sync_channel(load::IN_FLIGHT);
         let (recycle, reuse) = mpsc::channel();
         std::thread::scope(|scope| {
@@ -766,24 +763,27 @@ impl Caches {
                     }
                     insert.finish();
                 });
-            if inserter.is_ok() {
-                load.sink = load::Sink::Send {
+            let sink = match &inserter {
+                Ok(_) => load::Sink::Send {
                     tx,
                     reuse,
                     chunk: Vec::new(),
-                };
-            }
-            let seq = store.backend.load(&self.scope, load);
+                },
+                Err(_) => load::Sink::Insert(load::Insert::new(self)),
+            };
+            let mut load = load::Decode::new(self, sink);
+            let seq = store.backend.load(&self.scope, &mut load);
             // Closing the sink drops the sender, which ends the inserter's loop; joining
             // it waits for its last inserts (and turns a panic there into an error).
-            load.finish();
-            match inserter.map(|t| t.join()) {
+            let cas = load.finish();
+            let seq = match inserter.map(|t| t.join()) {
                 Ok(Err(_)) => Err(Error::Internal(crate::error::InternalError::new(
                     "load",
                     "the thread inserting the hot index stopped",
                 ))),
                 _ => seq,
-            }
+            };
+            (seq, cas)
         })
     }
 }
