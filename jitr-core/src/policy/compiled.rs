@@ -70,6 +70,9 @@ struct Edge {
     child: u32,
 }
 
+/// The root of an empty tree: no node is stored for it, and a walk from it finds nothing.
+const NO_TREE: u32 = u32::MAX;
+
 /// Per action: the roots of its deny and allow trees and its `NotResource` entries.
 #[derive(Clone, Copy, Debug)]
 struct ActionIndex {
@@ -77,6 +80,16 @@ struct ActionIndex {
     allow_root: u32,
     not_deny: Span,
     not_allow: Span,
+}
+
+impl ActionIndex {
+    /// Nothing to deny or allow: the action is implicitly denied.
+    fn is_empty(&self) -> bool {
+        self.deny_root == NO_TREE
+            && self.allow_root == NO_TREE
+            && self.not_deny.0 == self.not_deny.1
+            && self.not_allow.0 == self.not_allow.1
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -307,6 +320,11 @@ impl CompiledPolicies {
                 not_allow: (mid, idx(out.not_entries.len())),
             });
         }
+        // Actions at the end of the table with nothing to match are dropped: a missing
+        // index is an implicit deny, as an empty one is.
+        while out.actions.last().is_some_and(ActionIndex::is_empty) {
+            out.actions.pop();
+        }
         out.shrink();
         out
     }
@@ -344,8 +362,12 @@ impl CompiledPolicies {
         self.store_text_bytes(s.as_bytes())
     }
 
-    /// Builds a radix tree over the items' literal prefixes; returns its root.
+    /// Builds a radix tree over the items' literal prefixes; returns its root, or
+    /// [`NO_TREE`] for no items (no node is kept for an empty tree).
     fn build_tree(&mut self, items: &mut [Item]) -> u32 {
+        if items.is_empty() {
+            return NO_TREE;
+        }
         items.sort_by(|a, b| a.prefix.as_bytes().cmp(b.prefix.as_bytes()));
         self.build_node(items, 0)
     }
@@ -496,7 +518,7 @@ impl CompiledPolicies {
     }
 
     /// The first entry in the tree whose residual matches `text` and whose clock
-    /// conditions hold.
+    /// conditions hold (none from [`NO_TREE`], which names no node).
     fn walk(&self, root: u32, text: &[u8], clock: &mut Clock) -> Option<u32> {
         let arena = self.arena.as_slice();
         let mut node = self.nodes.get(root as usize)?;
@@ -564,5 +586,47 @@ impl Clock {
         } else {
             self.iso.get_or_insert_with(|| format_iso8601(now)).as_str()
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::policy::PolicyDocument;
+    use crate::Scope;
+
+    #[test]
+    fn empty_trees_and_the_tables_empty_tail_keep_nothing() {
+        let doc = PolicyDocument::parse(
+            r#"{"Statement":[{"Effect":"Allow","Action":"iot:*","Resource":"*"}]}"#,
+        )
+        .unwrap();
+        let now = Timestamp::from_unix_secs(1_780_000_000);
+        let ctx = AuthContext::new(Scope::new("123456789012", "us-east-1").unwrap(), now);
+        let mqtt = [
+            Action::Connect,
+            Action::Publish,
+            Action::RetainPublish,
+            Action::Subscribe,
+            Action::Receive,
+        ];
+        let c = CompiledPolicies::compile_for(&[("p", &doc)], &ctx, &mqtt);
+        // One allow tree per compiled action and no deny tree; the table ends at the
+        // last compiled action (DeleteConnection, between them, stays an empty row).
+        assert_eq!(c.nodes.len(), mqtt.len());
+        assert_eq!(c.actions.len(), 6);
+        for a in mqtt {
+            assert_eq!(c.check(a, "a/b", now), AuthDecision::Allowed, "{a:?}");
+        }
+        for a in [Action::DeleteConnection, Action::GetThingShadow] {
+            assert_eq!(c.check(a, "a/b", now), AuthDecision::ImplicitDeny, "{a:?}");
+        }
+        // Nothing compiled at all: no nodes, no rows.
+        let none = CompiledPolicies::compile_for(&[("p", &doc)], &ctx, &[]);
+        assert!(none.nodes.is_empty() && none.actions.is_empty());
+        assert_eq!(
+            none.check(Action::Publish, "a/b", now),
+            AuthDecision::ImplicitDeny
+        );
     }
 }
