@@ -36,6 +36,7 @@ mod sessions;
 mod state;
 mod story;
 mod tls;
+mod tls_io;
 
 #[cfg(test)]
 mod tests;

@@ -118,17 +118,52 @@ impl FrameReader {
         }
     }
 
-    /// The next packet of `version` from a socket, whose readiness is awaited before a
-    /// buffer is reserved: an idle session's upstream leg holds no buffer while it waits.
-    pub(crate) async fn read_socket(
+    /// Whether a whole packet (or a framing error) is buffered: `read_now` has it
+    /// without reading.
+    pub(crate) fn has_packet(&self) -> bool {
+        !matches!(frame_len(&self.buf), Ok(None))
+    }
+
+    /// The next packet of `version` if it is whole once what the stream has now is read;
+    /// `None` when more bytes are needed. Never waits for the stream, and takes a buffer
+    /// only for bytes that are there (the caller waits for readiness first, holding
+    /// none).
+    pub(crate) async fn read_now<R: AsyncRead + Unpin>(
         &mut self,
-        r: &mut tokio::net::tcp::OwnedReadHalf,
+        r: &mut R,
         version: Version,
-    ) -> Result<Frame, ReadError> {
-        if self.buf.is_empty() {
-            r.readable().await.map_err(ReadError::Io)?;
+    ) -> Result<Option<Frame>, ReadError> {
+        if !self.has_packet() {
+            self.buf
+                .reserve(if self.buf.is_empty() { 512 } else { 4096 });
+            let was_empty = self.buf.is_empty();
+            let mut read = std::pin::pin!(r.read_buf(&mut self.buf));
+            let polled = std::future::poll_fn(|cx| {
+                std::task::Poll::Ready(std::future::Future::poll(read.as_mut(), cx))
+            })
+            .await;
+            match polled {
+                std::task::Poll::Pending => {
+                    self.release();
+                    return Ok(None);
+                }
+                std::task::Poll::Ready(Ok(0)) if was_empty => return Err(ReadError::Closed),
+                std::task::Poll::Ready(Ok(0)) => {
+                    return Err(ReadError::Io(io::ErrorKind::UnexpectedEof.into()))
+                }
+                std::task::Poll::Ready(Ok(_)) => {}
+                std::task::Poll::Ready(Err(e)) => return Err(ReadError::Io(e)),
+            }
         }
-        self.read(r, version).await
+        match frame_len(&self.buf)? {
+            Some(len) => {
+                let raw = self.buf.split_to(len).freeze();
+                self.release();
+                let packet = decode(&raw, version)?;
+                Ok(Some(Frame { raw, packet }))
+            }
+            None => Ok(None),
+        }
     }
 
     /// An idle connection holds no buffer: when nothing is left after a packet, the

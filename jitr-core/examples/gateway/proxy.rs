@@ -22,14 +22,14 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::tls_io::{TlsReader, TlsWriter};
 use bytes::Bytes;
 use jitr_core::CertificateId;
 use rumqttc::mqttbytes::v4;
 use rumqttc::v5::mqttbytes::v5;
-use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadHalf, WriteHalf};
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::TcpStream;
-use tokio_rustls::server::TlsStream;
 
 use crate::mqtt::{self, Frame, FrameReader, Packet, ReadError, Refusal, Version};
 use crate::policy::Act;
@@ -42,8 +42,8 @@ const UPSTREAM_TIMEOUT: Duration = Duration::from_secs(5);
 /// A session whose broker accepted it and whose device has its CONNACK: what the pump
 /// needs, and nothing else (the TLS stream is split, its halves share it on the heap).
 pub(crate) struct Live {
-    client_rd: ReadHalf<TlsStream<TcpStream>>,
-    client_wr: WriteHalf<TlsStream<TcpStream>>,
+    client_rd: TlsReader,
+    client_wr: TlsWriter,
     client_reader: FrameReader,
     up_rd: OwnedReadHalf,
     up_wr: OwnedWriteHalf,
@@ -60,7 +60,8 @@ pub(crate) struct Live {
 /// the broker could not be reached or refused (the device has its answer).
 pub(crate) async fn start(gw: &Arc<Gateway>, opened: Box<Opened>) -> Option<Live> {
     let Opened {
-        stream: mut client,
+        device_rd: client_rd,
+        device_wr: mut client,
         reader: client_reader,
         version,
         connect,
@@ -104,7 +105,7 @@ pub(crate) async fn start(gw: &Arc<Gateway>, opened: Box<Opened>) -> Option<Live
     }
     metrics::histogram!("jitr_gateway_connect_seconds").record(started.elapsed().as_secs_f64());
     tracing::debug!(%certificate_id, %client_id, version = version.label(), "session open");
-    let (client_rd, client_wr) = tokio::io::split(client);
+    let client_wr = client;
     let (up_rd, up_wr) = upstream.into_split();
     Some(Live {
         client_rd,
@@ -128,27 +129,24 @@ pub(crate) async fn run(gw: &Arc<Gateway>, mut live: Live) {
     let mut pump = Pump {
         version: live.version,
         session: live.session.clone(),
-        aliases: HashMap::new(),
-        pending_subscribes: HashMap::new(),
-        dropped_qos2: HashSet::new(),
+        tracking: None,
     };
-    let ended = {
-        let pumping = pump.run(
+    // The pump is built inside select! (a future bound to a name first and then moved
+    // in would take its room twice in this task's state).
+    let ended = tokio::select! {
+        end = pump.run(
             &mut live.client_rd,
             &mut live.client_wr,
             live.client_reader,
             &mut live.up_rd,
             &mut live.up_wr,
             live.upstream_reader,
-        );
-        tokio::select! {
-            end = pumping => end,
-            reason = live.session.closed() => End::Closed(reason),
-        }
+        ) => end,
+        reason = live.session.closed() => End::Closed(reason),
     };
     drop(pump);
     let writers = (live.client_wr, live.up_wr);
-    let closing = finish(
+    Box::pin(finish(
         gw,
         ended,
         live.version,
@@ -156,8 +154,8 @@ pub(crate) async fn run(gw: &Arc<Gateway>, mut live: Live) {
         live.up_rd,
         &live.certificate_id,
         &live.client_id,
-    );
-    Box::pin(closing).await;
+    ))
+    .await;
     drop(live.registration);
 }
 
@@ -167,7 +165,7 @@ async fn finish(
     gw: &Arc<Gateway>,
     ended: End,
     version: Version,
-    (mut client_wr, mut up_wr): (WriteHalf<TlsStream<TcpStream>>, OwnedWriteHalf),
+    (mut client_wr, mut up_wr): (TlsWriter, OwnedWriteHalf),
     up_rd: OwnedReadHalf,
     certificate_id: &CertificateId,
     client_id: &str,
@@ -343,11 +341,39 @@ struct PendingSubscribe {
 struct Pump {
     version: Version,
     session: Arc<Session>,
+    /// What the session tracks between packets, made on first use: most sessions never
+    /// need it, and an idle session's task stays smaller without it.
+    tracking: Option<Box<Tracking>>,
+}
+
+#[derive(Default)]
+struct Tracking {
     /// MQTT 5 topic aliases the device set.
     aliases: HashMap<u16, String>,
     pending_subscribes: HashMap<u16, PendingSubscribe>,
     /// QoS 2 deliveries the policy denied, acknowledged to the broker by the gateway.
     dropped_qos2: HashSet<u16>,
+}
+
+/// The side a packet came from.
+#[derive(Clone, Copy)]
+enum Side {
+    Device,
+    Broker,
+}
+
+impl Side {
+    /// How a failed read ends the session.
+    fn ended(self, e: ReadError) -> End {
+        match (self, e) {
+            (Side::Device, ReadError::Closed) => End::Client("closed".into()),
+            (Side::Device, e) => {
+                metrics::counter!("jitr_gateway_malformed_packets_total").increment(1);
+                End::Client(e.to_string())
+            }
+            (Side::Broker, e) => End::Upstream(e.to_string()),
+        }
+    }
 }
 
 /// What one packet leads to.
@@ -357,10 +383,25 @@ enum Step {
 }
 
 impl Pump {
+    fn tracking(&mut self) -> &mut Tracking {
+        self.tracking.get_or_insert_with(Box::default)
+    }
+
+    /// Whether the gateway dropped this QoS 2 delivery (and so answers its PUBREL).
+    fn qos2_dropped(&mut self, pkid: u16) -> bool {
+        self.tracking
+            .as_mut()
+            .is_some_and(|t| t.dropped_qos2.remove(&pkid))
+    }
+
+    /// The session's loop. It waits with two readiness futures and nothing else, so an
+    /// idle session's task stays small; reading and handling a packet is a boxed future
+    /// of its own, which reads only what is there (a packet still arriving never makes
+    /// the other side wait).
     #[allow(clippy::too_many_arguments)]
-    async fn run<CR, CW, UW>(
+    async fn run<CW, UW>(
         &mut self,
-        client_rd: &mut CR,
+        client_rd: &mut TlsReader,
         client_wr: &mut CW,
         mut client_reader: FrameReader,
         up_rd: &mut OwnedReadHalf,
@@ -368,29 +409,62 @@ impl Pump {
         mut up_reader: FrameReader,
     ) -> End
     where
-        CR: AsyncRead + Unpin,
         CW: AsyncWrite + Unpin,
         UW: AsyncWrite + Unpin,
     {
-        let version = self.version;
         loop {
-            let step = tokio::select! {
-                r = client_reader.read(client_rd, version) => match r {
-                    Ok(f) => Box::pin(self.on_device_packet(f, client_wr, up_wr)).await,
-                    Err(ReadError::Closed) => Step::End(End::Client("closed".into())),
-                    Err(e) => {
-                        metrics::counter!("jitr_gateway_malformed_packets_total").increment(1);
-                        Step::End(End::Client(e.to_string()))
-                    }
-                },
-                r = up_reader.read_socket(up_rd, version) => match r {
-                    Ok(f) => Box::pin(self.on_broker_packet(f, client_wr, up_wr)).await,
-                    Err(e) => Step::End(End::Upstream(e.to_string())),
-                },
+            // A whole packet already buffered goes first; else whichever side has bytes.
+            let device = if client_reader.has_packet() {
+                true
+            } else if up_reader.has_packet() {
+                false
+            } else {
+                tokio::select! {
+                    r = client_rd.ready() => match r {
+                        Ok(()) => true,
+                        Err(e) => return End::Client(e.to_string()),
+                    },
+                    r = up_rd.readable() => match r {
+                        Ok(()) => false,
+                        Err(e) => return End::Upstream(e.to_string()),
+                    },
+                }
+            };
+            let step = if device {
+                let (r, rd) = (&mut client_reader, &mut *client_rd);
+                Box::pin(self.turn(Side::Device, r, rd, client_wr, up_wr)).await
+            } else {
+                let (r, rd) = (&mut up_reader, &mut *up_rd);
+                Box::pin(self.turn(Side::Broker, r, rd, client_wr, up_wr)).await
             };
             if let Step::End(e) = step {
                 return e;
             }
+        }
+    }
+
+    /// What one side has sent: a whole packet is handled, part of one waits for more.
+    async fn turn<R, CW, UW>(
+        &mut self,
+        side: Side,
+        reader: &mut FrameReader,
+        rd: &mut R,
+        client: &mut CW,
+        up: &mut UW,
+    ) -> Step
+    where
+        R: AsyncRead + Unpin,
+        CW: AsyncWrite + Unpin,
+        UW: AsyncWrite + Unpin,
+    {
+        let f = match reader.read_now(rd, self.version).await {
+            Ok(Some(f)) => f,
+            Ok(None) => return Step::Continue,
+            Err(e) => return Step::End(side.ended(e)),
+        };
+        match side {
+            Side::Device => self.on_device_packet(f, client, up).await,
+            Side::Broker => self.on_broker_packet(f, client, up).await,
         }
     }
 
@@ -408,7 +482,7 @@ impl Pump {
             }
             Packet::V5(v5::Packet::Publish(mut p)) => {
                 let alias = p.properties.as_ref().and_then(|x| x.topic_alias);
-                let topic = match resolve_alias(&mut self.aliases, &p.topic, alias) {
+                let topic = match resolve_alias(&mut self.tracking().aliases, &p.topic, alias) {
                     Ok(t) => t,
                     Err(why) => return Step::End(End::Client(why)),
                 };
@@ -470,7 +544,8 @@ impl Pump {
                 let mut kept = s.clone();
                 let mut it = allowed.iter();
                 kept.filters.retain(|_| *it.next().unwrap_or(&false));
-                self.pending_subscribes
+                self.tracking()
+                    .pending_subscribes
                     .insert(s.pkid, PendingSubscribe { slots });
                 match mqtt::encode(&Packet::V4(v4::Packet::Subscribe(kept))) {
                     Ok(b) => forward(up, b).await,
@@ -500,7 +575,8 @@ impl Pump {
                 let mut kept = s.clone();
                 let mut it = allowed.iter();
                 kept.filters.retain(|_| *it.next().unwrap_or(&false));
-                self.pending_subscribes
+                self.tracking()
+                    .pending_subscribes
                     .insert(s.pkid, PendingSubscribe { slots });
                 match mqtt::encode(&Packet::V5(v5::Packet::Subscribe(kept))) {
                     Ok(b) => forward(up, b).await,
@@ -553,7 +629,7 @@ impl Pump {
                         v4::Packet::PubAck(v4::PubAck::new(p.pkid))
                     }
                     rumqttc::mqttbytes::QoS::ExactlyOnce => {
-                        self.dropped_qos2.insert(p.pkid);
+                        self.tracking().dropped_qos2.insert(p.pkid);
                         v4::Packet::PubRec(v4::PubRec::new(p.pkid))
                     }
                 };
@@ -570,20 +646,20 @@ impl Pump {
                         v5::Packet::PubAck(v5::PubAck::new(p.pkid, None))
                     }
                     rumqttc::v5::mqttbytes::QoS::ExactlyOnce => {
-                        self.dropped_qos2.insert(p.pkid);
+                        self.tracking().dropped_qos2.insert(p.pkid);
                         v5::Packet::PubRec(v5::PubRec::new(p.pkid, None))
                     }
                 };
                 self.tell_broker(up, Packet::V5(ack)).await
             }
-            Packet::V4(v4::Packet::PubRel(r)) if self.dropped_qos2.remove(&r.pkid) => {
+            Packet::V4(v4::Packet::PubRel(r)) if self.qos2_dropped(r.pkid) => {
                 self.tell_broker(
                     up,
                     Packet::V4(v4::Packet::PubComp(v4::PubComp::new(r.pkid))),
                 )
                 .await
             }
-            Packet::V5(v5::Packet::PubRel(r)) if self.dropped_qos2.remove(&r.pkid) => {
+            Packet::V5(v5::Packet::PubRel(r)) if self.qos2_dropped(r.pkid) => {
                 self.tell_broker(
                     up,
                     Packet::V5(v5::Packet::PubComp(v5::PubComp::new(r.pkid, None))),
@@ -591,7 +667,11 @@ impl Pump {
                 .await
             }
             Packet::V4(v4::Packet::SubAck(mut a)) => {
-                match self.pending_subscribes.remove(&a.pkid) {
+                match self
+                    .tracking
+                    .as_mut()
+                    .and_then(|t| t.pending_subscribes.remove(&a.pkid))
+                {
                     None => deliver(client, f.raw).await,
                     Some(p) => {
                         let mut broker = a.return_codes.into_iter();
@@ -608,7 +688,11 @@ impl Pump {
                 }
             }
             Packet::V5(v5::Packet::SubAck(mut a)) => {
-                match self.pending_subscribes.remove(&a.pkid) {
+                match self
+                    .tracking
+                    .as_mut()
+                    .and_then(|t| t.pending_subscribes.remove(&a.pkid))
+                {
                     None => deliver(client, f.raw).await,
                     Some(p) => {
                         let mut broker = a.return_codes.into_iter();

@@ -25,12 +25,12 @@ use rustls::pki_types::CertificateDer;
 use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpSocket, TcpStream};
 use tokio::sync::{watch, Semaphore};
-use tokio_rustls::server::TlsStream;
 
 use crate::mqtt::{self, Frame, FrameReader, Packet, ReadError, Refusal, Version};
 use crate::policy::{self, Act, ConnectionFacts};
 use crate::sessions::Sessions;
 use crate::tls::{self, FixedCert, HandshakeError};
+use crate::tls_io::{TlsReader, TlsWriter};
 use crate::{events, proxy, Error};
 
 /// The server's settings.
@@ -143,7 +143,8 @@ fn refused(code: &str) {
 
 /// An admitted connection, ready to be proxied.
 pub(crate) struct Opened {
-    pub(crate) stream: TlsStream<TcpStream>,
+    pub(crate) device_rd: TlsReader,
+    pub(crate) device_wr: TlsWriter,
     pub(crate) reader: FrameReader,
     pub(crate) version: Version,
     pub(crate) connect: Frame,
@@ -195,14 +196,15 @@ async fn open(gw: &Arc<Gateway>, tcp: TcpStream, peer: SocketAddr) -> Option<Box
     };
     let chain: Vec<CertificateDer<'static>> = hs
         .stream
-        .get_ref()
-        .1
         .peer_certificates()
         .map(|c| c.iter().map(|c| c.clone().into_owned()).collect())
         .unwrap_or_default();
-    let mut stream = hs.stream;
+    let (mut device_rd, mut device_wr) = hs.stream.split();
     let mut reader = FrameReader::default();
-    let first = tokio::time::timeout(gw.config.connect_timeout, reader.read_connect(&mut stream));
+    let first = tokio::time::timeout(
+        gw.config.connect_timeout,
+        reader.read_connect(&mut device_rd),
+    );
     let (version, connect) = match first.await {
         Ok(Ok(x)) => x,
         Ok(Err(ReadError::UnsupportedProtocol(level))) => {
@@ -212,7 +214,7 @@ async fn open(gw: &Arc<Gateway>, tcp: TcpStream, peer: SocketAddr) -> Option<Box
                 v4::ConnectReturnCode::RefusedProtocolVersion,
                 false,
             ));
-            let _ = write_packet(&mut stream, &Packet::V4(nack)).await;
+            let _ = write_packet(&mut device_wr, &Packet::V4(nack)).await;
             return None;
         }
         Ok(Err(e)) => {
@@ -249,17 +251,18 @@ async fn open(gw: &Arc<Gateway>, tcp: TcpStream, peer: SocketAddr) -> Option<Box
             if let Some(event) = decision.as_ref().and_then(|d| d.event.clone()) {
                 publish_event(gw, &event).await;
             }
-            let _ = write_packet(&mut stream, &mqtt::connack_refusal(version, why)).await;
+            let _ = write_packet(&mut device_wr, &mqtt::connack_refusal(version, why)).await;
             let code = mqtt::connack_code(&mqtt::connack_refusal(version, why)).unwrap_or(0);
             metrics::counter!("jitr_gateway_connacks_total", "code" => code.to_string())
                 .increment(1);
-            let _ = stream.shutdown().await;
+            let _ = device_wr.shutdown().await;
             return None;
         }
         Admission::Admitted(a) => a,
     };
     Some(Box::new(Opened {
-        stream,
+        device_rd,
+        device_wr,
         reader,
         version,
         connect,

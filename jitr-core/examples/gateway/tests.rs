@@ -457,8 +457,6 @@ async fn an_unsupported_protocol_level_gets_connack_1() {
 // ---------------------------------------------------------------------------------------
 // The gateway as a process: started, refused, killed and restarted.
 
-use std::path::Path;
-
 use crate::broker::Mosquitto;
 use crate::procs::{fleet_registry, gateway_cas, gateway_exe, GatewayProcess, Watcher};
 use crate::testutil::temp_dir;

@@ -1,6 +1,7 @@
-//! The TLS side: the ClientHello is read first (tokio-rustls' `LazyConfigAcceptor`, which
+//! The TLS side: the ClientHello is read first (rustls' `Acceptor`, in `tls_io.rs`, which
 //! ends on a closed stream), its SNI binds the JITR verifier to an account, then the
-//! handshake runs with that verifier. Every failure is classified for the log: a JITR
+//! handshake runs with that verifier over rustls' unbuffered API (an idle connection
+//! holds no buffer). Every failure is classified for the log: a JITR
 //! refusal keeps its code; rustls' own failures say what rustls said.
 
 use std::collections::HashMap;
@@ -8,11 +9,11 @@ use std::sync::Arc;
 
 use jitr_core::verifier::{JitrClientVerifier, JitrRefusal};
 use jitr_core::Decision;
-use rustls::server::{Acceptor, ClientHello, ResolvesServerCert};
+use rustls::server::{ClientHello, ResolvesServerCert};
 use rustls::sign::CertifiedKey;
 use tokio::net::TcpStream;
-use tokio_rustls::server::TlsStream;
-use tokio_rustls::LazyConfigAcceptor;
+
+use crate::tls_io::{self, Failure, TlsStream};
 
 /// The server certificate, whatever the SNI.
 #[derive(Debug)]
@@ -69,7 +70,7 @@ impl ResolvesServerCert for FixedCert {
 
 /// A completed handshake.
 pub(crate) struct Handshaken {
-    pub(crate) stream: TlsStream<TcpStream>,
+    pub(crate) stream: TlsStream,
     pub(crate) sni: Option<String>,
     pub(crate) verifier: Arc<JitrClientVerifier>,
 }
@@ -106,18 +107,18 @@ impl HandshakeError {
 
 /// Reads the ClientHello, binds the verifier to its SNI and completes the handshake.
 pub(crate) async fn accept(
-    tcp: TcpStream,
+    mut tcp: TcpStream,
     verifier: &JitrClientVerifier,
     certs: &Arc<FixedCert>,
     configs: &Configs,
 ) -> Result<Handshaken, HandshakeError> {
-    let start = LazyConfigAcceptor::new(Acceptor::default(), tcp)
+    let (hello, seen) = tls_io::read_client_hello(&mut tcp)
         .await
         .map_err(|e| classify(e, false))?;
-    let sni = start.client_hello().server_name().map(str::to_owned);
+    let sni = hello.client_hello().server_name().map(str::to_owned);
+    drop(hello);
     let (bound, config) = configs.get(sni.as_deref(), verifier, certs);
-    let stream = start
-        .into_stream(config)
+    let stream = tls_io::handshake(tcp, seen, config)
         .await
         .map_err(|e| classify(e, true))?;
     Ok(Handshaken {
@@ -127,60 +128,16 @@ pub(crate) async fn accept(
     })
 }
 
-/// Sorts an I/O error from tokio-rustls into a JITR refusal, a TLS error or a close.
+/// Sorts a failed handshake into a JITR refusal, a TLS error or a close.
 /// `after_hello`: the ClientHello was read, so a handshake message over rustls' limit is
 /// the client's Certificate message (its other messages are small).
-fn classify(e: std::io::Error, after_hello: bool) -> HandshakeError {
+fn classify(e: Failure, after_hello: bool) -> HandshakeError {
     use std::io::ErrorKind;
-    if let Some(err) = e.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>()) {
-        if let rustls::Error::InvalidCertificate(rustls::CertificateError::Other(other)) = err {
-            if let Some(r) = other.0.downcast_ref::<JitrRefusal>() {
-                return HandshakeError::Refused(Box::new(r.decision.clone()));
-            }
-        }
-        // The JITR verifier maps these refusals to rustls' own certificate errors (for
-        // the right TLS alert): name them by their JITR codes again.
-        if let rustls::Error::InvalidCertificate(c) = err {
-            let code = match c {
-                rustls::CertificateError::UnknownIssuer => Some("UNKNOWN_ISSUER"),
-                rustls::CertificateError::BadSignature => Some("BAD_SIGNATURE"),
-                rustls::CertificateError::Expired => Some("CERTIFICATE_EXPIRED"),
-                rustls::CertificateError::NotValidYet => Some("CERTIFICATE_NOT_YET_VALID"),
-                rustls::CertificateError::InvalidPurpose => Some("EKU_NOT_CLIENT_AUTH"),
-                rustls::CertificateError::BadEncoding => Some("MALFORMED_CERTIFICATE"),
-                _ => None,
-            };
-            if let Some(code) = code {
-                return HandshakeError::Tls {
-                    code,
-                    message: err.to_string(),
-                };
-            }
-        }
-        if let rustls::Error::NoCertificatesPresented = err {
-            return HandshakeError::Tls {
-                code: "NO_CERTIFICATE",
-                message: err.to_string(),
-            };
-        }
-        let too_large = matches!(
-            err,
-            rustls::Error::InvalidMessage(rustls::InvalidMessage::HandshakePayloadTooLarge)
-        );
-        return HandshakeError::Tls {
-            code: if too_large && after_hello {
-                "CERTIFICATE_TOO_LARGE"
-            } else {
-                "TLS_ERROR"
-            },
-            message: if too_large && after_hello {
-                "the client's certificate message is over rustls' 64 KiB handshake message limit"
-                    .into()
-            } else {
-                err.to_string()
-            },
-        };
-    }
+    let e = match e {
+        Failure::Closed => return HandshakeError::Closed,
+        Failure::Io(e) => e,
+        Failure::Tls(err) => return classify_tls(&err, after_hello),
+    };
     match e.kind() {
         ErrorKind::UnexpectedEof | ErrorKind::ConnectionReset | ErrorKind::BrokenPipe => {
             HandshakeError::Closed
@@ -188,6 +145,56 @@ fn classify(e: std::io::Error, after_hello: bool) -> HandshakeError {
         _ => HandshakeError::Tls {
             code: "TLS_ERROR",
             message: e.to_string(),
+        },
+    }
+}
+
+/// What rustls refused, by its JITR code where it has one.
+fn classify_tls(err: &rustls::Error, after_hello: bool) -> HandshakeError {
+    if let rustls::Error::InvalidCertificate(rustls::CertificateError::Other(other)) = err {
+        if let Some(r) = other.0.downcast_ref::<JitrRefusal>() {
+            return HandshakeError::Refused(Box::new(r.decision.clone()));
+        }
+    }
+    // The JITR verifier maps these refusals to rustls' own certificate errors (for
+    // the right TLS alert): name them by their JITR codes again.
+    if let rustls::Error::InvalidCertificate(c) = err {
+        let code = match c {
+            rustls::CertificateError::UnknownIssuer => Some("UNKNOWN_ISSUER"),
+            rustls::CertificateError::BadSignature => Some("BAD_SIGNATURE"),
+            rustls::CertificateError::Expired => Some("CERTIFICATE_EXPIRED"),
+            rustls::CertificateError::NotValidYet => Some("CERTIFICATE_NOT_YET_VALID"),
+            rustls::CertificateError::InvalidPurpose => Some("EKU_NOT_CLIENT_AUTH"),
+            rustls::CertificateError::BadEncoding => Some("MALFORMED_CERTIFICATE"),
+            _ => None,
+        };
+        if let Some(code) = code {
+            return HandshakeError::Tls {
+                code,
+                message: err.to_string(),
+            };
+        }
+    }
+    if let rustls::Error::NoCertificatesPresented = err {
+        return HandshakeError::Tls {
+            code: "NO_CERTIFICATE",
+            message: err.to_string(),
+        };
+    }
+    let too_large = matches!(
+        err,
+        rustls::Error::InvalidMessage(rustls::InvalidMessage::HandshakePayloadTooLarge)
+    );
+    HandshakeError::Tls {
+        code: if too_large && after_hello {
+            "CERTIFICATE_TOO_LARGE"
+        } else {
+            "TLS_ERROR"
+        },
+        message: if too_large && after_hello {
+            "the client's certificate message is over rustls' 64 KiB handshake message limit".into()
+        } else {
+            err.to_string()
         },
     }
 }
