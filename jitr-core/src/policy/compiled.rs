@@ -120,20 +120,39 @@ struct TimeCondition {
 /// assert_eq!(compiled.check(Action::Subscribe, "dev1/+", now), AuthDecision::ImplicitDeny);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
+///
+/// Its tables are boxed slices, sized exactly: a gateway keeps one compiled set per live
+/// connection.
 #[derive(Clone, Debug)]
 pub struct CompiledPolicies {
-    names: Vec<String>,
+    names: Box<[String]>,
     /// By [`Action::ALL`] index.
+    actions: Box<[ActionIndex]>,
+    entries: Box<[Entry]>,
+    /// `NotResource` entries, grouped per action (deny then allow).
+    not_entries: Box<[u32]>,
+    residuals: Box<[Span]>,
+    nodes: Box<[Node]>,
+    edges: Box<[Edge]>,
+    leaves: Box<[Leaf]>,
+    toks: Box<[CTok]>,
+    /// Literal text, as bytes: tree labels may split a character.
+    arena: Box<[u8]>,
+    conditions: Box<[TimeCondition]>,
+}
+
+/// The tables of a [`CompiledPolicies`] while they grow.
+#[derive(Default)]
+struct Build {
+    names: Vec<String>,
     actions: Vec<ActionIndex>,
     entries: Vec<Entry>,
-    /// `NotResource` entries, grouped per action (deny then allow).
     not_entries: Vec<u32>,
     residuals: Vec<Span>,
     nodes: Vec<Node>,
     edges: Vec<Edge>,
     leaves: Vec<Leaf>,
     toks: Vec<CTok>,
-    /// Literal text, as bytes: tree labels may split a character.
     arena: Vec<u8>,
     conditions: Vec<TimeCondition>,
 }
@@ -181,18 +200,10 @@ impl CompiledPolicies {
         ctx: &AuthContext,
         actions: &[Action],
     ) -> Self {
-        let mut out = Self {
+        let mut out = Build {
             names: policies.iter().map(|(n, _)| (*n).to_string()).collect(),
             actions: Vec::with_capacity(Action::ALL.len()),
-            entries: Vec::new(),
-            not_entries: Vec::new(),
-            residuals: Vec::new(),
-            nodes: Vec::new(),
-            edges: Vec::new(),
-            leaves: Vec::new(),
-            toks: Vec::new(),
-            arena: Vec::new(),
-            conditions: Vec::new(),
+            ..Build::default()
         };
         // Per action: (deny items, allow items, NotResource deny entries, allow ones).
         type PerAction = (Vec<Item>, Vec<Item>, Vec<u32>, Vec<u32>);
@@ -325,24 +336,26 @@ impl CompiledPolicies {
         while out.actions.last().is_some_and(ActionIndex::is_empty) {
             out.actions.pop();
         }
-        out.shrink();
-        out
+        out.finish()
     }
+}
 
-    /// Gives back what the build's growing vectors over-allocated: a gateway keeps one
-    /// compiled set per live connection.
-    fn shrink(&mut self) {
-        self.names.shrink_to_fit();
-        self.actions.shrink_to_fit();
-        self.entries.shrink_to_fit();
-        self.not_entries.shrink_to_fit();
-        self.residuals.shrink_to_fit();
-        self.nodes.shrink_to_fit();
-        self.edges.shrink_to_fit();
-        self.leaves.shrink_to_fit();
-        self.toks.shrink_to_fit();
-        self.arena.shrink_to_fit();
-        self.conditions.shrink_to_fit();
+impl Build {
+    /// The tables, each in an allocation of exactly its size.
+    fn finish(self) -> CompiledPolicies {
+        CompiledPolicies {
+            names: self.names.into_boxed_slice(),
+            actions: self.actions.into_boxed_slice(),
+            entries: self.entries.into_boxed_slice(),
+            not_entries: self.not_entries.into_boxed_slice(),
+            residuals: self.residuals.into_boxed_slice(),
+            nodes: self.nodes.into_boxed_slice(),
+            edges: self.edges.into_boxed_slice(),
+            leaves: self.leaves.into_boxed_slice(),
+            toks: self.toks.into_boxed_slice(),
+            arena: self.arena.into_boxed_slice(),
+            conditions: self.conditions.into_boxed_slice(),
+        }
     }
 
     fn store_toks(&mut self, toks: &[Tok]) -> Span {
@@ -433,7 +446,9 @@ impl CompiledPolicies {
         self.arena.extend_from_slice(b);
         (a, idx(self.arena.len()))
     }
+}
 
+impl CompiledPolicies {
     /// Decides `action` on `name` (the topic, topic filter, client id, thing or role
     /// alias; ignored for actions on `*`) at `now`. Allocates nothing.
     pub fn check(&self, action: Action, name: &str, now: Timestamp) -> AuthDecision {
@@ -489,7 +504,7 @@ impl CompiledPolicies {
 
     #[inline]
     fn matches(&self, toks: Span, text: &[u8]) -> bool {
-        let arena = self.arena.as_slice();
+        let arena = &self.arena[..];
         let view = |t: &CTok| match *t {
             CTok::Lit(s) => TokRef::Lit(range(arena, s)),
             CTok::Star => TokRef::Star,
@@ -520,7 +535,7 @@ impl CompiledPolicies {
     /// The first entry in the tree whose residual matches `text` and whose clock
     /// conditions hold (none from [`NO_TREE`], which names no node).
     fn walk(&self, root: u32, text: &[u8], clock: &mut Clock) -> Option<u32> {
-        let arena = self.arena.as_slice();
+        let arena = &self.arena[..];
         let mut node = self.nodes.get(root as usize)?;
         let mut depth = 0usize;
         loop {
