@@ -25,7 +25,7 @@ use jitr_core::policy::{
     Action, AuthContext, AuthDecision, CertificateAttributes, CompiledPolicies, PolicyDocument,
     ThingContext,
 };
-use jitr_core::{Change, ListRequest, Registry, Timestamp};
+use jitr_core::{CertificateId, Change, ListRequest, Registry, Timestamp};
 
 /// Whether policies are enforced (the story checks its policy steps then).
 pub(crate) const ENFORCED: bool = true;
@@ -77,8 +77,9 @@ impl Act {
 pub(crate) struct ConnectionFacts {
     pub(crate) client_id: String,
     pub(crate) source_ip: IpAddr,
+    /// What the policy variables read of the certificate (its ID aside: the session
+    /// has it).
     pub(crate) certificate: CertificateAttributes,
-    pub(crate) certificate_arn: String,
     /// The SNI host name (`iot:DomainName`).
     pub(crate) domain_name: Option<String>,
     /// The will's topic, when the CONNECT carries one.
@@ -228,15 +229,20 @@ impl PolicyCache {
     pub(crate) fn compile(
         &self,
         registry: &Registry,
+        certificate_id: &CertificateId,
         facts: &ConnectionFacts,
         now: Timestamp,
     ) -> Result<ConnectionPolicies, jitr_core::Error> {
-        let attached = self.attached(registry, &facts.certificate_arn)?;
-        let thing = self.thing(registry, &facts.certificate_arn, &facts.client_id)?;
+        let arn = registry.scope().certificate_arn(certificate_id);
+        let attached = self.attached(registry, &arn)?;
+        let thing = self.thing(registry, &arn, &facts.client_id)?;
+        // The session keeps its certificate's ID as 32 bytes, not as the attributes' hex.
+        let mut certificate = facts.certificate.clone();
+        certificate.certificate_id = Some(certificate_id.to_string());
         let mut ctx = AuthContext::new(registry.scope().clone(), now)
             .with_client_id(facts.client_id.clone())
             .with_source_ip(facts.source_ip)
-            .with_certificate_attributes(facts.certificate.clone());
+            .with_certificate_attributes(certificate);
         if let Some(d) = &facts.domain_name {
             ctx = ctx.with_domain_name(d.clone());
         }

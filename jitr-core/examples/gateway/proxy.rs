@@ -24,7 +24,6 @@ use std::time::Duration;
 
 use crate::tls_io::{TlsReader, TlsWriter};
 use bytes::Bytes;
-use jitr_core::CertificateId;
 use rumqttc::mqttbytes::v4;
 use rumqttc::v5::mqttbytes::v5;
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
@@ -51,8 +50,6 @@ pub(crate) struct Live {
     version: Version,
     session: Arc<Session>,
     registration: Registration,
-    certificate_id: CertificateId,
-    client_id: String,
 }
 
 /// The upstream leg (the device's CONNECT, without credentials or what the gateway
@@ -117,8 +114,6 @@ pub(crate) async fn start(gw: &Arc<Gateway>, opened: Box<Opened>) -> Option<Live
         version,
         session,
         registration,
-        certificate_id,
-        client_id,
     })
 }
 
@@ -137,10 +132,10 @@ pub(crate) async fn run(gw: &Arc<Gateway>, mut live: Live) {
         end = pump.run(
             &mut live.client_rd,
             &mut live.client_wr,
-            live.client_reader,
+            &mut live.client_reader,
             &mut live.up_rd,
             &mut live.up_wr,
-            live.upstream_reader,
+            &mut live.upstream_reader,
         ) => end,
         reason = live.session.closed() => End::Closed(reason),
     };
@@ -152,8 +147,7 @@ pub(crate) async fn run(gw: &Arc<Gateway>, mut live: Live) {
         live.version,
         writers,
         live.up_rd,
-        &live.certificate_id,
-        &live.client_id,
+        &live.session,
     ))
     .await;
     drop(live.registration);
@@ -167,9 +161,9 @@ async fn finish(
     version: Version,
     (mut client_wr, mut up_wr): (TlsWriter, OwnedWriteHalf),
     up_rd: OwnedReadHalf,
-    certificate_id: &CertificateId,
-    client_id: &str,
+    session: &Session,
 ) {
+    let (certificate_id, client_id) = (&session.certificate_id, session.facts.client_id.as_str());
     match &ended {
         End::Closed(reason) => {
             tracing::info!(%certificate_id, %client_id, reason = reason.label(), "session closed by the gateway");
@@ -403,10 +397,10 @@ impl Pump {
         &mut self,
         client_rd: &mut TlsReader,
         client_wr: &mut CW,
-        mut client_reader: FrameReader,
+        client_reader: &mut FrameReader,
         up_rd: &mut OwnedReadHalf,
         up_wr: &mut UW,
-        mut up_reader: FrameReader,
+        up_reader: &mut FrameReader,
     ) -> End
     where
         CW: AsyncWrite + Unpin,
@@ -424,17 +418,17 @@ impl Pump {
                         Ok(()) => true,
                         Err(e) => return End::Client(e.to_string()),
                     },
-                    r = up_rd.readable() => match r {
+                    r = std::future::poll_fn(|cx| up_rd.as_ref().poll_read_ready(cx)) => match r {
                         Ok(()) => false,
                         Err(e) => return End::Upstream(e.to_string()),
                     },
                 }
             };
             let step = if device {
-                let (r, rd) = (&mut client_reader, &mut *client_rd);
+                let (r, rd) = (&mut *client_reader, &mut *client_rd);
                 Box::pin(self.turn(Side::Device, r, rd, client_wr, up_wr)).await
             } else {
-                let (r, rd) = (&mut up_reader, &mut *up_rd);
+                let (r, rd) = (&mut *up_reader, &mut *up_rd);
                 Box::pin(self.turn(Side::Broker, r, rd, client_wr, up_wr)).await
             };
             if let Step::End(e) = step {

@@ -12,7 +12,9 @@
 //! `iot:Connect` is checked on the client id
 //! (<https://docs.aws.amazon.com/iot/latest/developerguide/iot-policy-actions.html>).
 
+use std::future::Future;
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -24,7 +26,7 @@ use rumqttc::v5::mqttbytes::v5;
 use rustls::pki_types::CertificateDer;
 use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpSocket, TcpStream};
-use tokio::sync::{watch, Semaphore};
+use tokio::sync::{watch, OwnedSemaphorePermit, Semaphore};
 
 use crate::mqtt::{self, Frame, FrameReader, Packet, ReadError, Refusal, Version};
 use crate::policy::{self, Act, ConnectionFacts};
@@ -112,28 +114,31 @@ pub(crate) async fn run(gw: Arc<Gateway>, listener: TcpListener, mut stop: watch
             },
             _ = stop.changed() => return,
         };
-        let gw = gw.clone();
-        tokio::spawn(async move {
-            let _permit = permit;
-            let _open = Gauge::inc("jitr_gateway_connections_open");
-            serve(gw, tcp, peer).await;
-        });
+        // The opening is boxed before the task is made: the task's future carries
+        // neither the socket nor the peer's address for the connection's life.
+        let opening = {
+            let gw = gw.clone();
+            Box::pin(async move { open(&gw, tcp, peer).await })
+        };
+        tokio::spawn(serve(gw.clone(), opening, permit));
     }
 }
 
-/// A gauge incremented while alive.
-struct Gauge(&'static str);
+/// An open connection, counted in its gauge while alive.
+struct OpenConnection;
 
-impl Gauge {
-    fn inc(name: &'static str) -> Self {
-        metrics::gauge!(name).increment(1.0);
-        Self(name)
+impl OpenConnection {
+    const GAUGE: &'static str = "jitr_gateway_connections_open";
+
+    fn count() -> Self {
+        metrics::gauge!(Self::GAUGE).increment(1.0);
+        Self
     }
 }
 
-impl Drop for Gauge {
+impl Drop for OpenConnection {
     fn drop(&mut self) {
-        metrics::gauge!(self.0).decrement(1.0);
+        metrics::gauge!(Self::GAUGE).decrement(1.0);
     }
 }
 
@@ -154,11 +159,18 @@ pub(crate) struct Opened {
 
 /// One connection, start to end. Its phases are boxed futures of their own: a task is
 /// allocated at its future's largest state for the connection's life, and most
-/// connections sit idle, so the opening (TLS handshake, CONNECT, decision) and the
-/// proxy's start (the upstream CONNECT, the CONNACK) are freed once they are done and
-/// only the pump's wait is carried (`gateway --bench` measures RSS per idle connection).
-async fn serve(gw: Arc<Gateway>, tcp: TcpStream, peer: SocketAddr) {
-    let Some(opened) = Box::pin(open(&gw, tcp, peer)).await else {
+/// connections sit idle, so the opening (TLS handshake, CONNECT, decision; boxed by the
+/// accept loop with the socket it owns) and the proxy's start (the upstream CONNECT, the
+/// CONNACK) are freed once they are done and only the pump's wait is carried
+/// (`gateway --bench` measures RSS per idle connection).
+async fn serve(
+    gw: Arc<Gateway>,
+    opening: Pin<Box<impl Future<Output = Option<Box<Opened>>>>>,
+    permit: OwnedSemaphorePermit,
+) {
+    let _permit = permit;
+    let _open = OpenConnection::count();
+    let Some(opened) = opening.await else {
         return;
     };
     let Some(live) = Box::pin(proxy::start(&gw, opened)).await else {
@@ -416,17 +428,23 @@ fn admit(
             return not_authorized(None);
         }
     };
+    // What the policy variables read of it: a session keeps no parsed certificate,
+    // and its ID only once (as 32 bytes).
+    let mut attributes = CertificateAttributes::from_certificate(&certificate);
+    attributes.certificate_id = None;
     let facts = ConnectionFacts {
         client_id: info.client_id.clone(),
         source_ip: peer.ip(),
-        // What the policy variables read of it: a session keeps no parsed certificate.
-        certificate: CertificateAttributes::from_certificate(&certificate),
-        certificate_arn: registry.scope().certificate_arn(&certificate_id),
+        certificate: attributes,
         domain_name: sni.map(str::to_owned),
         last_will_topic: info.will.as_ref().map(|(t, _)| t.clone()),
         persistent: info.persistent,
     };
-    let policies = match gw.sessions.policies.compile(&registry, &facts, now) {
+    let policies = match gw
+        .sessions
+        .policies
+        .compile(&registry, &certificate_id, &facts, now)
+    {
         Ok(p) => p,
         Err(e) => {
             refused("POLICY_UNAVAILABLE");

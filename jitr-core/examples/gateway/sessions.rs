@@ -16,7 +16,9 @@
 //! connected ("the certificates it signed stay ACTIVE",
 //! <https://docs.aws.amazon.com/iot/latest/apireference/API_UpdateCACertificate.html>).
 
-use std::collections::HashMap;
+use std::borrow::Borrow;
+use std::collections::{BTreeMap, HashSet};
+use std::hash::{Hash, Hasher};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
@@ -100,8 +102,35 @@ impl Session {
 
 #[derive(Default)]
 struct Maps {
-    by_certificate: HashMap<CertificateId, Vec<Arc<Session>>>,
-    by_client: HashMap<String, Arc<Session>>,
+    /// By certificate, then session id: a certificate's sessions are one range, and a
+    /// session costs one entry (no list per certificate).
+    by_certificate: BTreeMap<(CertificateId, u64), Arc<Session>>,
+    by_client: HashSet<ByClient>,
+}
+
+/// A session in the by-client-id set, found by the client id it holds (the set keeps
+/// no copy of the id).
+struct ByClient(Arc<Session>);
+
+impl Borrow<str> for ByClient {
+    fn borrow(&self) -> &str {
+        &self.0.facts.client_id
+    }
+}
+
+impl PartialEq for ByClient {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.facts.client_id == other.0.facts.client_id
+    }
+}
+
+impl Eq for ByClient {}
+
+impl Hash for ByClient {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        // As the borrowed `str` hashes: lookups by `&str` find it.
+        self.0.facts.client_id.as_str().hash(state);
+    }
 }
 
 /// The live sessions of this node, and the policy cache their checks read.
@@ -122,14 +151,9 @@ impl Drop for Registration {
     fn drop(&mut self) {
         let mut m = self.sessions.lock();
         let s = &self.session;
-        if let Some(list) = m.by_certificate.get_mut(&s.certificate_id) {
-            list.retain(|x| x.id != s.id);
-            if list.is_empty() {
-                m.by_certificate.remove(&s.certificate_id);
-            }
-        }
-        if m.by_client.get(&s.facts.client_id).map(|x| x.id) == Some(s.id) {
-            m.by_client.remove(&s.facts.client_id);
+        m.by_certificate.remove(&(s.certificate_id, s.id));
+        if m.by_client.get(s.facts.client_id.as_str()).map(|x| x.0.id) == Some(s.id) {
+            m.by_client.remove(s.facts.client_id.as_str());
         }
         metrics::gauge!("jitr_gateway_sessions").decrement(1.0);
     }
@@ -161,15 +185,10 @@ impl Sessions {
         });
         let mut m = self.lock();
         m.by_certificate
-            .entry(certificate_id)
-            .or_default()
-            .push(session.clone());
+            .insert((certificate_id, session.id), session.clone());
         // The broker closes the older upstream session too (a session takeover); this
         // node's older client is told now.
-        if let Some(old) = m
-            .by_client
-            .insert(session.facts.client_id.clone(), session.clone())
-        {
+        if let Some(ByClient(old)) = m.by_client.replace(ByClient(session.clone())) {
             old.close(CloseReason::DeleteConnection {
                 clean_session: false,
                 prevent_will_message: false,
@@ -194,7 +213,7 @@ impl Sessions {
         clean_session: bool,
         prevent_will_message: bool,
     ) -> bool {
-        let found = self.lock().by_client.get(client_id).cloned();
+        let found = self.lock().by_client.get(client_id).map(|b| b.0.clone());
         match found {
             Some(s) => {
                 s.close(CloseReason::DeleteConnection {
@@ -211,13 +230,21 @@ impl Sessions {
     fn of_certificate(&self, id: &CertificateId) -> Vec<Arc<Session>> {
         self.lock()
             .by_certificate
-            .get(id)
-            .cloned()
-            .unwrap_or_default()
+            .range((*id, 0)..=(*id, u64::MAX))
+            .map(|(_, s)| s.clone())
+            .collect()
+    }
+
+    /// The sessions of the certificate `arn` names (none for another kind of ARN).
+    fn of_certificate_arn(&self, registry: &Registry, arn: &str) -> Vec<Arc<Session>> {
+        match registry.scope().parse_certificate_arn(arn) {
+            Ok(id) => self.of_certificate(&id),
+            Err(_) => Vec::new(),
+        }
     }
 
     fn all(&self) -> Vec<Arc<Session>> {
-        self.lock().by_client.values().cloned().collect()
+        self.lock().by_client.iter().map(|b| b.0.clone()).collect()
     }
 
     /// Closes every session (shutdown).
@@ -265,9 +292,9 @@ impl Sessions {
             ),
             Change::PolicyAttached { target, .. } | Change::PolicyDetached { target, .. } => {
                 let affected = self
-                    .all()
+                    .of_certificate_arn(registry, target)
                     .into_iter()
-                    .filter(|s| mine(s) && s.facts.certificate_arn == *target)
+                    .filter(mine)
                     .collect();
                 self.recompile(registry, affected);
             }
@@ -288,9 +315,9 @@ impl Sessions {
             Change::ThingPrincipalAttached { principal, .. }
             | Change::ThingPrincipalDetached { principal, .. } => {
                 let affected = self
-                    .all()
+                    .of_certificate_arn(registry, principal)
                     .into_iter()
-                    .filter(|s| mine(s) && s.facts.certificate_arn == *principal)
+                    .filter(mine)
                     .collect();
                 self.recompile(registry, affected);
             }
@@ -340,7 +367,10 @@ impl Sessions {
     fn recompile(&self, registry: &Registry, sessions: Vec<Arc<Session>>) {
         for s in sessions {
             let now = Timestamp::now();
-            match self.policies.compile(registry, &s.facts, now) {
+            match self
+                .policies
+                .compile(registry, &s.certificate_id, &s.facts, now)
+            {
                 Ok(p) => {
                     let allowed = p.allows(Act::Connect, &s.facts.client_id, now);
                     s.policies.store(Arc::new(p));

@@ -966,7 +966,7 @@ async fn policies_are_enforced_on_every_packet_and_their_changes_close_sessions(
         format!(
             r#"{{"Version":"2012-10-17","Statement":[
             {{"Effect":"Allow","Action":"iot:Connect","Resource":"arn:aws:iot:us-east-1:123456789012:client/{connect}"}},
-            {{"Effect":"Allow","Action":"iot:Publish","Resource":"arn:aws:iot:us-east-1:123456789012:topic/pub/*"}},
+            {{"Effect":"Allow","Action":"iot:Publish","Resource":["arn:aws:iot:us-east-1:123456789012:topic/pub/*","arn:aws:iot:us-east-1:123456789012:topic/cert/${{iot:CertificateId}}"]}},
             {{"Effect":"Allow","Action":"iot:Subscribe","Resource":"arn:aws:iot:us-east-1:123456789012:topicfilter/recv/#"}},
             {{"Effect":"Allow","Action":"iot:Receive","Resource":"arn:aws:iot:us-east-1:123456789012:topic/recv/ok"}}]}}"#
         )
@@ -999,6 +999,25 @@ async fn policies_are_enforced_on_every_packet_and_their_changes_close_sessions(
     // (0x10: "no matching subscribers", a success code of MQTT 5 from mosquitto.)
     let r = c.publish("pub/a", b"x", false).await.unwrap();
     assert!(matches!(r, Published::Acked(0 | 0x10)), "{r:?}");
+    // iot:CertificateId: the certificate's own topic only.
+    let r = c
+        .publish(&format!("cert/{}", d.id), b"x", false)
+        .await
+        .unwrap();
+    assert!(matches!(r, Published::Acked(0 | 0x10)), "{r:?}");
+    assert_eq!(
+        c.publish(
+            &format!(
+                "cert/{}",
+                jitr_core::CertificateId::of_der(env.ca.certificate().der())
+            ),
+            b"x",
+            false
+        )
+        .await
+        .unwrap(),
+        Published::Acked(0x87)
+    );
     assert_eq!(
         c.publish("pub/a", b"x", true).await.unwrap(),
         Published::Acked(0x87)
