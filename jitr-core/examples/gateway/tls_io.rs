@@ -66,9 +66,11 @@ pub(crate) async fn read_client_hello(tcp: &mut TcpStream) -> Result<(Accepted, 
         }
         let mut fresh = &seen[start..];
         while !fresh.is_empty() {
-            if let Err(e) = acceptor.read_tls(&mut fresh) {
+            match acceptor.read_tls(&mut fresh) {
+                Ok(0) => break, // takes no more: accept() below says why
+                Ok(_) => {}
                 // Over rustls' handshake message limit.
-                return Err(Failure::Tls(rustls::Error::General(e.to_string())));
+                Err(e) => return Err(Failure::Tls(rustls::Error::General(e.to_string()))),
             }
         }
         match acceptor.accept() {
