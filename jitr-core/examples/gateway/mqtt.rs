@@ -3,7 +3,9 @@
 //! size bound, keep its bytes (so what the gateway does not change is forwarded as the
 //! peer sent it), and encode the packets the gateway writes itself.
 
+use std::future::Future;
 use std::io;
+use std::task::Poll;
 
 use bytes::{Bytes, BytesMut};
 use rumqttc::mqttbytes::{self as m4, v4};
@@ -91,9 +93,7 @@ impl FrameReader {
         version: Version,
     ) -> Result<Frame, ReadError> {
         loop {
-            if let Some(len) = frame_len(&self.buf)? {
-                let raw = self.buf.split_to(len).freeze();
-                self.release();
+            if let Some(raw) = self.take_raw()? {
                 let packet = decode(&raw, version)?;
                 return Ok(Frame { raw, packet });
             }
@@ -107,9 +107,7 @@ impl FrameReader {
         r: &mut R,
     ) -> Result<(Version, Frame), ReadError> {
         loop {
-            if let Some(len) = frame_len(&self.buf)? {
-                let raw = self.buf.split_to(len).freeze();
-                self.release();
+            if let Some(raw) = self.take_raw()? {
                 let version = connect_version(&raw)?;
                 let packet = decode(&raw, version)?;
                 return Ok((version, Frame { raw, packet }));
@@ -134,36 +132,36 @@ impl FrameReader {
         version: Version,
     ) -> Result<Option<Frame>, ReadError> {
         if !self.has_packet() {
-            self.buf
-                .reserve(if self.buf.is_empty() { 512 } else { 4096 });
-            let was_empty = self.buf.is_empty();
-            let mut read = std::pin::pin!(r.read_buf(&mut self.buf));
-            let polled = std::future::poll_fn(|cx| {
-                std::task::Poll::Ready(std::future::Future::poll(read.as_mut(), cx))
-            })
-            .await;
-            match polled {
-                std::task::Poll::Pending => {
+            // One read, polled once: what is there now, or nothing.
+            let filled = {
+                let mut fill = std::pin::pin!(self.fill(r));
+                std::future::poll_fn(|cx| Poll::Ready(fill.as_mut().poll(cx))).await
+            };
+            match filled {
+                Poll::Ready(done) => done?,
+                Poll::Pending => {
                     self.release();
                     return Ok(None);
                 }
-                std::task::Poll::Ready(Ok(0)) if was_empty => return Err(ReadError::Closed),
-                std::task::Poll::Ready(Ok(0)) => {
-                    return Err(ReadError::Io(io::ErrorKind::UnexpectedEof.into()))
-                }
-                std::task::Poll::Ready(Ok(_)) => {}
-                std::task::Poll::Ready(Err(e)) => return Err(ReadError::Io(e)),
             }
         }
-        match frame_len(&self.buf)? {
-            Some(len) => {
-                let raw = self.buf.split_to(len).freeze();
-                self.release();
+        match self.take_raw()? {
+            Some(raw) => {
                 let packet = decode(&raw, version)?;
                 Ok(Some(Frame { raw, packet }))
             }
             None => Ok(None),
         }
+    }
+
+    /// The first whole packet's bytes, taken from the buffer, if they are all there.
+    fn take_raw(&mut self) -> Result<Option<Bytes>, ReadError> {
+        let Some(len) = frame_len(&self.buf)? else {
+            return Ok(None);
+        };
+        let raw = self.buf.split_to(len).freeze();
+        self.release();
+        Ok(Some(raw))
     }
 
     /// An idle connection holds no buffer: when nothing is left after a packet, the

@@ -22,7 +22,6 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::tls_io::{TlsReader, TlsWriter};
 use bytes::Bytes;
 use rumqttc::mqttbytes::v4;
 use rumqttc::v5::mqttbytes::v5;
@@ -34,6 +33,7 @@ use crate::mqtt::{self, Frame, FrameReader, Packet, ReadError, Refusal, Version}
 use crate::policy::Act;
 use crate::server::{write_packet, Admitted, Gateway, Opened};
 use crate::sessions::{CloseReason, Registration, Session};
+use crate::tls_io::{TlsReader, TlsWriter};
 
 /// How long the broker has to answer the upstream CONNECT.
 const UPSTREAM_TIMEOUT: Duration = Duration::from_secs(5);
@@ -58,7 +58,7 @@ pub(crate) struct Live {
 pub(crate) async fn start(gw: &Arc<Gateway>, opened: Box<Opened>) -> Option<Live> {
     let Opened {
         device_rd: client_rd,
-        device_wr: mut client,
+        device_wr: mut client_wr,
         reader: client_reader,
         version,
         connect,
@@ -84,25 +84,24 @@ pub(crate) async fn start(gw: &Arc<Gateway>, opened: Box<Opened>) -> Option<Live
             tracing::warn!(%certificate_id, %client_id, error = %e, "the broker cannot be reached");
             let nack = mqtt::connack_refusal(version, Refusal::ServerUnavailable);
             count_connack(&nack);
-            let _ = write_packet(&mut client, &nack).await;
+            let _ = write_packet(&mut client_wr, &nack).await;
             return None;
         }
     };
     let code = mqtt::connack_code(&connack.packet).unwrap_or(0x80);
     count_connack(&connack.packet);
     if code != 0 {
-        let _ = client.write_all(&connack.raw).await;
+        let _ = client_wr.write_all(&connack.raw).await;
         tracing::info!(%certificate_id, %client_id, code, "the broker refused the connection");
         return None;
     }
     // The session is live (and can be evicted) before the device hears it is connected.
     let (session, registration) = gw.sessions.add(certificate_id, facts, registry, policies);
-    if client.write_all(&connack.raw).await.is_err() || client.flush().await.is_err() {
+    if client_wr.write_all(&connack.raw).await.is_err() || client_wr.flush().await.is_err() {
         return None;
     }
     metrics::histogram!("jitr_gateway_connect_seconds").record(started.elapsed().as_secs_f64());
     tracing::debug!(%certificate_id, %client_id, version = version.label(), "session open");
-    let client_wr = client;
     let (up_rd, up_wr) = upstream.into_split();
     Some(Live {
         client_rd,
