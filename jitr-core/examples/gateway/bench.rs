@@ -6,7 +6,9 @@
 //!    SQLite store, proxying to mosquitto) and to mosquitto's own TLS listener with
 //!    `require_certificate true` and the same device certificates; CPU per connection of
 //!    each server process from `/proc/<pid>/stat` (the gateway's includes its upstream
-//!    leg; the upstream mosquitto's is shown beside it);
+//!    leg; the upstream mosquitto's is shown beside it), and this process's (the load
+//!    generator: it shares the machine's cores with the servers, so on a small machine it
+//!    bounds the rate either server can show);
 //! 2. RSS per idle connection of the gateway (as many idle devices as its file descriptor
 //!    limit allows: each holds two descriptors);
 //! 3. eviction latency: revocation committed by another process on the same SQLite
@@ -74,6 +76,8 @@ struct Point {
     p99: Duration,
     cpu_per_conn: Duration,
     upstream_cpu_per_conn: Option<Duration>,
+    /// This process's CPU per connection: the load generator shares the machine.
+    client_cpu_per_conn: Duration,
 }
 
 async fn run_point(
@@ -94,6 +98,7 @@ async fn run_point(
     let errors = Arc::new(AtomicU64::new(0));
     let cpu0 = cpu(server_pid);
     let up0 = upstream_pid.map(cpu);
+    let client0 = cpu(std::process::id());
     let start = Instant::now();
     let mut tasks = tokio::task::JoinSet::new();
     for _ in 0..c {
@@ -137,6 +142,7 @@ async fn run_point(
     // Let the servers finish closing what the workers left.
     tokio::time::sleep(Duration::from_millis(300)).await;
     let used = cpu(server_pid).saturating_sub(cpu0);
+    let client_used = cpu(std::process::id()).saturating_sub(client0);
     lat.sort();
     let n = lat.len() as u64;
     Ok(Point {
@@ -145,6 +151,7 @@ async fn run_point(
         rate: n as f64 / wall.as_secs_f64(),
         p99: percentile(&lat, 0.99),
         cpu_per_conn: used / (n.max(1) as u32),
+        client_cpu_per_conn: client_used / (n.max(1) as u32),
         upstream_cpu_per_conn: upstream_pid
             .zip(up0)
             .map(|(pid, c0)| cpu(pid).saturating_sub(c0) / (n.max(1) as u32)),
@@ -248,8 +255,8 @@ async fn bench(dir: &Path) -> Result<(), Error> {
     let mosq_addr: std::net::SocketAddr = format!("127.0.0.1:{tls_port}").parse()?;
 
     println!("\n1. Known devices: connect (TLS 1.3, client certificate) + MQTT CONNECT → CONNACK 0 + DISCONNECT, {}s per point", POINT.as_secs());
-    println!("| concurrency | gateway conn/s | mosquitto TLS conn/s | ratio | gateway p99 | mosquitto p99 | gateway CPU/conn (+ upstream mosquitto) | mosquitto TLS CPU/conn | errors gw/mq |");
-    println!("|---|---|---|---|---|---|---|---|---|");
+    println!("| concurrency | gateway conn/s | mosquitto TLS conn/s | ratio | gateway p99 | mosquitto p99 | gateway CPU/conn (+ upstream mosquitto) | mosquitto TLS CPU/conn | load generator CPU/conn gw/mq | errors gw/mq |");
+    println!("|---|---|---|---|---|---|---|---|---|---|");
     for c in CONCURRENCY {
         let g = run_point(
             gw.addr,
@@ -262,7 +269,7 @@ async fn bench(dir: &Path) -> Result<(), Error> {
         .await?;
         let m = run_point(mosq_addr, &server_ca, &devices, c, mosq_pid, None).await?;
         println!(
-            "| {c} | {:.0} | {:.0} | {:.2}× | {:.1} ms | {:.1} ms | {} µs (+ {} µs) | {} µs | {}/{} |",
+            "| {c} | {:.0} | {:.0} | {:.2}× | {:.1} ms | {:.1} ms | {} µs (+ {} µs) | {} µs | {}/{} µs | {}/{} |",
             g.rate,
             m.rate,
             g.rate / m.rate.max(1e-9),
@@ -271,6 +278,8 @@ async fn bench(dir: &Path) -> Result<(), Error> {
             g.cpu_per_conn.as_micros(),
             g.upstream_cpu_per_conn.unwrap_or_default().as_micros(),
             m.cpu_per_conn.as_micros(),
+            g.client_cpu_per_conn.as_micros(),
+            m.client_cpu_per_conn.as_micros(),
             g.errors,
             m.errors,
         );
