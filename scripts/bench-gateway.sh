@@ -10,8 +10,6 @@
 # on a quiet machine.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-. scripts/lib/mosquitto.sh
-mosquitto_install
-export CARGO_TERM_COLOR=${CARGO_TERM_COLOR:-never}
-cargo build --locked --release -q -p jitr-core --all-features --example gateway
+. scripts/lib/gateway.sh
+gateway_release_build
 JITR_LOG=${JITR_LOG:-warn} exec target/release/examples/gateway --bench "$@"

@@ -11,8 +11,6 @@
 # Installs mosquitto and mosquitto-clients (Debian) when missing; builds with cargo.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-. scripts/lib/mosquitto.sh
-mosquitto_install
-export CARGO_TERM_COLOR=${CARGO_TERM_COLOR:-never}
-cargo build --locked --release -q -p jitr-core --all-features --example gateway
+. scripts/lib/gateway.sh
+gateway_release_build
 exec target/release/examples/gateway "$@"

@@ -12,21 +12,13 @@ import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
 import * as esm from "../pkg/node.mjs";
+import { jsonEqual } from "./compare.mjs";
 
 const require = createRequire(import.meta.url);
 const jitr = require("../pkg/node.cjs");
 const FILE = fileURLToPath(new URL("../../tests/vectors/jitp.json", import.meta.url));
 const JITP = JSON.parse(readFileSync(FILE, "utf8"));
 const { previews } = JITP;
-
-function jsonEqual(a, b) {
-  try {
-    assert.deepStrictEqual(a, b);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** Compares one preview's output with its expectation: null when it matches, else what differs. */
 export function check(c) {

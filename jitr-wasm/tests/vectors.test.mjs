@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import { readdirSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
+import { jsonEqual } from "./compare.mjs";
 
 const require = createRequire(import.meta.url);
 const jitr = require("../pkg/node.cjs");
@@ -25,15 +26,6 @@ export function checkSubset(expected, actual, ctx) {
     }
   }
   return null;
-}
-
-function jsonEqual(a, b) {
-  try {
-    assert.deepStrictEqual(a, b);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /** Runs one step on `reg`; returns null when it matches its expectation, else why not. */

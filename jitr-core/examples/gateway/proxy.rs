@@ -510,70 +510,45 @@ impl Pump {
                 if let Some(props) = p.properties.as_mut() {
                     props.topic_alias = None;
                 }
-                match mqtt::encode(&Packet::V5(v5::Packet::Publish(p))) {
-                    Ok(b) => forward(up, b).await,
-                    Err(e) => Step::End(End::Client(e)),
-                }
+                encode_and_forward(up, &Packet::V5(v5::Packet::Publish(p))).await
             }
             Packet::V4(v4::Packet::Subscribe(s)) => {
-                let filters: Vec<String> = s.filters.iter().map(|f| f.path.clone()).collect();
-                let allowed = self.authorize_filters(&filters);
-                if allowed.iter().all(|a| *a) {
-                    return forward(up, f.raw).await;
-                }
-                let slots: Vec<Option<u8>> = allowed
-                    .iter()
-                    .map(|a| if *a { None } else { Some(0x80) })
-                    .collect();
-                if allowed.iter().all(|a| !*a) {
-                    let ack = v4::SubAck::new(
-                        s.pkid,
-                        vec![v4::SubscribeReasonCode::Failure; filters.len()],
-                    );
-                    return self
-                        .answer(client, Packet::V4(v4::Packet::SubAck(ack)))
-                        .await;
-                }
-                let mut kept = s.clone();
-                let mut it = allowed.iter();
-                kept.filters.retain(|_| *it.next().unwrap_or(&false));
-                self.tracking()
-                    .pending_subscribes
-                    .insert(s.pkid, PendingSubscribe { slots });
-                match mqtt::encode(&Packet::V4(v4::Packet::Subscribe(kept))) {
-                    Ok(b) => forward(up, b).await,
-                    Err(e) => Step::End(End::Client(e)),
+                match self.judge_subscribe(s.pkid, s.filters.iter().map(|f| f.path.as_str()), 0x80)
+                {
+                    Filters::AllAllowed => forward(up, f.raw).await,
+                    Filters::AllDenied(n) => {
+                        let ack =
+                            v4::SubAck::new(s.pkid, vec![v4::SubscribeReasonCode::Failure; n]);
+                        self.answer(client, Packet::V4(v4::Packet::SubAck(ack)))
+                            .await
+                    }
+                    Filters::Some(allowed) => {
+                        let mut kept = s.clone();
+                        let mut it = allowed.iter();
+                        kept.filters.retain(|_| *it.next().unwrap_or(&false));
+                        encode_and_forward(up, &Packet::V4(v4::Packet::Subscribe(kept))).await
+                    }
                 }
             }
             Packet::V5(v5::Packet::Subscribe(s)) => {
-                let filters: Vec<String> = s.filters.iter().map(|f| f.path.clone()).collect();
-                let allowed = self.authorize_filters(&filters);
-                if allowed.iter().all(|a| *a) {
-                    return forward(up, f.raw).await;
-                }
-                let slots: Vec<Option<u8>> = allowed
-                    .iter()
-                    .map(|a| if *a { None } else { Some(0x87) })
-                    .collect();
-                if allowed.iter().all(|a| !*a) {
-                    let ack = v5::SubAck {
-                        pkid: s.pkid,
-                        return_codes: vec![v5::SubscribeReasonCode::NotAuthorized; filters.len()],
-                        properties: None,
-                    };
-                    return self
-                        .answer(client, Packet::V5(v5::Packet::SubAck(ack)))
-                        .await;
-                }
-                let mut kept = s.clone();
-                let mut it = allowed.iter();
-                kept.filters.retain(|_| *it.next().unwrap_or(&false));
-                self.tracking()
-                    .pending_subscribes
-                    .insert(s.pkid, PendingSubscribe { slots });
-                match mqtt::encode(&Packet::V5(v5::Packet::Subscribe(kept))) {
-                    Ok(b) => forward(up, b).await,
-                    Err(e) => Step::End(End::Client(e)),
+                match self.judge_subscribe(s.pkid, s.filters.iter().map(|f| f.path.as_str()), 0x87)
+                {
+                    Filters::AllAllowed => forward(up, f.raw).await,
+                    Filters::AllDenied(n) => {
+                        let ack = v5::SubAck {
+                            pkid: s.pkid,
+                            return_codes: vec![v5::SubscribeReasonCode::NotAuthorized; n],
+                            properties: None,
+                        };
+                        self.answer(client, Packet::V5(v5::Packet::SubAck(ack)))
+                            .await
+                    }
+                    Filters::Some(allowed) => {
+                        let mut kept = s.clone();
+                        let mut it = allowed.iter();
+                        kept.filters.retain(|_| *it.next().unwrap_or(&false));
+                        encode_and_forward(up, &Packet::V5(v5::Packet::Subscribe(kept))).await
+                    }
                 }
             }
             Packet::V4(v4::Packet::Disconnect) | Packet::V5(v5::Packet::Disconnect(_)) => {
@@ -738,9 +713,34 @@ impl Pump {
         denied
     }
 
-    fn authorize_filters(&self, filters: &[String]) -> Vec<bool> {
-        filters
+    /// What the policies make of a SUBSCRIBE's filters; for a partly allowed one, the
+    /// SUBACK's slots for the denied filters (`failure`) are remembered under its packet
+    /// id, to be put back into the broker's SUBACK.
+    fn judge_subscribe<'a>(
+        &mut self,
+        pkid: u16,
+        filters: impl Iterator<Item = &'a str>,
+        failure: u8,
+    ) -> Filters {
+        let allowed = self.authorize_filters(filters);
+        if allowed.iter().all(|a| *a) {
+            return Filters::AllAllowed;
+        }
+        if allowed.iter().all(|a| !*a) {
+            return Filters::AllDenied(allowed.len());
+        }
+        let slots = allowed
             .iter()
+            .map(|a| if *a { None } else { Some(failure) })
+            .collect();
+        self.tracking()
+            .pending_subscribes
+            .insert(pkid, PendingSubscribe { slots });
+        Filters::Some(allowed)
+    }
+
+    fn authorize_filters<'a>(&self, filters: impl Iterator<Item = &'a str>) -> Vec<bool> {
+        filters
             .map(|filter| {
                 let ok = self.session.allows(Act::Subscribe, filter);
                 if !ok {
@@ -790,6 +790,24 @@ impl Pump {
 }
 
 /// Writes a packet's bytes to the broker.
+/// What the policies make of a SUBSCRIBE's filters.
+enum Filters {
+    /// All are allowed: the packet goes on as it came.
+    AllAllowed,
+    /// None is (this many): the gateway answers with a failure code for each.
+    AllDenied(usize),
+    /// Some are: those go on, in a packet of their own.
+    Some(Vec<bool>),
+}
+
+/// Forwards a packet the gateway rewrote.
+async fn encode_and_forward<W: AsyncWrite + Unpin>(up: &mut W, p: &Packet) -> Step {
+    match mqtt::encode(p) {
+        Ok(b) => forward(up, b).await,
+        Err(e) => Step::End(End::Client(e)),
+    }
+}
+
 async fn forward<W: AsyncWrite + Unpin>(up: &mut W, bytes: Bytes) -> Step {
     match up.write_all(&bytes).await {
         Ok(()) => Step::Continue,
