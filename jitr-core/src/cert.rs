@@ -10,7 +10,7 @@ pub(crate) mod profile;
 use std::sync::{Arc, OnceLock};
 
 use x509_parser::certificate::X509Certificate;
-use x509_parser::extensions::{GeneralName, ParsedExtension};
+use x509_parser::extensions::{ExtendedKeyUsage, GeneralName, KeyUsage, ParsedExtension};
 use x509_parser::oid_registry::Oid;
 use x509_parser::prelude::FromDer;
 use x509_parser::x509::X509Name;
@@ -221,15 +221,7 @@ impl Certificate {
                 ),
             ));
         }
-        let (rest, x509) = X509Certificate::from_der(der).map_err(|e| {
-            invalid(
-                Der,
-                format!(
-                    "the certificate is not valid DER X.509: {}",
-                    crate::input::x509_error(&e)
-                ),
-            )
-        })?;
+        let (rest, x509) = X509Certificate::from_der(der).map_err(|e| not_x509(&e))?;
         if !rest.is_empty() {
             return Err(invalid(
                 Der,
@@ -282,44 +274,11 @@ impl Certificate {
         let key_usage = x509
             .key_usage()
             .map_err(|e| ext_err("keyUsage", e))?
-            .map(|ku| {
-                let ku = ku.value;
-                [
-                    (ku.digital_signature(), "digitalSignature"),
-                    (ku.non_repudiation(), "nonRepudiation"),
-                    (ku.key_encipherment(), "keyEncipherment"),
-                    (ku.data_encipherment(), "dataEncipherment"),
-                    (ku.key_agreement(), "keyAgreement"),
-                    (ku.key_cert_sign(), "keyCertSign"),
-                    (ku.crl_sign(), "cRLSign"),
-                    (ku.encipher_only(), "encipherOnly"),
-                    (ku.decipher_only(), "decipherOnly"),
-                ]
-                .into_iter()
-                .filter_map(|(set, name)| set.then_some(name))
-                .collect()
-            });
+            .map(|ku| key_usages(ku.value, UsageNames::Rfc5280));
         let extended_key_usage = x509
             .extended_key_usage()
             .map_err(|e| ext_err("extendedKeyUsage", e))?
-            .map(|eku| {
-                let eku = eku.value;
-                let mut out: Vec<String> = [
-                    (eku.any, "anyExtendedKeyUsage"),
-                    (eku.server_auth, "serverAuth"),
-                    (eku.client_auth, "clientAuth"),
-                    (eku.code_signing, "codeSigning"),
-                    (eku.email_protection, "emailProtection"),
-                    (eku.time_stamping, "timeStamping"),
-                    (eku.ocsp_signing, "OCSPSigning"),
-                ]
-                .into_iter()
-                .filter(|(set, _)| *set)
-                .map(|(_, name)| name.to_string())
-                .collect();
-                out.extend(eku.other.iter().map(|oid| oid.to_id_string()));
-                out
-            });
+            .map(|eku| extended_key_usages(eku.value, UsageNames::Rfc5280));
         let subject_alternative_names = x509
             .subject_alternative_name()
             .map_err(|e| ext_err("subjectAltName", e))?
@@ -630,15 +589,7 @@ pub(crate) fn validity_of_der(der: &[u8]) -> Result<Validity, Error> {
     let (_, x509) = X509CertificateParser::new()
         .with_deep_parse_extensions(false)
         .parse(der)
-        .map_err(|e| {
-            invalid(
-                Der,
-                format!(
-                    "the certificate is not valid DER X.509: {}",
-                    crate::input::x509_error(&e)
-                ),
-            )
-        })?;
+        .map_err(|e| not_x509(&e))?;
     Ok(Validity {
         not_before: Timestamp::from_unix_secs(x509.validity().not_before.timestamp()),
         not_after: Timestamp::from_unix_secs(x509.validity().not_after.timestamp()),
@@ -649,6 +600,91 @@ pub(crate) fn validity_of_der(der: &[u8]) -> Result<Validity, Error> {
 pub(crate) fn looks_like_pem(input: &[u8]) -> bool {
     // DER certificates start with a SEQUENCE tag (0x30); PEM is text containing a header.
     input.first() != Some(&0x30)
+}
+
+/// How a key usage is named: RFC 5280's name (`digitalSignature`, what
+/// [`Certificate::key_usage`] lists) or OpenSSL's text (`Digital Signature`, what
+/// [`crate::inspect`] shows).
+#[derive(Clone, Copy)]
+pub(crate) enum UsageNames {
+    Rfc5280,
+    OpenSsl,
+}
+
+impl UsageNames {
+    fn pick(self, (rfc, openssl): (&'static str, &'static str)) -> &'static str {
+        match self {
+            Self::Rfc5280 => rfc,
+            Self::OpenSsl => openssl,
+        }
+    }
+}
+
+/// The key usage bits set, in RFC 5280's order.
+pub(crate) fn key_usages(ku: &KeyUsage, names: UsageNames) -> Vec<&'static str> {
+    [
+        (
+            ku.digital_signature(),
+            ("digitalSignature", "Digital Signature"),
+        ),
+        (ku.non_repudiation(), ("nonRepudiation", "Non Repudiation")),
+        (
+            ku.key_encipherment(),
+            ("keyEncipherment", "Key Encipherment"),
+        ),
+        (
+            ku.data_encipherment(),
+            ("dataEncipherment", "Data Encipherment"),
+        ),
+        (ku.key_agreement(), ("keyAgreement", "Key Agreement")),
+        (ku.key_cert_sign(), ("keyCertSign", "Certificate Sign")),
+        (ku.crl_sign(), ("cRLSign", "CRL Sign")),
+        (ku.encipher_only(), ("encipherOnly", "Encipher Only")),
+        (ku.decipher_only(), ("decipherOnly", "Decipher Only")),
+    ]
+    .into_iter()
+    .filter(|(set, _)| *set)
+    .map(|(_, n)| names.pick(n))
+    .collect()
+}
+
+/// The extended key usages that have a name, then the dotted OIDs of the others.
+pub(crate) fn extended_key_usages(eku: &ExtendedKeyUsage<'_>, names: UsageNames) -> Vec<String> {
+    let mut out: Vec<String> = [
+        (eku.any, ("anyExtendedKeyUsage", "Any Extended Key Usage")),
+        (
+            eku.server_auth,
+            ("serverAuth", "TLS Web Server Authentication"),
+        ),
+        (
+            eku.client_auth,
+            ("clientAuth", "TLS Web Client Authentication"),
+        ),
+        (eku.code_signing, ("codeSigning", "Code Signing")),
+        (
+            eku.email_protection,
+            ("emailProtection", "E-mail Protection"),
+        ),
+        (eku.time_stamping, ("timeStamping", "Time Stamping")),
+        (eku.ocsp_signing, ("OCSPSigning", "OCSP Signing")),
+    ]
+    .into_iter()
+    .filter(|(set, _)| *set)
+    .map(|(_, n)| names.pick(n).to_string())
+    .collect();
+    out.extend(eku.other.iter().map(Oid::to_id_string));
+    out
+}
+
+/// x509-parser's refusal of the DER.
+fn not_x509(e: &x509_parser::nom::Err<x509_parser::error::X509Error>) -> Error {
+    invalid(
+        Der,
+        format!(
+            "the certificate is not valid DER X.509: {}",
+            crate::input::x509_error(e)
+        ),
+    )
 }
 
 fn invalid(kind: CertificateErrorKind, msg: impl Into<String>) -> Error {

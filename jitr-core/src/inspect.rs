@@ -36,7 +36,7 @@ use x509_parser::extensions::{DistributionPointName, GeneralName, ParsedExtensio
 use x509_parser::oid_registry::Oid;
 use x509_parser::prelude::FromDer;
 
-use crate::cert::{Certificate, KeyAlgorithm};
+use crate::cert::{extended_key_usages, key_usages, Certificate, KeyAlgorithm, UsageNames};
 use crate::error::Error;
 use crate::id::CertificateId;
 use crate::time::{Timestamp, ValidityCheck};
@@ -496,37 +496,9 @@ fn extension(ext: &X509Extension<'_>) -> Extension {
             (true, None) => "CA:TRUE".to_string(),
             (false, _) => "CA:FALSE".to_string(),
         }],
-        ParsedExtension::KeyUsage(ku) => vec![[
-            (ku.digital_signature(), "Digital Signature"),
-            (ku.non_repudiation(), "Non Repudiation"),
-            (ku.key_encipherment(), "Key Encipherment"),
-            (ku.data_encipherment(), "Data Encipherment"),
-            (ku.key_agreement(), "Key Agreement"),
-            (ku.key_cert_sign(), "Certificate Sign"),
-            (ku.crl_sign(), "CRL Sign"),
-            (ku.encipher_only(), "Encipher Only"),
-            (ku.decipher_only(), "Decipher Only"),
-        ]
-        .iter()
-        .filter_map(|(set, n)| set.then_some(*n))
-        .collect::<Vec<_>>()
-        .join(", ")],
+        ParsedExtension::KeyUsage(ku) => vec![key_usages(ku, UsageNames::OpenSsl).join(", ")],
         ParsedExtension::ExtendedKeyUsage(eku) => {
-            let mut names: Vec<String> = [
-                (eku.server_auth, "TLS Web Server Authentication"),
-                (eku.client_auth, "TLS Web Client Authentication"),
-                (eku.code_signing, "Code Signing"),
-                (eku.email_protection, "E-mail Protection"),
-                (eku.time_stamping, "Time Stamping"),
-                (eku.ocsp_signing, "OCSP Signing"),
-                (eku.any, "Any Extended Key Usage"),
-            ]
-            .iter()
-            .filter(|(set, _)| *set)
-            .map(|(_, n)| n.to_string())
-            .collect();
-            names.extend(eku.other.iter().map(Oid::to_id_string));
-            vec![names.join(", ")]
+            vec![extended_key_usages(eku, UsageNames::OpenSsl).join(", ")]
         }
         ParsedExtension::SubjectKeyIdentifier(ki) => vec![colon_hex(ki.0)],
         ParsedExtension::AuthorityKeyIdentifier(aki) => {

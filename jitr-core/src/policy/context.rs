@@ -103,13 +103,7 @@ impl DnAttribute {
 
     /// From a policy name (any ASCII case).
     pub fn from_policy_name(name: &str) -> Option<Self> {
-        Self::from_lower(&name.to_ascii_lowercase())
-    }
-
-    pub(crate) fn from_lower(name: &str) -> Option<Self> {
-        Self::ALL
-            .into_iter()
-            .find(|a| a.policy_name().eq_ignore_ascii_case(name))
+        by_policy_name(Self::ALL, Self::policy_name, name)
     }
 
     /// From a short name as [`crate::DistinguishedName::attributes`] gives it (`CN`,
@@ -175,13 +169,7 @@ impl AltNameKind {
 
     /// From a policy name (any ASCII case).
     pub fn from_policy_name(name: &str) -> Option<Self> {
-        Self::from_lower(&name.to_ascii_lowercase())
-    }
-
-    pub(crate) fn from_lower(name: &str) -> Option<Self> {
-        Self::ALL
-            .into_iter()
-            .find(|a| a.policy_name().eq_ignore_ascii_case(name))
+        by_policy_name(Self::ALL, Self::policy_name, name)
     }
 }
 
@@ -288,6 +276,16 @@ fn alt_names(names: &[GeneralName<'_>]) -> Vec<(AltNameKind, String)> {
             _ => None,
         })
         .collect()
+}
+
+/// The item of `all` whose policy name is `name`, in any ASCII case.
+fn by_policy_name<T: Copy, const N: usize>(
+    all: [T; N],
+    policy_name: fn(T) -> &'static str,
+    name: &str,
+) -> Option<T> {
+    all.into_iter()
+        .find(|a| policy_name(*a).eq_ignore_ascii_case(name))
 }
 
 fn ip_from_bytes(b: &[u8]) -> Option<String> {

@@ -99,7 +99,7 @@ impl ContextKey {
             };
             if let Some(alt) = rest.strip_prefix("alternativename.") {
                 let (kind, index) = split_index(alt);
-                if let (Some(kind), Some(index)) = (AltNameKind::from_lower(kind), index) {
+                if let (Some(kind), Some(index)) = (AltNameKind::from_policy_name(kind), index) {
                     return Self::AltName {
                         issuer,
                         kind,
@@ -108,7 +108,7 @@ impl ContextKey {
                 }
             } else {
                 let (attr, index) = split_index(rest);
-                if let (Some(attr), Some(index)) = (DnAttribute::from_lower(attr), index) {
+                if let (Some(attr), Some(index)) = (DnAttribute::from_policy_name(attr), index) {
                     return Self::Dn {
                         issuer,
                         attr,

@@ -10,40 +10,10 @@ from __future__ import annotations
 
 from typing import Any, Optional, Tuple
 
-from jitr_iot.exceptions import (
-    _CLASSES,
-    CertificateConflictException,
-    CertificateStateException,
-    CertificateValidationException,
-    ClientError,
-    DeleteConflictException,
-    InvalidRequestException,
-    JitrError,
-    LimitExceededException,
-    MalformedPolicyException,
-    ParamValidationError,
-    RegistrationCodeValidationException,
-    ResourceAlreadyExistsException,
-    ResourceNotFoundException,
-    _response_metadata,
-)
+# `_response_metadata` is here for the native module, which imports it from this module.
+from jitr_iot.exceptions import _CLASSES, JitrError, ParamValidationError, _response_metadata
 
-__all__ = [
-    "JitrError",
-    "ClientError",
-    "ParamValidationError",
-    "ResourceNotFoundException",
-    "ResourceAlreadyExistsException",
-    "RegistrationCodeValidationException",
-    "InvalidRequestException",
-    "CertificateValidationException",
-    "CertificateStateException",
-    "CertificateConflictException",
-    "LimitExceededException",
-    "DeleteConflictException",
-    "MalformedPolicyException",
-    "CrlError",
-]
+__all__ = ["CrlError"]
 
 #: Words that the AWS operation names spell in capitals.
 _ACRONYMS = {"ca": "CA"}
