@@ -896,6 +896,19 @@ def lambda_config(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("JITR_REQUIRE_CRL", raising=False)
 
 
+@pytest.fixture
+def jitr_lambda(
+    lambda_config: None,
+    monkeypatch: pytest.MonkeyPatch,
+    ca: jitr_iot.GeneratedCertificate,
+    proof: jitr_iot.GeneratedCertificate,
+) -> JitrBackend:
+    """lambda_handler with its defaults, its module's client a jitr registry with the CA."""
+    backend = JitrBackend(ca, proof)
+    monkeypatch.setattr(jitr_iot.handler, "iot_client", backend.registry)
+    return backend
+
+
 def real_time_crl(ca: jitr_iot.GeneratedCertificate, revoked: Sequence[int] = (), *, stale: bool = False) -> bytes:
     """lambda_handler reads the clock: a CRL current now (or one that expired yesterday)."""
     now = datetime.now(timezone.utc)
@@ -943,15 +956,13 @@ def test_lambda_handler_with_boto3_and_a_crl_file(
 
 
 def test_lambda_handler_with_a_crl_directory(
-    lambda_config: None,
+    jitr_lambda: JitrBackend,
     monkeypatch: pytest.MonkeyPatch,
     tmp_path: Path,
     ca: jitr_iot.GeneratedCertificate,
-    proof: jitr_iot.GeneratedCertificate,
     devices: List[jitr_iot.GeneratedCertificate],
 ) -> None:
-    backend = JitrBackend(ca, proof)
-    monkeypatch.setattr(jitr_iot.handler, "iot_client", backend.registry)
+    backend = jitr_lambda
     monkeypatch.setenv("JITR_CRL_PATH", str(tmp_path))
     # No <caId>.crl in the directory: this CA has no CRL.
     report = jitr_iot.handler.lambda_handler(backend.pending(devices[0]), None)
@@ -981,15 +992,13 @@ def test_lambda_handler_with_a_crl_directory(
 
 
 def test_lambda_handler_with_a_crl_source_and_a_template(
-    lambda_config: None,
+    jitr_lambda: JitrBackend,
     monkeypatch: pytest.MonkeyPatch,
     tmp_path: Path,
     ca: jitr_iot.GeneratedCertificate,
-    proof: jitr_iot.GeneratedCertificate,
     devices: List[jitr_iot.GeneratedCertificate],
 ) -> None:
-    backend = JitrBackend(ca, proof)
-    monkeypatch.setattr(jitr_iot.handler, "iot_client", backend.registry)
+    backend = jitr_lambda
     monkeypatch.setenv("JITR_CRL_PATH", str(tmp_path / "ignored: the source wins"))
     asked: List[str] = []
     crl = jitr_iot.Crl.from_bytes(real_time_crl(ca, [serial(devices[1])]))

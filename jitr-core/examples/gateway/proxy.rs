@@ -325,10 +325,28 @@ enum End {
     Denied(Act, String),
 }
 
-/// A SUBSCRIBE whose denied filters the gateway answers itself: the SUBACK's codes, in
-/// the order of the filters, with `None` where the broker's code goes.
+/// A SUBSCRIBE whose denied filters the gateway answers itself: whether each filter, in
+/// order, was allowed (and sent on to the broker).
 struct PendingSubscribe {
-    slots: Vec<Option<u8>>,
+    allowed: Vec<bool>,
+}
+
+impl PendingSubscribe {
+    /// The device's SUBACK codes: `denied` for the filters the gateway refused, the
+    /// broker's codes in order for the others (`missing` if it sent too few).
+    fn merge<C: Copy>(&self, broker: Vec<C>, denied: C, missing: C) -> Vec<C> {
+        let mut broker = broker.into_iter();
+        self.allowed
+            .iter()
+            .map(|ok| {
+                if *ok {
+                    broker.next().unwrap_or(missing)
+                } else {
+                    denied
+                }
+            })
+            .collect()
+    }
 }
 
 struct Pump {
@@ -513,8 +531,7 @@ impl Pump {
                 encode_and_forward(up, &Packet::V5(v5::Packet::Publish(p))).await
             }
             Packet::V4(v4::Packet::Subscribe(s)) => {
-                match self.judge_subscribe(s.pkid, s.filters.iter().map(|f| f.path.as_str()), 0x80)
-                {
+                match self.judge_subscribe(s.pkid, s.filters.iter().map(|f| f.path.as_str())) {
                     Filters::AllAllowed => forward(up, f.raw).await,
                     Filters::AllDenied(n) => {
                         let ack =
@@ -531,8 +548,7 @@ impl Pump {
                 }
             }
             Packet::V5(v5::Packet::Subscribe(s)) => {
-                match self.judge_subscribe(s.pkid, s.filters.iter().map(|f| f.path.as_str()), 0x87)
-                {
+                match self.judge_subscribe(s.pkid, s.filters.iter().map(|f| f.path.as_str())) {
                     Filters::AllAllowed => forward(up, f.raw).await,
                     Filters::AllDenied(n) => {
                         let ack = v5::SubAck {
@@ -634,50 +650,25 @@ impl Pump {
                 )
                 .await
             }
-            Packet::V4(v4::Packet::SubAck(mut a)) => {
-                match self
-                    .tracking
-                    .as_mut()
-                    .and_then(|t| t.pending_subscribes.remove(&a.pkid))
-                {
-                    None => deliver(client, f.raw).await,
-                    Some(p) => {
-                        let mut broker = a.return_codes.into_iter();
-                        a.return_codes = p
-                            .slots
-                            .iter()
-                            .map(|slot| match slot {
-                                Some(_) => v4::SubscribeReasonCode::Failure,
-                                None => broker.next().unwrap_or(v4::SubscribeReasonCode::Failure),
-                            })
-                            .collect();
-                        self.answer(client, Packet::V4(v4::Packet::SubAck(a))).await
-                    }
+            Packet::V4(v4::Packet::SubAck(mut a)) => match self.pending_subscribe(a.pkid) {
+                None => deliver(client, f.raw).await,
+                Some(p) => {
+                    let failure = v4::SubscribeReasonCode::Failure;
+                    a.return_codes = p.merge(a.return_codes, failure, failure);
+                    self.answer(client, Packet::V4(v4::Packet::SubAck(a))).await
                 }
-            }
-            Packet::V5(v5::Packet::SubAck(mut a)) => {
-                match self
-                    .tracking
-                    .as_mut()
-                    .and_then(|t| t.pending_subscribes.remove(&a.pkid))
-                {
-                    None => deliver(client, f.raw).await,
-                    Some(p) => {
-                        let mut broker = a.return_codes.into_iter();
-                        a.return_codes = p
-                            .slots
-                            .iter()
-                            .map(|slot| match slot {
-                                Some(_) => v5::SubscribeReasonCode::NotAuthorized,
-                                None => broker
-                                    .next()
-                                    .unwrap_or(v5::SubscribeReasonCode::Unspecified),
-                            })
-                            .collect();
-                        self.answer(client, Packet::V5(v5::Packet::SubAck(a))).await
-                    }
+            },
+            Packet::V5(v5::Packet::SubAck(mut a)) => match self.pending_subscribe(a.pkid) {
+                None => deliver(client, f.raw).await,
+                Some(p) => {
+                    a.return_codes = p.merge(
+                        a.return_codes,
+                        v5::SubscribeReasonCode::NotAuthorized,
+                        v5::SubscribeReasonCode::Unspecified,
+                    );
+                    self.answer(client, Packet::V5(v5::Packet::SubAck(a))).await
                 }
-            }
+            },
             Packet::V5(v5::Packet::Disconnect(_)) => {
                 let _ = client.write_all(&f.raw).await;
                 Step::End(End::Upstream("the broker sent DISCONNECT".into()))
@@ -713,14 +704,12 @@ impl Pump {
         denied
     }
 
-    /// What the policies make of a SUBSCRIBE's filters; for a partly allowed one, the
-    /// SUBACK's slots for the denied filters (`failure`) are remembered under its packet
-    /// id, to be put back into the broker's SUBACK.
+    /// What the policies make of a SUBSCRIBE's filters; a partly allowed one is
+    /// remembered under its packet id, for the broker's SUBACK to be completed.
     fn judge_subscribe<'a>(
         &mut self,
         pkid: u16,
         filters: impl Iterator<Item = &'a str>,
-        failure: u8,
     ) -> Filters {
         let allowed = self.authorize_filters(filters);
         if allowed.iter().all(|a| *a) {
@@ -729,14 +718,20 @@ impl Pump {
         if allowed.iter().all(|a| !*a) {
             return Filters::AllDenied(allowed.len());
         }
-        let slots = allowed
-            .iter()
-            .map(|a| if *a { None } else { Some(failure) })
-            .collect();
-        self.tracking()
-            .pending_subscribes
-            .insert(pkid, PendingSubscribe { slots });
+        self.tracking().pending_subscribes.insert(
+            pkid,
+            PendingSubscribe {
+                allowed: allowed.clone(),
+            },
+        );
         Filters::Some(allowed)
+    }
+
+    /// The SUBSCRIBE a SUBACK answers, if the gateway denied some of its filters.
+    fn pending_subscribe(&mut self, pkid: u16) -> Option<PendingSubscribe> {
+        self.tracking
+            .as_mut()
+            .and_then(|t| t.pending_subscribes.remove(&pkid))
     }
 
     fn authorize_filters<'a>(&self, filters: impl Iterator<Item = &'a str>) -> Vec<bool> {

@@ -294,12 +294,7 @@ fn list_ca_certificates(registry: &Registry, p: &Value, _: Timestamp) -> Result<
         template_name: Option<String>,
     }
     let a: A = parse(p)?;
-    let req = list_request(
-        "pageSize",
-        a.page_size,
-        a.marker,
-        a.ascending_order.unwrap_or(false),
-    )?;
+    let req = marker_request(a.page_size, a.marker, a.ascending_order, false)?;
     page_value(
         registry.list_ca_certificates_for(&req, a.template_name.as_deref())?,
         "certificates",
@@ -363,17 +358,15 @@ fn describe_certificate(registry: &Registry, p: &Value, _: Timestamp) -> Result<
 
 fn list_certificates(registry: &Registry, p: &Value, _: Timestamp) -> Result<Value, Error> {
     let a: ListArgs = parse(p)?;
-    page_value(registry.list_certificates(&a.request()?)?, "certificates")
+    page_value(
+        registry.list_certificates(&a.request(false)?)?,
+        "certificates",
+    )
 }
 
 fn list_certificates_by_ca(registry: &Registry, p: &Value, _: Timestamp) -> Result<Value, Error> {
     let a: ListByCa = parse(p)?;
-    let req = list_request(
-        "pageSize",
-        a.page_size,
-        a.marker,
-        a.ascending_order.unwrap_or(false),
-    )?;
+    let req = marker_request(a.page_size, a.marker, a.ascending_order, false)?;
     page_value(
         registry.list_certificates_by_ca(&id_arg(&a.ca_certificate_id)?, &req)?,
         "certificates",
@@ -531,6 +524,7 @@ struct ByName {
     policy_name: String,
 }
 
+/// The parameters of a list call paged by `marker` and nothing else.
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct ListArgs {
@@ -540,14 +534,26 @@ struct ListArgs {
 }
 
 impl ListArgs {
-    fn request(self) -> Result<ListRequest, Error> {
-        list_request(
-            "pageSize",
-            self.page_size,
-            self.marker,
-            self.ascending_order.unwrap_or(false),
-        )
+    /// `ascendingOrder` defaults to `ascending` (AWS's default differs by operation).
+    fn request(self, ascending: bool) -> Result<ListRequest, Error> {
+        marker_request(self.page_size, self.marker, self.ascending_order, ascending)
     }
+}
+
+/// A `marker`-paged list call's parameters as a [`ListRequest`]; `ascendingOrder`
+/// defaults to `ascending`.
+fn marker_request(
+    page_size: Option<i64>,
+    marker: Option<String>,
+    ascending_order: Option<bool>,
+    ascending: bool,
+) -> Result<ListRequest, Error> {
+    list_request(
+        "pageSize",
+        page_size,
+        marker,
+        ascending_order.unwrap_or(ascending),
+    )
 }
 
 /// A list call's paging parameters as a [`ListRequest`]. `size_name` is the caller's name

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
-use super::{enum_arg, list_request, page_value, parse, to_value};
+use super::{enum_arg, list_request, marker_request, page_value, parse, to_value, ListArgs};
 use crate::registry::{
     AttributePayload, ListRequest, Page, Registry, Tag, ThingFilter, ThingPrincipalType,
 };
@@ -110,28 +110,9 @@ pub(super) fn delete_policy_version(
     Ok(json!({}))
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct Marker {
-    marker: Option<String>,
-    page_size: Option<i64>,
-    ascending_order: Option<bool>,
-}
-
-impl Marker {
-    fn request(self) -> Result<ListRequest, Error> {
-        list_request(
-            "pageSize",
-            self.page_size,
-            self.marker,
-            self.ascending_order.unwrap_or(true),
-        )
-    }
-}
-
 pub(super) fn list_policies(reg: &Registry, p: &Value, _: Timestamp) -> Result<Value, Error> {
-    let a: Marker = parse(p)?;
-    page_value(reg.list_policies(&a.request()?)?, "policies")
+    let a: ListArgs = parse(p)?;
+    page_value(reg.list_policies(&a.request(true)?)?, "policies")
 }
 
 pub(super) fn list_targets_for_policy(
@@ -168,12 +149,7 @@ pub(super) fn list_principal_policies(
         ascending_order: Option<bool>,
     }
     let a: A = parse(p)?;
-    let req = list_request(
-        "pageSize",
-        a.page_size,
-        a.marker,
-        a.ascending_order.unwrap_or(true),
-    )?;
+    let req = marker_request(a.page_size, a.marker, a.ascending_order, true)?;
     page_value(reg.list_principal_policies(&a.principal, &req)?, "policies")
 }
 
