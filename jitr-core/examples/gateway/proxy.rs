@@ -48,7 +48,7 @@ pub(crate) struct Live {
     up_wr: OwnedWriteHalf,
     upstream_reader: FrameReader,
     version: Version,
-    session: Arc<Session>,
+    /// The session, in the table while this lives.
     registration: Registration,
 }
 
@@ -96,7 +96,7 @@ pub(crate) async fn start(gw: &Arc<Gateway>, opened: Box<Opened>) -> Option<Live
         return None;
     }
     // The session is live (and can be evicted) before the device hears it is connected.
-    let (session, registration) = gw.sessions.add(certificate_id, facts, registry, policies);
+    let registration = gw.sessions.add(certificate_id, facts, registry, policies);
     if client_wr.write_all(&connack.raw).await.is_err() || client_wr.flush().await.is_err() {
         return None;
     }
@@ -111,7 +111,6 @@ pub(crate) async fn start(gw: &Arc<Gateway>, opened: Box<Opened>) -> Option<Live
         up_wr,
         upstream_reader,
         version,
-        session,
         registration,
     })
 }
@@ -122,7 +121,7 @@ pub(crate) async fn start(gw: &Arc<Gateway>, opened: Box<Opened>) -> Option<Live
 pub(crate) async fn run(gw: &Arc<Gateway>, mut live: Live) {
     let mut pump = Pump {
         version: live.version,
-        session: live.session.clone(),
+        session: live.registration.session().clone(),
         tracking: None,
     };
     // The pump is built inside select! (a future bound to a name first and then moved
@@ -136,7 +135,7 @@ pub(crate) async fn run(gw: &Arc<Gateway>, mut live: Live) {
             &mut live.up_wr,
             &mut live.upstream_reader,
         ) => end,
-        reason = live.session.closed() => End::Closed(reason),
+        reason = live.registration.session().closed() => End::Closed(reason),
     };
     drop(pump);
     let writers = (live.client_wr, live.up_wr);
@@ -146,7 +145,7 @@ pub(crate) async fn run(gw: &Arc<Gateway>, mut live: Live) {
         live.version,
         writers,
         live.up_rd,
-        &live.session,
+        live.registration.session(),
     ))
     .await;
     drop(live.registration);

@@ -141,10 +141,17 @@ pub(crate) struct Sessions {
     pub(crate) policies: PolicyCache,
 }
 
-/// Removes its session from the table when dropped.
+/// A live session in the table, removed from it when dropped.
 pub(crate) struct Registration {
     sessions: Arc<Sessions>,
     session: Arc<Session>,
+}
+
+impl Registration {
+    /// The session.
+    pub(crate) fn session(&self) -> &Arc<Session> {
+        &self.session
+    }
 }
 
 impl Drop for Registration {
@@ -173,7 +180,7 @@ impl Sessions {
         facts: ConnectionFacts,
         registry: Arc<Registry>,
         policies: ConnectionPolicies,
-    ) -> (Arc<Session>, Registration) {
+    ) -> Registration {
         let session = Arc::new(Session {
             id: self.next.fetch_add(1, Ordering::Relaxed),
             certificate_id,
@@ -196,13 +203,10 @@ impl Sessions {
         }
         drop(m);
         metrics::gauge!("jitr_gateway_sessions").increment(1.0);
-        (
-            session.clone(),
-            Registration {
-                sessions: self.clone(),
-                session,
-            },
-        )
+        Registration {
+            sessions: self.clone(),
+            session,
+        }
     }
 
     /// DeleteConnection: closes the session of `client_id`; false when none is live on
