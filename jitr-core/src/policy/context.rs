@@ -201,11 +201,17 @@ impl CertificateAttributes {
     /// `subjectAltName` and `issuerAltName` extensions, the serial as a decimal number
     /// (unsigned, as AWS shows `92:12:85:cb:b7:a5:e0:86` as `10525622389124227206`).
     pub fn from_certificate(cert: &Certificate) -> Self {
+        // The lists are made to their size (a collected filter starts with room for
+        // four): a gateway keeps a connection's attributes for the session's life.
         let dn = |attrs: &[(String, String)]| -> Vec<(DnAttribute, String)> {
-            attrs
-                .iter()
-                .filter_map(|(k, v)| DnAttribute::from_short_name(k).map(|a| (a, v.clone())))
-                .collect()
+            let known = |k: &String| DnAttribute::from_short_name(k);
+            let mut list = Vec::with_capacity(attrs.iter().filter_map(|(k, _)| known(k)).count());
+            list.extend(
+                attrs
+                    .iter()
+                    .filter_map(|(k, v)| known(k).map(|a| (a, v.clone()))),
+            );
+            list
         };
         let mut out = Self {
             subject: dn(cert.subject().attributes()),
@@ -262,20 +268,21 @@ impl CertificateAttributes {
     }
 }
 
+/// The names the policy variables read, in a list sized for them all (see
+/// `from_certificate`).
 fn alt_names(names: &[GeneralName<'_>]) -> Vec<(AltNameKind, String)> {
-    names
-        .iter()
-        .filter_map(|n| match n {
-            GeneralName::RFC822Name(s) => Some((AltNameKind::Rfc822Name, s.to_string())),
-            GeneralName::DNSName(s) => Some((AltNameKind::DnsName, s.to_string())),
-            GeneralName::URI(s) => Some((AltNameKind::UniformResourceIdentifier, s.to_string())),
-            GeneralName::IPAddress(b) => ip_from_bytes(b).map(|ip| (AltNameKind::IpAddress, ip)),
-            GeneralName::DirectoryName(name) => {
-                Some((AltNameKind::DirectoryName, directory_name(name)))
-            }
-            _ => None,
-        })
-        .collect()
+    let mut list = Vec::with_capacity(names.len());
+    list.extend(names.iter().filter_map(|n| match n {
+        GeneralName::RFC822Name(s) => Some((AltNameKind::Rfc822Name, s.to_string())),
+        GeneralName::DNSName(s) => Some((AltNameKind::DnsName, s.to_string())),
+        GeneralName::URI(s) => Some((AltNameKind::UniformResourceIdentifier, s.to_string())),
+        GeneralName::IPAddress(b) => ip_from_bytes(b).map(|ip| (AltNameKind::IpAddress, ip)),
+        GeneralName::DirectoryName(name) => {
+            Some((AltNameKind::DirectoryName, directory_name(name)))
+        }
+        _ => None,
+    }));
+    list
 }
 
 /// The item of `all` whose policy name is `name`, in any ASCII case.
