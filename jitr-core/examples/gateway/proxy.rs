@@ -540,8 +540,7 @@ impl Pump {
                     }
                     Filters::Some(allowed) => {
                         let mut kept = s.clone();
-                        let mut it = allowed.iter();
-                        kept.filters.retain(|_| *it.next().unwrap_or(&false));
+                        keep_allowed(&mut kept.filters, &allowed);
                         encode_and_forward(up, &Packet::V4(v4::Packet::Subscribe(kept))).await
                     }
                 }
@@ -560,8 +559,7 @@ impl Pump {
                     }
                     Filters::Some(allowed) => {
                         let mut kept = s.clone();
-                        let mut it = allowed.iter();
-                        kept.filters.retain(|_| *it.next().unwrap_or(&false));
+                        keep_allowed(&mut kept.filters, &allowed);
                         encode_and_forward(up, &Packet::V5(v5::Packet::Subscribe(kept))).await
                     }
                 }
@@ -792,6 +790,12 @@ enum Filters {
     AllDenied(usize),
     /// Some are: those go on, in a packet of their own.
     Some(Vec<bool>),
+}
+
+/// Keeps the items whose place in `allowed` is true.
+fn keep_allowed<T>(items: &mut Vec<T>, allowed: &[bool]) {
+    let mut it = allowed.iter();
+    items.retain(|_| *it.next().unwrap_or(&false));
 }
 
 /// Forwards a packet the gateway rewrote.
