@@ -612,7 +612,7 @@ pub(crate) enum UsageNames {
 }
 
 impl UsageNames {
-    fn pick(self, (rfc, openssl): (&'static str, &'static str)) -> &'static str {
+    fn pick(self, rfc: &'static str, openssl: &'static str) -> &'static str {
         match self {
             Self::Rfc5280 => rfc,
             Self::OpenSsl => openssl,
@@ -622,56 +622,42 @@ impl UsageNames {
 
 /// The key usage bits set, in RFC 5280's order.
 pub(crate) fn key_usages(ku: &KeyUsage, names: UsageNames) -> Vec<&'static str> {
-    [
-        (
-            ku.digital_signature(),
-            ("digitalSignature", "Digital Signature"),
-        ),
-        (ku.non_repudiation(), ("nonRepudiation", "Non Repudiation")),
-        (
-            ku.key_encipherment(),
-            ("keyEncipherment", "Key Encipherment"),
-        ),
-        (
-            ku.data_encipherment(),
-            ("dataEncipherment", "Data Encipherment"),
-        ),
-        (ku.key_agreement(), ("keyAgreement", "Key Agreement")),
-        (ku.key_cert_sign(), ("keyCertSign", "Certificate Sign")),
-        (ku.crl_sign(), ("cRLSign", "CRL Sign")),
-        (ku.encipher_only(), ("encipherOnly", "Encipher Only")),
-        (ku.decipher_only(), ("decipherOnly", "Decipher Only")),
-    ]
-    .into_iter()
-    .filter(|(set, _)| *set)
-    .map(|(_, n)| names.pick(n))
-    .collect()
+    #[rustfmt::skip]
+    let table = [
+        (ku.digital_signature(), "digitalSignature", "Digital Signature"),
+        (ku.non_repudiation(), "nonRepudiation", "Non Repudiation"),
+        (ku.key_encipherment(), "keyEncipherment", "Key Encipherment"),
+        (ku.data_encipherment(), "dataEncipherment", "Data Encipherment"),
+        (ku.key_agreement(), "keyAgreement", "Key Agreement"),
+        (ku.key_cert_sign(), "keyCertSign", "Certificate Sign"),
+        (ku.crl_sign(), "cRLSign", "CRL Sign"),
+        (ku.encipher_only(), "encipherOnly", "Encipher Only"),
+        (ku.decipher_only(), "decipherOnly", "Decipher Only"),
+    ];
+    table
+        .into_iter()
+        .filter(|(set, ..)| *set)
+        .map(|(_, rfc, openssl)| names.pick(rfc, openssl))
+        .collect()
 }
 
 /// The extended key usages that have a name, then the dotted OIDs of the others.
 pub(crate) fn extended_key_usages(eku: &ExtendedKeyUsage<'_>, names: UsageNames) -> Vec<String> {
-    let mut out: Vec<String> = [
-        (eku.any, ("anyExtendedKeyUsage", "Any Extended Key Usage")),
-        (
-            eku.server_auth,
-            ("serverAuth", "TLS Web Server Authentication"),
-        ),
-        (
-            eku.client_auth,
-            ("clientAuth", "TLS Web Client Authentication"),
-        ),
-        (eku.code_signing, ("codeSigning", "Code Signing")),
-        (
-            eku.email_protection,
-            ("emailProtection", "E-mail Protection"),
-        ),
-        (eku.time_stamping, ("timeStamping", "Time Stamping")),
-        (eku.ocsp_signing, ("OCSPSigning", "OCSP Signing")),
-    ]
-    .into_iter()
-    .filter(|(set, _)| *set)
-    .map(|(_, n)| names.pick(n).to_string())
-    .collect();
+    #[rustfmt::skip]
+    let table = [
+        (eku.any, "anyExtendedKeyUsage", "Any Extended Key Usage"),
+        (eku.server_auth, "serverAuth", "TLS Web Server Authentication"),
+        (eku.client_auth, "clientAuth", "TLS Web Client Authentication"),
+        (eku.code_signing, "codeSigning", "Code Signing"),
+        (eku.email_protection, "emailProtection", "E-mail Protection"),
+        (eku.time_stamping, "timeStamping", "Time Stamping"),
+        (eku.ocsp_signing, "OCSPSigning", "OCSP Signing"),
+    ];
+    let mut out: Vec<String> = table
+        .into_iter()
+        .filter(|(set, ..)| *set)
+        .map(|(_, rfc, openssl)| names.pick(rfc, openssl).to_string())
+        .collect();
     out.extend(eku.other.iter().map(Oid::to_id_string));
     out
 }

@@ -781,7 +781,6 @@ impl Pump {
     }
 }
 
-/// Writes a packet's bytes to the broker.
 /// What the policies make of a SUBSCRIBE's filters.
 enum Filters {
     /// All are allowed: the packet goes on as it came.
@@ -806,6 +805,7 @@ async fn encode_and_forward<W: AsyncWrite + Unpin>(up: &mut W, p: &Packet) -> St
     }
 }
 
+/// Writes a packet's bytes to the broker.
 async fn forward<W: AsyncWrite + Unpin>(up: &mut W, bytes: Bytes) -> Step {
     match up.write_all(&bytes).await {
         Ok(()) => Step::Continue,
