@@ -7,7 +7,8 @@
 # policy checks/s. Prints a table with the ratios. Takes about two minutes.
 #
 # Installs mosquitto when missing. The machine's other load shows in the figures: run it
-# on a quiet machine.
+# on a quiet machine. With 4 cores or more the servers run on half of them and the load
+# generator on the other half (util-linux's taskset); JITR_BENCH_SPLIT=1 splits 2 cores.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib/gateway.sh

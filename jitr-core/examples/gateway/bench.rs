@@ -16,6 +16,9 @@
 //! 4. policy checks on PUBLISH: publishes per second through the proxy (one
 //!    `iot:Publish` check each), and the compiled check alone in this process.
 //!
+//! On a machine of 4 cores or more the servers run on half the cores and the load
+//! generator on the other half (`JITR_BENCH_SPLIT=1` splits 2 cores as well).
+//!
 //! Every loop is bounded in count and time.
 
 use std::path::Path;
@@ -203,6 +206,13 @@ pub(crate) async fn run() -> Result<(), Error> {
 }
 
 async fn bench(dir: &Path) -> Result<(), Error> {
+    // Every server is started while this process runs on the servers' cores (a process
+    // starts on its parent's); the load generator moves to its own cores after.
+    let cores = num_cpus();
+    let split = split_cores();
+    if let Some((servers, _)) = &split {
+        pin_self(servers)?;
+    }
     let upstream = Mosquitto::start(dir, None)?;
     let gw_dir = dir.join("gw");
     let log = dir.join("gateway.log");
@@ -212,7 +222,7 @@ async fn bench(dir: &Path) -> Result<(), Error> {
     let registry = fleet_registry(&gw_dir)?;
     println!(
         "jitr gateway benchmark (release build, 127.0.0.1, {} cores)",
-        num_cpus()
+        cores
     );
     // Known devices: registered ACTIVE with one policy that allows them.
     let n_devices = 512;
@@ -251,6 +261,13 @@ async fn bench(dir: &Path) -> Result<(), Error> {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     let (mosq_tls, tls_port) = mosquitto_tls(dir, &gw_dir)?;
+    match &split {
+        Some((servers, load)) => {
+            pin_self(load)?;
+            println!("servers on cores {servers}, the load generator on cores {load}");
+        }
+        None => println!("servers and the load generator share the machine's cores"),
+    }
     let mosq_pid = mosq_tls.id().ok_or("no mosquitto pid")?;
     let mosq_addr: std::net::SocketAddr = format!("127.0.0.1:{tls_port}").parse()?;
 
@@ -403,6 +420,41 @@ async fn bench(dir: &Path) -> Result<(), Error> {
     println!("   {}", crate::policy::bench_checks());
     gw.stop().await;
     registry.close();
+    Ok(())
+}
+
+/// The cores this process may use, split in two halves (servers, load generator) as
+/// `taskset` lists: on a machine of 4 cores or more, or of 2 with `JITR_BENCH_SPLIT=1`.
+fn split_cores() -> Option<(String, String)> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let list = status
+        .lines()
+        .find_map(|l| l.strip_prefix("Cpus_allowed_list:"))?
+        .trim();
+    let mut cores = Vec::new();
+    for part in list.split(',') {
+        let (a, b) = part.split_once('-').unwrap_or((part, part));
+        cores.extend(a.trim().parse::<usize>().ok()?..=b.trim().parse::<usize>().ok()?);
+    }
+    let forced = std::env::var("JITR_BENCH_SPLIT").is_ok_and(|v| v == "1");
+    if cores.len() < 4 && !(forced && cores.len() >= 2) {
+        return None;
+    }
+    let join = |c: &[usize]| c.iter().map(usize::to_string).collect::<Vec<_>>().join(",");
+    let (servers, load) = cores.split_at(cores.len() / 2);
+    Some((join(servers), join(load)))
+}
+
+/// Moves every thread of this process to `cores` (util-linux's `taskset`).
+fn pin_self(cores: &str) -> Result<(), Error> {
+    let pid = std::process::id().to_string();
+    let status = std::process::Command::new("taskset")
+        .args(["-a", "-p", "-c", cores, &pid])
+        .stdout(std::process::Stdio::null())
+        .status()?;
+    if !status.success() {
+        return Err(format!("taskset -a -p -c {cores} {pid} failed").into());
+    }
     Ok(())
 }
 
