@@ -16,11 +16,56 @@
 //! assert_eq!(err.code(), "InvalidRequestException");
 //! ```
 
+/// Declares argument structs as every operation takes them: boto3's camelCase names, and
+/// an unknown parameter refused (an `InvalidRequestException` naming it).
+macro_rules! params {
+    ($($(#[$attr:meta])* $vis:vis struct $name:ident { $($field:tt)* })*) => {$(
+        $(#[$attr])*
+        #[derive(serde::Deserialize)]
+        #[serde(rename_all = "camelCase", deny_unknown_fields)]
+        $vis struct $name { $($field)* }
+    )*};
+}
+
+/// Declares operations, each a function [`Operation`] runs: `fn name(registry, now,
+/// params: Type) { body }`, or with the parameters' fields in braces in place of a
+/// [`params!`] type. The body sees the registry, the time and the parsed parameters under
+/// the names given (`_` for one it does not use) and returns the response.
+macro_rules! operations {
+    ($($(#[$attr:meta])* $vis:vis fn $name:ident $args:tt $body:block)*) => {$(
+        operations!(@one $(#[$attr])* $vis $name $args $body);
+    )*};
+    (@one $(#[$attr:meta])* $vis:vis $name:ident
+        ($reg:tt, $now:tt, $params:tt: { $($field:tt)* }) $body:block) => {
+        operations!(@fn [params! { struct Params { $($field)* } }]
+            $(#[$attr])* $vis $name ($reg, $now, $params: Params) $body);
+    };
+    (@one $(#[$attr:meta])* $vis:vis $name:ident
+        ($reg:tt, $now:tt, $params:tt: $ty:ty) $body:block) => {
+        operations!(@fn [] $(#[$attr])* $vis $name ($reg, $now, $params: $ty) $body);
+    };
+    (@fn [$($item:item)*] $(#[$attr:meta])* $vis:vis $name:ident
+        ($reg:tt, $now:tt, $params:tt: $ty:ty) $body:block) => {
+        $(#[$attr])*
+        $vis fn $name(
+            $reg: &$crate::Registry,
+            p: &serde_json::Value,
+            $now: $crate::Timestamp,
+        ) -> Result<serde_json::Value, $crate::Error> {
+            $($item)*
+            let $params: $ty = $crate::api::parse(p)?;
+            $body
+        }
+    };
+}
+
 mod provisioning;
 mod resources;
 
+use provisioning::*;
+use resources::*;
+
 use serde::de::DeserializeOwned;
-use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
 use crate::cert::pem_blocks_der;
@@ -50,130 +95,82 @@ impl core::fmt::Debug for Operation {
     }
 }
 
-const fn op(
-    name: &'static str,
-    run: fn(&Registry, &Value, Timestamp) -> Result<Value, Error>,
-) -> Operation {
-    Operation { name, run }
+/// The [`Operation`]s of the functions named, each under its function's name.
+macro_rules! table {
+    ($($name:ident,)*) => {
+        [$(Operation { name: stringify!($name), run: $name }),*]
+    };
 }
 
 /// Every operation [`call`] knows, in boto3's `iot` client names, plus `connect` (the
 /// JITR decision). The one list: adding an operation is one row here and its function;
 /// the Python methods and stubs and the TypeScript types are checked against it.
-pub static OPERATIONS: &[Operation] = &[
-    op("get_registration_code", get_registration_code),
-    op("delete_registration_code", delete_registration_code),
-    op("register_ca_certificate", register_ca_certificate),
-    op("update_ca_certificate", update_ca_certificate),
-    op("describe_ca_certificate", describe_ca_certificate),
-    op("list_ca_certificates", list_ca_certificates),
-    op("delete_ca_certificate", delete_ca_certificate),
-    op("register_certificate", register_certificate),
-    op(
-        "register_certificate_without_ca",
-        register_certificate_without_ca,
-    ),
-    op("update_certificate", update_certificate),
-    op("describe_certificate", describe_certificate),
-    op("list_certificates", list_certificates),
-    op("list_certificates_by_ca", list_certificates_by_ca),
-    op("delete_certificate", delete_certificate),
-    op("create_policy", create_policy),
-    op("get_policy", get_policy),
-    op("delete_policy", delete_policy),
-    op("attach_policy", attach_policy),
-    op("detach_policy", detach_policy),
-    op("list_attached_policies", list_attached_policies),
-    op("create_policy_version", resources::create_policy_version),
-    op("get_policy_version", resources::get_policy_version),
-    op("list_policy_versions", resources::list_policy_versions),
-    op(
-        "set_default_policy_version",
-        resources::set_default_policy_version,
-    ),
-    op("delete_policy_version", resources::delete_policy_version),
-    op("list_policies", resources::list_policies),
-    op(
-        "list_targets_for_policy",
-        resources::list_targets_for_policy,
-    ),
-    op(
-        "list_principal_policies",
-        resources::list_principal_policies,
-    ),
-    op("get_effective_policies", resources::get_effective_policies),
-    op("test_authorization", resources::test_authorization),
-    op("create_thing", resources::create_thing),
-    op("describe_thing", resources::describe_thing),
-    op("update_thing", resources::update_thing),
-    op("delete_thing", resources::delete_thing),
-    op("list_things", resources::list_things),
-    op("attach_thing_principal", resources::attach_thing_principal),
-    op("detach_thing_principal", resources::detach_thing_principal),
-    op("list_thing_principals", resources::list_thing_principals),
-    op("list_principal_things", resources::list_principal_things),
-    op("create_thing_type", resources::create_thing_type),
-    op("describe_thing_type", resources::describe_thing_type),
-    op("deprecate_thing_type", resources::deprecate_thing_type),
-    op("delete_thing_type", resources::delete_thing_type),
-    op("list_thing_types", resources::list_thing_types),
-    op("tag_resource", resources::tag_resource),
-    op("untag_resource", resources::untag_resource),
-    op("list_tags_for_resource", resources::list_tags_for_resource),
-    op("create_thing_group", provisioning::create_thing_group),
-    op("describe_thing_group", provisioning::describe_thing_group),
-    op("delete_thing_group", provisioning::delete_thing_group),
-    op("list_thing_groups", provisioning::list_thing_groups),
-    op(
-        "add_thing_to_thing_group",
-        provisioning::add_thing_to_thing_group,
-    ),
-    op(
-        "remove_thing_from_thing_group",
-        provisioning::remove_thing_from_thing_group,
-    ),
-    op(
-        "list_thing_groups_for_thing",
-        provisioning::list_thing_groups_for_thing,
-    ),
-    op(
-        "list_things_in_thing_group",
-        provisioning::list_things_in_thing_group,
-    ),
-    op(
-        "create_provisioning_template",
-        provisioning::create_provisioning_template,
-    ),
-    op(
-        "describe_provisioning_template",
-        provisioning::describe_provisioning_template,
-    ),
-    op(
-        "list_provisioning_templates",
-        provisioning::list_provisioning_templates,
-    ),
-    op(
-        "update_provisioning_template",
-        provisioning::update_provisioning_template,
-    ),
-    op(
-        "delete_provisioning_template",
-        provisioning::delete_provisioning_template,
-    ),
-    op(
-        "create_keys_and_certificate",
-        provisioning::create_keys_and_certificate,
-    ),
-    op(
-        "create_certificate_from_csr",
-        provisioning::create_certificate_from_csr,
-    ),
-    op("describe_endpoint", provisioning::describe_endpoint),
-    op(
-        "describe_provisioning_failure",
-        provisioning::describe_provisioning_failure,
-    ),
-    op("connect", connect),
+pub static OPERATIONS: &[Operation] = &table![
+    get_registration_code,
+    delete_registration_code,
+    register_ca_certificate,
+    update_ca_certificate,
+    describe_ca_certificate,
+    list_ca_certificates,
+    delete_ca_certificate,
+    register_certificate,
+    register_certificate_without_ca,
+    update_certificate,
+    describe_certificate,
+    list_certificates,
+    list_certificates_by_ca,
+    delete_certificate,
+    create_policy,
+    get_policy,
+    delete_policy,
+    attach_policy,
+    detach_policy,
+    list_attached_policies,
+    create_policy_version,
+    get_policy_version,
+    list_policy_versions,
+    set_default_policy_version,
+    delete_policy_version,
+    list_policies,
+    list_targets_for_policy,
+    list_principal_policies,
+    get_effective_policies,
+    test_authorization,
+    create_thing,
+    describe_thing,
+    update_thing,
+    delete_thing,
+    list_things,
+    attach_thing_principal,
+    detach_thing_principal,
+    list_thing_principals,
+    list_principal_things,
+    create_thing_type,
+    describe_thing_type,
+    deprecate_thing_type,
+    delete_thing_type,
+    list_thing_types,
+    tag_resource,
+    untag_resource,
+    list_tags_for_resource,
+    create_thing_group,
+    describe_thing_group,
+    delete_thing_group,
+    list_thing_groups,
+    add_thing_to_thing_group,
+    remove_thing_from_thing_group,
+    list_thing_groups_for_thing,
+    list_things_in_thing_group,
+    create_provisioning_template,
+    describe_provisioning_template,
+    list_provisioning_templates,
+    update_provisioning_template,
+    delete_provisioning_template,
+    create_keys_and_certificate,
+    create_certificate_from_csr,
+    describe_endpoint,
+    describe_provisioning_failure,
+    connect,
 ];
 
 /// The operations of [`OPERATIONS`] that are jitr's, not AWS IoT API operations:
@@ -239,93 +236,81 @@ pub fn call(
     (op.run)(registry, params, now)
 }
 
-fn get_registration_code(registry: &Registry, p: &Value, _: Timestamp) -> Result<Value, Error> {
-    let _: NoParams = parse(p)?;
-    Ok(json!({"registrationCode": registry.get_registration_code()?}))
-}
+operations! {
+    fn get_registration_code(registry, _, _: NoParams) {
+        Ok(json!({"registrationCode": registry.get_registration_code()?}))
+    }
 
-fn delete_registration_code(registry: &Registry, p: &Value, _: Timestamp) -> Result<Value, Error> {
-    let _: NoParams = parse(p)?;
-    registry.delete_registration_code()?;
-    Ok(json!({}))
-}
+    fn delete_registration_code(registry, _, _: NoParams) {
+        registry.delete_registration_code()?;
+        Ok(json!({}))
+    }
 
-fn register_ca_certificate(registry: &Registry, p: &Value, now: Timestamp) -> Result<Value, Error> {
-    let a: RegisterCa = parse(p)?;
-    let req = RegisterCaCertificateRequest {
-        ca_certificate: a.ca_certificate,
-        verification_certificate: a.verification_certificate,
-        set_as_active: a.set_as_active.unwrap_or(false),
-        allow_auto_registration: a.allow_auto_registration.unwrap_or(false),
-        certificate_mode: enum_arg(a.certificate_mode.as_deref())?.unwrap_or_default(),
-        registration_config: a.registration_config,
-        tags: a.tags.unwrap_or_default(),
-    };
-    to_value(&registry.register_ca_certificate(&req, now)?)
-}
+    fn register_ca_certificate(registry, now, a: RegisterCa) {
+        let req = RegisterCaCertificateRequest {
+            ca_certificate: a.ca_certificate,
+            verification_certificate: a.verification_certificate,
+            set_as_active: a.set_as_active.unwrap_or(false),
+            allow_auto_registration: a.allow_auto_registration.unwrap_or(false),
+            certificate_mode: enum_arg(a.certificate_mode.as_deref())?.unwrap_or_default(),
+            registration_config: a.registration_config,
+            tags: a.tags.unwrap_or_default(),
+        };
+        to_value(&registry.register_ca_certificate(&req, now)?)
+    }
 
-fn update_ca_certificate(registry: &Registry, p: &Value, now: Timestamp) -> Result<Value, Error> {
-    let a: UpdateCa = parse(p)?;
-    let req = UpdateCaCertificateRequest {
-        certificate_id: id_arg(&a.certificate_id)?,
-        new_status: enum_arg::<CaStatus>(a.new_status.as_deref())?,
-        new_auto_registration_status: enum_arg::<AutoRegistrationStatus>(
-            a.new_auto_registration_status.as_deref(),
-        )?,
-        registration_config: a.registration_config,
-        remove_auto_registration: a.remove_auto_registration.unwrap_or(false),
-    };
-    registry.update_ca_certificate(&req, now)?;
-    Ok(json!({}))
-}
+    fn update_ca_certificate(registry, now, a: UpdateCa) {
+        let req = UpdateCaCertificateRequest {
+            certificate_id: id_arg(&a.certificate_id)?,
+            new_status: enum_arg::<CaStatus>(a.new_status.as_deref())?,
+            new_auto_registration_status: enum_arg::<AutoRegistrationStatus>(
+                a.new_auto_registration_status.as_deref(),
+            )?,
+            registration_config: a.registration_config,
+            remove_auto_registration: a.remove_auto_registration.unwrap_or(false),
+        };
+        registry.update_ca_certificate(&req, now)?;
+        Ok(json!({}))
+    }
 
-fn describe_ca_certificate(registry: &Registry, p: &Value, _: Timestamp) -> Result<Value, Error> {
-    let a: ById = parse(p)?;
-    to_value(&registry.describe_ca_certificate(&id_arg(&a.certificate_id)?)?)
-}
+    fn describe_ca_certificate(registry, _, a: ById) {
+        to_value(&registry.describe_ca_certificate(&id_arg(&a.certificate_id)?)?)
+    }
 
-fn list_ca_certificates(registry: &Registry, p: &Value, _: Timestamp) -> Result<Value, Error> {
-    #[derive(Deserialize)]
-    #[serde(rename_all = "camelCase", deny_unknown_fields)]
-    struct A {
+    fn list_ca_certificates(registry, _, a: {
         page_size: Option<i64>,
         marker: Option<String>,
         ascending_order: Option<bool>,
         template_name: Option<String>,
+    }) {
+        let req = marker_request(a.page_size, a.marker, a.ascending_order, false)?;
+        page_value(
+            registry.list_ca_certificates_for(&req, a.template_name.as_deref())?,
+            "certificates",
+        )
     }
-    let a: A = parse(p)?;
-    let req = marker_request(a.page_size, a.marker, a.ascending_order, false)?;
-    page_value(
-        registry.list_ca_certificates_for(&req, a.template_name.as_deref())?,
-        "certificates",
-    )
-}
 
-fn delete_ca_certificate(registry: &Registry, p: &Value, _: Timestamp) -> Result<Value, Error> {
-    let a: ById = parse(p)?;
-    registry.delete_ca_certificate(&id_arg(&a.certificate_id)?)?;
-    Ok(json!({}))
+    fn delete_ca_certificate(registry, _, a: ById) {
+        registry.delete_ca_certificate(&id_arg(&a.certificate_id)?)?;
+        Ok(json!({}))
+    }
 }
+operations! {
+    fn register_certificate(registry, now, a: RegisterDevice) {
+        let req = register_device_request(a, false)?;
+        to_value(&registry.register_certificate(&req, now)?)
+    }
 
-fn register_certificate(registry: &Registry, p: &Value, now: Timestamp) -> Result<Value, Error> {
-    let req = register_device_request(p, false)?;
-    to_value(&registry.register_certificate(&req, now)?)
-}
-
-fn register_certificate_without_ca(
-    registry: &Registry,
-    p: &Value,
-    now: Timestamp,
-) -> Result<Value, Error> {
-    let req = register_device_request(p, true)?;
-    to_value(&registry.register_certificate_without_ca(&req, now)?)
+    fn register_certificate_without_ca(registry, now, a: RegisterDevice) {
+        let req = register_device_request(a, true)?;
+        to_value(&registry.register_certificate_without_ca(&req, now)?)
+    }
 }
 
 fn register_device_request(
-    p: &Value,
+    a: RegisterDevice,
     without_ca: bool,
 ) -> Result<RegisterCertificateRequest, Error> {
-    let a: RegisterDevice = parse(p)?;
     if without_ca && (a.ca_certificate_pem.is_some() || a.set_as_active.is_some()) {
         return Err(Error::InvalidRequest(
             "register_certificate_without_ca takes certificatePem and status only".into(),
@@ -342,98 +327,88 @@ fn register_device_request(
     })
 }
 
-fn update_certificate(registry: &Registry, p: &Value, now: Timestamp) -> Result<Value, Error> {
-    let a: UpdateDevice = parse(p)?;
-    let status = enum_arg::<CertificateStatus>(Some(&a.new_status))?
-        .ok_or_else(|| Error::InvalidRequest("newStatus is required".into()))?;
-    registry.update_certificate(&id_arg(&a.certificate_id)?, status, now)?;
-    Ok(json!({}))
-}
-
-fn describe_certificate(registry: &Registry, p: &Value, _: Timestamp) -> Result<Value, Error> {
-    let a: ById = parse(p)?;
-    let d = registry.describe_certificate(&id_arg(&a.certificate_id)?)?;
-    Ok(json!({"certificateDescription": to_value(&d)?}))
-}
-
-fn list_certificates(registry: &Registry, p: &Value, _: Timestamp) -> Result<Value, Error> {
-    let a: ListArgs = parse(p)?;
-    page_value(
-        registry.list_certificates(&a.request(false)?)?,
-        "certificates",
-    )
-}
-
-fn list_certificates_by_ca(registry: &Registry, p: &Value, _: Timestamp) -> Result<Value, Error> {
-    let a: ListByCa = parse(p)?;
-    let req = marker_request(a.page_size, a.marker, a.ascending_order, false)?;
-    page_value(
-        registry.list_certificates_by_ca(&id_arg(&a.ca_certificate_id)?, &req)?,
-        "certificates",
-    )
-}
-
-fn delete_certificate(registry: &Registry, p: &Value, _: Timestamp) -> Result<Value, Error> {
-    let a: DeleteDevice = parse(p)?;
-    registry.delete_certificate(&id_arg(&a.certificate_id)?, a.force_delete.unwrap_or(false))?;
-    Ok(json!({}))
-}
-
-fn create_policy(registry: &Registry, p: &Value, now: Timestamp) -> Result<Value, Error> {
-    let a: CreatePolicy = parse(p)?;
-    let out = registry.create_policy(&a.policy_name, &a.policy_document, now)?;
-    if let Some(tags) = a.tags.filter(|t| !t.is_empty()) {
-        registry.tag_resource(&out.policy_arn, &tags)?;
+operations! {
+    fn update_certificate(registry, now, a: UpdateDevice) {
+        let status = enum_arg::<CertificateStatus>(Some(&a.new_status))?
+            .ok_or_else(|| Error::InvalidRequest("newStatus is required".into()))?;
+        registry.update_certificate(&id_arg(&a.certificate_id)?, status, now)?;
+        Ok(json!({}))
     }
-    to_value(&out)
-}
 
-fn get_policy(registry: &Registry, p: &Value, _: Timestamp) -> Result<Value, Error> {
-    let a: ByName = parse(p)?;
-    to_value(&registry.get_policy(&a.policy_name)?)
-}
-
-fn delete_policy(registry: &Registry, p: &Value, _: Timestamp) -> Result<Value, Error> {
-    let a: ByName = parse(p)?;
-    registry.delete_policy(&a.policy_name)?;
-    Ok(json!({}))
-}
-
-fn attach_policy(registry: &Registry, p: &Value, _: Timestamp) -> Result<Value, Error> {
-    let a: Attach = parse(p)?;
-    registry.attach_policy(&a.policy_name, &a.target)?;
-    Ok(json!({}))
-}
-
-fn detach_policy(registry: &Registry, p: &Value, _: Timestamp) -> Result<Value, Error> {
-    let a: Attach = parse(p)?;
-    registry.detach_policy(&a.policy_name, &a.target)?;
-    Ok(json!({}))
-}
-
-fn list_attached_policies(registry: &Registry, p: &Value, _: Timestamp) -> Result<Value, Error> {
-    let a: ListAttached = parse(p)?;
-    let all = registry.list_attached_policies(&a.target)?;
-    Ok(json!({"policies": to_value(&all)?}))
-}
-
-fn connect(registry: &Registry, p: &Value, now: Timestamp) -> Result<Value, Error> {
-    let a: Connect = parse(p)?;
-    // The decision sees raw DER, as a TLS server would: the PEM armour is removed here and
-    // every certificate check is the decision's own. An entry may be a bundle.
-    let mut chain = Vec::new();
-    for pem in &a.chain {
-        chain.extend(pem_blocks_der(pem)?);
+    fn describe_certificate(registry, _, a: ById) {
+        let d = registry.describe_certificate(&id_arg(&a.certificate_id)?)?;
+        Ok(json!({"certificateDescription": to_value(&d)?}))
     }
-    let chain: Vec<_> = chain
-        .into_iter()
-        .map(rustls_pki_types::CertificateDer::from)
-        .collect();
-    Ok(decision_value(&registry.decide(
-        &chain,
-        a.server_name.as_deref(),
-        now,
-    )))
+
+    fn list_certificates(registry, _, a: ListArgs) {
+        page_value(
+            registry.list_certificates(&a.request(false)?)?,
+            "certificates",
+        )
+    }
+
+    fn list_certificates_by_ca(registry, _, a: ListByCa) {
+        let req = marker_request(a.page_size, a.marker, a.ascending_order, false)?;
+        page_value(
+            registry.list_certificates_by_ca(&id_arg(&a.ca_certificate_id)?, &req)?,
+            "certificates",
+        )
+    }
+
+    fn delete_certificate(registry, _, a: DeleteDevice) {
+        registry.delete_certificate(&id_arg(&a.certificate_id)?, a.force_delete.unwrap_or(false))?;
+        Ok(json!({}))
+    }
+
+    fn create_policy(registry, now, a: CreatePolicy) {
+        let out = registry.create_policy(&a.policy_name, &a.policy_document, now)?;
+        if let Some(tags) = a.tags.filter(|t| !t.is_empty()) {
+            registry.tag_resource(&out.policy_arn, &tags)?;
+        }
+        to_value(&out)
+    }
+
+    fn get_policy(registry, _, a: ByName) {
+        to_value(&registry.get_policy(&a.policy_name)?)
+    }
+
+    fn delete_policy(registry, _, a: ByName) {
+        registry.delete_policy(&a.policy_name)?;
+        Ok(json!({}))
+    }
+
+    fn attach_policy(registry, _, a: Attach) {
+        registry.attach_policy(&a.policy_name, &a.target)?;
+        Ok(json!({}))
+    }
+
+    fn detach_policy(registry, _, a: Attach) {
+        registry.detach_policy(&a.policy_name, &a.target)?;
+        Ok(json!({}))
+    }
+
+    fn list_attached_policies(registry, _, a: ListAttached) {
+        let all = registry.list_attached_policies(&a.target)?;
+        Ok(json!({"policies": to_value(&all)?}))
+    }
+
+    fn connect(registry, now, a: Connect) {
+        // The decision sees raw DER, as a TLS server would: the PEM armour is removed here and
+        // every certificate check is the decision's own. An entry may be a bundle.
+        let mut chain = Vec::new();
+        for pem in &a.chain {
+            chain.extend(pem_blocks_der(pem)?);
+        }
+        let chain: Vec<_> = chain
+            .into_iter()
+            .map(rustls_pki_types::CertificateDer::from)
+            .collect();
+        Ok(decision_value(&registry.decide(
+            &chain,
+            a.server_name.as_deref(),
+            now,
+        )))
+    }
 }
 
 /// A decision as JSON: `allowed`, `reason` (null when allowed), `message`,
@@ -477,60 +452,58 @@ fn enum_arg<T: core::str::FromStr<Err = Error>>(s: Option<&str>) -> Result<Optio
     s.map(str::parse).transpose()
 }
 
+/// A page as `{key: [...], "nextMarker": ...}`.
 fn page_value<T: serde::Serialize>(page: Page<T>, key: &str) -> Result<Value, Error> {
+    page_json(page, key, "nextMarker")
+}
+
+/// A page as `{key: [...], next: ...}`, `next` omitted on the last page.
+fn page_json<T: serde::Serialize>(page: Page<T>, key: &str, next: &str) -> Result<Value, Error> {
     let mut out = Map::new();
     out.insert(key.into(), to_value(&page.items)?);
     if let Some(m) = page.next_marker {
-        out.insert("nextMarker".into(), Value::String(m));
+        out.insert(next.into(), Value::String(m));
     }
     Ok(Value::Object(out))
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct NoParams {}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct RegisterCa {
-    ca_certificate: String,
-    verification_certificate: Option<String>,
-    set_as_active: Option<bool>,
-    allow_auto_registration: Option<bool>,
-    certificate_mode: Option<String>,
-    registration_config: Option<RegistrationConfig>,
-    tags: Option<Vec<Tag>>,
+params! {
+    struct NoParams {}
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct UpdateCa {
-    certificate_id: String,
-    new_status: Option<String>,
-    new_auto_registration_status: Option<String>,
-    registration_config: Option<RegistrationConfig>,
-    remove_auto_registration: Option<bool>,
-}
+params! {
+    struct RegisterCa {
+        ca_certificate: String,
+        verification_certificate: Option<String>,
+        set_as_active: Option<bool>,
+        allow_auto_registration: Option<bool>,
+        certificate_mode: Option<String>,
+        registration_config: Option<RegistrationConfig>,
+        tags: Option<Vec<Tag>>,
+    }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct ById {
-    certificate_id: String,
-}
+    struct UpdateCa {
+        certificate_id: String,
+        new_status: Option<String>,
+        new_auto_registration_status: Option<String>,
+        registration_config: Option<RegistrationConfig>,
+        remove_auto_registration: Option<bool>,
+    }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct ByName {
-    policy_name: String,
-}
+    struct ById {
+        certificate_id: String,
+    }
 
-/// The parameters of a list call paged by `marker` and nothing else.
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct ListArgs {
-    page_size: Option<i64>,
-    marker: Option<String>,
-    ascending_order: Option<bool>,
+    struct ByName {
+        policy_name: String,
+    }
+
+    /// The parameters of a list call paged by `marker` and nothing else.
+    struct ListArgs {
+        page_size: Option<i64>,
+        marker: Option<String>,
+        ascending_order: Option<bool>,
+    }
 }
 
 impl ListArgs {
@@ -578,70 +551,56 @@ fn list_request(
     })
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct ListByCa {
-    ca_certificate_id: String,
-    page_size: Option<i64>,
-    marker: Option<String>,
-    ascending_order: Option<bool>,
-}
+params! {
+    struct ListByCa {
+        ca_certificate_id: String,
+        page_size: Option<i64>,
+        marker: Option<String>,
+        ascending_order: Option<bool>,
+    }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct RegisterDevice {
-    certificate_pem: String,
-    ca_certificate_pem: Option<String>,
-    set_as_active: Option<bool>,
-    status: Option<String>,
-}
+    struct RegisterDevice {
+        certificate_pem: String,
+        ca_certificate_pem: Option<String>,
+        set_as_active: Option<bool>,
+        status: Option<String>,
+    }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct UpdateDevice {
-    certificate_id: String,
-    new_status: String,
-}
+    struct UpdateDevice {
+        certificate_id: String,
+        new_status: String,
+    }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct DeleteDevice {
-    certificate_id: String,
-    force_delete: Option<bool>,
-}
+    struct DeleteDevice {
+        certificate_id: String,
+        force_delete: Option<bool>,
+    }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct CreatePolicy {
-    policy_name: String,
-    policy_document: String,
-    tags: Option<Vec<Tag>>,
-}
+    struct CreatePolicy {
+        policy_name: String,
+        policy_document: String,
+        tags: Option<Vec<Tag>>,
+    }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct Attach {
-    policy_name: String,
-    target: String,
-}
+    struct Attach {
+        policy_name: String,
+        target: String,
+    }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct ListAttached {
-    target: String,
-    #[allow(dead_code)]
-    recursive: Option<bool>,
-    #[allow(dead_code)]
-    marker: Option<String>,
-    #[allow(dead_code)]
-    page_size: Option<i64>,
-}
+    struct ListAttached {
+        target: String,
+        #[allow(dead_code)]
+        recursive: Option<bool>,
+        #[allow(dead_code)]
+        marker: Option<String>,
+        #[allow(dead_code)]
+        page_size: Option<i64>,
+    }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct Connect {
-    chain: Vec<String>,
-    server_name: Option<String>,
+    struct Connect {
+        chain: Vec<String>,
+        server_name: Option<String>,
+    }
 }
 
 #[cfg(test)]

@@ -3,136 +3,129 @@
 
 use std::collections::BTreeMap;
 
-use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::resources::{token_request, token_value, ThingPage, Token};
-use super::{id_arg, parse, to_value};
+use super::{id_arg, to_value};
 use crate::registry::{AttributePayload, Registry, Tag};
-use crate::time::Timestamp;
 use crate::Error;
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct GroupProperties {
-    thing_group_description: Option<String>,
-    attribute_payload: Option<GroupAttributes>,
+params! {
+    struct GroupProperties {
+        thing_group_description: Option<String>,
+        attribute_payload: Option<GroupAttributes>,
+    }
+
+    struct GroupAttributes {
+        #[serde(default)]
+        attributes: BTreeMap<String, String>,
+        merge: Option<bool>,
+    }
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct GroupAttributes {
-    #[serde(default)]
-    attributes: BTreeMap<String, String>,
-    merge: Option<bool>,
-}
-
-pub(super) fn create_thing_group(
-    reg: &Registry,
-    p: &Value,
-    now: Timestamp,
-) -> Result<Value, Error> {
-    #[derive(Deserialize)]
-    #[serde(rename_all = "camelCase", deny_unknown_fields)]
-    struct A {
+operations! {
+    pub(super) fn create_thing_group(reg, now, a: {
         thing_group_name: String,
         parent_group_name: Option<String>,
         thing_group_properties: Option<GroupProperties>,
         tags: Option<Vec<Tag>>,
+    }) {
+        let (description, attributes) = match a.thing_group_properties {
+            Some(props) => (
+                props.thing_group_description,
+                props.attribute_payload.map(|p| AttributePayload {
+                    attributes: p.attributes,
+                    merge: p.merge.unwrap_or(false),
+                }),
+            ),
+            None => (None, None),
+        };
+        let out = reg.create_thing_group(
+            &a.thing_group_name,
+            a.parent_group_name.as_deref(),
+            description.as_deref(),
+            &attributes.unwrap_or_default(),
+            now,
+        )?;
+        if let Some(tags) = a.tags.filter(|t| !t.is_empty()) {
+            reg.tag_resource(&out.group_arn, &tags)?;
+        }
+        let d = reg.describe_thing_group(&a.thing_group_name)?;
+        Ok(json!({
+            "thingGroupName": d.thing_group_name,
+            "thingGroupArn": d.thing_group_arn,
+            "thingGroupId": d.thing_group_id,
+        }))
     }
-    let a: A = parse(p)?;
-    let (description, attributes) = match a.thing_group_properties {
-        Some(props) => (
-            props.thing_group_description,
-            props.attribute_payload.map(|p| AttributePayload {
-                attributes: p.attributes,
-                merge: p.merge.unwrap_or(false),
-            }),
-        ),
-        None => (None, None),
-    };
-    let out = reg.create_thing_group(
-        &a.thing_group_name,
-        a.parent_group_name.as_deref(),
-        description.as_deref(),
-        &attributes.unwrap_or_default(),
-        now,
-    )?;
-    if let Some(tags) = a.tags.filter(|t| !t.is_empty()) {
-        reg.tag_resource(&out.group_arn, &tags)?;
-    }
-    let d = reg.describe_thing_group(&a.thing_group_name)?;
-    Ok(json!({
-        "thingGroupName": d.thing_group_name,
-        "thingGroupArn": d.thing_group_arn,
-        "thingGroupId": d.thing_group_id,
-    }))
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct GroupName {
-    thing_group_name: String,
-}
-
-pub(super) fn describe_thing_group(
-    reg: &Registry,
-    p: &Value,
-    _: Timestamp,
-) -> Result<Value, Error> {
-    let a: GroupName = parse(p)?;
-    to_value(&reg.describe_thing_group(&a.thing_group_name)?)
-}
-
-pub(super) fn delete_thing_group(reg: &Registry, p: &Value, _: Timestamp) -> Result<Value, Error> {
-    #[derive(Deserialize)]
-    #[serde(rename_all = "camelCase", deny_unknown_fields)]
-    struct A {
+params! {
+    struct GroupName {
         thing_group_name: String,
-        expected_version: Option<u64>,
     }
-    let a: A = parse(p)?;
-    reg.delete_thing_group(&a.thing_group_name, a.expected_version)?;
-    Ok(json!({}))
 }
 
-pub(super) fn list_thing_groups(reg: &Registry, p: &Value, _: Timestamp) -> Result<Value, Error> {
-    #[derive(Deserialize)]
-    #[serde(rename_all = "camelCase", deny_unknown_fields)]
-    struct A {
+operations! {
+    pub(super) fn describe_thing_group(reg, _, a: GroupName) {
+        to_value(&reg.describe_thing_group(&a.thing_group_name)?)
+    }
+
+    pub(super) fn delete_thing_group(reg, _, a: { thing_group_name: String, expected_version: Option<u64> }) {
+        reg.delete_thing_group(&a.thing_group_name, a.expected_version)?;
+        Ok(json!({}))
+    }
+
+    pub(super) fn list_thing_groups(reg, _, a: {
         next_token: Option<String>,
         max_results: Option<i64>,
         parent_group: Option<String>,
         name_prefix_filter: Option<String>,
         recursive: Option<bool>,
+    }) {
+        let req = token_request(a.next_token, a.max_results)?;
+        token_value(
+            reg.list_thing_groups(
+                a.parent_group.as_deref(),
+                a.name_prefix_filter.as_deref(),
+                a.recursive.unwrap_or(true),
+                &req,
+            )?,
+            "thingGroups",
+        )
     }
-    let a: A = parse(p)?;
-    let req = token_request(a.next_token, a.max_results)?;
-    token_value(
-        reg.list_thing_groups(
-            a.parent_group.as_deref(),
-            a.name_prefix_filter.as_deref(),
-            a.recursive.unwrap_or(true),
-            &req,
-        )?,
-        "thingGroups",
-    )
 }
 
-/// A thing and a group, each by name or ARN (AddThingToThingGroup,
-/// RemoveThingFromThingGroup).
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct Membership {
-    thing_group_name: Option<String>,
-    thing_group_arn: Option<String>,
-    thing_name: Option<String>,
-    thing_arn: Option<String>,
-    override_dynamic_groups: Option<bool>,
+params! {
+    /// A thing and a group, each by name or ARN (AddThingToThingGroup,
+    /// RemoveThingFromThingGroup).
+    struct Membership {
+        thing_group_name: Option<String>,
+        thing_group_arn: Option<String>,
+        thing_name: Option<String>,
+        thing_arn: Option<String>,
+        override_dynamic_groups: Option<bool>,
+    }
 }
 
 impl Membership {
-    fn names(self, reg: &Registry) -> Result<(String, String), Error> {
+    /// The group's and the thing's names. `adding`: AddThingToThingGroup, which takes
+    /// `overrideDynamicGroups` (jitr has no dynamic groups, so `true` is refused);
+    /// RemoveThingFromThingGroup does not take it.
+    fn names(self, reg: &Registry, adding: bool) -> Result<(String, String), Error> {
+        match self.override_dynamic_groups {
+            Some(true) if adding => {
+                return Err(Error::InvalidRequest(
+                    "jitr has static thing groups only; overrideDynamicGroups does not apply"
+                        .into(),
+                ))
+            }
+            Some(_) if !adding => {
+                return Err(Error::InvalidRequest(
+                    "invalid parameters: unknown field `overrideDynamicGroups`".into(),
+                ))
+            }
+            _ => {}
+        }
         let pick =
             |name: Option<String>, arn: Option<String>, kind: &str, what: &str| match (name, arn) {
                 (Some(n), _) => Ok(n),
@@ -158,74 +151,44 @@ impl Membership {
     }
 }
 
-pub(super) fn add_thing_to_thing_group(
-    reg: &Registry,
-    p: &Value,
-    _: Timestamp,
-) -> Result<Value, Error> {
-    let a: Membership = parse(p)?;
-    if a.override_dynamic_groups == Some(true) {
-        return Err(Error::InvalidRequest(
-            "jitr has static thing groups only; overrideDynamicGroups does not apply".into(),
-        ));
+operations! {
+    pub(super) fn add_thing_to_thing_group(reg, _, a: Membership) {
+        let (group, thing) = a.names(reg, true)?;
+        reg.add_thing_to_thing_group(&group, &thing)?;
+        Ok(json!({}))
     }
-    let (group, thing) = a.names(reg)?;
-    reg.add_thing_to_thing_group(&group, &thing)?;
-    Ok(json!({}))
-}
 
-pub(super) fn remove_thing_from_thing_group(
-    reg: &Registry,
-    p: &Value,
-    _: Timestamp,
-) -> Result<Value, Error> {
-    let a: Membership = parse(p)?;
-    if a.override_dynamic_groups.is_some() {
-        return Err(Error::InvalidRequest(
-            "invalid parameters: unknown field `overrideDynamicGroups`".into(),
-        ));
+    pub(super) fn remove_thing_from_thing_group(reg, _, a: Membership) {
+        let (group, thing) = a.names(reg, false)?;
+        reg.remove_thing_from_thing_group(&group, &thing)?;
+        Ok(json!({}))
     }
-    let (group, thing) = a.names(reg)?;
-    reg.remove_thing_from_thing_group(&group, &thing)?;
-    Ok(json!({}))
-}
 
-pub(super) fn list_thing_groups_for_thing(
-    reg: &Registry,
-    p: &Value,
-    _: Timestamp,
-) -> Result<Value, Error> {
-    let (thing, req) = parse::<ThingPage>(p)?.request()?;
-    token_value(
-        reg.list_thing_groups_for_thing(&thing, &req)?,
-        "thingGroups",
-    )
-}
+    pub(super) fn list_thing_groups_for_thing(reg, _, a: ThingPage) {
+        let (thing, req) = a.request()?;
+        token_value(
+            reg.list_thing_groups_for_thing(&thing, &req)?,
+            "thingGroups",
+        )
+    }
 
-pub(super) fn list_things_in_thing_group(
-    reg: &Registry,
-    p: &Value,
-    _: Timestamp,
-) -> Result<Value, Error> {
-    #[derive(Deserialize)]
-    #[serde(rename_all = "camelCase", deny_unknown_fields)]
-    struct A {
+    pub(super) fn list_things_in_thing_group(reg, _, a: {
         thing_group_name: String,
         recursive: Option<bool>,
         next_token: Option<String>,
         max_results: Option<i64>,
+    }) {
+        if a.recursive == Some(true) {
+            return Err(Error::InvalidRequest(
+                "jitr lists a group's own things; recursive is not supported".into(),
+            ));
+        }
+        let req = token_request(a.next_token, a.max_results)?;
+        token_value(
+            reg.list_things_in_thing_group(&a.thing_group_name, &req)?,
+            "things",
+        )
     }
-    let a: A = parse(p)?;
-    if a.recursive == Some(true) {
-        return Err(Error::InvalidRequest(
-            "jitr lists a group's own things; recursive is not supported".into(),
-        ));
-    }
-    let req = token_request(a.next_token, a.max_results)?;
-    token_value(
-        reg.list_things_in_thing_group(&a.thing_group_name, &req)?,
-        "things",
-    )
 }
 
 /// A pre-provisioning hook: jitr runs none, so one given is refused.
@@ -238,14 +201,8 @@ fn no_hook(hook: Option<&Value>) -> Result<(), Error> {
     }
 }
 
-pub(super) fn create_provisioning_template(
-    reg: &Registry,
-    p: &Value,
-    now: Timestamp,
-) -> Result<Value, Error> {
-    #[derive(Deserialize)]
-    #[serde(rename_all = "camelCase", deny_unknown_fields)]
-    struct A {
+operations! {
+    pub(super) fn create_provisioning_template(reg, now, a: {
         template_name: String,
         description: Option<String>,
         template_body: String,
@@ -255,56 +212,40 @@ pub(super) fn create_provisioning_template(
         tags: Option<Vec<Tag>>,
         #[serde(rename = "type")]
         template_type: Option<String>,
+    }) {
+        no_hook(a.pre_provisioning_hook.as_ref())?;
+        let arn = reg.create_provisioning_template(
+            &a.template_name,
+            a.description.as_deref(),
+            &a.template_body,
+            a.enabled.unwrap_or(false),
+            &a.provisioning_role_arn,
+            a.template_type.as_deref(),
+            now,
+        )?;
+        if let Some(tags) = a.tags.filter(|t| !t.is_empty()) {
+            reg.tag_resource(&arn, &tags)?;
+        }
+        Ok(json!({"templateArn": arn, "templateName": a.template_name, "defaultVersionId": 1}))
     }
-    let a: A = parse(p)?;
-    no_hook(a.pre_provisioning_hook.as_ref())?;
-    let arn = reg.create_provisioning_template(
-        &a.template_name,
-        a.description.as_deref(),
-        &a.template_body,
-        a.enabled.unwrap_or(false),
-        &a.provisioning_role_arn,
-        a.template_type.as_deref(),
-        now,
-    )?;
-    if let Some(tags) = a.tags.filter(|t| !t.is_empty()) {
-        reg.tag_resource(&arn, &tags)?;
+}
+
+params! {
+    struct TemplateName {
+        template_name: String,
     }
-    Ok(json!({"templateArn": arn, "templateName": a.template_name, "defaultVersionId": 1}))
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct TemplateName {
-    template_name: String,
-}
+operations! {
+    pub(super) fn describe_provisioning_template(reg, _, a: TemplateName) {
+        to_value(&reg.describe_provisioning_template(&a.template_name)?)
+    }
 
-pub(super) fn describe_provisioning_template(
-    reg: &Registry,
-    p: &Value,
-    _: Timestamp,
-) -> Result<Value, Error> {
-    let a: TemplateName = parse(p)?;
-    to_value(&reg.describe_provisioning_template(&a.template_name)?)
-}
+    pub(super) fn list_provisioning_templates(reg, _, a: Token) {
+        token_value(reg.list_provisioning_templates(&a.request()?)?, "templates")
+    }
 
-pub(super) fn list_provisioning_templates(
-    reg: &Registry,
-    p: &Value,
-    _: Timestamp,
-) -> Result<Value, Error> {
-    let a: Token = parse(p)?;
-    token_value(reg.list_provisioning_templates(&a.request()?)?, "templates")
-}
-
-pub(super) fn update_provisioning_template(
-    reg: &Registry,
-    p: &Value,
-    now: Timestamp,
-) -> Result<Value, Error> {
-    #[derive(Deserialize)]
-    #[serde(rename_all = "camelCase", deny_unknown_fields)]
-    struct A {
+    pub(super) fn update_provisioning_template(reg, now, a: {
         template_name: String,
         description: Option<String>,
         enabled: Option<bool>,
@@ -312,112 +253,81 @@ pub(super) fn update_provisioning_template(
         provisioning_role_arn: Option<String>,
         pre_provisioning_hook: Option<Value>,
         remove_pre_provisioning_hook: Option<bool>,
+    }) {
+        no_hook(a.pre_provisioning_hook.as_ref())?;
+        let _ = a.remove_pre_provisioning_hook; // there is none to remove
+        reg.update_provisioning_template(
+            &a.template_name,
+            a.description.as_deref(),
+            a.enabled,
+            a.default_version_id,
+            a.provisioning_role_arn.as_deref(),
+            now,
+        )?;
+        Ok(json!({}))
     }
-    let a: A = parse(p)?;
-    no_hook(a.pre_provisioning_hook.as_ref())?;
-    let _ = a.remove_pre_provisioning_hook; // there is none to remove
-    reg.update_provisioning_template(
-        &a.template_name,
-        a.description.as_deref(),
-        a.enabled,
-        a.default_version_id,
-        a.provisioning_role_arn.as_deref(),
-        now,
-    )?;
-    Ok(json!({}))
-}
 
-pub(super) fn delete_provisioning_template(
-    reg: &Registry,
-    p: &Value,
-    _: Timestamp,
-) -> Result<Value, Error> {
-    let a: TemplateName = parse(p)?;
-    reg.delete_provisioning_template(&a.template_name)?;
-    Ok(json!({}))
-}
-
-/// jitr's extension: why provisioning left a certificate `PENDING_ACTIVATION`.
-pub(super) fn describe_provisioning_failure(
-    reg: &Registry,
-    p: &Value,
-    _: Timestamp,
-) -> Result<Value, Error> {
-    #[derive(Deserialize)]
-    #[serde(rename_all = "camelCase", deny_unknown_fields)]
-    struct A {
-        certificate_id: String,
+    pub(super) fn delete_provisioning_template(reg, _, a: TemplateName) {
+        reg.delete_provisioning_template(&a.template_name)?;
+        Ok(json!({}))
     }
-    let a: A = parse(p)?;
-    let f = reg.describe_provisioning_failure(&id_arg(&a.certificate_id)?)?;
-    let mut out = json!({
-        "certificateId": f.certificate_id.to_string(),
-        "caCertificateId": f.ca_certificate_id.to_string(),
-        "code": f.code,
-        "message": f.message,
-        "creationDate": f.at.unix_secs_f64(),
-    });
-    if let Some(p) = f.parameter {
-        out["parameter"] = Value::String(p);
+
+    /// jitr's extension: why provisioning left a certificate `PENDING_ACTIVATION`.
+    pub(super) fn describe_provisioning_failure(reg, _, a: { certificate_id: String }) {
+        let f = reg.describe_provisioning_failure(&id_arg(&a.certificate_id)?)?;
+        let mut out = json!({
+            "certificateId": f.certificate_id.to_string(),
+            "caCertificateId": f.ca_certificate_id.to_string(),
+            "code": f.code,
+            "message": f.message,
+            "creationDate": f.at.unix_secs_f64(),
+        });
+        if let Some(p) = f.parameter {
+            out["parameter"] = Value::String(p);
+        }
+        if let Some(c) = f.certificate_field {
+            out["certificateField"] = Value::String(c);
+        }
+        Ok(out)
     }
-    if let Some(c) = f.certificate_field {
-        out["certificateField"] = Value::String(c);
+
+    pub(super) fn describe_endpoint(reg, _, a: { endpoint_type: Option<String> }) {
+        Ok(json!({"endpointAddress": reg.describe_endpoint(a.endpoint_type.as_deref())?}))
     }
-    Ok(out)
 }
 
-pub(super) fn describe_endpoint(reg: &Registry, p: &Value, _: Timestamp) -> Result<Value, Error> {
-    #[derive(Deserialize)]
-    #[serde(rename_all = "camelCase", deny_unknown_fields)]
-    struct A {
-        endpoint_type: Option<String>,
+params! {
+    #[cfg_attr(not(feature = "tooling"), allow(dead_code))]
+    struct KeysArgs {
+        set_as_active: Option<bool>,
     }
-    let a: A = parse(p)?;
-    Ok(json!({"endpointAddress": reg.describe_endpoint(a.endpoint_type.as_deref())?}))
+
+    #[cfg_attr(not(feature = "tooling"), allow(dead_code))]
+    struct CsrArgs {
+        certificate_signing_request: String,
+        set_as_active: Option<bool>,
+    }
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-#[cfg_attr(not(feature = "tooling"), allow(dead_code))]
-struct KeysArgs {
-    set_as_active: Option<bool>,
-}
+operations! {
+    #[cfg(feature = "tooling")]
+    pub(super) fn create_keys_and_certificate(reg, now, a: KeysArgs) {
+        to_value(&reg.create_keys_and_certificate(a.set_as_active.unwrap_or(false), now)?)
+    }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-#[cfg_attr(not(feature = "tooling"), allow(dead_code))]
-struct CsrArgs {
-    certificate_signing_request: String,
-    set_as_active: Option<bool>,
-}
-
-#[cfg(feature = "tooling")]
-pub(super) fn create_keys_and_certificate(
-    reg: &Registry,
-    p: &Value,
-    now: Timestamp,
-) -> Result<Value, Error> {
-    let a: KeysArgs = parse(p)?;
-    to_value(&reg.create_keys_and_certificate(a.set_as_active.unwrap_or(false), now)?)
-}
-
-#[cfg(feature = "tooling")]
-pub(super) fn create_certificate_from_csr(
-    reg: &Registry,
-    p: &Value,
-    now: Timestamp,
-) -> Result<Value, Error> {
-    let a: CsrArgs = parse(p)?;
-    let (out, cert) = reg.create_certificate_from_csr(
-        &a.certificate_signing_request,
-        a.set_as_active.unwrap_or(false),
-        now,
-    )?;
-    Ok(json!({
-        "certificateArn": out.certificate_arn,
-        "certificateId": out.certificate_id.to_string(),
-        "certificatePem": cert.to_pem(),
-    }))
+    #[cfg(feature = "tooling")]
+    pub(super) fn create_certificate_from_csr(reg, now, a: CsrArgs) {
+        let (out, cert) = reg.create_certificate_from_csr(
+            &a.certificate_signing_request,
+            a.set_as_active.unwrap_or(false),
+            now,
+        )?;
+        Ok(json!({
+            "certificateArn": out.certificate_arn,
+            "certificateId": out.certificate_id.to_string(),
+            "certificatePem": cert.to_pem(),
+        }))
+    }
 }
 
 /// This build issues no certificates.
@@ -428,22 +338,14 @@ fn no_issuing() -> Error {
     )
 }
 
-#[cfg(not(feature = "tooling"))]
-pub(super) fn create_keys_and_certificate(
-    _: &Registry,
-    p: &Value,
-    _: Timestamp,
-) -> Result<Value, Error> {
-    let _: KeysArgs = parse(p)?;
-    Err(no_issuing())
-}
+operations! {
+    #[cfg(not(feature = "tooling"))]
+    pub(super) fn create_keys_and_certificate(_, _, _: KeysArgs) {
+        Err(no_issuing())
+    }
 
-#[cfg(not(feature = "tooling"))]
-pub(super) fn create_certificate_from_csr(
-    _: &Registry,
-    p: &Value,
-    _: Timestamp,
-) -> Result<Value, Error> {
-    let _: CsrArgs = parse(p)?;
-    Err(no_issuing())
+    #[cfg(not(feature = "tooling"))]
+    pub(super) fn create_certificate_from_csr(_, _, _: CsrArgs) {
+        Err(no_issuing())
+    }
 }
