@@ -37,21 +37,20 @@ pub struct RegisterCaCertificateRequest {
 }
 
 /// A just-in-time provisioning configuration.
+#[serde_with::skip_serializing_none]
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RegistrationConfig {
     /// The template body (JSON), at most 10,240 characters.
-    #[serde(skip_serializing_if = "Option::is_none", default)]
     pub template_body: Option<String>,
     /// The IAM role ARN the template runs as.
-    #[serde(skip_serializing_if = "Option::is_none", default)]
     pub role_arn: Option<String>,
     /// The template's name.
-    #[serde(skip_serializing_if = "Option::is_none", default)]
     pub template_name: Option<String>,
 }
 
 /// A resource tag.
+#[serde_with::skip_serializing_none]
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Tag {
@@ -59,7 +58,7 @@ pub struct Tag {
     #[serde(rename = "Key")]
     pub key: String,
     /// The value.
-    #[serde(rename = "Value", skip_serializing_if = "Option::is_none", default)]
+    #[serde(rename = "Value")]
     pub value: Option<String>,
 }
 
@@ -125,6 +124,7 @@ pub struct CaCertificateDescription {
 }
 
 /// DescribeCACertificate's output.
+#[serde_with::skip_serializing_none]
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
@@ -132,7 +132,6 @@ pub struct DescribeCaCertificateResponse {
     /// The description.
     pub certificate_description: CaCertificateDescription,
     /// The registration configuration, if any.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub registration_config: Option<RegistrationConfig>,
 }
 

@@ -34,18 +34,18 @@ pub struct RegisterCertificateResponse {
 }
 
 /// Transfer data of a certificate in transfer (kept on import; jitr does not transfer).
+#[serde_with::skip_serializing_none]
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct TransferData {
     /// The transfer message.
-    #[serde(skip_serializing_if = "Option::is_none", default)]
     pub transfer_message: Option<String>,
     /// The reject reason.
-    #[serde(skip_serializing_if = "Option::is_none", default)]
     pub reject_reason: Option<String>,
 }
 
 /// DescribeCertificate's `certificateDescription`; its JSON is the AWS CLI's.
+#[serde_with::skip_serializing_none]
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
@@ -55,7 +55,6 @@ pub struct CertificateDescription {
     /// The ID.
     pub certificate_id: CertificateId,
     /// The CA that signed it, absent for certificates registered without a CA.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub ca_certificate_id: Option<CertificateId>,
     /// The status.
     pub status: CertificateStatus,
@@ -64,7 +63,6 @@ pub struct CertificateDescription {
     /// The owning account.
     pub owned_by: String,
     /// The previous owner, after a transfer.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub previous_owned_by: Option<String>,
     /// When it was registered.
     #[serde(serialize_with = "as_epoch_seconds")]
@@ -75,7 +73,6 @@ pub struct CertificateDescription {
     /// 1, +1 at every change.
     pub customer_version: u64,
     /// Transfer data, for certificates in transfer.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub transfer_data: Option<TransferData>,
     /// A fresh UUID at every change.
     pub generation_id: String,

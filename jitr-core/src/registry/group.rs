@@ -15,6 +15,7 @@ use crate::store::{Change, Kind, LinkKind, NamePage, Reader, ResourceReads};
 use crate::time::{as_epoch_seconds, Timestamp};
 
 /// A thing group as the store keeps it.
+#[serde_with::skip_serializing_none]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
@@ -24,10 +25,8 @@ pub struct ThingGroupRow {
     /// A UUID, fixed at creation.
     pub thing_group_id: String,
     /// Its parent, if any.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub parent_group_name: Option<String>,
     /// The description.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     /// Its attributes.
     #[serde(default)]

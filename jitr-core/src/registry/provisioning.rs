@@ -33,6 +33,7 @@ use crate::store::{
 use crate::time::{as_epoch_seconds, Timestamp};
 
 /// A provisioning template as the store keeps it.
+#[serde_with::skip_serializing_none]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
@@ -40,7 +41,6 @@ pub struct ProvisioningTemplateRow {
     /// The name.
     pub template_name: String,
     /// The description.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     /// The template (JSON).
     pub template_body: String,
@@ -57,6 +57,7 @@ pub struct ProvisioningTemplateRow {
 }
 
 /// DescribeProvisioningTemplate's output.
+#[serde_with::skip_serializing_none]
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
@@ -66,7 +67,6 @@ pub struct ProvisioningTemplateDescription {
     /// The name.
     pub template_name: String,
     /// The description.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     /// When it was created.
     #[serde(serialize_with = "as_epoch_seconds")]
@@ -88,6 +88,7 @@ pub struct ProvisioningTemplateDescription {
 }
 
 /// An item of ListProvisioningTemplates.
+#[serde_with::skip_serializing_none]
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
@@ -97,7 +98,6 @@ pub struct ProvisioningTemplateSummary {
     /// The name.
     pub template_name: String,
     /// The description.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     /// When it was created.
     #[serde(serialize_with = "as_epoch_seconds")]
@@ -113,6 +113,7 @@ pub struct ProvisioningTemplateSummary {
 }
 
 /// Why provisioning left a certificate pending, as the registry records it.
+#[serde_with::skip_serializing_none]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
@@ -126,10 +127,8 @@ pub struct ProvisioningFailureRow {
     /// A sentence.
     pub message: String,
     /// The parameter, when one is missing.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub parameter: Option<String>,
     /// The certificate field it comes from, when it is a certificate parameter.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub certificate_field: Option<String>,
     /// When provisioning ran.
     pub at: Timestamp,

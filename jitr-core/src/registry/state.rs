@@ -73,6 +73,7 @@ pub struct RegistryState {
 }
 
 /// A CA certificate in a [`RegistryState`].
+#[serde_with::skip_serializing_none]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[non_exhaustive]
@@ -88,7 +89,6 @@ pub struct CaCertificateState {
     /// Mode.
     pub certificate_mode: CertificateMode,
     /// JITP configuration.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub registration_config: Option<RegistrationConfig>,
     /// Tags.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -104,6 +104,7 @@ pub struct CaCertificateState {
 }
 
 /// A device certificate in a [`RegistryState`].
+#[serde_with::skip_serializing_none]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[non_exhaustive]
@@ -113,17 +114,14 @@ pub struct CertificateState {
     /// The PEM.
     pub certificate_pem: String,
     /// Its CA, if registered with one.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ca_certificate_id: Option<CertificateId>,
     /// Status.
     pub status: CertificateStatus,
     /// Mode.
     pub certificate_mode: CertificateMode,
     /// Previous owner.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub previous_owned_by: Option<String>,
     /// Transfer data.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub transfer_data: Option<TransferData>,
     /// Creation date (epoch ms); also the registration time in events.
     pub creation_date: Timestamp,
@@ -136,6 +134,7 @@ pub struct CertificateState {
 }
 
 /// A policy in a [`RegistryState`].
+#[serde_with::skip_serializing_none]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[non_exhaustive]
@@ -156,7 +155,6 @@ pub struct PolicyState {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub versions: Vec<PolicyVersionRow>,
     /// The default version's ID (absent: 1).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub default_version_id: Option<u64>,
 }
 

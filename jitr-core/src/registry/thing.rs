@@ -61,6 +61,7 @@ pub struct CreateThingResponse {
 }
 
 /// DescribeThing's output.
+#[serde_with::skip_serializing_none]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
@@ -74,18 +75,17 @@ pub struct ThingDescription {
     /// The ARN.
     pub thing_arn: String,
     /// The type, if any.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub thing_type_name: Option<String>,
     /// The attributes.
     pub attributes: BTreeMap<String, String>,
     /// 1, +1 at every update.
     pub version: u64,
     /// The billing group, if any.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub billing_group_name: Option<String>,
 }
 
 /// An item of ListThings.
+#[serde_with::skip_serializing_none]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
@@ -93,7 +93,6 @@ pub struct ThingSummary {
     /// The name.
     pub thing_name: String,
     /// The type, if any.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub thing_type_name: Option<String>,
     /// The ARN.
     pub thing_arn: String,
@@ -132,12 +131,12 @@ pub struct ThingTypeDescription {
 }
 
 /// A thing type's properties.
+#[serde_with::skip_serializing_none]
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub struct ThingTypeProperties {
     /// The description.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub thing_type_description: Option<String>,
     /// The searchable attributes (at most 3).
     pub searchable_attributes: Vec<String>,

@@ -80,6 +80,7 @@ impl Meta {
 }
 
 /// A CA certificate as the store keeps it.
+#[serde_with::skip_serializing_none]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
@@ -95,7 +96,6 @@ pub struct CaRow {
     /// Mode.
     pub certificate_mode: CertificateMode,
     /// JITP configuration.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub registration_config: Option<RegistrationConfig>,
     /// Tags.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -119,6 +119,7 @@ impl CaRow {
 }
 
 /// A device certificate as the store keeps it.
+#[serde_with::skip_serializing_none]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
@@ -128,7 +129,6 @@ pub struct CertRow {
     /// The PEM.
     pub certificate_pem: String,
     /// Its CA, if registered with one.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ca_certificate_id: Option<CertificateId>,
     /// Status.
     pub status: CertificateStatus,
@@ -138,10 +138,8 @@ pub struct CertRow {
     #[serde(with = "validity_millis")]
     pub validity: Validity,
     /// The previous owner, after a transfer.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub previous_owned_by: Option<String>,
     /// Transfer data.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub transfer_data: Option<TransferData>,
     /// Versions and dates.
     pub meta: Meta,

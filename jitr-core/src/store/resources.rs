@@ -162,6 +162,7 @@ pub struct PolicyVersionRow {
 }
 
 /// A policy as the store keeps it: its versions (at most five) and which is the default.
+#[serde_with::skip_serializing_none]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
@@ -180,7 +181,6 @@ pub struct PolicyRow {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub versions: Vec<PolicyVersionRow>,
     /// The highest version ID ever given: IDs are never reused.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_version_id: Option<u64>,
 }
 
@@ -225,6 +225,7 @@ impl PolicyRow {
 }
 
 /// A thing as the store keeps it.
+#[serde_with::skip_serializing_none]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
@@ -234,7 +235,6 @@ pub struct ThingRow {
     /// A UUID, fixed at creation.
     pub thing_id: String,
     /// Its type, if any.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub thing_type_name: Option<String>,
     /// Its attributes.
     #[serde(default)]
@@ -242,13 +242,13 @@ pub struct ThingRow {
     /// 1, +1 at every update.
     pub version: u64,
     /// Its billing group, if any (kept as given).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub billing_group_name: Option<String>,
     /// When it was created.
     pub creation_date: Timestamp,
 }
 
 /// A thing type as the store keeps it.
+#[serde_with::skip_serializing_none]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
@@ -258,7 +258,6 @@ pub struct ThingTypeRow {
     /// A UUID, fixed at creation.
     pub thing_type_id: String,
     /// The description, if any.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     /// The searchable attributes.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -267,7 +266,6 @@ pub struct ThingTypeRow {
     #[serde(default)]
     pub deprecated: bool,
     /// When it was deprecated.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deprecation_date: Option<Timestamp>,
     /// When it was created.
     pub creation_date: Timestamp,

@@ -268,12 +268,11 @@ const CERT_COLUMNS: &str =
     "id, der, ca_id, status, mode, not_before_ms, not_after_ms, creation_ms, \
      last_modified_ms, customer_version, generation_id, extra";
 
+#[serde_with::skip_serializing_none]
 #[derive(serde::Serialize, serde::Deserialize, Default)]
 #[serde(rename_all = "camelCase")]
 struct Extra {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     previous_owned_by: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     transfer_data: Option<TransferData>,
 }
 
