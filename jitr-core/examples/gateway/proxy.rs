@@ -685,8 +685,7 @@ impl Pump {
         };
         match denied {
             Some(act) => {
-                metrics::counter!("jitr_gateway_policy_denials_total", "action" => act.name())
-                    .increment(1);
+                act.count_denial();
                 tracing::info!(
                     certificate_id = %self.session.certificate_id,
                     client_id = %self.session.facts.client_id,
@@ -736,8 +735,7 @@ impl Pump {
             .map(|filter| {
                 let ok = self.session.allows(Act::Subscribe, filter);
                 if !ok {
-                    metrics::counter!("jitr_gateway_policy_denials_total", "action" => Act::Subscribe.name())
-                        .increment(1);
+                    Act::Subscribe.count_denial();
                     tracing::info!(
                         certificate_id = %self.session.certificate_id,
                         client_id = %self.session.facts.client_id,
@@ -755,8 +753,7 @@ impl Pump {
     fn receive_allowed(&self, topic: &str) -> bool {
         let ok = self.session.allows(Act::Receive, topic);
         if !ok {
-            metrics::counter!("jitr_gateway_policy_denials_total", "action" => Act::Receive.name())
-                .increment(1);
+            Act::Receive.count_denial();
             tracing::debug!(
                 certificate_id = %self.session.certificate_id,
                 topic,
