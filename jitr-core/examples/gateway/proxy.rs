@@ -277,23 +277,7 @@ async fn connect_upstream(
 /// DeleteConnection with cleanSession: connects once more with the client id and a clean
 /// session, which makes the broker discard the stored one.
 async fn clean_broker_session(broker: &str, client_id: &str, version: Version) {
-    let connect = match version {
-        Version::V4 => {
-            let mut c = v4::Connect::new(client_id);
-            c.clean_session = true;
-            Packet::V4(v4::Packet::Connect(c))
-        }
-        Version::V5 => Packet::V5(v5::Packet::Connect(
-            v5::Connect {
-                keep_alive: 10,
-                client_id: client_id.to_owned(),
-                clean_start: true,
-                properties: None,
-            },
-            None,
-            None,
-        )),
-    };
+    let connect = mqtt::clean_connect(version, client_id, 10);
     let Ok(raw) = mqtt::encode(&connect) else {
         return;
     };
