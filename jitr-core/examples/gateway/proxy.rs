@@ -514,39 +514,33 @@ impl Pump {
                 encode_and_forward(up, &Packet::V5(v5::Packet::Publish(p))).await
             }
             Packet::V4(v4::Packet::Subscribe(s)) => {
-                match self.judge_subscribe(s.pkid, s.filters.iter().map(|f| f.path.as_str())) {
-                    Filters::AllAllowed => forward(up, f.raw).await,
-                    Filters::AllDenied(n) => {
-                        let ack =
-                            v4::SubAck::new(s.pkid, vec![v4::SubscribeReasonCode::Failure; n]);
-                        self.answer(client, Packet::V4(v4::Packet::SubAck(ack)))
-                            .await
-                    }
-                    Filters::Some(allowed) => {
-                        let mut kept = s.clone();
-                        keep_allowed(&mut kept.filters, &allowed);
-                        encode_and_forward(up, &Packet::V4(v4::Packet::Subscribe(kept))).await
-                    }
-                }
+                let judged =
+                    self.judge_subscribe(s.pkid, s.filters.iter().map(|f| f.path.as_str()));
+                let refusal = |n| {
+                    let ack = v4::SubAck::new(s.pkid, vec![v4::SubscribeReasonCode::Failure; n]);
+                    Packet::V4(v4::Packet::SubAck(ack))
+                };
+                let narrowed = |allowed: &[bool]| {
+                    Packet::V4(v4::Packet::Subscribe(kept(&s, |k| &mut k.filters, allowed)))
+                };
+                self.on_subscribe(judged, f.raw, client, up, refusal, narrowed)
+                    .await
             }
             Packet::V5(v5::Packet::Subscribe(s)) => {
-                match self.judge_subscribe(s.pkid, s.filters.iter().map(|f| f.path.as_str())) {
-                    Filters::AllAllowed => forward(up, f.raw).await,
-                    Filters::AllDenied(n) => {
-                        let ack = v5::SubAck {
-                            pkid: s.pkid,
-                            return_codes: vec![v5::SubscribeReasonCode::NotAuthorized; n],
-                            properties: None,
-                        };
-                        self.answer(client, Packet::V5(v5::Packet::SubAck(ack)))
-                            .await
-                    }
-                    Filters::Some(allowed) => {
-                        let mut kept = s.clone();
-                        keep_allowed(&mut kept.filters, &allowed);
-                        encode_and_forward(up, &Packet::V5(v5::Packet::Subscribe(kept))).await
-                    }
-                }
+                let judged =
+                    self.judge_subscribe(s.pkid, s.filters.iter().map(|f| f.path.as_str()));
+                let refusal = |n| {
+                    Packet::V5(v5::Packet::SubAck(v5::SubAck {
+                        pkid: s.pkid,
+                        return_codes: vec![v5::SubscribeReasonCode::NotAuthorized; n],
+                        properties: None,
+                    }))
+                };
+                let narrowed = |allowed: &[bool]| {
+                    Packet::V5(v5::Packet::Subscribe(kept(&s, |k| &mut k.filters, allowed)))
+                };
+                self.on_subscribe(judged, f.raw, client, up, refusal, narrowed)
+                    .await
             }
             Packet::V4(v4::Packet::Disconnect) | Packet::V5(v5::Packet::Disconnect(_)) => {
                 let _ = up.write_all(&f.raw).await;
@@ -707,6 +701,29 @@ impl Pump {
         Filters::Some(allowed)
     }
 
+    /// A SUBSCRIBE of either version, as `judged`: it goes on as it came (`raw`) when
+    /// every filter is allowed, is answered with `refusal(n)` when none of its `n` is,
+    /// and otherwise goes on as `narrowed(allowed)`, with the allowed filters alone.
+    async fn on_subscribe<CW, UW>(
+        &self,
+        judged: Filters,
+        raw: Bytes,
+        client: &mut CW,
+        up: &mut UW,
+        refusal: impl FnOnce(usize) -> Packet,
+        narrowed: impl FnOnce(&[bool]) -> Packet,
+    ) -> Step
+    where
+        CW: AsyncWrite + Unpin,
+        UW: AsyncWrite + Unpin,
+    {
+        match judged {
+            Filters::AllAllowed => forward(up, raw).await,
+            Filters::AllDenied(n) => self.answer(client, refusal(n)).await,
+            Filters::Some(allowed) => encode_and_forward(up, &narrowed(&allowed)).await,
+        }
+    }
+
     /// The SUBSCRIBE a SUBACK answers, if the gateway denied some of its filters.
     fn pending_subscribe(&mut self, pkid: u16) -> Option<PendingSubscribe> {
         self.tracking
@@ -772,10 +789,13 @@ enum Filters {
     Some(Vec<bool>),
 }
 
-/// Keeps the items whose place in `allowed` is true.
-fn keep_allowed<T>(items: &mut Vec<T>, allowed: &[bool]) {
+/// A copy of the SUBSCRIBE `s` with only the filters (its `filters`) whose place in
+/// `allowed` is true.
+fn kept<S: Clone, T>(s: &S, filters: impl FnOnce(&mut S) -> &mut Vec<T>, allowed: &[bool]) -> S {
+    let mut kept = s.clone();
     let mut it = allowed.iter();
-    items.retain(|_| *it.next().unwrap_or(&false));
+    filters(&mut kept).retain(|_| *it.next().unwrap_or(&false));
+    kept
 }
 
 /// Forwards a packet the gateway rewrote.
