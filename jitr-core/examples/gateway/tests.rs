@@ -496,6 +496,24 @@ impl ProcessSetup {
         .unwrap()
     }
 
+    /// Runs one more gateway, without the handler, on this broker, listening on `listen`
+    /// with the directory `dir`, to its end (the tests expect it to refuse to start).
+    async fn run_another(&self, listen: &str, dir: &std::path::Path) -> std::process::Output {
+        tokio::process::Command::new(gateway_exe().unwrap())
+            .args([
+                "--listen",
+                listen,
+                "--no-handler",
+                "--broker",
+                &self.broker.addr(),
+                "--dir",
+            ])
+            .arg(dir)
+            .output()
+            .await
+            .unwrap()
+    }
+
     /// The fleet CA the gateway made and the PEM of its server's CA.
     fn cas(&self) -> (GeneratedCertificate, String) {
         gateway_cas(&self.dir).unwrap()
@@ -505,7 +523,7 @@ impl ProcessSetup {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_second_instance_refuses_to_start_before_it_touches_a_file() {
     let setup = ProcessSetup::new("second");
-    let (root, broker, dir) = (&setup.root, &setup.broker, &setup.dir);
+    let (root, dir) = (&setup.root, &setup.dir);
     let first = setup.gateway().await;
     let before: Vec<_> = std::fs::read_dir(&dir)
         .unwrap()
@@ -513,37 +531,13 @@ async fn a_second_instance_refuses_to_start_before_it_touches_a_file() {
         .collect();
     let key = std::fs::read(dir.join("fleet-ca.key")).unwrap();
     // Same directory, another port.
-    let out = tokio::process::Command::new(gateway_exe().unwrap())
-        .args([
-            "--listen",
-            "127.0.0.1:0",
-            "--no-handler",
-            "--broker",
-            &broker.addr(),
-            "--dir",
-        ])
-        .arg(&dir)
-        .output()
-        .await
-        .unwrap();
+    let out = setup.run_another("127.0.0.1:0", dir).await;
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("another gateway is running"), "{err}");
     // Same port, another directory: refused before the directory exists.
     let other = root.join("other");
-    let out = tokio::process::Command::new(gateway_exe().unwrap())
-        .args([
-            "--listen",
-            &first.addr.to_string(),
-            "--no-handler",
-            "--broker",
-            &broker.addr(),
-            "--dir",
-        ])
-        .arg(&other)
-        .output()
-        .await
-        .unwrap();
+    let out = setup.run_another(&first.addr.to_string(), &other).await;
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("cannot listen"));
     assert!(!other.exists(), "nothing was created");
@@ -877,12 +871,7 @@ async fn two_nodes_on_postgresql_share_the_fleet_and_follow_the_outage_rules() {
     );
     assert_eq!(a.connack(&known, Version::V4).await, Some(0));
     let newcomer = Device::issue(&a.ca, "newcomer").unwrap();
-    let ran = tokio::process::Command::new("sh")
-        .args(["-c", &stop])
-        .status()
-        .await
-        .unwrap();
-    assert!(ran.success(), "PostgreSQL stopped");
+    assert!(sh(&stop).await, "PostgreSQL stopped");
     let outage = async {
         assert!(
             eventually(LIVE, || !b.registry().store_available()
@@ -907,12 +896,7 @@ async fn two_nodes_on_postgresql_share_the_fleet_and_follow_the_outage_rules() {
         );
     };
     let result = tokio::time::timeout(Duration::from_secs(60), outage).await;
-    let ran = tokio::process::Command::new("sh")
-        .args(["-c", &start])
-        .status()
-        .await
-        .unwrap();
-    assert!(ran.success(), "PostgreSQL started again");
+    assert!(sh(&start).await, "PostgreSQL started again");
     result.expect("the outage checks finished");
     assert!(
         eventually_async(Duration::from_secs(30), || async {
@@ -935,6 +919,16 @@ async fn two_nodes_on_postgresql_share_the_fleet_and_follow_the_outage_rules() {
     );
     a.stop().await;
     b.stop().await;
+}
+
+/// Runs `command` with `sh -c`; whether it succeeded.
+async fn sh(command: &str) -> bool {
+    tokio::process::Command::new("sh")
+        .args(["-c", command])
+        .status()
+        .await
+        .unwrap()
+        .success()
 }
 
 /// AWS IoT policies on every packet: iot:Connect on the client id, iot:Publish and
