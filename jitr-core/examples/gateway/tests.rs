@@ -251,10 +251,8 @@ async fn malformed_packets_of_every_type_close_only_their_connection() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_broker_restart_drops_sessions_cleanly_and_the_gateway_reconnects() {
     let mut env = Env::start("restart", &["--store", "memory:"]).await;
-    let d = env.active_device("survivor");
-    let mut v4c = env.connect(&d, Version::V4).await;
-    let d5 = env.active_device("survivor5");
-    let mut v5c = env.connect(&d5, Version::V5).await;
+    let (d, mut v4c) = env.connected_device("survivor", Version::V4).await;
+    let (d5, mut v5c) = env.connected_device("survivor5", Version::V5).await;
     let port = env.broker.port;
     env.broker.stop();
     assert!(
@@ -319,8 +317,7 @@ async fn a_revoked_or_deleted_certificate_loses_its_live_session_and_a_ca_change
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn delete_connection_is_awss_data_plane_call() {
     let env = Env::start("deleteconn", &["--store", "memory:"]).await;
-    let d = env.active_device("operated");
-    let mut c = env.connect(&d, Version::V5).await;
+    let (d, mut c) = env.connected_device("operated", Version::V5).await;
     let admin = env.gateway.admin;
     let call = |path: String| async move {
         let mut s = TcpStream::connect(admin).await.unwrap();
@@ -367,8 +364,7 @@ async fn delete_connection_is_awss_data_plane_call() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn mqtt5_topic_aliases_are_resolved_before_the_policy_and_the_broker() {
     let env = Env::start("alias", &["--store", "memory:"]).await;
-    let d = env.active_device("aliased");
-    let mut c = env.connect(&d, Version::V5).await;
+    let (_, mut c) = env.connected_device("aliased", Version::V5).await;
     assert_eq!(c.subscribe(&["alias/+"]).await.unwrap(), vec![1]);
     // Set alias 1 with the topic, then publish with the alias alone.
     use rumqttc::v5::mqttbytes::{v5, QoS};
@@ -1021,8 +1017,7 @@ async fn policies_are_enforced_on_every_packet_and_their_changes_close_sessions(
         Published::Acked(0x87)
     );
     // iot:Receive per delivery: another device publishes on both topics.
-    let other = env.active_device("publisher");
-    let mut o = env.connect(&other, Version::V4).await;
+    let (_, mut o) = env.connected_device("publisher", Version::V4).await;
     assert_eq!(
         o.publish("recv/denied", b"no", false).await.unwrap(),
         Published::Acked(0)
