@@ -995,37 +995,32 @@ async fn policies_are_enforced_on_every_packet_and_their_changes_close_sessions(
         .await
         .unwrap();
     assert!(matches!(r, Published::Acked(0 | 0x10)), "{r:?}");
-    assert_eq!(
-        c.publish(
-            &format!(
-                "cert/{}",
-                jitr_core::CertificateId::of_der(env.ca.certificate().der())
-            ),
-            b"x",
-            false
-        )
-        .await
-        .unwrap(),
-        Published::Acked(0x87)
+    // Denied: another certificate's topic, a retained message where iot:RetainPublish is
+    // not allowed, a topic the policy does not let it publish on.
+    let ca_topic = format!(
+        "cert/{}",
+        jitr_core::CertificateId::of_der(env.ca.certificate().der())
     );
-    assert_eq!(
-        c.publish("pub/a", b"x", true).await.unwrap(),
-        Published::Acked(0x87)
-    );
-    assert_eq!(
-        c.publish("recv/ok", b"x", false).await.unwrap(),
-        Published::Acked(0x87)
-    );
+    for (topic, retain) in [
+        (ca_topic.as_str(), false),
+        ("pub/a", true),
+        ("recv/ok", false),
+    ] {
+        assert_eq!(
+            c.publish(topic, b"x", retain).await.unwrap(),
+            Published::Acked(0x87),
+            "{topic}, retain {retain}"
+        );
+    }
     // iot:Receive per delivery: another device publishes on both topics.
     let (_, mut o) = env.connected_device("publisher", Version::V4).await;
-    assert_eq!(
-        o.publish("recv/denied", b"no", false).await.unwrap(),
-        Published::Acked(0)
-    );
-    assert_eq!(
-        o.publish("recv/ok", b"yes", false).await.unwrap(),
-        Published::Acked(0)
-    );
+    for (topic, payload) in [("recv/denied", &b"no"[..]), ("recv/ok", b"yes")] {
+        assert_eq!(
+            o.publish(topic, payload, false).await.unwrap(),
+            Published::Acked(0),
+            "{topic}"
+        );
+    }
     let got = c
         .receive("recv/ok", LIVE)
         .await
