@@ -170,23 +170,7 @@ pub(crate) async fn mqtt_connect<S: AsyncRead + AsyncWrite + Unpin>(
     client_id: &str,
     version: Version,
 ) -> Result<Connected<S>, String> {
-    let connect = match version {
-        Version::V4 => {
-            let mut c = v4::Connect::new(client_id);
-            c.keep_alive = 60;
-            Packet::V4(v4::Packet::Connect(c))
-        }
-        Version::V5 => Packet::V5(v5::Packet::Connect(
-            v5::Connect {
-                keep_alive: 60,
-                client_id: client_id.to_owned(),
-                clean_start: true,
-                properties: None,
-            },
-            None,
-            None,
-        )),
-    };
+    let connect = mqtt::clean_connect(version, client_id, 60);
     if let Err(e) = write(&mut stream, &connect).await {
         return Ok(Connected::TlsRefused(e));
     }

@@ -316,6 +316,29 @@ pub(crate) fn connack_refusal(version: Version, why: Refusal) -> Packet {
     }
 }
 
+/// A CONNECT as `client_id` in `version` with a clean session (3.1.1) or a clean start
+/// (MQTT 5), no will and no credentials.
+pub(crate) fn clean_connect(version: Version, client_id: &str, keep_alive: u16) -> Packet {
+    match version {
+        Version::V4 => {
+            let mut c = v4::Connect::new(client_id);
+            c.keep_alive = keep_alive;
+            c.clean_session = true;
+            Packet::V4(v4::Packet::Connect(c))
+        }
+        Version::V5 => Packet::V5(v5::Packet::Connect(
+            v5::Connect {
+                keep_alive,
+                client_id: client_id.to_owned(),
+                clean_start: true,
+                properties: None,
+            },
+            None,
+            None,
+        )),
+    }
+}
+
 /// The numeric code of a CONNACK (3.1.1 return code or MQTT 5 reason code).
 pub(crate) fn connack_code(p: &Packet) -> Option<u8> {
     match p {

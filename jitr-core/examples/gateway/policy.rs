@@ -70,6 +70,13 @@ impl Act {
             Self::Receive => "iot:Receive",
         }
     }
+
+    /// Counts one denial of the action: `jitr_gateway_policy_denials_total`, labelled
+    /// with its name.
+    pub(crate) fn count_denial(self) {
+        metrics::counter!("jitr_gateway_policy_denials_total", "action" => self.name())
+            .increment(1);
+    }
 }
 
 /// What the policies are evaluated with: the connection's facts.

@@ -277,23 +277,7 @@ async fn connect_upstream(
 /// DeleteConnection with cleanSession: connects once more with the client id and a clean
 /// session, which makes the broker discard the stored one.
 async fn clean_broker_session(broker: &str, client_id: &str, version: Version) {
-    let connect = match version {
-        Version::V4 => {
-            let mut c = v4::Connect::new(client_id);
-            c.clean_session = true;
-            Packet::V4(v4::Packet::Connect(c))
-        }
-        Version::V5 => Packet::V5(v5::Packet::Connect(
-            v5::Connect {
-                keep_alive: 10,
-                client_id: client_id.to_owned(),
-                clean_start: true,
-                properties: None,
-            },
-            None,
-            None,
-        )),
-    };
+    let connect = mqtt::clean_connect(version, client_id, 10);
     let Ok(raw) = mqtt::encode(&connect) else {
         return;
     };
@@ -530,39 +514,33 @@ impl Pump {
                 encode_and_forward(up, &Packet::V5(v5::Packet::Publish(p))).await
             }
             Packet::V4(v4::Packet::Subscribe(s)) => {
-                match self.judge_subscribe(s.pkid, s.filters.iter().map(|f| f.path.as_str())) {
-                    Filters::AllAllowed => forward(up, f.raw).await,
-                    Filters::AllDenied(n) => {
-                        let ack =
-                            v4::SubAck::new(s.pkid, vec![v4::SubscribeReasonCode::Failure; n]);
-                        self.answer(client, Packet::V4(v4::Packet::SubAck(ack)))
-                            .await
-                    }
-                    Filters::Some(allowed) => {
-                        let mut kept = s.clone();
-                        keep_allowed(&mut kept.filters, &allowed);
-                        encode_and_forward(up, &Packet::V4(v4::Packet::Subscribe(kept))).await
-                    }
-                }
+                let judged =
+                    self.judge_subscribe(s.pkid, s.filters.iter().map(|f| f.path.as_str()));
+                let refusal = |n| {
+                    let ack = v4::SubAck::new(s.pkid, vec![v4::SubscribeReasonCode::Failure; n]);
+                    Packet::V4(v4::Packet::SubAck(ack))
+                };
+                let narrowed = |allowed: &[bool]| {
+                    Packet::V4(v4::Packet::Subscribe(kept(&s, |k| &mut k.filters, allowed)))
+                };
+                self.on_subscribe(judged, f.raw, client, up, refusal, narrowed)
+                    .await
             }
             Packet::V5(v5::Packet::Subscribe(s)) => {
-                match self.judge_subscribe(s.pkid, s.filters.iter().map(|f| f.path.as_str())) {
-                    Filters::AllAllowed => forward(up, f.raw).await,
-                    Filters::AllDenied(n) => {
-                        let ack = v5::SubAck {
-                            pkid: s.pkid,
-                            return_codes: vec![v5::SubscribeReasonCode::NotAuthorized; n],
-                            properties: None,
-                        };
-                        self.answer(client, Packet::V5(v5::Packet::SubAck(ack)))
-                            .await
-                    }
-                    Filters::Some(allowed) => {
-                        let mut kept = s.clone();
-                        keep_allowed(&mut kept.filters, &allowed);
-                        encode_and_forward(up, &Packet::V5(v5::Packet::Subscribe(kept))).await
-                    }
-                }
+                let judged =
+                    self.judge_subscribe(s.pkid, s.filters.iter().map(|f| f.path.as_str()));
+                let refusal = |n| {
+                    Packet::V5(v5::Packet::SubAck(v5::SubAck {
+                        pkid: s.pkid,
+                        return_codes: vec![v5::SubscribeReasonCode::NotAuthorized; n],
+                        properties: None,
+                    }))
+                };
+                let narrowed = |allowed: &[bool]| {
+                    Packet::V5(v5::Packet::Subscribe(kept(&s, |k| &mut k.filters, allowed)))
+                };
+                self.on_subscribe(judged, f.raw, client, up, refusal, narrowed)
+                    .await
             }
             Packet::V4(v4::Packet::Disconnect) | Packet::V5(v5::Packet::Disconnect(_)) => {
                 let _ = up.write_all(&f.raw).await;
@@ -685,8 +663,7 @@ impl Pump {
         };
         match denied {
             Some(act) => {
-                metrics::counter!("jitr_gateway_policy_denials_total", "action" => act.name())
-                    .increment(1);
+                act.count_denial();
                 tracing::info!(
                     certificate_id = %self.session.certificate_id,
                     client_id = %self.session.facts.client_id,
@@ -724,6 +701,29 @@ impl Pump {
         Filters::Some(allowed)
     }
 
+    /// A SUBSCRIBE of either version, as `judged`: it goes on as it came (`raw`) when
+    /// every filter is allowed, is answered with `refusal(n)` when none of its `n` is,
+    /// and otherwise goes on as `narrowed(allowed)`, with the allowed filters alone.
+    async fn on_subscribe<CW, UW>(
+        &self,
+        judged: Filters,
+        raw: Bytes,
+        client: &mut CW,
+        up: &mut UW,
+        refusal: impl FnOnce(usize) -> Packet,
+        narrowed: impl FnOnce(&[bool]) -> Packet,
+    ) -> Step
+    where
+        CW: AsyncWrite + Unpin,
+        UW: AsyncWrite + Unpin,
+    {
+        match judged {
+            Filters::AllAllowed => forward(up, raw).await,
+            Filters::AllDenied(n) => self.answer(client, refusal(n)).await,
+            Filters::Some(allowed) => encode_and_forward(up, &narrowed(&allowed)).await,
+        }
+    }
+
     /// The SUBSCRIBE a SUBACK answers, if the gateway denied some of its filters.
     fn pending_subscribe(&mut self, pkid: u16) -> Option<PendingSubscribe> {
         self.tracking
@@ -736,8 +736,7 @@ impl Pump {
             .map(|filter| {
                 let ok = self.session.allows(Act::Subscribe, filter);
                 if !ok {
-                    metrics::counter!("jitr_gateway_policy_denials_total", "action" => Act::Subscribe.name())
-                        .increment(1);
+                    Act::Subscribe.count_denial();
                     tracing::info!(
                         certificate_id = %self.session.certificate_id,
                         client_id = %self.session.facts.client_id,
@@ -755,8 +754,7 @@ impl Pump {
     fn receive_allowed(&self, topic: &str) -> bool {
         let ok = self.session.allows(Act::Receive, topic);
         if !ok {
-            metrics::counter!("jitr_gateway_policy_denials_total", "action" => Act::Receive.name())
-                .increment(1);
+            Act::Receive.count_denial();
             tracing::debug!(
                 certificate_id = %self.session.certificate_id,
                 topic,
@@ -791,10 +789,13 @@ enum Filters {
     Some(Vec<bool>),
 }
 
-/// Keeps the items whose place in `allowed` is true.
-fn keep_allowed<T>(items: &mut Vec<T>, allowed: &[bool]) {
+/// A copy of the SUBSCRIBE `s` with only the filters (its `filters`) whose place in
+/// `allowed` is true.
+fn kept<S: Clone, T>(s: &S, filters: impl FnOnce(&mut S) -> &mut Vec<T>, allowed: &[bool]) -> S {
+    let mut kept = s.clone();
     let mut it = allowed.iter();
-    items.retain(|_| *it.next().unwrap_or(&false));
+    filters(&mut kept).retain(|_| *it.next().unwrap_or(&false));
+    kept
 }
 
 /// Forwards a packet the gateway rewrote.

@@ -466,7 +466,7 @@ fn admit(
         }
     }
     if let Some(act) = denied {
-        metrics::counter!("jitr_gateway_policy_denials_total", "action" => act.name()).increment(1);
+        act.count_denial();
         refused("POLICY_DENIED");
         tracing::info!(
             %peer,

@@ -24,6 +24,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use arc_swap::ArcSwap;
+use jitr_core::store::PolicyRow;
 use jitr_core::{CertificateId, CertificateStatus, Change, Committed, Registry, Timestamp};
 use tokio::sync::Notify;
 
@@ -294,43 +295,34 @@ impl Sessions {
                 CloseReason::CertificateNotActive("DELETED".into()),
                 None,
             ),
-            Change::PolicyAttached { target, .. } | Change::PolicyDetached { target, .. } => {
+            // A policy attached to or detached from the certificate, or the certificate
+            // to or from a thing: its policies, or what their thing variables resolve
+            // to, may differ.
+            Change::PolicyAttached { target: arn, .. }
+            | Change::PolicyDetached { target: arn, .. }
+            | Change::ThingPrincipalAttached { principal: arn, .. }
+            | Change::ThingPrincipalDetached { principal: arn, .. } => {
                 let affected = self
-                    .of_certificate_arn(registry, target)
+                    .of_certificate_arn(registry, arn)
                     .into_iter()
                     .filter(mine)
                     .collect();
                 self.recompile(registry, affected);
             }
-            Change::PolicyVersionsChanged(row) => {
-                let affected = self
-                    .all()
-                    .into_iter()
-                    .filter(|s| mine(s) && s.policies.load().names().contains(&row.policy_name))
-                    .collect();
-                self.recompile(registry, affected);
-            }
-            // A thing attached to or detached from the certificate, or changed: the
-            // policies' thing variables may resolve differently.
-            Change::ThingUpdated { .. } | Change::ThingDeleted(_) => {
-                let affected = self.all().into_iter().filter(mine).collect();
-                self.recompile(registry, affected);
-            }
-            Change::ThingPrincipalAttached { principal, .. }
-            | Change::ThingPrincipalDetached { principal, .. } => {
-                let affected = self
-                    .of_certificate_arn(registry, principal)
-                    .into_iter()
-                    .filter(mine)
-                    .collect();
-                self.recompile(registry, affected);
-            }
-            Change::PolicyDeleted { policy_name } => {
+            // A policy's versions changed, or the policy is gone: the sessions that hold
+            // it.
+            Change::PolicyVersionsChanged(PolicyRow { policy_name, .. })
+            | Change::PolicyDeleted { policy_name } => {
                 let affected = self
                     .all()
                     .into_iter()
                     .filter(|s| mine(s) && s.policies.load().names().contains(policy_name))
                     .collect();
+                self.recompile(registry, affected);
+            }
+            // A thing changed: the policies' thing variables may resolve differently.
+            Change::ThingUpdated { .. } | Change::ThingDeleted(_) => {
+                let affected = self.all().into_iter().filter(mine).collect();
                 self.recompile(registry, affected);
             }
             Change::AccountImported => {

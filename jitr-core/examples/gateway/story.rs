@@ -7,10 +7,15 @@
 //! `JITR_STORY_DIR` keeps the run's directory (default: a fresh temporary one, removed
 //! at the end when the story passed).
 
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use jitr_core::{CertificateStatus, RegistrationEvent, Timestamp};
+use jitr_core::tooling::GeneratedCertificate;
+use jitr_core::{CertificateId, CertificateStatus, RegistrationEvent, Registry, Timestamp};
+use tokio::net::TcpStream;
+use tokio_rustls::client::TlsStream;
 
 use crate::broker::Mosquitto;
 use crate::client::{self, Connected, Device, Published};
@@ -117,9 +122,7 @@ async fn tell(dir: &Path) -> Result<(), Error> {
     );
 
     s.step("A device with a new certificate from the fleet CA connects for the first time (MQTT 3.1.1).");
-    let alice = Device::issue(&ca, "alice")?;
-    let alice_tls = client::tls_config(&server_ca, &alice)?;
-    let first = alice.connect(addr, &alice_tls, Version::V4).await?;
+    let (alice, alice_tls, first) = newcomer(&ca, &server_ca, addr, "alice", Version::V4).await?;
     s.check(
         matches!(first, Connected::Connack(5, None)),
         format!(
@@ -139,14 +142,7 @@ async fn tell(dir: &Path) -> Result<(), Error> {
     );
 
     s.step("The activation handler receives the event, attaches AWS's sample policy and activates the certificate.");
-    let active = wait_until(WAIT, || {
-        let _ = registry.catch_up();
-        registry
-            .describe_certificate(&alice.id)
-            .map(|d| d.status == CertificateStatus::Active)
-            .unwrap_or(false)
-    })
-    .await;
+    let active = activated(&registry, &alice.id).await;
     let arn = registry.scope().certificate_arn(&alice.id);
     let policies: Vec<String> = registry
         .list_attached_policies(&arn)
@@ -201,22 +197,15 @@ async fn tell(dir: &Path) -> Result<(), Error> {
     }
 
     s.step("A second device (MQTT 5) registers, is activated, and publishes where its policy does not allow.");
-    let bob = Device::issue(&ca, "bob")?;
-    let bob_tls = client::tls_config(&server_ca, &bob)?;
-    let first = bob.connect(addr, &bob_tls, Version::V5).await?;
+    let (bob, bob_tls, first) = newcomer(&ca, &server_ca, addr, "bob", Version::V5).await?;
     s.check(
         matches!(first, Connected::Connack(0x87, None)),
         "first connect: CONNACK reason code 0x87 (not authorized)",
     );
-    let activated = wait_until(WAIT, || {
-        let _ = registry.catch_up();
-        registry
-            .describe_certificate(&bob.id)
-            .map(|d| d.status == CertificateStatus::Active)
-            .unwrap_or(false)
-    })
-    .await;
-    s.check(activated, "activated by the handler");
+    s.check(
+        activated(&registry, &bob.id).await,
+        "activated by the handler",
+    );
     match bob.connect(addr, &bob_tls, Version::V5).await? {
         Connected::Connack(0, Some(mut c)) => {
             s.check(true, "reconnect: CONNACK 0");
@@ -344,6 +333,41 @@ async fn tell(dir: &Path) -> Result<(), Error> {
         )
         .into())
     }
+}
+
+/// A device with a new certificate of `ca`, its TLS configuration, and the answer to its
+/// first connection, in `version`, to the gateway on `addr`.
+async fn newcomer(
+    ca: &GeneratedCertificate,
+    server_ca: &str,
+    addr: SocketAddr,
+    name: &str,
+    version: Version,
+) -> Result<
+    (
+        Device,
+        Arc<rustls::ClientConfig>,
+        Connected<TlsStream<TcpStream>>,
+    ),
+    Error,
+> {
+    let device = Device::issue(ca, name)?;
+    let tls = client::tls_config(server_ca, &device)?;
+    let first = device.connect(addr, &tls, version).await?;
+    Ok((device, tls, first))
+}
+
+/// Whether the activation handler makes the certificate `id` ACTIVE within [`WAIT`], as
+/// the operator's view of the store (`registry`) sees it.
+async fn activated(registry: &Registry, id: &CertificateId) -> bool {
+    wait_until(WAIT, || {
+        let _ = registry.catch_up();
+        registry
+            .describe_certificate(id)
+            .map(|d| d.status == CertificateStatus::Active)
+            .unwrap_or(false)
+    })
+    .await
 }
 
 fn short(id: &str) -> String {

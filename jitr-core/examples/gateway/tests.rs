@@ -251,10 +251,8 @@ async fn malformed_packets_of_every_type_close_only_their_connection() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_broker_restart_drops_sessions_cleanly_and_the_gateway_reconnects() {
     let mut env = Env::start("restart", &["--store", "memory:"]).await;
-    let d = env.active_device("survivor");
-    let mut v4c = env.connect(&d, Version::V4).await;
-    let d5 = env.active_device("survivor5");
-    let mut v5c = env.connect(&d5, Version::V5).await;
+    let (d, mut v4c) = env.connected_device("survivor", Version::V4).await;
+    let (d5, mut v5c) = env.connected_device("survivor5", Version::V5).await;
     let port = env.broker.port;
     env.broker.stop();
     assert!(
@@ -319,8 +317,7 @@ async fn a_revoked_or_deleted_certificate_loses_its_live_session_and_a_ca_change
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn delete_connection_is_awss_data_plane_call() {
     let env = Env::start("deleteconn", &["--store", "memory:"]).await;
-    let d = env.active_device("operated");
-    let mut c = env.connect(&d, Version::V5).await;
+    let (d, mut c) = env.connected_device("operated", Version::V5).await;
     let admin = env.gateway.admin;
     let call = |path: String| async move {
         let mut s = TcpStream::connect(admin).await.unwrap();
@@ -367,8 +364,7 @@ async fn delete_connection_is_awss_data_plane_call() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn mqtt5_topic_aliases_are_resolved_before_the_policy_and_the_broker() {
     let env = Env::start("alias", &["--store", "memory:"]).await;
-    let d = env.active_device("aliased");
-    let mut c = env.connect(&d, Version::V5).await;
+    let (_, mut c) = env.connected_device("aliased", Version::V5).await;
     assert_eq!(c.subscribe(&["alias/+"]).await.unwrap(), vec![1]);
     // Set alias 1 with the topic, then publish with the alias alone.
     use rumqttc::v5::mqttbytes::{v5, QoS};
@@ -496,6 +492,24 @@ impl ProcessSetup {
         .unwrap()
     }
 
+    /// Runs one more gateway, without the handler, on this broker, listening on `listen`
+    /// with the directory `dir`, to its end (the tests expect it to refuse to start).
+    async fn run_another(&self, listen: &str, dir: &std::path::Path) -> std::process::Output {
+        tokio::process::Command::new(gateway_exe().unwrap())
+            .args([
+                "--listen",
+                listen,
+                "--no-handler",
+                "--broker",
+                &self.broker.addr(),
+                "--dir",
+            ])
+            .arg(dir)
+            .output()
+            .await
+            .unwrap()
+    }
+
     /// The fleet CA the gateway made and the PEM of its server's CA.
     fn cas(&self) -> (GeneratedCertificate, String) {
         gateway_cas(&self.dir).unwrap()
@@ -505,7 +519,7 @@ impl ProcessSetup {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_second_instance_refuses_to_start_before_it_touches_a_file() {
     let setup = ProcessSetup::new("second");
-    let (root, broker, dir) = (&setup.root, &setup.broker, &setup.dir);
+    let (root, dir) = (&setup.root, &setup.dir);
     let first = setup.gateway().await;
     let before: Vec<_> = std::fs::read_dir(&dir)
         .unwrap()
@@ -513,37 +527,13 @@ async fn a_second_instance_refuses_to_start_before_it_touches_a_file() {
         .collect();
     let key = std::fs::read(dir.join("fleet-ca.key")).unwrap();
     // Same directory, another port.
-    let out = tokio::process::Command::new(gateway_exe().unwrap())
-        .args([
-            "--listen",
-            "127.0.0.1:0",
-            "--no-handler",
-            "--broker",
-            &broker.addr(),
-            "--dir",
-        ])
-        .arg(&dir)
-        .output()
-        .await
-        .unwrap();
+    let out = setup.run_another("127.0.0.1:0", dir).await;
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("another gateway is running"), "{err}");
     // Same port, another directory: refused before the directory exists.
     let other = root.join("other");
-    let out = tokio::process::Command::new(gateway_exe().unwrap())
-        .args([
-            "--listen",
-            &first.addr.to_string(),
-            "--no-handler",
-            "--broker",
-            &broker.addr(),
-            "--dir",
-        ])
-        .arg(&other)
-        .output()
-        .await
-        .unwrap();
+    let out = setup.run_another(&first.addr.to_string(), &other).await;
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("cannot listen"));
     assert!(!other.exists(), "nothing was created");
@@ -877,12 +867,7 @@ async fn two_nodes_on_postgresql_share_the_fleet_and_follow_the_outage_rules() {
     );
     assert_eq!(a.connack(&known, Version::V4).await, Some(0));
     let newcomer = Device::issue(&a.ca, "newcomer").unwrap();
-    let ran = tokio::process::Command::new("sh")
-        .args(["-c", &stop])
-        .status()
-        .await
-        .unwrap();
-    assert!(ran.success(), "PostgreSQL stopped");
+    assert!(sh(&stop).await, "PostgreSQL stopped");
     let outage = async {
         assert!(
             eventually(LIVE, || !b.registry().store_available()
@@ -907,12 +892,7 @@ async fn two_nodes_on_postgresql_share_the_fleet_and_follow_the_outage_rules() {
         );
     };
     let result = tokio::time::timeout(Duration::from_secs(60), outage).await;
-    let ran = tokio::process::Command::new("sh")
-        .args(["-c", &start])
-        .status()
-        .await
-        .unwrap();
-    assert!(ran.success(), "PostgreSQL started again");
+    assert!(sh(&start).await, "PostgreSQL started again");
     result.expect("the outage checks finished");
     assert!(
         eventually_async(Duration::from_secs(30), || async {
@@ -935,6 +915,16 @@ async fn two_nodes_on_postgresql_share_the_fleet_and_follow_the_outage_rules() {
     );
     a.stop().await;
     b.stop().await;
+}
+
+/// Runs `command` with `sh -c`; whether it succeeded.
+async fn sh(command: &str) -> bool {
+    tokio::process::Command::new("sh")
+        .args(["-c", command])
+        .status()
+        .await
+        .unwrap()
+        .success()
 }
 
 /// AWS IoT policies on every packet: iot:Connect on the client id, iot:Publish and
@@ -1005,38 +995,32 @@ async fn policies_are_enforced_on_every_packet_and_their_changes_close_sessions(
         .await
         .unwrap();
     assert!(matches!(r, Published::Acked(0 | 0x10)), "{r:?}");
-    assert_eq!(
-        c.publish(
-            &format!(
-                "cert/{}",
-                jitr_core::CertificateId::of_der(env.ca.certificate().der())
-            ),
-            b"x",
-            false
-        )
-        .await
-        .unwrap(),
-        Published::Acked(0x87)
+    // Denied: another certificate's topic, a retained message where iot:RetainPublish is
+    // not allowed, a topic the policy does not let it publish on.
+    let ca_topic = format!(
+        "cert/{}",
+        jitr_core::CertificateId::of_der(env.ca.certificate().der())
     );
-    assert_eq!(
-        c.publish("pub/a", b"x", true).await.unwrap(),
-        Published::Acked(0x87)
-    );
-    assert_eq!(
-        c.publish("recv/ok", b"x", false).await.unwrap(),
-        Published::Acked(0x87)
-    );
+    for (topic, retain) in [
+        (ca_topic.as_str(), false),
+        ("pub/a", true),
+        ("recv/ok", false),
+    ] {
+        assert_eq!(
+            c.publish(topic, b"x", retain).await.unwrap(),
+            Published::Acked(0x87),
+            "{topic}, retain {retain}"
+        );
+    }
     // iot:Receive per delivery: another device publishes on both topics.
-    let other = env.active_device("publisher");
-    let mut o = env.connect(&other, Version::V4).await;
-    assert_eq!(
-        o.publish("recv/denied", b"no", false).await.unwrap(),
-        Published::Acked(0)
-    );
-    assert_eq!(
-        o.publish("recv/ok", b"yes", false).await.unwrap(),
-        Published::Acked(0)
-    );
+    let (_, mut o) = env.connected_device("publisher", Version::V4).await;
+    for (topic, payload) in [("recv/denied", &b"no"[..]), ("recv/ok", b"yes")] {
+        assert_eq!(
+            o.publish(topic, payload, false).await.unwrap(),
+            Published::Acked(0),
+            "{topic}"
+        );
+    }
     let got = c
         .receive("recv/ok", LIVE)
         .await

@@ -112,6 +112,21 @@ impl Env {
         d
     }
 
+    /// A new device, registered `ACTIVE` with the allow-all policy attached, connected
+    /// in `v` (see [`Env::active_device`] and [`Env::connect`]).
+    pub(crate) async fn connected_device(
+        &self,
+        name: &str,
+        v: Version,
+    ) -> (
+        Device,
+        client::Client<tokio_rustls::client::TlsStream<tokio::net::TcpStream>>,
+    ) {
+        let d = self.active_device(name);
+        let c = self.connect(&d, v).await;
+        (d, c)
+    }
+
     /// A TLS connection as `d`, before any MQTT (for tests that write raw bytes).
     pub(crate) async fn tls(
         &self,
