@@ -7,11 +7,11 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::list::{self, LinkEnd, ListRequest, Page};
+use super::list::{self, ListRequest, Page};
 use super::thing::validate_thing_name;
 use super::{AttributePayload, Registry};
 use crate::error::{Error, ResourceKind};
-use crate::store::{Change, Kind, LinkKind, NamePage, Reader, ResourceReads};
+use crate::store::{Change, Kind, LinkEnd, LinkKind, NamePage, Reader, ResourceReads};
 use crate::time::{as_epoch_seconds, Timestamp};
 
 /// A thing group as the store keeps it.
@@ -195,7 +195,7 @@ impl Registry {
                 )));
             }
             let mut changes: Vec<Change> = r
-                .links_to(&self.scope, LinkKind::ThingInGroup, name, &NamePage::all())?
+                .all_links(&self.scope, LinkEnd::To(LinkKind::ThingInGroup, name))?
                 .into_iter()
                 .map(|(thing, _)| Change::ThingRemovedFromGroup {
                     thing_name: thing,
@@ -264,7 +264,7 @@ impl Registry {
         self.commit(|r| {
             Self::membership_checks(r, self, group, thing)?;
             let already = r
-                .links_from(&self.scope, LinkKind::ThingInGroup, thing, &NamePage::all())?
+                .all_links(&self.scope, LinkEnd::From(LinkKind::ThingInGroup, thing))?
                 .iter()
                 .any(|(g, _)| g == group);
             let changes = if already {

@@ -6,7 +6,7 @@ use super::Registry;
 use crate::error::Error;
 use crate::id::CertificateId;
 use crate::status::{CaStatus, CertificateMode, CertificateStatus};
-use crate::store::{LinkKind, NamePage, PageQuery, Reader};
+use crate::store::{LinkEnd, NamePage, PageQuery, Reader};
 use crate::time::{as_epoch_seconds, Timestamp};
 
 /// The largest page size.
@@ -170,15 +170,6 @@ pub(crate) fn name_cut<T>(
     }
 }
 
-/// One end of a link, the list of whose other ends a `List…` operation pages through.
-#[derive(Clone, Copy)]
-pub(crate) enum LinkEnd<'a> {
-    /// The links of a kind from this name (a policy's targets, a thing's principals).
-    From(LinkKind, &'a str),
-    /// The links of a kind to this name (a principal's policies, a group's things).
-    To(LinkKind, &'a str),
-}
-
 impl Registry {
     /// A page (read with [`name_query`]) of the names at the other end of `end`'s links,
     /// once `exists` has found the resource at this end (else its not-found error),
@@ -192,11 +183,10 @@ impl Registry {
     ) -> Result<Page<T>, Error> {
         let names = self.read(|r| {
             exists(r)?;
-            let links = match end {
-                LinkEnd::From(kind, name) => r.links_from(&self.scope, kind, name, &page)?,
-                LinkEnd::To(kind, name) => r.links_to(&self.scope, kind, name, &page)?,
-            };
-            Ok(links.into_iter().map(|(n, _)| n).collect::<Vec<_>>())
+            Ok(r.links(&self.scope, end, &page)?
+                .into_iter()
+                .map(|(n, _)| n)
+                .collect::<Vec<_>>())
         })?;
         Ok(name_cut(names, size, item))
     }

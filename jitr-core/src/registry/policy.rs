@@ -2,11 +2,13 @@
 
 use serde::Serialize;
 
-use super::list::{self, LinkEnd, ListRequest, Page};
+use super::list::{self, ListRequest, Page};
 use super::Registry;
 use crate::error::{Error, ResourceKind};
 use crate::id::truncate_for_message;
-use crate::store::{Change, Kind, LinkKind, PolicyRow, PolicyVersionRow, Reader, ResourceReads};
+use crate::store::{
+    Change, Kind, LinkEnd, LinkKind, PolicyRow, PolicyVersionRow, Reader, ResourceReads,
+};
 use crate::time::{as_epoch_seconds, Timestamp};
 
 /// The longest policy document accepted, in characters excluding white space (AWS).

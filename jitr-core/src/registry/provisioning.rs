@@ -27,7 +27,7 @@ use crate::provisioning::{
 };
 use crate::status::CertificateStatus;
 use crate::store::{
-    CaRow, CertRow, Change, Kind, LinkKind, NamePage, PolicyRow, Reader, ResourceReads, ThingRow,
+    CaRow, CertRow, Change, Kind, LinkEnd, LinkKind, PolicyRow, Reader, ResourceReads, ThingRow,
     ThingTypeRow,
 };
 use crate::time::{as_epoch_seconds, Timestamp};
@@ -524,11 +524,9 @@ impl Registry {
             let existing = r.thing(&self.scope, &t.thing_name)?;
             let groups_now: Vec<String> = match &existing {
                 Some(_) => r
-                    .links_from(
+                    .all_links(
                         &self.scope,
-                        LinkKind::ThingInGroup,
-                        &t.thing_name,
-                        &NamePage::all(),
+                        LinkEnd::From(LinkKind::ThingInGroup, &t.thing_name),
                     )?
                     .into_iter()
                     .map(|(g, _)| g)

@@ -12,8 +12,8 @@ use crate::id::CertificateId;
 use crate::scope::Scope;
 use crate::status::{AutoRegistrationStatus, CaStatus, CertificateMode, CertificateStatus};
 use crate::store::{
-    CaRow, CertRow, Import, Kind, LinkKind, Meta, NamePage, PageQuery, PolicyRow, PolicyVersionRow,
-    ResourceReads, Store, ThingRow, ThingTypeRow,
+    CaRow, CertRow, Import, Kind, LinkEnd, LinkKind, Meta, NamePage, PageQuery, PolicyRow,
+    PolicyVersionRow, ResourceReads, Store, ThingRow, ThingTypeRow,
 };
 use crate::time::Timestamp;
 
@@ -244,11 +244,9 @@ impl Registry {
             let things: Vec<ThingRow> = r.rows(scope, Kind::Thing, &NamePage::all())?;
             let mut thing_principals = Vec::new();
             for t in &things {
-                for (p, kind) in r.links_from(
+                for (p, kind) in r.all_links(
                     scope,
-                    LinkKind::ThingPrincipal,
-                    &t.thing_name,
-                    &NamePage::all(),
+                    LinkEnd::From(LinkKind::ThingPrincipal, &t.thing_name),
                 )? {
                     thing_principals.push((t.thing_name.clone(), p, kind));
                 }
@@ -279,12 +277,9 @@ impl Registry {
             let endpoint: Option<super::EndpointRow> = r.row(scope, Kind::Endpoint, "account")?;
             let mut members = Vec::new();
             for t in &things {
-                for (g, _) in r.links_from(
-                    scope,
-                    LinkKind::ThingInGroup,
-                    &t.thing_name,
-                    &NamePage::all(),
-                )? {
+                for (g, _) in
+                    r.all_links(scope, LinkEnd::From(LinkKind::ThingInGroup, &t.thing_name))?
+                {
                     members.push((t.thing_name.clone(), g));
                 }
             }
@@ -300,7 +295,7 @@ impl Registry {
             );
             let mut tags = Vec::new();
             for arn in arns {
-                for (k, v) in r.links_from(scope, LinkKind::Tag, &arn, &NamePage::all())? {
+                for (k, v) in r.all_links(scope, LinkEnd::From(LinkKind::Tag, &arn))? {
                     tags.push((arn.clone(), k, v));
                 }
             }

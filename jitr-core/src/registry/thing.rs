@@ -24,12 +24,12 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use super::list::{self, LinkEnd, ListRequest, Page};
+use super::list::{self, ListRequest, Page};
 use super::Registry;
 use crate::error::{Error, ResourceKind};
 use crate::id::truncate_for_message;
 use crate::store::{
-    Change, Kind, LinkKind, NamePage, Reader, ResourceReads, ThingRow, ThingTypeRow,
+    Change, Kind, LinkEnd, LinkKind, NamePage, Reader, ResourceReads, ThingRow, ThingTypeRow,
 };
 use crate::time::{as_epoch_seconds, Timestamp};
 
@@ -464,7 +464,11 @@ impl Registry {
                 ..NamePage::all()
             };
             if !r
-                .links_from(&self.scope, LinkKind::ThingPrincipal, name, &one)?
+                .links(
+                    &self.scope,
+                    LinkEnd::From(LinkKind::ThingPrincipal, name),
+                    &one,
+                )?
                 .is_empty()
             {
                 return Err(Error::InvalidRequest(format!(
@@ -473,7 +477,7 @@ impl Registry {
             }
             // It leaves its groups with it.
             let mut changes: Vec<Change> = r
-                .links_from(&self.scope, LinkKind::ThingInGroup, name, &NamePage::all())?
+                .all_links(&self.scope, LinkEnd::From(LinkKind::ThingInGroup, name))?
                 .into_iter()
                 .map(|(group, _)| Change::ThingRemovedFromGroup {
                     thing_name: name.to_string(),
@@ -498,10 +502,9 @@ impl Registry {
                 (Some(a), _) => {
                     let v = filter.attribute_value.as_deref().unwrap_or_default();
                     Some(
-                        r.links_from(
+                        r.links(
                             &self.scope,
-                            LinkKind::ThingAttribute,
-                            &format!("{a}={v}"),
+                            LinkEnd::From(LinkKind::ThingAttribute, &format!("{a}={v}")),
                             &page,
                         )?
                         .into_iter()
@@ -510,7 +513,7 @@ impl Registry {
                     )
                 }
                 (None, Some(t)) => Some(
-                    r.links_from(&self.scope, LinkKind::ThingOfType, t, &page)?
+                    r.links(&self.scope, LinkEnd::From(LinkKind::ThingOfType, t), &page)?
                         .into_iter()
                         .map(|(n, _)| n)
                         .collect(),
@@ -763,7 +766,11 @@ impl Registry {
                 ..NamePage::all()
             };
             if !r
-                .links_from(&self.scope, LinkKind::ThingOfType, name, &one)?
+                .links(
+                    &self.scope,
+                    LinkEnd::From(LinkKind::ThingOfType, name),
+                    &one,
+                )?
                 .is_empty()
             {
                 return Err(Error::InvalidRequest(format!(
@@ -853,7 +860,7 @@ impl Registry {
         arn: &str,
         tags: &[super::Tag],
     ) -> Result<Vec<Change>, Error> {
-        let existing = r.links_from(&reg.scope, LinkKind::Tag, arn, &NamePage::all())?;
+        let existing = r.all_links(&reg.scope, LinkEnd::From(LinkKind::Tag, arn))?;
         let mut keys: std::collections::BTreeSet<String> =
             existing.into_iter().map(|(k, _)| k).collect();
         for t in tags {
@@ -892,15 +899,13 @@ impl Registry {
         reg: &Registry,
         arn: &str,
     ) -> Result<Vec<Change>, Error> {
-        Ok(
-            r.links_from(&reg.scope, LinkKind::Tag, arn, &NamePage::all())?
-                .into_iter()
-                .map(|(key, _)| Change::Untagged {
-                    resource_arn: arn.to_string(),
-                    key,
-                })
-                .collect(),
-        )
+        Ok(r.all_links(&reg.scope, LinkEnd::From(LinkKind::Tag, arn))?
+            .into_iter()
+            .map(|(key, _)| Change::Untagged {
+                resource_arn: arn.to_string(),
+                key,
+            })
+            .collect())
     }
 
     /// TagResource.
@@ -916,7 +921,7 @@ impl Registry {
         self.commit(|r| {
             self.check_taggable(r, arn)?;
             let existing: std::collections::BTreeSet<String> = r
-                .links_from(&self.scope, LinkKind::Tag, arn, &NamePage::all())?
+                .all_links(&self.scope, LinkEnd::From(LinkKind::Tag, arn))?
                 .into_iter()
                 .map(|(k, _)| k)
                 .collect();
@@ -942,7 +947,7 @@ impl Registry {
         let (page, size) = list::name_query_ascending(req)?;
         let tags = self.read(|r| {
             self.check_taggable(r, arn)?;
-            r.links_from(&self.scope, LinkKind::Tag, arn, &page)
+            r.links(&self.scope, LinkEnd::From(LinkKind::Tag, arn), &page)
         })?;
         let mut values: BTreeMap<String, String> = tags.into_iter().collect();
         let keys: Vec<String> = values.keys().cloned().collect();

@@ -6,7 +6,7 @@ use std::ops::Bound;
 use std::sync::Mutex;
 use std::time::Duration;
 
-use super::resources::{self, Kind, LinkKind, NamePage};
+use super::resources::{self, Kind, LinkEnd, LinkKind, NamePage};
 #[cfg(feature = "bench-internals")]
 use super::BENCH_GENERATION_ID;
 use super::{
@@ -155,28 +155,16 @@ impl Reader for View<'_> {
         })
     }
 
-    fn links_from(
+    fn links(
         &mut self,
         scope: &Scope,
-        kind: LinkKind,
-        from: &str,
+        end: LinkEnd<'_>,
         page: &NamePage,
     ) -> Result<Vec<(String, String)>, Error> {
-        Ok(self
-            .account(scope)
-            .map_or_else(Vec::new, |a| link_page(&a.links, kind, from, page)))
-    }
-
-    fn links_to(
-        &mut self,
-        scope: &Scope,
-        kind: LinkKind,
-        to: &str,
-        page: &NamePage,
-    ) -> Result<Vec<(String, String)>, Error> {
-        Ok(self
-            .account(scope)
-            .map_or_else(Vec::new, |a| link_page(&a.links_back, kind, to, page)))
+        Ok(self.account(scope).map_or_else(Vec::new, |a| match end {
+            LinkEnd::From(kind, from) => link_page(&a.links, kind, from, page),
+            LinkEnd::To(kind, to) => link_page(&a.links_back, kind, to, page),
+        }))
     }
 
     fn list_certificates(

@@ -38,7 +38,7 @@ use crate::status::{AutoRegistrationStatus, CaStatus, CertificateMode, Certifica
 use crate::time::{Timestamp, Validity};
 
 pub(crate) use memory::MemoryStore;
-pub(crate) use resources::{Kind, LinkKind, NamePage, ResourceReads};
+pub(crate) use resources::{Kind, LinkEnd, LinkKind, NamePage, ResourceReads};
 pub use resources::{PolicyRow, PolicyVersionRow, ThingRow, ThingTypeRow};
 
 /// A resource's version bookkeeping: what AWS returns as `creationDate`,
@@ -403,22 +403,21 @@ pub(crate) trait Reader {
         kind: Kind,
         page: &NamePage,
     ) -> Result<Vec<(String, String)>, Error>;
-    /// The links of `kind` from `from`, by their other end: (to, value).
-    fn links_from(
+    /// The links at `end`, by their other end: (other end, value).
+    fn links(
         &mut self,
         scope: &Scope,
-        kind: LinkKind,
-        from: &str,
+        end: LinkEnd<'_>,
         page: &NamePage,
     ) -> Result<Vec<(String, String)>, Error>;
-    /// The links of `kind` to `to`, by their other end: (from, value).
-    fn links_to(
+    /// Every link at `end`: (other end, value).
+    fn all_links(
         &mut self,
         scope: &Scope,
-        kind: LinkKind,
-        to: &str,
-        page: &NamePage,
-    ) -> Result<Vec<(String, String)>, Error>;
+        end: LinkEnd<'_>,
+    ) -> Result<Vec<(String, String)>, Error> {
+        self.links(scope, end, &NamePage::all())
+    }
     /// A page of device certificates in (creation date, ID) order, after `after` (in
     /// the direction asked), at most `limit`.
     fn list_certificates(

@@ -78,6 +78,15 @@ impl LinkKind {
     }
 }
 
+/// One end of a link, the list of whose other ends a `List…` operation pages through.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum LinkEnd<'a> {
+    /// The links of a kind from this name (a policy's targets, a thing's principals).
+    From(LinkKind, &'a str),
+    /// The links of a kind to this name (a principal's policies, a group's things).
+    To(LinkKind, &'a str),
+}
+
 /// A page of names: after `after`, in order, at most `limit`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct NamePage {
@@ -463,7 +472,7 @@ impl ResourceReads for dyn Reader + '_ {
 
     fn attached_to(&mut self, scope: &Scope, target: &str) -> Result<Vec<String>, Error> {
         Ok(self
-            .links_to(scope, LinkKind::PolicyTarget, target, &NamePage::all())?
+            .all_links(scope, LinkEnd::To(LinkKind::PolicyTarget, target))?
             .into_iter()
             .map(|(p, _)| p)
             .collect())
@@ -475,7 +484,7 @@ impl ResourceReads for dyn Reader + '_ {
             ..NamePage::all()
         };
         Ok(!self
-            .links_from(scope, LinkKind::PolicyTarget, name, &one)?
+            .links(scope, LinkEnd::From(LinkKind::PolicyTarget, name), &one)?
             .is_empty())
     }
 
@@ -486,9 +495,7 @@ impl ResourceReads for dyn Reader + '_ {
     fn attachments(&mut self, scope: &Scope) -> Result<Vec<(String, String)>, Error> {
         let mut out = Vec::new();
         for p in self.resources(scope, Kind::Policy, &NamePage::all())? {
-            for (target, _) in
-                self.links_from(scope, LinkKind::PolicyTarget, &p.0, &NamePage::all())?
-            {
+            for (target, _) in self.all_links(scope, LinkEnd::From(LinkKind::PolicyTarget, &p.0))? {
                 out.push((p.0.clone(), target));
             }
         }
@@ -504,6 +511,6 @@ impl ResourceReads for dyn Reader + '_ {
         scope: &Scope,
         principal: &str,
     ) -> Result<Vec<(String, String)>, Error> {
-        self.links_to(scope, LinkKind::ThingPrincipal, principal, &NamePage::all())
+        self.all_links(scope, LinkEnd::To(LinkKind::ThingPrincipal, principal))
     }
 }

@@ -21,7 +21,7 @@ use std::time::Duration;
 
 use conn::{Conn, Dialect, Value};
 
-use super::resources::{self, Kind, LinkKind, NamePage};
+use super::resources::{self, Kind, LinkEnd, NamePage};
 use super::{
     corrupt, Backend, CaRow, CertRow, CertSummaryRow, Change, Committed, HotRow, Import, Loader,
     PageQuery, Reader, WriteFn,
@@ -448,40 +448,25 @@ impl Reader for SqlReader<'_> {
         pairs(self.0.query(&sql, &params)?)
     }
 
-    fn links_from(
+    fn links(
         &mut self,
         scope: &Scope,
-        kind: LinkKind,
-        from: &str,
+        end: LinkEnd<'_>,
         page: &NamePage,
     ) -> Result<Vec<(String, String)>, Error> {
+        // This end's column and the other's.
+        let (kind, name, this, other) = match end {
+            LinkEnd::From(kind, from) => (kind, from, "src", "dst"),
+            LinkEnd::To(kind, to) => (kind, to, "dst", "src"),
+        };
         let mut params = vec![
             scope_key(scope),
             Value::Text(kind.as_str().into()),
-            Value::Text(from.into()),
+            Value::Text(name.into()),
         ];
         let sql = format!(
-            "SELECT dst, value FROM links WHERE scope = $1 AND kind = $2 AND src = $3{}",
-            name_clause("dst", page, &mut params)
-        );
-        pairs(self.0.query(&sql, &params)?)
-    }
-
-    fn links_to(
-        &mut self,
-        scope: &Scope,
-        kind: LinkKind,
-        to: &str,
-        page: &NamePage,
-    ) -> Result<Vec<(String, String)>, Error> {
-        let mut params = vec![
-            scope_key(scope),
-            Value::Text(kind.as_str().into()),
-            Value::Text(to.into()),
-        ];
-        let sql = format!(
-            "SELECT src, value FROM links WHERE scope = $1 AND kind = $2 AND dst = $3{}",
-            name_clause("src", page, &mut params)
+            "SELECT {other}, value FROM links WHERE scope = $1 AND kind = $2 AND {this} = $3{}",
+            name_clause(other, page, &mut params)
         );
         pairs(self.0.query(&sql, &params)?)
     }
