@@ -190,13 +190,7 @@ fn eleventh_ca_with_the_same_subject_is_over_the_limit() {
     }
     let eleventh = Ca::new("Same Subject");
     refused(&reg, "LimitExceededException", |r| {
-        r.register_ca_certificate(
-            &ca_request(
-                &eleventh,
-                Some(eleventh.verification(&r.get_registration_code().unwrap())),
-            ),
-            now(),
-        )
+        r.register_ca_certificate(&ca_request(&eleventh, eleventh.proof_for(r)), now())
     });
     // Another subject is fine.
     Ca::new("Different").register(&reg);
@@ -500,30 +494,14 @@ fn default_ca_belongs_to_one_account_per_region() {
     let ca = Ca::new("Shared CA");
     ca.register(&a);
     refused(&b, "ResourceAlreadyExistsException", |r| {
-        r.register_ca_certificate(
-            &ca_request(
-                &ca,
-                Some(ca.verification(&r.get_registration_code().unwrap())),
-            ),
-            now(),
-        )
+        r.register_ca_certificate(&ca_request(&ca, ca.proof_for(r)), now())
     });
     // Another region is another namespace.
     ca.register(&c);
     // SNI_ONLY may be shared.
     let shared = Ca::new("Shared SNI CA");
     for r in [&a, &b] {
-        r.register_ca_certificate(
-            &RegisterCaCertificateRequest {
-                ca_certificate: shared.pem(),
-                certificate_mode: CertificateMode::SniOnly,
-                set_as_active: true,
-                allow_auto_registration: true,
-                ..Default::default()
-            },
-            now(),
-        )
-        .unwrap();
+        register_sni_only_ca(r, &shared.pem(), now());
     }
     // The device is decided by the account its SNI names.
     let dev = shared.device("dev");

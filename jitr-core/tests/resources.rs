@@ -491,9 +491,7 @@ fn tags_on_cas_policies_and_thing_types() {
         .register_ca_certificate(
             &RegisterCaCertificateRequest {
                 ca_certificate: ca.pem(),
-                verification_certificate: Some(
-                    ca.verification(&reg.get_registration_code().unwrap()),
-                ),
+                verification_certificate: ca.proof_for(&reg),
                 set_as_active: true,
                 tags: vec![Tag {
                     key: "team".into(),

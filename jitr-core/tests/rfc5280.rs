@@ -277,16 +277,6 @@ fn intermediates_may_name_the_registered_ca_encoded_differently() {
 
 // ---- RFC 5280 §4.2.1.3, §6.1.4(n): an issuer's keyUsage must assert keyCertSign ----
 
-fn sni_only(pem: String) -> RegisterCaCertificateRequest {
-    RegisterCaCertificateRequest {
-        ca_certificate: pem,
-        certificate_mode: CertificateMode::SniOnly,
-        set_as_active: true,
-        allow_auto_registration: true,
-        ..Default::default()
-    }
-}
-
 #[test]
 fn register_ca_certificate_refuses_a_ca_whose_key_usage_lacks_key_cert_sign() {
     use KeyUsagePurpose::*;
@@ -294,7 +284,7 @@ fn register_ca_certificate_refuses_a_ca_whose_key_usage_lacks_key_cert_sign() {
     for usages in [vec![DigitalSignature, CrlSign], vec![DigitalSignature]] {
         let ca = ca_with_usages("No Sign CA", usages.clone());
         let err = reg
-            .register_ca_certificate(&sni_only(ca.pem()), now())
+            .register_ca_certificate(&sni_only_request(ca.pem()), now())
             .unwrap_err();
         assert_eq!(err.code(), "CertificateValidationException", "{usages:?}");
         assert!(err.message().contains("keyCertSign"), "{}", err.message());
@@ -308,7 +298,7 @@ fn register_ca_certificate_refuses_a_ca_whose_key_usage_lacks_key_cert_sign() {
     ] {
         let ca = ca_with_usages("Sign CA", usages.clone());
         assert!(
-            reg.register_ca_certificate(&sni_only(ca.pem()), now())
+            reg.register_ca_certificate(&sni_only_request(ca.pem()), now())
                 .is_ok(),
             "{usages:?}"
         );
@@ -429,7 +419,7 @@ fn register_ca_certificate_refuses_a_critical_extension_nothing_processes() {
         Ca(kit::Ca::root(params, Key::random_p256().unwrap()).unwrap())
     };
     let err = reg
-        .register_ca_certificate(&sni_only(make(true).pem()), now())
+        .register_ca_certificate(&sni_only_request(make(true).pem()), now())
         .unwrap_err();
     assert_eq!(err.code(), "CertificateValidationException");
     assert!(
@@ -440,7 +430,7 @@ fn register_ca_certificate_refuses_a_critical_extension_nothing_processes() {
     assert_eq!(reg.ca_certificate_count(), 0);
     // The same extension, not critical, may be ignored (RFC 5280 §4.2).
     assert!(reg
-        .register_ca_certificate(&sni_only(make(false).pem()), now())
+        .register_ca_certificate(&sni_only_request(make(false).pem()), now())
         .is_ok());
 }
 
@@ -450,7 +440,7 @@ fn register_ca_certificate_refuses_an_empty_subject() {
     let ca = ca_named(DistinguishedName::new());
     assert!(parsed(&ca.der()).subject().is_empty());
     let err = reg
-        .register_ca_certificate(&sni_only(ca.pem()), now())
+        .register_ca_certificate(&sni_only_request(ca.pem()), now())
         .unwrap_err();
     assert_eq!(err.code(), "CertificateValidationException");
     assert!(

@@ -168,9 +168,7 @@ fn the_default_ca_claim_and_the_subject_quota_hold_across_nodes() {
             .register_ca_certificate(
                 &RegisterCaCertificateRequest {
                     ca_certificate: ca.pem(),
-                    verification_certificate: Some(
-                        ca.verification(&b.get_registration_code().unwrap()),
-                    ),
+                    verification_certificate: ca.proof_for(&b),
                     ..Default::default()
                 },
                 now(),

@@ -63,17 +63,21 @@ pub fn registry_in(scope: Scope, config: RegistryConfig) -> Registry {
     reg
 }
 
-/// Registers the CA certificate `pem` in `SNI_ONLY` mode (no proof of possession),
-/// ACTIVE with auto-registration, at `at`.
-pub fn register_sni_only_ca(reg: &Registry, pem: &str, at: Timestamp) -> CertificateId {
-    let req = RegisterCaCertificateRequest {
-        ca_certificate: pem.into(),
+/// A RegisterCACertificate request for the CA certificate `pem` in `SNI_ONLY` mode (no
+/// proof of possession), ACTIVE with auto-registration.
+pub fn sni_only_request(pem: String) -> RegisterCaCertificateRequest {
+    RegisterCaCertificateRequest {
+        ca_certificate: pem,
         certificate_mode: CertificateMode::SniOnly,
         set_as_active: true,
         allow_auto_registration: true,
         ..Default::default()
-    };
-    reg.register_ca_certificate(&req, at)
+    }
+}
+
+/// Registers the CA certificate `pem` as [`sni_only_request`] asks, at `at`.
+pub fn register_sni_only_ca(reg: &Registry, pem: &str, at: Timestamp) -> CertificateId {
+    reg.register_ca_certificate(&sni_only_request(pem.into()), at)
         .unwrap()
         .certificate_id
 }
@@ -157,6 +161,12 @@ impl Ca {
         self.0.issue(&p, &Key::random_p256().unwrap()).unwrap().pem
     }
 
+    /// The verification certificate for `reg`'s current registration code (the proof of
+    /// possession of RegisterCACertificate's DEFAULT mode).
+    pub fn proof_for(&self, reg: &Registry) -> Option<String> {
+        Some(self.verification(&reg.get_registration_code().unwrap()))
+    }
+
     /// A device certificate (clientAuth) signed by this CA.
     pub fn device(&self, cn: &str) -> Device {
         self.device_with(cn, |_| {})
@@ -196,9 +206,7 @@ impl Ca {
         reg.register_ca_certificate(
             &RegisterCaCertificateRequest {
                 ca_certificate: pem,
-                verification_certificate: Some(
-                    self.verification(&reg.get_registration_code().unwrap()),
-                ),
+                verification_certificate: self.proof_for(reg),
                 set_as_active: active,
                 allow_auto_registration: auto,
                 ..Default::default()
