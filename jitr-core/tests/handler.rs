@@ -491,34 +491,19 @@ fn without_a_usable_crl_the_host_chooses_and_configured_cas_fail_closed() {
 
 #[test]
 fn the_real_amazon_crl_loads_and_answers_lookups() {
-    let Some(dir) = corpora() else {
-        println!("SKIP amazon CRL: corpus not found (set JITR_CORPORA_DIR)");
+    let Some(dir) = corpus("rustls-webpki-tests/amazon", "amazon CRL") else {
         return;
     };
-    let der = std::fs::read(dir.join("rustls-webpki-tests/amazon/r2m02.crl")).unwrap();
+    let der = std::fs::read(dir.join("r2m02.crl")).unwrap();
     let crl = Crl::from_pem_or_der(&der).unwrap();
     assert_eq!(crl.len(), 14_102);
     assert!(!crl.is_revoked(&[0x12, 0x34, 0x56]));
-    let ca = Certificate::from_pem_or_der(
-        &std::fs::read(dir.join("rustls-webpki-tests/amazon/r2m02.cer")).unwrap(),
-    )
-    .unwrap();
+    let ca = Certificate::from_pem_or_der(&std::fs::read(dir.join("r2m02.cer")).unwrap()).unwrap();
     crl.verify_issued_by(&ca).unwrap();
-    let other = Certificate::from_pem_or_der(
-        &std::fs::read(dir.join("rustls-webpki-tests/amazon/e2m01.cer")).unwrap(),
-    )
-    .unwrap();
+    let other =
+        Certificate::from_pem_or_der(&std::fs::read(dir.join("e2m01.cer")).unwrap()).unwrap();
     assert_eq!(
         crl.verify_issued_by(&other).unwrap_err().code(),
         "CRL_WRONG_ISSUER"
     );
-}
-
-fn corpora() -> Option<std::path::PathBuf> {
-    let dir = std::env::var_os("JITR_CORPORA_DIR")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| {
-            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpora")
-        });
-    dir.is_dir().then_some(dir)
 }

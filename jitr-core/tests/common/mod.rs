@@ -22,6 +22,22 @@ pub fn date((y, m, d): kit::Ymd) -> Timestamp {
 
 pub mod store;
 
+/// The folder `sub` of the shared corpora (`JITR_CORPORA_DIR`, else `shared/corpora`
+/// beside the workspace); None, having said that `what` is skipped, where the corpora
+/// are not there.
+pub fn corpus(sub: &str, what: &str) -> Option<std::path::PathBuf> {
+    let dir = std::env::var_os("JITR_CORPORA_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| {
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpora")
+        });
+    if !dir.is_dir() {
+        println!("SKIP {what}: corpus not found (set JITR_CORPORA_DIR)");
+        return None;
+    }
+    Some(dir.join(sub))
+}
+
 /// The test account's scope.
 pub fn scope() -> Scope {
     Scope::new(ACCOUNT, REGION).unwrap()
