@@ -38,9 +38,8 @@ fn step_1_bounds_before_the_known_leaf() {
 /// sent alone without SNI (which would fail steps 3 and 4).
 #[test]
 fn step_2_the_known_leaf_before_candidates_and_sni() {
-    let reg = registry();
-    let ca = Ca::new("Fleet CA");
-    let ca_id = ca.register(&reg);
+    let (reg, ca) = registry_with_ca("Fleet CA");
+    let ca_id = ca.id();
     let device = ca.device("d1");
     let first = reg.decide(&device.chain_with(&ca), None, now());
     assert_eq!(

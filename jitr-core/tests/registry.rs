@@ -198,9 +198,8 @@ fn eleventh_ca_with_the_same_subject_is_over_the_limit() {
 
 #[test]
 fn update_and_delete_ca() {
-    let reg = registry();
-    let ca = Ca::new("CA");
-    let id = ca.register(&reg);
+    let (reg, ca) = registry_with_ca("CA");
+    let id = ca.id();
     refused(&reg, "CertificateStateException", |r| {
         r.delete_ca_certificate(&id)
     });
@@ -396,9 +395,8 @@ fn deleting_certificates_and_policies() {
 
 #[test]
 fn listing_pages_by_creation_date() {
-    let reg = registry();
-    let ca = Ca::new("CA");
-    let ca_id = ca.register(&reg);
+    let (reg, ca) = registry_with_ca("CA");
+    let ca_id = ca.id();
     let mut ids = Vec::new();
     for i in 0..7 {
         let dev = ca.device(&format!("d{i}"));
@@ -436,9 +434,8 @@ fn listing_pages_by_creation_date() {
 
 #[test]
 fn state_round_trips_exactly() {
-    let reg = registry();
-    let ca = Ca::new("CA");
-    let ca_id = ca.register(&reg);
+    let (reg, ca) = registry_with_ca("CA");
+    let ca_id = ca.id();
     let d1 = ca.device("d1");
     reg.decide(&d1.chain_with(&ca), None, now());
     reg.create_policy("p", r#"{"Statement":[]}"#, now())

@@ -107,11 +107,12 @@ pub fn registry_with_twins(cn: &str) -> (Registry, Ca, Device, CertificateId) {
     (reg, ca, twin, twin_id)
 }
 
-/// A registry holding one CA `cn`, registered ACTIVE with auto-registration.
+/// A registry holding one CA `cn`, registered ACTIVE with auto-registration under its
+/// ID, [`Ca::id`].
 pub fn registry_with_ca(cn: &str) -> (Registry, Ca) {
     let reg = registry();
     let ca = Ca::new(cn);
-    ca.register(&reg);
+    assert_eq!(ca.register(&reg), ca.id(), "a CA's ID is its certificate's");
     (reg, ca)
 }
 
