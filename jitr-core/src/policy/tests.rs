@@ -59,6 +59,25 @@ fn decides(
     }
 }
 
+/// `action` on `name` is implicitly denied under `ctx`, which lacks the context values
+/// `missing`.
+#[track_caller]
+fn denied_for_missing(
+    docs: &[(&str, &PolicyDocument)],
+    ctx: &AuthContext,
+    action: Action,
+    name: &str,
+    missing: &[&str],
+) {
+    assert_eq!(
+        decide(docs, ctx, action, name),
+        AuthDecision::ImplicitDeny,
+        "{action} {name}"
+    );
+    let auth = evaluated(docs, ctx, action, name);
+    assert_eq!(auth.missing_context_values, missing, "{action} {name}");
+}
+
 /// The full evaluation of `action` on `name` under `ctx`.
 fn evaluated(
     docs: &[(&str, &PolicyDocument)],
@@ -391,8 +410,7 @@ fn substituted_values_are_literal_text() {
         decide(&docs, &none, Action::Publish, "${iot:ClientId}"),
         AuthDecision::ImplicitDeny
     );
-    let auth = evaluated(&docs, &none, Action::Publish, "x");
-    assert_eq!(auth.missing_context_values, ["iot:ClientId"]);
+    denied_for_missing(&docs, &none, Action::Publish, "x", &["iot:ClientId"]);
 }
 
 fn cert(subject: &[(DnAttribute, &str)]) -> CertificateAttributes {
@@ -415,14 +433,12 @@ fn certificate_variables_follow_aws_limits() {
     );
     // A missing index: no substitution, authorization fails.
     let one = ctx().with_certificate_attributes(cert(&[(cn, "a")]));
-    assert_eq!(
-        decide(&docs, &one, Action::Publish, "a/a"),
-        AuthDecision::ImplicitDeny
-    );
-    let auth = evaluated(&docs, &one, Action::Publish, "a/a");
-    assert_eq!(
-        auth.missing_context_values,
-        ["iot:Certificate.Subject.CommonName.1"]
+    denied_for_missing(
+        &docs,
+        &one,
+        Action::Publish,
+        "a/a",
+        &["iot:Certificate.Subject.CommonName.1"],
     );
     // A wildcard character: the variable text stays in the policy.
     let p = policy(&[stmt(
@@ -507,30 +523,21 @@ fn thing_variables_resolve_only_when_attached() {
     let mut loose = ThingContext::attached("t1");
     loose.is_attached = false;
     let unattached = ctx().with_client_id("t1").with_thing(loose);
-    assert_eq!(
-        decide(&docs, &unattached, Action::Connect, "t1"),
-        AuthDecision::ImplicitDeny
-    );
-    let auth = evaluated(&docs, &unattached, Action::Connect, "t1");
-    assert_eq!(
-        auth.missing_context_values,
-        ["iot:Connection.Thing.ThingName"]
-    );
+    let thing_name = ["iot:Connection.Thing.ThingName"];
+    denied_for_missing(&docs, &unattached, Action::Connect, "t1", &thing_name);
     let nothing = ctx().with_client_id("t1");
-    let auth = evaluated(&docs, &nothing, Action::Connect, "t1");
     // The resource cannot match without the thing name, so the condition key is not
     // reported; with the resource `*`, it is.
-    assert_eq!(
-        auth.missing_context_values,
-        ["iot:Connection.Thing.ThingName"]
-    );
+    denied_for_missing(&docs, &nothing, Action::Connect, "t1", &thing_name);
     let p = policy(&[
         r#"{"Effect":"Allow","Action":"iot:Connect","Resource":"*","Condition":{"Bool":{"iot:Connection.Thing.IsAttached":"true"}}}"#.to_string(),
     ]);
-    let auth = evaluated(&[("p", &p)], &nothing, Action::Connect, "t1");
-    assert_eq!(
-        auth.missing_context_values,
-        ["iot:Connection.Thing.IsAttached"]
+    denied_for_missing(
+        &[("p", &p)],
+        &nothing,
+        Action::Connect,
+        "t1",
+        &["iot:Connection.Thing.IsAttached"],
     );
 }
 
