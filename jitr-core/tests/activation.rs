@@ -85,6 +85,25 @@ impl Fixture {
     fn start(&self, crl: CaCrl, settings: Settings) -> Activation {
         Activation::new(&self.event, crl, settings, now())
     }
+
+    /// A run for a CA without a CRL source, with the default settings.
+    fn plain(&self) -> Activation {
+        self.start(CaCrl::NotConfigured, Settings::default())
+    }
+
+    /// Each of `codes`, answering the call after the pending description (`operation`),
+    /// fails the run at that call, before any action.
+    #[track_caller]
+    fn fails_after_pending(&self, crl: CaCrl, operation: Operation, codes: &[&str]) {
+        for code in codes {
+            let mut run = self.start(crl.clone(), Settings::default());
+            feed(&mut run, vec![self.pending(), error(code)]);
+            assert_eq!(
+                call_failure(&run),
+                (operation, Some(code.to_string()), vec![])
+            );
+        }
+    }
 }
 
 fn error(code: &str) -> Reply {
@@ -161,7 +180,7 @@ const ACTIVATED: [&str; 3] = ["POLICY_CREATED", "POLICY_ATTACHED", "ACTIVATED"];
 #[test]
 fn a_clean_activation_makes_these_calls_with_boto3_parameters() {
     let f = fixture();
-    let mut run = f.start(CaCrl::NotConfigured, Settings::default());
+    let mut run = f.plain();
     let mut calls = Vec::new();
     for reply in [
         f.pending(),
@@ -286,7 +305,7 @@ fn every_describe_certificate_error_fails_the_run() {
         );
     }
     // An error without an AWS code (a network failure) fails it too.
-    let mut run = f.start(CaCrl::NotConfigured, Settings::default());
+    let mut run = f.plain();
     run.receive(Reply::Error(ServiceError::new(None, "connection reset")))
         .unwrap();
     assert_eq!(
@@ -342,7 +361,7 @@ fn a_description_that_is_not_the_events_certificate_is_refused() {
         (f.ca_reply(), "does not answer it"),
     ];
     for (reply, message) in cases {
-        let mut run = f.start(CaCrl::NotConfigured, Settings::default());
+        let mut run = f.plain();
         run.receive(reply).unwrap();
         assert!(refusal(&run).contains(message), "{:?}", run.outcome());
     }
@@ -473,18 +492,15 @@ fn describe_ca_certificate_not_found_means_no_crl_check_and_other_errors_fail() 
             }
         );
     }
-    for code in [
-        "AccessDeniedException",
-        "ThrottlingException",
-        "InvalidRequestException",
-    ] {
-        let mut run = f.start(f.crl(&f.ca, &[], false), Settings::default());
-        feed(&mut run, vec![f.pending(), error(code)]);
-        assert_eq!(
-            call_failure(&run),
-            (Operation::DescribeCaCertificate, Some(code.into()), vec![])
-        );
-    }
+    f.fails_after_pending(
+        f.crl(&f.ca, &[], false),
+        Operation::DescribeCaCertificate,
+        &[
+            "AccessDeniedException",
+            "ThrottlingException",
+            "InvalidRequestException",
+        ],
+    );
 }
 
 #[test]
@@ -578,7 +594,7 @@ fn what_a_crl_that_cannot_be_used_does_under_each_requirement() {
 #[test]
 fn create_policy_already_exists_reuses_it_and_other_errors_fail() {
     let f = fixture();
-    let mut run = f.start(CaCrl::NotConfigured, Settings::default());
+    let mut run = f.plain();
     feed(
         &mut run,
         vec![
@@ -593,24 +609,21 @@ fn create_policy_already_exists_reuses_it_and_other_errors_fail() {
         report_codes(&run),
         ["POLICY_REUSED", "POLICY_ATTACHED", "ACTIVATED"]
     );
-    for code in [
-        "MalformedPolicyException",
-        "LimitExceededException",
-        "AccessDeniedException",
-    ] {
-        let mut run = f.start(CaCrl::NotConfigured, Settings::default());
-        feed(&mut run, vec![f.pending(), error(code)]);
-        assert_eq!(
-            call_failure(&run),
-            (Operation::CreatePolicy, Some(code.into()), vec![])
-        );
-    }
+    f.fails_after_pending(
+        CaCrl::NotConfigured,
+        Operation::CreatePolicy,
+        &[
+            "MalformedPolicyException",
+            "LimitExceededException",
+            "AccessDeniedException",
+        ],
+    );
 }
 
 #[test]
 fn attached_policies_are_read_page_by_page() {
     let f = fixture();
-    let mut run = f.start(CaCrl::NotConfigured, Settings::default());
+    let mut run = f.plain();
     feed(
         &mut run,
         vec![f.pending(), Reply::Done, page(&["A"], Some("m1"))],
@@ -625,7 +638,7 @@ fn attached_policies_are_read_page_by_page() {
     feed(&mut run, vec![page(&["B"], None), Reply::Done, Reply::Done]);
     assert_eq!(report_codes(&run), ACTIVATED);
     // Found on the first page: no second page, and not reported as attached here.
-    let mut run = f.start(CaCrl::NotConfigured, Settings::default());
+    let mut run = f.plain();
     let calls = feed(
         &mut run,
         vec![
@@ -648,7 +661,7 @@ fn attached_policies_are_read_page_by_page() {
     );
     assert_eq!(report_codes(&run), ["POLICY_CREATED", "ACTIVATED"]);
     // A service that never stops paging.
-    let mut run = f.start(CaCrl::NotConfigured, Settings::default());
+    let mut run = f.plain();
     feed(&mut run, vec![f.pending(), Reply::Done]);
     for _ in 0..MAX_LIST_PAGES {
         assert_eq!(
@@ -669,7 +682,7 @@ fn attached_policies_are_read_page_by_page() {
         (2, Operation::ListAttachedPolicies),
         (3, Operation::AttachPolicy),
     ] {
-        let mut run = f.start(CaCrl::NotConfigured, Settings::default());
+        let mut run = f.plain();
         let mut replies = vec![f.pending(), Reply::Done, page(&[], None)];
         replies.truncate(at);
         replies.push(error("AccessDeniedException"));
@@ -690,7 +703,7 @@ fn attached_policies_are_read_page_by_page() {
 fn a_failed_activation_detaches_the_policy_this_run_attached() {
     let f = fixture();
     let to_update = |f: &Fixture, listed: &[&str]| {
-        let mut run = f.start(CaCrl::NotConfigured, Settings::default());
+        let mut run = f.plain();
         feed(
             &mut run,
             vec![f.pending(), Reply::Done, page(listed, None), Reply::Done],
@@ -768,7 +781,7 @@ fn a_template_the_certificate_cannot_fill_is_refused_before_any_change() {
     assert_eq!(feed(&mut run, vec![f.pending()]), ["describe_certificate"]);
     assert!(refusal(&run).contains("Organization (O)"));
     // The scope comes from the ARN: another partition and region shape the policy.
-    let mut run = f.start(CaCrl::NotConfigured, Settings::default());
+    let mut run = f.plain();
     let arn = format!("arn:aws-cn:iot:cn-north-1:{ACCOUNT}:cert/{}", f.device.id());
     run.receive(Reply::Certificate {
         certificate_pem: f.device.pem(),
@@ -788,7 +801,7 @@ fn a_template_the_certificate_cannot_fill_is_refused_before_any_change() {
 #[test]
 fn replies_after_the_end_are_errors_that_change_nothing() {
     let f = fixture();
-    let mut run = f.start(CaCrl::NotConfigured, Settings::default());
+    let mut run = f.plain();
     run.receive(f.described(CertificateStatus::Active)).unwrap();
     let before = run.outcome();
     assert_eq!(
@@ -806,7 +819,7 @@ fn replies_after_the_end_are_errors_that_change_nothing() {
 #[test]
 fn boto3_outputs_are_read_and_malformed_ones_refused() {
     let f = fixture();
-    let mut run = f.start(CaCrl::NotConfigured, Settings::default());
+    let mut run = f.plain();
     let described = json!({
         "certificateDescription": {
             "certificateArn": f.arn, "certificateId": f.device.id().to_string(),
@@ -838,11 +851,11 @@ fn boto3_outputs_are_read_and_malformed_ones_refused() {
         ),
         (json!([]), "certificateDescription"),
     ] {
-        let mut run = f.start(CaCrl::NotConfigured, Settings::default());
+        let mut run = f.plain();
         run.receive_output(&output).unwrap();
         assert!(refusal(&run).contains(message), "{output}");
     }
-    let mut run = f.start(CaCrl::NotConfigured, Settings::default());
+    let mut run = f.plain();
     for output in [
         json!({"certificateDescription": {"certificatePem": pem, "status": "PENDING_ACTIVATION", "certificateArn": f.arn}}),
         json!({}),

@@ -10,16 +10,10 @@
 //! x509-parser reads both names as absent, which would widen the CRL to every
 //! certificate of its issuer: jitr refuses them, as webpki does.
 
-use std::path::PathBuf;
+mod common;
 
+use common::corpus;
 use jitr_core::crl::Crl;
-
-fn corpora() -> Option<PathBuf> {
-    let dir = std::env::var_os("JITR_CORPORA_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpora"));
-    dir.is_dir().then_some(dir)
-}
 
 /// Files webpki refuses but jitr accepts, and why that is safe for activation.
 const JITR_ACCEPTS: &[(&str, &str)] = &[
@@ -39,11 +33,9 @@ const JITR_REFUSES: &[(&str, &str)] = &[
 
 #[test]
 fn webpki_crl_vectors() {
-    let Some(dir) = corpora() else {
-        println!("SKIP rustls-webpki CRL vectors: corpus not found (set JITR_CORPORA_DIR)");
+    let Some(dir) = corpus("rustls-webpki-tests", "rustls-webpki CRL vectors") else {
         return;
     };
-    let dir = dir.join("rustls-webpki-tests");
     let expectations: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(dir.join("expectations.json")).unwrap())
             .unwrap();
@@ -169,11 +161,12 @@ fn webpki_crl_vectors() {
 /// distribution point is that URI is covered by the same CRLs.
 #[test]
 fn webpki_distribution_point_vectors_are_not_covered() {
-    let Some(dir) = corpora() else {
-        println!("SKIP rustls-webpki DP vectors: corpus not found (set JITR_CORPORA_DIR)");
+    let Some(dir) = corpus(
+        "rustls-webpki-tests/client_auth_revocation",
+        "rustls-webpki DP vectors",
+    ) else {
         return;
     };
-    let dir = dir.join("rustls-webpki-tests/client_auth_revocation");
     let mut control = rcgen::CertificateParams::new(vec![]).unwrap();
     control.crl_distribution_points = vec![rcgen::CrlDistributionPoint {
         uris: vec!["http://example.com/valid.crl".into()],

@@ -107,9 +107,8 @@ fn the_whole_story_with_exact_events() {
 
 #[test]
 fn every_refusal_of_an_unknown_leaf() {
-    let reg = registry();
-    let ca = Ca::new("CA");
-    let ca_id = ca.register(&reg);
+    let (reg, ca) = registry_with_ca("CA");
+    let ca_id = ca.id();
 
     assert_eq!(reason(&reg, &[], None), Some(RefusalReason::NoCertificate));
     assert!(malformed(reason(
@@ -442,9 +441,8 @@ fn preflight_decides_on_a_throw_away_registry() {
 
 #[test]
 fn verify_path_is_the_decisions_path_validation_with_knobs() {
-    let reg = registry();
-    let root = Ca::new("Root");
-    let root_id = root.register(&reg);
+    let (reg, root) = registry_with_ca("Root");
+    let root_id = root.id();
     let inter = root.intermediate("Intermediate");
     let below = inter.device("below");
     let chain = [below.der(), inter.der()];

@@ -56,12 +56,38 @@ impl Setup {
         (dev.id(), d.event.unwrap())
     }
 
+    /// Connects a device with this serial and these CRL distribution points, has `handler`
+    /// handle its event and checks the CRL step skipped it for `code`: the certificate is
+    /// left pending, without a policy. Its ID and event, for another handler.
+    fn skipped_for_crl(
+        &self,
+        handler: &Handler,
+        serial: u8,
+        points: &[&str],
+        code: &str,
+    ) -> (CertificateId, RegistrationEvent) {
+        let (id, event) = self.pending_at(&[serial], points);
+        let report = handler.handle(&event, now()).unwrap();
+        assert!(
+            matches!(&report.actions[..], [Action::Skipped(Skip::Crl(p))] if p.code() == code),
+            "{code} {points:?}: {report:?}"
+        );
+        assert_eq!(self.status(&id), CertificateStatus::PendingActivation);
+        assert!(self.policies(&id).is_empty());
+        (id, event)
+    }
+
     fn handler(&self) -> Handler {
         Handler::new(
             self.reg.clone(),
             self.crls.clone(),
             PolicyTemplate::aws_sample(),
         )
+    }
+
+    /// Sets the CA's CRL, which the store must accept.
+    fn set_crl(&self, crl: Crl) {
+        self.crls.set(&self.ca_cert(), crl).unwrap();
     }
 
     fn ca_cert(&self) -> Certificate {
@@ -85,12 +111,7 @@ impl Setup {
 #[test]
 fn clean_activation_then_a_repeated_event_is_a_no_op() {
     let s = setup();
-    s.crls
-        .set(
-            &Certificate::from_pem(&s.ca.pem()).unwrap(),
-            fresh(&s.ca, &[&[0x99]]),
-        )
-        .unwrap();
+    s.set_crl(fresh(&s.ca, &[&[0x99]]));
     let (id, event) = s.pending(&[0x01, 0x02]);
     let report = s.handler().handle(&event, now()).unwrap();
     let name = format!("Policy_{id}");
@@ -145,12 +166,7 @@ fn clean_activation_then_a_repeated_event_is_a_no_op() {
 #[test]
 fn a_listed_serial_is_revoked_without_a_policy() {
     let s = setup();
-    s.crls
-        .set(
-            &Certificate::from_pem(&s.ca.pem()).unwrap(),
-            fresh(&s.ca, &[&[0x01, 0x02], &[0x77]]),
-        )
-        .unwrap();
+    s.set_crl(fresh(&s.ca, &[&[0x01, 0x02], &[0x77]]));
     let (id, event) = s.pending(&[0x01, 0x02]);
     let report = s.handler().handle(&event, now()).unwrap();
     assert_eq!(report.actions, [Action::Revoked]);
@@ -165,7 +181,7 @@ fn a_listed_serial_is_revoked_without_a_policy() {
 #[test]
 fn crl_problems_leave_the_certificate_pending_with_a_reason() {
     let s = setup();
-    let ca_cert = Certificate::from_pem(&s.ca.pem()).unwrap();
+    let ca_cert = s.ca_cert();
     // Refused by the store: another issuer's CRL, or this issuer's name with another key.
     let other = Ca::new("Other CA");
     assert_eq!(
@@ -181,17 +197,8 @@ fn crl_problems_leave_the_certificate_pending_with_a_reason() {
         "CRL_BAD_SIGNATURE"
     );
     // Stale: refused by default, accepted when the host says so.
-    s.crls
-        .set(&ca_cert, crl(&s.ca, &[], (2026, 1, 1), (2026, 2, 1)))
-        .unwrap();
-    let (id, event) = s.pending(&[0x05]);
-    let report = s.handler().handle(&event, now()).unwrap();
-    assert!(
-        matches!(&report.actions[..], [Action::Skipped(Skip::Crl(p))] if p.code() == "CRL_STALE"),
-        "{report:?}"
-    );
-    assert_eq!(s.status(&id), CertificateStatus::PendingActivation);
-    assert!(s.policies(&id).is_empty());
+    s.set_crl(crl(&s.ca, &[], (2026, 1, 1), (2026, 2, 1)));
+    let (_, event) = s.skipped_for_crl(&s.handler(), 0x05, &[], "CRL_STALE");
     let report = s
         .handler()
         .with_stale_crl_policy(StaleCrlPolicy::Accept)
@@ -200,17 +207,8 @@ fn crl_problems_leave_the_certificate_pending_with_a_reason() {
     assert_eq!(report.actions.last(), Some(&Action::Activated));
     // From the future.
     let s = setup();
-    s.crls
-        .set(
-            &Certificate::from_pem(&s.ca.pem()).unwrap(),
-            crl(&s.ca, &[], (2027, 1, 1), (2027, 2, 1)),
-        )
-        .unwrap();
-    let (_, event) = s.pending(&[0x06]);
-    let report = s.handler().handle(&event, now()).unwrap();
-    assert!(
-        matches!(&report.actions[..], [Action::Skipped(Skip::Crl(p))] if p.code() == "CRL_NOT_YET_VALID")
-    );
+    s.set_crl(crl(&s.ca, &[], (2027, 1, 1), (2027, 2, 1)));
+    s.skipped_for_crl(&s.handler(), 0x06, &[], "CRL_NOT_YET_VALID");
 }
 
 #[test]
@@ -342,14 +340,7 @@ fn a_crl_from_a_ca_whose_key_usage_lacks_crl_sign_is_not_used() {
         matches!(s.crls.entry(&s.ca.id()), CaCrl::Refused(p) if p.code() == "CRL_CA_NOT_CRL_SIGNER")
     );
     assert!(s.crls.get(&s.ca.id()).is_none());
-    let (id, event) = s.pending(&[0x21]);
-    let report = s.handler().handle(&event, now()).unwrap();
-    assert!(
-        matches!(&report.actions[..], [Action::Skipped(Skip::Crl(p))] if p.code() == "CRL_CA_NOT_CRL_SIGNER"),
-        "{report:?}"
-    );
-    assert_eq!(s.status(&id), CertificateStatus::PendingActivation);
-    assert!(s.policies(&id).is_empty());
+    s.skipped_for_crl(&s.handler(), 0x21, &[], "CRL_CA_NOT_CRL_SIGNER");
     // The controls: a CA without a key usage extension, and one whose key usage has
     // cRLSign, may sign CRLs.
     for ca in [
@@ -381,27 +372,15 @@ fn a_crl_for_another_distribution_point_does_not_say_not_revoked() {
         "http://crl.example.com/fleet-1.crl",
         "http://crl.example.com/fleet-2.crl",
     );
-    s.crls
-        .set(
-            &s.ca_cert(),
-            signed_crl(
-                &s.ca.issuer(),
-                &[&[0x31]],
-                (2026, 5, 1),
-                (2026, 7, 1),
-                idp(p1, None),
-            ),
-        )
-        .unwrap();
+    s.set_crl(signed_crl(
+        &s.ca.issuer(),
+        &[&[0x31]],
+        (2026, 5, 1),
+        (2026, 7, 1),
+        idp(p1, None),
+    ));
     let not_covered = |serial: u8, points: &[&str]| {
-        let (id, event) = s.pending_at(&[serial], points);
-        let report = s.handler().handle(&event, now()).unwrap();
-        assert!(
-            matches!(&report.actions[..], [Action::Skipped(Skip::Crl(p))] if p.code() == "CRL_DOES_NOT_COVER"),
-            "{points:?}: {report:?}"
-        );
-        assert_eq!(s.status(&id), CertificateStatus::PendingActivation);
-        assert!(s.policies(&id).is_empty());
+        s.skipped_for_crl(&s.handler(), serial, points, "CRL_DOES_NOT_COVER");
     };
     not_covered(0x32, &[p2]);
     not_covered(0x33, &[]); // no distribution point at all
@@ -452,13 +431,8 @@ fn without_a_usable_crl_the_host_chooses_and_configured_cas_fail_closed() {
     // None configured: activated by default (AWS's sample checks no CRL), left pending
     // when the host requires a CRL for every CA.
     let s = setup();
-    let (id, event) = s.pending(&[0x41]);
     let always = s.handler().with_crl_requirement(CrlRequirement::Always);
-    assert!(matches!(
-        &always.handle(&event, now()).unwrap().actions[..],
-        [Action::Skipped(Skip::Crl(p))] if p.code() == "CRL_NOT_CONFIGURED"
-    ));
-    assert_eq!(s.status(&id), CertificateStatus::PendingActivation);
+    let (id, event) = s.skipped_for_crl(&always, 0x41, &[], "CRL_NOT_CONFIGURED");
     let report = s.handler().handle(&event, now()).unwrap();
     assert_eq!(report.actions.len(), 3, "{report:?}");
     assert_eq!(s.status(&id), CertificateStatus::Active);
@@ -468,12 +442,7 @@ fn without_a_usable_crl_the_host_chooses_and_configured_cas_fail_closed() {
     let s = setup();
     let other = Ca::new("Other CA");
     assert!(s.crls.set(&s.ca_cert(), fresh(&other, &[])).is_err());
-    let (id, event) = s.pending(&[0x42]);
-    assert!(matches!(
-        &s.handler().handle(&event, now()).unwrap().actions[..],
-        [Action::Skipped(Skip::Crl(p))] if p.code() == "CRL_WRONG_ISSUER"
-    ));
-    assert_eq!(s.status(&id), CertificateStatus::PendingActivation);
+    let (id, event) = s.skipped_for_crl(&s.handler(), 0x42, &[], "CRL_WRONG_ISSUER");
     let never = s.handler().with_crl_requirement(CrlRequirement::Never);
     let report = never.handle(&event, now()).unwrap();
     let codes: Vec<_> = report.actions.iter().map(Action::code).collect();
@@ -493,7 +462,7 @@ fn without_a_usable_crl_the_host_chooses_and_configured_cas_fail_closed() {
 
     // A good CRL replaces the refusal; a bad one does not replace a good one; removing
     // it leaves the CA without a source.
-    s.crls.set(&s.ca_cert(), fresh(&s.ca, &[&[0x43]])).unwrap();
+    s.set_crl(fresh(&s.ca, &[&[0x43]]));
     assert!(s.crls.set(&s.ca_cert(), fresh(&other, &[])).is_err());
     assert!(s
         .crls
@@ -509,9 +478,7 @@ fn without_a_usable_crl_the_host_chooses_and_configured_cas_fail_closed() {
 
     // Stale under Never: not checked, activated, and the report says why.
     let s = setup();
-    s.crls
-        .set(&s.ca_cert(), crl(&s.ca, &[], (2026, 1, 1), (2026, 2, 1)))
-        .unwrap();
+    s.set_crl(crl(&s.ca, &[], (2026, 1, 1), (2026, 2, 1)));
     let (_, event) = s.pending(&[0x44]);
     let report = s
         .handler()
@@ -524,34 +491,19 @@ fn without_a_usable_crl_the_host_chooses_and_configured_cas_fail_closed() {
 
 #[test]
 fn the_real_amazon_crl_loads_and_answers_lookups() {
-    let Some(dir) = corpora() else {
-        println!("SKIP amazon CRL: corpus not found (set JITR_CORPORA_DIR)");
+    let Some(dir) = corpus("rustls-webpki-tests/amazon", "amazon CRL") else {
         return;
     };
-    let der = std::fs::read(dir.join("rustls-webpki-tests/amazon/r2m02.crl")).unwrap();
+    let der = std::fs::read(dir.join("r2m02.crl")).unwrap();
     let crl = Crl::from_pem_or_der(&der).unwrap();
     assert_eq!(crl.len(), 14_102);
     assert!(!crl.is_revoked(&[0x12, 0x34, 0x56]));
-    let ca = Certificate::from_pem_or_der(
-        &std::fs::read(dir.join("rustls-webpki-tests/amazon/r2m02.cer")).unwrap(),
-    )
-    .unwrap();
+    let ca = Certificate::from_pem_or_der(&std::fs::read(dir.join("r2m02.cer")).unwrap()).unwrap();
     crl.verify_issued_by(&ca).unwrap();
-    let other = Certificate::from_pem_or_der(
-        &std::fs::read(dir.join("rustls-webpki-tests/amazon/e2m01.cer")).unwrap(),
-    )
-    .unwrap();
+    let other =
+        Certificate::from_pem_or_der(&std::fs::read(dir.join("e2m01.cer")).unwrap()).unwrap();
     assert_eq!(
         crl.verify_issued_by(&other).unwrap_err().code(),
         "CRL_WRONG_ISSUER"
     );
-}
-
-fn corpora() -> Option<std::path::PathBuf> {
-    let dir = std::env::var_os("JITR_CORPORA_DIR")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| {
-            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpora")
-        });
-    dir.is_dir().then_some(dir)
 }

@@ -167,19 +167,8 @@ fn base64_encode(bytes: &[u8]) -> String {
 fn the_issuing_ca_and_the_endpoint_are_the_accounts_on_every_node() {
     for kind in common::store::shared_kinds() {
         let url = common::store::fresh_store_url_of(&kind);
-        let scope = Scope::new(ACCOUNT, REGION).unwrap();
-        let a = Registry::open(
-            scope.clone(),
-            RegistryConfig::default(),
-            &Store::open(&url).unwrap(),
-        )
-        .unwrap();
-        let b = Registry::open(
-            scope,
-            RegistryConfig::default(),
-            &Store::open(&url).unwrap(),
-        )
-        .unwrap();
+        let a = open_node(&url);
+        let b = open_node(&url);
         let ats = a.describe_endpoint(Some("iot:Data-ATS")).unwrap();
         let (prefix, rest) = ats.split_once('-').unwrap();
         assert_eq!(rest, "ats.iot.us-east-1.amazonaws.com");
@@ -222,48 +211,45 @@ fn the_issuing_ca_and_the_endpoint_are_the_accounts_on_every_node() {
 #[test]
 fn thing_groups_hold_things_and_leave_with_them() {
     let reg = registry();
-    let g = call(
-        &reg,
+    let ok = |op: &str, args: Value| call(&reg, op, args).unwrap();
+    let refused = |op: &str, args: Value| call(&reg, op, args).unwrap_err().code();
+    let g = ok(
         "create_thing_group",
         json!({"thingGroupName": "lamps", "tags": [{"Key": "k", "Value": "v"}]}),
-    )
-    .unwrap();
+    );
     assert_eq!(
         g["thingGroupArn"],
         "arn:aws:iot:us-east-1:123456789012:thinggroup/lamps"
     );
     // Again with the same configuration: the same group (AWS); another: a conflict.
     assert_eq!(
-        call(
-            &reg,
-            "create_thing_group",
-            json!({"thingGroupName": "lamps"})
-        )
-        .unwrap()["thingGroupId"],
+        ok("create_thing_group", json!({"thingGroupName": "lamps"}))["thingGroupId"],
         g["thingGroupId"]
     );
-    let e = call(&reg, "create_thing_group", json!({"thingGroupName": "lamps", "thingGroupProperties": {"thingGroupDescription": "other"}})).unwrap_err();
-    assert_eq!(e.code(), "ResourceAlreadyExistsException");
-    call(
-        &reg,
+    assert_eq!(
+        refused(
+            "create_thing_group",
+            json!({"thingGroupName": "lamps", "thingGroupProperties": {"thingGroupDescription": "other"}})
+        ),
+        "ResourceAlreadyExistsException"
+    );
+    ok(
         "create_thing_group",
         json!({"thingGroupName": "kitchen", "parentGroupName": "lamps"}),
-    )
-    .unwrap();
-    call(&reg, "create_thing", json!({"thingName": "lamp-1"})).unwrap();
-    call(
-        &reg,
+    );
+    ok("create_thing", json!({"thingName": "lamp-1"}));
+    ok(
         "add_thing_to_thing_group",
         json!({"thingGroupName": "lamps", "thingName": "lamp-1"}),
-    )
-    .unwrap();
-    call(&reg, "add_thing_to_thing_group", json!({"thingGroupArn": "arn:aws:iot:us-east-1:123456789012:thinggroup/kitchen", "thingArn": "arn:aws:iot:us-east-1:123456789012:thing/lamp-1"})).unwrap();
-    let groups = call(
-        &reg,
+    );
+    ok(
+        "add_thing_to_thing_group",
+        json!({"thingGroupArn": "arn:aws:iot:us-east-1:123456789012:thinggroup/kitchen", "thingArn": "arn:aws:iot:us-east-1:123456789012:thing/lamp-1"}),
+    );
+    let groups = ok(
         "list_thing_groups_for_thing",
         json!({"thingName": "lamp-1"}),
-    )
-    .unwrap();
+    );
     let names: Vec<&str> = groups["thingGroups"]
         .as_array()
         .unwrap()
@@ -271,74 +257,36 @@ fn thing_groups_hold_things_and_leave_with_them() {
         .map(|g| g["groupName"].as_str().unwrap())
         .collect();
     assert_eq!(names, ["kitchen", "lamps"]);
+    let lamps = json!({"thingGroupName": "lamps"});
     assert_eq!(
-        call(
-            &reg,
-            "list_things_in_thing_group",
-            json!({"thingGroupName": "lamps"})
-        )
-        .unwrap()["things"],
+        ok("list_things_in_thing_group", lamps.clone())["things"],
         json!(["lamp-1"])
     );
     // A parent with children is not deleted; missing things and groups are named.
     assert_eq!(
-        call(
-            &reg,
-            "delete_thing_group",
-            json!({"thingGroupName": "lamps"})
-        )
-        .unwrap_err()
-        .code(),
+        refused("delete_thing_group", lamps.clone()),
         "InvalidRequestException"
     );
-    assert_eq!(
-        call(
-            &reg,
-            "add_thing_to_thing_group",
-            json!({"thingGroupName": "lamps", "thingName": "ghost"})
-        )
-        .unwrap_err()
-        .code(),
-        "ResourceNotFoundException"
-    );
-    assert_eq!(
-        call(
-            &reg,
-            "add_thing_to_thing_group",
-            json!({"thingGroupName": "ghosts", "thingName": "lamp-1"})
-        )
-        .unwrap_err()
-        .code(),
-        "ResourceNotFoundException"
-    );
+    for (group, thing) in [("lamps", "ghost"), ("ghosts", "lamp-1")] {
+        assert_eq!(
+            refused(
+                "add_thing_to_thing_group",
+                json!({"thingGroupName": group, "thingName": thing})
+            ),
+            "ResourceNotFoundException",
+            "{group} {thing}"
+        );
+    }
     // A deleted thing leaves its groups; a deleted group its tags.
-    call(&reg, "delete_thing", json!({"thingName": "lamp-1"})).unwrap();
+    ok("delete_thing", json!({"thingName": "lamp-1"}));
     assert_eq!(
-        call(
-            &reg,
-            "list_things_in_thing_group",
-            json!({"thingGroupName": "lamps"})
-        )
-        .unwrap()["things"],
+        ok("list_things_in_thing_group", lamps.clone())["things"],
         json!([])
     );
-    call(
-        &reg,
-        "delete_thing_group",
-        json!({"thingGroupName": "kitchen"}),
-    )
-    .unwrap();
-    call(
-        &reg,
-        "delete_thing_group",
-        json!({"thingGroupName": "lamps"}),
-    )
-    .unwrap();
+    ok("delete_thing_group", json!({"thingGroupName": "kitchen"}));
+    ok("delete_thing_group", lamps);
     assert!(reg.export_state().unwrap().tags.is_empty());
-    assert_eq!(
-        call(&reg, "list_thing_groups", json!({})).unwrap()["thingGroups"],
-        json!([])
-    );
+    assert_eq!(ok("list_thing_groups", json!({}))["thingGroups"], json!([]));
 }
 
 #[test]

@@ -38,9 +38,8 @@ fn step_1_bounds_before_the_known_leaf() {
 /// sent alone without SNI (which would fail steps 3 and 4).
 #[test]
 fn step_2_the_known_leaf_before_candidates_and_sni() {
-    let reg = registry();
-    let ca = Ca::new("Fleet CA");
-    let ca_id = ca.register(&reg);
+    let (reg, ca) = registry_with_ca("Fleet CA");
+    let ca_id = ca.id();
     let device = ca.device("d1");
     let first = reg.decide(&device.chain_with(&ca), None, now());
     assert_eq!(
@@ -164,17 +163,7 @@ fn step_6_the_cas_checks_in_order() {
     let mut params = short.params.clone();
     params.not_after = rcgen::date_time_ymd(2027, 1, 1);
     let short_cert = params.self_signed(&short.key).unwrap();
-    reg.register_ca_certificate(
-        &RegisterCaCertificateRequest {
-            ca_certificate: short_cert.pem(),
-            certificate_mode: CertificateMode::SniOnly,
-            set_as_active: true,
-            allow_auto_registration: true,
-            ..Default::default()
-        },
-        now(),
-    )
-    .unwrap();
+    register_sni_only_ca(&reg, &short_cert.pem(), now());
     let device = short.device("d");
     let chain = vec![device.der(), short_cert.der().clone()];
     let later = Timestamp::from_unix_secs(1_798_761_600 + 86_400); // 2027-01-02

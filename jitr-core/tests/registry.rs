@@ -190,13 +190,7 @@ fn eleventh_ca_with_the_same_subject_is_over_the_limit() {
     }
     let eleventh = Ca::new("Same Subject");
     refused(&reg, "LimitExceededException", |r| {
-        r.register_ca_certificate(
-            &ca_request(
-                &eleventh,
-                Some(eleventh.verification(&r.get_registration_code().unwrap())),
-            ),
-            now(),
-        )
+        r.register_ca_certificate(&ca_request(&eleventh, eleventh.proof_for(r)), now())
     });
     // Another subject is fine.
     Ca::new("Different").register(&reg);
@@ -204,9 +198,8 @@ fn eleventh_ca_with_the_same_subject_is_over_the_limit() {
 
 #[test]
 fn update_and_delete_ca() {
-    let reg = registry();
-    let ca = Ca::new("CA");
-    let id = ca.register(&reg);
+    let (reg, ca) = registry_with_ca("CA");
+    let id = ca.id();
     refused(&reg, "CertificateStateException", |r| {
         r.delete_ca_certificate(&id)
     });
@@ -402,9 +395,8 @@ fn deleting_certificates_and_policies() {
 
 #[test]
 fn listing_pages_by_creation_date() {
-    let reg = registry();
-    let ca = Ca::new("CA");
-    let ca_id = ca.register(&reg);
+    let (reg, ca) = registry_with_ca("CA");
+    let ca_id = ca.id();
     let mut ids = Vec::new();
     for i in 0..7 {
         let dev = ca.device(&format!("d{i}"));
@@ -442,9 +434,8 @@ fn listing_pages_by_creation_date() {
 
 #[test]
 fn state_round_trips_exactly() {
-    let reg = registry();
-    let ca = Ca::new("CA");
-    let ca_id = ca.register(&reg);
+    let (reg, ca) = registry_with_ca("CA");
+    let ca_id = ca.id();
     let d1 = ca.device("d1");
     reg.decide(&d1.chain_with(&ca), None, now());
     reg.create_policy("p", r#"{"Statement":[]}"#, now())
@@ -500,30 +491,14 @@ fn default_ca_belongs_to_one_account_per_region() {
     let ca = Ca::new("Shared CA");
     ca.register(&a);
     refused(&b, "ResourceAlreadyExistsException", |r| {
-        r.register_ca_certificate(
-            &ca_request(
-                &ca,
-                Some(ca.verification(&r.get_registration_code().unwrap())),
-            ),
-            now(),
-        )
+        r.register_ca_certificate(&ca_request(&ca, ca.proof_for(r)), now())
     });
     // Another region is another namespace.
     ca.register(&c);
     // SNI_ONLY may be shared.
     let shared = Ca::new("Shared SNI CA");
     for r in [&a, &b] {
-        r.register_ca_certificate(
-            &RegisterCaCertificateRequest {
-                ca_certificate: shared.pem(),
-                certificate_mode: CertificateMode::SniOnly,
-                set_as_active: true,
-                allow_auto_registration: true,
-                ..Default::default()
-            },
-            now(),
-        )
-        .unwrap();
+        register_sni_only_ca(r, &shared.pem(), now());
     }
     // The device is decided by the account its SNI names.
     let dev = shared.device("dev");

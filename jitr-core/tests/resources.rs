@@ -19,19 +19,9 @@ fn code(e: Error) -> &'static str {
     e.code()
 }
 
+/// The ARN of a new device of `ca`, registered ACTIVE.
 fn device_arn(reg: &Registry, ca: &Ca, cn: &str) -> String {
-    let d = ca.device(cn);
-    let id = reg
-        .register_certificate(
-            &RegisterCertificateRequest {
-                certificate_pem: d.pem(),
-                status: Some(CertificateStatus::Active),
-                ..Default::default()
-            },
-            now(),
-        )
-        .unwrap()
-        .certificate_id;
+    let id = ca.device(cn).register(reg, Some(CertificateStatus::Active));
     reg.scope().certificate_arn(&id)
 }
 
@@ -428,26 +418,22 @@ fn thing_principals_exclusive_and_not() {
         reg.create_thing(t, None, &AttributePayload::default(), None, now())
             .unwrap();
     }
-    reg.attach_thing_principal("t1", &a, ThingPrincipalType::NonExclusive)
-        .unwrap();
-    reg.attach_thing_principal("t2", &a, ThingPrincipalType::NonExclusive)
-        .unwrap();
+    use ThingPrincipalType::{Exclusive, NonExclusive};
+    let attach = |thing: &str, principal: &str, kind| {
+        reg.attach_thing_principal(thing, principal, kind)
+            .map_err(code)
+    };
+    attach("t1", &a, NonExclusive).unwrap();
+    attach("t2", &a, NonExclusive).unwrap();
     assert_eq!(
-        code(
-            reg.attach_thing_principal("t3", &a, ThingPrincipalType::Exclusive)
-                .unwrap_err()
-        ),
-        "InvalidRequestException",
+        attach("t3", &a, Exclusive),
+        Err("InvalidRequestException"),
         "exclusive needs the principal attached to nothing else"
     );
-    reg.attach_thing_principal("t3", &b, ThingPrincipalType::Exclusive)
-        .unwrap();
+    attach("t3", &b, Exclusive).unwrap();
     assert_eq!(
-        code(
-            reg.attach_thing_principal("t1", &b, ThingPrincipalType::NonExclusive)
-                .unwrap_err()
-        ),
-        "InvalidRequestException",
+        attach("t1", &b, NonExclusive),
+        Err("InvalidRequestException"),
         "b belongs to t3 alone"
     );
     let things = reg
@@ -464,23 +450,16 @@ fn thing_principals_exclusive_and_not() {
     );
     reg.detach_thing_principal("t3", &b).unwrap();
     reg.delete_thing("t3", None).unwrap();
-    assert_eq!(
-        code(
-            reg.attach_thing_principal("nope", &a, ThingPrincipalType::NonExclusive)
-                .unwrap_err()
-        ),
-        "ResourceNotFoundException"
-    );
     let unregistered = reg
         .scope()
         .certificate_arn(&CertificateId::from_bytes([7; 32]));
-    assert_eq!(
-        code(
-            reg.attach_thing_principal("t1", &unregistered, ThingPrincipalType::NonExclusive)
-                .unwrap_err()
-        ),
-        "ResourceNotFoundException"
-    );
+    for (thing, principal) in [("nope", &a), ("t1", &unregistered)] {
+        assert_eq!(
+            attach(thing, principal, NonExclusive),
+            Err("ResourceNotFoundException"),
+            "{thing} {principal}"
+        );
+    }
 }
 
 #[test]
@@ -491,9 +470,7 @@ fn tags_on_cas_policies_and_thing_types() {
         .register_ca_certificate(
             &RegisterCaCertificateRequest {
                 ca_certificate: ca.pem(),
-                verification_certificate: Some(
-                    ca.verification(&reg.get_registration_code().unwrap()),
-                ),
+                verification_certificate: ca.proof_for(&reg),
                 set_as_active: true,
                 tags: vec![Tag {
                     key: "team".into(),
@@ -698,23 +675,21 @@ fn a_connections_policies_decide_with_its_certificate_and_thing() {
     );
     reg.create_policy("Sample", &sample, now()).unwrap();
     reg.attach_policy("Sample", &arn).unwrap();
+    // What a connection of the device as `client` may do, compiled from the registry now.
+    let check = |client: &str, action: Action, resource: &str| {
+        reg.compile_connection(&id, &ConnectionInfo::new(client), now())
+            .unwrap()
+            .check(action, resource, now())
+    };
     for client in ["device-1", "ld0", "abc"] {
-        let c = reg
-            .compile_connection(&id, &ConnectionInfo::new(client), now())
-            .unwrap();
         assert_eq!(
-            c.check(Action::Connect, client, now()),
+            check(client, Action::Connect, client),
             AuthDecision::ImplicitDeny,
             "{client}"
         );
     }
-    let c = reg
-        .compile_connection(&id, &ConnectionInfo::new(id.to_string()), now())
-        .unwrap();
-    assert_eq!(
-        c.check(Action::Connect, &id.to_string(), now()),
-        AuthDecision::Allowed
-    );
+    let own = id.to_string();
+    assert_eq!(check(&own, Action::Connect, &own), AuthDecision::Allowed);
 
     // Thing variables resolve through the thing the certificate is attached to.
     let thing_policy = r#"{"Version":"2012-10-17","Statement":[
@@ -723,37 +698,23 @@ fn a_connections_policies_decide_with_its_certificate_and_thing() {
     reg.create_policy("Thing", thing_policy, now()).unwrap();
     reg.attach_policy("Thing", &arn).unwrap();
     create_untyped(&reg, "sensor-1", &[("room", "12")]).unwrap();
-    let c = reg
-        .compile_connection(&id, &ConnectionInfo::new("sensor-1"), now())
-        .unwrap();
     assert_eq!(
-        c.check(Action::Connect, "sensor-1", now()),
+        check("sensor-1", Action::Connect, "sensor-1"),
         AuthDecision::ImplicitDeny,
         "not attached yet"
     );
     reg.attach_thing_principal("sensor-1", &arn, ThingPrincipalType::NonExclusive)
         .unwrap();
-    let c = reg
-        .compile_connection(&id, &ConnectionInfo::new("sensor-1"), now())
-        .unwrap();
-    assert_eq!(
-        c.check(Action::Connect, "sensor-1", now()),
-        AuthDecision::Allowed
-    );
-    assert_eq!(
-        c.check(Action::Publish, "rooms/12/temp", now()),
-        AuthDecision::Allowed
-    );
-    assert_eq!(
-        c.check(Action::Publish, "rooms/13/temp", now()),
-        AuthDecision::ImplicitDeny
-    );
+    for (action, resource, expected) in [
+        (Action::Connect, "sensor-1", AuthDecision::Allowed),
+        (Action::Publish, "rooms/12/temp", AuthDecision::Allowed),
+        (Action::Publish, "rooms/13/temp", AuthDecision::ImplicitDeny),
+    ] {
+        assert_eq!(check("sensor-1", action, resource), expected, "{resource}");
+    }
     // Non-exclusive: the client id must be the thing's name.
-    let other = reg
-        .compile_connection(&id, &ConnectionInfo::new("someone"), now())
-        .unwrap();
     assert_eq!(
-        other.check(Action::Publish, "rooms/12/temp", now()),
+        check("someone", Action::Publish, "rooms/12/temp"),
         AuthDecision::ImplicitDeny
     );
 
@@ -809,11 +770,8 @@ fn a_connections_policies_decide_with_its_certificate_and_thing() {
     reg.detach_policy("Thing", &arn).unwrap();
     let change = feed.recv_timeout(Duration::from_secs(5)).unwrap().change;
     assert!(change.affects_connections(), "{change:?}");
-    let c = reg
-        .compile_connection(&id, &ConnectionInfo::new("sensor-1"), now())
-        .unwrap();
     assert_eq!(
-        c.check(Action::Publish, "rooms/12/temp", now()),
+        check("sensor-1", Action::Publish, "rooms/12/temp"),
         AuthDecision::ImplicitDeny
     );
 }

@@ -277,14 +277,26 @@ fn intermediates_may_name_the_registered_ca_encoded_differently() {
 
 // ---- RFC 5280 §4.2.1.3, §6.1.4(n): an issuer's keyUsage must assert keyCertSign ----
 
-fn sni_only(pem: String) -> RegisterCaCertificateRequest {
-    RegisterCaCertificateRequest {
-        ca_certificate: pem,
-        certificate_mode: CertificateMode::SniOnly,
-        set_as_active: true,
-        allow_auto_registration: true,
-        ..Default::default()
-    }
+/// `result` is a CertificateValidationException whose message says `says`.
+#[track_caller]
+fn invalid<T: std::fmt::Debug>(result: Result<T, Error>, says: &str) {
+    let err = result.unwrap_err();
+    assert_eq!(
+        err.code(),
+        "CertificateValidationException",
+        "{says}: {err}"
+    );
+    assert!(err.message().contains(says), "{}", err.message());
+}
+
+/// RegisterCACertificate refuses `ca` (SNI_ONLY) as [`invalid`] says, and stores nothing.
+#[track_caller]
+fn ca_refused(reg: &Registry, ca: &Ca, says: &str) {
+    invalid(
+        reg.register_ca_certificate(&sni_only_request(ca.pem()), now()),
+        says,
+    );
+    assert_eq!(reg.ca_certificate_count(), 0, "nothing stored");
 }
 
 #[test]
@@ -292,13 +304,7 @@ fn register_ca_certificate_refuses_a_ca_whose_key_usage_lacks_key_cert_sign() {
     use KeyUsagePurpose::*;
     let reg = registry();
     for usages in [vec![DigitalSignature, CrlSign], vec![DigitalSignature]] {
-        let ca = ca_with_usages("No Sign CA", usages.clone());
-        let err = reg
-            .register_ca_certificate(&sni_only(ca.pem()), now())
-            .unwrap_err();
-        assert_eq!(err.code(), "CertificateValidationException", "{usages:?}");
-        assert!(err.message().contains("keyCertSign"), "{}", err.message());
-        assert_eq!(reg.ca_certificate_count(), 0, "nothing stored");
+        ca_refused(&reg, &ca_with_usages("No Sign CA", usages), "keyCertSign");
     }
     // keyCertSign, or no keyUsage extension at all (nothing restricts the key).
     for usages in [
@@ -308,7 +314,7 @@ fn register_ca_certificate_refuses_a_ca_whose_key_usage_lacks_key_cert_sign() {
     ] {
         let ca = ca_with_usages("Sign CA", usages.clone());
         assert!(
-            reg.register_ca_certificate(&sni_only(ca.pem()), now())
+            reg.register_ca_certificate(&sni_only_request(ca.pem()), now())
                 .is_ok(),
             "{usages:?}"
         );
@@ -340,15 +346,13 @@ fn a_registered_ca_without_key_cert_sign_signs_nothing() {
     refused(&reg.decide(&[v1], SNI, now()));
     assert_eq!(reg.certificate_count(), 0, "nothing registered");
     // RegisterCertificate, finding the CA or told which one.
-    let err = reg
-        .register_certificate(&device.request(), now())
-        .unwrap_err();
-    assert_eq!(err.code(), "CertificateValidationException");
-    assert!(err.message().contains("keyCertSign"), "{}", err.message());
+    invalid(
+        reg.register_certificate(&device.request(), now()),
+        "keyCertSign",
+    );
     let mut req = device.request();
     req.ca_certificate_pem = Some(bad.pem());
-    let err = reg.register_certificate(&req, now()).unwrap_err();
-    assert!(err.message().contains("keyCertSign"), "{}", err.message());
+    invalid(reg.register_certificate(&req, now()), "keyCertSign");
     assert_eq!(reg.certificate_count(), 0, "nothing registered");
     // The page's rule.
     assert!(!inspect::issued_by(&parsed(&device.der()), &bad_cert));
@@ -428,19 +432,10 @@ fn register_ca_certificate_refuses_a_critical_extension_nothing_processes() {
         params.custom_extensions.push(ext);
         Ca(kit::Ca::root(params, Key::random_p256().unwrap()).unwrap())
     };
-    let err = reg
-        .register_ca_certificate(&sni_only(make(true).pem()), now())
-        .unwrap_err();
-    assert_eq!(err.code(), "CertificateValidationException");
-    assert!(
-        err.message().contains("1.3.6.1.4.1.55738.666.1"),
-        "{}",
-        err.message()
-    );
-    assert_eq!(reg.ca_certificate_count(), 0);
+    ca_refused(&reg, &make(true), "1.3.6.1.4.1.55738.666.1");
     // The same extension, not critical, may be ignored (RFC 5280 §4.2).
     assert!(reg
-        .register_ca_certificate(&sni_only(make(false).pem()), now())
+        .register_ca_certificate(&sni_only_request(make(false).pem()), now())
         .is_ok());
 }
 
@@ -449,15 +444,7 @@ fn register_ca_certificate_refuses_an_empty_subject() {
     let reg = registry();
     let ca = ca_named(DistinguishedName::new());
     assert!(parsed(&ca.der()).subject().is_empty());
-    let err = reg
-        .register_ca_certificate(&sni_only(ca.pem()), now())
-        .unwrap_err();
-    assert_eq!(err.code(), "CertificateValidationException");
-    assert!(
-        err.message().contains("subject is empty"),
-        "{}",
-        err.message()
-    );
+    ca_refused(&reg, &ca, "subject is empty");
 }
 
 // ---- RFC 5280 §4's profile: for conformance suites, not the JITR decision ----

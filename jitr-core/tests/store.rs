@@ -13,11 +13,28 @@ use std::time::Duration;
 
 use common::store::{self, fresh_store_url_of, shared_kinds};
 use common::*;
+use jitr_core::rustls_pki_types::CertificateDer;
 use jitr_core::*;
 
 /// Waits (bounded) for `cond`; false if it never held.
 fn eventually(cond: impl FnMut() -> bool) -> bool {
     store::eventually(Duration::from_secs(10), Duration::from_millis(5), cond)
+}
+
+/// Two nodes on a fresh store of `kind` (see [`two_nodes`]) and a device of their CA,
+/// not connected yet: its chain and its ID.
+fn two_nodes_and_a_device(
+    kind: &str,
+) -> (
+    Registry,
+    Registry,
+    Vec<CertificateDer<'static>>,
+    CertificateId,
+) {
+    let (a, b, ca) = two_nodes(kind);
+    let chain = ca.device("d").chain_with(&ca);
+    let id = leaf_id(&chain);
+    (a, b, chain, id)
 }
 
 #[test]
@@ -69,9 +86,7 @@ fn first_connects_split_across_two_nodes_register_once() {
 #[test]
 fn a_revocation_on_one_node_is_refused_by_the_other() {
     for kind in shared_kinds() {
-        let (a, b, ca) = two_nodes(&kind);
-        let chain = ca.device("d").chain_with(&ca);
-        let id = leaf_id(&chain);
+        let (a, b, chain, id) = two_nodes_and_a_device(&kind);
         assert!(a.decide(&chain, None, now()).registered());
         a.update_certificate(&id, CertificateStatus::Active, now())
             .unwrap();
@@ -127,9 +142,7 @@ fn a_revocation_on_one_node_is_refused_by_the_other() {
 #[test]
 fn a_lost_update_across_nodes_fails_with_awss_error() {
     for kind in shared_kinds() {
-        let (a, b, ca) = two_nodes(&kind);
-        let chain = ca.device("d").chain_with(&ca);
-        let id = leaf_id(&chain);
+        let (a, b, chain, id) = two_nodes_and_a_device(&kind);
         a.decide(&chain, None, now());
         let read_a = a.describe_certificate(&id).unwrap().customer_version;
         let read_b = b.describe_certificate(&id).unwrap().customer_version;
@@ -168,9 +181,7 @@ fn the_default_ca_claim_and_the_subject_quota_hold_across_nodes() {
             .register_ca_certificate(
                 &RegisterCaCertificateRequest {
                     ca_certificate: ca.pem(),
-                    verification_certificate: Some(
-                        ca.verification(&b.get_registration_code().unwrap()),
-                    ),
+                    verification_certificate: ca.proof_for(&b),
                     ..Default::default()
                 },
                 now(),

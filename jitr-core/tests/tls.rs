@@ -16,7 +16,7 @@ use jitr_testkit::{self as kit, Key};
 use rcgen::{CertificateParams, KeyPair, SanType};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer, ServerName};
-use rustls::server::{Acceptor, ResolvesServerCert};
+use rustls::server::{Accepted, Acceptor, ResolvesServerCert};
 use rustls::{ClientConfig, ClientConnection, RootCertStore, ServerConfig, ServerConnection};
 
 const SNI: &str = "a1b2c3-ats.iot.us-east-1.amazonaws.com";
@@ -104,6 +104,22 @@ fn client(
     ClientConnection::new(Arc::new(config), name).unwrap()
 }
 
+/// The server's side of an accepted ClientHello: its certificate, and the verifier
+/// routed by the ClientHello's SNI.
+fn serve(
+    server: &Server,
+    verifier: &JitrClientVerifier,
+    accepted: Accepted,
+) -> Result<ServerConnection, rustls::Error> {
+    let sni = accepted.client_hello().server_name().map(str::to_owned);
+    let config = ServerConfig::builder()
+        .with_client_cert_verifier(verifier.for_server_name(sni.as_deref()))
+        .with_cert_resolver(server.resolver.clone());
+    accepted
+        .into_connection(Arc::new(config))
+        .map_err(|(e, _)| e)
+}
+
 /// Runs a handshake in memory; the server routes the verifier by the ClientHello's SNI.
 fn handshake(
     server: &Server,
@@ -120,13 +136,7 @@ fn handshake(
             break a;
         }
     };
-    let sni = accepted.client_hello().server_name().map(str::to_owned);
-    let config = ServerConfig::builder()
-        .with_client_cert_verifier(verifier.for_server_name(sni.as_deref()))
-        .with_cert_resolver(server.resolver.clone());
-    let mut server_conn = accepted
-        .into_connection(Arc::new(config))
-        .map_err(|(e, _)| e)?;
+    let mut server_conn = serve(server, verifier, accepted)?;
     for _ in 0..10 {
         buf.clear();
         server_conn.write_tls(&mut buf).unwrap();
@@ -379,14 +389,7 @@ fn directory_routes_by_sni_over_loopback_tcp() {
                     break a;
                 }
             };
-            let sni = accepted.client_hello().server_name().map(str::to_owned);
-            let config = ServerConfig::builder()
-                .with_client_cert_verifier(v2.for_server_name(sni.as_deref()))
-                .with_cert_resolver(srv2.resolver.clone());
-            let mut conn = accepted
-                .into_connection(Arc::new(config))
-                .map_err(|(e, _)| e)
-                .unwrap();
+            let mut conn = serve(&srv2, &v2, accepted).unwrap();
             let mut outcome = "allowed".to_string();
             while conn.is_handshaking() {
                 match conn.complete_io(&mut stream) {
@@ -452,17 +455,18 @@ fn v1_device_certificates_complete_handshakes_in_both_tls_versions() {
     let reg = Arc::new(registry());
     register_sni_only_ca(&reg, ca_pem, Timestamp::now());
     let verifier = JitrClientVerifier::builder(reg.clone()).build().unwrap();
-    for version in [&rustls::version::TLS13, &rustls::version::TLS12] {
+    // A connection of the device (its chain, with `key`) in `version`, with SNI.
+    let connection = |version, key: &PrivateKeyDer<'static>| {
         let config = v1_client(
             &srv,
             version,
             vec![leaf.clone(), ca_der.clone()],
             key.clone_key(),
         );
-        let conn = || {
-            ClientConnection::new(Arc::new(config.clone()), ServerName::try_from(SNI).unwrap())
-                .unwrap()
-        };
+        ClientConnection::new(Arc::new(config), ServerName::try_from(SNI).unwrap()).unwrap()
+    };
+    for version in [&rustls::version::TLS13, &rustls::version::TLS12] {
+        let conn = || connection(version, &key);
         let first = jitr_refusal(handshake(&srv, &verifier, conn()));
         if reg.certificate_count() == 0
             || first.as_ref().err() == refused(RefusalReason::RegisteredPendingActivation).as_ref()
@@ -488,14 +492,7 @@ fn v1_device_certificates_complete_handshakes_in_both_tls_versions() {
         KeyPair::generate().unwrap().serialize_der(),
     ));
     for version in [&rustls::version::TLS13, &rustls::version::TLS12] {
-        let config = v1_client(
-            &srv,
-            version,
-            vec![leaf.clone(), ca_der.clone()],
-            wrong_key.clone_key(),
-        );
-        let conn =
-            ClientConnection::new(Arc::new(config), ServerName::try_from(SNI).unwrap()).unwrap();
+        let conn = connection(version, &wrong_key);
         assert!(handshake(&srv, &verifier, conn).is_err(), "{version:?}");
     }
 }

@@ -320,6 +320,11 @@ fn parse_rfc3339(s: &str) -> Option<Timestamp> {
     Some(Timestamp::from_unix_millis(secs * 1000 + millis))
 }
 
+/// Each item on a line of its own, indented, for the report.
+fn indented<T: std::fmt::Display>(items: &[T]) -> String {
+    items.iter().map(|l| format!("\n  {l}")).collect()
+}
+
 /// `JITR_CORPORA_DIR`, else `../shared/corpora` beside the workspace root.
 fn corpora_dir() -> PathBuf {
     if let Some(dir) = std::env::var_os("JITR_CORPORA_DIR") {
@@ -686,7 +691,7 @@ fn x509_limbo() {
     println!(
         "peer-name-dependent (skipped): {pn_run} run on the chain alone, {pn_accepted} accepted, {} rejected for reasons other than the peer name{}",
         pn_rejected.len(),
-        pn_rejected.iter().map(|l| format!("\n  {l}")).collect::<String>()
+        indented(&pn_rejected)
     );
     let profile_only: Vec<String> = cases
         .iter()
@@ -702,24 +707,14 @@ fn x509_limbo() {
     println!(
         "gating cases only the RFC 5280 profile refuses (the JITR decision's profile accepts them): {}{}",
         profile_only.len(),
-        profile_only
-            .iter()
-            .map(|l| format!("\n  {l}"))
-            .collect::<String>()
+        indented(&profile_only)
     );
     println!(
         "informational divergences: {}{}",
         info_divergent.len(),
-        info_divergent
-            .iter()
-            .map(|l| format!("\n  {l}"))
-            .collect::<String>()
+        indented(&info_divergent)
     );
-    println!(
-        "SLOW (> {SLOW:?}): {}{}",
-        slow.len(),
-        slow.iter().map(|l| format!("\n  {l}")).collect::<String>()
-    );
+    println!("SLOW (> {SLOW:?}): {}{}", slow.len(), indented(&slow));
     println!(
         "gating: {} cases, {} passed, {} known divergences (tests/conformance/limbo-exceptions.json), {} unexplained",
         total.passed + total.failed,

@@ -46,6 +46,48 @@ fn decide(
     fresh
 }
 
+/// Checks each case, an action on a name and the decision `docs` make for it under
+/// `ctx`, with [`decide`].
+#[track_caller]
+fn decides(
+    docs: &[(&str, &PolicyDocument)],
+    ctx: &AuthContext,
+    cases: &[(Action, &str, AuthDecision)],
+) {
+    for &(action, name, want) in cases {
+        assert_eq!(decide(docs, ctx, action, name), want, "{action} {name}");
+    }
+}
+
+/// `action` on `name` is implicitly denied under `ctx`, which lacks the context values
+/// `missing`.
+#[track_caller]
+fn denied_for_missing(
+    docs: &[(&str, &PolicyDocument)],
+    ctx: &AuthContext,
+    action: Action,
+    name: &str,
+    missing: &[&str],
+) {
+    assert_eq!(
+        decide(docs, ctx, action, name),
+        AuthDecision::ImplicitDeny,
+        "{action} {name}"
+    );
+    let auth = evaluated(docs, ctx, action, name);
+    assert_eq!(auth.missing_context_values, missing, "{action} {name}");
+}
+
+/// The full evaluation of `action` on `name` under `ctx`.
+fn evaluated(
+    docs: &[(&str, &PolicyDocument)],
+    ctx: &AuthContext,
+    action: Action,
+    name: &str,
+) -> Authorization {
+    evaluate(docs, &Request::for_name(action, name, ctx), ctx)
+}
+
 #[test]
 fn refusals_say_what_and_where() {
     let big = format!(
@@ -209,13 +251,13 @@ fn deny_beats_allow_across_policies_and_default_is_deny() {
     )]);
     let ctx = ctx();
     let both = [("allow", &allow), ("deny", &deny)];
-    assert_eq!(
-        decide(&both, &ctx, Action::Publish, "secret/x"),
-        AuthDecision::ExplicitDeny
-    );
-    assert_eq!(
-        decide(&both, &ctx, Action::Publish, "open/x"),
-        AuthDecision::Allowed
+    decides(
+        &both,
+        &ctx,
+        &[
+            (Action::Publish, "secret/x", AuthDecision::ExplicitDeny),
+            (Action::Publish, "open/x", AuthDecision::Allowed),
+        ],
     );
     assert_eq!(
         decide(&[("deny", &deny)], &ctx, Action::Publish, "open/x"),
@@ -226,24 +268,17 @@ fn deny_beats_allow_across_policies_and_default_is_deny() {
         AuthDecision::ImplicitDeny
     );
 
-    let auth = evaluate(
-        &both,
-        &Request::for_name(Action::Publish, "secret/x", &ctx),
-        &ctx,
-    );
+    let auth = evaluated(&both, &ctx, Action::Publish, "secret/x");
     assert_eq!(auth.explicit_deny_policies, ["deny"]);
     assert!(auth.allowed_policies.is_empty() && auth.implicit_deny_policies.is_empty());
     assert_eq!(auth.deciding_statements[0].policy_name, "deny");
-    let auth = evaluate(
-        &both,
-        &Request::for_name(Action::Publish, "open/x", &ctx),
-        &ctx,
-    );
+    let auth = evaluated(&both, &ctx, Action::Publish, "open/x");
     assert_eq!(auth.allowed_policies, ["allow"]);
-    let auth = evaluate(
+    let auth = evaluated(
         &[("deny", &deny), ("allow2", &deny)],
-        &Request::for_name(Action::Publish, "o", &ctx),
         &ctx,
+        Action::Publish,
+        "o",
     );
     assert_eq!(auth.implicit_deny_policies, ["deny", "allow2"]);
     let compiled = CompiledPolicies::compile(&both, &ctx);
@@ -262,13 +297,13 @@ fn resources_are_matched_as_full_arns() {
     )]);
     let docs = [("p", &p)];
     let c = ctx();
-    assert_eq!(
-        decide(&docs, &c, Action::Publish, "a/b/c"),
-        AuthDecision::Allowed
-    );
-    assert_eq!(
-        decide(&docs, &c, Action::Receive, "a/b"),
-        AuthDecision::ImplicitDeny
+    decides(
+        &docs,
+        &c,
+        &[
+            (Action::Publish, "a/b/c", AuthDecision::Allowed),
+            (Action::Receive, "a/b", AuthDecision::ImplicitDeny),
+        ],
     );
     // Another region or account does not match.
     let other = AuthContext::new(Scope::new("123456789012", "eu-west-1").unwrap(), c.now);
@@ -283,17 +318,18 @@ fn resources_are_matched_as_full_arns() {
         &format!("{ARN}:topicfilter/some/+/topic"),
     )]);
     let docs = [("f", &f)];
-    assert_eq!(
-        decide(&docs, &c, Action::Subscribe, "some/+/topic"),
-        AuthDecision::Allowed
-    );
-    assert_eq!(
-        decide(&docs, &c, Action::Subscribe, "some/x/topic"),
-        AuthDecision::ImplicitDeny
-    );
-    assert_eq!(
-        decide(&docs, &c, Action::Publish, "some/+/topic"),
-        AuthDecision::ImplicitDeny
+    decides(
+        &docs,
+        &c,
+        &[
+            (Action::Subscribe, "some/+/topic", AuthDecision::Allowed),
+            (
+                Action::Subscribe,
+                "some/x/topic",
+                AuthDecision::ImplicitDeny,
+            ),
+            (Action::Publish, "some/+/topic", AuthDecision::ImplicitDeny),
+        ],
     );
     // `*` as the whole resource covers every action, ListRetainedMessages included.
     let all = policy(&[stmt("Allow", "iot:ListRetainedMessages", "*")]);
@@ -313,17 +349,18 @@ fn not_action_and_not_resource() {
     ]);
     let docs = [("p", &p)];
     let c = ctx();
-    assert_eq!(
-        decide(&docs, &c, Action::Receive, "x"),
-        AuthDecision::Allowed
-    );
-    assert_eq!(
-        decide(&docs, &c, Action::Publish, "a/open"),
-        AuthDecision::Allowed
-    );
-    assert_eq!(
-        decide(&docs, &c, Action::Publish, "a/restricted/x"),
-        AuthDecision::ImplicitDeny
+    decides(
+        &docs,
+        &c,
+        &[
+            (Action::Receive, "x", AuthDecision::Allowed),
+            (Action::Publish, "a/open", AuthDecision::Allowed),
+            (
+                Action::Publish,
+                "a/restricted/x",
+                AuthDecision::ImplicitDeny,
+            ),
+        ],
     );
     // NotResource covers resources of other types too.
     assert_eq!(
@@ -350,22 +387,22 @@ fn substituted_values_are_literal_text() {
     ]);
     let docs = [("p", &p)];
     let plus = ctx().with_client_id("+");
-    assert_eq!(
-        decide(&docs, &plus, Action::Subscribe, "my/+/topic"),
-        AuthDecision::Allowed
-    );
-    assert_eq!(
-        decide(&docs, &plus, Action::Subscribe, "my/x/topic"),
-        AuthDecision::ImplicitDeny
+    decides(
+        &docs,
+        &plus,
+        &[
+            (Action::Subscribe, "my/+/topic", AuthDecision::Allowed),
+            (Action::Subscribe, "my/x/topic", AuthDecision::ImplicitDeny),
+        ],
     );
     let star = ctx().with_client_id("*");
-    assert_eq!(
-        decide(&docs, &star, Action::Publish, "*"),
-        AuthDecision::Allowed
-    );
-    assert_eq!(
-        decide(&docs, &star, Action::Publish, "anything"),
-        AuthDecision::ImplicitDeny
+    decides(
+        &docs,
+        &star,
+        &[
+            (Action::Publish, "*", AuthDecision::Allowed),
+            (Action::Publish, "anything", AuthDecision::ImplicitDeny),
+        ],
     );
     // No client id: the pattern matches nothing, and the key is reported missing.
     let none = ctx();
@@ -373,12 +410,7 @@ fn substituted_values_are_literal_text() {
         decide(&docs, &none, Action::Publish, "${iot:ClientId}"),
         AuthDecision::ImplicitDeny
     );
-    let auth = evaluate(
-        &docs,
-        &Request::for_name(Action::Publish, "x", &none),
-        &none,
-    );
-    assert_eq!(auth.missing_context_values, ["iot:ClientId"]);
+    denied_for_missing(&docs, &none, Action::Publish, "x", &["iot:ClientId"]);
 }
 
 fn cert(subject: &[(DnAttribute, &str)]) -> CertificateAttributes {
@@ -401,18 +433,12 @@ fn certificate_variables_follow_aws_limits() {
     );
     // A missing index: no substitution, authorization fails.
     let one = ctx().with_certificate_attributes(cert(&[(cn, "a")]));
-    assert_eq!(
-        decide(&docs, &one, Action::Publish, "a/a"),
-        AuthDecision::ImplicitDeny
-    );
-    let auth = evaluate(
+    denied_for_missing(
         &docs,
-        &Request::for_name(Action::Publish, "a/a", &one),
         &one,
-    );
-    assert_eq!(
-        auth.missing_context_values,
-        ["iot:Certificate.Subject.CommonName.1"]
+        Action::Publish,
+        "a/a",
+        &["iot:Certificate.Subject.CommonName.1"],
     );
     // A wildcard character: the variable text stays in the policy.
     let p = policy(&[stmt(
@@ -428,18 +454,17 @@ fn certificate_variables_follow_aws_limits() {
             AuthDecision::ImplicitDeny,
             "{bad}"
         );
-        assert_eq!(
-            decide(&docs, &c, Action::Publish, "anything"),
-            AuthDecision::ImplicitDeny
-        );
-        assert_eq!(
-            decide(
-                &docs,
-                &c,
-                Action::Publish,
-                "${iot:Certificate.Subject.CommonName}"
-            ),
-            AuthDecision::Allowed
+        decides(
+            &docs,
+            &c,
+            &[
+                (Action::Publish, "anything", AuthDecision::ImplicitDeny),
+                (
+                    Action::Publish,
+                    "${iot:Certificate.Subject.CommonName}",
+                    AuthDecision::Allowed,
+                ),
+            ],
         );
     }
     // Longer than 1,024 characters: likewise.
@@ -457,13 +482,13 @@ fn certificate_variables_follow_aws_limits() {
     );
     // Special characters are escaped with a backslash.
     let c = ctx().with_certificate_attributes(cert(&[(cn, "a=b")]));
-    assert_eq!(
-        decide(&docs, &c, Action::Publish, "a\\=b"),
-        AuthDecision::Allowed
-    );
-    assert_eq!(
-        decide(&docs, &c, Action::Publish, "a=b"),
-        AuthDecision::ImplicitDeny
+    decides(
+        &docs,
+        &c,
+        &[
+            (Action::Publish, "a\\=b", AuthDecision::Allowed),
+            (Action::Publish, "a=b", AuthDecision::ImplicitDeny),
+        ],
     );
     // Only five values count.
     let p = policy(&[stmt(
@@ -498,42 +523,21 @@ fn thing_variables_resolve_only_when_attached() {
     let mut loose = ThingContext::attached("t1");
     loose.is_attached = false;
     let unattached = ctx().with_client_id("t1").with_thing(loose);
-    assert_eq!(
-        decide(&docs, &unattached, Action::Connect, "t1"),
-        AuthDecision::ImplicitDeny
-    );
-    let auth = evaluate(
-        &docs,
-        &Request::for_name(Action::Connect, "t1", &unattached),
-        &unattached,
-    );
-    assert_eq!(
-        auth.missing_context_values,
-        ["iot:Connection.Thing.ThingName"]
-    );
+    let thing_name = ["iot:Connection.Thing.ThingName"];
+    denied_for_missing(&docs, &unattached, Action::Connect, "t1", &thing_name);
     let nothing = ctx().with_client_id("t1");
-    let auth = evaluate(
-        &docs,
-        &Request::for_name(Action::Connect, "t1", &nothing),
-        &nothing,
-    );
     // The resource cannot match without the thing name, so the condition key is not
     // reported; with the resource `*`, it is.
-    assert_eq!(
-        auth.missing_context_values,
-        ["iot:Connection.Thing.ThingName"]
-    );
+    denied_for_missing(&docs, &nothing, Action::Connect, "t1", &thing_name);
     let p = policy(&[
         r#"{"Effect":"Allow","Action":"iot:Connect","Resource":"*","Condition":{"Bool":{"iot:Connection.Thing.IsAttached":"true"}}}"#.to_string(),
     ]);
-    let auth = evaluate(
+    denied_for_missing(
         &[("p", &p)],
-        &Request::for_name(Action::Connect, "t1", &nothing),
         &nothing,
-    );
-    assert_eq!(
-        auth.missing_context_values,
-        ["iot:Connection.Thing.IsAttached"]
+        Action::Connect,
+        "t1",
+        &["iot:Connection.Thing.IsAttached"],
     );
 }
 
@@ -555,10 +559,7 @@ fn clock_conditions_are_checked_at_each_request() {
         let now = Timestamp::from_unix_secs(secs);
         assert_eq!(compiled.check(Action::Publish, "t", now), want, "{secs}");
         let at = c.clone().at(now);
-        assert_eq!(
-            evaluate(&docs, &Request::for_name(Action::Publish, "t", &at), &at).decision,
-            want
-        );
+        assert_eq!(evaluated(&docs, &at, Action::Publish, "t").decision, want);
     }
 }
 
@@ -570,32 +571,32 @@ fn source_ip_domain_and_connect_attributes() {
     let docs = [("p", &p)];
     let ip: IpAddr = "10.1.2.3".parse().unwrap();
     let good = ctx().with_source_ip(ip).with_domain_name("iot.example.com");
-    assert_eq!(
-        decide(&docs, &good, Action::Connect, "c"),
-        AuthDecision::Allowed
-    );
-    let will = good.clone().with_connect_attributes(["LastWill"]);
-    assert_eq!(
-        decide(&docs, &will, Action::Connect, "c"),
-        AuthDecision::Allowed
-    );
-    let persistent = good
-        .clone()
-        .with_connect_attributes(["LastWill", "PersistentConnect"]);
-    assert_eq!(
-        decide(&docs, &persistent, Action::Connect, "c"),
-        AuthDecision::ImplicitDeny
-    );
-    let far = good.clone().with_source_ip("192.168.1.1".parse().unwrap());
-    assert_eq!(
-        decide(&docs, &far, Action::Connect, "c"),
-        AuthDecision::ImplicitDeny
-    );
-    let other = good.with_domain_name("other.example.com");
-    assert_eq!(
-        decide(&docs, &other, Action::Connect, "c"),
-        AuthDecision::ImplicitDeny
-    );
+    for (what, c, want) in [
+        ("good", good.clone(), AuthDecision::Allowed),
+        (
+            "will",
+            good.clone().with_connect_attributes(["LastWill"]),
+            AuthDecision::Allowed,
+        ),
+        (
+            "persistent",
+            good.clone()
+                .with_connect_attributes(["LastWill", "PersistentConnect"]),
+            AuthDecision::ImplicitDeny,
+        ),
+        (
+            "far",
+            good.clone().with_source_ip("192.168.1.1".parse().unwrap()),
+            AuthDecision::ImplicitDeny,
+        ),
+        (
+            "other domain",
+            good.with_domain_name("other.example.com"),
+            AuthDecision::ImplicitDeny,
+        ),
+    ] {
+        assert_eq!(decide(&docs, &c, Action::Connect, "c"), want, "{what}");
+    }
 }
 
 #[test]
@@ -626,25 +627,28 @@ fn certificate_attributes_come_from_a_certificate() {
     let cert = crate::Certificate::from_pem(&pem).unwrap();
     let attrs = CertificateAttributes::from_certificate(&cert);
     assert_eq!(attrs.serial_number.as_deref(), Some("10525622389124227206"));
-    assert!(attrs
-        .subject
-        .contains(&(DnAttribute::CommonName, "LightBulb Device Cert".into())));
-    assert!(attrs
-        .subject
-        .contains(&(DnAttribute::Organization, "IoT Devices".into())));
-    assert!(attrs
-        .subject
-        .contains(&(DnAttribute::Initials, "ZZ".into())));
-    assert!(attrs
-        .subject_alternative_names
-        .contains(&(AltNameKind::DnsName, "device.example.com".into())));
-    assert!(attrs
-        .subject_alternative_names
-        .contains(&(AltNameKind::IpAddress, "1.2.3.4".into())));
-    assert!(attrs.subject_alternative_names.contains(&(
-        AltNameKind::UniformResourceIdentifier,
-        "urn:ResourceIdentifier001".into()
-    )));
+    for (attribute, value) in [
+        (DnAttribute::CommonName, "LightBulb Device Cert"),
+        (DnAttribute::Organization, "IoT Devices"),
+        (DnAttribute::Initials, "ZZ"),
+    ] {
+        let entry = (attribute, value.to_string());
+        assert!(attrs.subject.contains(&entry), "{entry:?}");
+    }
+    for (kind, value) in [
+        (AltNameKind::DnsName, "device.example.com"),
+        (AltNameKind::IpAddress, "1.2.3.4"),
+        (
+            AltNameKind::UniformResourceIdentifier,
+            "urn:ResourceIdentifier001",
+        ),
+    ] {
+        let entry = (kind, value.to_string());
+        assert!(
+            attrs.subject_alternative_names.contains(&entry),
+            "{entry:?}"
+        );
+    }
     assert_eq!(attrs.certificate_id, Some(cert.id().to_string()));
     let keys = attrs.available_keys();
     assert!(keys.contains(&"iot:Certificate.Subject.CommonName".to_string()));
@@ -663,13 +667,18 @@ fn certificate_attributes_come_from_a_certificate() {
     ]);
     let docs = [("p", &p)];
     let c = ctx().with_certificate(&cert);
-    assert_eq!(
-        decide(&docs, &c, Action::Connect, "10525622389124227206"),
-        AuthDecision::Allowed
-    );
-    assert_eq!(
-        decide(&docs, &c, Action::Publish, &cert.id().to_string()),
-        AuthDecision::Allowed
+    let id = cert.id().to_string();
+    decides(
+        &docs,
+        &c,
+        &[
+            (
+                Action::Connect,
+                "10525622389124227206",
+                AuthDecision::Allowed,
+            ),
+            (Action::Publish, &id, AuthDecision::Allowed),
+        ],
     );
 }
 

@@ -22,6 +22,22 @@ pub fn date((y, m, d): kit::Ymd) -> Timestamp {
 
 pub mod store;
 
+/// The folder `sub` of the shared corpora (`JITR_CORPORA_DIR`, else `shared/corpora`
+/// beside the workspace); None, having said that `what` is skipped, where the corpora
+/// are not there.
+pub fn corpus(sub: &str, what: &str) -> Option<std::path::PathBuf> {
+    let dir = std::env::var_os("JITR_CORPORA_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| {
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpora")
+        });
+    if !dir.is_dir() {
+        println!("SKIP {what}: corpus not found (set JITR_CORPORA_DIR)");
+        return None;
+    }
+    Some(dir.join(sub))
+}
+
 /// The test account's scope.
 pub fn scope() -> Scope {
     Scope::new(ACCOUNT, REGION).unwrap()
@@ -63,17 +79,21 @@ pub fn registry_in(scope: Scope, config: RegistryConfig) -> Registry {
     reg
 }
 
-/// Registers the CA certificate `pem` in `SNI_ONLY` mode (no proof of possession),
-/// ACTIVE with auto-registration, at `at`.
-pub fn register_sni_only_ca(reg: &Registry, pem: &str, at: Timestamp) -> CertificateId {
-    let req = RegisterCaCertificateRequest {
-        ca_certificate: pem.into(),
+/// A RegisterCACertificate request for the CA certificate `pem` in `SNI_ONLY` mode (no
+/// proof of possession), ACTIVE with auto-registration.
+pub fn sni_only_request(pem: String) -> RegisterCaCertificateRequest {
+    RegisterCaCertificateRequest {
+        ca_certificate: pem,
         certificate_mode: CertificateMode::SniOnly,
         set_as_active: true,
         allow_auto_registration: true,
         ..Default::default()
-    };
-    reg.register_ca_certificate(&req, at)
+    }
+}
+
+/// Registers the CA certificate `pem` as [`sni_only_request`] asks, at `at`.
+pub fn register_sni_only_ca(reg: &Registry, pem: &str, at: Timestamp) -> CertificateId {
+    reg.register_ca_certificate(&sni_only_request(pem.into()), at)
         .unwrap()
         .certificate_id
 }
@@ -87,11 +107,12 @@ pub fn registry_with_twins(cn: &str) -> (Registry, Ca, Device, CertificateId) {
     (reg, ca, twin, twin_id)
 }
 
-/// A registry holding one CA `cn`, registered ACTIVE with auto-registration.
+/// A registry holding one CA `cn`, registered ACTIVE with auto-registration under its
+/// ID, [`Ca::id`].
 pub fn registry_with_ca(cn: &str) -> (Registry, Ca) {
     let reg = registry();
     let ca = Ca::new(cn);
-    ca.register(&reg);
+    assert_eq!(ca.register(&reg), ca.id(), "a CA's ID is its certificate's");
     (reg, ca)
 }
 
@@ -157,6 +178,12 @@ impl Ca {
         self.0.issue(&p, &Key::random_p256().unwrap()).unwrap().pem
     }
 
+    /// The verification certificate for `reg`'s current registration code (the proof of
+    /// possession of RegisterCACertificate's DEFAULT mode).
+    pub fn proof_for(&self, reg: &Registry) -> Option<String> {
+        Some(self.verification(&reg.get_registration_code().unwrap()))
+    }
+
     /// A device certificate (clientAuth) signed by this CA.
     pub fn device(&self, cn: &str) -> Device {
         self.device_with(cn, |_| {})
@@ -196,9 +223,7 @@ impl Ca {
         reg.register_ca_certificate(
             &RegisterCaCertificateRequest {
                 ca_certificate: pem,
-                verification_certificate: Some(
-                    self.verification(&reg.get_registration_code().unwrap()),
-                ),
+                verification_certificate: self.proof_for(reg),
                 set_as_active: active,
                 allow_auto_registration: auto,
                 ..Default::default()

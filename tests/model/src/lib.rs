@@ -235,6 +235,15 @@ fn perform(reg: &Registry, pool: &Pool, op: Op, now: Timestamp) -> (Outcome, Opt
     };
     let device = |n: u8| &pool.devices[usize::from(n) % pool.devices.len()];
     let ca = |n: u8| &pool.cas[usize::from(n) % REGISTRABLE_CAS];
+    // RegisterCertificate's request for device `n`, with its CA's PEM if `send_ca`.
+    let cert_request = |n: u8, send_ca: bool, status: u8| {
+        let dev = device(n);
+        RegisterCertificateRequest {
+            certificate_pem: dev.pem.clone(),
+            ca_certificate_pem: send_ca.then(|| pool.cas[dev.ca].pem.clone()),
+            status: Some(status_of(status)),
+        }
+    };
     match op {
         Op::RegisterCa {
             ca: n,
@@ -319,20 +328,11 @@ fn perform(reg: &Registry, pool: &Pool, op: Op, now: Timestamp) -> (Outcome, Opt
             send_ca,
             status,
         } => {
-            let dev = device(n);
-            let req = RegisterCertificateRequest {
-                certificate_pem: dev.pem.clone(),
-                ca_certificate_pem: send_ca.then(|| pool.cas[dev.ca].pem.clone()),
-                status: Some(status_of(status)),
-            };
+            let req = cert_request(n, send_ca, status);
             outcome(reg.register_certificate(&req, now).map(|_| ()))
         }
         Op::RegisterWithoutCa { device: n, status } => {
-            let req = RegisterCertificateRequest {
-                certificate_pem: device(n).pem.clone(),
-                ca_certificate_pem: None,
-                status: Some(status_of(status)),
-            };
+            let req = cert_request(n, false, status);
             outcome(reg.register_certificate_without_ca(&req, now).map(|_| ()))
         }
         Op::UpdateCertificate { device: n, status } => outcome(

@@ -107,43 +107,42 @@ fn devices() -> Result<Devices, Error> {
             (DnType::CommonName, "sensor-0002"),
         ],
     )?;
-    let no_serial = device(
-        "jitp-device-no-serial-number",
-        "no subject serialNumber attribute (the certificate's serial number is 0x7103): C=US, O=Acme, CN=sensor-0003",
-        0x7103,
-        &[
-            (DnType::CountryName, "US"),
+    // C, O=Acme and CN.
+    let [no_serial, dotted, spaced] = [
+        (
+            "jitp-device-no-serial-number",
+            "no subject serialNumber attribute (the certificate's serial number is 0x7103): C=US, O=Acme, CN=sensor-0003",
+            0x7103,
+            ["US", "sensor-0003"],
+        ),
+        (
+            "jitp-device-dotted",
+            "C=FR, O=Acme, CN=acme.sensor.0042",
+            0x7104,
+            ["FR", "acme.sensor.0042"],
+        ),
+        (
+            "jitp-device-spaced",
+            "C=DE, O=Acme, CN=Device 7 (a space: not a valid thing name)",
+            0x7105,
+            ["DE", "Device 7"],
+        ),
+    ]
+    .map(|(name, description, serial, [country, cn])| {
+        let subject = [
+            (DnType::CountryName, country),
             (DnType::OrganizationName, "Acme"),
-            (DnType::CommonName, "sensor-0003"),
-        ],
-    )?;
-    let dotted = device(
-        "jitp-device-dotted",
-        "C=FR, O=Acme, CN=acme.sensor.0042",
-        0x7104,
-        &[
-            (DnType::CountryName, "FR"),
-            (DnType::OrganizationName, "Acme"),
-            (DnType::CommonName, "acme.sensor.0042"),
-        ],
-    )?;
-    let spaced = device(
-        "jitp-device-spaced",
-        "C=DE, O=Acme, CN=Device 7 (a space: not a valid thing name)",
-        0x7105,
-        &[
-            (DnType::CountryName, "DE"),
-            (DnType::OrganizationName, "Acme"),
-            (DnType::CommonName, "Device 7"),
-        ],
-    )?;
+            (DnType::CommonName, cn),
+        ];
+        device(name, description, serial, &subject)
+    });
     Ok(Devices {
         ca,
         full,
         no_country,
-        no_serial,
-        dotted,
-        spaced,
+        no_serial: no_serial?,
+        dotted: dotted?,
+        spaced: spaced?,
     })
 }
 
@@ -258,6 +257,18 @@ fn provisioned(
         },
         "policies" => J::Arr(policies),
     }
+}
+
+/// What a template with a thing and the certificate resource (ACTIVE, no override, no
+/// policy) creates.
+fn activated(parameters: &[(&str, &str)], thing: Thing<'_>, cert: &Cert) -> J {
+    provisioned(parameters, Some(thing), cert, "ACTIVE", None, vec![])
+}
+
+/// A failure evaluating the template at `path` (no parameter or certificate field
+/// involved).
+fn evaluation_failure(code: &str, path: &str, contains: &[&str]) -> J {
+    provisioning_failure(code, Some(path), None, None, contains)
 }
 
 /// A failure when the template runs: the certificate stays PENDING_ACTIVATION.
@@ -433,16 +444,13 @@ pub(crate) fn jitp() -> Result<J, Error> {
         "Ref of a parameter the certificate lacks but whose Default fills in",
         &with_default,
         &d.no_country,
-        provisioned(
+        activated(
             &[(CN, "sensor-0002"), (C, "ZZ"), (ID, &d.no_country.id)],
-            Some(Thing {
+            Thing {
                 groups: &["ZZ"],
                 ..Thing::named("sensor-0002")
-            }),
+            },
             &d.no_country,
-            "ACTIVE",
-            None,
-            vec![],
         ),
     );
     p.raw(
@@ -452,16 +460,13 @@ pub(crate) fn jitp() -> Result<J, Error> {
             "templateBody" => with_default.as_str(),
             "parameters" => pairs(&[(CN, "gateway-9"), (ID, &full.id)]),
         },
-        provisioned(
+        activated(
             &[(CN, "gateway-9"), (C, "ZZ"), (ID, &full.id)],
-            Some(Thing {
+            Thing {
                 groups: &["ZZ"],
                 ..Thing::named("gateway-9")
-            }),
+            },
             full,
-            "ACTIVE",
-            None,
-            vec![],
         ),
     );
 
@@ -481,7 +486,7 @@ pub(crate) fn jitp() -> Result<J, Error> {
             }),
         ),
         full,
-        provisioned(
+        activated(
             &[
                 (CN, "sensor-0001"),
                 (C, "DE"),
@@ -491,18 +496,15 @@ pub(crate) fn jitp() -> Result<J, Error> {
                 (DNQ, "q-0001"),
                 (ID, &full.id),
             ],
-            Some(Thing {
+            Thing {
                 attributes: &[
                     ("org", "Acme/Sensors"),
                     ("state", "Bavaria"),
                     ("dnq", "q-0001"),
                 ],
                 ..Thing::named("DE-sensor-0001")
-            }),
+            },
             full,
-            "ACTIVE",
-            None,
-            vec![],
         ),
     );
 
@@ -519,16 +521,13 @@ pub(crate) fn jitp() -> Result<J, Error> {
             }),
         ),
         &d.dotted,
-        provisioned(
+        activated(
             &[(CN, "acme.sensor.0042"), (ID, &d.dotted.id)],
-            Some(Thing {
+            Thing {
                 attributes: &[("vendor", "acme"), ("kind", "sensor")],
                 ..Thing::named("0042")
-            }),
+            },
             &d.dotted,
-            "ACTIVE",
-            None,
-            vec![],
         ),
     );
     p.add(
@@ -539,11 +538,9 @@ pub(crate) fn jitp() -> Result<J, Error> {
             json!({"ThingName": {"Fn::Select": [3, {"Fn::Split": ["-", {"Ref": CN}]}]}}),
         ),
         full,
-        provisioning_failure(
+        evaluation_failure(
             "SELECT_INDEX_OUT_OF_RANGE",
-            Some("/Resources/thing/Properties/ThingName"),
-            None,
-            None,
+            "/Resources/thing/Properties/ThingName",
             &["index 3 is out of range", "the list has 2 items"],
         ),
     );
@@ -569,17 +566,14 @@ pub(crate) fn jitp() -> Result<J, Error> {
         "Fn::FindInMap keyed by the certificate's country: a string (thing type) and a list (groups)",
         &mapped,
         full,
-        provisioned(
+        activated(
             &[(CN, "sensor-0001"), (C, "DE"), (ID, &full.id)],
-            Some(Thing {
+            Thing {
                 thing_type: Some("sensor-eu"),
                 groups: &["eu-sensors", "de-sensors"],
                 ..Thing::named("sensor-0001")
-            }),
+            },
             full,
-            "ACTIVE",
-            None,
-            vec![],
         ),
     );
     p.add(
@@ -587,11 +581,9 @@ pub(crate) fn jitp() -> Result<J, Error> {
         "the same template for a country the map lacks",
         &mapped,
         &d.dotted,
-        provisioning_failure(
+        evaluation_failure(
             "MAPPING_KEY_NOT_FOUND",
-            Some("/Resources/thing/Properties/ThingTypeName"),
-            None,
-            None,
+            "/Resources/thing/Properties/ThingTypeName",
             &[r#"["ByCountry", "FR", "Type"]"#],
         ),
     );
@@ -713,11 +705,9 @@ pub(crate) fn jitp() -> Result<J, Error> {
         "a Common Name with a space is not a thing name",
         &with_thing(declare(&[CN, ID]), json!({"ThingName": {"Ref": CN}})),
         &d.spaced,
-        provisioning_failure(
+        evaluation_failure(
             "INVALID_PROPERTY_VALUE",
-            Some("/Resources/thing/Properties/ThingName"),
-            None,
-            None,
+            "/Resources/thing/Properties/ThingName",
             &["ThingName \"Device 7\" is not valid"],
         ),
     );
@@ -861,17 +851,15 @@ fn provisioning_steps(s: &mut Scenario, d: &Devices) {
 
     // A device with every field: provisioned, refused once, then allowed.
     let full = &d.full;
-    let pem = s.pem(full);
-    let now = s.now();
-    s.connect_raw(
-        vec![pem.clone()],
-        true,
-        refused_with_event("PROVISIONED", &full.id, ca, now, now),
+    let (pem, _) = first_connection(
+        s,
+        full,
+        ca,
+        "PROVISIONED",
         "first connection under the JITP CA: registered and provisioned in one transaction, refused (the device connects again)",
     );
-    s.step(
-        "describe_certificate",
-        obj! {"certificateId" => &full.id},
+    s.describe_cert(
+        &full.id,
         obj! {"certificateDescription" => obj! {"status" => "ACTIVE", "caCertificateId" => ca}},
         "the template's certificate resource set it ACTIVE",
     );
@@ -915,12 +903,11 @@ fn provisioning_steps(s: &mut Scenario, d: &Devices) {
 
     // A device without C: registered, not provisioned, and why.
     let bare = &d.no_country;
-    let pem = s.pem(bare);
-    let now = s.now();
-    s.connect_raw(
-        vec![pem.clone()],
-        true,
-        refused_with_event("PROVISIONING_FAILED", &bare.id, ca, now, now),
+    let (pem, registered) = first_connection(
+        s,
+        bare,
+        ca,
+        "PROVISIONING_FAILED",
         "no C in the subject: the template cannot run; the certificate is registered PENDING_ACTIVATION all the same",
     );
     s.step(
@@ -935,9 +922,8 @@ fn provisioning_steps(s: &mut Scenario, d: &Devices) {
         },
         "jitr records why (AWS only counts it in a metric)",
     );
-    s.step(
-        "describe_certificate",
-        obj! {"certificateId" => &bare.id},
+    s.describe_cert(
+        &bare.id,
         obj! {"certificateDescription" => obj! {"status" => "PENDING_ACTIVATION"}},
         "nothing of the template was written: the certificate is pending",
     );
@@ -959,7 +945,6 @@ fn provisioning_steps(s: &mut Scenario, d: &Devices) {
         obj! {"error" => "ResourceNotFoundException"},
         "a provisioned certificate has no failure",
     );
-    let registered = now;
     let now = s.now();
     s.connect_raw(
         vec![pem],
@@ -967,4 +952,25 @@ fn provisioning_steps(s: &mut Scenario, d: &Devices) {
         refused_with_event("PENDING_ACTIVATION", &bare.id, ca, now, registered),
         "connecting again: a pending certificate (the template does not run twice)",
     );
+}
+
+/// The first connection of `device` (its leaf alone, with SNI) under the JITP CA `ca`:
+/// refused for `reason`, the registration event published. Its PEM, to connect again,
+/// and the time it was registered.
+fn first_connection(
+    s: &mut Scenario,
+    device: &Cert,
+    ca: &str,
+    reason: &str,
+    note: &str,
+) -> (String, i64) {
+    let pem = s.pem(device);
+    let now = s.now();
+    s.connect_raw(
+        vec![pem.clone()],
+        true,
+        refused_with_event(reason, &device.id, ca, now, now),
+        note,
+    );
+    (pem, now)
 }
