@@ -351,11 +351,7 @@ impl Registry {
             {
                 return Err(template_not_found(name));
             }
-            let page = crate::store::PageQuery {
-                after: None,
-                ascending: true,
-                limit: usize::MAX,
-            };
+            let page = crate::store::PageQuery::first(usize::MAX);
             let used = r.list_cas(&self.scope, &page)?.into_iter().any(|c| {
                 c.registration_config
                     .as_ref()

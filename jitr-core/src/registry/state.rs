@@ -211,11 +211,7 @@ fn all_rows<R>(
     key: impl Fn(&R) -> (Timestamp, CertificateId),
 ) -> Result<Vec<R>, Error> {
     let mut out = Vec::new();
-    let mut q = PageQuery {
-        after: None,
-        ascending: true,
-        limit: 1000,
-    };
+    let mut q = PageQuery::first(1000);
     loop {
         let rows = page(&q)?;
         let done = rows.len() < q.limit;
@@ -416,26 +412,9 @@ impl Registry {
         let mut claimed = None;
         store.backend.read(&mut |r| {
             occupied = r.registration_code(&scope)?.is_some()
+                || !r.list_cas(&scope, &PageQuery::first(1))?.is_empty()
                 || !r
-                    .list_cas(
-                        &scope,
-                        &PageQuery {
-                            after: None,
-                            ascending: true,
-                            limit: 1,
-                        },
-                    )?
-                    .is_empty()
-                || !r
-                    .list_certificates(
-                        &scope,
-                        None,
-                        &PageQuery {
-                            after: None,
-                            ascending: true,
-                            limit: 1,
-                        },
-                    )?
+                    .list_certificates(&scope, None, &PageQuery::first(1))?
                     .is_empty();
             for ca in &import.cas {
                 if ca.certificate_mode == CertificateMode::Default {

@@ -29,7 +29,7 @@ use super::Registry;
 use crate::error::{Error, ResourceKind};
 use crate::id::truncate_for_message;
 use crate::store::{
-    Change, Kind, LinkEnd, LinkKind, NamePage, Reader, ResourceReads, ThingRow, ThingTypeRow,
+    Change, Kind, LinkEnd, LinkKind, Reader, ResourceReads, ThingRow, ThingTypeRow,
 };
 use crate::time::{as_epoch_seconds, Timestamp};
 
@@ -459,18 +459,7 @@ impl Registry {
                     )));
                 }
             }
-            let one = NamePage {
-                limit: 1,
-                ..NamePage::all()
-            };
-            if !r
-                .links(
-                    &self.scope,
-                    LinkEnd::From(LinkKind::ThingPrincipal, name),
-                    &one,
-                )?
-                .is_empty()
-            {
+            if r.has_links(&self.scope, LinkEnd::From(LinkKind::ThingPrincipal, name))? {
                 return Err(Error::InvalidRequest(format!(
                     "the thing {name} has principals attached; detach them before deleting it"
                 )));
@@ -761,18 +750,7 @@ impl Registry {
                     "the thing type {name} is not deprecated; deprecate it before deleting it"
                 )));
             }
-            let one = NamePage {
-                limit: 1,
-                ..NamePage::all()
-            };
-            if !r
-                .links(
-                    &self.scope,
-                    LinkEnd::From(LinkKind::ThingOfType, name),
-                    &one,
-                )?
-                .is_empty()
-            {
+            if r.has_links(&self.scope, LinkEnd::From(LinkKind::ThingOfType, name))? {
                 return Err(Error::InvalidRequest(format!(
                     "things still have the thing type {name}; change their type first"
                 )));

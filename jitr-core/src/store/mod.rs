@@ -410,6 +410,14 @@ pub(crate) trait Reader {
         end: LinkEnd<'_>,
         page: &NamePage,
     ) -> Result<Vec<(String, String)>, Error>;
+    /// Whether there is a link at `end`.
+    fn has_links(&mut self, scope: &Scope, end: LinkEnd<'_>) -> Result<bool, Error> {
+        let one = NamePage {
+            limit: 1,
+            ..NamePage::all()
+        };
+        Ok(!self.links(scope, end, &one)?.is_empty())
+    }
     /// Every link at `end`: (other end, value).
     fn all_links(
         &mut self,
@@ -456,6 +464,17 @@ pub(crate) struct PageQuery {
     pub(crate) after: Option<(Timestamp, CertificateId)>,
     pub(crate) ascending: bool,
     pub(crate) limit: usize,
+}
+
+impl PageQuery {
+    /// The first `limit` rows, oldest first.
+    pub(crate) fn first(limit: usize) -> Self {
+        PageQuery {
+            after: None,
+            ascending: true,
+            limit,
+        }
+    }
 }
 
 /// What a backend streams when a node loads its caches.
