@@ -725,11 +725,23 @@ function renderProvisioning() {
 // --- policy (5) ---------------------------------------------------------------------------
 
 const REQUESTS = [
-  { id: "try-connect", action: "CONNECT", verb: "Connect as", kind: "client" },
-  { id: "try-publish", action: "PUBLISH", verb: "Publish to", kind: "topic" },
-  { id: "try-subscribe", action: "SUBSCRIBE", verb: "Subscribe to", kind: "topicfilter" },
-  { id: "try-receive", action: "RECEIVE", verb: "Receive on", kind: "topic" },
+  { id: "try-connect", action: "CONNECT", verb: "Connect as", kind: "client", hint: "client ID", example: "sensor-0001" },
+  { id: "try-publish", action: "PUBLISH", verb: "Publish to", kind: "topic", hint: "topic", example: "sensor-0001/telemetry" },
+  { id: "try-subscribe", action: "SUBSCRIBE", verb: "Subscribe to", kind: "topicfilter", hint: "topic filter", example: "sensor-0001/commands/#" },
+  { id: "try-receive", action: "RECEIVE", verb: "Receive on", kind: "topic", hint: "topic", example: "sensor-0001/commands/reboot" },
 ];
+
+/** The Policy panel's fields, one per request: its verb, what it names, an example value. */
+function requestFields() {
+  return REQUESTS.map((r) =>
+    h(
+      "div",
+      { class: "field" },
+      h("label", { for: r.id }, `${r.verb} `, h("span", { class: "optional" }, `(${r.hint})`)),
+      h("input", { type: "text", id: r.id, value: r.example, autocomplete: "off", spellcheck: "false" }),
+    ),
+  );
+}
 
 const DECISION_TEXT = { ALLOWED: "Allowed", EXPLICIT_DENY: "Denied by a Deny statement", IMPLICIT_DENY: "Denied: nothing allows it" };
 
@@ -859,6 +871,7 @@ async function loadExample() {
 }
 
 async function main() {
+  $("requests").replaceChildren(...requestFields());
   try {
     // The module streams from this page's own origin (pkg/ next to www/).
     await init(new URL("../pkg/jitr_wasm_bg.wasm", import.meta.url));
