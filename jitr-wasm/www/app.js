@@ -852,6 +852,48 @@ function wireDropZone(zone, kind) {
   });
 }
 
+/** The two ways in of certificates, 1 (the device's chain) and 2 (the registered CAs): what
+ * each one's drop zone, paste box and button say. */
+const SOURCES = {
+  device: { files: "certificate files", pem: "Device certificate PEM", add: "Add to the chain" },
+  ca: { files: "CA certificate files", pem: "CA certificate PEM", add: "Register" },
+};
+
+/** The files a chooser offers: PEM, DER and PKCS#7, by ending and by media type. */
+const ACCEPT =
+  ".pem,.crt,.cer,.der,.cert,.txt,.p7b,.p7c,application/x-pem-file,application/x-x509-ca-cert,application/x-pkcs7-certificates";
+
+/** A source's drop zone (with its file chooser) and paste box, in place of its
+ * `data-source` placeholder; `main` wires them by their IDs (`<kind>-drop`, ...). */
+function sourceZone(placeholder) {
+  const kind = placeholder.dataset.source;
+  const says = SOURCES[kind];
+  placeholder.replaceWith(
+    h(
+      "div",
+      { class: "drop", id: `${kind}-drop`, "data-kind": kind },
+      h("p", {}, h("span", { class: "drop-icon", "aria-hidden": "true" }, "⇩"), ` Drop ${says.files} here`),
+      h("p", { class: "drop-or" }, "or ", h("button", { type: "button", class: "secondary", "data-choose": `${kind}-files` }, "Choose files…")),
+      h("input", { type: "file", id: `${kind}-files`, multiple: true, hidden: true, accept: ACCEPT }),
+    ),
+    h(
+      "details",
+      { class: "paste" },
+      h("summary", {}, "Paste PEM text instead"),
+      h("label", { for: `${kind}-text`, class: "visually-hidden" }, says.pem),
+      h("textarea", {
+        id: `${kind}-text`,
+        rows: "6",
+        spellcheck: "false",
+        autocomplete: "off",
+        autocapitalize: "off",
+        placeholder: "-----BEGIN CERTIFICATE-----\n…\n-----END CERTIFICATE-----",
+      }),
+      h("div", { class: "row" }, h("button", { type: "button", id: `${kind}-add` }, says.add)),
+    ),
+  );
+}
+
 async function loadExample() {
   clearMessages();
   const get = async (name) => {
@@ -871,6 +913,7 @@ async function loadExample() {
 }
 
 async function main() {
+  for (const placeholder of document.querySelectorAll("[data-source]")) sourceZone(placeholder);
   $("requests").replaceChildren(...requestFields());
   try {
     // The module streams from this page's own origin (pkg/ next to www/).
@@ -891,7 +934,7 @@ async function main() {
   for (const btn of document.querySelectorAll("[data-choose]")) {
     btn.addEventListener("click", () => $(btn.dataset.choose).click());
   }
-  for (const kind of ["device", "ca"]) {
+  for (const kind of Object.keys(SOURCES)) {
     const input = $(`${kind}-files`);
     input.addEventListener("change", () => {
       readFiles([...input.files], kind);
