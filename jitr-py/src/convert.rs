@@ -279,10 +279,11 @@ pub(crate) fn timestamp_arg(obj: Option<&Bound<'_, PyAny>>, name: &str) -> PyRes
             Err(out_of_range())
         }
     } else {
-        Err(PyTypeError::new_err(format!(
-            "{name} must be a timezone-aware datetime, epoch seconds (int or float) or None, not {}",
-            type_name(obj)
-        )))
+        Err(wrong_type(
+            obj,
+            name,
+            "a timezone-aware datetime, epoch seconds (int or float) or None",
+        ))
     }
 }
 
@@ -290,10 +291,7 @@ pub(crate) fn timestamp_arg(obj: Option<&Bound<'_, PyAny>>, name: &str) -> PyRes
 /// out of `T`'s range a `ValueError`. For `#[pyo3(from_py_with = ...)]`.
 pub(crate) fn int_arg<T: TryFrom<i64>>(obj: &Bound<'_, PyAny>, name: &str) -> PyResult<T> {
     if obj.is_instance_of::<PyBool>() || !obj.is_instance_of::<PyInt>() {
-        return Err(PyTypeError::new_err(format!(
-            "{name} must be an int, not {}",
-            type_name(obj)
-        )));
+        return Err(wrong_type(obj, name, "an int"));
     }
     obj.extract::<i64>()
         .ok()
@@ -308,10 +306,7 @@ pub(crate) fn bytes_arg(obj: &Bound<'_, PyAny>, name: &str) -> PyResult<Vec<u8>>
     } else if let Ok(b) = obj.cast::<PyByteArray>() {
         Ok(b.to_vec())
     } else {
-        Err(PyTypeError::new_err(format!(
-            "{name} must be bytes (DER), not {}",
-            type_name(obj)
-        )))
+        Err(wrong_type(obj, name, "bytes (DER)"))
     }
 }
 
@@ -400,10 +395,7 @@ pub(crate) fn str_arg(obj: &Bound<'_, PyAny>, name: &str) -> PyResult<String> {
     if obj.is_instance_of::<PyString>() {
         obj.extract()
     } else {
-        Err(PyTypeError::new_err(format!(
-            "{name} must be a str, not {}",
-            type_name(obj)
-        )))
+        Err(wrong_type(obj, name, "a str"))
     }
 }
 
@@ -421,10 +413,7 @@ pub(crate) fn bool_arg(obj: &Bound<'_, PyAny>, name: &str) -> PyResult<bool> {
     if obj.is_instance_of::<PyBool>() {
         obj.is_truthy()
     } else {
-        Err(PyTypeError::new_err(format!(
-            "{name} must be a bool, not {}",
-            type_name(obj)
-        )))
+        Err(wrong_type(obj, name, "a bool"))
     }
 }
 
@@ -453,6 +442,12 @@ named_args! {
     key_type -> Option<String> = opt_str_arg("key_type");
     server_name -> Option<String> = opt_str_arg("server_name");
     client_auth -> bool = bool_arg("client_auth");
+}
+
+/// The `TypeError` for an argument that is not `expected` (`"a str"`), naming the
+/// parameter and the type given: `common_name must be a str, not int`.
+pub(crate) fn wrong_type(obj: &Bound<'_, PyAny>, name: &str, expected: &str) -> PyErr {
+    PyTypeError::new_err(format!("{name} must be {expected}, not {}", type_name(obj)))
 }
 
 fn type_name(obj: &Bound<'_, PyAny>) -> String {

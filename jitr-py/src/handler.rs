@@ -21,7 +21,7 @@ use pyo3::types::{
 use serde_json::Value;
 
 use crate::cert::Certificate;
-use crate::convert::{datetime, json_to_py, py_to_json, repr, timestamp_arg};
+use crate::convert::{datetime, json_to_py, py_to_json, repr, timestamp_arg, wrong_type};
 use crate::errors::OrRaise;
 
 /// A certificate revocation list, parsed once; lookups are O(1).
@@ -58,10 +58,7 @@ fn data_arg(obj: &Bound<'_, PyAny>, name: &str) -> PyResult<Vec<u8>> {
     } else if let Ok(s) = obj.cast::<PyString>() {
         Ok(s.to_cow()?.as_bytes().to_vec())
     } else {
-        Err(PyTypeError::new_err(format!(
-            "{name} must be bytes (PEM or DER) or a PEM str, not {}",
-            obj.get_type().name()?
-        )))
+        Err(wrong_type(obj, name, "bytes (PEM or DER) or a PEM str"))
     }
 }
 
@@ -85,10 +82,7 @@ fn serial_arg(obj: &Bound<'_, PyAny>) -> PyResult<Vec<u8>> {
         return Ok(bytes.cast::<PyBytes>()?.as_bytes().to_vec());
     }
     let Ok(s) = obj.cast::<PyString>() else {
-        return Err(PyTypeError::new_err(format!(
-            "serial must be bytes, an int or a hex str, not {}",
-            obj.get_type().name()?
-        )));
+        return Err(wrong_type(obj, "serial", "bytes, an int or a hex str"));
     };
     parse_serial(&s.to_cow()?).map_err(|e| PyValueError::new_err(e.message().to_string()))
 }
@@ -100,10 +94,7 @@ fn ca_arg(obj: &Bound<'_, PyAny>) -> PyResult<CoreCertificate> {
     } else if let Ok(s) = obj.cast::<PyString>() {
         CoreCertificate::from_pem(&s.to_cow()?).or_raise()
     } else {
-        Err(PyTypeError::new_err(format!(
-            "ca must be a PEM str or a jitr_iot.Certificate, not {}",
-            obj.get_type().name()?
-        )))
+        Err(wrong_type(obj, "ca", "a PEM str or a jitr_iot.Certificate"))
     }
 }
 
@@ -316,10 +307,11 @@ fn ca_crl_arg(py: Python<'_>, obj: Option<&Bound<'_, PyAny>>) -> PyResult<CaCrl>
         || obj.is_instance_of::<PyByteArray>()
         || obj.is_instance_of::<PyString>())
     {
-        return Err(PyTypeError::new_err(format!(
-            "crl must be a jitr_iot.Crl, its PEM/DER bytes or PEM str, or None, not {}",
-            obj.get_type().name()?
-        )));
+        return Err(wrong_type(
+            obj,
+            "crl",
+            "a jitr_iot.Crl, its PEM/DER bytes or PEM str, or None",
+        ));
     }
     let data = data_arg(obj, "crl")?;
     let crl = py.detach(|| CoreCrl::from_pem_or_der(&data)).or_raise()?;

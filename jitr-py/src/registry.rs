@@ -17,12 +17,12 @@ use jitr_core::{
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
-use pyo3::types::{PyBool, PyDict, PyInt, PyType};
+use pyo3::types::{PyDict, PyType};
 use serde_json::{Map, Value};
 
 use crate::convert as arg;
 use crate::convert::{
-    chain_arg, int_arg, json_to_py, param_to_json, repr, repr_opt, timestamp_arg, Kind,
+    bool_arg, chain_arg, int_arg, json_to_py, param_to_json, repr, repr_opt, timestamp_arg, Kind,
 };
 use crate::errors::{response_metadata, to_pyerr_in, OrRaise};
 
@@ -99,30 +99,14 @@ fn config(knobs: Option<&Bound<'_, PyDict>>) -> PyResult<RegistryConfig> {
                     known.join(", ")
                 )));
             }
-            Some(Value::Bool(_)) => {
-                if !value.is_instance_of::<PyBool>() {
-                    return Err(PyTypeError::new_err(format!(
-                        "{key} must be a bool, not {}",
-                        value.get_type().name()?
-                    )));
-                }
-                Value::Bool(value.is_truthy()?)
-            }
+            Some(Value::Bool(_)) => Value::Bool(bool_arg(&value, &key)?),
             Some(Value::String(_)) => {
                 let text: String = value
                     .extract()
                     .map_err(|_| PyTypeError::new_err(format!("{key} must be a str")))?;
                 Value::String(text)
             }
-            Some(_) => {
-                if value.is_instance_of::<PyBool>() || !value.is_instance_of::<PyInt>() {
-                    return Err(PyTypeError::new_err(format!(
-                        "{key} must be an int, not {}",
-                        value.get_type().name()?
-                    )));
-                }
-                Value::from(int_arg::<u64>(&value, &key)?)
-            }
+            Some(_) => Value::from(int_arg::<u64>(&value, &key)?),
         };
         given.insert(key, value);
     }

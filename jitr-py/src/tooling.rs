@@ -3,6 +3,7 @@
 
 use jitr_core::tooling::{self, CertificateOptions, KeyType};
 use jitr_core::Timestamp;
+use pyo3::marker::Ungil;
 use pyo3::prelude::*;
 
 use crate::cert::Certificate;
@@ -67,18 +68,29 @@ impl GeneratedCertificate {
     }
 }
 
-fn valid_days(obj: &Bound<'_, PyAny>) -> PyResult<Option<u32>> {
+/// An optional `int` argument (`None` takes the core's default), as [`int_arg`].
+fn opt_int<T: TryFrom<i64>>(obj: &Bound<'_, PyAny>, name: &str) -> PyResult<Option<T>> {
     if obj.is_none() {
         return Ok(None);
     }
-    int_arg(obj, "valid_days").map(Some)
+    int_arg(obj, name).map(Some)
+}
+
+fn valid_days(obj: &Bound<'_, PyAny>) -> PyResult<Option<u32>> {
+    opt_int(obj, "valid_days")
 }
 
 fn path_len(obj: &Bound<'_, PyAny>) -> PyResult<Option<u8>> {
-    if obj.is_none() {
-        return Ok(None);
-    }
-    int_arg(obj, "path_len").map(Some)
+    opt_int(obj, "path_len")
+}
+
+/// One of the core's generators, run without the GIL; its error as the package's exception.
+fn generated(
+    py: Python<'_>,
+    generate: impl Ungil + FnOnce() -> Result<tooling::GeneratedCertificate, jitr_core::Error>,
+) -> PyResult<GeneratedCertificate> {
+    let inner = py.detach(generate).or_raise()?;
+    Ok(GeneratedCertificate { inner })
 }
 
 /// The core's options (`defaults`: `CertificateOptions::new` or `new_ca`) with what the
@@ -145,10 +157,7 @@ pub(crate) fn generate_ca(
     )?;
     o.path_len = path_len;
     let issuer = issuer.map(|i| &i.get().inner);
-    let inner = py
-        .detach(|| tooling::generate_ca(&common_name, &o, issuer))
-        .or_raise()?;
-    Ok(GeneratedCertificate { inner })
+    generated(py, || tooling::generate_ca(&common_name, &o, issuer))
 }
 
 /// The verification certificate that proves possession of ``ca``'s key when registering
@@ -187,10 +196,9 @@ pub(crate) fn generate_verification_certificate(
         None,
     )?;
     let ca = &ca.get().inner;
-    let inner = py
-        .detach(|| tooling::generate_verification_certificate(ca, &registration_code, &o))
-        .or_raise()?;
-    Ok(GeneratedCertificate { inner })
+    generated(py, || {
+        tooling::generate_verification_certificate(ca, &registration_code, &o)
+    })
 }
 
 /// A device certificate for ``common_name`` signed by ``issuer`` (a CA's
@@ -233,8 +241,5 @@ pub(crate) fn issue_certificate(
     )?;
     o.client_auth = client_auth;
     let issuer = &issuer.get().inner;
-    let inner = py
-        .detach(|| tooling::issue_certificate(issuer, &common_name, &o))
-        .or_raise()?;
-    Ok(GeneratedCertificate { inner })
+    generated(py, || tooling::issue_certificate(issuer, &common_name, &o))
 }

@@ -10,7 +10,7 @@ import subprocess
 import uuid
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any, Dict, Iterator, List, Protocol
+from typing import Any, Callable, Dict, Iterator, List, Protocol
 
 import pytest
 
@@ -130,6 +130,15 @@ def register_ca(
         now=NOW,
     )
     return response["certificateId"]
+
+
+def raises_core_error(exception: type, call: Callable[[Any], Any], argument: Any) -> None:
+    """``call(argument)`` raises ``exception``: the core's error, a ``JitrError`` with a
+    message."""
+    with pytest.raises(exception) as raised:
+        call(argument)
+    assert isinstance(raised.value, jitr_iot.JitrError)
+    assert raised.value.message
 
 
 def minimal_value(shape: Any) -> Any:

@@ -10,7 +10,7 @@ import ast
 import inspect
 import typing
 from pathlib import Path
-from typing import Any, Dict, Set, cast
+from typing import Any, Dict, Optional, Set, Tuple, cast
 
 import botocore.session
 import botocore.validate
@@ -52,6 +52,26 @@ def stub_class(name: str) -> ast.ClassDef:
 
 def stub_methods(name: str) -> Dict[str, ast.FunctionDef]:
     return {n.name: n for n in stub_class(name).body if isinstance(n, ast.FunctionDef)}
+
+
+def stub_keywords(method: ast.FunctionDef) -> Dict[str, Tuple[Optional[ast.expr], Optional[ast.expr]]]:
+    """A stub method's keyword-only arguments, name -> (annotation, default), with
+    ``**kwargs: Unpack[_T]`` read as the keys of the stub's TypedDict ``_T`` (default
+    ``...``, as written for an argument that may be left out, unless the key is required)."""
+    out = {a.arg: (a.annotation, d) for a, d in zip(method.args.kwonlyargs, method.args.kw_defaults)}
+    kwarg = method.args.kwarg
+    if kwarg is not None:
+        annotation = kwarg.annotation
+        assert isinstance(annotation, ast.Subscript) and ast.unparse(annotation.value) == "Unpack", method.name
+        assert isinstance(annotation.slice, ast.Name), method.name
+        typed = stub_class(annotation.slice.id)
+        total = not any(k.arg == "total" and ast.unparse(k.value) == "False" for k in typed.keywords)
+        for item in typed.body:
+            if isinstance(item, ast.AnnAssign) and isinstance(item.target, ast.Name):
+                assert item.target.id not in out, (method.name, item.target.id)
+                optional = not total or "NotRequired" in ast.unparse(item.annotation)
+                out[item.target.id] = (item.annotation, ast.Constant(...) if optional else None)
+    return out
 
 
 def python_operations() -> Set[str]:
@@ -112,17 +132,17 @@ def test_parameters_are_boto3s(op: str) -> None:
     assert {n for n, p in params.items() if p.default is inspect.Parameter.empty} == required
     assert all(p.kind is inspect.Parameter.KEYWORD_ONLY for p in params.values())
 
-    stub = stub_methods("Registry")[op]
-    stub_params = {a.arg: a for a in stub.args.kwonlyargs if a.arg != "now"}
+    stub = stub_keywords(stub_methods("Registry")[op])
+    stub_params = {name: annotation for name, (annotation, _) in stub.items() if name != "now"}
     assert set(stub_params) == set(params)
-    stub_defaults = dict(zip([a.arg for a in stub.args.kwonlyargs], stub.args.kw_defaults))
     for name in params:
-        default = stub_defaults[name]
-        # Optional parameters are written `name: T = ...`: left out, never None.
+        default = stub[name][1]
+        # Optional parameters are written `name: T = ...` (or are keys of a total=False
+        # TypedDict behind `**kwargs: Unpack[...]`): left out, never None.
         assert (default is None) == (name in required), (op, name)
         if default is not None:
             assert isinstance(default, ast.Constant) and default.value is Ellipsis, (op, name)
-            annotation = stub_params[name].annotation
+            annotation = stub_params[name]
             assert annotation is not None and "Optional" not in ast.unparse(annotation), (op, name)
 
     # botocore's report for a wrong type and for None, parameter by parameter.
@@ -185,8 +205,11 @@ def test_the_registry_knobs_are_the_cores() -> None:
     # The stub lists every knob, for the constructor and from_state.
     methods = stub_methods("Registry")
     for name in ["__new__", "from_state"]:
-        kwonly = {a.arg for a in methods[name].args.kwonlyargs} - {"registration_code", "store"}
+        keywords = stub_keywords(methods[name])
+        kwonly = set(keywords) - {"registration_code", "store"}
         assert kwonly == set(defaults), name
+        # Each knob may be left out (the core's default).
+        assert all(isinstance(keywords[k][1], ast.Constant) for k in kwonly), name
     config_type = {n.target.id for n in stub_class("_RegistryConfig").body if isinstance(n, ast.AnnAssign) and isinstance(n.target, ast.Name)}
     assert config_type == set(defaults)
     # Each knob is taken, by the constructor and from_state.

@@ -16,7 +16,7 @@ from typing import Any, Callable, Dict, List, Optional
 import pytest
 
 import jitr_iot
-from conftest import VECTORS
+from conftest import VECTORS, raises_core_error
 
 JITP: Dict[str, Any] = json.loads((VECTORS / "jitp.json").read_text())
 PREVIEWS: List[Dict[str, Any]] = JITP["previews"]
@@ -137,10 +137,7 @@ def test_any_mapping_is_input_and_the_output_is_plain() -> None:
     ],
 )
 def test_bad_input_raises_the_core_error(request_: Dict[str, Any], exception: type) -> None:
-    with pytest.raises(exception) as raised:
-        jitr_iot.preview_provisioning(request_)
-    assert isinstance(raised.value, jitr_iot.JitrError)
-    assert raised.value.message
+    raises_core_error(exception, jitr_iot.preview_provisioning, request_)
 
 
 def test_values_that_are_not_json_are_python_errors() -> None:

@@ -29,11 +29,6 @@ def client() -> Any:
     return boto3.client("iot", region_name=REGION)
 
 
-@pytest.fixture
-def registry() -> jitr_iot.Registry:
-    return jitr_iot.Registry(registration_code=CODE)
-
-
 def register_ca(iot: Any, ca: jitr_iot.GeneratedCertificate, proof: jitr_iot.GeneratedCertificate) -> str:
     response = iot.register_ca_certificate(
         caCertificate=ca.certificate_pem,

@@ -14,7 +14,7 @@ from typing import Any, Dict, List, Optional
 import pytest
 
 import jitr_iot
-from conftest import VECTORS
+from conftest import VECTORS, raises_core_error
 
 POLICIES: Dict[str, Any] = json.loads((VECTORS / "policies" / "policies.json").read_text())
 SCENARIOS: List[Dict[str, Any]] = POLICIES["scenarios"]
@@ -195,10 +195,7 @@ def test_any_mapping_is_input_and_the_output_is_plain() -> None:
     ],
 )
 def test_bad_input_raises_the_core_error(request_: Dict[str, Any], exception: type) -> None:
-    with pytest.raises(exception) as raised:
-        jitr_iot.simulate_policy(request_)
-    assert isinstance(raised.value, jitr_iot.JitrError)
-    assert raised.value.message
+    raises_core_error(exception, jitr_iot.simulate_policy, request_)
 
 
 def test_values_that_are_not_json_are_python_errors() -> None:

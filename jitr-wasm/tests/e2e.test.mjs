@@ -129,6 +129,15 @@ async function checkWording(page) {
   }
 }
 
+/** The end of a page test: the wording checked (with `wording`), a full-page screenshot
+ * saved (to `screenshot`), no page error, the page closed. */
+async function finish(page, errors, { wording = false, screenshot } = {}) {
+  if (wording) await checkWording(page);
+  if (screenshot) await page.screenshot({ path: screenshot, fullPage: true });
+  assert.deepEqual(errors, []);
+  await page.close();
+}
+
 /** Opens every panel of every card; returns, per card, its ID and each panel's text. */
 async function openAllPanels(page) {
   const cards = page.locator(".card[data-id]");
@@ -238,9 +247,7 @@ describe("the page", () => {
     await page.mouse.move(0, 0);
     await page.evaluate(() => window.scrollTo(0, 0));
     await page.waitForFunction(() => document.querySelector("#chain .id-row .copy").textContent === "Copy");
-    await page.screenshot({ path: SCREENSHOT, fullPage: true });
-    assert.deepEqual(errors, []);
-    await page.close();
+    await finish(page, errors, { screenshot: SCREENSHOT });
   });
 
   test("the CA's settings and the certificate's state change the verdict", async () => {
@@ -278,8 +285,7 @@ describe("the page", () => {
     await page.dispatchEvent("#when", "change");
     assert.match(await body(), /CERTIFICATE_EXPIRED|CA_EXPIRED/);
     assert.match(await page.textContent("#chain .findings"), /EXPIRED/);
-    assert.deepEqual(errors, []);
-    await page.close();
+    await finish(page, errors);
   });
 
   test("bad input: said plainly, keys never shown, the page stays responsive", async () => {
@@ -376,10 +382,7 @@ describe("the page", () => {
     await drop(page, "#ca-drop", [{ name: "fleet-ca.pem", content: CA.pem }]);
     await page.waitForSelector("#ca-list .cert-id");
     assert.match(await page.textContent("#verdict-body"), /CA certificate \(basicConstraints cA true\), which cannot be a device certificate/);
-    await checkWording(page);
-    await page.screenshot({ path: join(ARTIFACTS, "bad-input.png"), fullPage: true });
-    assert.deepEqual(errors, []);
-    await page.close();
+    await finish(page, errors, { wording: true, screenshot: join(ARTIFACTS, "bad-input.png") });
   });
 
   test("every panel of every card opens and shows the certificate's fields and extensions", async () => {
@@ -423,9 +426,7 @@ describe("the page", () => {
     const text = await page.evaluate(() => document.body.innerText);
     assert.doesNotMatch(text, OTHER_DATE);
     assert.match(text, /\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ/);
-    await checkWording(page);
-    assert.deepEqual(errors, []);
-    await page.close();
+    await finish(page, errors, { wording: true });
   });
 
   test("PKCS#7 bundles and CA bundles of more than 16 certificates", async () => {
@@ -454,8 +455,7 @@ describe("the page", () => {
       // The same bundle on the device side is more than a chain holds.
       await drop(page, "#device-drop", [{ name: "fleet.p7b", content: [...p7b(ders)], type: "application/x-pkcs7-certificates" }]);
       await expectMessage(page, /fleet\.p7b: the PKCS#7 bundle holds more than 16 certificates/);
-      assert.deepEqual(errors, []);
-      await page.close();
+      await finish(page, errors);
     }
     // A PEM bundle of every CA, pasted on the CA side; a PEM PKCS#7 chain on the device side.
     {
@@ -469,9 +469,7 @@ describe("the page", () => {
       await page.waitForFunction(() => document.querySelectorAll("#chain .card").length === 2);
       assert.equal(await page.textContent("#chain .cert-id"), DEVICE.certificateId);
       assert.match(await verdictTitle(page), /will be registered as PENDING_ACTIVATION/);
-      await checkWording(page);
-      assert.deepEqual(errors, []);
-      await page.close();
+      await finish(page, errors, { wording: true });
     }
   });
 
@@ -513,8 +511,7 @@ describe("the page", () => {
     await page.focus("#ca-list select[id$=-status]");
     await page.keyboard.press("ArrowDown");
     assert.match(await page.textContent("#verdict-body"), /CA_INACTIVE/);
-    assert.deepEqual(errors, []);
-    await page.close();
+    await finish(page, errors);
   });
 
   test("Provisioning: what AWS's example template makes of the device, or why not; the verdict runs it", async () => {
@@ -572,10 +569,7 @@ describe("the page", () => {
     assert.match(await verdictTitle(page), /will be registered as PENDING_ACTIVATION/);
     await page.click("#template-example");
     assert.match(await result(), /would not be provisioned/);
-    await checkWording(page);
-    await page.screenshot({ path: join(ARTIFACTS, "provisioning.png"), fullPage: true });
-    assert.deepEqual(errors, []);
-    await page.close();
+    await finish(page, errors, { wording: true, screenshot: join(ARTIFACTS, "provisioning.png") });
   });
 
   test("Policy: connect as / publish to / subscribe to / receive on, with the statement that decided", async () => {
@@ -647,10 +641,7 @@ describe("the page", () => {
     assert.equal(shown[0].decision, "IMPLICIT_DENY", "the template's policy allows no connect");
     await page.click("#policy-example");
     assert.equal((await decisions())[0].decision, "ALLOWED");
-    await checkWording(page);
-    await page.screenshot({ path: join(ARTIFACTS, "policy.png"), fullPage: true });
-    assert.deepEqual(errors, []);
-    await page.close();
+    await finish(page, errors, { wording: true, screenshot: join(ARTIFACTS, "policy.png") });
   });
 
   test("readable on a phone: no sideways scrolling", async () => {

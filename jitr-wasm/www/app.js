@@ -725,11 +725,23 @@ function renderProvisioning() {
 // --- policy (5) ---------------------------------------------------------------------------
 
 const REQUESTS = [
-  { id: "try-connect", action: "CONNECT", verb: "Connect as", kind: "client" },
-  { id: "try-publish", action: "PUBLISH", verb: "Publish to", kind: "topic" },
-  { id: "try-subscribe", action: "SUBSCRIBE", verb: "Subscribe to", kind: "topicfilter" },
-  { id: "try-receive", action: "RECEIVE", verb: "Receive on", kind: "topic" },
+  { id: "try-connect", action: "CONNECT", verb: "Connect as", kind: "client", hint: "client ID", example: "sensor-0001" },
+  { id: "try-publish", action: "PUBLISH", verb: "Publish to", kind: "topic", hint: "topic", example: "sensor-0001/telemetry" },
+  { id: "try-subscribe", action: "SUBSCRIBE", verb: "Subscribe to", kind: "topicfilter", hint: "topic filter", example: "sensor-0001/commands/#" },
+  { id: "try-receive", action: "RECEIVE", verb: "Receive on", kind: "topic", hint: "topic", example: "sensor-0001/commands/reboot" },
 ];
+
+/** The Policy panel's fields, one per request: its verb, what it names, an example value. */
+function requestFields() {
+  return REQUESTS.map((r) =>
+    h(
+      "div",
+      { class: "field" },
+      h("label", { for: r.id }, `${r.verb} `, h("span", { class: "optional" }, `(${r.hint})`)),
+      h("input", { type: "text", id: r.id, value: r.example, autocomplete: "off", spellcheck: "false" }),
+    ),
+  );
+}
 
 const DECISION_TEXT = { ALLOWED: "Allowed", EXPLICIT_DENY: "Denied by a Deny statement", IMPLICIT_DENY: "Denied: nothing allows it" };
 
@@ -840,6 +852,48 @@ function wireDropZone(zone, kind) {
   });
 }
 
+/** The two ways in of certificates, 1 (the device's chain) and 2 (the registered CAs): what
+ * each one's drop zone, paste box and button say. */
+const SOURCES = {
+  device: { files: "certificate files", pem: "Device certificate PEM", add: "Add to the chain" },
+  ca: { files: "CA certificate files", pem: "CA certificate PEM", add: "Register" },
+};
+
+/** The files a chooser offers: PEM, DER and PKCS#7, by ending and by media type. */
+const ACCEPT =
+  ".pem,.crt,.cer,.der,.cert,.txt,.p7b,.p7c,application/x-pem-file,application/x-x509-ca-cert,application/x-pkcs7-certificates";
+
+/** A source's drop zone (with its file chooser) and paste box, in place of its
+ * `data-source` placeholder; `main` wires them by their IDs (`<kind>-drop`, ...). */
+function sourceZone(placeholder) {
+  const kind = placeholder.dataset.source;
+  const says = SOURCES[kind];
+  placeholder.replaceWith(
+    h(
+      "div",
+      { class: "drop", id: `${kind}-drop`, "data-kind": kind },
+      h("p", {}, h("span", { class: "drop-icon", "aria-hidden": "true" }, "⇩"), ` Drop ${says.files} here`),
+      h("p", { class: "drop-or" }, "or ", h("button", { type: "button", class: "secondary", "data-choose": `${kind}-files` }, "Choose files…")),
+      h("input", { type: "file", id: `${kind}-files`, multiple: true, hidden: true, accept: ACCEPT }),
+    ),
+    h(
+      "details",
+      { class: "paste" },
+      h("summary", {}, "Paste PEM text instead"),
+      h("label", { for: `${kind}-text`, class: "visually-hidden" }, says.pem),
+      h("textarea", {
+        id: `${kind}-text`,
+        rows: "6",
+        spellcheck: "false",
+        autocomplete: "off",
+        autocapitalize: "off",
+        placeholder: "-----BEGIN CERTIFICATE-----\n…\n-----END CERTIFICATE-----",
+      }),
+      h("div", { class: "row" }, h("button", { type: "button", id: `${kind}-add` }, says.add)),
+    ),
+  );
+}
+
 async function loadExample() {
   clearMessages();
   const get = async (name) => {
@@ -859,6 +913,8 @@ async function loadExample() {
 }
 
 async function main() {
+  for (const placeholder of document.querySelectorAll("[data-source]")) sourceZone(placeholder);
+  $("requests").replaceChildren(...requestFields());
   try {
     // The module streams from this page's own origin (pkg/ next to www/).
     await init(new URL("../pkg/jitr_wasm_bg.wasm", import.meta.url));
@@ -878,7 +934,7 @@ async function main() {
   for (const btn of document.querySelectorAll("[data-choose]")) {
     btn.addEventListener("click", () => $(btn.dataset.choose).click());
   }
-  for (const kind of ["device", "ca"]) {
+  for (const kind of Object.keys(SOURCES)) {
     const input = $(`${kind}-files`);
     input.addEventListener("change", () => {
       readFiles([...input.files], kind);

@@ -6,7 +6,7 @@ rule: ``ParamValidationError``)."""
 from datetime import datetime
 from typing import Any, Dict, List, Literal, Mapping, Optional, Sequence, Tuple, Type, Union
 
-from typing_extensions import NotRequired, TypedDict, final
+from typing_extensions import NotRequired, TypedDict, Unpack, final
 
 import jitr_iot.exceptions as _exc
 from jitr_iot._types import (
@@ -83,6 +83,13 @@ class _Registered(TypedDict):
     certificateArn: str
     certificateId: str
     ResponseMetadata: _ResponseMetadata
+
+class _Paging(TypedDict, total=False):
+    """The paging arguments of the ``list_*`` methods (boto3's ``pageSize``/``marker`` style)."""
+
+    pageSize: int
+    marker: str
+    ascendingOrder: bool
 
 class _Validity(TypedDict):
     notBefore: datetime
@@ -243,8 +250,18 @@ class _Exceptions:
     @staticmethod
     def from_code(error_code: str) -> Type[_exc.ClientError]: ...
 
+class _RegistryKnobs(TypedDict, total=False):
+    """The core's ``RegistryConfig`` knobs as keyword arguments (``Registry(...)``,
+    ``Registry.from_state``): each may be left out, for the default."""
+
+    require_sni_for_leaf_only: bool
+    check_verification_certificate_validity: bool
+    max_cas_per_subject: int
+    accept_v1_device_certificates: bool
+    store_outage: Literal["ALLOW_KNOWN", "REFUSE_ALL"]
+
 class _RegistryConfig(TypedDict):
-    """The core's ``RegistryConfig`` knobs."""
+    """The core's ``RegistryConfig`` knobs, every one (``Registry.config``)."""
 
     require_sni_for_leaf_only: bool
     check_verification_certificate_validity: bool
@@ -285,11 +302,7 @@ class Registry:
         *,
         store: Optional[str] = None,
         registration_code: Optional[str] = None,
-        require_sni_for_leaf_only: bool = ...,
-        check_verification_certificate_validity: bool = ...,
-        max_cas_per_subject: int = ...,
-        accept_v1_device_certificates: bool = ...,
-        store_outage: Literal["ALLOW_KNOWN", "REFUSE_ALL"] = ...,
+        **config: Unpack[_RegistryKnobs],
     ) -> Registry: ...
     @property
     def store_kind(self) -> Literal["memory", "sqlite", "postgresql"]: ...
@@ -297,16 +310,7 @@ class Registry:
     def __enter__(self) -> Registry: ...
     def __exit__(self, *exc: object) -> bool: ...
     @classmethod
-    def from_state(
-        cls,
-        state: str,
-        *,
-        require_sni_for_leaf_only: bool = ...,
-        check_verification_certificate_validity: bool = ...,
-        max_cas_per_subject: int = ...,
-        accept_v1_device_certificates: bool = ...,
-        store_outage: Literal["ALLOW_KNOWN", "REFUSE_ALL"] = ...,
-    ) -> Registry: ...
+    def from_state(cls, state: str, **config: Unpack[_RegistryKnobs]) -> Registry: ...
     @staticmethod
     def default_config() -> _RegistryConfig: ...
     @property
@@ -349,13 +353,7 @@ class Registry:
         self, *, certificateId: str, now: _Time = None
     ) -> _DescribeCaCertificate: ...
     def list_ca_certificates(
-        self,
-        *,
-        pageSize: int = ...,
-        marker: str = ...,
-        ascendingOrder: bool = ...,
-        templateName: str = ...,
-        now: _Time = None,
+        self, *, templateName: str = ..., now: _Time = None, **paging: Unpack[_Paging]
     ) -> _ListCaCertificates: ...
     def delete_ca_certificate(self, *, certificateId: str, now: _Time = None) -> _Empty: ...
     def register_certificate(
@@ -376,22 +374,9 @@ class Registry:
     def describe_certificate(
         self, *, certificateId: str, now: _Time = None
     ) -> _DescribeCertificate: ...
-    def list_certificates(
-        self,
-        *,
-        pageSize: int = ...,
-        marker: str = ...,
-        ascendingOrder: bool = ...,
-        now: _Time = None,
-    ) -> _ListCertificates: ...
+    def list_certificates(self, *, now: _Time = None, **paging: Unpack[_Paging]) -> _ListCertificates: ...
     def list_certificates_by_ca(
-        self,
-        *,
-        caCertificateId: str,
-        pageSize: int = ...,
-        marker: str = ...,
-        ascendingOrder: bool = ...,
-        now: _Time = None,
+        self, *, caCertificateId: str, now: _Time = None, **paging: Unpack[_Paging]
     ) -> _ListCertificates: ...
     def delete_certificate(
         self, *, certificateId: str, forceDelete: bool = ..., now: _Time = None
@@ -422,9 +407,9 @@ class Registry:
     def list_policy_versions(self, *, policyName: str, now: _Time = None) -> Dict[str, Any]: ...
     def set_default_policy_version(self, *, policyName: str, policyVersionId: str, now: _Time = None) -> Dict[str, Any]: ...
     def delete_policy_version(self, *, policyName: str, policyVersionId: str, now: _Time = None) -> Dict[str, Any]: ...
-    def list_policies(self, *, marker: str = ..., pageSize: int = ..., ascendingOrder: bool = ..., now: _Time = None) -> Dict[str, Any]: ...
+    def list_policies(self, *, now: _Time = None, **paging: Unpack[_Paging]) -> Dict[str, Any]: ...
     def list_targets_for_policy(self, *, policyName: str, marker: str = ..., pageSize: int = ..., now: _Time = None) -> Dict[str, Any]: ...
-    def list_principal_policies(self, *, principal: str, marker: str = ..., pageSize: int = ..., ascendingOrder: bool = ..., now: _Time = None) -> Dict[str, Any]: ...
+    def list_principal_policies(self, *, principal: str, now: _Time = None, **paging: Unpack[_Paging]) -> Dict[str, Any]: ...
     def test_authorization(self, *, authInfos: Sequence[Any], principal: str = ..., cognitoIdentityPoolId: str = ..., clientId: str = ..., policyNamesToAdd: Sequence[Any] = ..., policyNamesToSkip: Sequence[Any] = ..., now: _Time = None) -> Dict[str, Any]: ...
     def get_effective_policies(self, *, principal: str = ..., cognitoIdentityPoolId: str = ..., thingName: str = ..., now: _Time = None) -> Dict[str, Any]: ...
     def create_thing(self, *, thingName: str, thingTypeName: str = ..., attributePayload: Mapping[str, Any] = ..., billingGroupName: str = ..., now: _Time = None) -> Dict[str, Any]: ...

@@ -83,7 +83,7 @@ import sys
 import textwrap
 from datetime import datetime
 from difflib import get_close_matches
-from typing import IO, Any, Dict, List, NoReturn, Optional, Sequence, Tuple
+from typing import IO, Any, Callable, Dict, List, NoReturn, Optional, Sequence, Tuple
 
 __all__ = ["main"]
 
@@ -295,35 +295,35 @@ class _Shorthand:
             items.append(match)
         return first if len(items) == 1 else items
 
-    def _list(self) -> List[Any]:
-        self._expect("[")
-        values: List[Any] = []
-        while self._peek() != "]":
+    def _bracketed(self, opening: str, closing: str, item: Callable[[], None]) -> None:
+        """``[a, b]`` and ``{k=v, ...}``: ``item`` reads each element; a missing closing
+        bracket is the CLI's error."""
+        self._expect(opening)
+        unclosed = f"Expected: '{closing}', received: 'EOF'"
+        while self._peek() != closing:
             if self._eof():
-                raise ShorthandError(self.value, self.i, "Expected: ']', received: 'EOF'")
-            values.append(self._explicit())
+                raise ShorthandError(self.value, self.i, unclosed)
+            item()
             self._ws()
             if self._eof():
-                raise ShorthandError(self.value, self.i, "Expected: ']', received: 'EOF'")
-            if self._peek() != "]":
+                raise ShorthandError(self.value, self.i, unclosed)
+            if self._peek() != closing:
                 self._expect(",")
         self.i += 1
+
+    def _list(self) -> List[Any]:
+        values: List[Any] = []
+        self._bracketed("[", "]", lambda: values.append(self._explicit()))
         return values
 
     def _hash(self) -> Dict[str, Any]:
-        self._expect("{")
         pairs: Dict[str, Any] = {}
-        while self._peek() != "}":
-            if self._eof():
-                raise ShorthandError(self.value, self.i, "Expected: '}', received: 'EOF'")
+
+        def pair() -> None:
             key = self._assignment()
             pairs[key] = self._explicit()
-            self._ws()
-            if self._eof():
-                raise ShorthandError(self.value, self.i, "Expected: '}', received: 'EOF'")
-            if self._peek() != "}":
-                self._expect(",")
-        self.i += 1
+
+        self._bracketed("{", "}", pair)
         return pairs
 
     def _explicit(self) -> Any:

@@ -245,9 +245,13 @@ class JitrError(ClientError):
             # botocore's message names the operation; built from a message, there is none.
             self.args = (f"An error occurred ({self.code}): {self.message}",)
 
-    def __init_subclass__(cls, **kwargs: Any) -> None:
+    def __init_subclass__(cls, *, http_status: Optional[int] = None, **kwargs: Any) -> None:
+        """``class X(JitrError, http_status=409)``: code ``X``, answered with 409 (without
+        ``http_status``, the base class's status)."""
         super().__init_subclass__(**kwargs)
         cls.code = cls.__name__
+        if http_status is not None:
+            cls.default_http_status = http_status
 
     def __reduce__(self) -> Tuple[Any, ...]:
         return type(self), (self.response, self.operation_name)
@@ -256,181 +260,142 @@ class JitrError(ClientError):
         return f"{type(self).__name__}({self.message!r})"
 
 
-# One class per error shape of the botocore iot 2015-05-28 model, with its HTTP status
-# ("httpStatusCode") and its documentation. The tests check the list against the model.
+# One class per error shape of the botocore iot 2015-05-28 model: its HTTP status
+# ("httpStatusCode") in the class statement, then its documentation. The tests check the
+# list against the model.
 
 
-class CertificateConflictException(JitrError):
+class CertificateConflictException(JitrError, http_status=409):
     """Unable to verify the CA certificate used to sign the device certificate: several
     registered CA certificates with the same subject and key match (409)."""
 
-    default_http_status = 409
 
-
-class CertificateStateException(JitrError):
+class CertificateStateException(JitrError, http_status=406):
     """The operation is not allowed in the certificate's current state (406)."""
 
-    default_http_status = 406
 
-
-class CertificateValidationException(JitrError):
+class CertificateValidationException(JitrError, http_status=400):
     """The certificate is invalid: it does not parse, or is not valid for its purpose."""
 
 
-class ConflictException(JitrError):
+class ConflictException(JitrError, http_status=409):
     """The request conflicts with the current state of the resource (409)."""
 
-    default_http_status = 409
 
-
-class ConflictingResourceUpdateException(JitrError):
+class ConflictingResourceUpdateException(JitrError, http_status=409):
     """Two updates of one resource conflict (409)."""
 
-    default_http_status = 409
 
-
-class DeleteConflictException(JitrError):
+class DeleteConflictException(JitrError, http_status=409):
     """The resource is still in use, e.g. a policy is attached (409)."""
 
-    default_http_status = 409
 
-
-class IndexNotReadyException(JitrError):
+class IndexNotReadyException(JitrError, http_status=400):
     """The index is not ready."""
 
 
-class InternalException(JitrError):
+class InternalException(JitrError, http_status=500):
     """An unexpected error has occurred (500)."""
 
-    default_http_status = 500
 
-
-class InternalFailureException(JitrError):
+class InternalFailureException(JitrError, http_status=500):
     """An unexpected error has occurred (500)."""
 
-    default_http_status = 500
 
-
-class InternalServerException(JitrError):
+class InternalServerException(JitrError, http_status=500):
     """An internal error of the service (500)."""
 
-    default_http_status = 500
 
-
-class InvalidAggregationException(JitrError):
+class InvalidAggregationException(JitrError, http_status=400):
     """The aggregation is invalid."""
 
 
-class InvalidQueryException(JitrError):
+class InvalidQueryException(JitrError, http_status=400):
     """The query is invalid."""
 
 
-class InvalidRequestException(JitrError):
+class InvalidRequestException(JitrError, http_status=400):
     """The request is malformed or asks for something that is never allowed."""
 
 
-class InvalidResponseException(JitrError):
+class InvalidResponseException(JitrError, http_status=400):
     """The response is invalid."""
 
 
-class InvalidStateTransitionException(JitrError):
+class InvalidStateTransitionException(JitrError, http_status=409):
     """An attempt was made to change to an invalid state (409)."""
 
-    default_http_status = 409
 
-
-class LimitExceededException(JitrError):
+class LimitExceededException(JitrError, http_status=410):
     """A limit has been exceeded, e.g. more than 10 CAs with one subject (410)."""
 
-    default_http_status = 410
 
-
-class MalformedPolicyException(JitrError):
+class MalformedPolicyException(JitrError, http_status=400):
     """The policy document is not valid."""
 
 
-class NotConfiguredException(JitrError):
+class NotConfiguredException(JitrError, http_status=404):
     """The resource is not configured (404)."""
 
-    default_http_status = 404
 
-
-class RegistrationCodeValidationException(JitrError):
+class RegistrationCodeValidationException(JitrError, http_status=400):
     """The verification certificate's Common Name is not the registration code."""
 
 
-class ResourceAlreadyExistsException(JitrError):
+class ResourceAlreadyExistsException(JitrError, http_status=409):
     """The resource already exists; ``resource_id`` and ``resource_arn`` name it (409)."""
 
-    default_http_status = 409
 
-
-class ResourceNotFoundException(JitrError):
+class ResourceNotFoundException(JitrError, http_status=404):
     """The certificate, CA certificate, policy or registration code does not exist (404)."""
 
-    default_http_status = 404
 
-
-class ResourceRegistrationFailureException(JitrError):
+class ResourceRegistrationFailureException(JitrError, http_status=400):
     """The resource registration failed."""
 
 
-class ServiceQuotaExceededException(JitrError):
+class ServiceQuotaExceededException(JitrError, http_status=402):
     """A service quota has been exceeded (402)."""
 
-    default_http_status = 402
 
-
-class ServiceUnavailableException(JitrError):
+class ServiceUnavailableException(JitrError, http_status=503):
     """The service is temporarily unavailable (503)."""
 
-    default_http_status = 503
 
-
-class SqlParseException(JitrError):
+class SqlParseException(JitrError, http_status=400):
     """The Rule-SQL expression can't be parsed."""
 
 
-class TaskAlreadyExistsException(JitrError):
+class TaskAlreadyExistsException(JitrError, http_status=400):
     """A task with the same ID exists."""
 
 
-class ThrottlingException(JitrError):
+class ThrottlingException(JitrError, http_status=400):
     """The rate exceeds the limit (AWS IoT answers 400)."""
 
 
-class TransferAlreadyCompletedException(JitrError):
+class TransferAlreadyCompletedException(JitrError, http_status=410):
     """The certificate transfer is already complete (410)."""
 
-    default_http_status = 410
 
-
-class TransferConflictException(JitrError):
+class TransferConflictException(JitrError, http_status=409):
     """The certificate cannot be transferred: policies are still attached (409)."""
 
-    default_http_status = 409
 
-
-class UnauthorizedException(JitrError):
+class UnauthorizedException(JitrError, http_status=401):
     """You are not authorized to perform this operation (401)."""
 
-    default_http_status = 401
 
-
-class ValidationException(JitrError):
+class ValidationException(JitrError, http_status=400):
     """The request is not valid."""
 
 
-class VersionConflictException(JitrError):
+class VersionConflictException(JitrError, http_status=409):
     """The expected version does not match the entity's (409)."""
 
-    default_http_status = 409
 
-
-class VersionsLimitExceededException(JitrError):
+class VersionsLimitExceededException(JitrError, http_status=409):
     """The number of policy versions exceeds the limit (409)."""
-
-    default_http_status = 409
 
 
 _CLASSES: Dict[str, Type[JitrError]] = {c.__name__: c for c in JitrError.__subclasses__()}
