@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use super::list::{self, ListRequest, Page};
-use super::thing::validate_thing_name;
+use super::thing::{validate_thing_name, Membership};
 use super::{AttributePayload, Registry};
 use crate::error::{Error, ResourceKind};
 use crate::store::{Change, Kind, LinkEnd, LinkKind, NamePage, Reader, ResourceReads};
@@ -194,14 +194,7 @@ impl Registry {
                     "the thing group {name} has child groups; delete them first"
                 )));
             }
-            let mut changes: Vec<Change> = r
-                .all_links(&self.scope, LinkEnd::To(LinkKind::ThingInGroup, name))?
-                .into_iter()
-                .map(|(thing, _)| Change::ThingRemovedFromGroup {
-                    thing_name: thing,
-                    thing_group_name: name.to_string(),
-                })
-                .collect();
+            let mut changes = self.memberships_ended(r, Membership::OfGroup(name))?;
             changes.extend(Self::untag_all(r, self, &self.group_arn(name))?);
             changes.push(Change::ThingGroupDeleted {
                 thing_group_name: name.to_string(),

@@ -33,6 +33,15 @@ use crate::store::{
 };
 use crate::time::{as_epoch_seconds, Timestamp};
 
+/// Whose thing-group memberships: a thing's (its groups) or a group's (its things).
+#[derive(Clone, Copy)]
+pub(crate) enum Membership<'a> {
+    /// The thing's.
+    OfThing(&'a str),
+    /// The group's.
+    OfGroup(&'a str),
+}
+
 /// The most attributes of a thing without a type, and with one.
 pub const MAX_THING_ATTRIBUTES: (usize, usize) = (3, 50);
 /// The most tags on one resource.
@@ -465,14 +474,7 @@ impl Registry {
                 )));
             }
             // It leaves its groups with it.
-            let mut changes: Vec<Change> = r
-                .all_links(&self.scope, LinkEnd::From(LinkKind::ThingInGroup, name))?
-                .into_iter()
-                .map(|(group, _)| Change::ThingRemovedFromGroup {
-                    thing_name: name.to_string(),
-                    thing_group_name: group,
-                })
-                .collect();
+            let mut changes = self.memberships_ended(r, Membership::OfThing(name))?;
             changes.push(Change::ThingDeleted(row));
             Ok(((), changes))
         })
@@ -867,6 +869,31 @@ impl Registry {
                 resource_arn: arn.to_string(),
                 key: t.key.clone(),
                 value: t.value.clone().unwrap_or_default(),
+            })
+            .collect())
+    }
+
+    /// The changes that end every membership of a thing or a group (when it is deleted).
+    pub(crate) fn memberships_ended(
+        &self,
+        r: &mut dyn Reader,
+        of: Membership<'_>,
+    ) -> Result<Vec<Change>, Error> {
+        let end = match of {
+            Membership::OfThing(thing) => LinkEnd::From(LinkKind::ThingInGroup, thing),
+            Membership::OfGroup(group) => LinkEnd::To(LinkKind::ThingInGroup, group),
+        };
+        Ok(r.all_links(&self.scope, end)?
+            .into_iter()
+            .map(|(other, _)| {
+                let (thing_name, thing_group_name) = match of {
+                    Membership::OfThing(thing) => (thing.to_string(), other),
+                    Membership::OfGroup(group) => (other, group.to_string()),
+                };
+                Change::ThingRemovedFromGroup {
+                    thing_name,
+                    thing_group_name,
+                }
             })
             .collect())
     }
