@@ -24,6 +24,7 @@ use crate::error::{Error, ResourceKind};
 use crate::id::{truncate_for_message, CertificateId};
 use crate::provisioning::{
     certificate_parameters, OverrideSetting, ProvisioningFailure, ProvisioningPlan, Template,
+    ThingPlan,
 };
 use crate::status::CertificateStatus;
 use crate::store::{
@@ -492,137 +493,136 @@ impl Registry {
         let cert_arn = self.scope.certificate_arn(&registered.certificate_id);
         let mut thing_name = None;
         if let Some(t) = &plan.thing {
-            if let Some(type_name) = &t.thing_type_name {
-                match r.row::<ThingTypeRow>(&self.scope, Kind::ThingType, type_name)? {
-                    None => {
-                        return Ok(Err(failed(
-                            "THING_TYPE_NOT_FOUND",
-                            format!("the template's thing type {type_name} does not exist"),
-                        )))
-                    }
-                    Some(tt) if tt.deprecated => {
-                        return Ok(Err(failed(
-                            "THING_TYPE_DEPRECATED",
-                            format!("the template's thing type {type_name} is deprecated"),
-                        )))
-                    }
-                    Some(_) => {}
-                }
+            if let Err(f) = self.provision_thing(r, t, &cert_arn, now, &mut changes)? {
+                return Ok(Err(f));
             }
-            for g in &t.thing_groups {
-                if r.resource(&self.scope, Kind::ThingGroup, g)?.is_none() {
-                    return Ok(Err(failed(
-                        "THING_GROUP_NOT_FOUND",
-                        format!("the template's thing group {g} does not exist"),
-                    )));
-                }
-            }
-            let existing = r.thing(&self.scope, &t.thing_name)?;
-            let groups_now: Vec<String> = match &existing {
-                Some(_) => r
-                    .all_links(
-                        &self.scope,
-                        LinkEnd::From(LinkKind::ThingInGroup, &t.thing_name),
-                    )?
-                    .into_iter()
-                    .map(|(g, _)| g)
-                    .collect(),
-                None => Vec::new(),
-            };
-            let mut join: Vec<String> = Vec::new();
-            match existing {
-                None => {
-                    let limit = if t.thing_type_name.is_some() { 50 } else { 3 };
-                    if t.attributes.len() > limit {
-                        return Ok(Err(failed(
-                            "TOO_MANY_ATTRIBUTES",
-                            format!(
-                                "the thing {} would have {} attributes; at most {limit}",
-                                t.thing_name,
-                                t.attributes.len()
-                            ),
-                        )));
-                    }
-                    changes.push(Change::ThingCreated(ThingRow {
-                        thing_name: t.thing_name.clone(),
-                        thing_id: super::new_generation_id(),
-                        thing_type_name: t.thing_type_name.clone(),
-                        attributes: t.attributes.clone(),
-                        version: 1,
-                        billing_group_name: t.billing_group.clone(),
-                        creation_date: now,
-                    }));
-                    join = t.thing_groups.clone();
-                }
-                Some(before) => {
-                    let o = t.override_settings;
-                    let fail = |what: &str| {
-                        Ok(Err(failed(
-                            "RESOURCE_CONFLICT",
-                            format!(
-                                "the thing {} exists and its {what} differs (override FAIL)",
-                                t.thing_name
-                            ),
-                        )))
-                    };
-                    let mut after = before.clone();
-                    match o.attribute_payload.unwrap_or(OverrideSetting::DoNothing) {
-                        OverrideSetting::Replace => after.attributes = t.attributes.clone(),
-                        OverrideSetting::Merge => after.attributes.extend(t.attributes.clone()),
-                        OverrideSetting::Fail if before.attributes != t.attributes => {
-                            return fail("attributes")
-                        }
-                        _ => {}
-                    }
-                    match o.thing_type_name.unwrap_or(OverrideSetting::DoNothing) {
-                        OverrideSetting::Replace => {
-                            after.thing_type_name = t.thing_type_name.clone()
-                        }
-                        OverrideSetting::Fail if before.thing_type_name != t.thing_type_name => {
-                            return fail("thing type")
-                        }
-                        _ => {}
-                    }
-                    match o.thing_groups.unwrap_or(OverrideSetting::DoNothing) {
-                        OverrideSetting::Replace | OverrideSetting::Merge => {
-                            join = t.thing_groups.clone()
-                        }
-                        OverrideSetting::Fail => {
-                            let mut want = t.thing_groups.clone();
-                            want.sort();
-                            if want != groups_now {
-                                return fail("thing groups");
-                            }
-                        }
-                        _ => {}
-                    }
-                    if o.thing_groups == Some(OverrideSetting::Replace) {
-                        for g in groups_now.iter().filter(|g| !t.thing_groups.contains(g)) {
-                            changes.push(Change::ThingRemovedFromGroup {
-                                thing_name: t.thing_name.clone(),
-                                thing_group_name: g.clone(),
-                            });
-                        }
-                    }
-                    if after != before {
-                        after.version += 1;
-                        changes.push(Change::ThingUpdated { before, after });
-                    }
-                }
-            }
-            for g in join.iter().filter(|g| !groups_now.contains(g)) {
-                changes.push(Change::ThingAddedToGroup {
-                    thing_name: t.thing_name.clone(),
-                    thing_group_name: g.clone(),
-                });
-            }
-            changes.push(Change::ThingPrincipalAttached {
-                thing_name: t.thing_name.clone(),
-                principal: cert_arn.clone(),
-                thing_principal_type: ThingPrincipalType::NonExclusive.as_str().into(),
-            });
             thing_name = Some(t.thing_name.clone());
         }
+        let policy_names = match self.provision_policies(r, plan, &cert_arn, now, &mut changes)? {
+            Ok(names) => names,
+            Err(f) => return Ok(Err(f)),
+        };
+        let status = plan.certificate.status;
+        if status != registered.status {
+            changes.push(Change::CertificateStatusChanged {
+                certificate_id: registered.certificate_id,
+                previous_status: registered.status,
+                status,
+                meta: registered.meta.bumped(now),
+            });
+        }
+        Ok(Ok((
+            changes,
+            Provisioned {
+                thing_name,
+                policy_names,
+                status,
+            },
+        )))
+    }
+
+    /// The changes that create or update the plan's thing, put it in its groups and attach
+    /// the certificate to it.
+    fn provision_thing(
+        &self,
+        r: &mut dyn Reader,
+        t: &ThingPlan,
+        cert_arn: &str,
+        now: Timestamp,
+        changes: &mut Vec<Change>,
+    ) -> Result<Result<(), ProvisioningFailureRow>, Error> {
+        if let Some(type_name) = &t.thing_type_name {
+            match r.row::<ThingTypeRow>(&self.scope, Kind::ThingType, type_name)? {
+                None => {
+                    return Ok(Err(failed(
+                        "THING_TYPE_NOT_FOUND",
+                        format!("the template's thing type {type_name} does not exist"),
+                    )))
+                }
+                Some(tt) if tt.deprecated => {
+                    return Ok(Err(failed(
+                        "THING_TYPE_DEPRECATED",
+                        format!("the template's thing type {type_name} is deprecated"),
+                    )))
+                }
+                Some(_) => {}
+            }
+        }
+        for g in &t.thing_groups {
+            if r.resource(&self.scope, Kind::ThingGroup, g)?.is_none() {
+                return Ok(Err(failed(
+                    "THING_GROUP_NOT_FOUND",
+                    format!("the template's thing group {g} does not exist"),
+                )));
+            }
+        }
+        let existing = r.thing(&self.scope, &t.thing_name)?;
+        let groups_now: Vec<String> = match &existing {
+            Some(_) => r
+                .all_links(
+                    &self.scope,
+                    LinkEnd::From(LinkKind::ThingInGroup, &t.thing_name),
+                )?
+                .into_iter()
+                .map(|(g, _)| g)
+                .collect(),
+            None => Vec::new(),
+        };
+        let mut join: Vec<String> = Vec::new();
+        match existing {
+            None => {
+                let limit = if t.thing_type_name.is_some() { 50 } else { 3 };
+                if t.attributes.len() > limit {
+                    return Ok(Err(failed(
+                        "TOO_MANY_ATTRIBUTES",
+                        format!(
+                            "the thing {} would have {} attributes; at most {limit}",
+                            t.thing_name,
+                            t.attributes.len()
+                        ),
+                    )));
+                }
+                changes.push(Change::ThingCreated(ThingRow {
+                    thing_name: t.thing_name.clone(),
+                    thing_id: super::new_generation_id(),
+                    thing_type_name: t.thing_type_name.clone(),
+                    attributes: t.attributes.clone(),
+                    version: 1,
+                    billing_group_name: t.billing_group.clone(),
+                    creation_date: now,
+                }));
+                join = t.thing_groups.clone();
+            }
+            Some(before) => {
+                if let Err(f) = update_existing_thing(t, before, &groups_now, &mut join, changes) {
+                    return Ok(Err(f));
+                }
+            }
+        }
+        for g in join.iter().filter(|g| !groups_now.contains(g)) {
+            changes.push(Change::ThingAddedToGroup {
+                thing_name: t.thing_name.clone(),
+                thing_group_name: g.clone(),
+            });
+        }
+        changes.push(Change::ThingPrincipalAttached {
+            thing_name: t.thing_name.clone(),
+            principal: cert_arn.to_string(),
+            thing_principal_type: ThingPrincipalType::NonExclusive.as_str().into(),
+        });
+        Ok(Ok(()))
+    }
+
+    /// The changes that create the plan's missing policies and attach each to the
+    /// certificate once; the names attached.
+    fn provision_policies(
+        &self,
+        r: &mut dyn Reader,
+        plan: &ProvisioningPlan,
+        cert_arn: &str,
+        now: Timestamp,
+        changes: &mut Vec<Change>,
+    ) -> Result<Result<Vec<String>, ProvisioningFailureRow>, Error> {
         let mut policy_names = Vec::new();
         for p in &plan.policies {
             let exists = r.policy(&self.scope, &p.policy_name)?.is_some()
@@ -649,7 +649,7 @@ impl Registry {
                 policy_names.push(p.policy_name.clone());
                 changes.push(Change::PolicyAttached {
                     policy_name: p.policy_name.clone(),
-                    target: cert_arn.clone(),
+                    target: cert_arn.to_string(),
                 });
             }
         }
@@ -662,23 +662,7 @@ impl Registry {
                 ),
             )));
         }
-        let status = plan.certificate.status;
-        if status != registered.status {
-            changes.push(Change::CertificateStatusChanged {
-                certificate_id: registered.certificate_id,
-                previous_status: registered.status,
-                status,
-                meta: registered.meta.bumped(now),
-            });
-        }
-        Ok(Ok((
-            changes,
-            Provisioned {
-                thing_name,
-                policy_names,
-                status,
-            },
-        )))
+        Ok(Ok(policy_names))
     }
 
     /// The change that records a provisioning failure.
@@ -693,4 +677,65 @@ impl Registry {
         row.at = now;
         Change::ProvisioningFailed(row)
     }
+}
+
+/// An existing thing's update under the template's OverrideSettings: its changes, and in
+/// `join` the groups it joins; a FAIL setting whose property differs is the failure.
+fn update_existing_thing(
+    t: &ThingPlan,
+    before: ThingRow,
+    groups_now: &[String],
+    join: &mut Vec<String>,
+    changes: &mut Vec<Change>,
+) -> Result<(), ProvisioningFailureRow> {
+    let o = t.override_settings;
+    let fail = |what: &str| {
+        failed(
+            "RESOURCE_CONFLICT",
+            format!(
+                "the thing {} exists and its {what} differs (override FAIL)",
+                t.thing_name
+            ),
+        )
+    };
+    let mut after = before.clone();
+    match o.attribute_payload.unwrap_or(OverrideSetting::DoNothing) {
+        OverrideSetting::Replace => after.attributes = t.attributes.clone(),
+        OverrideSetting::Merge => after.attributes.extend(t.attributes.clone()),
+        OverrideSetting::Fail if before.attributes != t.attributes => {
+            return Err(fail("attributes"))
+        }
+        _ => {}
+    }
+    match o.thing_type_name.unwrap_or(OverrideSetting::DoNothing) {
+        OverrideSetting::Replace => after.thing_type_name = t.thing_type_name.clone(),
+        OverrideSetting::Fail if before.thing_type_name != t.thing_type_name => {
+            return Err(fail("thing type"))
+        }
+        _ => {}
+    }
+    match o.thing_groups.unwrap_or(OverrideSetting::DoNothing) {
+        OverrideSetting::Replace | OverrideSetting::Merge => *join = t.thing_groups.clone(),
+        OverrideSetting::Fail => {
+            let mut want = t.thing_groups.clone();
+            want.sort();
+            if want != groups_now {
+                return Err(fail("thing groups"));
+            }
+        }
+        _ => {}
+    }
+    if o.thing_groups == Some(OverrideSetting::Replace) {
+        for g in groups_now.iter().filter(|g| !t.thing_groups.contains(g)) {
+            changes.push(Change::ThingRemovedFromGroup {
+                thing_name: t.thing_name.clone(),
+                thing_group_name: g.clone(),
+            });
+        }
+    }
+    if after != before {
+        after.version += 1;
+        changes.push(Change::ThingUpdated { before, after });
+    }
+    Ok(())
 }
