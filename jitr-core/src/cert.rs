@@ -15,10 +15,11 @@ use x509_parser::oid_registry::Oid;
 use x509_parser::prelude::FromDer;
 use x509_parser::x509::X509Name;
 
-use crate::error::{CertificateError, CertificateErrorKind, Error};
+use crate::error::{CertificateErrorKind, Error};
 use crate::id::CertificateId;
+use crate::input::{check_at_most, invalid};
 use crate::time::{Timestamp, Validity};
-use CertificateErrorKind::{Count, Der, Pem, Signature, TooLarge};
+use CertificateErrorKind::{Count, Der, Pem, Signature};
 
 /// The largest certificate accepted, in DER bytes (64 KiB).
 pub const MAX_CERTIFICATE_DER_LEN: usize = 64 * 1024;
@@ -212,15 +213,13 @@ impl Certificate {
         if der.is_empty() {
             return Err(invalid(Der, "the certificate is empty"));
         }
-        if der.len() > MAX_CERTIFICATE_DER_LEN {
-            return Err(invalid(
-                TooLarge,
-                format!(
-                    "the certificate is {} bytes; at most {MAX_CERTIFICATE_DER_LEN} are accepted",
-                    der.len()
-                ),
-            ));
-        }
+        check_at_most(
+            "the certificate is",
+            der.len(),
+            "bytes",
+            MAX_CERTIFICATE_DER_LEN,
+            "",
+        )?;
         let (rest, x509) = X509Certificate::from_der(der).map_err(|e| not_x509(&e))?;
         if !rest.is_empty() {
             return Err(invalid(
@@ -529,15 +528,13 @@ impl Eq for Certificate {}
 /// ```
 pub fn parse_pem_chain(pem_text: &str) -> Result<Vec<Certificate>, Error> {
     let blocks = pem_blocks_der(pem_text)?;
-    if blocks.len() > MAX_CHAIN_LEN {
-        return Err(invalid(
-            TooLarge,
-            format!(
-                "the PEM text holds {} certificates; at most {MAX_CHAIN_LEN} are accepted",
-                blocks.len()
-            ),
-        ));
-    }
+    check_at_most(
+        "the PEM text holds",
+        blocks.len(),
+        "certificates",
+        MAX_CHAIN_LEN,
+        "",
+    )?;
     blocks
         .iter()
         .enumerate()
@@ -671,10 +668,6 @@ fn not_x509(e: &x509_parser::nom::Err<x509_parser::error::X509Error>) -> Error {
             crate::input::x509_error(e)
         ),
     )
-}
-
-fn invalid(kind: CertificateErrorKind, msg: impl Into<String>) -> Error {
-    Error::Certificate(CertificateError::new(kind, msg))
 }
 
 fn distinguished_name(name: &X509Name<'_>) -> DistinguishedName {
