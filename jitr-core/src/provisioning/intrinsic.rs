@@ -382,7 +382,8 @@ impl<'a> Parser<'a> {
                         e
                     }
                 };
-                let list = self.expr_of(Kind::List, &a[1], &at(1), " (Fn::Select selects from a list)")?;
+                let list =
+                    self.expr_of(Kind::List, &a[1], &at(1), " (Fn::Select selects from a list)")?;
                 if let (Node::Lit(i), Some(len)) = (&index.node, static_len(&list)) {
                     if let Some(i) = parse_index(i).filter(|i| *i >= len) {
                         return Err(err(
@@ -410,7 +411,8 @@ impl<'a> Parser<'a> {
                         "Fn::Split's delimiter is empty",
                     ));
                 }
-                let source = self.expr_of(Kind::Str, &a[1], &at(1), " (Fn::Split splits a string)")?;
+                let source =
+                    self.expr_of(Kind::Str, &a[1], &at(1), " (Fn::Split splits a string)")?;
                 Ok(Node::Split {
                     delimiter,
                     source: Box::new(source),
@@ -420,7 +422,8 @@ impl<'a> Parser<'a> {
                 let a = args(3, "[map name, top-level key, second-level key]")?;
                 let mut parts = Vec::with_capacity(3);
                 for (i, v) in a.iter().enumerate() {
-                    let e = self.expr_of(Kind::Str, v, &at(i), " (Fn::FindInMap's keys are strings)")?;
+                    let e =
+                        self.expr_of(Kind::Str, v, &at(i), " (Fn::FindInMap's keys are strings)")?;
                     parts.push(e);
                 }
                 self.check_find_in_map(&parts, path)?;
@@ -455,7 +458,12 @@ impl<'a> Parser<'a> {
                 if let Some(vars) = vars {
                     let vars_path = at(1);
                     for (k, v) in vars {
-                        let e = self.expr_of(Kind::Str, v, &child(&vars_path, k), " (Fn::Sub's variables are strings)")?;
+                        let e = self.expr_of(
+                            Kind::Str,
+                            v,
+                            &child(&vars_path, k),
+                            " (Fn::Sub's variables are strings)",
+                        )?;
                         names.push(k.as_str());
                         values.push(e);
                     }
