@@ -451,24 +451,8 @@ impl Certificate {
                 ),
             ));
         }
-        let (_, me) = X509Certificate::from_der(self.der()).map_err(|e| {
-            invalid(
-                Der,
-                format!(
-                    "the certificate cannot be re-read: {}",
-                    crate::input::x509_error(&e)
-                ),
-            )
-        })?;
-        let (_, ca) = X509Certificate::from_der(issuer.der()).map_err(|e| {
-            invalid(
-                Der,
-                format!(
-                    "the CA certificate cannot be re-read: {}",
-                    crate::input::x509_error(&e)
-                ),
-            )
-        })?;
+        let me = self.reparse("the certificate")?;
+        let ca = issuer.reparse("the CA certificate")?;
         me.verify_signature(Some(ca.public_key())).map_err(|e| {
             invalid(
                 Signature,
@@ -477,6 +461,22 @@ impl Certificate {
                 ),
             )
         })
+    }
+
+    /// The certificate parsed again, for what [`Certificate`] does not keep; it parsed
+    /// when made, so this fails only on a bug. `which` names it in the error.
+    fn reparse(&self, which: &str) -> Result<X509Certificate<'_>, Error> {
+        X509Certificate::from_der(self.der())
+            .map(|(_, x509)| x509)
+            .map_err(|e| {
+                invalid(
+                    Der,
+                    format!(
+                        "{which} cannot be re-read: {}",
+                        crate::input::x509_error(&e)
+                    ),
+                )
+            })
     }
 
     /// Whether the CA certificate `ca` issued this certificate, by the rule JITR links a
@@ -676,7 +676,7 @@ fn distinguished_name(name: &X509Name<'_>) -> DistinguishedName {
     for rdn in name.iter_rdn() {
         let mut parts = Vec::new();
         for atv in rdn.iter() {
-            let key = attribute_short_name(atv.attr_type());
+            let key = oid_name(atv.attr_type(), &ATTRIBUTE_SHORT_NAMES);
             let value = match atv.as_str() {
                 Ok(s) => s.to_string(),
                 Err(_) => match atv.attr_value().as_bmpstring() {
@@ -703,28 +703,42 @@ fn distinguished_name(name: &X509Name<'_>) -> DistinguishedName {
     }
 }
 
-fn attribute_short_name(oid: &Oid<'_>) -> String {
+/// The short names RFC 4514 (and OpenSSL) give attribute types, by dotted OID.
+#[rustfmt::skip]
+const ATTRIBUTE_SHORT_NAMES: [(&str, &str); 16] = [
+    ("2.5.4.3", "CN"),
+    ("2.5.4.4", "SN"),
+    ("2.5.4.5", "serialNumber"),
+    ("2.5.4.6", "C"),
+    ("2.5.4.7", "L"),
+    ("2.5.4.8", "ST"),
+    ("2.5.4.9", "STREET"),
+    ("2.5.4.10", "O"),
+    ("2.5.4.11", "OU"),
+    ("2.5.4.12", "title"),
+    ("2.5.4.42", "givenName"),
+    ("2.5.4.46", "dnQualifier"),
+    ("2.5.4.65", "pseudonym"),
+    ("0.9.2342.19200300.100.1.1", "UID"),
+    ("0.9.2342.19200300.100.1.25", "DC"),
+    ("1.2.840.113549.1.9.1", "emailAddress"),
+];
+
+/// The name `names` (dotted OID, name) gives the dotted OID `id`.
+pub(crate) fn lookup_oid(names: &[(&str, &'static str)], id: &str) -> Option<&'static str> {
+    names
+        .iter()
+        .find(|(dotted, _)| *dotted == id)
+        .map(|(_, name)| *name)
+}
+
+/// The name `names` (dotted OID, name) gives `oid`, or else its dotted form.
+pub(crate) fn oid_name(oid: &Oid<'_>, names: &[(&str, &'static str)]) -> String {
     let id = oid.to_id_string();
-    let name = match id.as_str() {
-        "2.5.4.3" => "CN",
-        "2.5.4.4" => "SN",
-        "2.5.4.5" => "serialNumber",
-        "2.5.4.6" => "C",
-        "2.5.4.7" => "L",
-        "2.5.4.8" => "ST",
-        "2.5.4.9" => "STREET",
-        "2.5.4.10" => "O",
-        "2.5.4.11" => "OU",
-        "2.5.4.12" => "title",
-        "2.5.4.42" => "givenName",
-        "2.5.4.46" => "dnQualifier",
-        "2.5.4.65" => "pseudonym",
-        "0.9.2342.19200300.100.1.1" => "UID",
-        "0.9.2342.19200300.100.1.25" => "DC",
-        "1.2.840.113549.1.9.1" => "emailAddress",
-        _ => return id,
-    };
-    name.to_string()
+    match lookup_oid(names, &id) {
+        Some(name) => name.to_string(),
+        None => id,
+    }
 }
 
 fn escape_rfc4514(value: &str) -> String {
