@@ -759,19 +759,22 @@ fn escape_rfc4514(value: &str) -> String {
     out
 }
 
+/// The address an iPAddress name holds: IPv4 in 4 bytes, IPv6 in 16 (RFC 5280 §4.2.1.6).
+pub(crate) fn ip_address(bytes: &[u8]) -> Option<std::net::IpAddr> {
+    match <[u8; 4]>::try_from(bytes) {
+        Ok(v4) => Some(v4.into()),
+        Err(_) => <[u8; 16]>::try_from(bytes).ok().map(Into::into),
+    }
+}
+
 fn general_name(name: &GeneralName<'_>) -> String {
     match name {
         GeneralName::DNSName(s) => format!("DNS:{s}"),
         GeneralName::URI(s) => format!("URI:{s}"),
         GeneralName::RFC822Name(s) => format!("email:{s}"),
-        GeneralName::IPAddress(b) => match b.len() {
-            4 => format!("IP:{}", std::net::Ipv4Addr::from([b[0], b[1], b[2], b[3]])),
-            16 => {
-                let mut a = [0u8; 16];
-                a.copy_from_slice(b);
-                format!("IP:{}", std::net::Ipv6Addr::from(a))
-            }
-            _ => format!("IP:#{}", hex::encode(b)),
+        GeneralName::IPAddress(b) => match ip_address(b) {
+            Some(ip) => format!("IP:{ip}"),
+            None => format!("IP:#{}", hex::encode(b)),
         },
         GeneralName::DirectoryName(n) => format!("DirName:{}", distinguished_name(n).rfc4514),
         GeneralName::RegisteredID(oid) => format!("RID:{}", oid.to_id_string()),

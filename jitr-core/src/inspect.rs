@@ -37,7 +37,8 @@ use x509_parser::oid_registry::Oid;
 use x509_parser::prelude::FromDer;
 
 use crate::cert::{
-    extended_key_usages, key_usages, lookup_oid, oid_name, Certificate, KeyAlgorithm, UsageNames,
+    extended_key_usages, ip_address, key_usages, lookup_oid, oid_name, Certificate, KeyAlgorithm,
+    UsageNames,
 };
 use crate::error::Error;
 use crate::id::CertificateId;
@@ -700,22 +701,14 @@ fn general_name(name: &GeneralName<'_>) -> String {
         GeneralName::DNSName(s) => format!("DNS:{s}"),
         GeneralName::URI(s) => format!("URI:{s}"),
         GeneralName::RFC822Name(s) => format!("email:{s}"),
-        GeneralName::IPAddress(b) => match b.len() {
-            4 => format!(
-                "IP Address:{}",
-                std::net::Ipv4Addr::from([b[0], b[1], b[2], b[3]])
-            ),
-            16 => {
-                let mut a = [0u8; 16];
-                a.copy_from_slice(b);
-                format!("IP Address:{}", std::net::Ipv6Addr::from(a))
-            }
+        GeneralName::IPAddress(b) => match ip_address(b) {
+            Some(ip) => format!("IP Address:{ip}"),
             // Name constraints: an address and its mask.
-            8 | 32 => {
+            None if b.len() == 8 || b.len() == 32 => {
                 let (addr, mask) = b.split_at(b.len() / 2);
                 format!("IP Address:{}/{}", colon_hex(addr), colon_hex(mask))
             }
-            _ => format!("IP Address:{}", colon_hex(b)),
+            None => format!("IP Address:{}", colon_hex(b)),
         },
         GeneralName::DirectoryName(n) => format!("DirName:{n}"),
         GeneralName::RegisteredID(oid) => format!("Registered ID:{}", oid.to_id_string()),
