@@ -844,19 +844,7 @@ mod tests {
     }
 
     fn lit(s: &str) -> ResolvedValue {
-        let mut toks = Vec::new();
-        for piece in Pattern::parse(s).unwrap().pieces {
-            push_tok(
-                &mut toks,
-                match piece {
-                    Piece::Lit(s) => Tok::Lit(s),
-                    Piece::Star => Tok::Star,
-                    Piece::Any => Tok::Any,
-                    Piece::Var(..) => unreachable!(),
-                },
-            );
-        }
-        ResolvedValue::from_toks(Some(toks))
+        ResolvedValue::from_toks(Some(super::super::pattern::tests::toks(s)))
     }
 
     #[test]
@@ -1019,13 +1007,27 @@ mod tests {
             near in -400_000_000_000_000i64..400_000_000_000_000,
         ) {
             for ms in [ms, near, ms / 1000] {
-                let t = Timestamp::from_unix_millis(ms);
-                for epoch in [false, true] {
-                    let text = if epoch { format_epoch_secs(t) } else { format_iso8601(t) };
-                    proptest::prop_assert_eq!(clock_date(t, epoch), parse_date(text.as_str()), "{}", text);
-                    proptest::prop_assert_eq!(clock_number(t, epoch), parse_number(text.as_str()), "{}", text);
-                }
+                clock_values_match_their_text(ms);
             }
+        }
+    }
+
+    /// At `ms`, the clock key's values as a date and as a number equal what parsing their
+    /// text gives, in both text forms.
+    fn clock_values_match_their_text(ms: i64) {
+        let t = Timestamp::from_unix_millis(ms);
+        for epoch in [false, true] {
+            let text = if epoch {
+                format_epoch_secs(t)
+            } else {
+                format_iso8601(t)
+            };
+            assert_eq!(clock_date(t, epoch), parse_date(text.as_str()), "{text}");
+            assert_eq!(
+                clock_number(t, epoch),
+                parse_number(text.as_str()),
+                "{text}"
+            );
         }
     }
 
@@ -1040,20 +1042,7 @@ mod tests {
             i64::MAX,
             -1,
         ] {
-            let t = Timestamp::from_unix_millis(ms);
-            for epoch in [false, true] {
-                let text = if epoch {
-                    format_epoch_secs(t)
-                } else {
-                    format_iso8601(t)
-                };
-                assert_eq!(clock_date(t, epoch), parse_date(text.as_str()), "{text}");
-                assert_eq!(
-                    clock_number(t, epoch),
-                    parse_number(text.as_str()),
-                    "{text}"
-                );
-            }
+            clock_values_match_their_text(ms);
         }
     }
 
