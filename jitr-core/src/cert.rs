@@ -767,7 +767,9 @@ pub(crate) fn ip_address(bytes: &[u8]) -> Option<std::net::IpAddr> {
     }
 }
 
-fn general_name(name: &GeneralName<'_>) -> String {
+/// A subject alternative name as [`Certificate::subject_alternative_names`] lists it; the
+/// DNS, URI and email forms are also OpenSSL's, which `inspect` prints.
+pub(crate) fn general_name(name: &GeneralName<'_>) -> String {
     match name {
         GeneralName::DNSName(s) => format!("DNS:{s}"),
         GeneralName::URI(s) => format!("URI:{s}"),

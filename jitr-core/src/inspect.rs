@@ -698,9 +698,9 @@ fn names(list: &[GeneralName<'_>]) -> String {
 
 fn general_name(name: &GeneralName<'_>) -> String {
     match name {
-        GeneralName::DNSName(s) => format!("DNS:{s}"),
-        GeneralName::URI(s) => format!("URI:{s}"),
-        GeneralName::RFC822Name(s) => format!("email:{s}"),
+        GeneralName::DNSName(_) | GeneralName::URI(_) | GeneralName::RFC822Name(_) => {
+            crate::cert::general_name(name)
+        }
         GeneralName::IPAddress(b) => match ip_address(b) {
             Some(ip) => format!("IP Address:{ip}"),
             // Name constraints: an address and its mask.
