@@ -729,30 +729,12 @@ fn matches_one<V: CtxValue>(base: BaseOp, v: &V, p: &ResolvedValue) -> bool {
         | NumericLessThan
         | NumericLessThanEquals
         | NumericGreaterThan
-        | NumericGreaterThanEquals => match (v.number(), p.number) {
-            (Some(a), Some(b)) => match base {
-                NumericEquals => a == b,
-                NumericLessThan => a < b,
-                NumericLessThanEquals => a <= b,
-                NumericGreaterThan => a > b,
-                _ => a >= b,
-            },
-            _ => false,
-        },
+        | NumericGreaterThanEquals => compare(base, v.number(), p.number),
         DateEquals
         | DateLessThan
         | DateLessThanEquals
         | DateGreaterThan
-        | DateGreaterThanEquals => match (v.date(), p.date) {
-            (Some(a), Some(b)) => match base {
-                DateEquals => a == b,
-                DateLessThan => a < b,
-                DateLessThanEquals => a <= b,
-                DateGreaterThan => a > b,
-                _ => a >= b,
-            },
-            _ => false,
-        },
+        | DateGreaterThanEquals => compare(base, v.date(), p.date),
         Bool => parse_bool(v.text()).is_some() && parse_bool(v.text()) == p.boolean,
         IpAddress => match (v.text().parse::<IpAddr>(), p.cidr) {
             (Ok(ip), Some(net)) => in_cidr(ip, net),
@@ -761,6 +743,24 @@ fn matches_one<V: CtxValue>(base: BaseOp, v: &V, p: &ResolvedValue) -> bool {
         ArnEquals | ArnLike => arn_like(&p.toks, v.text()),
         // Negated operators and Null never reach here.
         _ => false,
+    }
+}
+
+/// Whether the context's value `a` stands to the policy's `b` as the numeric or date
+/// operator `base` asks (equals, less than, ...); false when either is not a number or a
+/// date.
+#[inline]
+fn compare<T: PartialOrd>(base: BaseOp, a: Option<T>, b: Option<T>) -> bool {
+    use BaseOp::*;
+    let (Some(a), Some(b)) = (a, b) else {
+        return false;
+    };
+    match base {
+        NumericEquals | DateEquals => a == b,
+        NumericLessThan | DateLessThan => a < b,
+        NumericLessThanEquals | DateLessThanEquals => a <= b,
+        NumericGreaterThan | DateGreaterThan => a > b,
+        _ => a >= b,
     }
 }
 
