@@ -847,6 +847,12 @@ mod tests {
         ResolvedValue::from_toks(Some(super::super::pattern::tests::toks(s)))
     }
 
+    /// Whether the condition `operator` holds for one request value against one policy
+    /// value.
+    fn holds(operator: &str, value: &str, pattern: &str) -> bool {
+        eval(op(operator), Some(&[value]), &[lit(pattern)])
+    }
+
     #[test]
     fn operators_parse_with_qualifiers_and_if_exists() {
         let o = op("ForAllValues:StringEqualsIfExists");
@@ -885,8 +891,8 @@ mod tests {
             &p
         ));
         assert!(eval(op("Null"), None::<&[&str]>, &[lit("true")]));
-        assert!(!eval(op("Null"), Some(&["v"]), &[lit("true")]));
-        assert!(eval(op("Null"), Some(&["v"]), &[lit("false")]));
+        assert!(!holds("Null", "v", "true"));
+        assert!(holds("Null", "v", "false"));
     }
 
     #[test]
@@ -923,80 +929,44 @@ mod tests {
 
     #[test]
     fn typed_operators() {
-        assert!(eval(op("StringLike"), Some(&["room12"]), &[lit("room*")]));
-        assert!(!eval(op("StringLike"), Some(&["Room12"]), &[lit("room*")]));
-        assert!(eval(
-            op("StringEqualsIgnoreCase"),
-            Some(&["ÉTÉ"]),
-            &[lit("été")]
+        assert!(holds("StringLike", "room12", "room*"));
+        assert!(!holds("StringLike", "Room12", "room*"));
+        assert!(holds("StringEqualsIgnoreCase", "ÉTÉ", "été"));
+        assert!(holds("StringEquals", "a*", "a*"));
+        assert!(!holds("StringEquals", "ab", "a*"));
+        assert!(holds("NumericLessThan", "3", "3.5"));
+        assert!(!holds("NumericLessThan", "x", "3.5"));
+        assert!(holds("Bool", "true", "TRUE"));
+        assert!(!holds("Bool", "false", "true"));
+        assert!(holds("IpAddress", "10.1.2.3", "10.0.0.0/8"));
+        assert!(!holds("IpAddress", "11.1.2.3", "10.0.0.0/8"));
+        assert!(holds("NotIpAddress", "11.1.2.3", "10.0.0.0/8"));
+        assert!(holds("IpAddress", "123.45.167.89", "123.45.167.89"));
+        assert!(holds("IpAddress", "2001:db8::1", "2001:db8::/32"));
+        assert!(!holds("IpAddress", "2001:db8::1", "10.0.0.0/8"));
+        assert!(holds("IpAddress", "1.2.3.4", "0.0.0.0/0"));
+        assert!(holds(
+            "DateLessThan",
+            "2026-06-01T00:00:00Z",
+            "2026-06-01T00:00:01Z"
         ));
-        assert!(eval(op("StringEquals"), Some(&["a*"]), &[lit("a*")]));
-        assert!(!eval(op("StringEquals"), Some(&["ab"]), &[lit("a*")]));
-        assert!(eval(op("NumericLessThan"), Some(&["3"]), &[lit("3.5")]));
-        assert!(!eval(op("NumericLessThan"), Some(&["x"]), &[lit("3.5")]));
-        assert!(eval(op("Bool"), Some(&["true"]), &[lit("TRUE")]));
-        assert!(!eval(op("Bool"), Some(&["false"]), &[lit("true")]));
-        assert!(eval(
-            op("IpAddress"),
-            Some(&["10.1.2.3"]),
-            &[lit("10.0.0.0/8")]
+        assert!(holds(
+            "DateEquals",
+            "2026-06-01T02:00:00+02:00",
+            "1780272000"
         ));
-        assert!(!eval(
-            op("IpAddress"),
-            Some(&["11.1.2.3"]),
-            &[lit("10.0.0.0/8")]
-        ));
-        assert!(eval(
-            op("NotIpAddress"),
-            Some(&["11.1.2.3"]),
-            &[lit("10.0.0.0/8")]
-        ));
-        assert!(eval(
-            op("IpAddress"),
-            Some(&["123.45.167.89"]),
-            &[lit("123.45.167.89")]
-        ));
-        assert!(eval(
-            op("IpAddress"),
-            Some(&["2001:db8::1"]),
-            &[lit("2001:db8::/32")]
-        ));
-        assert!(!eval(
-            op("IpAddress"),
-            Some(&["2001:db8::1"]),
-            &[lit("10.0.0.0/8")]
-        ));
-        assert!(eval(
-            op("IpAddress"),
-            Some(&["1.2.3.4"]),
-            &[lit("0.0.0.0/0")]
-        ));
-        assert!(eval(
-            op("DateLessThan"),
-            Some(&["2026-06-01T00:00:00Z"]),
-            &[lit("2026-06-01T00:00:01Z")]
-        ));
-        assert!(eval(
-            op("DateEquals"),
-            Some(&["2026-06-01T02:00:00+02:00"]),
-            &[lit("1780272000")]
-        ));
-        let will = ["arn:aws:iot:us-east-1:123456789012:topic/my/lastwill/topicName"];
-        assert!(eval(
-            op("ArnEquals"),
-            Some(&will),
-            &[lit(
-                "arn:aws:iot:us-east-1:123456789012:topic/*my/lastwill/topicName*"
-            )]
+        let will = "arn:aws:iot:us-east-1:123456789012:topic/my/lastwill/topicName";
+        assert!(holds(
+            "ArnEquals",
+            will,
+            "arn:aws:iot:us-east-1:123456789012:topic/*my/lastwill/topicName*"
         ));
         // AWS's example writes *region* and *account-id* as placeholders: taken
         // literally they match no real region.
-        assert!(!eval(
-            op("ArnLike"),
-            Some(&will),
-            &[lit(
-                "arn:aws:iot:*region*:*account-id*:topic/*my/lastwill/topicName*"
-            )]
+        assert!(!holds(
+            "ArnLike",
+            will,
+            "arn:aws:iot:*region*:*account-id*:topic/*my/lastwill/topicName*"
         ));
     }
 
