@@ -97,15 +97,12 @@ impl FromStr for Role {
 
     /// Parses `"any"`, `"device"` or `"ca"`.
     fn from_str(s: &str) -> Result<Self, Error> {
-        match s {
-            "any" => Ok(Self::Any),
-            "device" => Ok(Self::Device),
-            "ca" => Ok(Self::Ca),
-            other => Err(Error::InvalidRequest(format!(
+        crate::id::parse_name(&[Self::Any, Self::Device, Self::Ca], Self::as_str, s, |s| {
+            format!(
                 "role must be \"any\", \"device\" or \"ca\", got {}",
-                crate::input::quote(other)
-            ))),
-        }
+                crate::input::quote(s)
+            )
+        })
     }
 }
 

@@ -128,15 +128,9 @@ impl FromStr for KeyType {
     /// Parses an exact name from [`KeyType::as_str`]; anything else is
     /// `InvalidRequestException`.
     fn from_str(s: &str) -> Result<Self, Error> {
-        Self::ALL
-            .into_iter()
-            .find(|k| k.as_str() == s)
-            .ok_or_else(|| {
-                Error::InvalidRequest(format!(
-                    "unknown key type {:?}; known: EC_P256, EC_P384, RSA_2048, ED25519",
-                    crate::id::truncate_for_message(s)
-                ))
-            })
+        crate::id::parse_name(&Self::ALL, Self::as_str, s, |s| {
+            format!("unknown key type {s:?}; known: EC_P256, EC_P384, RSA_2048, ED25519")
+        })
     }
 }
 
