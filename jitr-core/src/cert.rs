@@ -15,10 +15,11 @@ use x509_parser::oid_registry::Oid;
 use x509_parser::prelude::FromDer;
 use x509_parser::x509::X509Name;
 
-use crate::error::{CertificateError, CertificateErrorKind, Error};
+use crate::error::{CertificateErrorKind, Error};
 use crate::id::CertificateId;
+use crate::input::{check_at_most, invalid};
 use crate::time::{Timestamp, Validity};
-use CertificateErrorKind::{Count, Der, Pem, Signature, TooLarge};
+use CertificateErrorKind::{Count, Der, Pem, Signature};
 
 /// The largest certificate accepted, in DER bytes (64 KiB).
 pub const MAX_CERTIFICATE_DER_LEN: usize = 64 * 1024;
@@ -212,15 +213,13 @@ impl Certificate {
         if der.is_empty() {
             return Err(invalid(Der, "the certificate is empty"));
         }
-        if der.len() > MAX_CERTIFICATE_DER_LEN {
-            return Err(invalid(
-                TooLarge,
-                format!(
-                    "the certificate is {} bytes; at most {MAX_CERTIFICATE_DER_LEN} are accepted",
-                    der.len()
-                ),
-            ));
-        }
+        check_at_most(
+            "the certificate is",
+            der.len(),
+            "bytes",
+            MAX_CERTIFICATE_DER_LEN,
+            "",
+        )?;
         let (rest, x509) = X509Certificate::from_der(der).map_err(|e| not_x509(&e))?;
         if !rest.is_empty() {
             return Err(invalid(
@@ -452,24 +451,8 @@ impl Certificate {
                 ),
             ));
         }
-        let (_, me) = X509Certificate::from_der(self.der()).map_err(|e| {
-            invalid(
-                Der,
-                format!(
-                    "the certificate cannot be re-read: {}",
-                    crate::input::x509_error(&e)
-                ),
-            )
-        })?;
-        let (_, ca) = X509Certificate::from_der(issuer.der()).map_err(|e| {
-            invalid(
-                Der,
-                format!(
-                    "the CA certificate cannot be re-read: {}",
-                    crate::input::x509_error(&e)
-                ),
-            )
-        })?;
+        let me = self.reparse("the certificate")?;
+        let ca = issuer.reparse("the CA certificate")?;
         me.verify_signature(Some(ca.public_key())).map_err(|e| {
             invalid(
                 Signature,
@@ -478,6 +461,22 @@ impl Certificate {
                 ),
             )
         })
+    }
+
+    /// The certificate parsed again, for what [`Certificate`] does not keep; it parsed
+    /// when made, so this fails only on a bug. `which` names it in the error.
+    fn reparse(&self, which: &str) -> Result<X509Certificate<'_>, Error> {
+        X509Certificate::from_der(self.der())
+            .map(|(_, x509)| x509)
+            .map_err(|e| {
+                invalid(
+                    Der,
+                    format!(
+                        "{which} cannot be re-read: {}",
+                        crate::input::x509_error(&e)
+                    ),
+                )
+            })
     }
 
     /// Whether the CA certificate `ca` issued this certificate, by the rule JITR links a
@@ -529,15 +528,13 @@ impl Eq for Certificate {}
 /// ```
 pub fn parse_pem_chain(pem_text: &str) -> Result<Vec<Certificate>, Error> {
     let blocks = pem_blocks_der(pem_text)?;
-    if blocks.len() > MAX_CHAIN_LEN {
-        return Err(invalid(
-            TooLarge,
-            format!(
-                "the PEM text holds {} certificates; at most {MAX_CHAIN_LEN} are accepted",
-                blocks.len()
-            ),
-        ));
-    }
+    check_at_most(
+        "the PEM text holds",
+        blocks.len(),
+        "certificates",
+        MAX_CHAIN_LEN,
+        "",
+    )?;
     blocks
         .iter()
         .enumerate()
@@ -673,17 +670,13 @@ fn not_x509(e: &x509_parser::nom::Err<x509_parser::error::X509Error>) -> Error {
     )
 }
 
-fn invalid(kind: CertificateErrorKind, msg: impl Into<String>) -> Error {
-    Error::Certificate(CertificateError::new(kind, msg))
-}
-
 fn distinguished_name(name: &X509Name<'_>) -> DistinguishedName {
     let mut attributes = Vec::new();
     let mut rdns = Vec::new();
     for rdn in name.iter_rdn() {
         let mut parts = Vec::new();
         for atv in rdn.iter() {
-            let key = attribute_short_name(atv.attr_type());
+            let key = oid_name(atv.attr_type(), &ATTRIBUTE_SHORT_NAMES);
             let value = match atv.as_str() {
                 Ok(s) => s.to_string(),
                 Err(_) => match atv.attr_value().as_bmpstring() {
@@ -710,28 +703,42 @@ fn distinguished_name(name: &X509Name<'_>) -> DistinguishedName {
     }
 }
 
-fn attribute_short_name(oid: &Oid<'_>) -> String {
+/// The short names RFC 4514 (and OpenSSL) give attribute types, by dotted OID.
+#[rustfmt::skip]
+const ATTRIBUTE_SHORT_NAMES: [(&str, &str); 16] = [
+    ("2.5.4.3", "CN"),
+    ("2.5.4.4", "SN"),
+    ("2.5.4.5", "serialNumber"),
+    ("2.5.4.6", "C"),
+    ("2.5.4.7", "L"),
+    ("2.5.4.8", "ST"),
+    ("2.5.4.9", "STREET"),
+    ("2.5.4.10", "O"),
+    ("2.5.4.11", "OU"),
+    ("2.5.4.12", "title"),
+    ("2.5.4.42", "givenName"),
+    ("2.5.4.46", "dnQualifier"),
+    ("2.5.4.65", "pseudonym"),
+    ("0.9.2342.19200300.100.1.1", "UID"),
+    ("0.9.2342.19200300.100.1.25", "DC"),
+    ("1.2.840.113549.1.9.1", "emailAddress"),
+];
+
+/// The name `names` (dotted OID, name) gives the dotted OID `id`.
+pub(crate) fn lookup_oid(names: &[(&str, &'static str)], id: &str) -> Option<&'static str> {
+    names
+        .iter()
+        .find(|(dotted, _)| *dotted == id)
+        .map(|(_, name)| *name)
+}
+
+/// The name `names` (dotted OID, name) gives `oid`, or else its dotted form.
+pub(crate) fn oid_name(oid: &Oid<'_>, names: &[(&str, &'static str)]) -> String {
     let id = oid.to_id_string();
-    let name = match id.as_str() {
-        "2.5.4.3" => "CN",
-        "2.5.4.4" => "SN",
-        "2.5.4.5" => "serialNumber",
-        "2.5.4.6" => "C",
-        "2.5.4.7" => "L",
-        "2.5.4.8" => "ST",
-        "2.5.4.9" => "STREET",
-        "2.5.4.10" => "O",
-        "2.5.4.11" => "OU",
-        "2.5.4.12" => "title",
-        "2.5.4.42" => "givenName",
-        "2.5.4.46" => "dnQualifier",
-        "2.5.4.65" => "pseudonym",
-        "0.9.2342.19200300.100.1.1" => "UID",
-        "0.9.2342.19200300.100.1.25" => "DC",
-        "1.2.840.113549.1.9.1" => "emailAddress",
-        _ => return id,
-    };
-    name.to_string()
+    match lookup_oid(names, &id) {
+        Some(name) => name.to_string(),
+        None => id,
+    }
 }
 
 fn escape_rfc4514(value: &str) -> String {
@@ -752,19 +759,24 @@ fn escape_rfc4514(value: &str) -> String {
     out
 }
 
-fn general_name(name: &GeneralName<'_>) -> String {
+/// The address an iPAddress name holds: IPv4 in 4 bytes, IPv6 in 16 (RFC 5280 §4.2.1.6).
+pub(crate) fn ip_address(bytes: &[u8]) -> Option<std::net::IpAddr> {
+    match <[u8; 4]>::try_from(bytes) {
+        Ok(v4) => Some(v4.into()),
+        Err(_) => <[u8; 16]>::try_from(bytes).ok().map(Into::into),
+    }
+}
+
+/// A subject alternative name as [`Certificate::subject_alternative_names`] lists it; the
+/// DNS, URI and email forms are also OpenSSL's, which `inspect` prints.
+pub(crate) fn general_name(name: &GeneralName<'_>) -> String {
     match name {
         GeneralName::DNSName(s) => format!("DNS:{s}"),
         GeneralName::URI(s) => format!("URI:{s}"),
         GeneralName::RFC822Name(s) => format!("email:{s}"),
-        GeneralName::IPAddress(b) => match b.len() {
-            4 => format!("IP:{}", std::net::Ipv4Addr::from([b[0], b[1], b[2], b[3]])),
-            16 => {
-                let mut a = [0u8; 16];
-                a.copy_from_slice(b);
-                format!("IP:{}", std::net::Ipv6Addr::from(a))
-            }
-            _ => format!("IP:#{}", hex::encode(b)),
+        GeneralName::IPAddress(b) => match ip_address(b) {
+            Some(ip) => format!("IP:{ip}"),
+            None => format!("IP:#{}", hex::encode(b)),
         },
         GeneralName::DirectoryName(n) => format!("DirName:{}", distinguished_name(n).rfc4514),
         GeneralName::RegisteredID(oid) => format!("RID:{}", oid.to_id_string()),

@@ -179,14 +179,12 @@ impl core::str::FromStr for StaleCrlPolicy {
     /// assert!("refuse".parse::<StaleCrlPolicy>().is_err());
     /// ```
     fn from_str(s: &str) -> Result<Self, Error> {
-        match s {
-            "REFUSE" => Ok(Self::Refuse),
-            "ACCEPT" => Ok(Self::Accept),
-            other => Err(Error::InvalidRequest(format!(
-                "{:?} is not a stale-CRL policy: REFUSE or ACCEPT",
-                crate::id::truncate_for_message(other)
-            ))),
-        }
+        crate::id::parse_name(
+            &[Self::Refuse, Self::Accept],
+            |p| p.as_str(),
+            s,
+            |s| format!("{s:?} is not a stale-CRL policy: REFUSE or ACCEPT"),
+        )
     }
 }
 

@@ -21,6 +21,17 @@ pub struct Routed<'a> {
     pub named_by_sni: bool,
 }
 
+impl<'a> Routed<'a> {
+    /// What the registry's decision needs to know of the route: the SNI and whether it
+    /// named this account.
+    fn with_server_name<'s>(self, server_name: Option<&'s str>) -> Route<'s> {
+        Route {
+            server_name,
+            named_by_sni: self.named_by_sni,
+        }
+    }
+}
+
 /// How a connection reaches an account: a [`Registry`] serves every connection itself
 /// (any SNI names it); a [`Directory`] picks the account by SNI. The rustls verifier and
 /// hosts decide through this one trait.
@@ -39,14 +50,9 @@ pub trait Router: Send + Sync {
         now: Timestamp,
     ) -> Decision {
         match self.route(server_name) {
-            Ok(r) => r.registry.decide_routed(
-                chain,
-                Route {
-                    server_name,
-                    named_by_sni: r.named_by_sni,
-                },
-                now,
-            ),
+            Ok(r) => r
+                .registry
+                .decide_routed(chain, r.with_server_name(server_name), now),
             Err(reason) => Decision::refuse(reason),
         }
     }
@@ -60,14 +66,9 @@ pub trait Router: Send + Sync {
         now: Timestamp,
     ) -> Result<(), Decision> {
         match self.route(server_name) {
-            Ok(r) => r.registry.authenticate_routed(
-                chain,
-                Route {
-                    server_name,
-                    named_by_sni: r.named_by_sni,
-                },
-                now,
-            ),
+            Ok(r) => r
+                .registry
+                .authenticate_routed(chain, r.with_server_name(server_name), now),
             Err(reason) => Err(Decision::refuse(reason)),
         }
     }

@@ -102,6 +102,20 @@ pub(crate) fn truncate_for_message(s: &str) -> &str {
     }
 }
 
+/// The one of `all` whose `name` is exactly `s`, for the enums configured by name; else
+/// `InvalidRequestException` saying `refusal` of `s` cut to a readable length.
+pub(crate) fn parse_name<T: Copy>(
+    all: &[T],
+    name: impl Fn(T) -> &'static str,
+    s: &str,
+    refusal: impl FnOnce(&str) -> String,
+) -> Result<T, Error> {
+    all.iter()
+        .copied()
+        .find(|t| name(*t) == s)
+        .ok_or_else(|| Error::InvalidRequest(refusal(truncate_for_message(s))))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

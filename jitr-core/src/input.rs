@@ -157,10 +157,11 @@ impl Bound {
         }
     }
 
-    fn what(self) -> String {
+    /// What the input may be, and its most certificates.
+    fn what(self) -> (&'static str, usize) {
         match self {
-            Self::Chain => format!("a chain of at most {MAX_CHAIN_LEN} certificates"),
-            Self::CaBundle => format!("a CA bundle of at most {MAX_CA_BUNDLE_LEN} certificates"),
+            Self::Chain => ("a chain", MAX_CHAIN_LEN),
+            Self::CaBundle => ("a CA bundle", MAX_CA_BUNDLE_LEN),
         }
     }
 }
@@ -382,35 +383,24 @@ fn text_blocks(text: &str, bound: Bound, max: usize) -> Result<Vec<Vec<u8>>, Err
             }
         }
     }
-    if out.len() > max {
-        return Err(invalid(
-            TooLarge,
-            format!(
-                "the PEM text holds {} certificates; at most {max} are accepted{}",
-                out.len(),
-                if bound == Bound::CaBundle {
-                    " in a CA bundle"
-                } else {
-                    ""
-                }
-            ),
-        ));
-    }
+    check_at_most(
+        "the PEM text holds",
+        out.len(),
+        "certificates",
+        max,
+        if bound == Bound::CaBundle {
+            " in a CA bundle"
+        } else {
+            ""
+        },
+    )?;
     Ok(out)
 }
 
 /// The PEM blocks of a text, as (tag, contents): at most `max_len` bytes of text, no
 /// private key, every block ended, at least one block.
 pub(crate) fn pem_blocks(text: &str, max_len: usize) -> Result<Vec<(String, Vec<u8>)>, Error> {
-    if text.len() > max_len {
-        return Err(invalid(
-            TooLarge,
-            format!(
-                "the PEM text is {} bytes; at most {max_len} are accepted",
-                text.len()
-            ),
-        ));
-    }
+    check_at_most("the PEM text is", text.len(), "bytes", max_len, "")?;
     if text.contains("PRIVATE KEY-----") {
         return Err(invalid(PrivateKey,
             "the input contains a private key; only certificates are accepted (the key was not stored or shown)",
@@ -477,17 +467,14 @@ pub(crate) fn x509_error(e: &x509_parser::nom::Err<x509_parser::error::X509Error
 }
 
 fn check_len(len: usize, bound: Bound) -> Result<(), Error> {
-    if len > bound.max_len() {
-        return Err(invalid(
-            TooLarge,
-            format!(
-                "the input is {len} bytes; at most {} are accepted ({})",
-                bound.max_len(),
-                bound.what()
-            ),
-        ));
-    }
-    Ok(())
+    let (what, certificates) = bound.what();
+    check_at_most(
+        "the input is",
+        len,
+        "bytes",
+        bound.max_len(),
+        format_args!(" ({what} of at most {certificates} certificates)"),
+    )
 }
 
 fn owned(blocks: Vec<&[u8]>) -> Vec<Vec<u8>> {
@@ -527,8 +514,26 @@ fn empty() -> Error {
     )
 }
 
-fn invalid(kind: CertificateErrorKind, msg: impl Into<String>) -> Error {
+pub(crate) fn invalid(kind: CertificateErrorKind, msg: impl Into<String>) -> Error {
     Error::Certificate(CertificateError::new(kind, msg))
+}
+
+/// `TooLarge` when `count` is above `max`, said as "`subject` `count` `unit`; at most
+/// `max` are accepted`note`".
+pub(crate) fn check_at_most(
+    subject: &str,
+    count: usize,
+    unit: &str,
+    max: usize,
+    note: impl std::fmt::Display,
+) -> Result<(), Error> {
+    if count > max {
+        return Err(invalid(
+            TooLarge,
+            format!("{subject} {count} {unit}; at most {max} are accepted{note}"),
+        ));
+    }
+    Ok(())
 }
 
 // --- times -------------------------------------------------------------------------------

@@ -36,7 +36,10 @@ use x509_parser::extensions::{DistributionPointName, GeneralName, ParsedExtensio
 use x509_parser::oid_registry::Oid;
 use x509_parser::prelude::FromDer;
 
-use crate::cert::{extended_key_usages, key_usages, Certificate, KeyAlgorithm, UsageNames};
+use crate::cert::{
+    extended_key_usages, ip_address, key_usages, lookup_oid, oid_name, Certificate, KeyAlgorithm,
+    UsageNames,
+};
 use crate::error::Error;
 use crate::id::CertificateId;
 use crate::time::{Timestamp, ValidityCheck};
@@ -94,15 +97,12 @@ impl FromStr for Role {
 
     /// Parses `"any"`, `"device"` or `"ca"`.
     fn from_str(s: &str) -> Result<Self, Error> {
-        match s {
-            "any" => Ok(Self::Any),
-            "device" => Ok(Self::Device),
-            "ca" => Ok(Self::Ca),
-            other => Err(Error::InvalidRequest(format!(
+        crate::id::parse_name(&[Self::Any, Self::Device, Self::Ca], Self::as_str, s, |s| {
+            format!(
                 "role must be \"any\", \"device\" or \"ca\", got {}",
-                crate::input::quote(other)
-            ))),
-        }
+                crate::input::quote(s)
+            )
+        })
     }
 }
 
@@ -489,7 +489,7 @@ pub fn extensions(cert: &Certificate) -> Vec<Extension> {
 
 fn extension(ext: &X509Extension<'_>) -> Extension {
     let oid = ext.oid.to_id_string();
-    let name = extension_name(&oid);
+    let name = lookup_oid(&EXTENSION_NAMES, &oid);
     let value = match ext.parsed_extension() {
         ParsedExtension::BasicConstraints(bc) => vec![match (bc.ca, bc.path_len_constraint) {
             (true, Some(n)) => format!("CA:TRUE, pathlen:{n}"),
@@ -548,7 +548,7 @@ fn extension(ext: &X509Extension<'_>) -> Extension {
         ParsedExtension::CertificatePolicies(policies) => {
             let mut lines = Vec::new();
             for p in policies.iter() {
-                lines.push(format!("Policy: {}", policy_name(&p.policy_id)));
+                lines.push(format!("Policy: {}", oid_name(&p.policy_id, &POLICY_NAMES)));
                 for q in p.policy_qualifiers.iter().flatten() {
                     let qid = q.policy_qualifier_id.to_id_string();
                     lines.push(match (qid.as_str(), ia5(q.qualifier)) {
@@ -641,54 +641,52 @@ fn extension(ext: &X509Extension<'_>) -> Extension {
     }
 }
 
-/// The names OpenSSL prints for the extensions it knows.
-fn extension_name(oid: &str) -> Option<&'static str> {
-    Some(match oid {
-        "2.5.29.9" => "X509v3 Subject Directory Attributes",
-        "2.5.29.14" => "X509v3 Subject Key Identifier",
-        "2.5.29.15" => "X509v3 Key Usage",
-        "2.5.29.16" => "X509v3 Private Key Usage Period",
-        "2.5.29.17" => "X509v3 Subject Alternative Name",
-        "2.5.29.18" => "X509v3 Issuer Alternative Name",
-        "2.5.29.19" => "X509v3 Basic Constraints",
-        "2.5.29.30" => "X509v3 Name Constraints",
-        "2.5.29.31" => "X509v3 CRL Distribution Points",
-        "2.5.29.32" => "X509v3 Certificate Policies",
-        "2.5.29.33" => "X509v3 Policy Mappings",
-        "2.5.29.35" => "X509v3 Authority Key Identifier",
-        "2.5.29.36" => "X509v3 Policy Constraints",
-        "2.5.29.37" => "X509v3 Extended Key Usage",
-        "2.5.29.46" => "X509v3 Freshest CRL",
-        "2.5.29.54" => "X509v3 Inhibit Any Policy",
-        "1.3.6.1.5.5.7.1.1" => "Authority Information Access",
-        "1.3.6.1.5.5.7.1.11" => "Subject Information Access",
-        "1.3.6.1.5.5.7.1.24" => "TLS Feature",
-        "1.3.6.1.4.1.11129.2.4.2" => "CT Precertificate SCTs",
-        "1.3.6.1.4.1.11129.2.4.3" => "CT Precertificate Poison",
-        "2.16.840.1.113730.1.1" => "Netscape Cert Type",
-        "2.16.840.1.113730.1.13" => "Netscape Comment",
-        _ => return None,
-    })
-}
+/// The names OpenSSL prints for the extensions it knows, by dotted OID.
+#[rustfmt::skip]
+const EXTENSION_NAMES: [(&str, &str); 23] = [
+    ("2.5.29.9", "X509v3 Subject Directory Attributes"),
+    ("2.5.29.14", "X509v3 Subject Key Identifier"),
+    ("2.5.29.15", "X509v3 Key Usage"),
+    ("2.5.29.16", "X509v3 Private Key Usage Period"),
+    ("2.5.29.17", "X509v3 Subject Alternative Name"),
+    ("2.5.29.18", "X509v3 Issuer Alternative Name"),
+    ("2.5.29.19", "X509v3 Basic Constraints"),
+    ("2.5.29.30", "X509v3 Name Constraints"),
+    ("2.5.29.31", "X509v3 CRL Distribution Points"),
+    ("2.5.29.32", "X509v3 Certificate Policies"),
+    ("2.5.29.33", "X509v3 Policy Mappings"),
+    ("2.5.29.35", "X509v3 Authority Key Identifier"),
+    ("2.5.29.36", "X509v3 Policy Constraints"),
+    ("2.5.29.37", "X509v3 Extended Key Usage"),
+    ("2.5.29.46", "X509v3 Freshest CRL"),
+    ("2.5.29.54", "X509v3 Inhibit Any Policy"),
+    ("1.3.6.1.5.5.7.1.1", "Authority Information Access"),
+    ("1.3.6.1.5.5.7.1.11", "Subject Information Access"),
+    ("1.3.6.1.5.5.7.1.24", "TLS Feature"),
+    ("1.3.6.1.4.1.11129.2.4.2", "CT Precertificate SCTs"),
+    ("1.3.6.1.4.1.11129.2.4.3", "CT Precertificate Poison"),
+    ("2.16.840.1.113730.1.1", "Netscape Cert Type"),
+    ("2.16.840.1.113730.1.13", "Netscape Comment"),
+];
 
-fn policy_name(oid: &Oid<'_>) -> String {
-    let id = oid.to_id_string();
-    match id.as_str() {
-        "2.5.29.32.0" => "X509v3 Any Policy".to_string(),
-        _ => id,
-    }
-}
+/// The names OpenSSL prints for certificate policies, by dotted OID.
+const POLICY_NAMES: [(&str, &str); 1] = [("2.5.29.32.0", "X509v3 Any Policy")];
+
+/// The names OpenSSL prints for access methods, by dotted OID.
+#[rustfmt::skip]
+const ACCESS_METHODS: [(&str, &str); 4] = [
+    ("1.3.6.1.5.5.7.48.1", "OCSP"),
+    ("1.3.6.1.5.5.7.48.2", "CA Issuers"),
+    ("1.3.6.1.5.5.7.48.3", "Time Stamping"),
+    ("1.3.6.1.5.5.7.48.5", "CA Repository"),
+];
 
 fn access(method: &Oid<'_>, location: &GeneralName<'_>) -> String {
-    let id = method.to_id_string();
-    let label = match id.as_str() {
-        "1.3.6.1.5.5.7.48.1" => "OCSP",
-        "1.3.6.1.5.5.7.48.2" => "CA Issuers",
-        "1.3.6.1.5.5.7.48.3" => "Time Stamping",
-        "1.3.6.1.5.5.7.48.5" => "CA Repository",
-        other => other,
-    };
-    format!("{label} - {}", general_name(location))
+    format!(
+        "{} - {}",
+        oid_name(method, &ACCESS_METHODS),
+        general_name(location)
+    )
 }
 
 fn names(list: &[GeneralName<'_>]) -> String {
@@ -697,25 +695,17 @@ fn names(list: &[GeneralName<'_>]) -> String {
 
 fn general_name(name: &GeneralName<'_>) -> String {
     match name {
-        GeneralName::DNSName(s) => format!("DNS:{s}"),
-        GeneralName::URI(s) => format!("URI:{s}"),
-        GeneralName::RFC822Name(s) => format!("email:{s}"),
-        GeneralName::IPAddress(b) => match b.len() {
-            4 => format!(
-                "IP Address:{}",
-                std::net::Ipv4Addr::from([b[0], b[1], b[2], b[3]])
-            ),
-            16 => {
-                let mut a = [0u8; 16];
-                a.copy_from_slice(b);
-                format!("IP Address:{}", std::net::Ipv6Addr::from(a))
-            }
+        GeneralName::DNSName(_) | GeneralName::URI(_) | GeneralName::RFC822Name(_) => {
+            crate::cert::general_name(name)
+        }
+        GeneralName::IPAddress(b) => match ip_address(b) {
+            Some(ip) => format!("IP Address:{ip}"),
             // Name constraints: an address and its mask.
-            8 | 32 => {
+            None if b.len() == 8 || b.len() == 32 => {
                 let (addr, mask) = b.split_at(b.len() / 2);
                 format!("IP Address:{}/{}", colon_hex(addr), colon_hex(mask))
             }
-            _ => format!("IP Address:{}", colon_hex(b)),
+            None => format!("IP Address:{}", colon_hex(b)),
         },
         GeneralName::DirectoryName(n) => format!("DirName:{n}"),
         GeneralName::RegisteredID(oid) => format!("Registered ID:{}", oid.to_id_string()),

@@ -128,15 +128,9 @@ impl FromStr for KeyType {
     /// Parses an exact name from [`KeyType::as_str`]; anything else is
     /// `InvalidRequestException`.
     fn from_str(s: &str) -> Result<Self, Error> {
-        Self::ALL
-            .into_iter()
-            .find(|k| k.as_str() == s)
-            .ok_or_else(|| {
-                Error::InvalidRequest(format!(
-                    "unknown key type {:?}; known: EC_P256, EC_P384, RSA_2048, ED25519",
-                    crate::id::truncate_for_message(s)
-                ))
-            })
+        crate::id::parse_name(&Self::ALL, Self::as_str, s, |s| {
+            format!("unknown key type {s:?}; known: EC_P256, EC_P384, RSA_2048, ED25519")
+        })
     }
 }
 
@@ -364,13 +358,13 @@ pub fn generate_verification_certificate(
         )));
     }
     let mut params = options.params(registration_code)?;
-    params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
-    params.use_authority_key_identifier_extension = true;
-    let key = options.key_type.generate()?;
-    let cert = params
-        .signed_by(&key, &ca.issuer()?)
-        .map_err(|e| failed("sign the verification certificate", e))?;
-    finish(cert.der(), key)
+    end_entity(&mut params);
+    sign_new_key(
+        &params,
+        options.key_type,
+        ca,
+        "sign the verification certificate",
+    )
 }
 
 /// A device certificate for `common_name`, signed by `issuer` (a CA), with key usage
@@ -382,15 +376,37 @@ pub fn issue_certificate(
     options: &CertificateOptions,
 ) -> Result<GeneratedCertificate, Error> {
     let mut params = options.params(common_name)?;
-    params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+    end_entity(&mut params);
     if options.client_auth {
         params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
     }
+    sign_new_key(
+        &params,
+        options.key_type,
+        issuer,
+        "sign the device certificate",
+    )
+}
+
+/// Makes `params` an end-entity certificate a CA signs: key usage digitalSignature, and an
+/// authority key identifier.
+fn end_entity(params: &mut CertificateParams) {
+    params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
     params.use_authority_key_identifier_extension = true;
-    let key = options.key_type.generate()?;
+}
+
+/// A new key of `key_type` and the certificate `params` describe for it, signed by
+/// `issuer`; `what` names the signing in the error should it fail.
+fn sign_new_key(
+    params: &CertificateParams,
+    key_type: KeyType,
+    issuer: &GeneratedCertificate,
+    what: &'static str,
+) -> Result<GeneratedCertificate, Error> {
+    let key = key_type.generate()?;
     let cert = params
         .signed_by(&key, &issuer.issuer()?)
-        .map_err(|e| failed("sign the device certificate", e))?;
+        .map_err(|e| failed(what, e))?;
     finish(cert.der(), key)
 }
 
@@ -426,8 +442,7 @@ fn issued_params(not_before: Timestamp) -> Result<CertificateParams, Error> {
     params.not_after = x509_parser::time::ASN1Time::from_timestamp(ISSUED_NOT_AFTER.unix_secs())
         .map(|t| t.to_datetime())
         .map_err(|_| Error::InvalidRequest("2049-12-31 cannot be encoded".into()))?;
-    params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
-    params.use_authority_key_identifier_extension = true;
+    end_entity(&mut params);
     Ok(params)
 }
 
@@ -438,12 +453,12 @@ pub fn issue_with_new_key(
     key_type: KeyType,
     not_before: Timestamp,
 ) -> Result<GeneratedCertificate, Error> {
-    let params = issued_params(not_before)?;
-    let key = key_type.generate()?;
-    let cert = params
-        .signed_by(&key, &issuer.issuer()?)
-        .map_err(|e| failed("sign the certificate", e))?;
-    finish(cert.der(), key)
+    sign_new_key(
+        &issued_params(not_before)?,
+        key_type,
+        issuer,
+        "sign the certificate",
+    )
 }
 
 /// A certificate for the public key of a PKCS#10 certificate signing request, signed by

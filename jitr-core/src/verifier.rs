@@ -258,31 +258,28 @@ impl ClientCertVerifier for JitrClientVerifier {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        match rustls::crypto::verify_tls12_signature(message, cert, dss, &self.algorithms) {
-            Err(_) if is_v1(cert) => {
-                let key = V1Key::of(cert)?;
-                let algs = self
-                    .algorithms
-                    .mapping
-                    .iter()
-                    .find(|(scheme, _)| *scheme == dss.scheme)
-                    .map(|(_, algs)| *algs)
-                    .ok_or(rustls::Error::PeerMisbehaved(
-                        rustls::PeerMisbehaved::SignedHandshakeWithUnadvertisedSigScheme,
-                    ))?;
-                algs.iter()
-                    .filter(|alg| alg.public_key_alg_id().as_ref() == key.algorithm.as_slice())
-                    .any(|alg| {
-                        alg.verify_signature(&key.bits, message, dss.signature())
-                            .is_ok()
-                    })
-                    .then(HandshakeSignatureValid::assertion)
-                    .ok_or(rustls::Error::InvalidCertificate(
-                        CertificateError::BadSignature,
-                    ))
-            }
-            other => other,
-        }
+        let verdict = rustls::crypto::verify_tls12_signature(message, cert, dss, &self.algorithms);
+        V1Key::unless_v1(verdict, cert, |key| {
+            let algs = self
+                .algorithms
+                .mapping
+                .iter()
+                .find(|(scheme, _)| *scheme == dss.scheme)
+                .map(|(_, algs)| *algs)
+                .ok_or(rustls::Error::PeerMisbehaved(
+                    rustls::PeerMisbehaved::SignedHandshakeWithUnadvertisedSigScheme,
+                ))?;
+            algs.iter()
+                .filter(|alg| alg.public_key_alg_id().as_ref() == key.algorithm.as_slice())
+                .any(|alg| {
+                    alg.verify_signature(&key.bits, message, dss.signature())
+                        .is_ok()
+                })
+                .then(HandshakeSignatureValid::assertion)
+                .ok_or(rustls::Error::InvalidCertificate(
+                    CertificateError::BadSignature,
+                ))
+        })
     }
 
     fn verify_tls13_signature(
@@ -291,18 +288,15 @@ impl ClientCertVerifier for JitrClientVerifier {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        match rustls::crypto::verify_tls13_signature(message, cert, dss, &self.algorithms) {
-            Err(_) if is_v1(cert) => {
-                let key = V1Key::of(cert)?;
-                rustls::crypto::verify_tls13_signature_with_raw_key(
-                    message,
-                    &rustls::pki_types::SubjectPublicKeyInfoDer::from(key.spki.as_slice()),
-                    dss,
-                    &self.algorithms,
-                )
-            }
-            other => other,
-        }
+        let verdict = rustls::crypto::verify_tls13_signature(message, cert, dss, &self.algorithms);
+        V1Key::unless_v1(verdict, cert, |key| {
+            rustls::crypto::verify_tls13_signature_with_raw_key(
+                message,
+                &rustls::pki_types::SubjectPublicKeyInfoDer::from(key.spki.as_slice()),
+                dss,
+                &self.algorithms,
+            )
+        })
     }
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
@@ -395,6 +389,19 @@ struct V1Key {
 }
 
 impl V1Key {
+    /// rustls' `verdict` on a handshake signature, unless it failed on a v1 certificate
+    /// (which webpki cannot read): then `check`'s, with the key read from the certificate.
+    fn unless_v1(
+        verdict: Result<HandshakeSignatureValid, rustls::Error>,
+        cert: &CertificateDer<'_>,
+        check: impl FnOnce(Self) -> Result<HandshakeSignatureValid, rustls::Error>,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        match verdict {
+            Err(_) if is_v1(cert) => check(Self::of(cert)?),
+            other => other,
+        }
+    }
+
     fn of(cert: &CertificateDer<'_>) -> Result<Self, rustls::Error> {
         use x509_parser::asn1_rs::{Any, FromDer as _};
         let bad = || rustls::Error::InvalidCertificate(CertificateError::BadEncoding);

@@ -346,6 +346,16 @@ mod tests {
         e
     }
 
+    /// A CA whose basicConstraints (cA true) is written by hand, `critical` or not,
+    /// rather than by rcgen (which then adds no subjectKeyIdentifier either).
+    fn ca_with_own_basic_constraints(critical: bool) -> Vec<u8> {
+        ca(|p| {
+            p.is_ca = IsCa::NoCa;
+            p.custom_extensions
+                .push(ext(BC, critical, b"\x30\x03\x01\x01\xff"));
+        })
+    }
+
     /// SEQUENCE { [2] "example.com" } as a GeneralNames / in a permitted subtree.
     const DNS_NAMES: &[u8] = b"\x30\x0d\x82\x0bexample.com";
 
@@ -432,21 +442,13 @@ mod tests {
             (
                 "CA with non-critical basicConstraints",
                 Place::RegisteredCa,
-                ca(|p| {
-                    p.is_ca = IsCa::NoCa;
-                    p.custom_extensions
-                        .push(ext(BC, false, b"\x30\x03\x01\x01\xff"));
-                }),
+                ca_with_own_basic_constraints(false),
                 Some("basicConstraints extension is not critical"),
             ),
             (
                 "CA without SKI",
                 Place::RegisteredCa,
-                ca(|p| {
-                    p.is_ca = IsCa::NoCa;
-                    p.custom_extensions
-                        .push(ext(BC, true, b"\x30\x03\x01\x01\xff"));
-                }),
+                ca_with_own_basic_constraints(true),
                 Some("no subjectKeyIdentifier"),
             ),
             (

@@ -12,7 +12,7 @@ use crate::cert::Certificate;
 use crate::crl::{CaCrl, Crl, CrlProblem, StaleCrlPolicy};
 use crate::error::Error;
 use crate::event::RegistrationEvent;
-use crate::id::{truncate_for_message, CertificateId};
+use crate::id::{parse_name, truncate_for_message, CertificateId};
 use crate::scope::Scope;
 use crate::status::CertificateStatus;
 use crate::time::Timestamp;
@@ -66,15 +66,12 @@ impl core::str::FromStr for CrlRequirement {
 
     /// `IF_CONFIGURED`, `ALWAYS` or `NEVER`, exactly.
     fn from_str(s: &str) -> Result<Self, Error> {
-        [Self::IfConfigured, Self::Always, Self::Never]
-            .into_iter()
-            .find(|r| r.as_str() == s)
-            .ok_or_else(|| {
-                Error::InvalidRequest(format!(
-                    "{:?} is not a CRL requirement: IF_CONFIGURED, ALWAYS or NEVER",
-                    truncate_for_message(s)
-                ))
-            })
+        parse_name(
+            &[Self::IfConfigured, Self::Always, Self::Never],
+            |r| r.as_str(),
+            s,
+            |s| format!("{s:?} is not a CRL requirement: IF_CONFIGURED, ALWAYS or NEVER"),
+        )
     }
 }
 

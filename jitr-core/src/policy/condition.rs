@@ -729,30 +729,12 @@ fn matches_one<V: CtxValue>(base: BaseOp, v: &V, p: &ResolvedValue) -> bool {
         | NumericLessThan
         | NumericLessThanEquals
         | NumericGreaterThan
-        | NumericGreaterThanEquals => match (v.number(), p.number) {
-            (Some(a), Some(b)) => match base {
-                NumericEquals => a == b,
-                NumericLessThan => a < b,
-                NumericLessThanEquals => a <= b,
-                NumericGreaterThan => a > b,
-                _ => a >= b,
-            },
-            _ => false,
-        },
+        | NumericGreaterThanEquals => compare(base, v.number(), p.number),
         DateEquals
         | DateLessThan
         | DateLessThanEquals
         | DateGreaterThan
-        | DateGreaterThanEquals => match (v.date(), p.date) {
-            (Some(a), Some(b)) => match base {
-                DateEquals => a == b,
-                DateLessThan => a < b,
-                DateLessThanEquals => a <= b,
-                DateGreaterThan => a > b,
-                _ => a >= b,
-            },
-            _ => false,
-        },
+        | DateGreaterThanEquals => compare(base, v.date(), p.date),
         Bool => parse_bool(v.text()).is_some() && parse_bool(v.text()) == p.boolean,
         IpAddress => match (v.text().parse::<IpAddr>(), p.cidr) {
             (Ok(ip), Some(net)) => in_cidr(ip, net),
@@ -761,6 +743,24 @@ fn matches_one<V: CtxValue>(base: BaseOp, v: &V, p: &ResolvedValue) -> bool {
         ArnEquals | ArnLike => arn_like(&p.toks, v.text()),
         // Negated operators and Null never reach here.
         _ => false,
+    }
+}
+
+/// Whether the context's value `a` stands to the policy's `b` as the numeric or date
+/// operator `base` asks (equals, less than, ...); false when either is not a number or a
+/// date.
+#[inline]
+fn compare<T: PartialOrd>(base: BaseOp, a: Option<T>, b: Option<T>) -> bool {
+    use BaseOp::*;
+    let (Some(a), Some(b)) = (a, b) else {
+        return false;
+    };
+    match base {
+        NumericEquals | DateEquals => a == b,
+        NumericLessThan | DateLessThan => a < b,
+        NumericLessThanEquals | DateLessThanEquals => a <= b,
+        NumericGreaterThan | DateGreaterThan => a > b,
+        _ => a >= b,
     }
 }
 
@@ -844,19 +844,13 @@ mod tests {
     }
 
     fn lit(s: &str) -> ResolvedValue {
-        let mut toks = Vec::new();
-        for piece in Pattern::parse(s).unwrap().pieces {
-            push_tok(
-                &mut toks,
-                match piece {
-                    Piece::Lit(s) => Tok::Lit(s),
-                    Piece::Star => Tok::Star,
-                    Piece::Any => Tok::Any,
-                    Piece::Var(..) => unreachable!(),
-                },
-            );
-        }
-        ResolvedValue::from_toks(Some(toks))
+        ResolvedValue::from_toks(Some(super::super::pattern::tests::toks(s)))
+    }
+
+    /// Whether the condition `operator` holds for one request value against one policy
+    /// value.
+    fn holds(operator: &str, value: &str, pattern: &str) -> bool {
+        eval(op(operator), Some(&[value]), &[lit(pattern)])
     }
 
     #[test]
@@ -897,8 +891,8 @@ mod tests {
             &p
         ));
         assert!(eval(op("Null"), None::<&[&str]>, &[lit("true")]));
-        assert!(!eval(op("Null"), Some(&["v"]), &[lit("true")]));
-        assert!(eval(op("Null"), Some(&["v"]), &[lit("false")]));
+        assert!(!holds("Null", "v", "true"));
+        assert!(holds("Null", "v", "false"));
     }
 
     #[test]
@@ -935,80 +929,44 @@ mod tests {
 
     #[test]
     fn typed_operators() {
-        assert!(eval(op("StringLike"), Some(&["room12"]), &[lit("room*")]));
-        assert!(!eval(op("StringLike"), Some(&["Room12"]), &[lit("room*")]));
-        assert!(eval(
-            op("StringEqualsIgnoreCase"),
-            Some(&["ÉTÉ"]),
-            &[lit("été")]
+        assert!(holds("StringLike", "room12", "room*"));
+        assert!(!holds("StringLike", "Room12", "room*"));
+        assert!(holds("StringEqualsIgnoreCase", "ÉTÉ", "été"));
+        assert!(holds("StringEquals", "a*", "a*"));
+        assert!(!holds("StringEquals", "ab", "a*"));
+        assert!(holds("NumericLessThan", "3", "3.5"));
+        assert!(!holds("NumericLessThan", "x", "3.5"));
+        assert!(holds("Bool", "true", "TRUE"));
+        assert!(!holds("Bool", "false", "true"));
+        assert!(holds("IpAddress", "10.1.2.3", "10.0.0.0/8"));
+        assert!(!holds("IpAddress", "11.1.2.3", "10.0.0.0/8"));
+        assert!(holds("NotIpAddress", "11.1.2.3", "10.0.0.0/8"));
+        assert!(holds("IpAddress", "123.45.167.89", "123.45.167.89"));
+        assert!(holds("IpAddress", "2001:db8::1", "2001:db8::/32"));
+        assert!(!holds("IpAddress", "2001:db8::1", "10.0.0.0/8"));
+        assert!(holds("IpAddress", "1.2.3.4", "0.0.0.0/0"));
+        assert!(holds(
+            "DateLessThan",
+            "2026-06-01T00:00:00Z",
+            "2026-06-01T00:00:01Z"
         ));
-        assert!(eval(op("StringEquals"), Some(&["a*"]), &[lit("a*")]));
-        assert!(!eval(op("StringEquals"), Some(&["ab"]), &[lit("a*")]));
-        assert!(eval(op("NumericLessThan"), Some(&["3"]), &[lit("3.5")]));
-        assert!(!eval(op("NumericLessThan"), Some(&["x"]), &[lit("3.5")]));
-        assert!(eval(op("Bool"), Some(&["true"]), &[lit("TRUE")]));
-        assert!(!eval(op("Bool"), Some(&["false"]), &[lit("true")]));
-        assert!(eval(
-            op("IpAddress"),
-            Some(&["10.1.2.3"]),
-            &[lit("10.0.0.0/8")]
+        assert!(holds(
+            "DateEquals",
+            "2026-06-01T02:00:00+02:00",
+            "1780272000"
         ));
-        assert!(!eval(
-            op("IpAddress"),
-            Some(&["11.1.2.3"]),
-            &[lit("10.0.0.0/8")]
-        ));
-        assert!(eval(
-            op("NotIpAddress"),
-            Some(&["11.1.2.3"]),
-            &[lit("10.0.0.0/8")]
-        ));
-        assert!(eval(
-            op("IpAddress"),
-            Some(&["123.45.167.89"]),
-            &[lit("123.45.167.89")]
-        ));
-        assert!(eval(
-            op("IpAddress"),
-            Some(&["2001:db8::1"]),
-            &[lit("2001:db8::/32")]
-        ));
-        assert!(!eval(
-            op("IpAddress"),
-            Some(&["2001:db8::1"]),
-            &[lit("10.0.0.0/8")]
-        ));
-        assert!(eval(
-            op("IpAddress"),
-            Some(&["1.2.3.4"]),
-            &[lit("0.0.0.0/0")]
-        ));
-        assert!(eval(
-            op("DateLessThan"),
-            Some(&["2026-06-01T00:00:00Z"]),
-            &[lit("2026-06-01T00:00:01Z")]
-        ));
-        assert!(eval(
-            op("DateEquals"),
-            Some(&["2026-06-01T02:00:00+02:00"]),
-            &[lit("1780272000")]
-        ));
-        let will = ["arn:aws:iot:us-east-1:123456789012:topic/my/lastwill/topicName"];
-        assert!(eval(
-            op("ArnEquals"),
-            Some(&will),
-            &[lit(
-                "arn:aws:iot:us-east-1:123456789012:topic/*my/lastwill/topicName*"
-            )]
+        let will = "arn:aws:iot:us-east-1:123456789012:topic/my/lastwill/topicName";
+        assert!(holds(
+            "ArnEquals",
+            will,
+            "arn:aws:iot:us-east-1:123456789012:topic/*my/lastwill/topicName*"
         ));
         // AWS's example writes *region* and *account-id* as placeholders: taken
         // literally they match no real region.
-        assert!(!eval(
-            op("ArnLike"),
-            Some(&will),
-            &[lit(
-                "arn:aws:iot:*region*:*account-id*:topic/*my/lastwill/topicName*"
-            )]
+        assert!(!holds(
+            "ArnLike",
+            will,
+            "arn:aws:iot:*region*:*account-id*:topic/*my/lastwill/topicName*"
         ));
     }
 
@@ -1019,13 +977,27 @@ mod tests {
             near in -400_000_000_000_000i64..400_000_000_000_000,
         ) {
             for ms in [ms, near, ms / 1000] {
-                let t = Timestamp::from_unix_millis(ms);
-                for epoch in [false, true] {
-                    let text = if epoch { format_epoch_secs(t) } else { format_iso8601(t) };
-                    proptest::prop_assert_eq!(clock_date(t, epoch), parse_date(text.as_str()), "{}", text);
-                    proptest::prop_assert_eq!(clock_number(t, epoch), parse_number(text.as_str()), "{}", text);
-                }
+                clock_values_match_their_text(ms);
             }
+        }
+    }
+
+    /// At `ms`, the clock key's values as a date and as a number equal what parsing their
+    /// text gives, in both text forms.
+    fn clock_values_match_their_text(ms: i64) {
+        let t = Timestamp::from_unix_millis(ms);
+        for epoch in [false, true] {
+            let text = if epoch {
+                format_epoch_secs(t)
+            } else {
+                format_iso8601(t)
+            };
+            assert_eq!(clock_date(t, epoch), parse_date(text.as_str()), "{text}");
+            assert_eq!(
+                clock_number(t, epoch),
+                parse_number(text.as_str()),
+                "{text}"
+            );
         }
     }
 
@@ -1040,20 +1012,7 @@ mod tests {
             i64::MAX,
             -1,
         ] {
-            let t = Timestamp::from_unix_millis(ms);
-            for epoch in [false, true] {
-                let text = if epoch {
-                    format_epoch_secs(t)
-                } else {
-                    format_iso8601(t)
-                };
-                assert_eq!(clock_date(t, epoch), parse_date(text.as_str()), "{text}");
-                assert_eq!(
-                    clock_number(t, epoch),
-                    parse_number(text.as_str()),
-                    "{text}"
-                );
-            }
+            clock_values_match_their_text(ms);
         }
     }
 

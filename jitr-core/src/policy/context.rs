@@ -276,7 +276,9 @@ fn alt_names(names: &[GeneralName<'_>]) -> Vec<(AltNameKind, String)> {
         GeneralName::RFC822Name(s) => Some((AltNameKind::Rfc822Name, s.to_string())),
         GeneralName::DNSName(s) => Some((AltNameKind::DnsName, s.to_string())),
         GeneralName::URI(s) => Some((AltNameKind::UniformResourceIdentifier, s.to_string())),
-        GeneralName::IPAddress(b) => ip_from_bytes(b).map(|ip| (AltNameKind::IpAddress, ip)),
+        GeneralName::IPAddress(b) => {
+            crate::cert::ip_address(b).map(|ip| (AltNameKind::IpAddress, ip.to_string()))
+        }
         GeneralName::DirectoryName(name) => {
             Some((AltNameKind::DirectoryName, directory_name(name)))
         }
@@ -293,18 +295,6 @@ fn by_policy_name<T: Copy, const N: usize>(
 ) -> Option<T> {
     all.into_iter()
         .find(|a| policy_name(*a).eq_ignore_ascii_case(name))
-}
-
-fn ip_from_bytes(b: &[u8]) -> Option<String> {
-    match b.len() {
-        4 => Some(std::net::Ipv4Addr::new(b[0], b[1], b[2], b[3]).to_string()),
-        16 => {
-            let mut a = [0u8; 16];
-            a.copy_from_slice(b);
-            Some(std::net::Ipv6Addr::from(a).to_string())
-        }
-        _ => None,
-    }
 }
 
 /// A directory name as AWS shows it: RFC 4514 order (last RDN first), lowercase short

@@ -98,23 +98,19 @@ impl ContextKey {
                 return Self::Unknown(name.to_string());
             };
             if let Some(alt) = rest.strip_prefix("alternativename.") {
-                let (kind, index) = split_index(alt);
-                if let (Some(kind), Some(index)) = (AltNameKind::from_policy_name(kind), index) {
+                if let Some((kind, index)) = indexed(alt, AltNameKind::from_policy_name) {
                     return Self::AltName {
                         issuer,
                         kind,
                         index,
                     };
                 }
-            } else {
-                let (attr, index) = split_index(rest);
-                if let (Some(attr), Some(index)) = (DnAttribute::from_policy_name(attr), index) {
-                    return Self::Dn {
-                        issuer,
-                        attr,
-                        index,
-                    };
-                }
+            } else if let Some((attr, index)) = indexed(rest, DnAttribute::from_policy_name) {
+                return Self::Dn {
+                    issuer,
+                    attr,
+                    index,
+                };
             }
         }
         Self::Unknown(name.to_string())
@@ -261,6 +257,13 @@ fn pick(mut all: Vec<String>, index: Index) -> Option<Vec<String>> {
             (i < all.len()).then(|| vec![all.swap_remove(i)])
         }
     }
+}
+
+/// What `name` or `name.N` or `name.list` (lowercase input) names: `name` read by
+/// `read`, and the index.
+fn indexed<T>(s: &str, read: impl FnOnce(&str) -> Option<T>) -> Option<(T, Index)> {
+    let (name, index) = split_index(s);
+    Some((read(name)?, index?))
 }
 
 /// `name` or `name.N` or `name.list` (lowercase input).

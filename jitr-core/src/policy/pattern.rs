@@ -394,10 +394,11 @@ fn add_state(toks: &[Tok], states: &mut Vec<(usize, usize)>, (mut i, mut off): (
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
 
-    fn toks(p: &str) -> Vec<Tok> {
+    /// The tokens of a pattern without variables (the condition tests use it too).
+    pub(in crate::policy) fn toks(p: &str) -> Vec<Tok> {
         let mut out = Vec::new();
         for piece in Pattern::parse(p).unwrap().pieces {
             push_tok(

@@ -203,15 +203,25 @@ impl<'a> Parser<'a> {
 
     /// An expression that must evaluate to a string.
     pub(crate) fn string(&mut self, v: &Value, path: &str) -> Result<Expr, TemplateError> {
-        let e = self.expr(v, path)?;
-        expect(&e, Kind::Str, "")?;
-        Ok(e)
+        self.expr_of(Kind::Str, v, path, "")
     }
 
     /// An expression that must evaluate to a list: a JSON array or a list function.
     pub(crate) fn list(&mut self, v: &Value, path: &str) -> Result<Expr, TemplateError> {
+        self.expr_of(Kind::List, v, path, "")
+    }
+
+    /// An expression that must evaluate to `want` (or to what only evaluation tells);
+    /// `why` ends the error message.
+    fn expr_of(
+        &mut self,
+        want: Kind,
+        v: &Value,
+        path: &str,
+        why: &str,
+    ) -> Result<Expr, TemplateError> {
         let e = self.expr(v, path)?;
-        expect(&e, Kind::List, "")?;
+        expect(&e, want, why)?;
         Ok(e)
     }
 
@@ -243,8 +253,7 @@ impl<'a> Parser<'a> {
                 let mut out = Vec::with_capacity(items.len());
                 for (i, item) in items.iter().enumerate() {
                     let p = child(path, &i.to_string());
-                    let e = self.expr(item, &p)?;
-                    expect(&e, Kind::Str, " (a list holds strings)")?;
+                    let e = self.expr_of(Kind::Str, item, &p, " (a list holds strings)")?;
                     out.push(e);
                 }
                 Node::List(out)
@@ -333,8 +342,7 @@ impl<'a> Parser<'a> {
             "Fn::Join" => {
                 let a = args(2, "[delimiter, [values]]")?;
                 let delimiter = literal(&a[0], &at(0), "Fn::Join's delimiter")?;
-                let list = self.expr(&a[1], &at(1))?;
-                expect(&list, Kind::List, " (Fn::Join joins a list)")?;
+                let list = self.expr_of(Kind::List, &a[1], &at(1), " (Fn::Join joins a list)")?;
                 Ok(Node::Join {
                     delimiter,
                     list: Box::new(list),
@@ -358,8 +366,7 @@ impl<'a> Parser<'a> {
                         }
                     },
                     other => {
-                        let e = self.expr(other, &at(0))?;
-                        expect(&e, Kind::Str, " (Fn::Select's index)")?;
+                        let e = self.expr_of(Kind::Str, other, &at(0), " (Fn::Select's index)")?;
                         if let Node::Lit(s) = &e.node {
                             if parse_index(s).is_none() {
                                 return Err(err(
@@ -375,8 +382,8 @@ impl<'a> Parser<'a> {
                         e
                     }
                 };
-                let list = self.expr(&a[1], &at(1))?;
-                expect(&list, Kind::List, " (Fn::Select selects from a list)")?;
+                let list =
+                    self.expr_of(Kind::List, &a[1], &at(1), " (Fn::Select selects from a list)")?;
                 if let (Node::Lit(i), Some(len)) = (&index.node, static_len(&list)) {
                     if let Some(i) = parse_index(i).filter(|i| *i >= len) {
                         return Err(err(
@@ -404,8 +411,8 @@ impl<'a> Parser<'a> {
                         "Fn::Split's delimiter is empty",
                     ));
                 }
-                let source = self.expr(&a[1], &at(1))?;
-                expect(&source, Kind::Str, " (Fn::Split splits a string)")?;
+                let source =
+                    self.expr_of(Kind::Str, &a[1], &at(1), " (Fn::Split splits a string)")?;
                 Ok(Node::Split {
                     delimiter,
                     source: Box::new(source),
@@ -415,8 +422,8 @@ impl<'a> Parser<'a> {
                 let a = args(3, "[map name, top-level key, second-level key]")?;
                 let mut parts = Vec::with_capacity(3);
                 for (i, v) in a.iter().enumerate() {
-                    let e = self.expr(v, &at(i))?;
-                    expect(&e, Kind::Str, " (Fn::FindInMap's keys are strings)")?;
+                    let e =
+                        self.expr_of(Kind::Str, v, &at(i), " (Fn::FindInMap's keys are strings)")?;
                     parts.push(e);
                 }
                 self.check_find_in_map(&parts, path)?;
@@ -451,8 +458,12 @@ impl<'a> Parser<'a> {
                 if let Some(vars) = vars {
                     let vars_path = at(1);
                     for (k, v) in vars {
-                        let e = self.expr(v, &child(&vars_path, k))?;
-                        expect(&e, Kind::Str, " (Fn::Sub's variables are strings)")?;
+                        let e = self.expr_of(
+                            Kind::Str,
+                            v,
+                            &child(&vars_path, k),
+                            " (Fn::Sub's variables are strings)",
+                        )?;
                         names.push(k.as_str());
                         values.push(e);
                     }

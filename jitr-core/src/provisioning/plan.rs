@@ -366,46 +366,59 @@ impl fmt::Display for ProvisioningFailure {
 
 impl std::error::Error for ProvisioningFailure {}
 
-/// Checks a name against AWS IoT's `[a-zA-Z0-9:_-]+`, 1 to 128 characters (thing,
-/// thing type, thing group and billing group names).
-fn name_problem(s: &str) -> Option<&'static str> {
-    if s.is_empty() || s.chars().count() > 128 {
-        Some("it must have 1 to 128 characters")
-    } else if !s
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || c == ':' || c == '_' || c == '-')
-    {
-        Some("only letters, digits and :_- are allowed")
-    } else {
-        None
+/// What AWS IoT allows in a name or an attribute: `min` to `max` characters, each an ASCII
+/// letter, a digit or one of `punctuation`; with what to say of a string that breaks
+/// either rule.
+struct TextRule {
+    min: usize,
+    max: usize,
+    punctuation: &'static str,
+    bad_length: &'static str,
+    bad_character: &'static str,
+}
+
+impl TextRule {
+    /// What is wrong with `s`, if anything.
+    fn problem(&self, s: &str) -> Option<&'static str> {
+        let len = s.chars().count();
+        if len < self.min || len > self.max {
+            Some(self.bad_length)
+        } else if !s
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || self.punctuation.contains(c))
+        {
+            Some(self.bad_character)
+        } else {
+            None
+        }
     }
 }
 
-fn attribute_name_problem(s: &str) -> Option<&'static str> {
-    if s.is_empty() || s.chars().count() > 128 {
-        Some("an attribute name has 1 to 128 characters")
-    } else if !s
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || "_.,@/:#-".contains(c))
-    {
-        Some("an attribute name has only letters, digits and _.,@/:#-")
-    } else {
-        None
-    }
-}
+/// AWS IoT's `[a-zA-Z0-9:_-]+`, 1 to 128 characters (thing, thing type, thing group and
+/// billing group names).
+const NAME: TextRule = TextRule {
+    min: 1,
+    max: 128,
+    punctuation: ":_-",
+    bad_length: "it must have 1 to 128 characters",
+    bad_character: "only letters, digits and :_- are allowed",
+};
 
-fn attribute_value_problem(s: &str) -> Option<&'static str> {
-    if s.chars().count() > 800 {
-        Some("an attribute value has at most 800 characters")
-    } else if !s
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || "_.,@/:#=[]-".contains(c))
-    {
-        Some("an attribute value has only letters, digits and _.,@/:#=[]-")
-    } else {
-        None
-    }
-}
+const ATTRIBUTE_NAME: TextRule = TextRule {
+    min: 1,
+    max: 128,
+    punctuation: "_.,@/:#-",
+    bad_length: "an attribute name has 1 to 128 characters",
+    bad_character: "an attribute name has only letters, digits and _.,@/:#-",
+};
+
+const ATTRIBUTE_VALUE: TextRule = TextRule {
+    min: 0,
+    max: 800,
+    punctuation: "_.,@/:#=[]-",
+    bad_length: "an attribute value has at most 800 characters",
+    bad_character: "an attribute value has only letters, digits and _.,@/:#=[]-",
+};
 
 fn invalid(
     path: &str,
@@ -427,7 +440,7 @@ fn named(
     property: &'static str,
 ) -> Result<String, ProvisioningFailure> {
     let s = e.eval_str(env)?;
-    match name_problem(&s) {
+    match NAME.problem(&s) {
         Some(reason) => Err(invalid(e.path(), property, &s, reason)),
         None => Ok(s),
     }
@@ -562,11 +575,11 @@ fn thing_plan(
             ));
         }
         for (name, e) in pairs {
-            if let Some(reason) = attribute_name_problem(name) {
+            if let Some(reason) = ATTRIBUTE_NAME.problem(name) {
                 return Err(invalid(e.path(), "AttributePayload", name, reason));
             }
             let v = e.eval_str(env)?;
-            if let Some(reason) = attribute_value_problem(&v) {
+            if let Some(reason) = ATTRIBUTE_VALUE.problem(&v) {
                 return Err(invalid(e.path(), "AttributePayload", &v, reason));
             }
             attributes.insert(name.clone(), v);
@@ -575,7 +588,7 @@ fn thing_plan(
     let mut thing_groups = Vec::new();
     if let Some(e) = &t.thing_groups {
         for g in e.eval_list(env)? {
-            if let Some(reason) = name_problem(&g) {
+            if let Some(reason) = NAME.problem(&g) {
                 return Err(invalid(e.path(), "ThingGroups", &g, reason));
             }
             thing_groups.push(g);

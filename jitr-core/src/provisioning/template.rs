@@ -888,6 +888,10 @@ fn parse_resource(
         None => None,
     };
     let prop = |name: &str| props.get(name).map(|v| (v, child(&props_path, name)));
+    // A property the resource must have; `missing` says so when it has not.
+    let required = |name: &str, missing: &str| {
+        prop(name).ok_or_else(|| err(K::MissingKey, &props_path, missing))
+    };
     match kind {
         THING => {
             check_keys(
@@ -902,13 +906,7 @@ fn parse_resource(
                 ],
                 "thing Properties",
             )?;
-            let Some((name, name_path)) = prop("ThingName") else {
-                return Err(err(
-                    K::MissingKey,
-                    &props_path,
-                    "the thing has no ThingName",
-                ));
-            };
+            let (name, name_path) = required("ThingName", "the thing has no ThingName")?;
             let thing_name = parser.string(name, &name_path)?;
             let attributes = match prop("AttributePayload") {
                 None => None,
@@ -1007,13 +1005,10 @@ fn parse_resource(
                 &["CertificateId", "Status"],
                 "certificate Properties",
             )?;
-            let Some((id, id_path)) = prop("CertificateId") else {
-                return Err(err(
-                    K::MissingKey,
-                    &props_path,
-                    "the certificate has no CertificateId; a JITP template uses {\"Ref\": \"AWS::IoT::Certificate::Id\"}",
-                ));
-            };
+            let (id, id_path) = required(
+                "CertificateId",
+                "the certificate has no CertificateId; a JITP template uses {\"Ref\": \"AWS::IoT::Certificate::Id\"}",
+            )?;
             let certificate_id = parser.string(id, &id_path)?;
             let status = prop("Status")
                 .map(|(v, p)| parser.string(v, &p))
