@@ -887,189 +887,223 @@ fn parse_resource(
         Some(v) => Some(object(v, &overrides_path, "OverrideSettings")?),
         None => None,
     };
-    let prop = |name: &str| props.get(name).map(|v| (v, child(&props_path, name)));
-    // A property the resource must have; `missing` says so when it has not.
-    let required = |name: &str, missing: &str| {
-        prop(name).ok_or_else(|| err(K::MissingKey, &props_path, missing))
+    let b = Body {
+        props,
+        props_path,
+        overrides,
+        overrides_path,
     };
     match kind {
-        THING => {
-            check_keys(
-                props,
-                &props_path,
-                &[
-                    "ThingName",
-                    "AttributePayload",
-                    "ThingTypeName",
-                    "ThingGroups",
-                    "BillingGroup",
-                ],
-                "thing Properties",
-            )?;
-            let (name, name_path) = required("ThingName", "the thing has no ThingName")?;
-            let thing_name = parser.string(name, &name_path)?;
-            let attributes = match prop("AttributePayload") {
-                None => None,
-                Some((v, p)) => {
-                    let Value::Object(m) = v else {
-                        return Err(err(
-                            K::WrongType,
-                            &p,
-                            "AttributePayload must be a JSON object of attribute names and values",
-                        ));
-                    };
-                    if m.keys().any(|k| is_function_key(k)) {
-                        return Err(err(
-                            K::WrongType,
-                            &p,
-                            "AttributePayload must be an object of attribute names and values, not a function",
-                        ));
-                    }
-                    let mut pairs = Vec::with_capacity(m.len());
-                    for (k, v) in m {
-                        pairs.push((k.clone(), parser.string(v, &child(&p, k))?));
-                    }
-                    Some((p, pairs))
+        THING => parse_thing(parser, &b),
+        CERTIFICATE => parse_certificate(parser, &b),
+        _ => parse_policy(parser, &b),
+    }
+}
+
+/// A resource's Properties and OverrideSettings, with their paths for errors.
+struct Body<'a> {
+    props: &'a Map<String, Value>,
+    props_path: String,
+    overrides: Option<&'a Map<String, Value>>,
+    overrides_path: String,
+}
+
+impl<'a> Body<'a> {
+    /// A property and its path, if the resource has it.
+    fn prop(&self, name: &str) -> Option<(&'a Value, String)> {
+        self.props
+            .get(name)
+            .map(|v| (v, child(&self.props_path, name)))
+    }
+
+    /// A property the resource must have; `missing` says so when it has not.
+    fn required(&self, name: &str, missing: &str) -> Result<(&'a Value, String), TemplateError> {
+        self.prop(name)
+            .ok_or_else(|| err(K::MissingKey, &self.props_path, missing))
+    }
+}
+
+/// An `AWS::IoT::Thing`.
+fn parse_thing(parser: &mut Parser<'_>, b: &Body<'_>) -> Result<Resource, TemplateError> {
+    check_keys(
+        b.props,
+        &b.props_path,
+        &[
+            "ThingName",
+            "AttributePayload",
+            "ThingTypeName",
+            "ThingGroups",
+            "BillingGroup",
+        ],
+        "thing Properties",
+    )?;
+    let (name, name_path) = b.required("ThingName", "the thing has no ThingName")?;
+    let thing_name = parser.string(name, &name_path)?;
+    let attributes = match b.prop("AttributePayload") {
+        None => None,
+        Some((v, p)) => {
+            let Value::Object(m) = v else {
+                return Err(err(
+                    K::WrongType,
+                    &p,
+                    "AttributePayload must be a JSON object of attribute names and values",
+                ));
+            };
+            if m.keys().any(|k| is_function_key(k)) {
+                return Err(err(
+                    K::WrongType,
+                    &p,
+                    "AttributePayload must be an object of attribute names and values, not a function",
+                ));
+            }
+            let mut pairs = Vec::with_capacity(m.len());
+            for (k, v) in m {
+                pairs.push((k.clone(), parser.string(v, &child(&p, k))?));
+            }
+            Some((p, pairs))
+        }
+    };
+    let optional = |parser: &mut Parser<'_>, name: &str| -> Result<Option<Expr>, TemplateError> {
+        b.prop(name).map(|(v, p)| parser.string(v, &p)).transpose()
+    };
+    let thing_type_name = optional(parser, "ThingTypeName")?;
+    let billing_group = optional(parser, "BillingGroup")?;
+    let thing_groups = b
+        .prop("ThingGroups")
+        .map(|(v, p)| parser.list(v, &p))
+        .transpose()?;
+    let mut o = ThingOverrideSettings::default();
+    if let Some(m) = b.overrides {
+        for (key, value) in m {
+            let p = child(&b.overrides_path, key);
+            let (slot, merge_ok, property) = match key.as_str() {
+                "AttributePayload" | "ATTRIBUTE_PAYLOAD" => {
+                    (&mut o.attribute_payload, true, "AttributePayload")
+                }
+                "ThingTypeName" | "THING_TYPE_NAME" => {
+                    (&mut o.thing_type_name, false, "ThingTypeName")
+                }
+                "ThingGroups" | "THING_GROUPS" => (&mut o.thing_groups, true, "ThingGroups"),
+                other => {
+                    return Err(err(
+                        K::InvalidOverride,
+                        &p,
+                        format!(
+                            "a thing has OverrideSettings for AttributePayload, ThingTypeName and ThingGroups only, not {}",
+                            quoted(other)
+                        ),
+                    ))
                 }
             };
-            let optional =
-                |parser: &mut Parser<'_>, name: &str| -> Result<Option<Expr>, TemplateError> {
-                    prop(name).map(|(v, p)| parser.string(v, &p)).transpose()
-                };
-            let thing_type_name = optional(parser, "ThingTypeName")?;
-            let billing_group = optional(parser, "BillingGroup")?;
-            let thing_groups = prop("ThingGroups")
-                .map(|(v, p)| parser.list(v, &p))
-                .transpose()?;
-            let mut o = ThingOverrideSettings::default();
-            if let Some(m) = overrides {
-                for (key, value) in m {
-                    let p = child(&overrides_path, key);
-                    let (slot, merge_ok, property) = match key.as_str() {
-                        "AttributePayload" | "ATTRIBUTE_PAYLOAD" => {
-                            (&mut o.attribute_payload, true, "AttributePayload")
-                        }
-                        "ThingTypeName" | "THING_TYPE_NAME" => {
-                            (&mut o.thing_type_name, false, "ThingTypeName")
-                        }
-                        "ThingGroups" | "THING_GROUPS" => (&mut o.thing_groups, true, "ThingGroups"),
-                        other => {
-                            return Err(err(
-                                K::InvalidOverride,
-                                &p,
-                                format!(
-                                    "a thing has OverrideSettings for AttributePayload, ThingTypeName and ThingGroups only, not {}",
-                                    quoted(other)
-                                ),
-                            ))
-                        }
-                    };
-                    if slot.is_some() {
-                        return Err(err(
-                            K::InvalidOverride,
-                            &p,
-                            format!("{property} has two OverrideSettings"),
-                        ));
-                    }
-                    *slot = Some(override_setting(value, &p, property, merge_ok)?);
-                }
+            if slot.is_some() {
+                return Err(err(
+                    K::InvalidOverride,
+                    &p,
+                    format!("{property} has two OverrideSettings"),
+                ));
             }
-            Ok(Resource::Thing(Box::new(ThingResource {
-                thing_name,
-                attributes,
-                thing_type_name,
-                thing_groups,
-                billing_group,
-                overrides: o,
-            })))
+            *slot = Some(override_setting(value, &p, property, merge_ok)?);
         }
-        CERTIFICATE => {
-            for fleet_only in [
-                "CertificateSigningRequest",
-                "CertificatePem",
-                "CACertificatePem",
-            ] {
-                if props.contains_key(fleet_only) {
-                    return Err(err(
-                        K::NotForJitp,
-                        &child(&props_path, fleet_only),
-                        format!(
-                            "{fleet_only} is for bulk registration and fleet provisioning; a JITP template names the connecting certificate with CertificateId {{\"Ref\": \"AWS::IoT::Certificate::Id\"}} (AWS: \"You must use CertificateId in a template that's used for JIT provisioning\")"
-                        ),
-                    ));
-                }
-            }
-            check_keys(
-                props,
-                &props_path,
-                &["CertificateId", "Status"],
-                "certificate Properties",
-            )?;
-            let (id, id_path) = required(
-                "CertificateId",
-                "the certificate has no CertificateId; a JITP template uses {\"Ref\": \"AWS::IoT::Certificate::Id\"}",
-            )?;
-            let certificate_id = parser.string(id, &id_path)?;
-            let status = prop("Status")
-                .map(|(v, p)| parser.string(v, &p))
-                .transpose()?;
-            if let Some(s) = status.as_ref().and_then(|s| s.as_literal()) {
-                if parse_status(s).is_none() {
-                    return Err(err(
-                        K::WrongType,
-                        status.as_ref().map_or("", |e| e.path()),
-                        format!("Status {} is not ACTIVE or INACTIVE", quoted(s)),
-                    ));
-                }
-            }
-            let mut status_override = None;
-            if let Some(m) = overrides {
-                for (key, value) in m {
-                    let p = child(&overrides_path, key);
-                    if key != "Status" {
-                        return Err(err(
-                            K::InvalidOverride,
-                            &p,
-                            format!(
-                                "a certificate has OverrideSettings for Status only, not {}",
-                                quoted(key)
-                            ),
-                        ));
-                    }
-                    status_override = Some(override_setting(value, &p, "Status", false)?);
-                }
-            }
-            Ok(Resource::Certificate(CertificateResource {
-                certificate_id,
-                status,
-                status_override,
-            }))
+    }
+    Ok(Resource::Thing(Box::new(ThingResource {
+        thing_name,
+        attributes,
+        thing_type_name,
+        thing_groups,
+        billing_group,
+        overrides: o,
+    })))
+}
+
+/// An `AWS::IoT::Certificate`: the connecting certificate, by its ID.
+fn parse_certificate(parser: &mut Parser<'_>, b: &Body<'_>) -> Result<Resource, TemplateError> {
+    for fleet_only in [
+        "CertificateSigningRequest",
+        "CertificatePem",
+        "CACertificatePem",
+    ] {
+        if b.props.contains_key(fleet_only) {
+            return Err(err(
+                K::NotForJitp,
+                &child(&b.props_path, fleet_only),
+                format!(
+                    "{fleet_only} is for bulk registration and fleet provisioning; a JITP template names the connecting certificate with CertificateId {{\"Ref\": \"AWS::IoT::Certificate::Id\"}} (AWS: \"You must use CertificateId in a template that's used for JIT provisioning\")"
+                ),
+            ));
         }
-        _ => {
-            check_keys(
-                props,
-                &props_path,
-                &["PolicyName", "PolicyDocument"],
-                "policy Properties",
-            )?;
-            match (prop("PolicyName"), prop("PolicyDocument")) {
-                (Some(_), Some(_)) | (None, None) => Err(err(
-                    K::InvalidPolicy,
-                    &props_path,
-                    "a policy has PolicyName (an existing policy) or PolicyDocument (a new one), not both and not neither (AWS)",
-                )),
-                (Some((v, p)), None) => Ok(Resource::Policy(PolicyResource::Name(
-                    parser.string(v, &p)?,
-                ))),
-                (None, Some((v, p))) => match v {
-                    Value::Object(m) if !m.keys().any(|k| is_function_key(k)) => {
-                        let doc = parser.doc(v, &p)?;
-                        Ok(Resource::Policy(PolicyResource::Json { doc, path: p }))
-                    }
-                    _ => Ok(Resource::Policy(PolicyResource::Text(parser.string(v, &p)?))),
-                },
-            }
+    }
+    check_keys(
+        b.props,
+        &b.props_path,
+        &["CertificateId", "Status"],
+        "certificate Properties",
+    )?;
+    let (id, id_path) = b.required(
+        "CertificateId",
+        "the certificate has no CertificateId; a JITP template uses {\"Ref\": \"AWS::IoT::Certificate::Id\"}",
+    )?;
+    let certificate_id = parser.string(id, &id_path)?;
+    let status = b
+        .prop("Status")
+        .map(|(v, p)| parser.string(v, &p))
+        .transpose()?;
+    if let Some(s) = status.as_ref().and_then(|s| s.as_literal()) {
+        if parse_status(s).is_none() {
+            return Err(err(
+                K::WrongType,
+                status.as_ref().map_or("", |e| e.path()),
+                format!("Status {} is not ACTIVE or INACTIVE", quoted(s)),
+            ));
         }
+    }
+    let mut status_override = None;
+    if let Some(m) = b.overrides {
+        for (key, value) in m {
+            let p = child(&b.overrides_path, key);
+            if key != "Status" {
+                return Err(err(
+                    K::InvalidOverride,
+                    &p,
+                    format!(
+                        "a certificate has OverrideSettings for Status only, not {}",
+                        quoted(key)
+                    ),
+                ));
+            }
+            status_override = Some(override_setting(value, &p, "Status", false)?);
+        }
+    }
+    Ok(Resource::Certificate(CertificateResource {
+        certificate_id,
+        status,
+        status_override,
+    }))
+}
+
+/// An `AWS::IoT::Policy`: an existing policy by name, or a new one's document.
+fn parse_policy(parser: &mut Parser<'_>, b: &Body<'_>) -> Result<Resource, TemplateError> {
+    check_keys(
+        b.props,
+        &b.props_path,
+        &["PolicyName", "PolicyDocument"],
+        "policy Properties",
+    )?;
+    match (b.prop("PolicyName"), b.prop("PolicyDocument")) {
+        (Some(_), Some(_)) | (None, None) => Err(err(
+            K::InvalidPolicy,
+            &b.props_path,
+            "a policy has PolicyName (an existing policy) or PolicyDocument (a new one), not both and not neither (AWS)",
+        )),
+        (Some((v, p)), None) => Ok(Resource::Policy(PolicyResource::Name(
+            parser.string(v, &p)?,
+        ))),
+        (None, Some((v, p))) => match v {
+            Value::Object(m) if !m.keys().any(|k| is_function_key(k)) => {
+                let doc = parser.doc(v, &p)?;
+                Ok(Resource::Policy(PolicyResource::Json { doc, path: p }))
+            }
+            _ => Ok(Resource::Policy(PolicyResource::Text(parser.string(v, &p)?))),
+        },
     }
 }
 
