@@ -14,6 +14,8 @@
 //! `jitr-core/tests/common/mod.rs` turns DER into `CertificateDer` and `CertificateId`).
 //! It depends on rcgen, ring, pem, hex and time only.
 //!
+//! [`tmp`] names scratch files and directories the same way for every test.
+//!
 //! It lives under `tests/` (the `jitr-tests` crate's folder) so that the repository's top
 //! level stays `jitr-core`, `jitr-py`, `jitr-wasm`, `fuzz` and `tests`.
 //!
@@ -45,6 +47,7 @@
 
 mod cert;
 mod key;
+pub mod tmp;
 
 pub use cert::{
     ca_params, cn, date, issue_with, leaf_params, self_signed, Ca, Cert, Eku, Ymd, NOT_AFTER,
