@@ -12,7 +12,9 @@
 //! [`CertificateParams`](rcgen::CertificateParams), and its own [`Key`], [`Ca`] and
 //! [`Cert`]. Each user adds the thin glue to its own types (for example
 //! `jitr-core/tests/common/mod.rs` turns DER into `CertificateDer` and `CertificateId`).
-//! It depends on rcgen, ring, pem, hex and time only.
+//! It depends on rcgen, ring, pem, hex and time only (and rustls, with the feature `rustls`).
+//!
+//! With the feature `rustls`, `tls` gives rustls a test client's certificate as it is.
 //!
 //! [`tmp`] names scratch files and directories the same way for every test.
 //!
@@ -47,6 +49,8 @@
 
 mod cert;
 mod key;
+#[cfg(feature = "rustls")]
+pub mod tls;
 pub mod tmp;
 
 pub use cert::{
