@@ -469,14 +469,11 @@ fn tags_on_cas_policies_and_thing_types() {
     let ca_id = reg
         .register_ca_certificate(
             &RegisterCaCertificateRequest {
-                ca_certificate: ca.pem(),
-                verification_certificate: ca.proof_for(&reg),
-                set_as_active: true,
                 tags: vec![Tag {
                     key: "team".into(),
                     value: Some("fleet".into()),
                 }],
-                ..Default::default()
+                ..ca.request(ca.proof_for(&reg))
             },
             now(),
         )

@@ -196,6 +196,18 @@ impl Ca {
         Device(self.0.issue(&p, &Key::random_p256().unwrap()).unwrap())
     }
 
+    /// The RegisterCACertificate request for this CA, ACTIVE with auto-registration, with
+    /// `verification` as its proof of possession (see [`Ca::proof_for`]).
+    pub fn request(&self, verification: Option<String>) -> RegisterCaCertificateRequest {
+        RegisterCaCertificateRequest {
+            ca_certificate: self.pem(),
+            verification_certificate: verification,
+            set_as_active: true,
+            allow_auto_registration: true,
+            ..Default::default()
+        }
+    }
+
     /// Registers this CA, ACTIVE with auto-registration.
     pub fn register(&self, reg: &Registry) -> CertificateId {
         self.register_with(reg, true, true)
@@ -223,10 +235,9 @@ impl Ca {
         reg.register_ca_certificate(
             &RegisterCaCertificateRequest {
                 ca_certificate: pem,
-                verification_certificate: self.proof_for(reg),
                 set_as_active: active,
                 allow_auto_registration: auto,
-                ..Default::default()
+                ..self.request(self.proof_for(reg))
             },
             now(),
         )
