@@ -149,17 +149,15 @@ fn ca_registration_rules() {
 fn defaults_are_inactive_and_disabled_and_sni_only_needs_no_verification() {
     let reg = registry();
     let ca = Ca::new("Quiet CA");
-    let id = reg
-        .register_ca_certificate(
-            &RegisterCaCertificateRequest {
-                ca_certificate: ca.pem(),
-                certificate_mode: CertificateMode::SniOnly,
-                ..Default::default()
-            },
-            now(),
-        )
-        .unwrap()
-        .certificate_id;
+    let id = register_ca(
+        &reg,
+        &RegisterCaCertificateRequest {
+            ca_certificate: ca.pem(),
+            certificate_mode: CertificateMode::SniOnly,
+            ..Default::default()
+        },
+        now(),
+    );
     let d = reg
         .describe_ca_certificate(&id)
         .unwrap()

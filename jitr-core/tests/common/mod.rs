@@ -91,11 +91,21 @@ pub fn sni_only_request(pem: String) -> RegisterCaCertificateRequest {
     }
 }
 
-/// Registers the CA certificate `pem` as [`sni_only_request`] asks, at `at`.
-pub fn register_sni_only_ca(reg: &Registry, pem: &str, at: Timestamp) -> CertificateId {
-    reg.register_ca_certificate(&sni_only_request(pem.into()), at)
+/// Registers the CA certificate `request` names, at `at`; the registration must succeed.
+/// Its ID.
+pub fn register_ca(
+    reg: &Registry,
+    request: &RegisterCaCertificateRequest,
+    at: Timestamp,
+) -> CertificateId {
+    reg.register_ca_certificate(request, at)
         .unwrap()
         .certificate_id
+}
+
+/// Registers the CA certificate `pem` as [`sni_only_request`] asks, at `at`.
+pub fn register_sni_only_ca(reg: &Registry, pem: &str, at: Timestamp) -> CertificateId {
+    register_ca(reg, &sni_only_request(pem.into()), at)
 }
 
 /// A registry holding two CA certificates with the subject `cn` and the same key (a CA
@@ -232,7 +242,8 @@ impl Ca {
         active: bool,
         auto: bool,
     ) -> CertificateId {
-        reg.register_ca_certificate(
+        register_ca(
+            reg,
             &RegisterCaCertificateRequest {
                 ca_certificate: pem,
                 set_as_active: active,
@@ -241,8 +252,6 @@ impl Ca {
             },
             now(),
         )
-        .unwrap()
-        .certificate_id
     }
 }
 
