@@ -91,6 +91,15 @@ impl Fixture {
         self.start(CaCrl::NotConfigured, Settings::default())
     }
 
+    /// A [`plain`](Self::plain) run that has been fed `replies` (see [`feed`]), and the
+    /// calls it made.
+    #[track_caller]
+    fn plain_fed(&self, replies: Vec<Reply>) -> (Activation, Vec<&'static str>) {
+        let mut run = self.plain();
+        let calls = feed(&mut run, replies);
+        (run, calls)
+    }
+
     /// Each of `codes`, answering the call after the pending description (`operation`),
     /// fails the run at that call, before any action.
     #[track_caller]
@@ -594,17 +603,13 @@ fn what_a_crl_that_cannot_be_used_does_under_each_requirement() {
 #[test]
 fn create_policy_already_exists_reuses_it_and_other_errors_fail() {
     let f = fixture();
-    let mut run = f.plain();
-    feed(
-        &mut run,
-        vec![
-            f.pending(),
-            error("ResourceAlreadyExistsException"),
-            page(&[], None),
-            Reply::Done,
-            Reply::Done,
-        ],
-    );
+    let (run, _) = f.plain_fed(vec![
+        f.pending(),
+        error("ResourceAlreadyExistsException"),
+        page(&[], None),
+        Reply::Done,
+        Reply::Done,
+    ]);
     assert_eq!(
         report_codes(&run),
         ["POLICY_REUSED", "POLICY_ATTACHED", "ACTIVATED"]
@@ -623,11 +628,7 @@ fn create_policy_already_exists_reuses_it_and_other_errors_fail() {
 #[test]
 fn attached_policies_are_read_page_by_page() {
     let f = fixture();
-    let mut run = f.plain();
-    feed(
-        &mut run,
-        vec![f.pending(), Reply::Done, page(&["A"], Some("m1"))],
-    );
+    let (mut run, _) = f.plain_fed(vec![f.pending(), Reply::Done, page(&["A"], Some("m1"))]);
     assert_eq!(
         run.next_call(),
         Some(&Call::ListAttachedPolicies {
@@ -638,17 +639,13 @@ fn attached_policies_are_read_page_by_page() {
     feed(&mut run, vec![page(&["B"], None), Reply::Done, Reply::Done]);
     assert_eq!(report_codes(&run), ACTIVATED);
     // Found on the first page: no second page, and not reported as attached here.
-    let mut run = f.plain();
-    let calls = feed(
-        &mut run,
-        vec![
-            f.pending(),
-            Reply::Done,
-            page(&["A", &f.policy()], Some("m1")),
-            Reply::Done,
-            Reply::Done,
-        ],
-    );
+    let (run, calls) = f.plain_fed(vec![
+        f.pending(),
+        Reply::Done,
+        page(&["A", &f.policy()], Some("m1")),
+        Reply::Done,
+        Reply::Done,
+    ]);
     assert_eq!(
         calls,
         [
@@ -661,8 +658,7 @@ fn attached_policies_are_read_page_by_page() {
     );
     assert_eq!(report_codes(&run), ["POLICY_CREATED", "ACTIVATED"]);
     // A service that never stops paging.
-    let mut run = f.plain();
-    feed(&mut run, vec![f.pending(), Reply::Done]);
+    let (mut run, _) = f.plain_fed(vec![f.pending(), Reply::Done]);
     for _ in 0..MAX_LIST_PAGES {
         assert_eq!(
             run.next_call().map(|c| c.operation()),
@@ -682,11 +678,10 @@ fn attached_policies_are_read_page_by_page() {
         (2, Operation::ListAttachedPolicies),
         (3, Operation::AttachPolicy),
     ] {
-        let mut run = f.plain();
         let mut replies = vec![f.pending(), Reply::Done, page(&[], None)];
         replies.truncate(at);
         replies.push(error("AccessDeniedException"));
-        let calls = feed(&mut run, replies);
+        let (run, calls) = f.plain_fed(replies);
         assert!(!calls.contains(&"detach_policy"));
         assert_eq!(
             call_failure(&run),
@@ -703,11 +698,12 @@ fn attached_policies_are_read_page_by_page() {
 fn a_failed_activation_detaches_the_policy_this_run_attached() {
     let f = fixture();
     let to_update = |f: &Fixture, listed: &[&str]| {
-        let mut run = f.plain();
-        feed(
-            &mut run,
-            vec![f.pending(), Reply::Done, page(listed, None), Reply::Done],
-        );
+        let (run, _) = f.plain_fed(vec![
+            f.pending(),
+            Reply::Done,
+            page(listed, None),
+            Reply::Done,
+        ]);
         assert_eq!(
             run.next_call(),
             Some(&Call::UpdateCertificate {

@@ -27,16 +27,6 @@ fn refused<T: std::fmt::Debug>(
     );
 }
 
-fn ca_request(ca: &Ca, verification: Option<String>) -> RegisterCaCertificateRequest {
-    RegisterCaCertificateRequest {
-        ca_certificate: ca.pem(),
-        verification_certificate: verification,
-        set_as_active: true,
-        allow_auto_registration: true,
-        ..Default::default()
-    }
-}
-
 #[test]
 fn ca_registration_rules() {
     let reg = registry();
@@ -55,7 +45,7 @@ fn ca_registration_rules() {
         r.register_ca_certificate(
             &RegisterCaCertificateRequest {
                 ca_certificate: "garbage".into(),
-                ..ca_request(&ca, Some(ca.verification(&code)))
+                ..ca.request(Some(ca.verification(&code)))
             },
             now(),
         )
@@ -64,7 +54,7 @@ fn ca_registration_rules() {
         r.register_ca_certificate(
             &RegisterCaCertificateRequest {
                 ca_certificate: format!("{}{}", ca.pem(), other.pem()),
-                ..ca_request(&ca, Some(ca.verification(&code)))
+                ..ca.request(Some(ca.verification(&code)))
             },
             now(),
         )
@@ -75,43 +65,40 @@ fn ca_registration_rules() {
         r.register_ca_certificate(
             &RegisterCaCertificateRequest {
                 ca_certificate: leaf.pem(),
-                ..ca_request(&ca, Some(ca.verification(&code)))
+                ..ca.request(Some(ca.verification(&code)))
             },
             now(),
         )
     });
     // 3. mode and verification certificate
     refused(&reg, "InvalidRequestException", |r| {
-        r.register_ca_certificate(&ca_request(&ca, None), now())
+        r.register_ca_certificate(&ca.request(None), now())
     });
     refused(&reg, "InvalidRequestException", |r| {
         r.register_ca_certificate(
             &RegisterCaCertificateRequest {
                 certificate_mode: CertificateMode::SniOnly,
-                ..ca_request(&ca, Some(ca.verification(&code)))
+                ..ca.request(Some(ca.verification(&code)))
             },
             now(),
         )
     });
     // 4. wrong code, wrong signer, expired verification certificate
     refused(&reg, "RegistrationCodeValidationException", |r| {
-        r.register_ca_certificate(
-            &ca_request(&ca, Some(ca.verification(&"0".repeat(64)))),
-            now(),
-        )
+        r.register_ca_certificate(&ca.request(Some(ca.verification(&"0".repeat(64)))), now())
     });
     refused(&reg, "CertificateValidationException", |r| {
-        r.register_ca_certificate(&ca_request(&ca, Some(other.verification(&code))), now())
+        r.register_ca_certificate(&ca.request(Some(other.verification(&code))), now())
     });
     refused(&reg, "CertificateValidationException", |r| {
         let late = Timestamp::from_unix_secs(2_100_000_000);
-        r.register_ca_certificate(&ca_request(&ca, Some(ca.verification(&code))), late)
+        r.register_ca_certificate(&ca.request(Some(ca.verification(&code))), late)
     });
     refused(&reg, "InvalidRequestException", |r| {
         r.register_ca_certificate(
             &RegisterCaCertificateRequest {
                 ca_certificate: "x".repeat(MAX_CA_PEM_LEN + 1),
-                ..ca_request(&ca, Some(ca.verification(&code)))
+                ..ca.request(Some(ca.verification(&code)))
             },
             now(),
         )
@@ -119,7 +106,7 @@ fn ca_registration_rules() {
 
     // Success, then 5. duplicate.
     let resp = reg
-        .register_ca_certificate(&ca_request(&ca, Some(ca.verification(&code))), now())
+        .register_ca_certificate(&ca.request(Some(ca.verification(&code))), now())
         .unwrap();
     assert_eq!(resp.certificate_id, ca.id());
     assert_eq!(
@@ -127,7 +114,7 @@ fn ca_registration_rules() {
         format!("arn:aws:iot:us-east-1:123456789012:cacert/{}", ca.id())
     );
     let before = snapshot(&reg);
-    match reg.register_ca_certificate(&ca_request(&ca, Some(ca.verification(&code))), now()) {
+    match reg.register_ca_certificate(&ca.request(Some(ca.verification(&code))), now()) {
         Err(Error::ResourceAlreadyExists {
             resource_id,
             resource_arn,
@@ -154,7 +141,7 @@ fn ca_registration_rules() {
     let new_code = reg.get_registration_code().unwrap();
     assert_ne!(new_code, code);
     refused(&reg, "RegistrationCodeValidationException", |r| {
-        r.register_ca_certificate(&ca_request(&other, Some(other.verification(&code))), now())
+        r.register_ca_certificate(&other.request(Some(other.verification(&code))), now())
     });
 }
 
@@ -162,17 +149,15 @@ fn ca_registration_rules() {
 fn defaults_are_inactive_and_disabled_and_sni_only_needs_no_verification() {
     let reg = registry();
     let ca = Ca::new("Quiet CA");
-    let id = reg
-        .register_ca_certificate(
-            &RegisterCaCertificateRequest {
-                ca_certificate: ca.pem(),
-                certificate_mode: CertificateMode::SniOnly,
-                ..Default::default()
-            },
-            now(),
-        )
-        .unwrap()
-        .certificate_id;
+    let id = register_ca(
+        &reg,
+        &RegisterCaCertificateRequest {
+            ca_certificate: ca.pem(),
+            certificate_mode: CertificateMode::SniOnly,
+            ..Default::default()
+        },
+        now(),
+    );
     let d = reg
         .describe_ca_certificate(&id)
         .unwrap()
@@ -190,7 +175,7 @@ fn eleventh_ca_with_the_same_subject_is_over_the_limit() {
     }
     let eleventh = Ca::new("Same Subject");
     refused(&reg, "LimitExceededException", |r| {
-        r.register_ca_certificate(&ca_request(&eleventh, eleventh.proof_for(r)), now())
+        r.register_ca_certificate(&eleventh.request(eleventh.proof_for(r)), now())
     });
     // Another subject is fine.
     Ca::new("Different").register(&reg);
@@ -491,7 +476,7 @@ fn default_ca_belongs_to_one_account_per_region() {
     let ca = Ca::new("Shared CA");
     ca.register(&a);
     refused(&b, "ResourceAlreadyExistsException", |r| {
-        r.register_ca_certificate(&ca_request(&ca, ca.proof_for(r)), now())
+        r.register_ca_certificate(&ca.request(ca.proof_for(r)), now())
     });
     // Another region is another namespace.
     ca.register(&c);

@@ -466,22 +466,17 @@ fn thing_principals_exclusive_and_not() {
 fn tags_on_cas_policies_and_thing_types() {
     let reg = registry();
     let ca = Ca::new("Fleet CA");
-    let ca_id = reg
-        .register_ca_certificate(
-            &RegisterCaCertificateRequest {
-                ca_certificate: ca.pem(),
-                verification_certificate: ca.proof_for(&reg),
-                set_as_active: true,
-                tags: vec![Tag {
-                    key: "team".into(),
-                    value: Some("fleet".into()),
-                }],
-                ..Default::default()
-            },
-            now(),
-        )
-        .unwrap()
-        .certificate_id;
+    let ca_id = register_ca(
+        &reg,
+        &RegisterCaCertificateRequest {
+            tags: vec![Tag {
+                key: "team".into(),
+                value: Some("fleet".into()),
+            }],
+            ..ca.request(ca.proof_for(&reg))
+        },
+        now(),
+    );
     let ca_arn = reg.scope().ca_certificate_arn(&ca_id);
     let tags = reg
         .list_tags_for_resource(&ca_arn, &ListRequest::default())

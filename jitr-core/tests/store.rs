@@ -287,14 +287,7 @@ fn next_line_with(output: &mut impl BufRead, needle: &str) -> String {
 }
 
 fn temp_dir(name: &str) -> std::path::PathBuf {
-    static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
-    let dir = std::env::temp_dir().join(format!(
-        "jitr-store-test-{name}-{}-{}",
-        std::process::id(),
-        N.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
-    ));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+    jitr_testkit::tmp::fresh_dir(&format!("jitr-store-test-{name}"))
 }
 
 #[test]

@@ -505,27 +505,9 @@ fn v1_client(
     chain: Vec<CertificateDer<'static>>,
     key: PrivateKeyDer<'static>,
 ) -> ClientConfig {
-    #[derive(Debug)]
-    struct Resolver(Arc<rustls::sign::CertifiedKey>);
-    impl rustls::client::ResolvesClientCert for Resolver {
-        fn resolve(
-            &self,
-            _: &[&[u8]],
-            _: &[rustls::SignatureScheme],
-        ) -> Option<Arc<rustls::sign::CertifiedKey>> {
-            Some(self.0.clone())
-        }
-        fn has_certs(&self) -> bool {
-            true
-        }
-    }
-    let provider = rustls::crypto::ring::default_provider();
-    let signing = provider.key_provider.load_private_key(key).unwrap();
     ClientConfig::builder_with_protocol_versions(&[version])
         .with_root_certificates(srv.roots.clone())
-        .with_client_cert_resolver(Arc::new(Resolver(Arc::new(
-            rustls::sign::CertifiedKey::new(chain, signing),
-        ))))
+        .with_client_cert_resolver(jitr_testkit::tls::client_cert_resolver(chain, key).unwrap())
 }
 
 #[test]

@@ -90,34 +90,13 @@ pub(crate) fn tls_config(
     }
     // The key is used as it is: the tests send certificates rustls itself would not
     // parse (100 KB ones), and the server is what must refuse them.
-    let provider = rustls::crypto::ring::default_provider();
-    let key = provider
-        .key_provider
-        .load_private_key(device.key.clone_key())
-        .map_err(|e| e.to_string())?;
-    let certified = Arc::new(rustls::sign::CertifiedKey::new(device.chain.clone(), key));
+    let resolver =
+        jitr_testkit::tls::client_cert_resolver(device.chain.clone(), device.key.clone_key())
+            .map_err(|e| e.to_string())?;
     let config = rustls::ClientConfig::builder()
         .with_root_certificates(roots)
-        .with_client_cert_resolver(Arc::new(OneCert(certified)));
+        .with_client_cert_resolver(resolver);
     Ok(Arc::new(config))
-}
-
-/// The device's certificate, whatever the server asks.
-#[derive(Debug)]
-struct OneCert(Arc<rustls::sign::CertifiedKey>);
-
-impl rustls::client::ResolvesClientCert for OneCert {
-    fn resolve(
-        &self,
-        _root_hint_subjects: &[&[u8]],
-        _sigschemes: &[rustls::SignatureScheme],
-    ) -> Option<Arc<rustls::sign::CertifiedKey>> {
-        Some(self.0.clone())
-    }
-
-    fn has_certs(&self) -> bool {
-        true
-    }
 }
 
 /// A connected client (TLS or plain).

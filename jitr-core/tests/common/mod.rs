@@ -91,11 +91,21 @@ pub fn sni_only_request(pem: String) -> RegisterCaCertificateRequest {
     }
 }
 
-/// Registers the CA certificate `pem` as [`sni_only_request`] asks, at `at`.
-pub fn register_sni_only_ca(reg: &Registry, pem: &str, at: Timestamp) -> CertificateId {
-    reg.register_ca_certificate(&sni_only_request(pem.into()), at)
+/// Registers the CA certificate `request` names, at `at`; the registration must succeed.
+/// Its ID.
+pub fn register_ca(
+    reg: &Registry,
+    request: &RegisterCaCertificateRequest,
+    at: Timestamp,
+) -> CertificateId {
+    reg.register_ca_certificate(request, at)
         .unwrap()
         .certificate_id
+}
+
+/// Registers the CA certificate `pem` as [`sni_only_request`] asks, at `at`.
+pub fn register_sni_only_ca(reg: &Registry, pem: &str, at: Timestamp) -> CertificateId {
+    register_ca(reg, &sni_only_request(pem.into()), at)
 }
 
 /// A registry holding two CA certificates with the subject `cn` and the same key (a CA
@@ -196,6 +206,18 @@ impl Ca {
         Device(self.0.issue(&p, &Key::random_p256().unwrap()).unwrap())
     }
 
+    /// The RegisterCACertificate request for this CA, ACTIVE with auto-registration, with
+    /// `verification` as its proof of possession (see [`Ca::proof_for`]).
+    pub fn request(&self, verification: Option<String>) -> RegisterCaCertificateRequest {
+        RegisterCaCertificateRequest {
+            ca_certificate: self.pem(),
+            verification_certificate: verification,
+            set_as_active: true,
+            allow_auto_registration: true,
+            ..Default::default()
+        }
+    }
+
     /// Registers this CA, ACTIVE with auto-registration.
     pub fn register(&self, reg: &Registry) -> CertificateId {
         self.register_with(reg, true, true)
@@ -220,18 +242,16 @@ impl Ca {
         active: bool,
         auto: bool,
     ) -> CertificateId {
-        reg.register_ca_certificate(
+        register_ca(
+            reg,
             &RegisterCaCertificateRequest {
                 ca_certificate: pem,
-                verification_certificate: self.proof_for(reg),
                 set_as_active: active,
                 allow_auto_registration: auto,
-                ..Default::default()
+                ..self.request(self.proof_for(reg))
             },
             now(),
         )
-        .unwrap()
-        .certificate_id
     }
 }
 

@@ -4,8 +4,6 @@
 //! in that database). scripts/test.sh runs the registry tests and the shared vectors on
 //! all three.
 
-use std::sync::atomic::{AtomicU64, Ordering};
-
 /// A URL naming a new, empty store of the kind the environment asks for.
 pub fn fresh_store_url() -> String {
     fresh_store_url_of(
@@ -31,23 +29,11 @@ pub fn shared_kinds() -> Vec<String> {
 
 /// A URL naming a new, empty store of `kind`: `memory`, `sqlite` or a PostgreSQL URL.
 pub fn fresh_store_url_of(kind: &str) -> String {
-    static N: AtomicU64 = AtomicU64::new(0);
-    let n = N.fetch_add(1, Ordering::Relaxed);
-    let unique = format!(
-        "{}_{}_{}",
-        std::process::id(),
-        n,
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.subsec_nanos())
-            .unwrap_or(0)
-    );
+    let unique = jitr_testkit::tmp::unique();
     match kind {
         "" | "memory" => "memory:".into(),
         "sqlite" => {
-            let dir = std::env::var_os("JITR_TEST_TMP")
-                .map(std::path::PathBuf::from)
-                .unwrap_or_else(std::env::temp_dir);
+            let dir = jitr_testkit::tmp::tmp_root();
             std::fs::create_dir_all(&dir).expect("the test directory");
             format!(
                 "sqlite://{}",

@@ -12,7 +12,11 @@
 //! [`CertificateParams`](rcgen::CertificateParams), and its own [`Key`], [`Ca`] and
 //! [`Cert`]. Each user adds the thin glue to its own types (for example
 //! `jitr-core/tests/common/mod.rs` turns DER into `CertificateDer` and `CertificateId`).
-//! It depends on rcgen, ring, pem, hex and time only.
+//! It depends on rcgen, ring, pem, hex and time only (and rustls, with the feature `rustls`).
+//!
+//! With the feature `rustls`, `tls` gives rustls a test client's certificate as it is.
+//!
+//! [`tmp`] names scratch files and directories the same way for every test.
 //!
 //! It lives under `tests/` (the `jitr-tests` crate's folder) so that the repository's top
 //! level stays `jitr-core`, `jitr-py`, `jitr-wasm`, `fuzz` and `tests`.
@@ -45,6 +49,9 @@
 
 mod cert;
 mod key;
+#[cfg(feature = "rustls")]
+pub mod tls;
+pub mod tmp;
 
 pub use cert::{
     ca_params, cn, date, issue_with, leaf_params, self_signed, Ca, Cert, Eku, Ymd, NOT_AFTER,
