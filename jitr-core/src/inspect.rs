@@ -158,15 +158,7 @@ pub fn is_self_signed(cert: &Certificate) -> bool {
 /// information (in a fixed order within each severity). An empty list means nothing
 /// stands in the way.
 pub fn inspect(cert: &Certificate, role: Role, now: Timestamp) -> Vec<Finding> {
-    let mut out = Vec::new();
-    let mut add = |code: &'static str, severity: Severity, message: String| {
-        debug_assert!(CODES.contains(&code), "{code} is listed in CODES");
-        out.push(Finding {
-            code,
-            severity,
-            message,
-        });
-    };
+    let mut out = Findings(Vec::new());
     let self_signed = is_self_signed(cert);
     let key_cert_sign = cert
         .key_usage()
@@ -177,11 +169,37 @@ pub fn inspect(cert: &Certificate, role: Role, now: Timestamp) -> Vec<Finding> {
         Role::Device => (false, false),
         Role::Any => (cert.is_ca() || self_signed || key_cert_sign, !cert.is_ca()),
     };
+    validity_findings(cert, now, &mut out);
+    format_findings(cert, as_ca, self_signed, &mut out);
+    if as_ca {
+        ca_findings(cert, inferred, self_signed, key_cert_sign, &mut out);
+    } else {
+        device_findings(cert, self_signed, &mut out);
+    }
+    let mut out = out.0;
+    out.sort_by_key(|f| f.severity);
+    out
+}
 
-    // Validity.
+/// The findings of one inspection, in the order found.
+struct Findings(Vec<Finding>);
+
+impl Findings {
+    fn add(&mut self, code: &'static str, severity: Severity, message: String) {
+        debug_assert!(CODES.contains(&code), "{code} is listed in CODES");
+        self.0.push(Finding {
+            code,
+            severity,
+            message,
+        });
+    }
+}
+
+/// Expired, not yet valid, or expiring soon.
+fn validity_findings(cert: &Certificate, now: Timestamp, out: &mut Findings) {
     let validity = cert.validity();
     match validity.check(now) {
-        ValidityCheck::Expired => add(
+        ValidityCheck::Expired => out.add(
             "EXPIRED",
             Severity::Error,
             format!(
@@ -189,7 +207,7 @@ pub fn inspect(cert: &Certificate, role: Role, now: Timestamp) -> Vec<Finding> {
                 validity.not_after
             ),
         ),
-        ValidityCheck::NotYetValid => add(
+        ValidityCheck::NotYetValid => out.add(
             "NOT_YET_VALID",
             Severity::Error,
             format!(
@@ -200,7 +218,7 @@ pub fn inspect(cert: &Certificate, role: Role, now: Timestamp) -> Vec<Finding> {
         ValidityCheck::Valid => {
             let left_ms = validity.not_after.unix_millis().saturating_sub(now.unix_millis());
             if left_ms <= EXPIRES_SOON_DAYS * 86_400_000 {
-                add(
+                out.add(
                     "EXPIRES_SOON",
                     Severity::Warning,
                     format!(
@@ -212,11 +230,13 @@ pub fn inspect(cert: &Certificate, role: Role, now: Timestamp) -> Vec<Finding> {
             }
         }
     }
+}
 
-    // Format and algorithms.
+/// The format and the algorithms, judged for a CA (`as_ca`) or a device.
+fn format_findings(cert: &Certificate, as_ca: bool, self_signed: bool, out: &mut Findings) {
     if cert.version() != 3 {
         let v = cert.version();
-        add(
+        out.add(
             "NOT_X509_V3",
             Severity::Warning,
             if as_ca {
@@ -237,7 +257,7 @@ pub fn inspect(cert: &Certificate, role: Role, now: Timestamp) -> Vec<Finding> {
     };
     match signature_support(alg) {
         SignatureSupport::Supported => {}
-        SignatureSupport::Weak => add(
+        SignatureSupport::Weak => out.add(
             "WEAK_SIGNATURE_ALGORITHM",
             sig_severity,
             if signature_matters {
@@ -246,7 +266,7 @@ pub fn inspect(cert: &Certificate, role: Role, now: Timestamp) -> Vec<Finding> {
                 format!("the certificate is signed with {alg}, which is broken; as a self-signed root its own signature is not checked, but reissue it with SHA-256 or better")
             },
         ),
-        SignatureSupport::Unsupported => add(
+        SignatureSupport::Unsupported => out.add(
             "UNSUPPORTED_SIGNATURE_ALGORITHM",
             sig_severity,
             format!(
@@ -255,20 +275,20 @@ pub fn inspect(cert: &Certificate, role: Role, now: Timestamp) -> Vec<Finding> {
         ),
     }
     match cert.key_algorithm() {
-        KeyAlgorithm::Rsa { bits } if *bits < 2048 => add(
+        KeyAlgorithm::Rsa { bits } if *bits < 2048 => out.add(
             "WEAK_KEY",
             Severity::Error,
             format!(
                 "the key is RSA {bits} bits; at least 2048 are needed (AWS IoT and webpki refuse smaller keys)"
             ),
         ),
-        KeyAlgorithm::Rsa { bits } if *bits > 8192 => add(
+        KeyAlgorithm::Rsa { bits } if *bits > 8192 => out.add(
             "UNSUPPORTED_KEY",
             Severity::Error,
             format!("the key is RSA {bits} bits; webpki (jitr) verifies RSA keys of 2048 to 8192 bits"),
         ),
         KeyAlgorithm::EcP256 | KeyAlgorithm::EcP384 | KeyAlgorithm::Ed25519 | KeyAlgorithm::Rsa { .. } => {}
-        other => add(
+        other => out.add(
             "UNSUPPORTED_KEY",
             Severity::Error,
             format!(
@@ -276,97 +296,105 @@ pub fn inspect(cert: &Certificate, role: Role, now: Timestamp) -> Vec<Finding> {
             ),
         ),
     }
+}
 
-    // Role.
-    if as_ca {
-        let would_be = if inferred {
-            if self_signed {
-                "signs itself"
-            } else {
-                "has the keyCertSign key usage"
-            }
+/// The rules for a CA (or a would-be CA, `inferred` from its signing itself or its key
+/// usage).
+fn ca_findings(
+    cert: &Certificate,
+    inferred: bool,
+    self_signed: bool,
+    key_cert_sign: bool,
+    out: &mut Findings,
+) {
+    let would_be = if inferred {
+        if self_signed {
+            "signs itself"
         } else {
-            ""
-        };
-        let severity = if inferred {
-            Severity::Warning
-        } else {
-            Severity::Error
-        };
-        match cert.basic_constraints() {
-            None => add(
-                "CA_WITHOUT_BASIC_CONSTRAINTS",
-                severity,
-                if inferred {
-                    format!("the certificate {would_be} but has no basicConstraints extension: it cannot be registered as a CA (AWS: \"does not have the basicConstraints extension as true\")")
-                } else {
-                    "the certificate has no basicConstraints extension: RegisterCACertificate refuses it (AWS: \"does not have the basicConstraints extension as true\")".into()
-                },
-            ),
-            Some(bc) if !bc.ca => add(
-                "CA_BASIC_CONSTRAINTS_FALSE",
-                severity,
-                if inferred {
-                    format!("the certificate {would_be} but its basicConstraints say cA false: it cannot be registered as a CA")
-                } else {
-                    "the certificate's basicConstraints say cA false: RegisterCACertificate refuses it".into()
-                },
-            ),
-            Some(_) => {}
-        }
-        if cert.is_ca() && cert.key_usage().is_some() && !key_cert_sign {
-            add(
-                "CA_WITHOUT_KEY_CERT_SIGN",
-                Severity::Error,
-                "the CA's keyUsage lacks keyCertSign, so its key may not sign certificates (RFC 5280 §4.2.1.3): RegisterCACertificate refuses it, and jitr accepts no certificate it signed".into(),
-            );
-        }
-        if self_signed && cert.is_ca() {
-            add(
-                "SELF_SIGNED_CA",
-                Severity::Info,
-                "a self-signed (root) CA: JITR uses the CA that directly signed the device certificate, so register this one only if it signs devices itself".into(),
-            );
+            "has the keyCertSign key usage"
         }
     } else {
-        if cert.is_ca() {
-            add(
-                "CA_USED_AS_DEVICE",
+        ""
+    };
+    let severity = if inferred {
+        Severity::Warning
+    } else {
+        Severity::Error
+    };
+    match cert.basic_constraints() {
+        None => out.add(
+            "CA_WITHOUT_BASIC_CONSTRAINTS",
+            severity,
+            if inferred {
+                format!("the certificate {would_be} but has no basicConstraints extension: it cannot be registered as a CA (AWS: \"does not have the basicConstraints extension as true\")")
+            } else {
+                "the certificate has no basicConstraints extension: RegisterCACertificate refuses it (AWS: \"does not have the basicConstraints extension as true\")".into()
+            },
+        ),
+        Some(bc) if !bc.ca => out.add(
+            "CA_BASIC_CONSTRAINTS_FALSE",
+            severity,
+            if inferred {
+                format!("the certificate {would_be} but its basicConstraints say cA false: it cannot be registered as a CA")
+            } else {
+                "the certificate's basicConstraints say cA false: RegisterCACertificate refuses it".into()
+            },
+        ),
+        Some(_) => {}
+    }
+    if cert.is_ca() && cert.key_usage().is_some() && !key_cert_sign {
+        out.add(
+            "CA_WITHOUT_KEY_CERT_SIGN",
+            Severity::Error,
+            "the CA's keyUsage lacks keyCertSign, so its key may not sign certificates (RFC 5280 §4.2.1.3): RegisterCACertificate refuses it, and jitr accepts no certificate it signed".into(),
+        );
+    }
+    if self_signed && cert.is_ca() {
+        out.add(
+            "SELF_SIGNED_CA",
+            Severity::Info,
+            "a self-signed (root) CA: JITR uses the CA that directly signed the device certificate, so register this one only if it signs devices itself".into(),
+        );
+    }
+}
+
+/// The rules for a device certificate.
+fn device_findings(cert: &Certificate, self_signed: bool, out: &mut Findings) {
+    if cert.is_ca() {
+        out.add(
+            "CA_USED_AS_DEVICE",
+            Severity::Error,
+            "the certificate is a CA (basicConstraints cA true): webpki refuses a CA certificate as a device certificate".into(),
+        );
+    }
+    if let Some(eku) = cert.extended_key_usage() {
+        if !eku.iter().any(|u| u == "clientAuth") {
+            out.add(
+                "EKU_WITHOUT_CLIENT_AUTH",
                 Severity::Error,
-                "the certificate is a CA (basicConstraints cA true): webpki refuses a CA certificate as a device certificate".into(),
-            );
-        }
-        if let Some(eku) = cert.extended_key_usage() {
-            if !eku.iter().any(|u| u == "clientAuth") {
-                add(
-                    "EKU_WITHOUT_CLIENT_AUTH",
-                    Severity::Error,
-                    format!(
-                        "the extendedKeyUsage extension ({}) lacks clientAuth: the TLS client-certificate check refuses it (jitr: EKU_NOT_CLIENT_AUTH)",
-                        if eku.is_empty() { "empty".to_string() } else { eku.join(", ") }
-                    ),
-                );
-            }
-        }
-        if let Some(ku) = cert.key_usage() {
-            if !ku.contains(&"digitalSignature") {
-                add(
-                    "KEY_USAGE_WITHOUT_DIGITAL_SIGNATURE",
-                    Severity::Warning,
-                    "the keyUsage extension lacks digitalSignature, which a TLS client key needs to sign the handshake; strict servers refuse it".into(),
-                );
-            }
-        }
-        if self_signed {
-            add(
-                "SELF_SIGNED_DEVICE",
-                Severity::Warning,
-                "the certificate signs itself: JITR registers only certificates signed by a registered CA; register it with RegisterCertificateWithoutCA instead".into(),
+                format!(
+                    "the extendedKeyUsage extension ({}) lacks clientAuth: the TLS client-certificate check refuses it (jitr: EKU_NOT_CLIENT_AUTH)",
+                    if eku.is_empty() { "empty".to_string() } else { eku.join(", ") }
+                ),
             );
         }
     }
-    out.sort_by_key(|f| f.severity);
-    out
+    if let Some(ku) = cert.key_usage() {
+        if !ku.contains(&"digitalSignature") {
+            out.add(
+                "KEY_USAGE_WITHOUT_DIGITAL_SIGNATURE",
+                Severity::Warning,
+                "the keyUsage extension lacks digitalSignature, which a TLS client key needs to sign the handshake; strict servers refuse it".into(),
+            );
+        }
+    }
+    if self_signed {
+        out.add(
+            "SELF_SIGNED_DEVICE",
+            Severity::Warning,
+            "the certificate signs itself: JITR registers only certificates signed by a registered CA; register it with RegisterCertificateWithoutCA instead".into(),
+        );
+    }
 }
 
 /// Whether `issuer` issued `cert`, by the rule JITR links a device certificate to its CA
