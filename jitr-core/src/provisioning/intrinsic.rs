@@ -348,59 +348,7 @@ impl<'a> Parser<'a> {
                     list: Box::new(list),
                 })
             }
-            "Fn::Select" => {
-                let a = args(2, "[index, [values]]")?;
-                let index = match &a[0] {
-                    Value::Number(n) => match n.as_u64() {
-                        Some(i) => Expr {
-                            node: Node::Lit(i.to_string()),
-                            path: at(0),
-                            kind: Kind::Str,
-                        },
-                        None => {
-                            return Err(err(
-                                K::InvalidFunction,
-                                &at(0),
-                                format!("Fn::Select's index {n} is not a non-negative integer"),
-                            ))
-                        }
-                    },
-                    other => {
-                        let e = self.expr_of(Kind::Str, other, &at(0), " (Fn::Select's index)")?;
-                        if let Node::Lit(s) = &e.node {
-                            if parse_index(s).is_none() {
-                                return Err(err(
-                                    K::InvalidFunction,
-                                    &at(0),
-                                    format!(
-                                        "Fn::Select's index {} is not a non-negative integer",
-                                        quoted(s)
-                                    ),
-                                ));
-                            }
-                        }
-                        e
-                    }
-                };
-                let list =
-                    self.expr_of(Kind::List, &a[1], &at(1), " (Fn::Select selects from a list)")?;
-                if let (Node::Lit(i), Some(len)) = (&index.node, static_len(&list)) {
-                    if let Some(i) = parse_index(i).filter(|i| *i >= len) {
-                        return Err(err(
-                            K::SelectOutOfRange,
-                            path,
-                            format!(
-                                "Fn::Select's index {i} is out of range: the list has {len} item{}",
-                                if len == 1 { "" } else { "s" }
-                            ),
-                        ));
-                    }
-                }
-                Ok(Node::Select {
-                    index: Box::new(index),
-                    list: Box::new(list),
-                })
-            }
+            "Fn::Select" => self.select(args(2, "[index, [values]]")?, arg_path, path),
             "Fn::Split" => {
                 let a = args(2, "[delimiter, source string]")?;
                 let delimiter = literal(&a[0], &at(0), "Fn::Split's delimiter")?;
@@ -432,48 +380,7 @@ impl<'a> Parser<'a> {
                 })?;
                 Ok(Node::FindInMap(Box::new([m, t, s])))
             }
-            "Fn::Sub" => {
-                let (text, text_path, vars) = match arg {
-                    Value::String(s) => (s, arg_path.to_string(), None),
-                    Value::Array(a) if a.len() == 2 => match (&a[0], &a[1]) {
-                        (Value::String(s), Value::Object(vars)) => (s, at(0), Some(vars)),
-                        _ => {
-                            return Err(err(
-                                K::InvalidFunction,
-                                arg_path,
-                                "Fn::Sub takes a string, or [string, {variable: value}]",
-                            ))
-                        }
-                    },
-                    _ => {
-                        return Err(err(
-                            K::InvalidFunction,
-                            arg_path,
-                            "Fn::Sub takes a string, or [string, {variable: value}]",
-                        ))
-                    }
-                };
-                let mut names = Vec::new();
-                let mut values = Vec::new();
-                if let Some(vars) = vars {
-                    let vars_path = at(1);
-                    for (k, v) in vars {
-                        let e = self.expr_of(
-                            Kind::Str,
-                            v,
-                            &child(&vars_path, k),
-                            " (Fn::Sub's variables are strings)",
-                        )?;
-                        names.push(k.as_str());
-                        values.push(e);
-                    }
-                }
-                let parts = self.sub_parts(text, &names, &text_path)?;
-                Ok(Node::Sub {
-                    parts,
-                    vars: values,
-                })
-            }
+            "Fn::Sub" => self.sub(arg, arg_path),
             "Condition" => Err(err(
                 K::UnknownFunction,
                 path,
@@ -497,6 +404,111 @@ impl<'a> Parser<'a> {
                 ),
             )),
         }
+    }
+
+    /// `Fn::Select`'s `[index, [values]]`, `a`; an index out of a static list's range is
+    /// refused here.
+    fn select(&mut self, a: &[Value], arg_path: &str, path: &str) -> Result<Node, TemplateError> {
+        let at = |i: usize| child(arg_path, &i.to_string());
+        let index = match &a[0] {
+            Value::Number(n) => match n.as_u64() {
+                Some(i) => Expr {
+                    node: Node::Lit(i.to_string()),
+                    path: at(0),
+                    kind: Kind::Str,
+                },
+                None => {
+                    return Err(err(
+                        K::InvalidFunction,
+                        &at(0),
+                        format!("Fn::Select's index {n} is not a non-negative integer"),
+                    ))
+                }
+            },
+            other => {
+                let e = self.expr_of(Kind::Str, other, &at(0), " (Fn::Select's index)")?;
+                if let Node::Lit(s) = &e.node {
+                    if parse_index(s).is_none() {
+                        return Err(err(
+                            K::InvalidFunction,
+                            &at(0),
+                            format!(
+                                "Fn::Select's index {} is not a non-negative integer",
+                                quoted(s)
+                            ),
+                        ));
+                    }
+                }
+                e
+            }
+        };
+        let list = self.expr_of(
+            Kind::List,
+            &a[1],
+            &at(1),
+            " (Fn::Select selects from a list)",
+        )?;
+        if let (Node::Lit(i), Some(len)) = (&index.node, static_len(&list)) {
+            if let Some(i) = parse_index(i).filter(|i| *i >= len) {
+                return Err(err(
+                    K::SelectOutOfRange,
+                    path,
+                    format!(
+                        "Fn::Select's index {i} is out of range: the list has {len} item{}",
+                        if len == 1 { "" } else { "s" }
+                    ),
+                ));
+            }
+        }
+        Ok(Node::Select {
+            index: Box::new(index),
+            list: Box::new(list),
+        })
+    }
+
+    /// `Fn::Sub`'s string, or `[string, {variable: value}]`.
+    fn sub(&mut self, arg: &Value, arg_path: &str) -> Result<Node, TemplateError> {
+        let at = |i: usize| child(arg_path, &i.to_string());
+        let (text, text_path, vars) = match arg {
+            Value::String(s) => (s, arg_path.to_string(), None),
+            Value::Array(a) if a.len() == 2 => match (&a[0], &a[1]) {
+                (Value::String(s), Value::Object(vars)) => (s, at(0), Some(vars)),
+                _ => {
+                    return Err(err(
+                        K::InvalidFunction,
+                        arg_path,
+                        "Fn::Sub takes a string, or [string, {variable: value}]",
+                    ))
+                }
+            },
+            _ => {
+                return Err(err(
+                    K::InvalidFunction,
+                    arg_path,
+                    "Fn::Sub takes a string, or [string, {variable: value}]",
+                ))
+            }
+        };
+        let mut names = Vec::new();
+        let mut values = Vec::new();
+        if let Some(vars) = vars {
+            let vars_path = at(1);
+            for (k, v) in vars {
+                let e = self.expr_of(
+                    Kind::Str,
+                    v,
+                    &child(&vars_path, k),
+                    " (Fn::Sub's variables are strings)",
+                )?;
+                names.push(k.as_str());
+                values.push(e);
+            }
+        }
+        let parts = self.sub_parts(text, &names, &text_path)?;
+        Ok(Node::Sub {
+            parts,
+            vars: values,
+        })
     }
 
     /// Resolves what `Ref` names.
