@@ -164,12 +164,12 @@ def from_limbo(seeds, path):
 def api_operations():
     """The selector order of `api_call`: jitr_core::api::OPERATIONS, read from source."""
     src = (ROOT / "jitr-core" / "src" / "api" / "mod.rs").read_text()
-    block = re.search(r"pub static OPERATIONS: &\[Operation\] = &\[(.*?)\];", src, re.DOTALL)
+    block = re.search(r"pub static OPERATIONS: &\[Operation\] = &table!\[(.*?)\];", src, re.DOTALL)
     if block is None:
         sys.exit("extract_seeds: OPERATIONS not found in jitr-core/src/api/mod.rs")
-    ops = re.findall(r'op\(\s*"([a-z_]+)"', block.group(1))
+    ops = re.findall(r"^\s*([a-z_]+),\s*$", block.group(1), re.MULTILINE)
     if not ops:
-        sys.exit("extract_seeds: OPERATIONS lists no op(\"...\") rows")
+        sys.exit("extract_seeds: OPERATIONS names no operations")
     return ops
 
 

@@ -158,6 +158,61 @@ pub struct PolicyState {
     pub default_version_id: Option<u64>,
 }
 
+impl From<CaRow> for CaCertificateState {
+    fn from(r: CaRow) -> Self {
+        CaCertificateState {
+            certificate_id: r.certificate_id,
+            certificate_pem: r.certificate_pem,
+            status: r.status,
+            auto_registration_status: r.auto_registration_status,
+            certificate_mode: r.certificate_mode,
+            registration_config: r.registration_config,
+            tags: r.tags,
+            creation_date: r.meta.creation_date,
+            last_modified_date: r.meta.last_modified_date,
+            customer_version: r.meta.customer_version,
+            generation_id: r.meta.generation_id,
+        }
+    }
+}
+
+impl From<CertRow> for CertificateState {
+    fn from(r: CertRow) -> Self {
+        CertificateState {
+            certificate_id: r.certificate_id,
+            certificate_pem: r.certificate_pem,
+            ca_certificate_id: r.ca_certificate_id,
+            status: r.status,
+            certificate_mode: r.certificate_mode,
+            previous_owned_by: r.previous_owned_by,
+            transfer_data: r.transfer_data,
+            creation_date: r.meta.creation_date,
+            last_modified_date: r.meta.last_modified_date,
+            customer_version: r.meta.customer_version,
+            generation_id: r.meta.generation_id,
+        }
+    }
+}
+
+impl From<PolicyRow> for PolicyState {
+    fn from(p: PolicyRow) -> Self {
+        PolicyState {
+            versions: if p.all_versions().len() > 1 {
+                p.all_versions()
+            } else {
+                Vec::new()
+            },
+            default_version_id: (p.default_version_id != 1).then_some(p.default_version_id),
+            policy_name: p.policy_name,
+            policy_document: p.policy_document,
+            creation_date: p.meta.creation_date,
+            last_modified_date: p.meta.last_modified_date,
+            customer_version: p.meta.customer_version,
+            generation_id: p.meta.generation_id,
+        }
+    }
+}
+
 impl RegistryState {
     /// The state as JSON.
     pub fn to_json(&self) -> String {
@@ -312,39 +367,11 @@ impl Registry {
         thing_group_members.sort();
         let (issuer, endpoint) = account;
         tags.sort();
-        let mut ca_certificates: Vec<CaCertificateState> = cas
-            .into_iter()
-            .map(|r| CaCertificateState {
-                certificate_id: r.certificate_id,
-                certificate_pem: r.certificate_pem,
-                status: r.status,
-                auto_registration_status: r.auto_registration_status,
-                certificate_mode: r.certificate_mode,
-                registration_config: r.registration_config,
-                tags: r.tags,
-                creation_date: r.meta.creation_date,
-                last_modified_date: r.meta.last_modified_date,
-                customer_version: r.meta.customer_version,
-                generation_id: r.meta.generation_id,
-            })
-            .collect();
+        let mut ca_certificates: Vec<CaCertificateState> =
+            cas.into_iter().map(CaCertificateState::from).collect();
         ca_certificates.sort_by_key(|c| c.certificate_id);
-        let mut certificates: Vec<CertificateState> = certs
-            .into_iter()
-            .map(|r| CertificateState {
-                certificate_id: r.certificate_id,
-                certificate_pem: r.certificate_pem,
-                ca_certificate_id: r.ca_certificate_id,
-                status: r.status,
-                certificate_mode: r.certificate_mode,
-                previous_owned_by: r.previous_owned_by,
-                transfer_data: r.transfer_data,
-                creation_date: r.meta.creation_date,
-                last_modified_date: r.meta.last_modified_date,
-                customer_version: r.meta.customer_version,
-                generation_id: r.meta.generation_id,
-            })
-            .collect();
+        let mut certificates: Vec<CertificateState> =
+            certs.into_iter().map(CertificateState::from).collect();
         certificates.sort_by_key(|c| c.certificate_id);
         let mut attachments = attachments;
         attachments.sort();
@@ -354,23 +381,7 @@ impl Registry {
             registration_code: code,
             ca_certificates,
             certificates,
-            policies: policies
-                .into_iter()
-                .map(|p| PolicyState {
-                    versions: if p.all_versions().len() > 1 {
-                        p.all_versions()
-                    } else {
-                        Vec::new()
-                    },
-                    default_version_id: (p.default_version_id != 1).then_some(p.default_version_id),
-                    policy_name: p.policy_name,
-                    policy_document: p.policy_document,
-                    creation_date: p.meta.creation_date,
-                    last_modified_date: p.meta.last_modified_date,
-                    customer_version: p.meta.customer_version,
-                    generation_id: p.meta.generation_id,
-                })
-                .collect(),
+            policies: policies.into_iter().map(PolicyState::from).collect(),
             attachments,
             things,
             thing_types,
@@ -454,6 +465,133 @@ impl Registry {
 }
 
 /// Checks a state and turns it into rows.
+/// Refuses a resource `key` that `seen` holds already: it is listed twice.
+fn listed_once<K: Eq + std::hash::Hash + core::fmt::Display>(
+    seen: &mut std::collections::HashSet<K>,
+    key: K,
+    kind: &str,
+) -> Result<(), Error> {
+    let message = format!("state: the {kind} {key} is listed twice");
+    if seen.insert(key) {
+        Ok(())
+    } else {
+        Err(Error::InvalidRequest(message))
+    }
+}
+
+/// A resource of a state as the store keeps it, checked.
+trait ToRow {
+    type Row;
+    fn to_row(&self) -> Result<Self::Row, Error>;
+}
+
+/// The rows of `items`, each checked, and their keys; a key listed twice is refused.
+fn checked_rows<S: ToRow, K: Eq + std::hash::Hash + core::fmt::Display>(
+    items: &[S],
+    kind: &str,
+    key: impl Fn(&S) -> K,
+) -> Result<(Vec<S::Row>, std::collections::HashSet<K>), Error> {
+    let mut rows = Vec::with_capacity(items.len());
+    let mut seen = std::collections::HashSet::new();
+    for item in items {
+        let row = item.to_row()?;
+        listed_once(&mut seen, key(item), kind)?;
+        rows.push(row);
+    }
+    Ok((rows, seen))
+}
+
+impl ToRow for CaCertificateState {
+    type Row = CaRow;
+
+    /// The store's row, checked: the PEM parses to its ID and is a CA.
+    fn to_row(&self) -> Result<CaRow, Error> {
+        let cert = parse_with_id(&self.certificate_pem, &self.certificate_id)?;
+        if !cert.is_ca() {
+            return Err(Error::InvalidRequest(format!(
+                "state: the CA certificate {} is not a CA",
+                self.certificate_id
+            )));
+        }
+        Ok(CaRow {
+            certificate_id: self.certificate_id,
+            certificate_pem: cert.to_pem(),
+            status: self.status,
+            auto_registration_status: self.auto_registration_status,
+            certificate_mode: self.certificate_mode,
+            registration_config: self.registration_config.clone(),
+            tags: self.tags.clone(),
+            meta: meta_of(
+                self.creation_date,
+                self.last_modified_date,
+                self.customer_version,
+                &self.generation_id,
+            )?,
+            parsed: Some(cert),
+        })
+    }
+}
+
+impl ToRow for CertificateState {
+    type Row = CertRow;
+
+    /// The store's row, checked: the PEM parses to its ID.
+    fn to_row(&self) -> Result<CertRow, Error> {
+        let cert = parse_with_id(&self.certificate_pem, &self.certificate_id)?;
+        Ok(CertRow {
+            certificate_id: self.certificate_id,
+            certificate_pem: cert.to_pem(),
+            ca_certificate_id: self.ca_certificate_id,
+            status: self.status,
+            certificate_mode: self.certificate_mode,
+            validity: cert.validity(),
+            previous_owned_by: self.previous_owned_by.clone(),
+            transfer_data: self.transfer_data.clone(),
+            meta: meta_of(
+                self.creation_date,
+                self.last_modified_date,
+                self.customer_version,
+                &self.generation_id,
+            )?,
+        })
+    }
+}
+
+impl ToRow for PolicyState {
+    type Row = PolicyRow;
+
+    /// The store's row, checked: its name, every version's document, and the default
+    /// version holding the document.
+    fn to_row(&self) -> Result<PolicyRow, Error> {
+        validate_policy_name(&self.policy_name)?;
+        validate_policy_document(&self.policy_document)?;
+        let mut row = PolicyRow::new(&self.policy_name, &self.policy_document, self.creation_date);
+        if !self.versions.is_empty() {
+            for v in &self.versions {
+                validate_policy_document(&v.document)?;
+            }
+            row.versions = self.versions.clone();
+            row.default_version_id = self.default_version_id.unwrap_or(1);
+            row.last_version_id = self.versions.iter().map(|v| v.version_id).max();
+            if !row.versions.iter().any(|v| {
+                v.version_id == row.default_version_id && v.document == self.policy_document
+            }) {
+                return Err(Error::InvalidRequest(format!(
+                    "state: the policy {} names a default version it does not have",
+                    self.policy_name
+                )));
+            }
+        }
+        row.meta = meta_of(
+            self.creation_date,
+            self.last_modified_date,
+            self.customer_version,
+            &self.generation_id,
+        )?;
+        Ok(row)
+    }
+}
+
 fn check_state(state: &RegistryState) -> Result<Import, Error> {
     if state.format != 1 {
         return Err(Error::InvalidRequest(format!(
@@ -464,104 +602,12 @@ fn check_state(state: &RegistryState) -> Result<Import, Error> {
     if let Some(code) = &state.registration_code {
         validate_registration_code(code)?;
     }
-    let mut seen = std::collections::HashSet::new();
-    let mut cas = Vec::new();
-    for c in &state.ca_certificates {
-        let cert = parse_with_id(&c.certificate_pem, &c.certificate_id)?;
-        if !cert.is_ca() {
-            return Err(Error::InvalidRequest(format!(
-                "state: the CA certificate {} is not a CA",
-                c.certificate_id
-            )));
-        }
-        if !seen.insert(c.certificate_id) {
-            return Err(Error::InvalidRequest(format!(
-                "state: the CA certificate {} is listed twice",
-                c.certificate_id
-            )));
-        }
-        cas.push(CaRow {
-            certificate_id: c.certificate_id,
-            certificate_pem: cert.to_pem(),
-            status: c.status,
-            auto_registration_status: c.auto_registration_status,
-            certificate_mode: c.certificate_mode,
-            registration_config: c.registration_config.clone(),
-            tags: c.tags.clone(),
-            meta: meta_of(
-                c.creation_date,
-                c.last_modified_date,
-                c.customer_version,
-                &c.generation_id,
-            )?,
-            parsed: Some(cert),
-        });
-    }
-    let mut certificates = Vec::new();
-    let mut cert_ids = std::collections::HashSet::new();
-    for c in &state.certificates {
-        let cert = parse_with_id(&c.certificate_pem, &c.certificate_id)?;
-        if !cert_ids.insert(c.certificate_id) {
-            return Err(Error::InvalidRequest(format!(
-                "state: the certificate {} is listed twice",
-                c.certificate_id
-            )));
-        }
-        certificates.push(CertRow {
-            certificate_id: c.certificate_id,
-            certificate_pem: cert.to_pem(),
-            ca_certificate_id: c.ca_certificate_id,
-            status: c.status,
-            certificate_mode: c.certificate_mode,
-            validity: cert.validity(),
-            previous_owned_by: c.previous_owned_by.clone(),
-            transfer_data: c.transfer_data.clone(),
-            meta: meta_of(
-                c.creation_date,
-                c.last_modified_date,
-                c.customer_version,
-                &c.generation_id,
-            )?,
-        });
-    }
-    let mut policies = Vec::new();
-    let mut names = std::collections::HashSet::new();
-    for p in &state.policies {
-        validate_policy_name(&p.policy_name)?;
-        validate_policy_document(&p.policy_document)?;
-        if !names.insert(p.policy_name.clone()) {
-            return Err(Error::InvalidRequest(format!(
-                "state: the policy {} is listed twice",
-                p.policy_name
-            )));
-        }
-        let mut row = PolicyRow::new(&p.policy_name, &p.policy_document, p.creation_date);
-        if !p.versions.is_empty() {
-            for v in &p.versions {
-                validate_policy_document(&v.document)?;
-            }
-            row.versions = p.versions.clone();
-            row.default_version_id = p.default_version_id.unwrap_or(1);
-            row.last_version_id = p.versions.iter().map(|v| v.version_id).max();
-            if !row
-                .versions
-                .iter()
-                .any(|v| v.version_id == row.default_version_id && v.document == p.policy_document)
-            {
-                return Err(Error::InvalidRequest(format!(
-                    "state: the policy {} names a default version it does not have",
-                    p.policy_name
-                )));
-            }
-        }
-        row.meta = meta_of(
-            p.creation_date,
-            p.last_modified_date,
-            p.customer_version,
-            &p.generation_id,
-        )?;
-        policies.push(row);
-    }
+    let (cas, _) = checked_rows(&state.ca_certificates, "CA certificate", |c| {
+        c.certificate_id
+    })?;
+    let (certificates, cert_ids) =
+        checked_rows(&state.certificates, "certificate", |c| c.certificate_id)?;
+    let (policies, names) = checked_rows(&state.policies, "policy", |p| p.policy_name.clone())?;
     let scope = &state.scope;
     let mut attachments = Vec::new();
     for (name, target) in &state.attachments {
@@ -576,12 +622,7 @@ fn check_state(state: &RegistryState) -> Result<Import, Error> {
     let mut thing_names = std::collections::HashSet::new();
     for t in &state.things {
         super::validate_thing_name(&t.thing_name, "thing name")?;
-        if !thing_names.insert(t.thing_name.clone()) {
-            return Err(Error::InvalidRequest(format!(
-                "state: the thing {} is listed twice",
-                t.thing_name
-            )));
-        }
+        listed_once(&mut thing_names, t.thing_name.clone(), "thing")?;
     }
     for (thing, principal, _) in &state.thing_principals {
         let id = scope.parse_certificate_arn(principal)?;
