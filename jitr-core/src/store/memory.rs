@@ -302,18 +302,9 @@ impl State {
                         .insert(claim_key(row.certificate_id), scope.account().to_string());
                 }
             }
-            Change::CaCertificateUpdated {
-                certificate_id,
-                status,
-                auto_registration_status,
-                registration_config,
-                meta,
-            } => {
+            Change::CaCertificateUpdated { certificate_id, .. } => {
                 if let Some(row) = account.cas.get_mut(certificate_id) {
-                    row.status = *status;
-                    row.auto_registration_status = *auto_registration_status;
-                    row.registration_config = registration_config.clone();
-                    row.meta = meta.clone();
+                    row.apply_update(change);
                 }
             }
             Change::CaCertificateDeleted { certificate_id } => {

@@ -109,6 +109,24 @@ pub struct CaRow {
 }
 
 impl CaRow {
+    /// Applies `change` if it is a [`Change::CaCertificateUpdated`] (of this row: the
+    /// caller found the row by its ID); any other change leaves the row as it is.
+    pub(crate) fn apply_update(&mut self, change: &Change) {
+        if let Change::CaCertificateUpdated {
+            status,
+            auto_registration_status,
+            registration_config,
+            meta,
+            ..
+        } = change
+        {
+            self.status = *status;
+            self.auto_registration_status = *auto_registration_status;
+            self.registration_config = registration_config.clone();
+            self.meta = meta.clone();
+        }
+    }
+
     /// The CA certificate, parsed.
     pub fn certificate(&self) -> Result<crate::cert::Certificate, Error> {
         match &self.parsed {

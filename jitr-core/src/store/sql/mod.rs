@@ -654,10 +654,8 @@ fn apply(conn: &mut dyn Conn, scope: &Scope, change: &Change) -> Result<(), Erro
         }
         Change::CaCertificateUpdated {
             certificate_id,
-            status,
-            auto_registration_status,
-            registration_config,
             meta,
+            ..
         } => {
             let rows = conn.query(
                 "SELECT body FROM ca_certificates WHERE scope = $1 AND id = $2",
@@ -671,10 +669,7 @@ fn apply(conn: &mut dyn Conn, scope: &Scope, change: &Change) -> Result<(), Erro
             if row.meta.customer_version + 1 != meta.customer_version {
                 return Err(conflict("the CA certificate"));
             }
-            row.status = *status;
-            row.auto_registration_status = *auto_registration_status;
-            row.registration_config = registration_config.clone();
-            row.meta = meta.clone();
+            row.apply_update(change);
             conn.execute(
                 "UPDATE ca_certificates SET body = $3 WHERE scope = $1 AND id = $2",
                 &[s, id_value(certificate_id), json(&row)?],
