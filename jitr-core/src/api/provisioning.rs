@@ -1,11 +1,9 @@
 //! The operations on thing groups and provisioning templates, in boto3's names, and
 //! jitr's `describe_provisioning_failure`.
 
-use std::collections::BTreeMap;
-
 use serde_json::{json, Value};
 
-use super::resources::{token_request, token_value, ThingPage, Token};
+use super::resources::{token_request, token_value, Payload, ThingPage, Token};
 use super::{id_arg, to_value};
 use crate::registry::{AttributePayload, Registry, Tag};
 use crate::Error;
@@ -13,13 +11,7 @@ use crate::Error;
 params! {
     struct GroupProperties {
         thing_group_description: Option<String>,
-        attribute_payload: Option<GroupAttributes>,
-    }
-
-    struct GroupAttributes {
-        #[serde(default)]
-        attributes: BTreeMap<String, String>,
-        merge: Option<bool>,
+        attribute_payload: Option<Payload>,
     }
 }
 
@@ -33,10 +25,7 @@ operations! {
         let (description, attributes) = match a.thing_group_properties {
             Some(props) => (
                 props.thing_group_description,
-                props.attribute_payload.map(|p| AttributePayload {
-                    attributes: p.attributes,
-                    merge: p.merge.unwrap_or(false),
-                }),
+                props.attribute_payload.map(AttributePayload::from),
             ),
             None => (None, None),
         };

@@ -131,7 +131,8 @@ operations! {
 }
 
 params! {
-    struct Payload {
+    /// An `attributePayload` (CreateThing, UpdateThing, CreateThingGroup).
+    pub(super) struct Payload {
         #[serde(default)]
         attributes: BTreeMap<String, String>,
         merge: Option<bool>,
