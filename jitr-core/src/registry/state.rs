@@ -471,39 +471,34 @@ fn listed_once<K: Eq + std::hash::Hash + core::fmt::Display>(
     key: K,
     kind: &str,
 ) -> Result<(), Error> {
-    let message = format!("state: the {kind} {key} is listed twice");
-    if seen.insert(key) {
-        Ok(())
-    } else {
-        Err(Error::InvalidRequest(message))
+    if seen.contains(&key) {
+        return Err(Error::InvalidRequest(format!(
+            "state: the {kind} {key} is listed twice"
+        )));
     }
+    seen.insert(key);
+    Ok(())
 }
 
-/// A resource of a state as the store keeps it, checked.
-trait ToRow {
-    type Row;
-    fn to_row(&self) -> Result<Self::Row, Error>;
-}
-
-/// The rows of `items`, each checked, and their keys; a key listed twice is refused.
-fn checked_rows<S: ToRow, K: Eq + std::hash::Hash + core::fmt::Display>(
+/// The rows of `items`, each made and checked by `to_row`, and their keys; a key listed
+/// twice is refused.
+fn checked_rows<S, R, K: Eq + std::hash::Hash + core::fmt::Display>(
     items: &[S],
     kind: &str,
     key: impl Fn(&S) -> K,
-) -> Result<(Vec<S::Row>, std::collections::HashSet<K>), Error> {
+    to_row: impl Fn(&S) -> Result<R, Error>,
+) -> Result<(Vec<R>, std::collections::HashSet<K>), Error> {
     let mut rows = Vec::with_capacity(items.len());
     let mut seen = std::collections::HashSet::new();
     for item in items {
-        let row = item.to_row()?;
+        let row = to_row(item)?;
         listed_once(&mut seen, key(item), kind)?;
         rows.push(row);
     }
     Ok((rows, seen))
 }
 
-impl ToRow for CaCertificateState {
-    type Row = CaRow;
-
+impl CaCertificateState {
     /// The store's row, checked: the PEM parses to its ID and is a CA.
     fn to_row(&self) -> Result<CaRow, Error> {
         let cert = parse_with_id(&self.certificate_pem, &self.certificate_id)?;
@@ -532,9 +527,7 @@ impl ToRow for CaCertificateState {
     }
 }
 
-impl ToRow for CertificateState {
-    type Row = CertRow;
-
+impl CertificateState {
     /// The store's row, checked: the PEM parses to its ID.
     fn to_row(&self) -> Result<CertRow, Error> {
         let cert = parse_with_id(&self.certificate_pem, &self.certificate_id)?;
@@ -557,9 +550,7 @@ impl ToRow for CertificateState {
     }
 }
 
-impl ToRow for PolicyState {
-    type Row = PolicyRow;
-
+impl PolicyState {
     /// The store's row, checked: its name, every version's document, and the default
     /// version holding the document.
     fn to_row(&self) -> Result<PolicyRow, Error> {
@@ -602,12 +593,24 @@ fn check_state(state: &RegistryState) -> Result<Import, Error> {
     if let Some(code) = &state.registration_code {
         validate_registration_code(code)?;
     }
-    let (cas, _) = checked_rows(&state.ca_certificates, "CA certificate", |c| {
-        c.certificate_id
-    })?;
-    let (certificates, cert_ids) =
-        checked_rows(&state.certificates, "certificate", |c| c.certificate_id)?;
-    let (policies, names) = checked_rows(&state.policies, "policy", |p| p.policy_name.clone())?;
+    let (cas, _) = checked_rows(
+        &state.ca_certificates,
+        "CA certificate",
+        |c| c.certificate_id,
+        CaCertificateState::to_row,
+    )?;
+    let (certificates, cert_ids) = checked_rows(
+        &state.certificates,
+        "certificate",
+        |c| c.certificate_id,
+        CertificateState::to_row,
+    )?;
+    let (policies, names) = checked_rows(
+        &state.policies,
+        "policy",
+        |p| p.policy_name.clone(),
+        PolicyState::to_row,
+    )?;
     let scope = &state.scope;
     let mut attachments = Vec::new();
     for (name, target) in &state.attachments {
