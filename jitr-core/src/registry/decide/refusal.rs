@@ -65,189 +65,159 @@ impl Decision {
     }
 }
 
-/// Why a connection was refused. Each reason has a stable [`code`](Self::code) and a
-/// human [`message`](Self::message) — the diagnosis AWS never gives.
-#[derive(Clone, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum RefusalReason {
-    /// The client sent no certificate.
-    NoCertificate,
-    /// The chain has more certificates than jitr reads.
-    ChainTooLong {
-        /// Certificates sent.
-        len: usize,
-    },
-    /// A certificate in the chain is larger than jitr reads.
-    CertificateTooLarge {
-        /// Its position in the chain (0 = leaf).
-        index: usize,
-        /// Its size in bytes.
-        len: usize,
-    },
-    /// The leaf is not a well-formed X.509 certificate.
-    MalformedCertificate {
-        /// What is wrong.
-        detail: String,
-    },
-    /// The unknown certificate was registered as `PENDING_ACTIVATION` by this decision and
-    /// the registration event published; the device may connect once it is activated.
-    RegisteredPendingActivation,
-    /// The certificate is `PENDING_ACTIVATION`; the event was published again.
-    PendingActivation,
-    /// The certificate is `INACTIVE`.
-    CertificateInactive,
-    /// The certificate is `REVOKED`.
-    CertificateRevoked,
-    /// The certificate is `PENDING_TRANSFER`.
-    CertificatePendingTransfer,
-    /// The certificate is `REGISTER_INACTIVE`.
-    CertificateRegisterInactive,
-    /// The certificate's validity ended.
-    CertificateExpired {
-        /// Its notAfter.
-        not_after: Timestamp,
-    },
-    /// The certificate's validity has not begun.
-    CertificateNotYetValid {
-        /// Its notBefore.
-        not_before: Timestamp,
-    },
-    /// No registered CA has the leaf's issuer as its subject.
-    UnknownIssuer,
-    /// Registered CAs have the leaf's issuer name, but none of their keys verifies the
-    /// leaf's signature (a forged or mis-issued certificate).
-    BadSignature,
-    /// Several registered CAs with the same subject and key verify the leaf, and the
-    /// chain does not say which one is meant.
-    AmbiguousCa {
-        /// How many CAs verify the leaf.
-        candidates: usize,
-    },
-    /// The chain is the leaf alone and the client sent no SNI: JITR needs the CA in the
-    /// chain or SNI to find the account.
-    SniRequired,
-    /// The signing CA is `INACTIVE`.
-    CaInactive,
-    /// The signing CA has auto-registration `DISABLE`.
-    AutoRegistrationDisabled,
-    /// The signing CA's validity ended.
-    CaExpired {
-        /// Its notAfter.
-        not_after: Timestamp,
-    },
-    /// The signing CA's validity has not begun.
-    CaNotYetValid {
-        /// Its notBefore.
-        not_before: Timestamp,
-    },
-    /// The signing CA is `SNI_ONLY` and the connection did not name its account by SNI.
-    CaRequiresSni,
-    /// The leaf has an extended key usage extension without `clientAuth`.
-    EkuNotClientAuth,
-    /// The leaf fails another path-validation rule.
-    InvalidCertificate {
-        /// What webpki reported.
-        detail: String,
-    },
-    /// No account serves the SNI host name, and there is no default account.
-    UnknownServerName {
-        /// The host name sent.
-        server_name: String,
-    },
-    /// No SNI was sent and there is no default account.
-    NoAccount,
-    /// The unknown certificate was registered and its CA's provisioning template ran:
-    /// the thing, policies and status it made. The first connection is refused, as on
-    /// AWS; the device connects again.
-    Provisioned {
-        /// The thing it made or updated, if the template has one.
-        thing_name: Option<String>,
-        /// The policies it attached.
-        policy_names: Vec<String>,
-        /// The certificate's status now (`ACTIVE` unless the template says otherwise).
-        status: crate::status::CertificateStatus,
-    },
-    /// The unknown certificate was registered `PENDING_ACTIVATION`, but its CA's
-    /// provisioning template could not provision it: why (AWS says nothing).
-    ProvisioningFailed {
-        /// A stable code, e.g. `MISSING_PARAMETER`.
-        code: String,
-        /// What is missing or wrong, and where.
-        detail: String,
-    },
-    /// The store cannot be reached: a new certificate cannot be registered (and, with
-    /// [`StoreOutage::RefuseAll`](crate::StoreOutage), no certificate is admitted).
-    StoreUnavailable,
+/// Declares [`RefusalReason`] with each variant's code written beside it: the enum, its
+/// [`CODES`](RefusalReason::CODES) and [`code`](RefusalReason::code) come from the one list,
+/// in one order.
+macro_rules! refusal_reasons {
+    (
+        $(#[$meta:meta])*
+        pub enum $name:ident {
+            $(
+                $(#[$vmeta:meta])*
+                $variant:ident
+                $({ $($(#[$fmeta:meta])* $field:ident: $ty:ty,)+ })?
+                => $code:literal,
+            )+
+        }
+    ) => {
+        $(#[$meta])*
+        pub enum $name {
+            $($(#[$vmeta])* $variant $({ $($(#[$fmeta])* $field: $ty,)+ })?,)+
+        }
+
+        impl $name {
+            /// Every [`code`](Self::code), in the order of the variants: front ends type
+            /// refusal codes from it (e.g. the Python stubs' `Literal`).
+            pub const CODES: &'static [&'static str] = &[$($code,)+];
+
+            /// The stable machine code, e.g. `"UNKNOWN_ISSUER"`.
+            pub fn code(&self) -> &'static str {
+                match self {
+                    $(Self::$variant { .. } => $code,)+
+                }
+            }
+        }
+    };
+}
+
+refusal_reasons! {
+    /// Why a connection was refused. Each reason has a stable [`code`](Self::code) and a
+    /// human [`message`](Self::message) — the diagnosis AWS never gives.
+    #[derive(Clone, Debug, PartialEq, Eq)]
+    #[non_exhaustive]
+    pub enum RefusalReason {
+        /// The client sent no certificate.
+        NoCertificate => "NO_CERTIFICATE",
+        /// The chain has more certificates than jitr reads.
+        ChainTooLong {
+            /// Certificates sent.
+            len: usize,
+        } => "CHAIN_TOO_LONG",
+        /// A certificate in the chain is larger than jitr reads.
+        CertificateTooLarge {
+            /// Its position in the chain (0 = leaf).
+            index: usize,
+            /// Its size in bytes.
+            len: usize,
+        } => "CERTIFICATE_TOO_LARGE",
+        /// The leaf is not a well-formed X.509 certificate.
+        MalformedCertificate {
+            /// What is wrong.
+            detail: String,
+        } => "MALFORMED_CERTIFICATE",
+        /// The unknown certificate was registered as `PENDING_ACTIVATION` by this decision and
+        /// the registration event published; the device may connect once it is activated.
+        RegisteredPendingActivation => "REGISTERED_PENDING_ACTIVATION",
+        /// The certificate is `PENDING_ACTIVATION`; the event was published again.
+        PendingActivation => "PENDING_ACTIVATION",
+        /// The certificate is `INACTIVE`.
+        CertificateInactive => "CERTIFICATE_INACTIVE",
+        /// The certificate is `REVOKED`.
+        CertificateRevoked => "CERTIFICATE_REVOKED",
+        /// The certificate is `PENDING_TRANSFER`.
+        CertificatePendingTransfer => "CERTIFICATE_PENDING_TRANSFER",
+        /// The certificate is `REGISTER_INACTIVE`.
+        CertificateRegisterInactive => "CERTIFICATE_REGISTER_INACTIVE",
+        /// The certificate's validity ended.
+        CertificateExpired {
+            /// Its notAfter.
+            not_after: Timestamp,
+        } => "CERTIFICATE_EXPIRED",
+        /// The certificate's validity has not begun.
+        CertificateNotYetValid {
+            /// Its notBefore.
+            not_before: Timestamp,
+        } => "CERTIFICATE_NOT_YET_VALID",
+        /// No registered CA has the leaf's issuer as its subject.
+        UnknownIssuer => "UNKNOWN_ISSUER",
+        /// Registered CAs have the leaf's issuer name, but none of their keys verifies the
+        /// leaf's signature (a forged or mis-issued certificate).
+        BadSignature => "BAD_SIGNATURE",
+        /// Several registered CAs with the same subject and key verify the leaf, and the
+        /// chain does not say which one is meant.
+        AmbiguousCa {
+            /// How many CAs verify the leaf.
+            candidates: usize,
+        } => "AMBIGUOUS_CA",
+        /// The chain is the leaf alone and the client sent no SNI: JITR needs the CA in the
+        /// chain or SNI to find the account.
+        SniRequired => "SNI_REQUIRED",
+        /// The signing CA is `INACTIVE`.
+        CaInactive => "CA_INACTIVE",
+        /// The signing CA has auto-registration `DISABLE`.
+        AutoRegistrationDisabled => "AUTO_REGISTRATION_DISABLED",
+        /// The signing CA's validity ended.
+        CaExpired {
+            /// Its notAfter.
+            not_after: Timestamp,
+        } => "CA_EXPIRED",
+        /// The signing CA's validity has not begun.
+        CaNotYetValid {
+            /// Its notBefore.
+            not_before: Timestamp,
+        } => "CA_NOT_YET_VALID",
+        /// The signing CA is `SNI_ONLY` and the connection did not name its account by SNI.
+        CaRequiresSni => "CA_REQUIRES_SNI",
+        /// The leaf has an extended key usage extension without `clientAuth`.
+        EkuNotClientAuth => "EKU_NOT_CLIENT_AUTH",
+        /// The leaf fails another path-validation rule.
+        InvalidCertificate {
+            /// What webpki reported.
+            detail: String,
+        } => "INVALID_CERTIFICATE",
+        /// No account serves the SNI host name, and there is no default account.
+        UnknownServerName {
+            /// The host name sent.
+            server_name: String,
+        } => "UNKNOWN_SERVER_NAME",
+        /// No SNI was sent and there is no default account.
+        NoAccount => "NO_ACCOUNT",
+        /// The store cannot be reached: a new certificate cannot be registered (and, with
+        /// [`StoreOutage::RefuseAll`](crate::StoreOutage), no certificate is admitted).
+        StoreUnavailable => "STORE_UNAVAILABLE",
+        /// The unknown certificate was registered and its CA's provisioning template ran:
+        /// the thing, policies and status it made. The first connection is refused, as on
+        /// AWS; the device connects again.
+        Provisioned {
+            /// The thing it made or updated, if the template has one.
+            thing_name: Option<String>,
+            /// The policies it attached.
+            policy_names: Vec<String>,
+            /// The certificate's status now (`ACTIVE` unless the template says otherwise).
+            status: crate::status::CertificateStatus,
+        } => "PROVISIONED",
+        /// The unknown certificate was registered `PENDING_ACTIVATION`, but its CA's
+        /// provisioning template could not provision it: why (AWS says nothing).
+        ProvisioningFailed {
+            /// A stable code, e.g. `MISSING_PARAMETER`.
+            code: String,
+            /// What is missing or wrong, and where.
+            detail: String,
+        } => "PROVISIONING_FAILED",
+    }
 }
 
 impl RefusalReason {
-    /// Every [`code`](Self::code), in the order of the variants: front ends type refusal
-    /// codes from it (e.g. the Python stubs' `Literal`).
-    pub const CODES: &'static [&'static str] = &[
-        "NO_CERTIFICATE",
-        "CHAIN_TOO_LONG",
-        "CERTIFICATE_TOO_LARGE",
-        "MALFORMED_CERTIFICATE",
-        "REGISTERED_PENDING_ACTIVATION",
-        "PENDING_ACTIVATION",
-        "CERTIFICATE_INACTIVE",
-        "CERTIFICATE_REVOKED",
-        "CERTIFICATE_PENDING_TRANSFER",
-        "CERTIFICATE_REGISTER_INACTIVE",
-        "CERTIFICATE_EXPIRED",
-        "CERTIFICATE_NOT_YET_VALID",
-        "UNKNOWN_ISSUER",
-        "BAD_SIGNATURE",
-        "AMBIGUOUS_CA",
-        "SNI_REQUIRED",
-        "CA_INACTIVE",
-        "AUTO_REGISTRATION_DISABLED",
-        "CA_EXPIRED",
-        "CA_NOT_YET_VALID",
-        "CA_REQUIRES_SNI",
-        "EKU_NOT_CLIENT_AUTH",
-        "INVALID_CERTIFICATE",
-        "UNKNOWN_SERVER_NAME",
-        "NO_ACCOUNT",
-        "STORE_UNAVAILABLE",
-        "PROVISIONED",
-        "PROVISIONING_FAILED",
-    ];
-
-    /// The stable machine code, e.g. `"UNKNOWN_ISSUER"`.
-    pub fn code(&self) -> &'static str {
-        match self {
-            Self::NoCertificate => "NO_CERTIFICATE",
-            Self::ChainTooLong { .. } => "CHAIN_TOO_LONG",
-            Self::CertificateTooLarge { .. } => "CERTIFICATE_TOO_LARGE",
-            Self::MalformedCertificate { .. } => "MALFORMED_CERTIFICATE",
-            Self::RegisteredPendingActivation => "REGISTERED_PENDING_ACTIVATION",
-            Self::PendingActivation => "PENDING_ACTIVATION",
-            Self::CertificateInactive => "CERTIFICATE_INACTIVE",
-            Self::CertificateRevoked => "CERTIFICATE_REVOKED",
-            Self::CertificatePendingTransfer => "CERTIFICATE_PENDING_TRANSFER",
-            Self::CertificateRegisterInactive => "CERTIFICATE_REGISTER_INACTIVE",
-            Self::CertificateExpired { .. } => "CERTIFICATE_EXPIRED",
-            Self::CertificateNotYetValid { .. } => "CERTIFICATE_NOT_YET_VALID",
-            Self::UnknownIssuer => "UNKNOWN_ISSUER",
-            Self::BadSignature => "BAD_SIGNATURE",
-            Self::AmbiguousCa { .. } => "AMBIGUOUS_CA",
-            Self::SniRequired => "SNI_REQUIRED",
-            Self::CaInactive => "CA_INACTIVE",
-            Self::AutoRegistrationDisabled => "AUTO_REGISTRATION_DISABLED",
-            Self::CaExpired { .. } => "CA_EXPIRED",
-            Self::CaNotYetValid { .. } => "CA_NOT_YET_VALID",
-            Self::CaRequiresSni => "CA_REQUIRES_SNI",
-            Self::EkuNotClientAuth => "EKU_NOT_CLIENT_AUTH",
-            Self::InvalidCertificate { .. } => "INVALID_CERTIFICATE",
-            Self::UnknownServerName { .. } => "UNKNOWN_SERVER_NAME",
-            Self::NoAccount => "NO_ACCOUNT",
-            Self::StoreUnavailable => "STORE_UNAVAILABLE",
-            Self::Provisioned { .. } => "PROVISIONED",
-            Self::ProvisioningFailed { .. } => "PROVISIONING_FAILED",
-        }
-    }
-
     /// A sentence for people.
     pub fn message(&self) -> String {
         match self {
@@ -342,94 +312,18 @@ impl RefusalReason {
 
 #[cfg(test)]
 mod codes_tests {
-    use super::RefusalReason::{self, *};
-    use crate::Timestamp;
-
-    /// One refusal of each kind. The `match` has no wildcard: a new variant does not
-    /// compile until it is listed here (and so checked against `CODES`).
-    fn one_of_each() -> Vec<RefusalReason> {
-        let t = Timestamp::from_unix_secs(0);
-        let all = vec![
-            NoCertificate,
-            ChainTooLong { len: 9 },
-            CertificateTooLarge { index: 0, len: 1 },
-            MalformedCertificate {
-                detail: String::new(),
-            },
-            RegisteredPendingActivation,
-            PendingActivation,
-            CertificateInactive,
-            CertificateRevoked,
-            CertificatePendingTransfer,
-            CertificateRegisterInactive,
-            CertificateExpired { not_after: t },
-            CertificateNotYetValid { not_before: t },
-            UnknownIssuer,
-            BadSignature,
-            AmbiguousCa { candidates: 2 },
-            SniRequired,
-            CaInactive,
-            AutoRegistrationDisabled,
-            CaExpired { not_after: t },
-            CaNotYetValid { not_before: t },
-            CaRequiresSni,
-            EkuNotClientAuth,
-            InvalidCertificate {
-                detail: String::new(),
-            },
-            UnknownServerName {
-                server_name: String::new(),
-            },
-            NoAccount,
-            StoreUnavailable,
-            Provisioned {
-                thing_name: None,
-                policy_names: Vec::new(),
-                status: crate::status::CertificateStatus::Active,
-            },
-            ProvisioningFailed {
-                code: String::new(),
-                detail: String::new(),
-            },
-        ];
-        for r in &all {
-            match r {
-                NoCertificate
-                | ChainTooLong { .. }
-                | CertificateTooLarge { .. }
-                | MalformedCertificate { .. }
-                | RegisteredPendingActivation
-                | PendingActivation
-                | CertificateInactive
-                | CertificateRevoked
-                | CertificatePendingTransfer
-                | CertificateRegisterInactive
-                | CertificateExpired { .. }
-                | CertificateNotYetValid { .. }
-                | UnknownIssuer
-                | BadSignature
-                | AmbiguousCa { .. }
-                | SniRequired
-                | CaInactive
-                | AutoRegistrationDisabled
-                | CaExpired { .. }
-                | CaNotYetValid { .. }
-                | CaRequiresSni
-                | EkuNotClientAuth
-                | InvalidCertificate { .. }
-                | UnknownServerName { .. }
-                | NoAccount
-                | StoreUnavailable
-                | Provisioned { .. }
-                | ProvisioningFailed { .. } => {}
-            }
-        }
-        all
-    }
+    use super::RefusalReason;
 
     #[test]
-    fn codes_lists_every_code_once() {
-        let codes: Vec<&str> = one_of_each().iter().map(RefusalReason::code).collect();
-        assert_eq!(codes, RefusalReason::CODES);
+    fn codes_are_distinct_and_screaming_snake_case() {
+        let codes = RefusalReason::CODES;
+        for (i, code) in codes.iter().enumerate() {
+            assert!(!codes[..i].contains(code), "{code} is listed twice");
+            assert!(
+                !code.is_empty() && code.bytes().all(|b| b.is_ascii_uppercase() || b == b'_'),
+                "{code}"
+            );
+        }
+        assert_eq!(RefusalReason::UnknownIssuer.code(), "UNKNOWN_ISSUER");
     }
 }
