@@ -1,7 +1,8 @@
 """Types shared by the stubs, the activation handler and users' code: the AWS IoT
 vocabularies as ``Literal`` types (each equal to the core's list, which the tests check),
 and :class:`IotClient`, what the activation handler needs of a client — satisfied by a
-:class:`jitr_iot.Registry` and by a boto3 ``iot`` client alike.
+:class:`jitr_iot.Registry` and by a boto3 ``iot`` client alike. Each is public as
+``jitr_iot.<name>``: the package's ``__all__`` lists them (this module is private).
 
 >>> from jitr_iot import IotClient, Registry
 >>> def activate_all(client: IotClient) -> None: ...
@@ -11,16 +12,6 @@ and :class:`IotClient`, what the activation handler needs of a client — satisf
 from __future__ import annotations
 
 from typing import Any, Literal, Mapping, Protocol
-
-__all__ = [
-    "CertificateStatus",
-    "CaStatus",
-    "AutoRegistrationStatus",
-    "CertificateMode",
-    "RefusalCode",
-    "KeyType",
-    "IotClient",
-]
 
 #: A device certificate's status (``jitr_iot.CERTIFICATE_STATUSES``).
 CertificateStatus = Literal[
