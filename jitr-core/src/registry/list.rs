@@ -192,6 +192,51 @@ impl Registry {
     }
 }
 
+/// Declares the `Registry` methods that list a page of the names linked to one resource
+/// (with [`Registry::list_linked`]), a row each:
+///
+/// ```text
+/// /// The method's doc.
+/// fn method(reg, arg) -> Item, order, End(LinkKind),
+///     [before check(arg),] [exists |reader| check(reader, arg),] item |name| make(name);
+/// ```
+///
+/// declares `pub fn method(&self, arg: &str, req: &ListRequest) -> Result<Page<Item>,
+/// Error>`, in which `reg` is `self`. It runs `before` first (a check of `arg` that needs
+/// no store), reads the page `order` ([`name_query`] or [`name_query_ascending`]) asks for
+/// of the names at the other end of the links `End(LinkKind, arg)`, once `exists` has found
+/// `arg` in that read (no check when absent), and makes each name an item.
+macro_rules! list_by_link {
+    (@exists) => { |_| Ok(()) };
+    (@exists $r:pat_param => $exists:expr) => { |$r| $exists };
+    ($(
+        $(#[$doc:meta])*
+        fn $method:ident($reg:ident, $arg:ident) -> $item:ty, $order:ident, $end:ident($kind:ident),
+            $(before $before:expr,)? $(exists |$r:pat_param| $exists:expr,)? item |$n:pat_param| $make:expr;
+    )+) => {
+        impl $crate::registry::Registry {
+            $(
+                $(#[$doc])*
+                pub fn $method(
+                    &self,
+                    $arg: &str,
+                    req: &$crate::registry::list::ListRequest,
+                ) -> Result<$crate::registry::list::Page<$item>, $crate::error::Error> {
+                    let $reg = self;
+                    $($before?;)?
+                    self.list_linked(
+                        $crate::registry::list::$order(req)?,
+                        $crate::store::LinkEnd::$end($crate::store::LinkKind::$kind, $arg),
+                        $crate::registry::list::list_by_link!(@exists $($r => $exists)?),
+                        |$n| $make,
+                    )
+                }
+            )+
+        }
+    };
+}
+pub(crate) use list_by_link;
+
 fn encode_marker((t, id): Key) -> String {
     format!("{:016x}{id}", t.unix_millis() as u64)
 }

@@ -788,6 +788,30 @@ impl Caches {
     }
 }
 
+/// Checks a resource name: 1 to `max` characters, each an ASCII letter or digit or one of
+/// `symbols`; else `InvalidRequestException` saying `name` (cut to a readable length) is
+/// not `what` (`a thing name`, …) and that it takes 1 to `max` characters of `allowed`.
+pub(crate) fn check_name(
+    name: &str,
+    what: impl core::fmt::Display,
+    max: usize,
+    symbols: &str,
+    allowed: &str,
+) -> Result<(), Error> {
+    let ok = (1..=max).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || symbols.as_bytes().contains(&b));
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::InvalidRequest(format!(
+            "{:?} is not {what}: 1 to {max} characters of {allowed}",
+            crate::id::truncate_for_message(name)
+        )))
+    }
+}
+
 pub(crate) fn validate_registration_code(code: &str) -> Result<(), Error> {
     if code.len() == 64 && code.bytes().all(|b| b.is_ascii_hexdigit()) {
         Ok(())
@@ -841,4 +865,64 @@ pub(crate) fn new_generation_id() -> String {
 
 pub(crate) fn random_code() -> String {
     hex::encode(random_bytes::<32>())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Each name check refuses with the words it had before it was one rule, and takes
+    /// the names it took (`check_name`).
+    #[test]
+    fn name_checks_refuse_as_before() {
+        let refusal = |r: Result<(), Error>| match r {
+            Err(Error::InvalidRequest(m)) => m,
+            other => panic!("not refused: {other:?}"),
+        };
+        let long = "a".repeat(129);
+        let cases: [(Result<(), Error>, String); 6] = [
+            (
+                provisioning::validate_template_name("a b"),
+                "\"a b\" is not a template name: 1 to 36 characters of letters, digits, _ and -"
+                    .into(),
+            ),
+            (
+                provisioning::validate_template_name(&"a".repeat(37)),
+                format!(
+                    "{:?} is not a template name: 1 to 36 characters of letters, digits, _ and -",
+                    "a".repeat(37)
+                ),
+            ),
+            (
+                validate_policy_name("é"),
+                "\"é\" is not a policy name: 1 to 128 characters of letters, digits and _+=,.@-"
+                    .into(),
+            ),
+            (
+                validate_policy_name(""),
+                "\"\" is not a policy name: 1 to 128 characters of letters, digits and _+=,.@-"
+                    .into(),
+            ),
+            (
+                validate_thing_name("a/b", "thing type name"),
+                "\"a/b\" is not a thing type name: 1 to 128 characters of letters, digits and :_-"
+                    .into(),
+            ),
+            (
+                thing::validate_attributes(&[(long.clone(), "v".to_string())].into()),
+                format!(
+                    "{:?} is not an attribute name: 1 to 128 characters of letters, digits and _.,@/:#-",
+                    crate::id::truncate_for_message(&long)
+                ),
+            ),
+        ];
+        for (result, message) in cases {
+            assert_eq!(refusal(result), message);
+        }
+        provisioning::validate_template_name(&"a_-9".repeat(9)).unwrap();
+        validate_policy_name(&"a_+=,.@-".repeat(16)).unwrap();
+        validate_thing_name(&"a:_-".repeat(32), "thing name").unwrap();
+        thing::validate_attributes(&[("a_.,@/:#-".to_string(), "x=[]".to_string())].into())
+            .unwrap();
+    }
 }

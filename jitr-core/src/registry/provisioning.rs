@@ -164,19 +164,14 @@ fn from_template(f: &ProvisioningFailure) -> ProvisioningFailureRow {
     }
 }
 
-fn validate_template_name(name: &str) -> Result<(), Error> {
-    let ok = (1..=36).contains(&name.len())
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
-    if ok {
-        Ok(())
-    } else {
-        Err(Error::InvalidRequest(format!(
-            "{:?} is not a template name: 1 to 36 characters of letters, digits, _ and -",
-            truncate_for_message(name)
-        )))
-    }
+pub(super) fn validate_template_name(name: &str) -> Result<(), Error> {
+    super::check_name(
+        name,
+        "a template name",
+        36,
+        "_-",
+        "letters, digits, _ and -",
+    )
 }
 
 fn template_not_found(name: &str) -> Error {

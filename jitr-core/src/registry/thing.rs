@@ -24,7 +24,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use super::list::{self, ListRequest, Page};
+use super::list::{self, list_by_link, ListRequest, Page};
 use super::Registry;
 use crate::error::{Error, ResourceKind};
 use crate::id::truncate_for_message;
@@ -226,34 +226,17 @@ impl core::str::FromStr for ThingPrincipalType {
 
 /// Checks a thing or thing type name: `[a-zA-Z0-9:_-]{1,128}`.
 pub fn validate_thing_name(name: &str, what: &str) -> Result<(), Error> {
-    let ok = (1..=128).contains(&name.len())
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b":_-".contains(&b));
-    if ok {
-        Ok(())
-    } else {
-        Err(Error::InvalidRequest(format!(
-            "{:?} is not a {what}: 1 to 128 characters of letters, digits and :_-",
-            truncate_for_message(name)
-        )))
-    }
+    let allowed = "letters, digits and :_-";
+    super::check_name(name, format_args!("a {what}"), 128, ":_-", allowed)
 }
 
-fn validate_attributes(attrs: &BTreeMap<String, String>) -> Result<(), Error> {
+pub(super) fn validate_attributes(attrs: &BTreeMap<String, String>) -> Result<(), Error> {
     for (k, v) in attrs {
-        let name_ok = (1..=128).contains(&k.len())
-            && k.bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b"_.,@/:#-".contains(&b));
+        let allowed = "letters, digits and _.,@/:#-";
+        super::check_name(k, "an attribute name", 128, "_.,@/:#-", allowed)?;
         let value_ok = v.len() <= 800
             && v.bytes()
                 .all(|b| b.is_ascii_alphanumeric() || b"_.,@/:#=[]-".contains(&b));
-        if !name_ok {
-            return Err(Error::InvalidRequest(format!(
-                "{:?} is not an attribute name: 1 to 128 characters of letters, digits and _.,@/:#-",
-                truncate_for_message(k)
-            )));
-        }
         if !value_ok {
             return Err(Error::InvalidRequest(format!(
                 "the value of attribute {k} is not an attribute value: at most 800 characters of letters, digits and _.,@/:#=[]-"
@@ -624,35 +607,6 @@ impl Registry {
         })
     }
 
-    /// ListThingPrincipals: the principals' ARNs.
-    pub fn list_thing_principals(
-        &self,
-        thing_name: &str,
-        req: &ListRequest,
-    ) -> Result<Page<String>, Error> {
-        self.list_linked(
-            list::name_query_ascending(req)?,
-            LinkEnd::From(LinkKind::ThingPrincipal, thing_name),
-            |r| self.thing_row(r, thing_name).map(drop),
-            |p| p,
-        )
-    }
-
-    /// ListPrincipalThings: the names of the things a principal is attached to.
-    pub fn list_principal_things(
-        &self,
-        principal: &str,
-        req: &ListRequest,
-    ) -> Result<Page<String>, Error> {
-        self.scope.parse_certificate_arn(principal)?;
-        self.list_linked(
-            list::name_query_ascending(req)?,
-            LinkEnd::To(LinkKind::ThingPrincipal, principal),
-            |_| Ok(()),
-            |t| t,
-        )
-    }
-
     /// CreateThingType.
     pub fn create_thing_type(
         &self,
@@ -964,4 +918,14 @@ impl Registry {
             }
         }))
     }
+}
+
+list_by_link! {
+    /// ListThingPrincipals: the principals' ARNs.
+    fn list_thing_principals(reg, thing_name) -> String, name_query_ascending, From(ThingPrincipal),
+        exists |r| reg.thing_row(r, thing_name).map(drop), item |p| p;
+
+    /// ListPrincipalThings: the names of the things a principal is attached to.
+    fn list_principal_things(reg, principal) -> String, name_query_ascending, To(ThingPrincipal),
+        before reg.scope.parse_certificate_arn(principal), item |t| t;
 }
