@@ -515,29 +515,18 @@ impl Registry {
                 .collect(),
             _ => rows,
         };
-        let mut by_name: BTreeMap<String, ThingRow> = rows
-            .into_iter()
-            .map(|r| (r.thing_name.clone(), r))
-            .collect();
-        let names: Vec<String> = by_name.keys().cloned().collect();
-        Ok(list::name_cut(names, size, |n| {
-            let t = by_name.remove(&n).unwrap_or_else(|| ThingRow {
-                thing_name: n.clone(),
-                thing_id: String::new(),
-                thing_type_name: None,
-                attributes: BTreeMap::new(),
-                version: 0,
-                billing_group_name: None,
-                creation_date: Timestamp::from_unix_millis(0),
-            });
-            ThingSummary {
+        Ok(list::rows_cut(
+            rows,
+            size,
+            |t| &t.thing_name,
+            |t| ThingSummary {
                 thing_arn: self.scope.thing_arn(&t.thing_name),
                 thing_name: t.thing_name,
                 thing_type_name: t.thing_type_name,
                 attributes: t.attributes,
                 version: t.version,
-            }
-        }))
+            },
+        ))
     }
 
     /// AttachThingPrincipal: a registered certificate (by ARN) to a thing.
@@ -733,23 +722,12 @@ impl Registry {
                 .collect()),
             None => r.rows(&self.scope, Kind::ThingType, &page),
         })?;
-        let mut by_name: BTreeMap<String, ThingTypeRow> = rows
-            .into_iter()
-            .map(|r| (r.thing_type_name.clone(), r))
-            .collect();
-        let names: Vec<String> = by_name.keys().cloned().collect();
-        Ok(list::name_cut(names, size, |n| match by_name.remove(&n) {
-            Some(t) => self.type_description(t),
-            None => self.type_description(ThingTypeRow {
-                thing_type_name: n,
-                thing_type_id: String::new(),
-                description: None,
-                searchable_attributes: Vec::new(),
-                deprecated: false,
-                deprecation_date: None,
-                creation_date: Timestamp::from_unix_millis(0),
-            }),
-        }))
+        Ok(list::rows_cut(
+            rows,
+            size,
+            |t| &t.thing_type_name,
+            |t| self.type_description(t),
+        ))
     }
 
     /// Whether `arn` names an existing taggable resource of this account.
