@@ -176,14 +176,8 @@ impl Registry {
             let Some(g) = r.row::<ThingGroupRow>(&self.scope, Kind::ThingGroup, name)? else {
                 return Ok(((), Vec::new()));
             };
-            if let Some(v) = expected_version {
-                if v != g.version {
-                    return Err(Error::VersionConflict(format!(
-                        "the thing group {name} is at version {}, not {v}",
-                        g.version
-                    )));
-                }
-            }
+            let group = format_args!("the thing group {name}");
+            super::check_version(group, expected_version, g.version, "")?;
             let groups: Vec<ThingGroupRow> =
                 r.rows(&self.scope, Kind::ThingGroup, &NamePage::all())?;
             if groups

@@ -409,12 +409,7 @@ impl Registry {
         let applied = self.caches.advance(&self.store, committed);
         self.note(&applied);
         applied?;
-        out.ok_or_else(|| {
-            Error::Internal(crate::error::InternalError::new(
-                "commit",
-                "the transaction committed without a result",
-            ))
-        })
+        ran(out, "commit", "the transaction committed without a result")
     }
 
     /// Reads the committed state.
@@ -429,12 +424,7 @@ impl Registry {
         });
         self.note(&result);
         result?;
-        out.ok_or_else(|| {
-            Error::Internal(crate::error::InternalError::new(
-                "read",
-                "the read finished without a result",
-            ))
-        })
+        ran(out, "read", "the read finished without a result")
     }
 
     /// Records whether the store answered.
@@ -812,6 +802,28 @@ pub(crate) fn check_name(
     }
 }
 
+/// Optimistic locking (`expectedVersion`): `Ok` when no version is expected or `what` is
+/// at it; else `VersionConflictException` saying `what` is at `actual`, then `note`.
+pub(crate) fn check_version(
+    what: impl core::fmt::Display,
+    expected: Option<u64>,
+    actual: u64,
+    note: &str,
+) -> Result<(), Error> {
+    match expected {
+        Some(v) if v != actual => Err(Error::VersionConflict(format!(
+            "{what} is at version {actual}, not {v}{note}"
+        ))),
+        _ => Ok(()),
+    }
+}
+
+/// The result a store call's closure left in `out`: a store that answers `Ok` without
+/// having run it is jitr's fault, an internal error (`op`, `detail`).
+fn ran<T>(out: Option<T>, op: &'static str, detail: &'static str) -> Result<T, Error> {
+    out.ok_or_else(|| Error::Internal(crate::error::InternalError::new(op, detail)))
+}
+
 pub(crate) fn validate_registration_code(code: &str) -> Result<(), Error> {
     if code.len() == 64 && code.bytes().all(|b| b.is_ascii_hexdigit()) {
         Ok(())
@@ -924,5 +936,31 @@ mod tests {
         validate_thing_name(&"a:_-".repeat(32), "thing name").unwrap();
         thing::validate_attributes(&[("a_.,@/:#-".to_string(), "x=[]".to_string())].into())
             .unwrap();
+    }
+
+    /// A version conflict says what it said before it was one rule; no expected version,
+    /// or the expected one, passes.
+    #[test]
+    fn version_checks_refuse_as_before() {
+        let id = CertificateId::of_der(b"c");
+        let conflict = |r: Result<(), Error>| match r {
+            Err(Error::VersionConflict(m)) => m,
+            other => panic!("no conflict: {other:?}"),
+        };
+        assert_eq!(
+            conflict(check_version(format_args!("the thing t"), Some(2), 3, "")),
+            "the thing t is at version 3, not 2"
+        );
+        assert_eq!(
+            conflict(check_version(
+                format_args!("the certificate {id}"),
+                Some(1),
+                2,
+                ": it changed since it was read"
+            )),
+            format!("the certificate {id} is at version 2, not 1: it changed since it was read")
+        );
+        check_version("the thing group g", None, 3, "").unwrap();
+        check_version("the thing group g", Some(3), 3, "").unwrap();
     }
 }

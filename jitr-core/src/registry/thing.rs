@@ -399,14 +399,8 @@ impl Registry {
         }
         self.commit(|r| {
             let before = self.thing_row(r, name)?;
-            if let Some(v) = expected_version {
-                if v != before.version {
-                    return Err(Error::VersionConflict(format!(
-                        "the thing {name} is at version {}, not {v}",
-                        before.version
-                    )));
-                }
-            }
+            let thing = format_args!("the thing {name}");
+            super::check_version(thing, expected_version, before.version, "")?;
             let mut after = before.clone();
             if let Some(t) = thing_type_name {
                 if before.thing_type_name.as_deref() != Some(t) {
@@ -443,14 +437,8 @@ impl Registry {
             let Some(row) = r.thing(&self.scope, name)? else {
                 return Ok(((), Vec::new()));
             };
-            if let Some(v) = expected_version {
-                if v != row.version {
-                    return Err(Error::VersionConflict(format!(
-                        "the thing {name} is at version {}, not {v}",
-                        row.version
-                    )));
-                }
-            }
+            let thing = format_args!("the thing {name}");
+            super::check_version(thing, expected_version, row.version, "")?;
             if r.has_links(&self.scope, LinkEnd::From(LinkKind::ThingPrincipal, name))? {
                 return Err(Error::InvalidRequest(format!(
                     "the thing {name} has principals attached; detach them before deleting it"
