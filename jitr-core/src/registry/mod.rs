@@ -963,4 +963,22 @@ mod tests {
         check_version("the thing group g", None, 3, "").unwrap();
         check_version("the thing group g", Some(3), 3, "").unwrap();
     }
+
+    /// A thingPrincipalType parses by its exact name, else says so as it did.
+    #[test]
+    fn thing_principal_types_parse_by_name() {
+        for t in [
+            ThingPrincipalType::Exclusive,
+            ThingPrincipalType::NonExclusive,
+        ] {
+            assert_eq!(t.as_str().parse::<ThingPrincipalType>().unwrap(), t);
+        }
+        match "exclusive_thing".parse::<ThingPrincipalType>() {
+            Err(Error::InvalidRequest(m)) => assert_eq!(
+                m,
+                "\"exclusive_thing\" is not a thingPrincipalType; expected EXCLUSIVE_THING or NON_EXCLUSIVE_THING"
+            ),
+            other => panic!("not refused: {other:?}"),
+        }
+    }
 }

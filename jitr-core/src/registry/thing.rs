@@ -213,14 +213,10 @@ impl core::str::FromStr for ThingPrincipalType {
     type Err = Error;
 
     fn from_str(s: &str) -> Result<Self, Error> {
-        match s {
-            "EXCLUSIVE_THING" => Ok(Self::Exclusive),
-            "NON_EXCLUSIVE_THING" => Ok(Self::NonExclusive),
-            other => Err(Error::InvalidRequest(format!(
-                "{:?} is not a thingPrincipalType; expected EXCLUSIVE_THING or NON_EXCLUSIVE_THING",
-                truncate_for_message(other)
-            ))),
-        }
+        let all = [Self::Exclusive, Self::NonExclusive];
+        crate::id::parse_name(&all, Self::as_str, s, |s| {
+            format!("{s:?} is not a thingPrincipalType; expected EXCLUSIVE_THING or NON_EXCLUSIVE_THING")
+        })
     }
 }
 
