@@ -254,14 +254,10 @@ impl Registry {
                 .all_links(&self.scope, LinkEnd::From(LinkKind::ThingInGroup, thing))?
                 .iter()
                 .any(|(g, _)| g == group);
-            let changes = if already {
-                Vec::new()
-            } else {
-                vec![Change::ThingAddedToGroup {
-                    thing_name: thing.to_string(),
-                    thing_group_name: group.to_string(),
-                }]
-            };
+            let changes = super::change_if(!already, || Change::ThingAddedToGroup {
+                thing_name: thing.to_string(),
+                thing_group_name: group.to_string(),
+            });
             Ok(((), changes))
         })
     }

@@ -818,6 +818,13 @@ pub(crate) fn check_version(
     }
 }
 
+/// `[change()]` when `needed`, else no change: an operation whose effect is already in
+/// place (an attachment that exists, a detachment of what is not attached, an update to
+/// the current values) commits nothing.
+pub(crate) fn change_if(needed: bool, change: impl FnOnce() -> Change) -> Vec<Change> {
+    needed.then(change).into_iter().collect()
+}
+
 /// The result a store call's closure left in `out`: a store that answers `Ok` without
 /// having run it is jitr's fault, an internal error (`op`, `detail`).
 fn ran<T>(out: Option<T>, op: &'static str, detail: &'static str) -> Result<T, Error> {

@@ -451,14 +451,11 @@ impl Registry {
         self.commit(|r| {
             self.policy_row(r, name)?;
             let attached = r.attached_to(&self.scope, target)?;
-            let changes = if attached.iter().any(|p| p == name) {
-                vec![Change::PolicyDetached {
-                    policy_name: name.to_string(),
-                    target: target.to_string(),
-                }]
-            } else {
-                Vec::new()
-            };
+            let needed = attached.iter().any(|p| p == name);
+            let changes = super::change_if(needed, || Change::PolicyDetached {
+                policy_name: name.to_string(),
+                target: target.to_string(),
+            });
             Ok(((), changes))
         })
     }

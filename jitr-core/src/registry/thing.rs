@@ -546,15 +546,11 @@ impl Registry {
             let same = things
                 .iter()
                 .any(|(t, k)| t == thing_name && k == kind.as_str());
-            let changes = if same {
-                Vec::new()
-            } else {
-                vec![Change::ThingPrincipalAttached {
-                    thing_name: thing_name.to_string(),
-                    principal: principal.to_string(),
-                    thing_principal_type: kind.as_str().to_string(),
-                }]
-            };
+            let changes = super::change_if(!same, || Change::ThingPrincipalAttached {
+                thing_name: thing_name.to_string(),
+                principal: principal.to_string(),
+                thing_principal_type: kind.as_str().to_string(),
+            });
             Ok(((), changes))
         })
     }
@@ -568,14 +564,10 @@ impl Registry {
                 .things_of_principal(&self.scope, principal)?
                 .iter()
                 .any(|(t, _)| t == thing_name);
-            let changes = if attached {
-                vec![Change::ThingPrincipalDetached {
-                    thing_name: thing_name.to_string(),
-                    principal: principal.to_string(),
-                }]
-            } else {
-                Vec::new()
-            };
+            let changes = super::change_if(attached, || Change::ThingPrincipalDetached {
+                thing_name: thing_name.to_string(),
+                principal: principal.to_string(),
+            });
             Ok(((), changes))
         })
     }
