@@ -586,11 +586,13 @@ mod tests {
         Registry::new(Scope::new("123456789012", "us-east-1").unwrap())
     }
 
-    /// The whole JITR loop with generated certificates of one key type.
-    fn jitr_loop(key_type: KeyType) {
+    /// The whole JITR loop with generated certificates of one key type, whose CA's key is
+    /// `algorithm`.
+    fn jitr_loop(key_type: KeyType, algorithm: KeyAlgorithm) {
         let reg = registry();
         let ca = generate_ca("Fleet CA", &opts(key_type), None).unwrap();
         assert!(ca.certificate().is_ca());
+        assert_eq!(ca.certificate().key_algorithm(), &algorithm);
         assert_eq!(
             ca.certificate().key_algorithm().to_string(),
             key_type.as_str()
@@ -636,31 +638,23 @@ mod tests {
         assert!(reg.decide(&chain, None, now()).is_allowed());
     }
 
-    #[test]
-    fn jitr_loop_ec_p256() {
-        jitr_loop(KeyType::EcP256);
+    /// A test of [`jitr_loop`] for each key type, with the key algorithm its CA must have.
+    macro_rules! jitr_loops {
+        ($($test:ident: $key_type:ident => $algorithm:expr,)+) => {$(
+            #[test]
+            fn $test() {
+                jitr_loop(KeyType::$key_type, $algorithm);
+            }
+        )+};
     }
 
-    #[test]
-    fn jitr_loop_ec_p384() {
-        jitr_loop(KeyType::EcP384);
-    }
-
-    #[test]
-    fn jitr_loop_ed25519() {
-        jitr_loop(KeyType::Ed25519);
-    }
-
-    // RSA key generation (num-bigint-dig) is slow without optimisation: the workspace
-    // builds that crate optimised even in the dev profile (root Cargo.toml).
-    #[test]
-    fn jitr_loop_rsa_2048() {
-        jitr_loop(KeyType::Rsa2048);
-        let ca = generate_ca("RSA CA", &opts(KeyType::Rsa2048), None).unwrap();
-        assert_eq!(
-            ca.certificate().key_algorithm(),
-            &KeyAlgorithm::Rsa { bits: 2048 }
-        );
+    jitr_loops! {
+        jitr_loop_ec_p256: EcP256 => KeyAlgorithm::EcP256,
+        jitr_loop_ec_p384: EcP384 => KeyAlgorithm::EcP384,
+        jitr_loop_ed25519: Ed25519 => KeyAlgorithm::Ed25519,
+        // RSA key generation (num-bigint-dig) is slow without optimisation: the workspace
+        // builds that crate optimised even in the dev profile (root Cargo.toml).
+        jitr_loop_rsa_2048: Rsa2048 => KeyAlgorithm::Rsa { bits: 2048 },
     }
 
     #[test]

@@ -770,3 +770,45 @@ fn a_connections_policies_decide_with_its_certificate_and_thing() {
         AuthDecision::ImplicitDeny
     );
 }
+
+/// An attachment, membership, detachment or CA update whose effect is already in place
+/// commits nothing (no change reaches the feed); the same operation that does change
+/// something commits its one change.
+#[test]
+fn an_operation_already_in_effect_commits_nothing() {
+    let (reg, ca) = registry_with_ca("Fleet CA");
+    let a = device_arn(&reg, &ca, "a");
+    let b = device_arn(&reg, &ca, "b");
+    reg.create_thing("t", None, &AttributePayload::default(), None, now())
+        .unwrap();
+    reg.create_thing_group("g", None, None, &AttributePayload::default(), now())
+        .unwrap();
+    reg.create_policy("P", &doc("x"), now()).unwrap();
+    reg.attach_thing_principal("t", &a, ThingPrincipalType::NonExclusive)
+        .unwrap();
+    reg.add_thing_to_thing_group("g", "t").unwrap();
+    reg.attach_policy("P", &a).unwrap();
+
+    let feed = reg.subscribe();
+    let changes = || {
+        let mut kinds = Vec::new();
+        while let Some(c) = feed.recv_timeout(Duration::from_millis(100)) {
+            let kind = serde_json::to_value(&c.change).unwrap()["change"].clone();
+            kinds.push(kind.as_str().unwrap().to_string());
+        }
+        kinds
+    };
+    reg.attach_thing_principal("t", &a, ThingPrincipalType::NonExclusive)
+        .unwrap();
+    reg.add_thing_to_thing_group("g", "t").unwrap();
+    reg.attach_policy("P", &a).unwrap();
+    reg.detach_thing_principal("t", &b).unwrap();
+    reg.detach_policy("P", &b).unwrap();
+    reg.update_ca_certificate(&UpdateCaCertificateRequest::new(ca.id()), now())
+        .unwrap();
+    assert_eq!(changes(), Vec::<String>::new());
+
+    reg.detach_thing_principal("t", &a).unwrap();
+    reg.detach_policy("P", &a).unwrap();
+    assert_eq!(changes(), ["THING_PRINCIPAL_DETACHED", "POLICY_DETACHED"]);
+}

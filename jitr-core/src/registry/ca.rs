@@ -301,17 +301,13 @@ impl Registry {
             let changed = status != ca.status
                 || auto != ca.auto_registration_status
                 || config != ca.registration_config;
-            let changes = if changed {
-                vec![Change::CaCertificateUpdated {
-                    certificate_id: req.certificate_id,
-                    status,
-                    auto_registration_status: auto,
-                    registration_config: config,
-                    meta: ca.meta.bumped(now),
-                }]
-            } else {
-                Vec::new()
-            };
+            let changes = super::change_if(changed, || Change::CaCertificateUpdated {
+                certificate_id: req.certificate_id,
+                status,
+                auto_registration_status: auto,
+                registration_config: config,
+                meta: ca.meta.bumped(now),
+            });
             Ok(((), changes))
         })
     }

@@ -244,14 +244,12 @@ impl Registry {
             let row = r
                 .certificate(&self.scope, id)?
                 .ok_or_else(|| Self::cert_not_found(id))?;
-            if let Some(v) = expected_version {
-                if row.meta.customer_version != v {
-                    return Err(Error::VersionConflict(format!(
-                        "the certificate {id} is at version {}, not {v}: it changed since it was read",
-                        row.meta.customer_version
-                    )));
-                }
-            }
+            super::check_version(
+                format_args!("the certificate {id}"),
+                expected_version,
+                row.meta.customer_version,
+                ": it changed since it was read",
+            )?;
             let transition = row.status.transition_to(new_status)?;
             let changes = match transition {
                 Transition::Change => vec![Change::CertificateStatusChanged {

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::list::{self, ListRequest, Page};
+use super::list::{self, list_by_link, ListRequest, Page};
 use super::thing::{validate_thing_name, Membership};
 use super::{AttributePayload, Registry};
 use crate::error::{Error, ResourceKind};
@@ -176,14 +176,8 @@ impl Registry {
             let Some(g) = r.row::<ThingGroupRow>(&self.scope, Kind::ThingGroup, name)? else {
                 return Ok(((), Vec::new()));
             };
-            if let Some(v) = expected_version {
-                if v != g.version {
-                    return Err(Error::VersionConflict(format!(
-                        "the thing group {name} is at version {}, not {v}",
-                        g.version
-                    )));
-                }
-            }
+            let group = format_args!("the thing group {name}");
+            super::check_version(group, expected_version, g.version, "")?;
             let groups: Vec<ThingGroupRow> =
                 r.rows(&self.scope, Kind::ThingGroup, &NamePage::all())?;
             if groups
@@ -260,14 +254,10 @@ impl Registry {
                 .all_links(&self.scope, LinkEnd::From(LinkKind::ThingInGroup, thing))?
                 .iter()
                 .any(|(g, _)| g == group);
-            let changes = if already {
-                Vec::new()
-            } else {
-                vec![Change::ThingAddedToGroup {
-                    thing_name: thing.to_string(),
-                    thing_group_name: group.to_string(),
-                }]
-            };
+            let changes = super::change_if(!already, || Change::ThingAddedToGroup {
+                thing_name: thing.to_string(),
+                thing_group_name: group.to_string(),
+            });
             Ok(((), changes))
         })
     }
@@ -295,37 +285,17 @@ impl Registry {
         reg.group_exists(r, group)?;
         reg.thing_row(r, thing).map(drop)
     }
+}
 
+list_by_link! {
     /// ListThingGroupsForThing.
-    pub fn list_thing_groups_for_thing(
-        &self,
-        thing: &str,
-        req: &ListRequest,
-    ) -> Result<Page<GroupNameAndArn>, Error> {
-        self.list_linked(
-            list::name_query_ascending(req)?,
-            LinkEnd::From(LinkKind::ThingInGroup, thing),
-            |r| self.thing_row(r, thing).map(drop),
-            |n| GroupNameAndArn {
-                group_arn: self.group_arn(&n),
-                group_name: n,
-            },
-        )
-    }
+    fn list_thing_groups_for_thing(reg, thing) -> GroupNameAndArn, name_query_ascending,
+        From(ThingInGroup), exists |r| reg.thing_row(r, thing).map(drop),
+        item |n| GroupNameAndArn { group_arn: reg.group_arn(&n), group_name: n };
 
     /// ListThingsInThingGroup (direct members).
-    pub fn list_things_in_thing_group(
-        &self,
-        group: &str,
-        req: &ListRequest,
-    ) -> Result<Page<String>, Error> {
-        self.list_linked(
-            list::name_query_ascending(req)?,
-            LinkEnd::To(LinkKind::ThingInGroup, group),
-            |r| self.group_exists(r, group),
-            |n| n,
-        )
-    }
+    fn list_things_in_thing_group(reg, group) -> String, name_query_ascending, To(ThingInGroup),
+        exists |r| reg.group_exists(r, group), item |n| n;
 }
 
 /// A timestamp as the AWS CLI prints dates.

@@ -1,5 +1,7 @@
 //! Listing with pages (docs/behaviour.md §4, §5).
 
+use std::collections::BTreeMap;
+
 use serde::Serialize;
 
 use super::Registry;
@@ -93,19 +95,21 @@ fn query(req: &ListRequest) -> Result<(PageQuery, usize), Error> {
 
 /// Cuts a page from rows read with [`query`]: the marker is the last row's key when
 /// another row follows.
-fn cut<R, T>(
+fn cut<R, T>(rows: Vec<R>, size: usize, key: impl Fn(&R) -> Key, item: impl Fn(R) -> T) -> Page<T> {
+    page_of(rows, size, |r| encode_marker(key(r)), item)
+}
+
+/// The first `size` of `rows` (a page and one more, when there are more), each made an
+/// item by `item`; when another row follows, the marker is the last one's `marker`.
+fn page_of<R, T>(
     mut rows: Vec<R>,
     size: usize,
-    key: impl Fn(&R) -> Key,
-    item: impl Fn(R) -> T,
+    marker: impl Fn(&R) -> String,
+    item: impl FnMut(R) -> T,
 ) -> Page<T> {
     let more = rows.len() > size;
     rows.truncate(size);
-    let next_marker = if more {
-        rows.last().map(|r| encode_marker(key(r)))
-    } else {
-        None
-    };
+    let next_marker = if more { rows.last().map(marker) } else { None };
     Page {
         items: rows.into_iter().map(item).collect(),
         next_marker,
@@ -153,21 +157,28 @@ pub(crate) fn name_query_ascending(req: &ListRequest) -> Result<(NamePage, usize
 
 /// Cuts a page from names read with [`name_query`]; the marker is the last name's hex.
 pub(crate) fn name_cut<T>(
-    mut names: Vec<String>,
+    names: Vec<String>,
     size: usize,
     item: impl FnMut(String) -> T,
 ) -> Page<T> {
-    let more = names.len() > size;
-    names.truncate(size);
-    let next_marker = if more {
-        names.last().map(hex::encode)
-    } else {
-        None
-    };
-    Page {
-        items: names.into_iter().map(item).collect(),
-        next_marker,
-    }
+    page_of(names, size, |n| hex::encode(n), item)
+}
+
+/// Cuts a page from rows read with [`name_query_ascending`]: in the order of their names
+/// (`name`; of two rows of one name, the later), each made an item by `item`; the marker
+/// is the last name's hex.
+pub(crate) fn rows_cut<R, T>(
+    rows: Vec<R>,
+    size: usize,
+    name: impl Fn(&R) -> &str,
+    mut item: impl FnMut(R) -> T,
+) -> Page<T> {
+    let by_name: BTreeMap<String, R> = rows
+        .into_iter()
+        .map(|r| (name(&r).to_string(), r))
+        .collect();
+    let rows: Vec<(String, R)> = by_name.into_iter().collect();
+    page_of(rows, size, |(n, _)| hex::encode(n), |(_, r)| item(r))
 }
 
 impl Registry {
@@ -191,6 +202,51 @@ impl Registry {
         Ok(name_cut(names, size, item))
     }
 }
+
+/// Declares the `Registry` methods that list a page of the names linked to one resource
+/// (with [`Registry::list_linked`]), a row each:
+///
+/// ```text
+/// /// The method's doc.
+/// fn method(reg, arg) -> Item, order, End(LinkKind),
+///     [before check(arg),] [exists |reader| check(reader, arg),] item |name| make(name);
+/// ```
+///
+/// declares `pub fn method(&self, arg: &str, req: &ListRequest) -> Result<Page<Item>,
+/// Error>`, in which `reg` is `self`. It runs `before` first (a check of `arg` that needs
+/// no store), reads the page `order` ([`name_query`] or [`name_query_ascending`]) asks for
+/// of the names at the other end of the links `End(LinkKind, arg)`, once `exists` has found
+/// `arg` in that read (no check when absent), and makes each name an item.
+macro_rules! list_by_link {
+    (@exists) => { |_| Ok(()) };
+    (@exists $r:pat_param => $exists:expr) => { |$r| $exists };
+    ($(
+        $(#[$doc:meta])*
+        fn $method:ident($reg:ident, $arg:ident) -> $item:ty, $order:ident, $end:ident($kind:ident),
+            $(before $before:expr,)? $(exists |$r:pat_param| $exists:expr,)? item |$n:pat_param| $make:expr;
+    )+) => {
+        impl $crate::registry::Registry {
+            $(
+                $(#[$doc])*
+                pub fn $method(
+                    &self,
+                    $arg: &str,
+                    req: &$crate::registry::list::ListRequest,
+                ) -> Result<$crate::registry::list::Page<$item>, $crate::error::Error> {
+                    let $reg = self;
+                    $($before?;)?
+                    self.list_linked(
+                        $crate::registry::list::$order(req)?,
+                        $crate::store::LinkEnd::$end($crate::store::LinkKind::$kind, $arg),
+                        $crate::registry::list::list_by_link!(@exists $($r => $exists)?),
+                        |$n| $make,
+                    )
+                }
+            )+
+        }
+    };
+}
+pub(crate) use list_by_link;
 
 fn encode_marker((t, id): Key) -> String {
     format!("{:016x}{id}", t.unix_millis() as u64)
@@ -381,5 +437,27 @@ mod tests {
             };
             assert_eq!(query(&req).unwrap_err().code(), "InvalidRequestException");
         }
+    }
+
+    /// Rows read by name come out in name order (the later of two of one name), a page
+    /// at a time, the marker the last name's hex while more follow; the marker reads back
+    /// as the name to go on after.
+    #[test]
+    fn rows_cut_pages_rows_by_name() {
+        let rows = vec![("b", 1), ("c", 2), ("a", 3), ("b", 4)];
+        let page = rows_cut(rows.clone(), 2, |r| r.0, |r| r.1);
+        assert_eq!(page.items, vec![3, 4]);
+        assert_eq!(page.next_marker.as_deref(), Some(hex::encode("b").as_str()));
+        let req = ListRequest {
+            marker: page.next_marker,
+            ..ListRequest::default()
+        };
+        assert_eq!(
+            name_query_ascending(&req).unwrap().0.after.as_deref(),
+            Some("b")
+        );
+        let last = rows_cut(rows, 3, |r| r.0, |r| r.1);
+        assert_eq!(last.items, vec![3, 4, 2]);
+        assert_eq!(last.next_marker, None);
     }
 }

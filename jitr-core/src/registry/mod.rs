@@ -409,12 +409,7 @@ impl Registry {
         let applied = self.caches.advance(&self.store, committed);
         self.note(&applied);
         applied?;
-        out.ok_or_else(|| {
-            Error::Internal(crate::error::InternalError::new(
-                "commit",
-                "the transaction committed without a result",
-            ))
-        })
+        ran(out, "commit", "the transaction committed without a result")
     }
 
     /// Reads the committed state.
@@ -429,12 +424,7 @@ impl Registry {
         });
         self.note(&result);
         result?;
-        out.ok_or_else(|| {
-            Error::Internal(crate::error::InternalError::new(
-                "read",
-                "the read finished without a result",
-            ))
-        })
+        ran(out, "read", "the read finished without a result")
     }
 
     /// Records whether the store answered.
@@ -788,6 +778,59 @@ impl Caches {
     }
 }
 
+/// Checks a resource name: 1 to `max` characters, each an ASCII letter or digit or one of
+/// `symbols`; else `InvalidRequestException` saying `name` (cut to a readable length) is
+/// not `what` (`a thing name`, …) and that it takes 1 to `max` characters of `allowed`.
+pub(crate) fn check_name(
+    name: &str,
+    what: impl core::fmt::Display,
+    max: usize,
+    symbols: &str,
+    allowed: &str,
+) -> Result<(), Error> {
+    let ok = (1..=max).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || symbols.as_bytes().contains(&b));
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::InvalidRequest(format!(
+            "{:?} is not {what}: 1 to {max} characters of {allowed}",
+            crate::id::truncate_for_message(name)
+        )))
+    }
+}
+
+/// Optimistic locking (`expectedVersion`): `Ok` when no version is expected or `what` is
+/// at it; else `VersionConflictException` saying `what` is at `actual`, then `note`.
+pub(crate) fn check_version(
+    what: impl core::fmt::Display,
+    expected: Option<u64>,
+    actual: u64,
+    note: &str,
+) -> Result<(), Error> {
+    match expected {
+        Some(v) if v != actual => Err(Error::VersionConflict(format!(
+            "{what} is at version {actual}, not {v}{note}"
+        ))),
+        _ => Ok(()),
+    }
+}
+
+/// `[change()]` when `needed`, else no change: an operation whose effect is already in
+/// place (an attachment that exists, a detachment of what is not attached, an update to
+/// the current values) commits nothing.
+pub(crate) fn change_if(needed: bool, change: impl FnOnce() -> Change) -> Vec<Change> {
+    needed.then(change).into_iter().collect()
+}
+
+/// The result a store call's closure left in `out`: a store that answers `Ok` without
+/// having run it is jitr's fault, an internal error (`op`, `detail`).
+fn ran<T>(out: Option<T>, op: &'static str, detail: &'static str) -> Result<T, Error> {
+    out.ok_or_else(|| Error::Internal(crate::error::InternalError::new(op, detail)))
+}
+
 pub(crate) fn validate_registration_code(code: &str) -> Result<(), Error> {
     if code.len() == 64 && code.bytes().all(|b| b.is_ascii_hexdigit()) {
         Ok(())
@@ -841,4 +884,108 @@ pub(crate) fn new_generation_id() -> String {
 
 pub(crate) fn random_code() -> String {
     hex::encode(random_bytes::<32>())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Each name check refuses with the words it had before it was one rule, and takes
+    /// the names it took (`check_name`).
+    #[test]
+    fn name_checks_refuse_as_before() {
+        let refusal = |r: Result<(), Error>| match r {
+            Err(Error::InvalidRequest(m)) => m,
+            other => panic!("not refused: {other:?}"),
+        };
+        let long = "a".repeat(129);
+        let cases: [(Result<(), Error>, String); 6] = [
+            (
+                provisioning::validate_template_name("a b"),
+                "\"a b\" is not a template name: 1 to 36 characters of letters, digits, _ and -"
+                    .into(),
+            ),
+            (
+                provisioning::validate_template_name(&"a".repeat(37)),
+                format!(
+                    "{:?} is not a template name: 1 to 36 characters of letters, digits, _ and -",
+                    "a".repeat(37)
+                ),
+            ),
+            (
+                validate_policy_name("é"),
+                "\"é\" is not a policy name: 1 to 128 characters of letters, digits and _+=,.@-"
+                    .into(),
+            ),
+            (
+                validate_policy_name(""),
+                "\"\" is not a policy name: 1 to 128 characters of letters, digits and _+=,.@-"
+                    .into(),
+            ),
+            (
+                validate_thing_name("a/b", "thing type name"),
+                "\"a/b\" is not a thing type name: 1 to 128 characters of letters, digits and :_-"
+                    .into(),
+            ),
+            (
+                thing::validate_attributes(&[(long.clone(), "v".to_string())].into()),
+                format!(
+                    "{:?} is not an attribute name: 1 to 128 characters of letters, digits and _.,@/:#-",
+                    crate::id::truncate_for_message(&long)
+                ),
+            ),
+        ];
+        for (result, message) in cases {
+            assert_eq!(refusal(result), message);
+        }
+        provisioning::validate_template_name(&"a_-9".repeat(9)).unwrap();
+        validate_policy_name(&"a_+=,.@-".repeat(16)).unwrap();
+        validate_thing_name(&"a:_-".repeat(32), "thing name").unwrap();
+        thing::validate_attributes(&[("a_.,@/:#-".to_string(), "x=[]".to_string())].into())
+            .unwrap();
+    }
+
+    /// A version conflict says what it said before it was one rule; no expected version,
+    /// or the expected one, passes.
+    #[test]
+    fn version_checks_refuse_as_before() {
+        let id = CertificateId::of_der(b"c");
+        let conflict = |r: Result<(), Error>| match r {
+            Err(Error::VersionConflict(m)) => m,
+            other => panic!("no conflict: {other:?}"),
+        };
+        assert_eq!(
+            conflict(check_version(format_args!("the thing t"), Some(2), 3, "")),
+            "the thing t is at version 3, not 2"
+        );
+        assert_eq!(
+            conflict(check_version(
+                format_args!("the certificate {id}"),
+                Some(1),
+                2,
+                ": it changed since it was read"
+            )),
+            format!("the certificate {id} is at version 2, not 1: it changed since it was read")
+        );
+        check_version("the thing group g", None, 3, "").unwrap();
+        check_version("the thing group g", Some(3), 3, "").unwrap();
+    }
+
+    /// A thingPrincipalType parses by its exact name, else says so as it did.
+    #[test]
+    fn thing_principal_types_parse_by_name() {
+        for t in [
+            ThingPrincipalType::Exclusive,
+            ThingPrincipalType::NonExclusive,
+        ] {
+            assert_eq!(t.as_str().parse::<ThingPrincipalType>().unwrap(), t);
+        }
+        match "exclusive_thing".parse::<ThingPrincipalType>() {
+            Err(Error::InvalidRequest(m)) => assert_eq!(
+                m,
+                "\"exclusive_thing\" is not a thingPrincipalType; expected EXCLUSIVE_THING or NON_EXCLUSIVE_THING"
+            ),
+            other => panic!("not refused: {other:?}"),
+        }
+    }
 }

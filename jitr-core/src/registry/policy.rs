@@ -2,13 +2,11 @@
 
 use serde::Serialize;
 
-use super::list::{self, ListRequest, Page};
+use super::list::{self, list_by_link, ListRequest, Page};
 use super::Registry;
 use crate::error::{Error, ResourceKind};
 use crate::id::truncate_for_message;
-use crate::store::{
-    Change, Kind, LinkEnd, LinkKind, PolicyRow, PolicyVersionRow, Reader, ResourceReads,
-};
+use crate::store::{Change, Kind, PolicyRow, PolicyVersionRow, Reader, ResourceReads};
 use crate::time::{as_epoch_seconds, Timestamp};
 
 /// The longest policy document accepted, in characters excluding white space (AWS).
@@ -65,18 +63,8 @@ pub struct AttachedPolicy {
 
 /// Checks a policy name against AWS's pattern `[\w+=,.@-]{1,128}`.
 pub fn validate_policy_name(name: &str) -> Result<(), Error> {
-    let ok = (1..=128).contains(&name.chars().count())
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "_+=,.@-".contains(c));
-    if ok {
-        Ok(())
-    } else {
-        Err(Error::InvalidRequest(format!(
-            "{:?} is not a policy name: 1 to 128 characters of letters, digits and _+=,.@-",
-            truncate_for_message(name)
-        )))
-    }
+    let allowed = "letters, digits and _+=,.@-";
+    super::check_name(name, "a policy name", 128, "_+=,.@-", allowed)
 }
 
 /// Checks a policy document as AWS IoT's CreatePolicy does: [`crate::policy::PolicyDocument::parse`]
@@ -399,39 +387,6 @@ impl Registry {
         }))
     }
 
-    /// ListTargetsForPolicy: the ARNs the policy is attached to.
-    pub fn list_targets_for_policy(
-        &self,
-        name: &str,
-        req: &ListRequest,
-    ) -> Result<Page<String>, Error> {
-        self.list_linked(
-            list::name_query_ascending(req)?,
-            LinkEnd::From(LinkKind::PolicyTarget, name),
-            |r| self.policy_row(r, name).map(drop),
-            |t| t,
-        )
-    }
-
-    /// ListPrincipalPolicies (and ListAttachedPolicies): the policies attached to a
-    /// principal (a certificate ARN), by name.
-    pub fn list_principal_policies(
-        &self,
-        principal: &str,
-        req: &ListRequest,
-    ) -> Result<Page<AttachedPolicy>, Error> {
-        self.scope.parse_certificate_arn(principal)?;
-        self.list_linked(
-            list::name_query(req)?,
-            LinkEnd::To(LinkKind::PolicyTarget, principal),
-            |_| Ok(()),
-            |n| AttachedPolicy {
-                policy_arn: self.scope.policy_arn(&n),
-                policy_name: n,
-            },
-        )
-    }
-
     /// GetEffectivePolicies: the policies that apply to a principal (a certificate ARN),
     /// with their default versions' documents. jitr has no thing groups, so
     /// `thing_name`, when given, must name a thing (its groups would add none).
@@ -496,14 +451,11 @@ impl Registry {
         self.commit(|r| {
             self.policy_row(r, name)?;
             let attached = r.attached_to(&self.scope, target)?;
-            let changes = if attached.iter().any(|p| p == name) {
-                vec![Change::PolicyDetached {
-                    policy_name: name.to_string(),
-                    target: target.to_string(),
-                }]
-            } else {
-                Vec::new()
-            };
+            let needed = attached.iter().any(|p| p == name);
+            let changes = super::change_if(needed, || Change::PolicyDetached {
+                policy_name: name.to_string(),
+                target: target.to_string(),
+            });
             Ok(((), changes))
         })
     }
@@ -520,6 +472,18 @@ impl Registry {
             })
             .collect())
     }
+}
+
+list_by_link! {
+    /// ListTargetsForPolicy: the ARNs the policy is attached to.
+    fn list_targets_for_policy(reg, name) -> String, name_query_ascending, From(PolicyTarget),
+        exists |r| reg.policy_row(r, name).map(drop), item |t| t;
+
+    /// ListPrincipalPolicies (and ListAttachedPolicies): the policies attached to a
+    /// principal (a certificate ARN), by name.
+    fn list_principal_policies(reg, principal) -> AttachedPolicy, name_query, To(PolicyTarget),
+        before reg.scope.parse_certificate_arn(principal),
+        item |n| AttachedPolicy { policy_arn: reg.scope.policy_arn(&n), policy_name: n };
 }
 
 fn parse_version_id(id: &str) -> Result<u64, Error> {

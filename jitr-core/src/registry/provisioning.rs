@@ -13,8 +13,6 @@
 //! Properties of an existing thing whose template gives no `OverrideSettings` are left
 //! as they are (`DO_NOTHING`): AWS documents no default.
 
-use std::collections::BTreeMap;
-
 use serde::{Deserialize, Serialize};
 
 use super::list::{self, ListRequest, Page};
@@ -164,19 +162,14 @@ fn from_template(f: &ProvisioningFailure) -> ProvisioningFailureRow {
     }
 }
 
-fn validate_template_name(name: &str) -> Result<(), Error> {
-    let ok = (1..=36).contains(&name.len())
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
-    if ok {
-        Ok(())
-    } else {
-        Err(Error::InvalidRequest(format!(
-            "{:?} is not a template name: 1 to 36 characters of letters, digits, _ and -",
-            truncate_for_message(name)
-        )))
-    }
+pub(super) fn validate_template_name(name: &str) -> Result<(), Error> {
+    super::check_name(
+        name,
+        "a template name",
+        36,
+        "_-",
+        "letters, digits, _ and -",
+    )
 }
 
 fn template_not_found(name: &str) -> Error {
@@ -281,15 +274,13 @@ impl Registry {
         let (page, size) = list::name_query_ascending(req)?;
         let rows: Vec<ProvisioningTemplateRow> =
             self.read(|r| r.rows(&self.scope, Kind::ProvisioningTemplate, &page))?;
-        let mut by_name: BTreeMap<String, ProvisioningTemplateRow> = rows
-            .into_iter()
-            .map(|t| (t.template_name.clone(), t))
-            .collect();
-        let names: Vec<String> = by_name.keys().cloned().collect();
-        Ok(list::name_cut(names, size, |n| {
-            let d = by_name.remove(&n).map(|t| self.describe_row(t));
-            match d {
-                Some(d) => ProvisioningTemplateSummary {
+        Ok(list::rows_cut(
+            rows,
+            size,
+            |t| &t.template_name,
+            |t| {
+                let d = self.describe_row(t);
+                ProvisioningTemplateSummary {
                     template_arn: d.template_arn,
                     template_name: d.template_name,
                     description: d.description,
@@ -297,18 +288,9 @@ impl Registry {
                     last_modified_date: d.last_modified_date,
                     enabled: d.enabled,
                     template_type: d.template_type,
-                },
-                None => ProvisioningTemplateSummary {
-                    template_arn: self.scope.provisioning_template_arn(&n),
-                    template_name: n,
-                    description: None,
-                    creation_date: Timestamp::from_unix_millis(0),
-                    last_modified_date: Timestamp::from_unix_millis(0),
-                    enabled: false,
-                    template_type: "JITP".into(),
-                },
-            }
-        }))
+                }
+            },
+        ))
     }
 
     /// UpdateProvisioningTemplate: description, enabled, role. The default version is

@@ -24,7 +24,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use super::list::{self, ListRequest, Page};
+use super::list::{self, list_by_link, ListRequest, Page};
 use super::Registry;
 use crate::error::{Error, ResourceKind};
 use crate::id::truncate_for_message;
@@ -213,47 +213,26 @@ impl core::str::FromStr for ThingPrincipalType {
     type Err = Error;
 
     fn from_str(s: &str) -> Result<Self, Error> {
-        match s {
-            "EXCLUSIVE_THING" => Ok(Self::Exclusive),
-            "NON_EXCLUSIVE_THING" => Ok(Self::NonExclusive),
-            other => Err(Error::InvalidRequest(format!(
-                "{:?} is not a thingPrincipalType; expected EXCLUSIVE_THING or NON_EXCLUSIVE_THING",
-                truncate_for_message(other)
-            ))),
-        }
+        let all = [Self::Exclusive, Self::NonExclusive];
+        crate::id::parse_name(&all, Self::as_str, s, |s| {
+            format!("{s:?} is not a thingPrincipalType; expected EXCLUSIVE_THING or NON_EXCLUSIVE_THING")
+        })
     }
 }
 
 /// Checks a thing or thing type name: `[a-zA-Z0-9:_-]{1,128}`.
 pub fn validate_thing_name(name: &str, what: &str) -> Result<(), Error> {
-    let ok = (1..=128).contains(&name.len())
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b":_-".contains(&b));
-    if ok {
-        Ok(())
-    } else {
-        Err(Error::InvalidRequest(format!(
-            "{:?} is not a {what}: 1 to 128 characters of letters, digits and :_-",
-            truncate_for_message(name)
-        )))
-    }
+    let allowed = "letters, digits and :_-";
+    super::check_name(name, format_args!("a {what}"), 128, ":_-", allowed)
 }
 
-fn validate_attributes(attrs: &BTreeMap<String, String>) -> Result<(), Error> {
+pub(super) fn validate_attributes(attrs: &BTreeMap<String, String>) -> Result<(), Error> {
     for (k, v) in attrs {
-        let name_ok = (1..=128).contains(&k.len())
-            && k.bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b"_.,@/:#-".contains(&b));
+        let allowed = "letters, digits and _.,@/:#-";
+        super::check_name(k, "an attribute name", 128, "_.,@/:#-", allowed)?;
         let value_ok = v.len() <= 800
             && v.bytes()
                 .all(|b| b.is_ascii_alphanumeric() || b"_.,@/:#=[]-".contains(&b));
-        if !name_ok {
-            return Err(Error::InvalidRequest(format!(
-                "{:?} is not an attribute name: 1 to 128 characters of letters, digits and _.,@/:#-",
-                truncate_for_message(k)
-            )));
-        }
         if !value_ok {
             return Err(Error::InvalidRequest(format!(
                 "the value of attribute {k} is not an attribute value: at most 800 characters of letters, digits and _.,@/:#=[]-"
@@ -416,14 +395,8 @@ impl Registry {
         }
         self.commit(|r| {
             let before = self.thing_row(r, name)?;
-            if let Some(v) = expected_version {
-                if v != before.version {
-                    return Err(Error::VersionConflict(format!(
-                        "the thing {name} is at version {}, not {v}",
-                        before.version
-                    )));
-                }
-            }
+            let thing = format_args!("the thing {name}");
+            super::check_version(thing, expected_version, before.version, "")?;
             let mut after = before.clone();
             if let Some(t) = thing_type_name {
                 if before.thing_type_name.as_deref() != Some(t) {
@@ -460,14 +433,8 @@ impl Registry {
             let Some(row) = r.thing(&self.scope, name)? else {
                 return Ok(((), Vec::new()));
             };
-            if let Some(v) = expected_version {
-                if v != row.version {
-                    return Err(Error::VersionConflict(format!(
-                        "the thing {name} is at version {}, not {v}",
-                        row.version
-                    )));
-                }
-            }
+            let thing = format_args!("the thing {name}");
+            super::check_version(thing, expected_version, row.version, "")?;
             if r.has_links(&self.scope, LinkEnd::From(LinkKind::ThingPrincipal, name))? {
                 return Err(Error::InvalidRequest(format!(
                     "the thing {name} has principals attached; detach them before deleting it"
@@ -532,29 +499,18 @@ impl Registry {
                 .collect(),
             _ => rows,
         };
-        let mut by_name: BTreeMap<String, ThingRow> = rows
-            .into_iter()
-            .map(|r| (r.thing_name.clone(), r))
-            .collect();
-        let names: Vec<String> = by_name.keys().cloned().collect();
-        Ok(list::name_cut(names, size, |n| {
-            let t = by_name.remove(&n).unwrap_or_else(|| ThingRow {
-                thing_name: n.clone(),
-                thing_id: String::new(),
-                thing_type_name: None,
-                attributes: BTreeMap::new(),
-                version: 0,
-                billing_group_name: None,
-                creation_date: Timestamp::from_unix_millis(0),
-            });
-            ThingSummary {
+        Ok(list::rows_cut(
+            rows,
+            size,
+            |t| &t.thing_name,
+            |t| ThingSummary {
                 thing_arn: self.scope.thing_arn(&t.thing_name),
                 thing_name: t.thing_name,
                 thing_type_name: t.thing_type_name,
                 attributes: t.attributes,
                 version: t.version,
-            }
-        }))
+            },
+        ))
     }
 
     /// AttachThingPrincipal: a registered certificate (by ARN) to a thing.
@@ -590,15 +546,11 @@ impl Registry {
             let same = things
                 .iter()
                 .any(|(t, k)| t == thing_name && k == kind.as_str());
-            let changes = if same {
-                Vec::new()
-            } else {
-                vec![Change::ThingPrincipalAttached {
-                    thing_name: thing_name.to_string(),
-                    principal: principal.to_string(),
-                    thing_principal_type: kind.as_str().to_string(),
-                }]
-            };
+            let changes = super::change_if(!same, || Change::ThingPrincipalAttached {
+                thing_name: thing_name.to_string(),
+                principal: principal.to_string(),
+                thing_principal_type: kind.as_str().to_string(),
+            });
             Ok(((), changes))
         })
     }
@@ -612,45 +564,12 @@ impl Registry {
                 .things_of_principal(&self.scope, principal)?
                 .iter()
                 .any(|(t, _)| t == thing_name);
-            let changes = if attached {
-                vec![Change::ThingPrincipalDetached {
-                    thing_name: thing_name.to_string(),
-                    principal: principal.to_string(),
-                }]
-            } else {
-                Vec::new()
-            };
+            let changes = super::change_if(attached, || Change::ThingPrincipalDetached {
+                thing_name: thing_name.to_string(),
+                principal: principal.to_string(),
+            });
             Ok(((), changes))
         })
-    }
-
-    /// ListThingPrincipals: the principals' ARNs.
-    pub fn list_thing_principals(
-        &self,
-        thing_name: &str,
-        req: &ListRequest,
-    ) -> Result<Page<String>, Error> {
-        self.list_linked(
-            list::name_query_ascending(req)?,
-            LinkEnd::From(LinkKind::ThingPrincipal, thing_name),
-            |r| self.thing_row(r, thing_name).map(drop),
-            |p| p,
-        )
-    }
-
-    /// ListPrincipalThings: the names of the things a principal is attached to.
-    pub fn list_principal_things(
-        &self,
-        principal: &str,
-        req: &ListRequest,
-    ) -> Result<Page<String>, Error> {
-        self.scope.parse_certificate_arn(principal)?;
-        self.list_linked(
-            list::name_query_ascending(req)?,
-            LinkEnd::To(LinkKind::ThingPrincipal, principal),
-            |_| Ok(()),
-            |t| t,
-        )
     }
 
     /// CreateThingType.
@@ -779,23 +698,12 @@ impl Registry {
                 .collect()),
             None => r.rows(&self.scope, Kind::ThingType, &page),
         })?;
-        let mut by_name: BTreeMap<String, ThingTypeRow> = rows
-            .into_iter()
-            .map(|r| (r.thing_type_name.clone(), r))
-            .collect();
-        let names: Vec<String> = by_name.keys().cloned().collect();
-        Ok(list::name_cut(names, size, |n| match by_name.remove(&n) {
-            Some(t) => self.type_description(t),
-            None => self.type_description(ThingTypeRow {
-                thing_type_name: n,
-                thing_type_id: String::new(),
-                description: None,
-                searchable_attributes: Vec::new(),
-                deprecated: false,
-                deprecation_date: None,
-                creation_date: Timestamp::from_unix_millis(0),
-            }),
-        }))
+        Ok(list::rows_cut(
+            rows,
+            size,
+            |t| &t.thing_type_name,
+            |t| self.type_description(t),
+        ))
     }
 
     /// Whether `arn` names an existing taggable resource of this account.
@@ -964,4 +872,14 @@ impl Registry {
             }
         }))
     }
+}
+
+list_by_link! {
+    /// ListThingPrincipals: the principals' ARNs.
+    fn list_thing_principals(reg, thing_name) -> String, name_query_ascending, From(ThingPrincipal),
+        exists |r| reg.thing_row(r, thing_name).map(drop), item |p| p;
+
+    /// ListPrincipalThings: the names of the things a principal is attached to.
+    fn list_principal_things(reg, principal) -> String, name_query_ascending, To(ThingPrincipal),
+        before reg.scope.parse_certificate_arn(principal), item |t| t;
 }
