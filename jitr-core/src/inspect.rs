@@ -32,7 +32,11 @@ use std::borrow::Cow;
 
 use serde::{Deserialize, Deserializer, Serialize};
 use x509_parser::certificate::X509Certificate;
-use x509_parser::extensions::{DistributionPointName, GeneralName, ParsedExtension, X509Extension};
+use x509_parser::extensions::{
+    AccessDescription, AuthorityKeyIdentifier, CRLDistributionPoint, CertificatePolicies,
+    DistributionPointName, GeneralName, NSCertType, NameConstraints, ParsedExtension,
+    PolicyConstraints, SignedCertificateTimestamp, X509Extension,
+};
 use x509_parser::oid_registry::Oid;
 use x509_parser::prelude::FromDer;
 
@@ -529,65 +533,13 @@ fn extension(ext: &X509Extension<'_>) -> Extension {
             vec![extended_key_usages(eku, UsageNames::OpenSsl).join(", ")]
         }
         ParsedExtension::SubjectKeyIdentifier(ki) => vec![colon_hex(ki.0)],
-        ParsedExtension::AuthorityKeyIdentifier(aki) => {
-            let mut lines = Vec::new();
-            if let Some(ki) = &aki.key_identifier {
-                lines.push(colon_hex(ki.0));
-            }
-            for n in aki.authority_cert_issuer.iter().flatten() {
-                lines.push(general_name(n));
-            }
-            if let Some(serial) = aki.authority_cert_serial {
-                lines.push(format!("serial:{}", colon_hex(serial)));
-            }
-            lines
-        }
+        ParsedExtension::AuthorityKeyIdentifier(aki) => authority_key_identifier(aki),
         ParsedExtension::SubjectAlternativeName(san) => vec![names(&san.general_names)],
         ParsedExtension::IssuerAlternativeName(ian) => vec![names(&ian.general_names)],
-        ParsedExtension::AuthorityInfoAccess(aia) => aia
-            .accessdescs
-            .iter()
-            .map(|d| access(&d.access_method, &d.access_location))
-            .collect(),
-        ParsedExtension::SubjectInfoAccess(sia) => sia
-            .accessdescs
-            .iter()
-            .map(|d| access(&d.access_method, &d.access_location))
-            .collect(),
-        ParsedExtension::CRLDistributionPoints(dps) => {
-            let mut lines = Vec::new();
-            for dp in &dps.points {
-                match &dp.distribution_point {
-                    Some(DistributionPointName::FullName(names)) => {
-                        lines.push("Full Name:".to_string());
-                        lines.extend(names.iter().map(|n| format!("  {}", general_name(n))));
-                    }
-                    Some(DistributionPointName::NameRelativeToCRLIssuer(_)) => {
-                        lines.push("Relative Name: (not decoded)".to_string())
-                    }
-                    None => {}
-                }
-                if let Some(issuer) = &dp.crl_issuer {
-                    lines.push(format!("CRL Issuer: {}", names(issuer)));
-                }
-            }
-            lines
-        }
-        ParsedExtension::CertificatePolicies(policies) => {
-            let mut lines = Vec::new();
-            for p in policies.iter() {
-                lines.push(format!("Policy: {}", oid_name(&p.policy_id, &POLICY_NAMES)));
-                for q in p.policy_qualifiers.iter().flatten() {
-                    let qid = q.policy_qualifier_id.to_id_string();
-                    lines.push(match (qid.as_str(), ia5(q.qualifier)) {
-                        ("1.3.6.1.5.5.7.2.1", Some(uri)) => format!("  CPS: {uri}"),
-                        ("1.3.6.1.5.5.7.2.2", _) => "  User Notice: (not decoded)".to_string(),
-                        _ => format!("  {qid}: {}", colon_hex(q.qualifier)),
-                    });
-                }
-            }
-            lines
-        }
+        ParsedExtension::AuthorityInfoAccess(aia) => access_lines(&aia.accessdescs),
+        ParsedExtension::SubjectInfoAccess(sia) => access_lines(&sia.accessdescs),
+        ParsedExtension::CRLDistributionPoints(dps) => distribution_points(&dps.points),
+        ParsedExtension::CertificatePolicies(policies) => certificate_policies(policies),
         ParsedExtension::PolicyMappings(pm) => pm
             .mappings
             .iter()
@@ -599,61 +551,12 @@ fn extension(ext: &X509Extension<'_>) -> Extension {
                 )
             })
             .collect(),
-        ParsedExtension::PolicyConstraints(pc) => {
-            let mut parts = Vec::new();
-            if let Some(n) = pc.require_explicit_policy {
-                parts.push(format!("Require Explicit Policy:{n}"));
-            }
-            if let Some(n) = pc.inhibit_policy_mapping {
-                parts.push(format!("Inhibit Policy Mapping:{n}"));
-            }
-            vec![parts.join(", ")]
-        }
+        ParsedExtension::PolicyConstraints(pc) => vec![policy_constraints(pc)],
         ParsedExtension::InhibitAnyPolicy(iap) => vec![iap.skip_certs.to_string()],
-        ParsedExtension::NameConstraints(nc) => {
-            let mut lines = Vec::new();
-            for (label, trees) in [
-                ("Permitted:", &nc.permitted_subtrees),
-                ("Excluded:", &nc.excluded_subtrees),
-            ] {
-                if let Some(trees) = trees {
-                    lines.push(label.to_string());
-                    lines.extend(trees.iter().map(|t| format!("  {}", general_name(&t.base))));
-                }
-            }
-            lines
-        }
-        ParsedExtension::NSCertType(t) => vec![[
-            (t.ssl_client(), "SSL Client"),
-            (t.ssl_server(), "SSL Server"),
-            (t.smime(), "S/MIME"),
-            (t.object_signing(), "Object Signing"),
-            (t.ssl_ca(), "SSL CA"),
-            (t.smime_ca(), "S/MIME CA"),
-            (t.object_signing_ca(), "Object Signing CA"),
-        ]
-        .iter()
-        .filter_map(|(set, n)| set.then_some(*n))
-        .collect::<Vec<_>>()
-        .join(", ")],
+        ParsedExtension::NameConstraints(nc) => name_constraints(nc),
+        ParsedExtension::NSCertType(t) => vec![ns_cert_type(t)],
         ParsedExtension::NsCertComment(c) => vec![c.to_string()],
-        ParsedExtension::SCT(scts) => {
-            let mut lines = Vec::new();
-            for sct in scts {
-                lines.push("Signed Certificate Timestamp:".to_string());
-                lines.push(format!(
-                    "  Version: v{} (0x{:x})",
-                    sct.version.0 + 1,
-                    sct.version.0
-                ));
-                lines.push(format!("  Log ID: {}", colon_hex(sct.id.key_id)));
-                let at = i64::try_from(sct.timestamp)
-                    .map(|ms| Timestamp::from_unix_millis(ms).to_string())
-                    .unwrap_or_else(|_| sct.timestamp.to_string());
-                lines.push(format!("  Timestamp: {at}"));
-            }
-            lines
-        }
+        ParsedExtension::SCT(scts) => scts.iter().flat_map(sct_lines).collect(),
         ParsedExtension::CRLNumber(n) => vec![n.to_string()],
         ParsedExtension::ParseError { .. } => vec![
             "(not decoded: the value is malformed)".to_string(),
@@ -667,6 +570,125 @@ fn extension(ext: &X509Extension<'_>) -> Extension {
         critical: ext.critical,
         value,
     }
+}
+
+/// AuthorityKeyIdentifier, as OpenSSL prints it: the key id, the issuer names, the serial.
+fn authority_key_identifier(aki: &AuthorityKeyIdentifier<'_>) -> Vec<String> {
+    let mut lines = Vec::new();
+    if let Some(ki) = &aki.key_identifier {
+        lines.push(colon_hex(ki.0));
+    }
+    for n in aki.authority_cert_issuer.iter().flatten() {
+        lines.push(general_name(n));
+    }
+    if let Some(serial) = aki.authority_cert_serial {
+        lines.push(format!("serial:{}", colon_hex(serial)));
+    }
+    lines
+}
+
+/// Authority or subject information access: a line per access description.
+fn access_lines(descs: &[AccessDescription<'_>]) -> Vec<String> {
+    descs
+        .iter()
+        .map(|d| access(&d.access_method, &d.access_location))
+        .collect()
+}
+
+/// CRLDistributionPoints: each point's full name (or a note that a relative name is not
+/// decoded) and CRL issuer.
+fn distribution_points(points: &[CRLDistributionPoint<'_>]) -> Vec<String> {
+    let mut lines = Vec::new();
+    for dp in points {
+        match &dp.distribution_point {
+            Some(DistributionPointName::FullName(names)) => {
+                lines.push("Full Name:".to_string());
+                lines.extend(names.iter().map(|n| format!("  {}", general_name(n))));
+            }
+            Some(DistributionPointName::NameRelativeToCRLIssuer(_)) => {
+                lines.push("Relative Name: (not decoded)".to_string())
+            }
+            None => {}
+        }
+        if let Some(issuer) = &dp.crl_issuer {
+            lines.push(format!("CRL Issuer: {}", names(issuer)));
+        }
+    }
+    lines
+}
+
+/// CertificatePolicies: each policy by name, its CPS URIs decoded, other qualifiers in hex.
+fn certificate_policies(policies: &CertificatePolicies<'_>) -> Vec<String> {
+    let mut lines = Vec::new();
+    for p in policies.iter() {
+        lines.push(format!("Policy: {}", oid_name(&p.policy_id, &POLICY_NAMES)));
+        for q in p.policy_qualifiers.iter().flatten() {
+            let qid = q.policy_qualifier_id.to_id_string();
+            lines.push(match (qid.as_str(), ia5(q.qualifier)) {
+                ("1.3.6.1.5.5.7.2.1", Some(uri)) => format!("  CPS: {uri}"),
+                ("1.3.6.1.5.5.7.2.2", _) => "  User Notice: (not decoded)".to_string(),
+                _ => format!("  {qid}: {}", colon_hex(q.qualifier)),
+            });
+        }
+    }
+    lines
+}
+
+/// PolicyConstraints on one line.
+fn policy_constraints(pc: &PolicyConstraints) -> String {
+    let mut parts = Vec::new();
+    if let Some(n) = pc.require_explicit_policy {
+        parts.push(format!("Require Explicit Policy:{n}"));
+    }
+    if let Some(n) = pc.inhibit_policy_mapping {
+        parts.push(format!("Inhibit Policy Mapping:{n}"));
+    }
+    parts.join(", ")
+}
+
+/// NameConstraints: the permitted, then the excluded subtrees.
+fn name_constraints(nc: &NameConstraints<'_>) -> Vec<String> {
+    let mut lines = Vec::new();
+    for (label, trees) in [
+        ("Permitted:", &nc.permitted_subtrees),
+        ("Excluded:", &nc.excluded_subtrees),
+    ] {
+        if let Some(trees) = trees {
+            lines.push(label.to_string());
+            lines.extend(trees.iter().map(|t| format!("  {}", general_name(&t.base))));
+        }
+    }
+    lines
+}
+
+/// Netscape's certificate type bits, by OpenSSL's names.
+fn ns_cert_type(t: &NSCertType) -> String {
+    [
+        (t.ssl_client(), "SSL Client"),
+        (t.ssl_server(), "SSL Server"),
+        (t.smime(), "S/MIME"),
+        (t.object_signing(), "Object Signing"),
+        (t.ssl_ca(), "SSL CA"),
+        (t.smime_ca(), "S/MIME CA"),
+        (t.object_signing_ca(), "Object Signing CA"),
+    ]
+    .iter()
+    .filter_map(|(set, n)| set.then_some(*n))
+    .collect::<Vec<_>>()
+    .join(", ")
+}
+
+/// One signed certificate timestamp: its version, log id and time.
+fn sct_lines(sct: &SignedCertificateTimestamp<'_>) -> Vec<String> {
+    let at = i64::try_from(sct.timestamp)
+        .map(|ms| Timestamp::from_unix_millis(ms).to_string())
+        .unwrap_or_else(|_| sct.timestamp.to_string());
+    vec![
+        "Signed Certificate Timestamp:".to_string(),
+        format!("  Version: v{} (0x{:x})", sct.version.0 + 1, sct.version.0),
+        format!("  Log ID: {}", colon_hex(sct.id.key_id)),
+        format!("  Timestamp: {at}"),
+    ]
 }
 
 /// The names OpenSSL prints for the extensions it knows, by dotted OID.
