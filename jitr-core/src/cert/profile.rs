@@ -28,7 +28,7 @@
 //! are.
 
 use x509_parser::certificate::X509Certificate;
-use x509_parser::extensions::{GeneralName, ParsedExtension};
+use x509_parser::extensions::{GeneralName, NameConstraints, ParsedExtension, X509Extension};
 use x509_parser::oid_registry::{
     OID_X509_EXT_AUTHORITY_KEY_IDENTIFIER, OID_X509_EXT_BASIC_CONSTRAINTS, OID_X509_EXT_KEY_USAGE,
     OID_X509_EXT_NAME_CONSTRAINTS, OID_X509_EXT_SUBJECT_ALT_NAME,
@@ -97,7 +97,8 @@ pub(crate) fn no_key_cert_sign(place: Place) -> String {
 }
 
 /// The rules of RFC 5280 §4 for the certificates conforming CAs issue, at `place` on the
-/// path. The first problem found, as a sentence.
+/// path. The first problem found, as a sentence: the names, then each extension in the
+/// certificate's order, then the extensions the certificate must have.
 pub(crate) fn rfc5280(der: &[u8], place: Place) -> Result<(), String> {
     let x509 = parse(der, place)?;
     let who = place.name();
@@ -114,15 +115,35 @@ pub(crate) fn rfc5280(der: &[u8], place: Place) -> Result<(), String> {
             "{who} has an empty subject name, which RFC 5280 §4.1.2.6 forbids in a CA certificate"
         ));
     }
-    let self_issued = x509.issuer().as_raw() == x509.subject().as_raw();
-    let mut aki = false;
-    let mut ski = false;
-    let mut san_critical = None;
-    let mut key_usage = false;
-    let mut key_cert_sign = false;
-    let mut basic_constraints = None;
-    let mut name_constraints = false;
+    let mut seen = Seen {
+        self_issued: x509.issuer().as_raw() == x509.subject().as_raw(),
+        subject_empty,
+        ..Seen::default()
+    };
     for ext in x509.extensions() {
+        seen.read(ext, &who)?;
+    }
+    seen.required(place, &who)
+}
+
+/// What [`rfc5280`] learns from the names and the extensions that its later rules need.
+#[derive(Default)]
+struct Seen {
+    self_issued: bool,
+    subject_empty: bool,
+    aki: bool,
+    ski: bool,
+    san_critical: Option<bool>,
+    key_usage: bool,
+    key_cert_sign: bool,
+    /// cA and the extension's criticality.
+    basic_constraints: Option<(bool, bool)>,
+    name_constraints: bool,
+}
+
+impl Seen {
+    /// The rules about one extension on its own; notes what the later rules need.
+    fn read(&mut self, ext: &X509Extension<'_>, who: &str) -> Result<(), String> {
         let oid = &ext.oid;
         if *oid == OID_X509_EXT_AUTHORITY_KEY_IDENTIFIER {
             // §4.2.1.1: non-critical, with a keyIdentifier.
@@ -138,9 +159,9 @@ pub(crate) fn rfc5280(der: &[u8], place: Place) -> Result<(), String> {
                     ));
                 }
             }
-            aki = true;
+            self.aki = true;
         } else if *oid == OID_X509_EXT_SUBJECT_KEY_IDENTIFIER {
-            ski = true;
+            self.ski = true;
             // §4.2.1.2: non-critical.
             if ext.critical {
                 return Err(format!(
@@ -148,95 +169,111 @@ pub(crate) fn rfc5280(der: &[u8], place: Place) -> Result<(), String> {
                 ));
             }
         } else if *oid == OID_X509_EXT_SUBJECT_ALT_NAME {
-            san_critical = Some(ext.critical);
+            self.san_critical = Some(ext.critical);
             if let ParsedExtension::SubjectAlternativeName(san) = ext.parsed_extension() {
-                for name in &san.general_names {
-                    if let GeneralName::DNSName(dns) = name {
-                        if !is_preferred_name(dns, true) {
-                            return Err(format!(
-                                "{who} has the dNSName {dns:?}, which is not in the preferred name syntax RFC 5280 §4.2.1.6 requires: letters, digits and hyphens in labels of 1 to 63 characters"
-                            ));
-                        }
-                    }
-                }
+                alt_names(&san.general_names, who)?;
             }
         } else if *oid == OID_X509_EXT_KEY_USAGE {
-            key_usage = true;
+            self.key_usage = true;
             if let ParsedExtension::KeyUsage(ku) = ext.parsed_extension() {
-                key_cert_sign = ku.key_cert_sign();
+                self.key_cert_sign = ku.key_cert_sign();
             }
         } else if *oid == OID_X509_EXT_BASIC_CONSTRAINTS {
             if let ParsedExtension::BasicConstraints(bc) = ext.parsed_extension() {
-                basic_constraints = Some((bc.ca, ext.critical));
+                self.basic_constraints = Some((bc.ca, ext.critical));
             }
         } else if *oid == OID_X509_EXT_NAME_CONSTRAINTS {
-            name_constraints = true;
+            self.name_constraints = true;
             if let ParsedExtension::NameConstraints(nc) = ext.parsed_extension() {
-                let permitted = nc.permitted_subtrees.as_deref().unwrap_or_default();
-                let excluded = nc.excluded_subtrees.as_deref().unwrap_or_default();
-                // §4.2.1.10: not an empty sequence.
-                if permitted.is_empty() && excluded.is_empty() {
-                    return Err(format!(
-                        "{who}'s nameConstraints has neither permitted nor excluded subtrees; RFC 5280 §4.2.1.10 requires one of them"
-                    ));
-                }
-                for subtree in permitted.iter().chain(excluded) {
-                    if let GeneralName::DNSName(dns) = &subtree.base {
-                        if !dns.is_empty() && !is_preferred_name(dns, false) {
-                            return Err(format!(
-                                "{who} has the dNSName name constraint {dns:?}, which is not a DNS name in the preferred name syntax RFC 5280 §4.2.1.10 expects, as host.example.com"
-                            ));
-                        }
-                    }
-                }
+                name_constraints(nc, who)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The rules about which extensions a certificate at `place` must (not) have.
+    fn required(&self, place: Place, who: &str) -> Result<(), String> {
+        let is_ca = matches!(self.basic_constraints, Some((true, _)));
+        // §4.2.1.1: every certificate but a self-signed one names its issuer's key. The
+        // registered CA is the trust anchor, whose own issuer is not on the path (RFC 5280
+        // §6.1.1(d)): its AKI is not required.
+        if place != Place::RegisteredCa && !self.self_issued && !self.aki {
+            return Err(format!(
+                "{who} has no authorityKeyIdentifier extension, which RFC 5280 §4.2.1.1 requires in every certificate a conforming CA issues but a self-signed one"
+            ));
+        }
+        // §4.2.1.6: an empty subject needs a critical subjectAltName.
+        if self.subject_empty && self.san_critical != Some(true) {
+            return Err(format!(
+                "{who} has an empty subject and no critical subjectAltName extension, which RFC 5280 §4.2.1.6 requires"
+            ));
+        }
+        // §4.2.1.3 and §4.2.1.9: keyCertSign only with cA.
+        if self.key_cert_sign && !is_ca {
+            return Err(format!(
+                "{who} asserts keyCertSign without basicConstraints cA true; RFC 5280 §4.2.1.3 forbids it"
+            ));
+        }
+        // §4.2.1.10: name constraints only in a CA certificate.
+        if self.name_constraints && !is_ca {
+            return Err(format!(
+                "{who} is not a CA but has a nameConstraints extension, which RFC 5280 §4.2.1.10 allows only in CA certificates"
+            ));
+        }
+        if place.is_ca() {
+            // §4.2.1.9: critical in a CA certificate.
+            if let Some((_, false)) = self.basic_constraints {
+                return Err(format!(
+                    "{who}'s basicConstraints extension is not critical; RFC 5280 §4.2.1.9 requires it to be critical in a CA certificate"
+                ));
+            }
+            // §4.2.1.2: every CA certificate identifies its key.
+            if !self.ski {
+                return Err(format!(
+                    "{who} has no subjectKeyIdentifier extension, which RFC 5280 §4.2.1.2 requires in every CA certificate"
+                ));
+            }
+            // §4.2.1.3: a key that verifies certificate signatures has a keyUsage.
+            if !self.key_usage {
+                return Err(format!(
+                    "{who} has no keyUsage extension, which RFC 5280 §4.2.1.3 requires in a CA certificate"
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// §4.2.1.6: every dNSName of the subjectAltName is in the preferred name syntax.
+fn alt_names(names: &[GeneralName<'_>], who: &str) -> Result<(), String> {
+    for name in names {
+        if let GeneralName::DNSName(dns) = name {
+            if !is_preferred_name(dns, true) {
+                return Err(format!(
+                    "{who} has the dNSName {dns:?}, which is not in the preferred name syntax RFC 5280 §4.2.1.6 requires: letters, digits and hyphens in labels of 1 to 63 characters"
+                ));
             }
         }
     }
-    let is_ca = matches!(basic_constraints, Some((true, _)));
-    // §4.2.1.1: every certificate but a self-signed one names its issuer's key. The
-    // registered CA is the trust anchor, whose own issuer is not on the path (RFC 5280
-    // §6.1.1(d)): its AKI is not required.
-    if place != Place::RegisteredCa && !self_issued && !aki {
+    Ok(())
+}
+
+/// §4.2.1.10: nameConstraints is not empty, and its dNSName constraints are DNS names.
+fn name_constraints(nc: &NameConstraints<'_>, who: &str) -> Result<(), String> {
+    let permitted = nc.permitted_subtrees.as_deref().unwrap_or_default();
+    let excluded = nc.excluded_subtrees.as_deref().unwrap_or_default();
+    if permitted.is_empty() && excluded.is_empty() {
         return Err(format!(
-            "{who} has no authorityKeyIdentifier extension, which RFC 5280 §4.2.1.1 requires in every certificate a conforming CA issues but a self-signed one"
+            "{who}'s nameConstraints has neither permitted nor excluded subtrees; RFC 5280 §4.2.1.10 requires one of them"
         ));
     }
-    // §4.2.1.6: an empty subject needs a critical subjectAltName.
-    if subject_empty && san_critical != Some(true) {
-        return Err(format!(
-            "{who} has an empty subject and no critical subjectAltName extension, which RFC 5280 §4.2.1.6 requires"
-        ));
-    }
-    // §4.2.1.3 and §4.2.1.9: keyCertSign only with cA.
-    if key_cert_sign && !is_ca {
-        return Err(format!(
-            "{who} asserts keyCertSign without basicConstraints cA true; RFC 5280 §4.2.1.3 forbids it"
-        ));
-    }
-    // §4.2.1.10: name constraints only in a CA certificate.
-    if name_constraints && !is_ca {
-        return Err(format!(
-            "{who} is not a CA but has a nameConstraints extension, which RFC 5280 §4.2.1.10 allows only in CA certificates"
-        ));
-    }
-    if place.is_ca() {
-        // §4.2.1.9: critical in a CA certificate.
-        if let Some((_, false)) = basic_constraints {
-            return Err(format!(
-                "{who}'s basicConstraints extension is not critical; RFC 5280 §4.2.1.9 requires it to be critical in a CA certificate"
-            ));
-        }
-        // §4.2.1.2: every CA certificate identifies its key.
-        if !ski {
-            return Err(format!(
-                "{who} has no subjectKeyIdentifier extension, which RFC 5280 §4.2.1.2 requires in every CA certificate"
-            ));
-        }
-        // §4.2.1.3: a key that verifies certificate signatures has a keyUsage.
-        if !key_usage {
-            return Err(format!(
-                "{who} has no keyUsage extension, which RFC 5280 §4.2.1.3 requires in a CA certificate"
-            ));
+    for subtree in permitted.iter().chain(excluded) {
+        if let GeneralName::DNSName(dns) = &subtree.base {
+            if !dns.is_empty() && !is_preferred_name(dns, false) {
+                return Err(format!(
+                    "{who} has the dNSName name constraint {dns:?}, which is not a DNS name in the preferred name syntax RFC 5280 §4.2.1.10 expects, as host.example.com"
+                ));
+            }
         }
     }
     Ok(())
