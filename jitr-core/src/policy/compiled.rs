@@ -24,7 +24,7 @@ use super::condition::{
     is_numeric_or_date, resolve, ClockValue, Operator, ResolvedValue, ShortText,
 };
 use super::context::AuthContext;
-use super::document::{Effect, PolicyDocument, Resources};
+use super::document::{Effect, PolicyDocument, Resources, Statement};
 use super::evaluate::AuthDecision;
 use super::keys::ContextKey;
 use super::pattern::{glob, residuals_after, Tok, TokRef};
@@ -205,131 +205,15 @@ impl CompiledPolicies {
             actions: Vec::with_capacity(Action::ALL.len()),
             ..Build::default()
         };
-        // Per action: (deny items, allow items, NotResource deny entries, allow ones).
-        type PerAction = (Vec<Item>, Vec<Item>, Vec<u32>, Vec<u32>);
-        let mut per_action: Vec<PerAction> = Action::ALL
-            .iter()
-            .map(|_| (Vec::new(), Vec::new(), Vec::new(), Vec::new()))
-            .collect();
+        let mut per_action: Vec<PerAction> =
+            Action::ALL.iter().map(|_| PerAction::default()).collect();
         for (policy, (_, doc)) in policies.iter().enumerate() {
             for st in doc.statements() {
-                // Connection-level conditions decide now; clock conditions wait.
-                let mut clock = Vec::new();
-                let mut holds = true;
-                for c in &st.conditions {
-                    if c.key.is_time() {
-                        clock.push(TimeCondition {
-                            op: c.op,
-                            epoch: c.key == ContextKey::EpochTime,
-                            typed: is_numeric_or_date(c.op.base),
-                            values: c
-                                .values
-                                .iter()
-                                .map(|p| ResolvedValue::from_toks(resolve(p, ctx)))
-                                .collect(),
-                        });
-                    } else if !eval_condition(c, ctx) {
-                        holds = false;
-                        break;
-                    }
-                }
-                if !holds {
-                    continue;
-                }
-                let resolved: Vec<Vec<Tok>> = st
-                    .resources
-                    .patterns()
-                    .iter()
-                    .filter_map(|p| resolve(p, ctx))
-                    .collect();
-                let not_resource = matches!(st.resources, Resources::Not(_));
-                let cond_start = idx(out.conditions.len());
-                out.conditions.append(&mut clock);
-                let conditions = (cond_start, idx(out.conditions.len()));
-                // Residuals per resource type, computed once per statement.
-                let mut by_type: Vec<(Option<&str>, Vec<Vec<Tok>>)> = Vec::new();
-                for (ai, action) in Action::ALL.iter().enumerate() {
-                    if !actions.contains(action) || !st.covers_action(*action) {
-                        continue;
-                    }
-                    let rtype = action.resource_type();
-                    let rs = match by_type.iter().find(|(t, _)| *t == rtype) {
-                        Some((_, rs)) => rs.clone(),
-                        None => {
-                            let prefix = match rtype {
-                                Some(t) => ctx.resource_arn_of_type(t, ""),
-                                None => "*".to_string(),
-                            };
-                            let mut rs: Vec<Vec<Tok>> = Vec::new();
-                            for toks in &resolved {
-                                for r in residuals_after(toks, &prefix) {
-                                    if !rs.contains(&r) {
-                                        rs.push(r);
-                                    }
-                                }
-                            }
-                            by_type.push((rtype, rs.clone()));
-                            rs
-                        }
-                    };
-                    if rs.is_empty() && !not_resource {
-                        continue; // can never apply to this action
-                    }
-                    let entry = idx(out.entries.len());
-                    let mut e = Entry {
-                        policy: idx(policy),
-                        conditions,
-                        not_residuals: (0, 0),
-                    };
-                    let (deny, allow, not_deny, not_allow) = &mut per_action[ai];
-                    if not_resource {
-                        let start = idx(out.residuals.len());
-                        for r in rs {
-                            let span = out.store_toks(&r);
-                            out.residuals.push(span);
-                        }
-                        e.not_residuals = (start, idx(out.residuals.len()));
-                        match st.effect {
-                            Effect::Deny => not_deny.push(entry),
-                            Effect::Allow => not_allow.push(entry),
-                        }
-                    } else {
-                        let items = match st.effect {
-                            Effect::Deny => deny,
-                            Effect::Allow => allow,
-                        };
-                        for mut r in rs {
-                            let prefix = match r.first() {
-                                Some(Tok::Lit(_)) => match r.remove(0) {
-                                    Tok::Lit(s) => s,
-                                    _ => String::new(),
-                                },
-                                _ => String::new(),
-                            };
-                            items.push(Item {
-                                prefix,
-                                rest: r,
-                                entry,
-                            });
-                        }
-                    }
-                    out.entries.push(e);
-                }
+                out.add_statement(idx(policy), st, ctx, actions, &mut per_action);
             }
         }
-        for (mut deny, mut allow, not_deny, not_allow) in per_action {
-            let deny_root = out.build_tree(&mut deny);
-            let allow_root = out.build_tree(&mut allow);
-            let start = idx(out.not_entries.len());
-            out.not_entries.extend(not_deny);
-            let mid = idx(out.not_entries.len());
-            out.not_entries.extend(not_allow);
-            out.actions.push(ActionIndex {
-                deny_root,
-                allow_root,
-                not_deny: (start, mid),
-                not_allow: (mid, idx(out.not_entries.len())),
-            });
+        for action in per_action {
+            out.index(action);
         }
         // Actions at the end of the table with nothing to match are dropped: a missing
         // index is an implicit deny, as an empty one is.
@@ -337,6 +221,163 @@ impl CompiledPolicies {
             out.actions.pop();
         }
         out.finish()
+    }
+}
+
+/// What the statements give one action: the residual patterns of its `Deny` and `Allow`
+/// statements (for its two trees), and its `NotResource` entries of each effect.
+#[derive(Default)]
+struct PerAction {
+    deny: Vec<Item>,
+    allow: Vec<Item>,
+    not_deny: Vec<u32>,
+    not_allow: Vec<u32>,
+}
+
+/// The conditions of `st` on the clock, to evaluate at each check; `None` when a
+/// condition on the connection (decided now) fails, and the statement never applies.
+fn clock_conditions(st: &Statement, ctx: &AuthContext) -> Option<Vec<TimeCondition>> {
+    let mut clock = Vec::new();
+    for c in &st.conditions {
+        if c.key.is_time() {
+            clock.push(TimeCondition {
+                op: c.op,
+                epoch: c.key == ContextKey::EpochTime,
+                typed: is_numeric_or_date(c.op.base),
+                values: c
+                    .values
+                    .iter()
+                    .map(|p| ResolvedValue::from_toks(resolve(p, ctx)))
+                    .collect(),
+            });
+        } else if !eval_condition(c, ctx) {
+            return None;
+        }
+    }
+    Some(clock)
+}
+
+/// The distinct residuals of the `resolved` resource patterns after the ARN prefix of
+/// resource type `rtype`, computed once per type and statement (`cache`).
+fn residuals_of_type<'a>(
+    cache: &mut Vec<(Option<&'a str>, Vec<Vec<Tok>>)>,
+    rtype: Option<&'a str>,
+    resolved: &[Vec<Tok>],
+    ctx: &AuthContext,
+) -> Vec<Vec<Tok>> {
+    if let Some((_, rs)) = cache.iter().find(|(t, _)| *t == rtype) {
+        return rs.clone();
+    }
+    let prefix = match rtype {
+        Some(t) => ctx.resource_arn_of_type(t, ""),
+        None => "*".to_string(),
+    };
+    let mut rs: Vec<Vec<Tok>> = Vec::new();
+    for toks in resolved {
+        for r in residuals_after(toks, &prefix) {
+            if !rs.contains(&r) {
+                rs.push(r);
+            }
+        }
+    }
+    cache.push((rtype, rs.clone()));
+    rs
+}
+
+impl Item {
+    /// A residual pattern of `entry`, its leading literal split off for the tree.
+    fn split(mut rest: Vec<Tok>, entry: u32) -> Self {
+        let prefix = match rest.first() {
+            Some(Tok::Lit(_)) => match rest.remove(0) {
+                Tok::Lit(s) => s,
+                _ => String::new(),
+            },
+            _ => String::new(),
+        };
+        Self {
+            prefix,
+            rest,
+            entry,
+        }
+    }
+}
+
+impl Build {
+    /// Adds statement `st` of policy number `policy`: an entry for each of `actions` it
+    /// covers and can apply to, its residual patterns filed under that action.
+    fn add_statement(
+        &mut self,
+        policy: u32,
+        st: &Statement,
+        ctx: &AuthContext,
+        actions: &[Action],
+        per_action: &mut [PerAction],
+    ) {
+        // Connection-level conditions decide now; clock conditions wait.
+        let Some(mut clock) = clock_conditions(st, ctx) else {
+            return;
+        };
+        let resolved: Vec<Vec<Tok>> = st
+            .resources
+            .patterns()
+            .iter()
+            .filter_map(|p| resolve(p, ctx))
+            .collect();
+        let not_resource = matches!(st.resources, Resources::Not(_));
+        let cond_start = idx(self.conditions.len());
+        self.conditions.append(&mut clock);
+        let conditions = (cond_start, idx(self.conditions.len()));
+        let mut by_type = Vec::new();
+        for (action, slot) in Action::ALL.iter().zip(per_action.iter_mut()) {
+            if !actions.contains(action) || !st.covers_action(*action) {
+                continue;
+            }
+            let rs = residuals_of_type(&mut by_type, action.resource_type(), &resolved, ctx);
+            if rs.is_empty() && !not_resource {
+                continue; // can never apply to this action
+            }
+            let entry = idx(self.entries.len());
+            let mut e = Entry {
+                policy,
+                conditions,
+                not_residuals: (0, 0),
+            };
+            if not_resource {
+                let start = idx(self.residuals.len());
+                for r in rs {
+                    let span = self.store_toks(&r);
+                    self.residuals.push(span);
+                }
+                e.not_residuals = (start, idx(self.residuals.len()));
+                match st.effect {
+                    Effect::Deny => slot.not_deny.push(entry),
+                    Effect::Allow => slot.not_allow.push(entry),
+                }
+            } else {
+                let items = match st.effect {
+                    Effect::Deny => &mut slot.deny,
+                    Effect::Allow => &mut slot.allow,
+                };
+                items.extend(rs.into_iter().map(|r| Item::split(r, entry)));
+            }
+            self.entries.push(e);
+        }
+    }
+
+    /// The next action's index: its two trees and its `NotResource` entries.
+    fn index(&mut self, mut action: PerAction) {
+        let deny_root = self.build_tree(&mut action.deny);
+        let allow_root = self.build_tree(&mut action.allow);
+        let start = idx(self.not_entries.len());
+        self.not_entries.extend(action.not_deny);
+        let mid = idx(self.not_entries.len());
+        self.not_entries.extend(action.not_allow);
+        self.actions.push(ActionIndex {
+            deny_root,
+            allow_root,
+            not_deny: (start, mid),
+            not_allow: (mid, idx(self.not_entries.len())),
+        });
     }
 }
 
