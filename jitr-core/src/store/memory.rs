@@ -442,26 +442,7 @@ impl Backend for MemoryStore {
 
     fn import(&self, scope: &Scope, import: &Import) -> Result<(), Error> {
         let mut state = self.state();
-        let mut changes = Vec::new();
-        if let Some(code) = &import.registration_code {
-            changes.push(Change::RegistrationCodeSet { code: code.clone() });
-        }
-        changes.extend(
-            import
-                .cas
-                .iter()
-                .cloned()
-                .map(Change::CaCertificateRegistered),
-        );
-        changes.extend(
-            import
-                .certificates
-                .iter()
-                .cloned()
-                .map(Change::CertificateRegistered),
-        );
-        changes.extend(import.resource_changes());
-        for change in &changes {
+        for change in &import.changes() {
             state.apply(scope, change);
         }
         Ok(())

@@ -573,10 +573,26 @@ pub(crate) struct Import {
 }
 
 impl Import {
-    /// The changes that recreate everything but the certificates and CAs, in an order
-    /// that puts every resource before what refers to it.
-    pub(crate) fn resource_changes(&self) -> Vec<Change> {
+    /// The changes that recreate the account (without feed entries: the backend writes
+    /// them as rows), in an order that puts every resource before what refers to it:
+    /// the registration code, the CAs, the certificates, then the other resources.
+    pub(crate) fn changes(&self) -> Vec<Change> {
         let mut changes = Vec::new();
+        if let Some(code) = &self.registration_code {
+            changes.push(Change::RegistrationCodeSet { code: code.clone() });
+        }
+        changes.extend(
+            self.cas
+                .iter()
+                .cloned()
+                .map(Change::CaCertificateRegistered),
+        );
+        changes.extend(
+            self.certificates
+                .iter()
+                .cloned()
+                .map(Change::CertificateRegistered),
+        );
         changes.extend(
             self.thing_types
                 .iter()

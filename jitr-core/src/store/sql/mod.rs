@@ -980,20 +980,7 @@ impl Backend for SqlStore {
         conn.begin_write()?;
         let result = (|| {
             let conn: &mut dyn Conn = &mut **conn;
-            if let Some(code) = &import.registration_code {
-                apply(
-                    conn,
-                    scope,
-                    &Change::RegistrationCodeSet { code: code.clone() },
-                )?;
-            }
-            for row in &import.cas {
-                apply(conn, scope, &Change::CaCertificateRegistered(row.clone()))?;
-            }
-            for row in &import.certificates {
-                insert_certificate(conn, scope, row)?;
-            }
-            for change in import.resource_changes() {
+            for change in import.changes() {
                 apply(conn, scope, &change)?;
             }
             append(conn, scope, vec![Change::AccountImported]).map(|_| ())
