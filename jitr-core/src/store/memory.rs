@@ -7,11 +7,11 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use super::resources::{self, Kind, LinkEnd, LinkKind, NamePage};
-#[cfg(feature = "bench-internals")]
-use super::BENCH_GENERATION_ID;
 use super::{
     Backend, CaRow, CertRow, Change, Committed, HotRow, Import, Loader, PageQuery, Reader, WriteFn,
 };
+#[cfg(feature = "bench-internals")]
+use super::{BenchRows, BENCH_GENERATION_ID};
 use crate::error::Error;
 use crate::id::CertificateId;
 use crate::scope::Scope;
@@ -449,16 +449,11 @@ impl Backend for MemoryStore {
     }
 
     #[cfg(feature = "bench-internals")]
-    fn bench_insert(
-        &self,
-        scope: &Scope,
-        rows: &mut dyn Iterator<Item = HotRow>,
-        der: &[u8],
-    ) -> Result<u64, Error> {
-        let pem = crate::cert::der_to_pem(der);
+    fn bench_insert(&self, scope: &Scope, rows: BenchRows<'_>) -> Result<u64, Error> {
+        let pem = crate::cert::der_to_pem(rows.der);
         let mut state = self.state();
         let mut n = 0;
-        for r in rows {
+        for r in rows.rows {
             let meta = super::Meta {
                 creation_date: r.creation_date,
                 last_modified_date: r.creation_date,

@@ -111,10 +111,24 @@ pub(crate) trait Conn: Send {
     /// Benchmarks only: inserts many rows into `table` inside the transaction in
     /// progress (SQLite: one prepared statement; PostgreSQL: `COPY … FROM STDIN`).
     #[cfg(feature = "bench-internals")]
-    fn bulk_insert(
-        &mut self,
-        table: &str,
-        columns: &[&str],
-        rows: &mut dyn Iterator<Item = Vec<Value>>,
-    ) -> Result<u64, Error>;
+    fn bulk_insert(&mut self, rows: BulkRows<'_>) -> Result<u64, Error>;
+}
+
+/// Benchmarks only: rows for [`Conn::bulk_insert`], all of one table.
+#[cfg(feature = "bench-internals")]
+pub(crate) struct BulkRows<'a> {
+    /// The table.
+    pub(crate) table: &'a str,
+    /// The columns each row gives values of, in order.
+    pub(crate) columns: &'a [&'a str],
+    /// The rows.
+    pub(crate) rows: &'a mut dyn Iterator<Item = Vec<Value>>,
+}
+
+#[cfg(feature = "bench-internals")]
+impl BulkRows<'_> {
+    /// `table (column, ...)`: what `INSERT INTO` and `COPY` name.
+    pub(crate) fn target(&self) -> String {
+        format!("{} ({})", self.table, self.columns.join(", "))
+    }
 }

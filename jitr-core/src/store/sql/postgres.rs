@@ -14,6 +14,8 @@ use postgres::fallible_iterator::FallibleIterator;
 use postgres::types::{to_sql_checked, IsNull, ToSql, Type};
 use postgres::{Client, NoTls, Statement};
 
+#[cfg(feature = "bench-internals")]
+use super::conn::BulkRows;
 use super::conn::{Cell, Col, Conn, Value, MAX_STREAM_COLS};
 use crate::error::Error;
 
@@ -361,14 +363,9 @@ impl Conn for PgConn {
     }
 
     #[cfg(feature = "bench-internals")]
-    fn bulk_insert(
-        &mut self,
-        table: &str,
-        columns: &[&str],
-        rows: &mut dyn Iterator<Item = Vec<Value>>,
-    ) -> Result<u64, Error> {
+    fn bulk_insert(&mut self, rows: BulkRows<'_>) -> Result<u64, Error> {
         use std::io::Write;
-        let sql = format!("COPY {table} ({}) FROM STDIN", columns.join(", "));
+        let sql = format!("COPY {} FROM STDIN", rows.target());
         let mut writer = self
             .in_tx()?
             .copy_in(sql.as_str())
@@ -376,7 +373,7 @@ impl Conn for PgConn {
         let io = |e: std::io::Error| crate::store::unavailable(format!("PostgreSQL COPY: {e}"));
         let mut line = String::new();
         let mut n = 0u64;
-        for row in rows {
+        for row in rows.rows {
             line.clear();
             for (i, v) in row.iter().enumerate() {
                 if i > 0 {
