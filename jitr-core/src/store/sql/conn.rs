@@ -36,6 +36,9 @@ impl Value {
     }
 }
 
+/// What [`Conn::stream`] hands each row to: the row's cells, borrowed.
+pub(crate) type RowFn<'a> = dyn FnMut(&[Cell<'_>]) -> Result<(), Error> + 'a;
+
 /// A column value borrowed from the row being streamed ([`Conn::stream`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Cell<'a> {
@@ -85,12 +88,7 @@ pub(crate) trait Conn: Send {
     /// `cols` names) and hands each row to `f` as it arrives, its values borrowed: how a
     /// node loads millions of rows without an allocation per row (PostgreSQL:
     /// `COPY (select) TO STDOUT` in binary).
-    fn stream(
-        &mut self,
-        select: &str,
-        cols: &[Col],
-        f: &mut dyn FnMut(&[Cell<'_>]) -> Result<(), Error>,
-    ) -> Result<(), Error>;
+    fn stream(&mut self, select: &str, cols: &[Col], f: &mut RowFn<'_>) -> Result<(), Error>;
     /// Starts a write transaction that holds the store's single writer lock (SQLite:
     /// `BEGIN IMMEDIATE`; PostgreSQL: `BEGIN` and the feed head row `FOR UPDATE`).
     fn begin_write(&mut self) -> Result<(), Error>;

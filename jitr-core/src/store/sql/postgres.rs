@@ -16,7 +16,7 @@ use postgres::{Client, NoTls, Statement};
 
 #[cfg(feature = "bench-internals")]
 use super::conn::BulkRows;
-use super::conn::{Cell, Col, Conn, Value, MAX_STREAM_COLS};
+use super::conn::{Cell, Col, Conn, RowFn, Value, MAX_STREAM_COLS};
 use crate::error::Error;
 
 /// A key for `pg_advisory_xact_lock` that serializes schema migrations.
@@ -206,7 +206,7 @@ const COPY_SIGNATURE: &[u8; 11] = b"PGCOPY\n\xff\r\n\0";
 fn read_binary_copy(
     r: &mut impl std::io::Read,
     cols: &[Col],
-    f: &mut dyn FnMut(&[Cell<'_>]) -> Result<(), Error>,
+    f: &mut RowFn<'_>,
 ) -> Result<(), Error> {
     let bad = |what: &str| crate::store::corrupt(format!("PostgreSQL COPY: {what}"));
     let mut header = [0u8; 19];
@@ -286,12 +286,7 @@ impl Conn for PgConn {
         rows.iter().map(row_values).collect()
     }
 
-    fn stream(
-        &mut self,
-        select: &str,
-        cols: &[Col],
-        f: &mut dyn FnMut(&[Cell<'_>]) -> Result<(), Error>,
-    ) -> Result<(), Error> {
+    fn stream(&mut self, select: &str, cols: &[Col], f: &mut RowFn<'_>) -> Result<(), Error> {
         let copy = format!("COPY ({select}) TO STDOUT (FORMAT binary)");
         let mut reader = self
             .in_tx()?

@@ -11,7 +11,7 @@ use rusqlite::{Connection, OpenFlags};
 
 #[cfg(feature = "bench-internals")]
 use super::conn::BulkRows;
-use super::conn::{Cell, Col, Conn, Value, MAX_STREAM_COLS};
+use super::conn::{Cell, Col, Conn, RowFn, Value, MAX_STREAM_COLS};
 use crate::error::Error;
 
 /// How long a writer waits for another process's write transaction.
@@ -146,12 +146,7 @@ impl Conn for SqliteConn {
         }
     }
 
-    fn stream(
-        &mut self,
-        select: &str,
-        cols: &[Col],
-        f: &mut dyn FnMut(&[Cell<'_>]) -> Result<(), Error>,
-    ) -> Result<(), Error> {
+    fn stream(&mut self, select: &str, cols: &[Col], f: &mut RowFn<'_>) -> Result<(), Error> {
         let mut stmt = self.conn.prepare(select).map_err(|e| self.err(e))?;
         if stmt.column_count() != cols.len() {
             return Err(crate::store::corrupt(
