@@ -673,3 +673,92 @@ fn check_state(state: &RegistryState) -> Result<Import, Error> {
         endpoint: state.endpoint.clone(),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A state with one CA, one certificate and one policy (not checked: only parsed).
+    fn state() -> RegistryState {
+        let at = Timestamp::from_unix_millis(1_700_000_000_000);
+        let generation_id = "00000000-0000-4000-8000-000000000000".to_string();
+        RegistryState {
+            format: 1,
+            scope: Scope::new("123456789012", "us-east-1").unwrap_or_else(|e| panic!("{e}")),
+            registration_code: None,
+            ca_certificates: vec![CaCertificateState {
+                certificate_id: CertificateId::from_bytes([1; 32]),
+                certificate_pem: "PEM".into(),
+                status: CaStatus::Active,
+                auto_registration_status: AutoRegistrationStatus::Enable,
+                certificate_mode: CertificateMode::Default,
+                registration_config: None,
+                tags: Vec::new(),
+                creation_date: at,
+                last_modified_date: at,
+                customer_version: 1,
+                generation_id: generation_id.clone(),
+            }],
+            certificates: vec![CertificateState {
+                certificate_id: CertificateId::from_bytes([2; 32]),
+                certificate_pem: "PEM".into(),
+                ca_certificate_id: None,
+                status: CertificateStatus::Active,
+                certificate_mode: CertificateMode::Default,
+                previous_owned_by: None,
+                transfer_data: None,
+                creation_date: at,
+                last_modified_date: at,
+                customer_version: 1,
+                generation_id: generation_id.clone(),
+            }],
+            policies: vec![PolicyState {
+                policy_name: "p".into(),
+                policy_document: "{}".into(),
+                creation_date: at,
+                last_modified_date: at,
+                customer_version: 1,
+                generation_id,
+                versions: Vec::new(),
+                default_version_id: None,
+            }],
+            attachments: Vec::new(),
+            things: Vec::new(),
+            thing_types: Vec::new(),
+            thing_principals: Vec::new(),
+            tags: Vec::new(),
+            thing_groups: Vec::new(),
+            thing_group_members: Vec::new(),
+            provisioning_templates: Vec::new(),
+            provisioning_failures: Vec::new(),
+            issuer: None,
+            endpoint: None,
+        }
+    }
+
+    /// The version fields stand flat beside the others in each entry, and a field the
+    /// format does not have is refused with the list of those it has (what a
+    /// `#[serde(flatten)]` of `Meta` would lose).
+    #[test]
+    fn an_entry_with_an_unknown_field_is_refused_naming_the_fields_it_may_have() {
+        let json = state().to_json();
+        assert_eq!(RegistryState::from_json(&json).ok(), Some(state()));
+        for list in ["caCertificates", "certificates", "policies"] {
+            let mut v: serde_json::Value =
+                serde_json::from_str(&json).unwrap_or_else(|e| panic!("{e}"));
+            let entry = &mut v[list][0];
+            assert_eq!(entry["customerVersion"], 1, "{list}");
+            assert_eq!(entry["generationId"], state().policies[0].generation_id);
+            assert!(entry.get("meta").is_none(), "{list}");
+            entry["extra"] = serde_json::json!(1);
+            let err = RegistryState::from_json(&v.to_string()).unwrap_err();
+            let message = err.to_string();
+            assert!(
+                message.contains("unknown field `extra`, expected one of `certificateId`")
+                    || message.contains("unknown field `extra`, expected one of `policyName`"),
+                "{list}: {message}"
+            );
+            assert!(message.contains("`generationId`"), "{list}: {message}");
+        }
+    }
+}

@@ -7,11 +7,11 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use super::resources::{self, Kind, LinkEnd, LinkKind, NamePage};
-#[cfg(feature = "bench-internals")]
-use super::BENCH_GENERATION_ID;
 use super::{
     Backend, CaRow, CertRow, Change, Committed, HotRow, Import, Loader, PageQuery, Reader, WriteFn,
 };
+#[cfg(feature = "bench-internals")]
+use super::{BenchRows, BENCH_GENERATION_ID};
 use crate::error::Error;
 use crate::id::CertificateId;
 use crate::scope::Scope;
@@ -442,42 +442,18 @@ impl Backend for MemoryStore {
 
     fn import(&self, scope: &Scope, import: &Import) -> Result<(), Error> {
         let mut state = self.state();
-        let mut changes = Vec::new();
-        if let Some(code) = &import.registration_code {
-            changes.push(Change::RegistrationCodeSet { code: code.clone() });
-        }
-        changes.extend(
-            import
-                .cas
-                .iter()
-                .cloned()
-                .map(Change::CaCertificateRegistered),
-        );
-        changes.extend(
-            import
-                .certificates
-                .iter()
-                .cloned()
-                .map(Change::CertificateRegistered),
-        );
-        changes.extend(import.resource_changes());
-        for change in &changes {
+        for change in &import.changes() {
             state.apply(scope, change);
         }
         Ok(())
     }
 
     #[cfg(feature = "bench-internals")]
-    fn bench_insert(
-        &self,
-        scope: &Scope,
-        rows: &mut dyn Iterator<Item = HotRow>,
-        der: &[u8],
-    ) -> Result<u64, Error> {
-        let pem = crate::cert::der_to_pem(der);
+    fn bench_insert(&self, scope: &Scope, rows: BenchRows<'_>) -> Result<u64, Error> {
+        let pem = crate::cert::der_to_pem(rows.der);
         let mut state = self.state();
         let mut n = 0;
-        for r in rows {
+        for r in rows.rows {
             let meta = super::Meta {
                 creation_date: r.creation_date,
                 last_modified_date: r.creation_date,

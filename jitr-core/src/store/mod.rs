@@ -540,13 +540,8 @@ pub(crate) trait Backend: Send + Sync {
     /// large transactions, with no feed entries (registries opened afterwards load
     /// them). Every row carries `der`. Returns how many were written.
     #[cfg(feature = "bench-internals")]
-    fn bench_insert(
-        &self,
-        scope: &Scope,
-        rows: &mut dyn Iterator<Item = HotRow>,
-        der: &[u8],
-    ) -> Result<u64, Error> {
-        let _ = (scope, rows, der);
+    fn bench_insert(&self, scope: &Scope, rows: BenchRows<'_>) -> Result<u64, Error> {
+        let _ = (scope, rows);
         Err(Error::InvalidRequest(
             "this store has no bulk loader".into(),
         ))
@@ -573,10 +568,26 @@ pub(crate) struct Import {
 }
 
 impl Import {
-    /// The changes that recreate everything but the certificates and CAs, in an order
-    /// that puts every resource before what refers to it.
-    pub(crate) fn resource_changes(&self) -> Vec<Change> {
+    /// The changes that recreate the account (without feed entries: the backend writes
+    /// them as rows), in an order that puts every resource before what refers to it:
+    /// the registration code, the CAs, the certificates, then the other resources.
+    pub(crate) fn changes(&self) -> Vec<Change> {
         let mut changes = Vec::new();
+        if let Some(code) = &self.registration_code {
+            changes.push(Change::RegistrationCodeSet { code: code.clone() });
+        }
+        changes.extend(
+            self.cas
+                .iter()
+                .cloned()
+                .map(Change::CaCertificateRegistered),
+        );
+        changes.extend(
+            self.certificates
+                .iter()
+                .cloned()
+                .map(Change::CertificateRegistered),
+        );
         changes.extend(
             self.thing_types
                 .iter()
@@ -773,6 +784,16 @@ impl Store {
 #[cfg(feature = "bench-internals")]
 pub(crate) const BENCH_GENERATION_ID: &str = "00000000-0000-4000-8000-000000000000";
 
+/// Benchmarks only: what [`Backend::bench_insert`] writes: synthetic device certificate
+/// rows of one account, every one holding the same certificate.
+#[cfg(feature = "bench-internals")]
+pub(crate) struct BenchRows<'a> {
+    /// The rows.
+    pub(crate) rows: &'a mut dyn Iterator<Item = HotRow>,
+    /// The DER of the certificate each row holds.
+    pub(crate) der: &'a [u8],
+}
+
 /// Benchmarks only: a synthetic device certificate row for
 /// [`Store::bench_insert_certificates`].
 #[cfg(feature = "bench-internals")]
@@ -807,14 +828,16 @@ impl Store {
     ) -> Result<u64, Error> {
         self.backend.bench_insert(
             scope,
-            &mut rows.map(|r| HotRow {
-                id: r.id,
-                ca_id: r.ca_id,
-                status: r.status,
-                validity: r.validity,
-                creation_date: r.creation_date,
-            }),
-            der,
+            BenchRows {
+                rows: &mut rows.map(|r| HotRow {
+                    id: r.id,
+                    ca_id: r.ca_id,
+                    status: r.status,
+                    validity: r.validity,
+                    creation_date: r.creation_date,
+                }),
+                der,
+            },
         )
     }
 }

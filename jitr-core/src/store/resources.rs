@@ -140,6 +140,13 @@ fn put<T: Serialize>(kind: Kind, name: &str, row: &T) -> Op {
     }
 }
 
+fn delete(kind: Kind, name: &str) -> Op {
+    Op::Delete {
+        kind,
+        name: name.to_string(),
+    }
+}
+
 fn link(kind: LinkKind, from: &str, to: &str, value: &str) -> Op {
     Op::Link {
         kind,
@@ -287,10 +294,7 @@ pub(crate) fn ops(change: &Change) -> Vec<Op> {
         Change::PolicyCreated(row) | Change::PolicyVersionsChanged(row) => {
             vec![put(Kind::Policy, &row.policy_name, row)]
         }
-        Change::PolicyDeleted { policy_name } => vec![Op::Delete {
-            kind: Kind::Policy,
-            name: policy_name.clone(),
-        }],
+        Change::PolicyDeleted { policy_name } => vec![delete(Kind::Policy, policy_name)],
         Change::PolicyAttached {
             policy_name,
             target,
@@ -312,10 +316,7 @@ pub(crate) fn ops(change: &Change) -> Vec<Op> {
         }
         Change::ThingDeleted(row) => {
             let mut ops = thing_index(row, false);
-            ops.push(Op::Delete {
-                kind: Kind::Thing,
-                name: row.thing_name.clone(),
-            });
+            ops.push(delete(Kind::Thing, &row.thing_name));
             ops
         }
         Change::ThingPrincipalAttached {
@@ -335,10 +336,9 @@ pub(crate) fn ops(change: &Change) -> Vec<Op> {
         Change::ThingTypeCreated(row) | Change::ThingTypeUpdated(row) => {
             vec![put(Kind::ThingType, &row.thing_type_name, row)]
         }
-        Change::ThingTypeDeleted { thing_type_name } => vec![Op::Delete {
-            kind: Kind::ThingType,
-            name: thing_type_name.clone(),
-        }],
+        Change::ThingTypeDeleted { thing_type_name } => {
+            vec![delete(Kind::ThingType, thing_type_name)]
+        }
         Change::Tagged {
             resource_arn,
             key,
@@ -346,10 +346,9 @@ pub(crate) fn ops(change: &Change) -> Vec<Op> {
         } => vec![link(LinkKind::Tag, resource_arn, key, value)],
         Change::Untagged { resource_arn, key } => vec![unlink(LinkKind::Tag, resource_arn, key)],
         Change::ThingGroupCreated(row) => vec![put(Kind::ThingGroup, &row.thing_group_name, row)],
-        Change::ThingGroupDeleted { thing_group_name } => vec![Op::Delete {
-            kind: Kind::ThingGroup,
-            name: thing_group_name.clone(),
-        }],
+        Change::ThingGroupDeleted { thing_group_name } => {
+            vec![delete(Kind::ThingGroup, thing_group_name)]
+        }
         Change::ThingAddedToGroup {
             thing_name,
             thing_group_name,
@@ -373,16 +372,15 @@ pub(crate) fn ops(change: &Change) -> Vec<Op> {
                 row,
             )]
         }
-        Change::CertificateDeleted { certificate_id } => vec![Op::Delete {
-            kind: Kind::ProvisioningFailure,
-            name: certificate_id.to_string(),
-        }],
+        Change::CertificateDeleted { certificate_id } => vec![delete(
+            Kind::ProvisioningFailure,
+            &certificate_id.to_string(),
+        )],
         Change::IssuerCreated(row) => vec![put(Kind::Issuer, "account", row)],
         Change::EndpointCreated(row) => vec![put(Kind::Endpoint, "account", row)],
-        Change::ProvisioningTemplateDeleted { template_name } => vec![Op::Delete {
-            kind: Kind::ProvisioningTemplate,
-            name: template_name.clone(),
-        }],
+        Change::ProvisioningTemplateDeleted { template_name } => {
+            vec![delete(Kind::ProvisioningTemplate, template_name)]
+        }
         _ => Vec::new(),
     }
 }

@@ -36,6 +36,9 @@ impl Value {
     }
 }
 
+/// What [`Conn::stream`] hands each row to: the row's cells, borrowed.
+pub(crate) type RowFn<'a> = dyn FnMut(&[Cell<'_>]) -> Result<(), Error> + 'a;
+
 /// A column value borrowed from the row being streamed ([`Conn::stream`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Cell<'a> {
@@ -85,12 +88,7 @@ pub(crate) trait Conn: Send {
     /// `cols` names) and hands each row to `f` as it arrives, its values borrowed: how a
     /// node loads millions of rows without an allocation per row (PostgreSQL:
     /// `COPY (select) TO STDOUT` in binary).
-    fn stream(
-        &mut self,
-        select: &str,
-        cols: &[Col],
-        f: &mut dyn FnMut(&[Cell<'_>]) -> Result<(), Error>,
-    ) -> Result<(), Error>;
+    fn stream(&mut self, select: &str, cols: &[Col], f: &mut RowFn<'_>) -> Result<(), Error>;
     /// Starts a write transaction that holds the store's single writer lock (SQLite:
     /// `BEGIN IMMEDIATE`; PostgreSQL: `BEGIN` and the feed head row `FOR UPDATE`).
     fn begin_write(&mut self) -> Result<(), Error>;
@@ -111,10 +109,24 @@ pub(crate) trait Conn: Send {
     /// Benchmarks only: inserts many rows into `table` inside the transaction in
     /// progress (SQLite: one prepared statement; PostgreSQL: `COPY … FROM STDIN`).
     #[cfg(feature = "bench-internals")]
-    fn bulk_insert(
-        &mut self,
-        table: &str,
-        columns: &[&str],
-        rows: &mut dyn Iterator<Item = Vec<Value>>,
-    ) -> Result<u64, Error>;
+    fn bulk_insert(&mut self, rows: BulkRows<'_>) -> Result<u64, Error>;
+}
+
+/// Benchmarks only: rows for [`Conn::bulk_insert`], all of one table.
+#[cfg(feature = "bench-internals")]
+pub(crate) struct BulkRows<'a> {
+    /// The table.
+    pub(crate) table: &'a str,
+    /// The columns each row gives values of, in order.
+    pub(crate) columns: &'a [&'a str],
+    /// The rows.
+    pub(crate) rows: &'a mut dyn Iterator<Item = Vec<Value>>,
+}
+
+#[cfg(feature = "bench-internals")]
+impl BulkRows<'_> {
+    /// `table (column, ...)`: what `INSERT INTO` and `COPY` name.
+    pub(crate) fn target(&self) -> String {
+        format!("{} ({})", self.table, self.columns.join(", "))
+    }
 }

@@ -22,6 +22,8 @@ use std::time::Duration;
 use conn::{Conn, Dialect, Value};
 
 use super::resources::{self, Kind, LinkEnd, NamePage};
+#[cfg(feature = "bench-internals")]
+use super::BenchRows;
 use super::{
     corrupt, Backend, CaRow, CertRow, CertSummaryRow, Change, Committed, HotRow, Import, Loader,
     PageQuery, Reader, WriteFn,
@@ -980,20 +982,7 @@ impl Backend for SqlStore {
         conn.begin_write()?;
         let result = (|| {
             let conn: &mut dyn Conn = &mut **conn;
-            if let Some(code) = &import.registration_code {
-                apply(
-                    conn,
-                    scope,
-                    &Change::RegistrationCodeSet { code: code.clone() },
-                )?;
-            }
-            for row in &import.cas {
-                apply(conn, scope, &Change::CaCertificateRegistered(row.clone()))?;
-            }
-            for row in &import.certificates {
-                insert_certificate(conn, scope, row)?;
-            }
-            for change in import.resource_changes() {
+            for change in import.changes() {
                 apply(conn, scope, &change)?;
             }
             append(conn, scope, vec![Change::AccountImported]).map(|_| ())
@@ -1002,12 +991,8 @@ impl Backend for SqlStore {
     }
 
     #[cfg(feature = "bench-internals")]
-    fn bench_insert(
-        &self,
-        scope: &Scope,
-        rows: &mut dyn Iterator<Item = HotRow>,
-        der: &[u8],
-    ) -> Result<u64, Error> {
+    fn bench_insert(&self, scope: &Scope, rows: BenchRows<'_>) -> Result<u64, Error> {
+        let BenchRows { rows, der } = rows;
         const BATCH: usize = 250_000;
         let columns: Vec<&str> = std::iter::once("scope")
             .chain(CERT_COLUMNS.split(',').map(str::trim))
@@ -1036,7 +1021,11 @@ impl Backend for SqlStore {
                     Value::Null,
                 ]
             });
-            let result = conn.bulk_insert("certificates", &columns, &mut values);
+            let result = conn.bulk_insert(conn::BulkRows {
+                table: "certificates",
+                columns: &columns,
+                rows: &mut values,
+            });
             total += finish(&mut **conn, result)?;
         }
         if self.dialect == Dialect::Postgres {

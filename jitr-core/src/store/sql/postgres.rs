@@ -14,7 +14,9 @@ use postgres::fallible_iterator::FallibleIterator;
 use postgres::types::{to_sql_checked, IsNull, ToSql, Type};
 use postgres::{Client, NoTls, Statement};
 
-use super::conn::{Cell, Col, Conn, Value, MAX_STREAM_COLS};
+#[cfg(feature = "bench-internals")]
+use super::conn::BulkRows;
+use super::conn::{Cell, Col, Conn, RowFn, Value, MAX_STREAM_COLS};
 use crate::error::Error;
 
 /// A key for `pg_advisory_xact_lock` that serializes schema migrations.
@@ -204,7 +206,7 @@ const COPY_SIGNATURE: &[u8; 11] = b"PGCOPY\n\xff\r\n\0";
 fn read_binary_copy(
     r: &mut impl std::io::Read,
     cols: &[Col],
-    f: &mut dyn FnMut(&[Cell<'_>]) -> Result<(), Error>,
+    f: &mut RowFn<'_>,
 ) -> Result<(), Error> {
     let bad = |what: &str| crate::store::corrupt(format!("PostgreSQL COPY: {what}"));
     let mut header = [0u8; 19];
@@ -284,12 +286,7 @@ impl Conn for PgConn {
         rows.iter().map(row_values).collect()
     }
 
-    fn stream(
-        &mut self,
-        select: &str,
-        cols: &[Col],
-        f: &mut dyn FnMut(&[Cell<'_>]) -> Result<(), Error>,
-    ) -> Result<(), Error> {
+    fn stream(&mut self, select: &str, cols: &[Col], f: &mut RowFn<'_>) -> Result<(), Error> {
         let copy = format!("COPY ({select}) TO STDOUT (FORMAT binary)");
         let mut reader = self
             .in_tx()?
@@ -361,14 +358,9 @@ impl Conn for PgConn {
     }
 
     #[cfg(feature = "bench-internals")]
-    fn bulk_insert(
-        &mut self,
-        table: &str,
-        columns: &[&str],
-        rows: &mut dyn Iterator<Item = Vec<Value>>,
-    ) -> Result<u64, Error> {
+    fn bulk_insert(&mut self, rows: BulkRows<'_>) -> Result<u64, Error> {
         use std::io::Write;
-        let sql = format!("COPY {table} ({}) FROM STDIN", columns.join(", "));
+        let sql = format!("COPY {} FROM STDIN", rows.target());
         let mut writer = self
             .in_tx()?
             .copy_in(sql.as_str())
@@ -376,7 +368,7 @@ impl Conn for PgConn {
         let io = |e: std::io::Error| crate::store::unavailable(format!("PostgreSQL COPY: {e}"));
         let mut line = String::new();
         let mut n = 0u64;
-        for row in rows {
+        for row in rows.rows {
             line.clear();
             for (i, v) in row.iter().enumerate() {
                 if i > 0 {

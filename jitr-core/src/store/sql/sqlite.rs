@@ -9,7 +9,9 @@ use std::time::Duration;
 use rusqlite::types::{ToSqlOutput, ValueRef};
 use rusqlite::{Connection, OpenFlags};
 
-use super::conn::{Cell, Col, Conn, Value, MAX_STREAM_COLS};
+#[cfg(feature = "bench-internals")]
+use super::conn::BulkRows;
+use super::conn::{Cell, Col, Conn, RowFn, Value, MAX_STREAM_COLS};
 use crate::error::Error;
 
 /// How long a writer waits for another process's write transaction.
@@ -144,12 +146,7 @@ impl Conn for SqliteConn {
         }
     }
 
-    fn stream(
-        &mut self,
-        select: &str,
-        cols: &[Col],
-        f: &mut dyn FnMut(&[Cell<'_>]) -> Result<(), Error>,
-    ) -> Result<(), Error> {
+    fn stream(&mut self, select: &str, cols: &[Col], f: &mut RowFn<'_>) -> Result<(), Error> {
         let mut stmt = self.conn.prepare(select).map_err(|e| self.err(e))?;
         if stmt.column_count() != cols.len() {
             return Err(crate::store::corrupt(
@@ -220,16 +217,11 @@ impl Conn for SqliteConn {
     }
 
     #[cfg(feature = "bench-internals")]
-    fn bulk_insert(
-        &mut self,
-        table: &str,
-        columns: &[&str],
-        rows: &mut dyn Iterator<Item = Vec<Value>>,
-    ) -> Result<u64, Error> {
-        let placeholders: Vec<String> = (1..=columns.len()).map(|i| format!("?{i}")).collect();
+    fn bulk_insert(&mut self, rows: BulkRows<'_>) -> Result<u64, Error> {
+        let placeholders: Vec<String> = (1..=rows.columns.len()).map(|i| format!("?{i}")).collect();
         let sql = format!(
-            "INSERT INTO {table} ({}) VALUES ({})",
-            columns.join(", "),
+            "INSERT INTO {} VALUES ({})",
+            rows.target(),
             placeholders.join(", ")
         );
         // A large page cache while loading: the random-ID primary key touches pages all
@@ -240,7 +232,7 @@ impl Conn for SqliteConn {
         let result = (|| {
             let mut stmt = self.conn.prepare_cached(&sql)?;
             let mut n = 0u64;
-            for row in rows {
+            for row in rows.rows {
                 stmt.execute(rusqlite::params_from_iter(params(&row)))?;
                 n += 1;
             }
