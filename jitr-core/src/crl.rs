@@ -29,7 +29,9 @@ use x509_parser::certificate::X509Certificate;
 use x509_parser::prelude::FromDer;
 use x509_parser::revocation_list::CertificateRevocationList;
 
-use x509_parser::extensions::{DistributionPointName, GeneralName, ParsedExtension};
+use x509_parser::extensions::{
+    DistributionPointName, GeneralName, IssuingDistributionPoint, ParsedExtension, X509Extension,
+};
 
 use crate::cert::{looks_like_pem, Certificate};
 use crate::error::Error;
@@ -461,58 +463,7 @@ fn check_complete(crl: &CertificateRevocationList<'_>) -> Result<Scope, String> 
     for ext in crl.extensions() {
         match ext.parsed_extension() {
             P::CRLNumber(_) | P::AuthorityKeyIdentifier(_) => {}
-            P::IssuingDistributionPoint(idp) => {
-                let Some(names_a_point) = idp_fields(ext.value) else {
-                    return Err(
-                        "its issuing distribution point has an unknown field or a flag encoded as neither TRUE nor FALSE, so what it covers is uncertain"
-                            .into(),
-                    );
-                };
-                // x509-parser reads a distribution point name it cannot parse (a name
-                // relative to the issuer, a malformed general name) as absent, which
-                // would widen the CRL to every certificate of its issuer.
-                if names_a_point && idp.distribution_point.is_none() {
-                    return Err(
-                        "its issuing distribution point names a distribution point that cannot be read (or is relative to the issuer, which jitr does not compare), so what it covers is uncertain"
-                            .into(),
-                    );
-                }
-                if idp.indirect_crl {
-                    return Err("it is an indirect CRL (entries for other issuers)".into());
-                }
-                if idp.only_some_reasons.is_some() {
-                    return Err("it covers only some revocation reasons".into());
-                }
-                if idp.only_contains_attribute_certs {
-                    return Err("it covers attribute certificates only".into());
-                }
-                if idp.only_contains_ca_certs {
-                    return Err(
-                        "it covers CA certificates only, so it cannot revoke a device certificate"
-                            .into(),
-                    );
-                }
-                scope.user_certs_only = idp.only_contains_user_certs;
-                scope.distribution_point = match &idp.distribution_point {
-                    None => None,
-                    // A name relative to the issuer would have to be joined to the
-                    // issuer's name to compare with a certificate's full names; jitr
-                    // compares full names only (rustls-webpki refuses these too).
-                    Some(DistributionPointName::NameRelativeToCRLIssuer(_)) => {
-                        return Err(
-                            "its issuing distribution point names its distribution point relative to the issuer; jitr compares full names only, so what it covers is uncertain"
-                                .into(),
-                        )
-                    }
-                    Some(DistributionPointName::FullName(names)) => Some(
-                        names
-                            .iter()
-                            .map(PointName::from_general)
-                            .collect::<Option<Vec<_>>>()
-                            .ok_or("its issuing distribution point has a name that cannot be read, so what it covers is uncertain")?,
-                    ),
-                };
-            }
+            P::IssuingDistributionPoint(idp) => scope = issuing_scope(idp, ext.value)?,
             _ if ext.oid.to_id_string() == "2.5.29.27" => {
                 return Err("it is a delta CRL; load the complete (base) CRL".into())
             }
@@ -540,30 +491,90 @@ fn check_complete(crl: &CertificateRevocationList<'_>) -> Result<Scope, String> 
     }
     for entry in crl.iter_revoked_certificates() {
         for ext in entry.extensions() {
-            match ext.parsed_extension() {
-                _ if ext.oid.to_id_string() == "2.5.29.29" => {
-                    return Err("an entry names another issuer (indirect CRL)".into())
-                }
-                // A malformed non-critical entry extension (an invalidity date, say) does
-                // not change that the serial is revoked.
-                P::ParseError { error } if ext.critical => {
-                    return Err(format!(
-                        "an entry's extension {} is malformed: {error}",
-                        ext.oid.to_id_string()
-                    ))
-                }
-                P::ReasonCode(_) | P::InvalidityDate(_) => {}
-                _ if ext.critical => {
-                    return Err(format!(
-                        "an entry has a critical extension jitr does not understand ({})",
-                        ext.oid.to_id_string()
-                    ))
-                }
-                _ => {}
-            }
+            entry_extension(ext)?;
         }
     }
     Ok(scope)
+}
+
+/// What an issuing distribution point extension (`idp`, its DER `value`) says the CRL
+/// covers; an error for any IDP that makes the list partial or its coverage uncertain.
+fn issuing_scope(idp: &IssuingDistributionPoint<'_>, value: &[u8]) -> Result<Scope, String> {
+    let Some(names_a_point) = idp_fields(value) else {
+        return Err(
+            "its issuing distribution point has an unknown field or a flag encoded as neither TRUE nor FALSE, so what it covers is uncertain"
+                .into(),
+        );
+    };
+    // x509-parser reads a distribution point name it cannot parse (a name relative to
+    // the issuer, a malformed general name) as absent, which would widen the CRL to every
+    // certificate of its issuer.
+    if names_a_point && idp.distribution_point.is_none() {
+        return Err(
+            "its issuing distribution point names a distribution point that cannot be read (or is relative to the issuer, which jitr does not compare), so what it covers is uncertain"
+                .into(),
+        );
+    }
+    if idp.indirect_crl {
+        return Err("it is an indirect CRL (entries for other issuers)".into());
+    }
+    if idp.only_some_reasons.is_some() {
+        return Err("it covers only some revocation reasons".into());
+    }
+    if idp.only_contains_attribute_certs {
+        return Err("it covers attribute certificates only".into());
+    }
+    if idp.only_contains_ca_certs {
+        return Err(
+            "it covers CA certificates only, so it cannot revoke a device certificate".into(),
+        );
+    }
+    let distribution_point = match &idp.distribution_point {
+        None => None,
+        // A name relative to the issuer would have to be joined to the issuer's name to
+        // compare with a certificate's full names; jitr compares full names only
+        // (rustls-webpki refuses these too).
+        Some(DistributionPointName::NameRelativeToCRLIssuer(_)) => {
+            return Err(
+                "its issuing distribution point names its distribution point relative to the issuer; jitr compares full names only, so what it covers is uncertain"
+                    .into(),
+            )
+        }
+        Some(DistributionPointName::FullName(names)) => Some(
+            names
+                .iter()
+                .map(PointName::from_general)
+                .collect::<Option<Vec<_>>>()
+                .ok_or("its issuing distribution point has a name that cannot be read, so what it covers is uncertain")?,
+        ),
+    };
+    Ok(Scope {
+        distribution_point,
+        user_certs_only: idp.only_contains_user_certs,
+    })
+}
+
+/// The rules for one extension of a CRL entry: no certificate issuer (an indirect CRL),
+/// no malformed or unknown critical extension.
+fn entry_extension(ext: &X509Extension<'_>) -> Result<(), String> {
+    use x509_parser::extensions::ParsedExtension as P;
+    match ext.parsed_extension() {
+        _ if ext.oid.to_id_string() == "2.5.29.29" => {
+            Err("an entry names another issuer (indirect CRL)".into())
+        }
+        // A malformed non-critical entry extension (an invalidity date, say) does not
+        // change that the serial is revoked.
+        P::ParseError { error } if ext.critical => Err(format!(
+            "an entry's extension {} is malformed: {error}",
+            ext.oid.to_id_string()
+        )),
+        P::ReasonCode(_) | P::InvalidityDate(_) => Ok(()),
+        _ if ext.critical => Err(format!(
+            "an entry has a critical extension jitr does not understand ({})",
+            ext.oid.to_id_string()
+        )),
+        _ => Ok(()),
+    }
 }
 
 /// Whether the IDP names a distribution point (field [0]), if the IDP holds only its
